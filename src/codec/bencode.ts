@@ -1,0 +1,73 @@
+// A bencode writer over one reused byte buffer. Callers write dictionary keys in sorted order themselves
+// (canonical bencode, BEP 3): the encoders in http-response.ts list them that way, and tests check it.
+
+export class BencodeWriter {
+  buf: Uint8Array;
+  pos = 0;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+  }
+
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
+
+  /** A copy of what was written, safe to hand to a Response while the writer is reused. */
+  take(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+
+  raw(c: number): this {
+    this.buf[this.pos++] = c;
+    return this;
+  }
+
+  dict(): this {
+    return this.raw(0x64); // 'd'
+  }
+
+  list(): this {
+    return this.raw(0x6c); // 'l'
+  }
+
+  end(): this {
+    return this.raw(0x65); // 'e'
+  }
+
+  int(n: number): this {
+    this.raw(0x69); // 'i'
+    this.#digits(n);
+    return this.raw(0x65);
+  }
+
+  /** A string of ASCII/latin1 characters (keys, messages, IP text, binary info hashes as latin1). */
+  str(s: string): this {
+    this.#digits(s.length);
+    this.raw(0x3a); // ':'
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i) & 0xff;
+    this.pos = p;
+    return this;
+  }
+
+  /** A byte string whose body is `len` bytes of `src` from `off`. */
+  bytes(src: Uint8Array, off: number, len: number): this {
+    this.#digits(len);
+    this.raw(0x3a);
+    this.buf.set(src.subarray(off, off + len), this.pos);
+    this.pos += len;
+    return this;
+  }
+
+  #digits(n: number): void {
+    if (n < 0) {
+      this.raw(0x2d);
+      n = -n;
+    }
+    const s = Math.floor(n).toString();
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+}

@@ -1,0 +1,136 @@
+// BEP 15 (UDP tracker protocol) wire format: offsets, decoders and encoders. No sockets here.
+// All integers are big-endian. Requests: connect 16 bytes, announce >= 98 (BEP 41 options may follow),
+// scrape 16 + 20n. Replies: connect 16, announce 20 + 6n (IPv4) or 20 + 18n (IPv6), scrape 8 + 12n,
+// error 8 + message.
+
+import type { AnnounceRequest } from "../core/announce.ts";
+
+export const ACTION_CONNECT = 0;
+export const ACTION_ANNOUNCE = 1;
+export const ACTION_SCRAPE = 2;
+export const ACTION_ERROR = 3;
+
+/** The connect magic 0x41727101980, as two 32-bit halves. */
+export const PROTOCOL_ID_HI = 0x417;
+export const PROTOCOL_ID_LO = 0x27101980;
+
+// Request header
+export const OFF_CONNECTION_ID = 0;
+export const OFF_ACTION = 8;
+export const OFF_TRANSACTION_ID = 12;
+export const REQUEST_HEADER_LEN = 16;
+// Announce request
+export const OFF_INFO_HASH = 16;
+export const OFF_PEER_ID = 36;
+export const OFF_DOWNLOADED = 56;
+export const OFF_LEFT = 64;
+export const OFF_UPLOADED = 72;
+export const OFF_EVENT = 80;
+export const OFF_IP = 84;
+export const OFF_KEY = 88;
+export const OFF_NUM_WANT = 92;
+export const OFF_PORT = 96;
+export const ANNOUNCE_MIN_LEN = 98; // BEP 41 options, if any, start here; we skip them
+// Replies
+export const ANNOUNCE_REPLY_HEADER_LEN = 20;
+export const SCRAPE_ENTRY_LEN = 12;
+
+/** "Up to about 74 torrents can be scraped at once" (BEP 15): 16 + 74 * 20 bytes stays under 1500. */
+export const MAX_SCRAPE_HASHES = 74;
+
+export function readU32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+export function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+/** 20 bytes at b[o..] as a latin1 string: the store's key for an info hash. */
+export function latin1Key20(b: Uint8Array, o: number): string {
+  return String.fromCharCode(
+    b[o], b[o + 1], b[o + 2], b[o + 3], b[o + 4], b[o + 5], b[o + 6], b[o + 7], b[o + 8], b[o + 9],
+    b[o + 10], b[o + 11], b[o + 12], b[o + 13], b[o + 14], b[o + 15], b[o + 16], b[o + 17], b[o + 18], b[o + 19],
+  );
+}
+
+export function isConnectMagic(b: Uint8Array): boolean {
+  return readU32(b, 0) === PROTOCOL_ID_HI && readU32(b, 4) === PROTOCOL_ID_LO;
+}
+
+/**
+ * Reads an announce (length >= 98 already checked) into `req`: info hash, left, event, port. `num_want` is
+ * returned separately (signed: negative means "default"). Returns an error message for the client, or null.
+ * The IP field is ignored (spoofable); the source address is the peer's address.
+ */
+export function decodeAnnounce(b: Uint8Array, req: AnnounceRequest): string | null {
+  const event = readU32(b, OFF_EVENT);
+  if (event > 3) return "invalid event";
+  req.event = event; // BEP 15 numbering matches ours: 0 none, 1 completed, 2 started, 3 stopped
+  req.infoHash = latin1Key20(b, OFF_INFO_HASH);
+  // Only "nothing left" matters; either half non-zero means bytes are still missing.
+  req.left = (readU32(b, OFF_LEFT) | readU32(b, OFF_LEFT + 4)) === 0 ? 0 : 1;
+  req.port = (b[OFF_PORT] << 8) | b[OFF_PORT + 1];
+  if (req.port === 0) return "port must not be 0";
+  return null;
+}
+
+export function readNumWant(b: Uint8Array): number {
+  return readU32(b, OFF_NUM_WANT) | 0; // int32: -1 is the usual "default"
+}
+
+/** Writes a connect reply header (the caller writes the connection id at 8..16). */
+export function encodeConnectHeader(out: Uint8Array, req: Uint8Array): number {
+  writeU32(out, 0, ACTION_CONNECT);
+  copyTransactionId(req, out);
+  return 16;
+}
+
+/** Writes the 20-byte announce reply header; peers follow from offset 20. */
+export function encodeAnnounceHeader(
+  out: Uint8Array,
+  req: Uint8Array,
+  interval: number,
+  leechers: number,
+  seeders: number,
+): number {
+  writeU32(out, 0, ACTION_ANNOUNCE);
+  copyTransactionId(req, out);
+  writeU32(out, 8, interval);
+  writeU32(out, 12, clampU32(leechers));
+  writeU32(out, 16, clampU32(seeders));
+  return ANNOUNCE_REPLY_HEADER_LEN;
+}
+
+export function encodeScrapeHeader(out: Uint8Array, req: Uint8Array): number {
+  writeU32(out, 0, ACTION_SCRAPE);
+  copyTransactionId(req, out);
+  return 8;
+}
+
+/** One scrape entry: seeders, completed, leechers (BEP 15 order, unlike HTTP's). */
+export function encodeScrapeEntry(out: Uint8Array, at: number, seeders: number, completed: number, leechers: number): number {
+  writeU32(out, at, clampU32(seeders));
+  writeU32(out, at + 4, clampU32(completed));
+  writeU32(out, at + 8, clampU32(leechers));
+  return at + SCRAPE_ENTRY_LEN;
+}
+
+/** An error reply: action 3, the transaction id, then the ASCII message (no NUL, as most trackers send). */
+export function encodeError(out: Uint8Array, req: Uint8Array, message: string): number {
+  writeU32(out, 0, ACTION_ERROR);
+  copyTransactionId(req, out);
+  for (let i = 0; i < message.length; i++) out[8 + i] = message.charCodeAt(i) & 0x7f;
+  return 8 + message.length;
+}
+
+function copyTransactionId(req: Uint8Array, out: Uint8Array): void {
+  for (let i = 0; i < 4; i++) out[4 + i] = req[OFF_TRANSACTION_ID + i];
+}
+
+function clampU32(n: number): number {
+  return n > 0xffffffff ? 0xffffffff : n;
+}

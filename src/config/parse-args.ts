@@ -1,0 +1,132 @@
+// Command line + BUNTRACKER_* environment -> Config. Pure: argv and env are passed in. The command line
+// wins over the environment; every bad value yields one line naming the flag, the value and what is allowed.
+
+import { type Config, DEFAULTS, type ListenAddress, type LogLevel } from "./config.ts";
+
+export type ParseResult =
+  | { kind: "run"; config: Config }
+  | { kind: "help" }
+  | { kind: "version" }
+  | { kind: "error"; message: string };
+
+interface FlagSpec {
+  name: string;
+  value: string; // placeholder shown in help
+  help: string;
+}
+
+/** Every flag that takes a value, in help order. The environment twin is BUNTRACKER_<NAME_IN_CAPS>. */
+export const FLAGS: readonly FlagSpec[] = [
+  { name: "listen", value: "HOST:PORT", help: `HTTP address, and UDP's unless --udp-listen is given. A bare PORT means [::]:PORT (dual stack). Default [::]:${DEFAULTS.listen.port}` },
+  { name: "udp-listen", value: "HOST:PORT|off", help: "UDP (BEP 15) address, or off. Default: the --listen address" },
+  { name: "interval-secs", value: "N", help: `announce interval sent to clients. Default ${DEFAULTS.intervalS}` },
+  { name: "min-interval-secs", value: "N", help: "min interval sent to clients (at most the interval). Default: half the interval" },
+  { name: "peer-timeout-secs", value: "N", help: `drop peers silent this long (at least the interval). Default ${DEFAULTS.peerTimeoutS}` },
+  { name: "default-numwant", value: "N", help: `peers returned when a client does not ask for a number. Default ${DEFAULTS.defaultNumWant}` },
+  { name: "max-numwant", value: "N", help: `most peers returned per announce (1-1000); UDP replies also stay within 1232 bytes. Default ${DEFAULTS.maxNumWant}` },
+  { name: "log-level", value: "LEVEL", help: `error, warn, info or debug. Default ${DEFAULTS.logLevel}` },
+];
+
+export function envName(flag: string): string {
+  return `BUNTRACKER_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+  const values = new Map<string, { value: string; from: string }>();
+  for (const f of FLAGS) {
+    const v = env[envName(f.name)];
+    if (v !== undefined && v !== "") values.set(f.name, { value: v, from: envName(f.name) });
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--help" || arg === "-h") return { kind: "help" };
+    if (arg === "--version" || arg === "-V") return { kind: "version" };
+    if (!arg.startsWith("--")) return { kind: "error", message: `unexpected argument "${arg}" (see --help)` };
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (!FLAGS.some((f) => f.name === name)) return { kind: "error", message: `unknown option --${name} (see --help)` };
+    let value: string;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) return { kind: "error", message: `--${name} needs a value` };
+      value = argv[++i];
+    }
+    values.set(name, { value, from: `--${name}` });
+  }
+  try {
+    return { kind: "run", config: build(values) };
+  } catch (e) {
+    if (e instanceof ConfigError) return { kind: "error", message: e.message };
+    throw e;
+  }
+}
+
+class ConfigError extends Error {}
+
+function build(values: Map<string, { value: string; from: string }>): Config {
+  const get = (name: string) => values.get(name);
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    if (!/^[0-9]+$/.test(v.value) || Number(v.value) < min || Number(v.value) > max) {
+      throw new ConfigError(`invalid ${v.from} "${v.value}": must be an integer from ${min} to ${max}`);
+    }
+    return Number(v.value);
+  };
+  const listenV = get("listen");
+  const listen = listenV === undefined ? { ...DEFAULTS.listen } : parseListen(listenV.value, listenV.from);
+  const udpV = get("udp-listen");
+  const udpListen =
+    udpV === undefined ? { ...listen } : udpV.value === "off" ? null : parseListen(udpV.value, udpV.from);
+  const intervalS = int("interval-secs", DEFAULTS.intervalS, 1, 86400);
+  const minIntervalS = int("min-interval-secs", Math.max(1, Math.floor(intervalS / 2)), 1, intervalS);
+  const peerTimeoutS = int("peer-timeout-secs", Math.max(DEFAULTS.peerTimeoutS, intervalS), intervalS, 7 * 86400);
+  const maxNumWant = int("max-numwant", DEFAULTS.maxNumWant, 1, 1000);
+  const defaultNumWant = int("default-numwant", Math.min(DEFAULTS.defaultNumWant, maxNumWant), 1, maxNumWant);
+  const levelV = get("log-level");
+  const logLevel = (levelV?.value ?? DEFAULTS.logLevel) as LogLevel;
+  if (!["error", "warn", "info", "debug"].includes(logLevel)) {
+    throw new ConfigError(`invalid ${levelV!.from} "${levelV!.value}": must be error, warn, info or debug`);
+  }
+  return { listen, udpListen, intervalS, minIntervalS, peerTimeoutS, defaultNumWant, maxNumWant, logLevel };
+}
+
+/** "HOST:PORT", "[IPv6]:PORT", ":PORT" or "PORT". Hosts may be names; the OS resolves them when binding. */
+export function parseListen(text: string, from: string): ListenAddress {
+  const fail = (): never => {
+    throw new ConfigError(`invalid ${from} "${text}": expected HOST:PORT, [IPv6]:PORT or PORT`);
+  };
+  let host: string = DEFAULTS.listen.host;
+  let portText = text;
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0 || text[close + 1] !== ":") fail();
+    host = text.slice(1, close);
+    portText = text.slice(close + 2);
+  } else if (text.includes(":")) {
+    const colon = text.lastIndexOf(":");
+    if (text.slice(0, colon).includes(":")) fail(); // a bare IPv6 address needs brackets
+    host = text.slice(0, colon) || DEFAULTS.listen.host;
+    portText = text.slice(colon + 1);
+  }
+  if (host === "" || /[\s/?#@]/.test(host)) fail();
+  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) fail();
+  return { host, port: Number(portText) };
+}
+
+export function helpText(version: string): string {
+  const lines = [
+    `buntracker ${version}: a BitTorrent tracker (HTTP and UDP)`,
+    "",
+    "Usage: buntracker [options]",
+    "",
+    "Options (each also read from the environment variable shown; the command line wins):",
+  ];
+  for (const f of FLAGS) {
+    lines.push(`  --${f.name} ${f.value}`.padEnd(36) + f.help);
+    lines.push(`${" ".repeat(36)}env ${envName(f.name)}`);
+  }
+  lines.push("  -h, --help".padEnd(36) + "show this help and exit");
+  lines.push("  -V, --version".padEnd(36) + "print the version and exit");
+  return lines.join("\n");
+}

@@ -1,0 +1,50 @@
+// The shapes that cross between the front ends (HTTP, UDP) and the store. Both are allocated once per
+// front end and reused for every request: the hot path fills them in place instead of building objects.
+
+export const EVENT_NONE = 0;
+export const EVENT_COMPLETED = 1;
+export const EVENT_STARTED = 2;
+export const EVENT_STOPPED = 3;
+/** BEP 21: an upload-only (partial) seed. Handled like a plain announce. */
+export const EVENT_PAUSED = 4;
+
+export class AnnounceRequest {
+  /** The 20-byte info hash as a latin1 string (one char per byte): the store's map key. */
+  infoHash = "";
+  /** Peer address: 4 bytes (IPv4) or 16 bytes (IPv6) at the start of `ip`; see `ipLen`. */
+  ip = new Uint8Array(16);
+  ipLen: 4 | 16 = 4;
+  port = 0;
+  /** Bytes left to download; 0 means seeder. */
+  left = 0;
+  event = EVENT_NONE;
+  /** Peers wanted, already clamped by the front end (0 = none). */
+  numWant = 0;
+  /** Which families the reply can carry: UDP answers in the packet's family only, HTTP can take both. */
+  want4 = true;
+  want6 = true;
+  /** Client identity tag derived from the peer id (0 = unknown). */
+  clientTag = 0;
+}
+
+export class AnnounceResult {
+  complete = 0;
+  incomplete = 0;
+  downloaded = 0;
+  /** Compact IPv4 peers (6 bytes each) and IPv6 peers (18 bytes each). */
+  peers4: Uint8Array;
+  count4 = 0;
+  peers6: Uint8Array;
+  count6 = 0;
+
+  constructor(maxPeers: number) {
+    this.peers4 = new Uint8Array(maxPeers * 6);
+    this.peers6 = new Uint8Array(maxPeers * 18);
+  }
+}
+
+export class ScrapeCounts {
+  complete = 0;
+  incomplete = 0;
+  downloaded = 0;
+}

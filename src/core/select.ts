@@ -1,0 +1,67 @@
+// Peer selection: which peers an announcing client gets back.
+//
+// Stratified sampling: the range is cut into `want` equal strata and one random record is taken from each,
+// starting at a random rotation. Picks are distinct, spread evenly over the swarm (opentracker's even-spacing
+// idea) and differ on every call, so a big swarm does not hand everyone the same few peers.
+
+import type { PeerList } from "./peer-list.ts";
+
+/** A source of uniform random numbers in [0, 1). Injected so tests can be deterministic. */
+export type Random = () => number;
+
+/**
+ * Copies the compact form of up to `want` records from list[from, to), never record `skip`, into out[at..].
+ * Returns the number of peers written.
+ */
+export function selectPeers(
+  list: PeerList,
+  from: number,
+  to: number,
+  skip: number,
+  want: number,
+  random: Random,
+  out: Uint8Array,
+  at: number,
+): number {
+  const skipInRange = skip >= from && skip < to;
+  const n = to - from - (skipInRange ? 1 : 0);
+  if (want <= 0 || n <= 0) return 0;
+  const size = list.compactLen;
+  // Virtual positions v in [0, n) map to records from + v, stepping over `skip`.
+  const gap = skipInRange ? skip : to;
+  if (n <= want) {
+    for (let v = 0; v < n; v++) {
+      const r = from + v;
+      list.copyCompact(r >= gap ? r + 1 : r, out, at + v * size);
+    }
+    return n;
+  }
+  const rotation = Math.floor(random() * n);
+  for (let i = 0; i < want; i++) {
+    const lo = Math.floor((i * n) / want);
+    const hi = Math.floor(((i + 1) * n) / want);
+    const r = from + ((lo + Math.floor(random() * (hi - lo)) + rotation) % n);
+    list.copyCompact(r >= gap ? r + 1 : r, out, at + i * size);
+  }
+  return want;
+}
+
+/**
+ * Splits `want` peers between IPv4 and IPv6 when a client can take both (HTTP). Each family is guaranteed a
+ * quarter (opentracker's rule, so a small family is not drowned out), the rest goes in proportion to what is
+ * left, and any shortfall on one side is filled from the other. Returns the IPv4 share.
+ */
+export function splitByFamily(want: number, avail4: number, avail6: number): number {
+  if (avail4 + avail6 <= want) return avail4;
+  const quarter = Math.floor(want / 4);
+  let n4 = Math.min(avail4, quarter);
+  let n6 = Math.min(avail6, quarter);
+  const rest = want - n4 - n6;
+  const left4 = avail4 - n4;
+  const left6 = avail6 - n6;
+  const extra4 = Math.min(left4, Math.round((rest * left4) / (left4 + left6)));
+  n4 += extra4;
+  n6 = Math.min(avail6, n6 + rest - extra4);
+  n4 = Math.min(avail4, want - n6);
+  return n4;
+}

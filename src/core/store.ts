@@ -1,0 +1,191 @@
+// The one in-process store that HTTP and UDP both feed: torrents sharded by info hash, peers keyed by
+// (IP, port) within each address family. Pure: the caller passes the time and the random source in.
+//
+// Totals are kept incrementally, so statistics never walk the swarms. Expiry runs one shard at a time
+// (`sweepShard`), so no request ever waits behind a sweep of everything.
+
+import {
+  AnnounceRequest,
+  AnnounceResult,
+  EVENT_COMPLETED,
+  EVENT_STOPPED,
+  ScrapeCounts,
+} from "./announce.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, type PeerList } from "./peer-list.ts";
+import { type Random, selectPeers, splitByFamily } from "./select.ts";
+import { Swarm } from "./swarm.ts";
+
+export interface StoreOptions {
+  /** Number of shards (default 64). More shards make each expiry slice shorter. */
+  shards?: number;
+  /** Seconds without an announce after which a peer is dropped. */
+  peerTimeoutS: number;
+  random: Random;
+}
+
+export interface SweepResult {
+  peersRemoved: number;
+  torrentsRemoved: number;
+}
+
+export class Store {
+  readonly shards: Map<string, Swarm>[];
+  readonly peerTimeoutS: number;
+  #random: Random;
+
+  torrents = 0;
+  peers4 = 0;
+  peers6 = 0;
+  seeders = 0;
+  /** Completions counted since start (never goes down when a swarm is dropped). */
+  completed = 0;
+
+  constructor(options: StoreOptions) {
+    const n = options.shards ?? 64;
+    if (!Number.isInteger(n) || n < 1 || n > 65536) throw new RangeError("shards must be 1..65536");
+    this.shards = Array.from({ length: n }, () => new Map());
+    this.peerTimeoutS = options.peerTimeoutS;
+    this.#random = options.random;
+  }
+
+  get peers(): number {
+    return this.peers4 + this.peers6;
+  }
+
+  get leechers(): number {
+    return this.peers - this.seeders;
+  }
+
+  shardOf(infoHash: string): Map<string, Swarm> {
+    // Info hashes are SHA-1 output, so two bytes spread them evenly.
+    const n = this.shards.length;
+    return this.shards[((infoHash.charCodeAt(0) << 8) | infoHash.charCodeAt(1)) % n];
+  }
+
+  get(infoHash: string): Swarm | undefined {
+    return this.shardOf(infoHash).get(infoHash);
+  }
+
+  /** Records the announce in `req` and fills `out` with counts and selected peers. */
+  announce(req: AnnounceRequest, now: number, out: AnnounceResult): void {
+    out.count4 = 0;
+    out.count6 = 0;
+    const shard = this.shardOf(req.infoHash);
+    let swarm = shard.get(req.infoHash);
+    if (req.event === EVENT_STOPPED) {
+      // Remove the peer; never create a swarm for a peer that is leaving.
+      if (swarm !== undefined) {
+        const list = swarm.list(req.ipLen);
+        const r = list === null ? -1 : list.find(req.ip, req.port);
+        if (r >= 0) this.#removePeer(list!, r);
+      }
+      this.#fillCounts(swarm, out);
+      return;
+    }
+    if (swarm === undefined) {
+      swarm = new Swarm();
+      shard.set(req.infoHash, swarm);
+      this.torrents++;
+    }
+    const list = swarm.listOrCreate(req.ipLen);
+    const seeder = req.left === 0;
+    let r = list.find(req.ip, req.port);
+    if (r < 0) {
+      // A new peer that says `completed` (and has everything) has finished a download.
+      const counts = req.event === EVENT_COMPLETED && seeder;
+      r = list.insert(req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now);
+      if (req.ipLen === 4) this.peers4++;
+      else this.peers6++;
+      if (seeder) this.seeders++;
+      if (counts) this.#countCompletion(swarm);
+    } else {
+      const flags = list.flags(r);
+      const wasSeeder = (flags & FLAG_SEEDER) !== 0;
+      // A completion is a leecher becoming a seeder, announced or not; each peer counts once.
+      if (seeder && (flags & FLAG_COUNTED) === 0 && (req.event === EVENT_COMPLETED || !wasSeeder)) {
+        list.setFlags(r, flags | FLAG_COUNTED);
+        this.#countCompletion(swarm);
+      }
+      if (wasSeeder !== seeder) {
+        r = list.setSeeder(r, seeder);
+        this.seeders += seeder ? 1 : -1;
+      }
+      list.setTime(r, now);
+      list.setTag(r, req.clientTag);
+    }
+    this.#fillCounts(swarm, out);
+    if (req.numWant > 0) this.#select(swarm, req, list, r, seeder, out);
+  }
+
+  /** Counts for one torrent; unknown torrents report zeros. */
+  scrape(infoHash: string, out: ScrapeCounts): void {
+    const swarm = this.get(infoHash);
+    out.complete = swarm?.seeders ?? 0;
+    out.incomplete = swarm?.leechers ?? 0;
+    out.downloaded = swarm?.downloaded ?? 0;
+  }
+
+  /** Drops the peers of shard `i` that are older than the timeout, and the torrents left empty. */
+  sweepShard(i: number, now: number): SweepResult {
+    const shard = this.shards[i];
+    const oldest = now - this.peerTimeoutS;
+    const result: SweepResult = { peersRemoved: 0, torrentsRemoved: 0 };
+    for (const [key, swarm] of shard) {
+      for (const list of [swarm.v4, swarm.v6]) {
+        if (list === null) continue;
+        for (let r = list.count - 1; r >= 0; r--) {
+          if (list.time(r) < oldest) {
+            this.#removePeer(list, r);
+            result.peersRemoved++;
+          }
+        }
+        list.shrink();
+      }
+      if (swarm.v4 !== null && swarm.v4.count === 0) swarm.v4 = null;
+      if (swarm.v6 !== null && swarm.v6.count === 0) swarm.v6 = null;
+      if (swarm.v4 === null && swarm.v6 === null) {
+        shard.delete(key);
+        this.torrents--;
+        result.torrentsRemoved++;
+      }
+    }
+    return result;
+  }
+
+  #removePeer(list: PeerList, r: number): void {
+    if ((list.flags(r) & FLAG_SEEDER) !== 0) this.seeders--;
+    if (list.addrLen === 4) this.peers4--;
+    else this.peers6--;
+    list.remove(r);
+  }
+
+  #countCompletion(swarm: Swarm): void {
+    swarm.downloaded++;
+    this.completed++;
+  }
+
+  #fillCounts(swarm: Swarm | undefined, out: AnnounceResult): void {
+    out.complete = swarm?.seeders ?? 0;
+    out.incomplete = swarm?.leechers ?? 0;
+    out.downloaded = swarm?.downloaded ?? 0;
+  }
+
+  /**
+   * Seeders get leechers only (another seeder has nothing to give them); leechers get anyone. The
+   * requester's own record `self` (in `own`) is never returned.
+   */
+  #select(swarm: Swarm, req: AnnounceRequest, own: PeerList, self: number, seeder: boolean, out: AnnounceResult): void {
+    const v4 = req.want4 ? swarm.v4 : null;
+    const v6 = req.want6 ? swarm.v6 : null;
+    const end4 = v4 === null ? 0 : seeder ? v4.leechers : v4.count;
+    const end6 = v6 === null ? 0 : seeder ? v6.leechers : v6.count;
+    const skip4 = own === v4 ? self : -1;
+    const skip6 = own === v6 ? self : -1;
+    const avail4 = end4 - (skip4 >= 0 && skip4 < end4 ? 1 : 0);
+    const avail6 = end6 - (skip6 >= 0 && skip6 < end6 ? 1 : 0);
+    const want4 = splitByFamily(req.numWant, avail4, avail6);
+    const want6 = Math.min(avail6, req.numWant - want4);
+    if (v4 !== null) out.count4 = selectPeers(v4, 0, end4, skip4, want4, this.#random, out.peers4, 0);
+    if (v6 !== null) out.count6 = selectPeers(v6, 0, end6, skip6, want6, this.#random, out.peers6, 0);
+  }
+}

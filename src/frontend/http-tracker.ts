@@ -1,0 +1,84 @@
+// HTTP announce and scrape handling: request URL text in, bencoded body out. No sockets: the server passes
+// the URL, the client's canonical address and the time. Every outcome, including bad input, is a bencoded
+// body; client mistakes get a `failure reason` (HTTP 200, because many clients ignore bodies of errors).
+
+import { AnnounceRequest, AnnounceResult, ScrapeCounts } from "../core/announce.ts";
+import type { Store } from "../core/store.ts";
+import { BencodeWriter } from "../codec/bencode.ts";
+import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, queryStart } from "../codec/http-query.ts";
+import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
+import type { Counters } from "./counters.ts";
+import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
+
+/** Info hashes one HTTP scrape may ask for (BEP 48 leaves it open; opentracker allows 64, aquatic 100). */
+export const MAX_HTTP_SCRAPE_HASHES = 100;
+
+export class HttpTracker {
+  readonly #store: Store;
+  readonly #settings: AnnounceSettings;
+  readonly counters: Counters;
+  readonly #query = new AnnounceQuery();
+  readonly #req = new AnnounceRequest();
+  readonly #res: AnnounceResult;
+  readonly #writer = new BencodeWriter(64 * 1024);
+  readonly #hashes: string[] = [];
+  readonly #counts = new ScrapeCounts();
+
+  constructor(store: Store, settings: AnnounceSettings, counters: Counters) {
+    this.#store = store;
+    this.#settings = settings;
+    this.counters = counters;
+    this.#res = new AnnounceResult(settings.maxNumWant);
+  }
+
+  /** `ip` holds the client's address in its first `ipLen` bytes (IPv4 canonical: 4 bytes). */
+  announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array {
+    const q = this.#query;
+    const err = parseAnnounceQuery(url, queryStart(url), q);
+    if (err !== null) return this.failure(err);
+    const req = this.#req;
+    req.infoHash = q.infoHash!;
+    for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
+    req.ipLen = ipLen;
+    req.port = q.port;
+    req.left = q.left < 0 ? 1 : q.left; // unknown "left": not a seeder
+    req.event = q.event;
+    req.want4 = true;
+    req.want6 = true;
+    req.numWant = resolveNumWant(q.numWant, q.event, this.#settings, this.#settings.maxNumWant);
+    const res = this.#res;
+    this.#store.announce(req, now, res);
+    this.counters.httpAnnounce++;
+    const s = this.#settings;
+    return encodeAnnounce(this.#writer, res, {
+      interval: s.intervalS,
+      minInterval: s.minIntervalS,
+      compact: q.compact,
+      ip: req.ip,
+      ipLen,
+    });
+  }
+
+  scrape(url: string): Uint8Array {
+    const hashes = this.#hashes;
+    const err = parseScrapeQuery(url, queryStart(url), MAX_HTTP_SCRAPE_HASHES, hashes);
+    if (err !== null) return this.failure(err);
+    if (hashes.length === 0) return this.failure("missing info_hash (full scrape is not supported)");
+    // Canonical bencode: the files dictionary is sorted by raw hash bytes, each hash once.
+    hashes.sort();
+    const entries: ScrapeEntry[] = [];
+    const c = this.#counts;
+    for (let i = 0; i < hashes.length; i++) {
+      if (i > 0 && hashes[i] === hashes[i - 1]) continue;
+      this.#store.scrape(hashes[i], c);
+      entries.push({ infoHash: hashes[i], complete: c.complete, downloaded: c.downloaded, incomplete: c.incomplete });
+    }
+    this.counters.httpScrape++;
+    return encodeScrape(this.#writer, entries);
+  }
+
+  failure(reason: string): Uint8Array {
+    this.counters.httpFailure++;
+    return encodeFailure(this.#writer, reason);
+  }
+}

@@ -1,0 +1,17 @@
+// What the front ends need to know to answer announces, derived once from Config.
+
+import { EVENT_STOPPED } from "../core/announce.ts";
+
+export interface AnnounceSettings {
+  intervalS: number;
+  minIntervalS: number;
+  defaultNumWant: number;
+  maxNumWant: number;
+}
+
+/** How many peers to return: a negative or missing ask means the default; `stopped` gets none. */
+export function resolveNumWant(asked: number | null, event: number, s: AnnounceSettings, cap: number): number {
+  if (event === EVENT_STOPPED) return 0;
+  const n = asked === null || asked < 0 ? s.defaultNumWant : asked;
+  return Math.min(n, s.maxNumWant, cap);
+}

@@ -1,0 +1,71 @@
+// The HTTP listener (Bun.serve): routes announce, scrape and health requests to the front end.
+//
+// Routing follows BEP 48's convention: the last path segment starting with "announce" is an announce, and
+// the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
+// work, with /scrape.php and /KEY/scrape beside them).
+
+import type { Server } from "bun";
+import type { ListenAddress } from "../config/config.ts";
+import { parseIp } from "../codec/ip.ts";
+import type { HttpTracker } from "../frontend/http-tracker.ts";
+import type { Logger } from "./logger.ts";
+
+const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
+const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
+const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
+
+export interface HttpServerOptions {
+  listen: ListenAddress;
+  tracker: HttpTracker;
+  log: Logger;
+  now: () => number;
+}
+
+export function startHttpServer(o: HttpServerOptions): Server<undefined> {
+  const ip = new Uint8Array(16);
+  const { tracker, log } = o;
+  return Bun.serve({
+    hostname: o.listen.host,
+    port: o.listen.port,
+    development: false, // never stack traces to clients
+    // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
+    // on the same port would silently share (split) the traffic instead of failing to start.
+    reusePort: false,
+    idleTimeout: 30,
+    fetch(req, server) {
+      const url = req.url;
+      const pathStart = findPathStart(url);
+      let pathEnd = url.indexOf("?", pathStart);
+      if (pathEnd < 0) pathEnd = url.length;
+      const segment = url.lastIndexOf("/", pathEnd - 1) + 1;
+      const kind = url.startsWith("announce", segment) ? 1 : url.startsWith("scrape", segment) ? 2 : 0;
+      if (kind === 0) {
+        if (pathEnd - pathStart === 8 && url.startsWith("/healthz", pathStart)) {
+          return new Response("ok\n", { headers: TEXT_HEADERS });
+        }
+        return new Response("not found\n", { status: 404, headers: TEXT_HEADERS });
+      }
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
+      }
+      if (kind === 2) return new Response(tracker.scrape(url), BENCODE_INIT);
+      const addr = server.requestIP(req);
+      const ipLen = addr === null ? 0 : parseIp(addr.address, ip);
+      if (ipLen === 0) return new Response(tracker.failure("cannot determine your address"), BENCODE_INIT);
+      return new Response(tracker.announce(url, ip, ipLen, o.now()), BENCODE_INIT);
+    },
+    error(err) {
+      // A bug, not bad input (bad input gets a failure reason above). Keep serving; tell the operator.
+      log.error("http handler failed", { err: err.stack ?? String(err) });
+      return new Response("internal error\n", { status: 500, headers: TEXT_HEADERS });
+    },
+  });
+}
+
+/** req.url is absolute ("http://host/announce?..."), or just a path for HTTP/1.0 requests without Host. */
+function findPathStart(url: string): number {
+  if (url.charCodeAt(0) === 47 /* / */) return 0;
+  const scheme = url.indexOf("://");
+  const slash = url.indexOf("/", scheme < 0 ? 0 : scheme + 3);
+  return slash < 0 ? url.length : slash;
+}

@@ -1,0 +1,47 @@
+// Structured logs: one JSON object per line on stdout, filtered by level. Requests are never logged at
+// info; per-request detail, when wanted, goes to debug.
+
+import type { LogLevel } from "../config/config.ts";
+
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+export type LogFields = Record<string, unknown>;
+
+export class Logger {
+  #max: number;
+  #write: (line: string) => void;
+
+  constructor(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line + "\n")) {
+    this.#max = RANK[level];
+    this.#write = write;
+  }
+
+  enabled(level: LogLevel): boolean {
+    return RANK[level] <= this.#max;
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    this.#log("error", msg, fields);
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    this.#log("warn", msg, fields);
+  }
+
+  info(msg: string, fields?: LogFields): void {
+    this.#log("info", msg, fields);
+  }
+
+  debug(msg: string, fields?: LogFields): void {
+    this.#log("debug", msg, fields);
+  }
+
+  #log(level: LogLevel, msg: string, fields?: LogFields): void {
+    if (RANK[level] > this.#max) return;
+    const entry: LogFields = { ts: new Date().toISOString(), level, msg, ...fields };
+    for (const [k, v] of Object.entries(entry)) {
+      if (v instanceof Error) entry[k] = v.message;
+    }
+    this.#write(JSON.stringify(entry));
+  }
+}

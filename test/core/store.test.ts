@@ -1,0 +1,189 @@
+import { beforeEach, describe, expect, test } from "bun:test";
+import {
+  AnnounceRequest,
+  AnnounceResult,
+  EVENT_COMPLETED,
+  EVENT_NONE,
+  EVENT_STARTED,
+  EVENT_STOPPED,
+  ScrapeCounts,
+} from "../../src/core/announce.ts";
+import { xoshiro128 } from "../../src/core/random.ts";
+import { Store } from "../../src/core/store.ts";
+
+const HASH_A = "A".repeat(19) + "\u00ff";
+const HASH_B = "B".repeat(19) + "\u0080";
+
+let store: Store;
+let res: AnnounceResult;
+
+function announce(
+  hash: string,
+  ip: number[],
+  port: number,
+  opts: { left?: number; event?: number; numWant?: number; now?: number; want4?: boolean; want6?: boolean } = {},
+) {
+  const req = new AnnounceRequest();
+  req.infoHash = hash;
+  req.ip.set(ip);
+  req.ipLen = ip.length as 4 | 16;
+  req.port = port;
+  req.left = opts.left ?? 100;
+  req.event = opts.event ?? EVENT_NONE;
+  req.numWant = opts.numWant ?? 50;
+  req.want4 = opts.want4 ?? true;
+  req.want6 = opts.want6 ?? true;
+  store.announce(req, opts.now ?? 1000, res);
+  return res;
+}
+
+const v6 = (last: number) => [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last];
+
+function peers4(r: AnnounceResult): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < r.count4; i++) {
+    const o = i * 6;
+    out.push(`${r.peers4.subarray(o, o + 4).join(".")}:${(r.peers4[o + 4] << 8) | r.peers4[o + 5]}`);
+  }
+  return out.sort();
+}
+
+beforeEach(() => {
+  store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([9, 8, 7, 6])), shards: 8 });
+  res = new AnnounceResult(200);
+});
+
+describe("Store.announce", () => {
+  test("counts seeders and leechers from `left`, and keys peers by (IP, port)", () => {
+    announce(HASH_A, [1, 1, 1, 1], 1, { left: 0 });
+    announce(HASH_A, [1, 1, 1, 1], 2, { left: 5 }); // same IP, other port: a second peer
+    const r = announce(HASH_A, [1, 1, 1, 1], 2, { left: 5 }); // re-announce: same peer
+    expect(r.complete).toBe(1);
+    expect(r.incomplete).toBe(1);
+    expect(store.peers).toBe(2);
+    expect(store.seeders).toBe(1);
+    expect(store.torrents).toBe(1);
+  });
+
+  test("never returns the requester, and gives seeders only leechers", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { left: 0 });
+    announce(HASH_A, [1, 0, 0, 2], 1, { left: 0 });
+    announce(HASH_A, [1, 0, 0, 3], 1, { left: 9 });
+    const seederView = announce(HASH_A, [1, 0, 0, 1], 1, { left: 0 });
+    expect(peers4(seederView)).toEqual(["1.0.0.3:1"]);
+    const leecherView = announce(HASH_A, [1, 0, 0, 3], 1, { left: 9 });
+    expect(peers4(leecherView)).toEqual(["1.0.0.1:1", "1.0.0.2:1"]);
+  });
+
+  test("mixes IPv4 and IPv6 peers when the client takes both, and keeps them apart when not", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1);
+    announce(HASH_A, v6(1), 1);
+    const both = announce(HASH_A, [1, 0, 0, 2], 1);
+    expect(both.count4).toBe(1);
+    expect(both.count6).toBe(1);
+    const only4 = announce(HASH_A, [1, 0, 0, 2], 1, { want6: false });
+    expect(only4.count4).toBe(1);
+    expect(only4.count6).toBe(0);
+    expect(store.peers4).toBe(2);
+    expect(store.peers6).toBe(1);
+  });
+
+  test("numWant caps the reply and 0 returns no peers", () => {
+    for (let i = 0; i < 30; i++) announce(HASH_A, [2, 0, 0, i], 1);
+    expect(announce(HASH_A, [3, 0, 0, 1], 1, { numWant: 10 }).count4).toBe(10);
+    expect(announce(HASH_A, [3, 0, 0, 1], 1, { numWant: 0 }).count4).toBe(0);
+  });
+
+  test("counts each completion once: retransmits and repeated `completed` do not double count", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { event: EVENT_STARTED, left: 10 });
+    announce(HASH_A, [1, 0, 0, 1], 1, { event: EVENT_COMPLETED, left: 0 });
+    announce(HASH_A, [1, 0, 0, 1], 1, { event: EVENT_COMPLETED, left: 0 });
+    const r = announce(HASH_A, [1, 0, 0, 1], 1, { left: 0 });
+    expect(r.downloaded).toBe(1);
+    expect(store.completed).toBe(1);
+  });
+
+  test("a leecher that becomes a seeder without saying `completed` still counts once", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { left: 10 });
+    announce(HASH_A, [1, 0, 0, 1], 1, { left: 0 });
+    expect(announce(HASH_A, [1, 0, 0, 1], 1, { left: 0, event: EVENT_COMPLETED }).downloaded).toBe(1);
+  });
+
+  test("a seeder that starts up is not a completion", () => {
+    expect(announce(HASH_A, [1, 0, 0, 1], 1, { left: 0, event: EVENT_STARTED }).downloaded).toBe(0);
+  });
+
+  test("stopped removes the peer, returns no peers, and never creates a torrent", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1);
+    announce(HASH_A, [1, 0, 0, 2], 1);
+    const r = announce(HASH_A, [1, 0, 0, 1], 1, { event: EVENT_STOPPED, numWant: 0 });
+    expect(r.count4).toBe(0);
+    expect(r.incomplete).toBe(1);
+    expect(store.peers).toBe(1);
+    announce(HASH_B, [1, 0, 0, 1], 1, { event: EVENT_STOPPED });
+    expect(store.torrents).toBe(1);
+    expect(store.get(HASH_B)).toBeUndefined();
+  });
+});
+
+describe("Store.scrape", () => {
+  test("reports counts, and zeros for unknown torrents", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { left: 0, event: EVENT_COMPLETED });
+    announce(HASH_A, [1, 0, 0, 2], 1);
+    const c = new ScrapeCounts();
+    store.scrape(HASH_A, c);
+    expect({ ...c }).toEqual({ complete: 1, incomplete: 1, downloaded: 1 });
+    store.scrape(HASH_B, c);
+    expect({ ...c }).toEqual({ complete: 0, incomplete: 0, downloaded: 0 });
+  });
+});
+
+describe("Store.sweepShard", () => {
+  test("drops peers older than the timeout and torrents left empty, keeping totals right", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000, left: 0 });
+    announce(HASH_A, [1, 0, 0, 2], 1, { now: 1250 });
+    announce(HASH_B, v6(1), 1, { now: 1000 });
+    let removed = 0;
+    for (let i = 0; i < store.shards.length; i++) removed += store.sweepShard(i, 1301).peersRemoved;
+    expect(removed).toBe(2);
+    expect(store.peers).toBe(1);
+    expect(store.seeders).toBe(0);
+    expect(store.peers6).toBe(0);
+    expect(store.torrents).toBe(1);
+    expect(store.get(HASH_B)).toBeUndefined();
+    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 1600);
+    expect(store.torrents).toBe(0);
+    expect(store.peers).toBe(0);
+  });
+
+  test("a peer exactly at the timeout is kept (expiry is strictly older than)", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000 });
+    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 1300);
+    expect(store.peers).toBe(1);
+  });
+});
+
+describe("Store totals", () => {
+  test("stay equal to a full recount after random traffic", () => {
+    const random = xoshiro128(new Uint32Array([5, 5, 5, 5]));
+    const hashes = Array.from({ length: 20 }, (_, i) => String.fromCharCode(i + 0x80).repeat(20));
+    for (let step = 0; step < 5000; step++) {
+      const h = hashes[Math.floor(random() * hashes.length)];
+      const ip = random() < 0.3 ? v6(Math.floor(random() * 50)) : [9, 9, 9, Math.floor(random() * 50)];
+      const events = [EVENT_NONE, EVENT_STARTED, EVENT_COMPLETED, EVENT_STOPPED];
+      announce(h, ip, 1, { left: random() < 0.5 ? 0 : 1, event: events[Math.floor(random() * 4)], now: step });
+      if (step % 100 === 0) store.sweepShard(step % store.shards.length, step);
+    }
+    let peers = 0, seeders = 0, torrents = 0;
+    for (const shard of store.shards) {
+      for (const swarm of shard.values()) {
+        torrents++;
+        peers += swarm.peers;
+        seeders += swarm.seeders;
+      }
+    }
+    expect(store.peers).toBe(peers);
+    expect(store.seeders).toBe(seeders);
+    expect(store.torrents).toBe(torrents);
+  });
+});

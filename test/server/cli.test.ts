@@ -1,0 +1,93 @@
+// The tracker as a user runs it: a real process, real flags, real signals.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { startTracker } from "../helpers/tracker-process.ts";
+
+const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
+
+function runOnce(args: string[], env: Record<string, string> = {}) {
+  const p = Bun.spawnSync([process.execPath, MAIN, ...args], { env: { ...process.env, ...env } });
+  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+describe("command line", () => {
+  test("--version prints the version", () => {
+    const r = runOnce(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`buntracker ${pkg.version}`);
+  });
+
+  test("--help lists every flag with its environment twin", () => {
+    const r = runOnce(["--help"]);
+    expect(r.code).toBe(0);
+    for (const flag of ["--listen", "--udp-listen", "--interval-secs", "--min-interval-secs", "--peer-timeout-secs", "--max-numwant", "--log-level"]) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toContain("BUNTRACKER_PEER_TIMEOUT_SECS");
+  });
+
+  test("a bad value prints one clear line and exits 2", () => {
+    for (const [args, env] of [[["--interval-secs", "soon"], {}], [["--bogus"], {}], [[], { BUNTRACKER_LISTEN: "nowhere" }]] as const) {
+      const r = runOnce([...args], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toStartWith("buntracker: ");
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  test("a port that is taken exits 1 with a clear line", async () => {
+    const first = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"]);
+    try {
+      const r = runOnce(["--listen", `127.0.0.1:${first.httpPort}`, "--udp-listen", "off"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("cannot listen");
+    } finally {
+      await first.stop();
+    }
+  });
+});
+
+describe("running", () => {
+  test("logs structured JSON, answers /healthz, and exits 0 on SIGTERM and SIGINT", async () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const t = await startTracker(["--listen", "127.0.0.1:0"]);
+      const res = await fetch(`http://127.0.0.1:${t.httpPort}/healthz`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe("ok\n");
+      expect(await t.stop(signal)).toBe(0);
+      const lines = t.output().trim().split("\n").map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.msg)).toEqual(["listening", "shutting down", "stopped"]);
+      expect(lines[0].level).toBe("info");
+    }
+  });
+
+  test("no per-request logging at info", async () => {
+    const t = await startTracker(["--listen", "127.0.0.1:0"]);
+    for (let i = 0; i < 5; i++) await (await fetch(`http://127.0.0.1:${t.httpPort}/announce?bad`)).arrayBuffer();
+    await t.stop();
+    expect(t.output().trim().split("\n")).toHaveLength(3);
+  });
+
+  test("finishes a request in flight when told to stop", async () => {
+    const t = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"]);
+    // Open a connection and send half a request, then signal, then finish the request.
+    const received: Buffer[] = [];
+    let closed!: () => void;
+    const done = new Promise<void>((r) => (closed = r));
+    const socket = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: t.httpPort,
+      socket: { data: (_s, d) => void received.push(Buffer.from(d)), close: () => closed(), error: () => closed() },
+    });
+    socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    // A full round trip on another connection: by then the server has read the half request above.
+    expect((await fetch(`http://127.0.0.1:${t.httpPort}/healthz`)).status).toBe(200);
+    const exit = t.stop("SIGTERM");
+    socket.write("Connection: close\r\n\r\n");
+    await done;
+    expect(Buffer.concat(received).toString()).toContain("200 OK");
+    expect(await exit).toBe(0);
+  });
+});

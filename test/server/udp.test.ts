@@ -1,0 +1,649 @@
+// BEP 15 over real UDP sockets: the conformance checklist (docs: trackers-compared.md §5), run over IPv4 and
+// IPv6, plus a dual-stack listener, a store shared with HTTP, and clients that vanish mid-exchange.
+//
+// "No reply" is proven without sleeping: UdpClient.expectNoReply sends the packet and then a connect, whose
+// reply must come first (loopback keeps order; the tracker answers in arrival order).
+
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { TestTracker } from "../helpers/in-process.ts";
+import { startTestTracker } from "../helpers/in-process.ts";
+import {
+  type AnnounceFields,
+  type AnnounceReply,
+  announcePacket,
+  connectPacket,
+  parseAnnounceReply,
+  parseError,
+  PROTOCOL_ID,
+  scrapePacket,
+  UdpClient,
+} from "../helpers/udp-client.ts";
+import { announceQuery, compactPeers, getBencode, latin1, loopbackPeer, sha1, urlHost } from "../helpers/http-client.ts";
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared helpers
+
+type Loopback = "127.0.0.1" | "::1";
+
+const REPLY_BUDGET = 1232; // IPv6 minimum MTU less IPv6 and UDP headers: no reply may be bigger
+const DEFAULT_NUMWANT = 5; // set on every tracker below, so "the default" is observable with small swarms
+
+const opened: UdpClient[] = [];
+afterEach(() => {
+  for (const c of opened.splice(0)) c.close();
+});
+
+let txidSeq = 0x41000000;
+const nextTxid = () => txidSeq++;
+
+const u32 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(o);
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** A UDP client that has already connected: it holds a valid connection id for its address. */
+class Session {
+  private constructor(
+    readonly client: UdpClient,
+    readonly id: Uint8Array,
+    readonly host: Loopback,
+  ) {}
+
+  static async open(host: Loopback, port: number, localHost: string = host): Promise<Session> {
+    const client = await UdpClient.open(host, port, localHost);
+    opened.push(client);
+    return new Session(client, await client.connect(), host);
+  }
+
+  get family(): 4 | 6 {
+    return this.host === "::1" ? 6 : 4;
+  }
+
+  /** How this host's peer at `port` appears in reply peer lists. */
+  peer(port: number): string {
+    return loopbackPeer(this.host, port);
+  }
+
+  packet(f: Omit<AnnounceFields, "connectionId">): Uint8Array {
+    return announcePacket({ connectionId: this.id, ...f });
+  }
+
+  /** Announces and checks that the reply is an announce reply for this request. */
+  async announce(f: Omit<AnnounceFields, "connectionId">): Promise<AnnounceReply> {
+    const txid = f.txid ?? nextTxid();
+    const reply = await this.client.request(this.packet({ ...f, txid }));
+    if (u32(reply, 0) !== 1) throw new Error(`expected an announce reply, got ${hex(reply)} (${parseError(reply).message})`);
+    expect(reply.length).toBeLessThanOrEqual(REPLY_BUDGET);
+    const r = parseAnnounceReply(reply, this.family); // throws unless 20 + stride * n bytes
+    expect(r.txid).toBe(txid);
+    return r;
+  }
+
+  /** Sends `packet` and returns the error message of the error reply it must get. */
+  async error(packet: Uint8Array): Promise<string> {
+    const reply = await this.client.request(packet);
+    const e = parseError(reply);
+    expect(e.action).toBe(3);
+    expect(reply.subarray(4, 8)).toEqual(packet.subarray(12, 16));
+    return e.message;
+  }
+
+  /** Scrapes and returns [seeders, completed, leechers] per hash, in reply order. */
+  async scrape(hashes: Uint8Array[]): Promise<number[][]> {
+    const txid = nextTxid();
+    const reply = await this.client.request(scrapePacket(this.id, hashes, txid));
+    expect(u32(reply, 0)).toBe(2);
+    expect(u32(reply, 4)).toBe(txid);
+    expect((reply.length - 8) % 12).toBe(0);
+    const entries: number[][] = [];
+    for (let o = 8; o < reply.length; o += 12) entries.push([u32(reply, o), u32(reply, o + 4), u32(reply, o + 8)]);
+    return entries;
+  }
+
+  /** Adds `count` peers (ports from `firstPort`) to the torrent, asking for no peers back. */
+  async fill(infoHash: Uint8Array, count: number, firstPort: number, left = 1000n): Promise<void> {
+    for (let i = 0; i < count; i++) await this.announce({ infoHash, port: firstPort + i, left, numWant: 0 });
+  }
+}
+
+/** A raw request: a connection id, an action and a transaction id, then `body`. */
+function rawRequest(connectionId: Uint8Array, action: number, txid: number, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const b = new Uint8Array(16 + body.length);
+  b.set(connectionId, 0);
+  new DataView(b.buffer).setUint32(8, action);
+  new DataView(b.buffer).setUint32(12, txid);
+  b.set(body, 16);
+  return b;
+}
+
+/** The connect reply must be a plain 16-byte reply echoing the txid. */
+function expectConnectReply(reply: Uint8Array, txid: number): void {
+  expect(reply.length).toBe(16);
+  expect(u32(reply, 0)).toBe(0);
+  expect(u32(reply, 4)).toBe(txid);
+}
+
+const sorted = (xs: string[]) => [...xs].sort();
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+
+// ---------------------------------------------------------------------------------------------------------
+// The checklist, once per address family
+
+const FAMILIES = [
+  { name: "IPv4", host: "127.0.0.1", listen: "127.0.0.1:0" },
+  { name: "IPv6", host: "::1", listen: "[::1]:0" },
+] as const;
+
+for (const fam of FAMILIES) {
+  describe(`UDP tracker over ${fam.name} (${fam.host})`, () => {
+    let tracker: TestTracker;
+    const stride: 6 | 18 = fam.host === "::1" ? 18 : 6;
+    const hash = (label: string) => sha1(`${fam.name} ${label}`);
+    const open = (localHost: string = fam.host) => Session.open(fam.host, tracker.udpPort!, localHost);
+    const peer = (port: number) => loopbackPeer(fam.host, port);
+
+    beforeAll(async () => {
+      tracker = await startTestTracker([
+        "--listen", fam.listen,
+        "--default-numwant", String(DEFAULT_NUMWANT),
+        "--max-numwant", "1000", // so the UDP byte budget, not the configured maximum, is what caps replies
+      ]);
+    });
+    afterAll(() => tracker.stop());
+
+    describe("framing and actions", () => {
+      test("drops datagrams shorter than 16 bytes, including a truncated connect", async () => {
+        const s = await open();
+        const connect = connectPacket(0x11223344);
+        for (const len of [0, 1, 8, 12, 15]) await s.client.expectNoReply(connect.subarray(0, len));
+        await s.client.expectNoReply(new Uint8Array(15).fill(0xff));
+      });
+
+      test("drops a connect without the protocol magic", async () => {
+        const s = await open();
+        const flipped = connectPacket(1);
+        flipped[7] ^= 0x01;
+        const swapped = connectPacket(2);
+        swapped.set([...PROTOCOL_ID].reverse(), 0);
+        const zeros = connectPacket(3);
+        zeros.fill(0, 0, 8);
+        for (const p of [flipped, swapped, zeros]) await s.client.expectNoReply(p);
+      });
+
+      test("answers a connect longer than 16 bytes with a 16-byte reply whose id works", async () => {
+        const s = await open();
+        for (const len of [17, 98, 400]) {
+          const p = new Uint8Array(len).fill(0xab);
+          p.set(connectPacket(0x5000 + len), 0);
+          const reply = await s.client.request(p);
+          expectConnectReply(reply, 0x5000 + len);
+          const id = reply.slice(8, 16);
+          const r = parseAnnounceReply(
+            await s.client.request(announcePacket({ connectionId: id, infoHash: hash("long connect"), port: 4000 + len })),
+            s.family,
+          );
+          expect(r.action).toBe(1);
+        }
+      });
+
+      test("drops action 3 (error) and unknown actions, even with a valid connection id", async () => {
+        const s = await open();
+        // 0x101 and 0x100 catch a server that reads only the low byte of the action (announce, connect).
+        for (const action of [3, 4, 5, 255, 0x100, 0x101, 0x80000001, 0xffffffff]) {
+          const p = s.packet({ infoHash: hash("unknown action"), port: 4100 });
+          new DataView(p.buffer).setUint32(8, action);
+          await s.client.expectNoReply(p);
+        }
+        expect(tracker.store.get(latin1(hash("unknown action")))).toBeUndefined();
+      });
+
+      test("echoes the transaction id byte for byte in every reply, errors included", async () => {
+        const s = await open();
+        const h = hash("txid");
+        for (const txid of [0, 0xffffffff, 0x80000000, 0xdeadbeef]) {
+          expectConnectReply(await s.client.request(connectPacket(txid)), txid);
+          expect(u32(await s.client.request(s.packet({ txid, infoHash: h, port: 4200 })), 4)).toBe(txid);
+          expect(u32(await s.client.request(scrapePacket(s.id, [h], txid)), 4)).toBe(txid);
+          const shortAnnounce = await s.client.request(s.packet({ txid, infoHash: h, port: 4200 }).subarray(0, 60));
+          expect(u32(shortAnnounce, 0)).toBe(3);
+          expect(u32(shortAnnounce, 4)).toBe(txid);
+          const emptyScrape = await s.client.request(scrapePacket(s.id, [], txid));
+          expect(u32(emptyScrape, 0)).toBe(3);
+          expect(u32(emptyScrape, 4)).toBe(txid);
+          const badPort = await s.client.request(s.packet({ txid, infoHash: h, port: 0 }));
+          expect(u32(badPort, 0)).toBe(3);
+          expect(u32(badPort, 4)).toBe(txid);
+        }
+      });
+    });
+
+    describe("connection ids", () => {
+      test("drops announce and scrape with a connection id the tracker did not issue", async () => {
+        const s = await open();
+        const h = hash("bad id");
+        const lastBit = s.id.slice();
+        lastBit[7] ^= 0x01;
+        const timeByte = s.id.slice();
+        timeByte[3] ^= 0x01;
+        const bad = [new Uint8Array(8), Uint8Array.from(PROTOCOL_ID), crypto.getRandomValues(new Uint8Array(8)), lastBit, timeByte];
+        for (const id of bad) {
+          await s.client.expectNoReply(announcePacket({ connectionId: id, infoHash: h, port: 4300 }));
+          await s.client.expectNoReply(scrapePacket(id, [h]));
+          await s.client.expectNoReply(announcePacket({ connectionId: id, infoHash: h, port: 4300 }).subarray(0, 50));
+        }
+        expect(tracker.store.get(latin1(h))).toBeUndefined();
+      });
+
+      test("accepts an id from another port of the same address (NATs remap ports)", async () => {
+        const a = await open();
+        const b = await open();
+        expect(b.client.localPort).not.toBe(a.client.localPort);
+        const reply = await b.client.request(announcePacket({ connectionId: a.id, infoHash: hash("nat"), port: 4400 }));
+        expect(u32(reply, 0)).toBe(1);
+      });
+
+      if (fam.host === "127.0.0.1") {
+        test("drops requests that carry an id issued to another address (127.0.0.2)", async () => {
+          const other = await open("127.0.0.2");
+          const s = await open("127.0.0.1");
+          const h = hash("id from 127.0.0.2");
+          await s.client.expectNoReply(announcePacket({ connectionId: other.id, infoHash: h, port: 4500 }));
+          await s.client.expectNoReply(scrapePacket(other.id, [h]));
+          // The id is good where it was issued.
+          const r = await other.announce({ infoHash: h, port: 4501, numWant: 0 });
+          expect(r.leechers).toBe(1);
+          expect((await s.announce({ infoHash: h, port: 4502 })).peers).toEqual(["127.0.0.2:4501"]);
+        });
+      }
+    });
+
+    describe("announce", () => {
+      test("accepts a 98-byte announce and registers the peer", async () => {
+        const s = await open();
+        const h = hash("98 bytes");
+        expect(s.packet({ infoHash: h, port: 5000 }).length).toBe(98);
+        const r = await s.announce({ infoHash: h, port: 5000 });
+        expect(r).toMatchObject({ action: 1, interval: 1800, leechers: 1, seeders: 0, peers: [] });
+        expect(await s.scrape([h])).toEqual([[0, 0, 1]]);
+      });
+
+      test("accepts BEP 41 options after byte 98, well-formed or not", async () => {
+        const s = await open();
+        const h = hash("bep41");
+        const text = (t: string) => [...new TextEncoder().encode(t)];
+        const options: number[][] = [
+          [0x02, 19, ...text("/announce?passkey=x"), 0x00], // URLData, then EndOfOptions
+          [0x01, 0x01, 0x00], // NOPs
+          [0x02, 3, ...text("/an"), 0x01, 0x02, 6, ...text("nounce"), 0x00], // URLData in two chunks
+          [0x02, 3, ...text("abc")], // no EndOfOptions
+          [0x07, 2, 0xaa, 0xbb, 0x00], // unknown type with a length: skipped
+          [0x02, 200, 0x41], // length beyond the end of the packet
+          [0x00, 0xff, 0xff, 0xff], // bytes after EndOfOptions
+          [0xff],
+          Array.from(crypto.getRandomValues(new Uint8Array(300))),
+        ];
+        for (const [i, o] of options.entries()) {
+          const r = await s.announce({ infoHash: h, port: 5100 + i, numWant: 0, options: Uint8Array.from(o) });
+          expect(r.leechers).toBe(i + 1);
+        }
+        expect(await s.scrape([h])).toEqual([[0, 0, options.length]]);
+      });
+
+      test("answers an announce shorter than 98 bytes (valid id) with a short error", async () => {
+        const s = await open();
+        const h = hash("short announce");
+        const full = s.packet({ infoHash: h, port: 5200 });
+        for (const len of [16, 20, 97]) {
+          const req = full.slice(0, len);
+          const reply = await s.client.request(req);
+          const e = parseError(reply);
+          expect(e.action).toBe(3);
+          expect(reply.subarray(4, 8)).toEqual(req.subarray(12, 16));
+          // Only the message follows the header: printable ASCII, no padding, no NUL, no leftovers.
+          expect(e.message).toMatch(/^[\x20-\x7e]+$/);
+          expect(e.message).toContain("98");
+          expect(reply.length).toBeLessThanOrEqual(64);
+        }
+        expect(tracker.store.get(latin1(h))).toBeUndefined();
+      });
+
+      test("rejects port 0 with an error and registers nothing", async () => {
+        const s = await open();
+        const h = hash("port 0");
+        expect(await s.error(s.packet({ infoHash: h, port: 0, txid: nextTxid() }))).toContain("port");
+        expect(tracker.store.get(latin1(h))).toBeUndefined();
+      });
+
+      test("rejects events above 3 with an error, reading all four bytes", async () => {
+        const s = await open();
+        const h = hash("bad event");
+        // 0x100 and 0x101 would pass as "none" and "completed" if only the low byte were read.
+        for (const event of [4, 0x100, 0x101, 0xffffffff]) {
+          expect(await s.error(s.packet({ infoHash: h, port: 5300, event, left: 0n, txid: nextTxid() }))).toContain("event");
+        }
+        expect(tracker.store.get(latin1(h))).toBeUndefined();
+      });
+
+      test("records the peer at its source address and ignores the IP field", async () => {
+        const s = await open();
+        const h = hash("ip field");
+        await s.announce({ infoHash: h, port: 5400, ip: 0x01020304, numWant: 0 });
+        expect((await s.announce({ infoHash: h, port: 5401 })).peers).toEqual([peer(5400)]);
+      });
+
+      test("puts leechers and seeders in their own header fields", async () => {
+        const s = await open();
+        const h = hash("counts");
+        await s.fill(h, 3, 5500); // leechers
+        await s.fill(h, 2, 5600, 0n); // seeders
+        const r = await s.announce({ infoHash: h, port: 5700, numWant: 0 });
+        expect([r.leechers, r.seeders]).toEqual([4, 2]); // the announcer counts itself
+        expect(await s.scrape([h])).toEqual([[2, 0, 4]]);
+      });
+
+      test("reads left as 64 bits: 2^32 bytes left is a leecher", async () => {
+        const s = await open();
+        const h = hash("left 64");
+        const r = await s.announce({ infoHash: h, port: 5800, left: 2n ** 32n, numWant: 0 });
+        expect([r.leechers, r.seeders]).toEqual([1, 0]);
+        const r2 = await s.announce({ infoHash: h, port: 5801, left: 0n, numWant: 0 });
+        expect([r2.leechers, r2.seeders]).toEqual([1, 1]);
+      });
+    });
+
+    describe("num_want", () => {
+      test("a negative num_want gets the default number of peers", async () => {
+        const s = await open();
+        const h = hash("numwant default");
+        await s.fill(h, 10, 6000);
+        for (const numWant of [-1, -2, -1000, -0x80000000]) {
+          expect((await s.announce({ infoHash: h, port: 6100, numWant })).peers).toHaveLength(DEFAULT_NUMWANT);
+        }
+      });
+
+      test("num_want 0 gets the counts and no peers", async () => {
+        const s = await open();
+        const h = hash("numwant 0");
+        await s.fill(h, 4, 6200);
+        const reply = await s.client.request(s.packet({ infoHash: h, port: 6300, numWant: 0 }));
+        expect(reply.length).toBe(20);
+        expect(parseAnnounceReply(reply, s.family)).toMatchObject({ leechers: 5, seeders: 0, peers: [] });
+      });
+
+      test("a positive num_want is honoured", async () => {
+        const s = await open();
+        const h = hash("numwant 7");
+        await s.fill(h, 10, 6400);
+        const peers = (await s.announce({ infoHash: h, port: 6500, numWant: 7 })).peers;
+        expect(new Set(peers).size).toBe(7);
+      });
+
+      test("a huge num_want is capped so the reply fits in 1232 bytes", async () => {
+        const s = await open();
+        const h = hash("numwant huge");
+        await s.fill(h, 260, 10000);
+        for (const numWant of [0x7fffffff, 1000, 300]) {
+          const reply = await s.client.request(s.packet({ infoHash: h, port: 9000, numWant }));
+          expect(reply.length).toBeLessThanOrEqual(REPLY_BUDGET);
+          expect(reply.length).toBeGreaterThan(REPLY_BUDGET - stride); // and the budget is used
+          const r = parseAnnounceReply(reply, s.family);
+          expect(new Set(r.peers).size).toBe(r.peers.length);
+          expect(r.peers).not.toContain(peer(9000));
+          expect(r.leechers).toBe(261);
+        }
+      });
+    });
+
+    describe("events", () => {
+      test("stopped removes the peer, returns no peers, and keeps the counts right", async () => {
+        const s = await open();
+        const h = hash("stopped");
+        await s.fill(h, 3, 7000);
+        const r = await s.announce({ infoHash: h, port: 7001, event: 3, numWant: 50 });
+        expect(r).toMatchObject({ leechers: 2, seeders: 0, peers: [] });
+        expect(sorted((await s.announce({ infoHash: h, port: 7100, numWant: 50 })).peers)).toEqual(sorted([peer(7000), peer(7002)]));
+        expect(await s.scrape([h])).toEqual([[0, 0, 3]]);
+      });
+
+      test("stopped for an unknown torrent creates nothing", async () => {
+        const s = await open();
+        const h = hash("stopped unknown");
+        const torrents = tracker.store.torrents;
+        const r = await s.announce({ infoHash: h, port: 7200, event: 3 });
+        expect(r).toMatchObject({ leechers: 0, seeders: 0, peers: [] });
+        expect(tracker.store.get(latin1(h))).toBeUndefined();
+        expect(tracker.store.torrents).toBe(torrents);
+        expect(await s.scrape([h])).toEqual([[0, 0, 0]]);
+      });
+
+      test("stopped from a peer the torrent does not know changes nothing", async () => {
+        const s = await open();
+        const h = hash("stopped stranger");
+        await s.fill(h, 2, 7300);
+        expect(await s.announce({ infoHash: h, port: 7399, event: 3 })).toMatchObject({ leechers: 2, peers: [] });
+        expect(await s.scrape([h])).toEqual([[0, 0, 2]]);
+      });
+
+      test("completed counts once per peer, however often it is retransmitted", async () => {
+        const s = await open();
+        const h = hash("completed");
+        await s.announce({ infoHash: h, port: 7400, event: 2 });
+        const completed = s.packet({ infoHash: h, port: 7400, event: 1, left: 0n, txid: 0x0c0c0c0c });
+        for (let i = 0; i < 3; i++) expect(u32(await s.client.request(completed), 0)).toBe(1);
+        await s.announce({ infoHash: h, port: 7400, event: 0, left: 0n }); // later regular announces
+        expect(await s.scrape([h])).toEqual([[1, 1, 0]]);
+        await s.announce({ infoHash: h, port: 7401, event: 2 });
+        await s.announce({ infoHash: h, port: 7401, event: 1, left: 0n });
+        expect(await s.scrape([h])).toEqual([[2, 2, 0]]);
+      });
+    });
+
+    describe("peer lists", () => {
+      test("list every other peer and never the requester", async () => {
+        const s = await open();
+        const h = hash("not self");
+        const ports = range(5, 8000);
+        await s.fill(h, ports.length, ports[0]);
+        for (const p of ports) {
+          const r = await s.announce({ infoHash: h, port: p, numWant: 50 });
+          expect(sorted(r.peers)).toEqual(sorted(ports.filter((q) => q !== p).map(peer)));
+        }
+      });
+
+      test("never list the requester after it changed between seeder and leecher", async () => {
+        const s = await open();
+        const h = hash("role change");
+        await s.fill(h, 3, 8100); // leechers 8100-8102
+        await s.fill(h, 2, 8200, 0n); // seeders 8200-8201
+        const others = (self: number) => [8100, 8101, 8102, 8200, 8201].filter((p) => p !== self).map(peer);
+        // A seeder starts leeching again (its record moves to the leecher part).
+        expect(sorted((await s.announce({ infoHash: h, port: 8200, left: 5n })).peers)).toEqual(sorted(others(8200)));
+        // A leecher becomes a seeder: it gets the remaining leechers, not itself.
+        const r = await s.announce({ infoHash: h, port: 8100, left: 0n });
+        expect(sorted(r.peers)).toEqual(sorted([8101, 8102, 8200].map(peer)));
+      });
+
+      test("seeders get only leechers; leechers get everyone", async () => {
+        const s = await open();
+        const h = hash("seeders get leechers");
+        await s.fill(h, 2, 8300); // leechers
+        await s.fill(h, 3, 8400, 0n); // seeders
+        const seeder = await s.announce({ infoHash: h, port: 8400, left: 0n, numWant: 50 });
+        expect(sorted(seeder.peers)).toEqual(sorted([8300, 8301].map(peer)));
+        const leecher = await s.announce({ infoHash: h, port: 8300, numWant: 50 });
+        expect(sorted(leecher.peers)).toEqual(sorted([8301, 8400, 8401, 8402].map(peer)));
+      });
+
+      test(`replies use the ${stride}-byte stride of the request's family`, async () => {
+        const s = await open();
+        const h = hash("stride");
+        await s.fill(h, 3, 8500);
+        const reply = await s.client.request(s.packet({ infoHash: h, port: 8600, numWant: 50 }));
+        expect(reply.length).toBe(20 + 3 * stride);
+        const addr = fam.host === "::1" ? [...new Uint8Array(15), 1] : [127, 0, 0, 1];
+        expect([...reply.subarray(20, 20 + addr.length)]).toEqual(addr);
+      });
+    });
+
+    describe("scrape", () => {
+      /** A torrent with 2 seeders, 1 completion and 3 leechers: every count differs, so order shows. */
+      async function seedTorrent(s: Session, h: Uint8Array, base: number): Promise<void> {
+        await s.fill(h, 3, base); // leechers
+        await s.announce({ infoHash: h, port: base + 10, left: 0n, event: 2, numWant: 0 }); // seeder from the start
+        await s.announce({ infoHash: h, port: base + 11, event: 2, numWant: 0 });
+        await s.announce({ infoHash: h, port: base + 11, left: 0n, event: 1, numWant: 0 }); // finished here
+      }
+
+      test("one hash: seeders, completed, leechers in that order", async () => {
+        const s = await open();
+        const h = hash("scrape one");
+        await seedTorrent(s, h, 9100);
+        expect(await s.scrape([h])).toEqual([[2, 1, 3]]);
+      });
+
+      test("many hashes: one entry per hash in request order, unknown hashes as zeros", async () => {
+        const s = await open();
+        const a = hash("scrape many a");
+        const b = hash("scrape many b");
+        await seedTorrent(s, a, 9200);
+        await s.fill(b, 1, 9300, 0n);
+        const unknown = hash("scrape many unknown");
+        expect(await s.scrape([a, unknown, b, a])).toEqual([[2, 1, 3], [0, 0, 0], [1, 0, 0], [2, 1, 3]]);
+      });
+
+      test("no hash at all is an error (no full scrape)", async () => {
+        const s = await open();
+        expect(await s.error(scrapePacket(s.id, [], nextTxid()))).toMatch(/scrape|hash/);
+      });
+
+      test("more than 74 hashes: only the first 74 are answered", async () => {
+        const s = await open();
+        const known = hash("scrape cap");
+        await s.fill(known, 1, 9400);
+        const hashes = range(80).map((i) => (i === 73 || i === 74 ? known : hash(`scrape cap ${i}`)));
+        const entries = await s.scrape(hashes);
+        expect(entries).toHaveLength(74);
+        expect(entries[73]).toEqual([0, 0, 1]);
+        expect(entries.slice(0, 73).every((e) => e.join() === "0,0,0")).toBe(true);
+      });
+
+      test("a trailing partial hash is ignored", async () => {
+        const s = await open();
+        const h = hash("scrape partial");
+        await s.fill(h, 2, 9500);
+        const txid = nextTxid();
+        const p = new Uint8Array(16 + 20 + 19);
+        p.set(scrapePacket(s.id, [h], txid), 0);
+        p.fill(0x77, 36);
+        const reply = await s.client.request(p);
+        expect(reply.length).toBe(8 + 12);
+        expect([u32(reply, 0), u32(reply, 4), u32(reply, 8), u32(reply, 12), u32(reply, 16)]).toEqual([2, txid, 0, 0, 2]);
+        // A lone partial hash is no hash at all.
+        expect(await s.error(p.slice(0, 16 + 19))).toMatch(/scrape|hash/);
+      });
+    });
+
+    describe("shared with HTTP", () => {
+      test("a peer announced over HTTP is listed over UDP, and the other way round", async () => {
+        const s = await open();
+        const h = hash("http and udp");
+        const base = `http://${urlHost(fam.host, tracker.httpPort)}`;
+        const viaHttp = await getBencode(`${base}/announce?${announceQuery({ infoHash: h, port: 9600, left: 10, numwant: 0 })}`);
+        expect(viaHttp.body.incomplete).toBe(1);
+        const r = await s.announce({ infoHash: h, port: 9601, numWant: 50 });
+        expect(r.peers).toEqual([peer(9600)]);
+        const again = await getBencode(`${base}/announce?${announceQuery({ infoHash: h, port: 9602, left: 10 })}`);
+        const key = fam.host === "::1" ? "peers6" : "peers";
+        expect(sorted(compactPeers(again.body[key], stride))).toEqual(sorted([peer(9600), peer(9601)]));
+        expect(await s.scrape([h])).toEqual([[0, 0, 3]]);
+      });
+    });
+
+    describe("clients that go away", () => {
+      test("a reply to a closed port neither stops the server nor loses the next reply", async () => {
+        const live = await open();
+        const h = hash("icmp");
+        for (let i = 0; i < 20; i++) {
+          const gone = await UdpClient.open(fam.host, tracker.udpPort!);
+          gone.send(connectPacket(i));
+          // The tracker runs on this thread, so it has not answered yet: its reply meets a closed port and
+          // the kernel answers with ICMP port unreachable.
+          gone.close();
+          const r = await live.announce({ infoHash: h, port: 9700, numWant: 0 });
+          expect(r.leechers).toBe(1);
+        }
+        expectConnectReply(await live.client.request(connectPacket(0x600d)), 0x600d);
+        const fresh = await open();
+        expect((await fresh.announce({ infoHash: h, port: 9701 })).peers).toEqual([peer(9700)]);
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One dual-stack socket for both families
+
+describe("UDP tracker on a dual-stack socket ([::]:0)", () => {
+  let tracker: TestTracker;
+  const hash = (label: string) => sha1(`dual stack ${label}`);
+  const open = (host: Loopback) => Session.open(host, tracker.udpPort!);
+
+  beforeAll(async () => {
+    tracker = await startTestTracker(["--udp-listen", "[::]:0", "--default-numwant", String(DEFAULT_NUMWANT)]);
+  });
+  afterAll(() => tracker.stop());
+
+  test("an IPv4 client (seen as ::ffff:127.0.0.1) is an IPv4 peer and gets 6-byte peers", async () => {
+    const s = await open("127.0.0.1");
+    const h = hash("v4 client");
+    const peers4 = tracker.store.peers4;
+    const peers6 = tracker.store.peers6;
+    await s.fill(h, 2, 1000);
+    expect([tracker.store.peers4 - peers4, tracker.store.peers6 - peers6]).toEqual([2, 0]);
+    const reply = await s.client.request(s.packet({ infoHash: h, port: 1002, numWant: 50 }));
+    expect(reply.length).toBe(20 + 2 * 6);
+    expect(sorted(parseAnnounceReply(reply, 4).peers)).toEqual(["127.0.0.1:1000", "127.0.0.1:1001"]);
+  });
+
+  test("IPv4 and IPv6 peers never mix; the counts cover both families", async () => {
+    const v4 = await open("127.0.0.1");
+    const v6 = await open("::1");
+    const h = hash("no mixing");
+    await v4.fill(h, 2, 2000);
+    await v6.fill(h, 3, 3000);
+    const r4 = await v4.announce({ infoHash: h, port: 2000, numWant: 50 });
+    expect(sorted(r4.peers)).toEqual([v4.peer(2001)]);
+    expect(r4.leechers).toBe(5);
+    const r6 = await v6.announce({ infoHash: h, port: 3000, numWant: 50 });
+    expect(sorted(r6.peers)).toEqual(sorted([v6.peer(3001), v6.peer(3002)]));
+    expect(r6.leechers).toBe(5);
+  });
+
+  test("a connection id issued to 127.0.0.1 is not valid from ::1, nor the reverse", async () => {
+    const v4 = await open("127.0.0.1");
+    const v6 = await open("::1");
+    const h = hash("cross family id");
+    await v6.client.expectNoReply(announcePacket({ connectionId: v4.id, infoHash: h, port: 4000 }));
+    await v4.client.expectNoReply(announcePacket({ connectionId: v6.id, infoHash: h, port: 4000 }));
+    expect(tracker.store.get(latin1(h))).toBeUndefined();
+  });
+
+  // Checklist row 26. libtorrent (qBittorrent, Deluge) drops a reply whose source is not the address it sent
+  // to (arvidn/libtorrent#7679). A wildcard socket lets the kernel pick the source by route, so on a host with
+  // several addresses a client of the second one gets replies "from" the first. Loopback shows it: Linux
+  // answers traffic for 127.0.0.2 from 127.0.0.1.
+  test("replies come from the address the client sent to (127.0.0.2 on a wildcard socket)", async () => {
+    const { promise, resolve } = Promise.withResolvers<string>();
+    const socket = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      socket: {
+        data: (_s, _data, _port, address) => resolve(address),
+        error() {},
+      },
+    });
+    try {
+      socket.send(connectPacket(0x2602), tracker.udpPort!, "127.0.0.2");
+      expect(await promise).toBe("127.0.0.2");
+    } finally {
+      socket.close();
+    }
+  });
+});
