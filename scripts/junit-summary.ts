@@ -1,3 +1,5 @@
+export {}; // a module, so top-level await type-checks
+
 // Prints "N passed, N failed, N skipped" from a JUnit report (bun test --reporter=junit), the line CI reads.
 // Exits 1 when the report is missing or counts no test, so "ran nothing" never looks like success.
 

@@ -1,7 +1,7 @@
 // Wiring: builds the store, the front ends and the listeners from a Config, runs the expiry sweep, and
 // stops everything gracefully. The only file that knows every part.
 
-import type { Server, udp } from "bun";
+import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
 import { ConnIdIssuer } from "../core/conn-id.ts";
 import { xoshiro128 } from "../core/random.ts";
@@ -12,7 +12,7 @@ import type { AnnounceSettings } from "../frontend/settings.ts";
 import { UdpTracker } from "../frontend/udp-tracker.ts";
 import { startHttpServer } from "./http-server.ts";
 import type { Logger } from "./logger.ts";
-import { startUdpServer } from "./udp-server.ts";
+import { startUdpServer, type UdpListener } from "./udp-server.ts";
 
 /** One full expiry pass over all shards takes about this long (one shard per tick). */
 const SWEEP_PASS_MS = 60_000;
@@ -47,11 +47,11 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     log,
     now: nowSeconds,
   });
-  let udpSocket: udp.Socket<"buffer"> | null = null;
+  let udp: UdpListener | null = null;
   if (config.udpListen !== null) {
     const connIds = new ConnIdIssuer(crypto.getRandomValues(new Uint8Array(16)));
     try {
-      udpSocket = await startUdpServer({
+      udp = await startUdpServer({
         listen: config.udpListen,
         tracker: new UdpTracker(store, connIds, settings, counters),
         log,
@@ -77,10 +77,10 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     store,
     counters,
     httpPort: http.port ?? config.listen.port,
-    udpPort: udpSocket?.port ?? null,
+    udpPort: udp?.port ?? null,
     async stop() {
       clearInterval(sweep);
-      udpSocket?.close();
+      udp?.close();
       await stopHttp(http);
     },
   };

@@ -5,14 +5,28 @@
 // datagram (to a healthy client) is lost unless retried once; the error handler may be called as error(err)
 // or error(socket, err). Binding "::" gives dual stack, with IPv4 senders reported as ::ffff:a.b.c.d
 // (parseIp turns those back into IPv4).
+//
+// Reply source address: a reply from a wildcard socket leaves from whatever address the kernel's routing
+// picks, and libtorrent-based clients (qBittorrent, Deluge) drop replies that do not come from the address
+// they sent to. Bun offers no IP_PKTINFO, so on a wildcard listen we also bind one socket per local address
+// (same port; the kernel delivers to the most specific socket, and replies then leave from that address).
+// The wildcard socket stays as the catch-all for addresses that appear later; the set is refreshed
+// periodically.
 
 import type { udp } from "bun";
+import { networkInterfaces } from "node:os";
 import type { ListenAddress } from "../config/config.ts";
 import { parseIp } from "../codec/ip.ts";
 import { UDP_REPLY_BUDGET, type UdpTracker } from "../frontend/udp-tracker.ts";
 import type { Logger } from "./logger.ts";
 
+// Bun.udpSocket's undocumented `flags` (uSockets LIBUS_* values, see bun-notes §1.3).
+const FLAG_IPV6_ONLY = 8;
+const FLAG_REUSE_ADDR = 16;
 const RETRYABLE = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
+const REFRESH_ADDRESSES_MS = 60_000;
+
+type Socket = udp.Socket<"buffer">;
 
 export interface UdpServerOptions {
   listen: ListenAddress;
@@ -21,36 +35,104 @@ export interface UdpServerOptions {
   now: () => number;
 }
 
-export async function startUdpServer(o: UdpServerOptions): Promise<udp.Socket<"buffer">> {
+export interface UdpListener {
+  port: number;
+  /** Addresses with a socket of their own (empty unless listening on a wildcard). */
+  boundAddresses(): string[];
+  close(): void;
+}
+
+export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> {
+  const { log } = o;
+  const handlers = makeHandlers(o);
+  // `flags` is not in Bun's types (undocumented), hence the widened options object.
+  const bind = (hostname: string, port: number, flags: number): Promise<Socket> =>
+    Bun.udpSocket({ hostname, port, socket: handlers, ...{ flags } });
+
+  const host = o.listen.host;
+  const wildcard = host === "::" || host === "0.0.0.0";
+  const main = await bind(host, o.listen.port, wildcard ? FLAG_REUSE_ADDR : 0);
+  const port = main.port;
+  const perAddress = new Map<string, Socket>();
+
+  async function refresh(): Promise<void> {
+    const wanted = localAddresses(host === "::");
+    for (const [addr, socket] of perAddress) {
+      if (!wanted.has(addr)) {
+        socket.close();
+        perAddress.delete(addr);
+      }
+    }
+    for (const addr of wanted) {
+      if (perAddress.has(addr)) continue;
+      try {
+        perAddress.set(addr, await bind(addr, port, FLAG_REUSE_ADDR | (addr.includes(":") ? FLAG_IPV6_ONLY : 0)));
+      } catch (err) {
+        // Not fatal: the wildcard socket still answers this address, from the routed source.
+        log.warn("udp: cannot bind a local address; its replies may come from another address", {
+          address: addr,
+          err: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+  }
+
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (wildcard) {
+    await refresh();
+    timer = setInterval(() => void refresh(), REFRESH_ADDRESSES_MS);
+    timer.unref();
+  }
+  return {
+    port,
+    boundAddresses: () => [...perAddress.keys()],
+    close() {
+      clearInterval(timer);
+      for (const socket of perAddress.values()) socket.close();
+      main.close();
+    },
+  };
+}
+
+/** Unicast addresses of this host's interfaces (IPv6 link-local ones need a scope; the wildcard serves them). */
+function localAddresses(withV6: boolean): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === "IPv4") out.add(a.address);
+      else if (withV6 && !a.address.toLowerCase().startsWith("fe80:")) out.add(a.address);
+    }
+  }
+  return out;
+}
+
+function makeHandlers(o: UdpServerOptions) {
+  // Scratch buffers shared by all sockets: handlers run one at a time.
   const ip = new Uint8Array(16);
   const out = new Uint8Array(UDP_REPLY_BUDGET + 64);
   const { tracker, log } = o;
-  return Bun.udpSocket({
-    hostname: o.listen.host,
-    port: o.listen.port,
-    socket: {
-      data(socket, packet, port, address) {
-        if (port === 0) return; // cannot be answered
-        try {
-          const ipLen = parseIp(address, ip);
-          if (ipLen === 0) return;
-          const n = tracker.handle(packet, ip, ipLen, o.now(), out);
-          if (n > 0) send(socket, out.subarray(0, n), port, address, log);
-        } catch (err) {
-          // A bug, not bad input: bad input is answered or dropped by the tracker. Keep serving.
-          log.error("udp handler failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-        }
-      },
-      error(...args: unknown[]) {
-        const err = args[args.length - 1];
-        // ICMP errors from clients that went away are routine on a public tracker.
-        log.debug("udp socket error", { err: err instanceof Error ? err.message : String(err) });
-      },
+  return {
+    data(socket: Socket, packet: Buffer, port: number, address: string) {
+      if (port === 0) return; // cannot be answered
+      try {
+        const ipLen = parseIp(address, ip);
+        if (ipLen === 0) return;
+        const n = tracker.handle(packet, ip, ipLen, o.now(), out);
+        if (n > 0) send(socket, out.subarray(0, n), port, address, log);
+      } catch (err) {
+        // A bug, not bad input: bad input is answered or dropped by the tracker. Keep serving.
+        log.error("udp handler failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      }
     },
-  });
+    error(...args: unknown[]) {
+      const err = args[args.length - 1];
+      // ICMP errors from clients that went away are routine on a public tracker.
+      log.debug("udp socket error", { err: err instanceof Error ? err.message : String(err) });
+    },
+  };
 }
 
-function send(socket: udp.Socket<"buffer">, data: Uint8Array, port: number, address: string, log: Logger): void {
+function send(socket: Socket, data: Uint8Array, port: number, address: string, log: Logger): void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       socket.send(data, port, address);

@@ -17,9 +17,16 @@ export interface TrackerProcess {
   output(): string;
 }
 
-/** Spawns the tracker; env adds to (does not replace) the current environment. */
-export async function startTracker(args: string[], env: Record<string, string> = {}): Promise<TrackerProcess> {
-  const proc = Bun.spawn([process.execPath, join(ROOT, "src", "main.ts"), ...args], {
+/**
+ * Spawns the tracker; env adds to (does not replace) the current environment. `prefix` runs it through another
+ * command, e.g. ["ip", "netns", "exec", NAME] to put it in a network namespace.
+ */
+export async function startTracker(
+  args: string[],
+  env: Record<string, string> = {},
+  prefix: string[] = [],
+): Promise<TrackerProcess> {
+  const proc = Bun.spawn([...prefix, process.execPath, join(ROOT, "src", "main.ts"), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdin: "ignore",
