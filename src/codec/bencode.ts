@@ -1,5 +1,6 @@
-// A bencode writer over one reused byte buffer. Callers write dictionary keys in sorted order themselves
-// (canonical bencode, BEP 3): the encoders in http-response.ts list them that way, and tests check it.
+// A bencode writer over one reused byte buffer, grown when a reply needs more room (never truncated).
+// Callers write dictionary keys in sorted order themselves (canonical bencode, BEP 3): the encoders in
+// http-response.ts list them that way, and tests check it.
 
 export class BencodeWriter {
   buf: Uint8Array;
@@ -20,6 +21,7 @@ export class BencodeWriter {
   }
 
   raw(c: number): this {
+    if (this.pos === this.buf.length) this.#grow(1);
     this.buf[this.pos++] = c;
     return this;
   }
@@ -46,6 +48,7 @@ export class BencodeWriter {
   str(s: string): this {
     this.#digits(s.length);
     this.raw(0x3a); // ':'
+    if (this.pos + s.length > this.buf.length) this.#grow(s.length);
     const b = this.buf;
     let p = this.pos;
     for (let i = 0; i < s.length; i++) b[p++] = s.charCodeAt(i) & 0xff;
@@ -57,6 +60,7 @@ export class BencodeWriter {
   bytes(src: Uint8Array, off: number, len: number): this {
     this.#digits(len);
     this.raw(0x3a);
+    if (this.pos + len > this.buf.length) this.#grow(len);
     this.buf.set(src.subarray(off, off + len), this.pos);
     this.pos += len;
     return this;
@@ -68,6 +72,13 @@ export class BencodeWriter {
       n = -n;
     }
     const s = Math.floor(n).toString();
+    if (this.pos + s.length > this.buf.length) this.#grow(s.length);
     for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+  }
+
+  #grow(need: number): void {
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + need));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
   }
 }

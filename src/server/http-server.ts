@@ -1,8 +1,8 @@
 // The HTTP listener (Bun.serve): routes announce, scrape and health requests to the front end.
 //
-// Routing follows BEP 48's convention: the last path segment starting with "announce" is an announce, and
-// the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
-// work, with /scrape.php and /KEY/scrape beside them).
+// Routing follows BEP 48's convention: a last path segment "announce" (or "announce.EXT") is an announce,
+// and the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
+// work, with /scrape.php and /KEY/scrape beside them). One trailing slash is forgiven.
 
 import type { Server } from "bun";
 import type { ListenAddress } from "../config/config.ts";
@@ -37,8 +37,7 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       const pathStart = findPathStart(url);
       let pathEnd = url.indexOf("?", pathStart);
       if (pathEnd < 0) pathEnd = url.length;
-      const segment = url.lastIndexOf("/", pathEnd - 1) + 1;
-      const kind = url.startsWith("announce", segment) ? 1 : url.startsWith("scrape", segment) ? 2 : 0;
+      const kind = routeOf(url, pathStart, pathEnd);
       if (kind === 0) {
         if (pathEnd - pathStart === 8 && url.startsWith("/healthz", pathStart)) {
           return new Response("ok\n", { headers: TEXT_HEADERS });
@@ -48,7 +47,7 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       if (req.method !== "GET" && req.method !== "HEAD") {
         return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
       }
-      if (kind === 2) return new Response(tracker.scrape(url), BENCODE_INIT);
+      if (kind === SCRAPE) return new Response(tracker.scrape(url), BENCODE_INIT);
       const addr = server.requestIP(req);
       const ipLen = addr === null ? 0 : parseIp(addr.address, ip);
       if (ipLen === 0) return new Response(tracker.failure("cannot determine your address"), BENCODE_INIT);
@@ -60,6 +59,23 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       return new Response("internal error\n", { status: 500, headers: TEXT_HEADERS });
     },
   });
+}
+
+const ANNOUNCE = 1;
+const SCRAPE = 2;
+
+/** ANNOUNCE, SCRAPE or 0, from the last path segment of url[pathStart, pathEnd). */
+function routeOf(url: string, pathStart: number, pathEnd: number): number {
+  let end = pathEnd;
+  if (end - pathStart > 1 && url.charCodeAt(end - 1) === 47 /* / */) end--;
+  const segment = url.lastIndexOf("/", end - 1) + 1;
+  return isSegment(url, segment, end, "announce") ? ANNOUNCE : isSegment(url, segment, end, "scrape") ? SCRAPE : 0;
+}
+
+/** url[segment, end) is `name` or `name.EXT`. */
+function isSegment(url: string, segment: number, end: number, name: string): boolean {
+  const after = segment + name.length;
+  return url.startsWith(name, segment) && (after === end || (after < end && url.charCodeAt(after) === 46 /* . */));
 }
 
 /** req.url is absolute ("http://host/announce?..."), or just a path for HTTP/1.0 requests without Host. */

@@ -12,6 +12,14 @@ describe("bencode", () => {
     w.dict().str("a").int(-3).str("b").list().int(0).str("").end().end();
     expect(text(w.take())).toBe("d1:ai-3e1:bli0e0:ee");
   });
+  test("grows instead of truncating when a reply outgrows the buffer", () => {
+    const w = new BencodeWriter(4);
+    const long = "x".repeat(1000);
+    w.list().str(long).int(123456789).bytes(new Uint8Array(300).fill(7), 0, 300).end();
+    const out = w.take();
+    expect(out.length).toBe(1 + 5 + 1000 + 11 + 4 + 300 + 1);
+    expect(text(out).endsWith("\x07e")).toBe(true);
+  });
   test("failure replies are canonical bencode", () => {
     expect(text(encodeFailure(new BencodeWriter(128), "missing port"))).toBe("d14:failure reason12:missing porte");
   });

@@ -291,7 +291,7 @@ for (const fam of FAMILIES) {
         const h = hash("bep48");
         await c.announce({ infoHash: h, port: 5000, left: 0 }, "/announce.php");
         await c.announce({ infoHash: h, port: 5001 }, "/SECRETKEY/announce");
-        for (const path of ["/scrape", "/scrape.php", "/SECRETKEY/scrape"]) {
+        for (const path of ["/scrape", "/scrape.php", "/SECRETKEY/scrape", "/scrape/"]) {
           expect((await c.scrape([h], path))[latin1(h)]).toEqual({ complete: 1, downloaded: 0, incomplete: 1 });
         }
       });
@@ -384,7 +384,7 @@ for (const fam of FAMILIES) {
       });
 
       test("unknown paths get 404", async () => {
-        for (const path of ["/", "/index.html", "/healthz/x", "/tracker", "/favicon.ico"]) {
+        for (const path of ["/", "/index.html", "/healthz/x", "/tracker", "/favicon.ico", "/announcements", "/scraper", "/announce/x"]) {
           const res = await fetch(c.url(path));
           expect(res.status).toBe(404);
           await res.arrayBuffer();
