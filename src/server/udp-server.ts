@@ -110,6 +110,8 @@ function makeHandlers(o: UdpServerOptions) {
   // Scratch buffers shared by all sockets: handlers run one at a time.
   const ip = new Uint8Array(16);
   const out = new Uint8Array(UDP_REPLY_BUDGET + 64);
+  // One view of `out` per reply length, made once: sending then allocates nothing.
+  const views: Uint8Array[] = [];
   const { tracker, log } = o;
   return {
     data(socket: Socket, packet: Buffer, port: number, address: string) {
@@ -118,7 +120,7 @@ function makeHandlers(o: UdpServerOptions) {
         const ipLen = parseIp(address, ip);
         if (ipLen === 0) return;
         const n = tracker.handle(packet, ip, ipLen, o.now(), out);
-        if (n > 0) send(socket, out.subarray(0, n), port, address, log);
+        if (n > 0) send(socket, (views[n] ??= out.subarray(0, n)), port, address, log);
       } catch (err) {
         // A bug, not bad input: bad input is answered or dropped by the tracker. Keep serving.
         log.error("udp handler failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
