@@ -10,14 +10,17 @@
 // Records are partitioned: leechers in [0, leechers), seeders in [leechers, count). Peer selection then
 // reads contiguous ranges ("leechers only" for a seeder), and role changes are one swap at the boundary.
 // Lists that grow past INDEX_MIN get an open-addressing hash index (Int32Array, linear probing) from
-// (ip, port) to record; small lists are scanned, which is faster than hashing for a handful of records.
+// (ip, port) to record; smaller lists are scanned, which costs no memory and is fast for a few dozen records
+// (most torrents have fewer peers than that).
 
 export const FLAG_SEEDER = 1;
 /** This peer's completion has been counted; a retransmitted `completed` must not count again. */
 export const FLAG_COUNTED = 2;
 
-const INDEX_MIN = 16;
+const INDEX_MIN = 64;
 const MIN_CAPACITY = 2;
+/** For swapping two records; shared (records are at most 24 bytes and swaps are synchronous). */
+const swapScratch = new Uint8Array(24);
 
 export class PeerList {
   readonly addrLen: 4 | 16;
@@ -28,14 +31,12 @@ export class PeerList {
   count = 0;
   leechers = 0;
   #index: Int32Array | null = null; // slot -> record + 1, 0 = empty
-  #scratch: Uint8Array;
 
   constructor(addrLen: 4 | 16) {
     this.addrLen = addrLen;
     this.stride = addrLen + 8;
     this.compactLen = addrLen + 2;
     this.data = new Uint8Array(MIN_CAPACITY * this.stride);
-    this.#scratch = new Uint8Array(this.stride);
   }
 
   get seeders(): number {
@@ -87,7 +88,7 @@ export class PeerList {
     d[o + a + 3] = tag;
     this.setTime(r, now);
     if (this.#index !== null) {
-      if (this.count * 2 > this.#index.length) this.#rebuildIndex();
+      if (this.count * 4 > this.#index.length * 3) this.#rebuildIndex(); // keep the load under 3/4
       else this.#indexAdd(r);
     } else if (this.count >= INDEX_MIN) this.#rebuildIndex();
     return r;
@@ -192,10 +193,10 @@ export class PeerList {
   #swap(x: number, y: number): void {
     const s = this.stride;
     const d = this.data;
-    const t = this.#scratch;
-    t.set(d.subarray(x * s, x * s + s));
+    const t = swapScratch;
+    for (let i = 0; i < s; i++) t[i] = d[x * s + i];
     d.copyWithin(x * s, y * s, y * s + s);
-    d.set(t, y * s);
+    for (let i = 0; i < s; i++) d[y * s + i] = t[i];
     if (this.#index !== null) {
       // The bytes swapped places; find both slots (by the keys' new homes) before rewriting either.
       const slotOfOldX = this.#slotOf(y, x + 1);
@@ -248,8 +249,8 @@ export class PeerList {
   }
 
   #rebuildIndex(): void {
-    let size = 32;
-    while (size < this.count * 4) size *= 2;
+    let size = 64;
+    while (size < this.count * 2) size *= 2;
     this.#index = new Int32Array(size);
     for (let r = 0; r < this.count; r++) this.#indexAdd(r);
   }

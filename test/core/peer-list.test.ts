@@ -54,9 +54,12 @@ describe("PeerList", () => {
       const random = xoshiro128(new Uint32Array([seed, 7, 11, 13]));
       const list = new PeerList(4);
       const model = new Map<string, { seeder: boolean; time: number }>();
+      let sawIndexSize = false;
       for (let step = 0; step < 6000; step++) {
-        const n = Math.floor(random() * 120);
-        const ip = ip4(n % 40);
+        if (list.count > 100) sawIndexSize = true;
+        // 300 possible peers: the list crosses the size where its hash index is built and dropped.
+        const n = Math.floor(random() * 300);
+        const ip = ip4(n % 100);
         const port = 1000 + (n % 3);
         const key = `${ip.join(".")}:${port}`;
         const r = list.find(ip, port);
@@ -78,6 +81,7 @@ describe("PeerList", () => {
         if (step % 500 === 0) list.shrink();
       }
       expectMatches(list, model);
+      expect(sawIndexSize).toBe(true);
     });
   }
 
