@@ -104,16 +104,6 @@ class Session {
   }
 }
 
-/** A raw request: a connection id, an action and a transaction id, then `body`. */
-function rawRequest(connectionId: Uint8Array, action: number, txid: number, body: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const b = new Uint8Array(16 + body.length);
-  b.set(connectionId, 0);
-  new DataView(b.buffer).setUint32(8, action);
-  new DataView(b.buffer).setUint32(12, txid);
-  b.set(body, 16);
-  return b;
-}
-
 /** The connect reply must be a plain 16-byte reply echoing the txid. */
 function expectConnectReply(reply: Uint8Array, txid: number): void {
   expect(reply.length).toBe(16);
