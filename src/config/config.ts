@@ -23,6 +23,8 @@ export interface Config {
   /** Most peers returned in one reply (UDP replies are further capped to fit one unfragmented datagram). */
   maxNumWant: number;
   logLevel: LogLevel;
+  /** Trend history file (JSONL); null keeps the history in memory only. */
+  trendsFile: string | null;
 }
 
 export const DEFAULTS = {

@@ -25,6 +25,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "default-numwant", value: "N", help: `peers returned when a client does not ask for a number. Default ${DEFAULTS.defaultNumWant}` },
   { name: "max-numwant", value: "N", help: `most peers returned per announce (1-1000); UDP replies also stay within 1232 bytes. Default ${DEFAULTS.maxNumWant}` },
   { name: "log-level", value: "LEVEL", help: `error, warn, info or debug. Default ${DEFAULTS.logLevel}` },
+  { name: "trends-file", value: "PATH", help: "keep the dashboard's 7-day trend history in this JSONL file across restarts. Default: memory only" },
 ];
 
 export function envName(flag: string): string {
@@ -88,7 +89,10 @@ function build(values: Map<string, { value: string; from: string }>): Config {
   if (!["error", "warn", "info", "debug"].includes(logLevel)) {
     throw new ConfigError(`invalid ${levelV!.from} "${levelV!.value}": must be error, warn, info or debug`);
   }
-  return { listen, udpListen, intervalS, minIntervalS, peerTimeoutS, defaultNumWant, maxNumWant, logLevel };
+  const trendsV = get("trends-file");
+  const trendsFile = trendsV === undefined ? null : trendsV.value;
+  if (trendsFile !== null && /[\0\n]/.test(trendsFile)) throw new ConfigError(`invalid ${trendsV!.from}: not a file path`);
+  return { listen, udpListen, intervalS, minIntervalS, peerTimeoutS, defaultNumWant, maxNumWant, logLevel, trendsFile };
 }
 
 /** "HOST:PORT", "[IPv6]:PORT", ":PORT" or "PORT". Hosts may be names; the OS resolves them when binding. */

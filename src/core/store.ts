@@ -39,6 +39,8 @@ export class Store {
   seeders = 0;
   /** Completions counted since start (never goes down when a swarm is dropped). */
   completed = 0;
+  /** Live peers per client tag (see core/clients.ts), kept as peers arrive, change client and leave. */
+  readonly peersByClient = new Float64Array(256);
 
   constructor(options: StoreOptions) {
     const n = options.shards ?? 64;
@@ -97,6 +99,7 @@ export class Store {
       if (req.ipLen === 4) this.peers4++;
       else this.peers6++;
       if (seeder) this.seeders++;
+      this.peersByClient[req.clientTag]++;
       if (counts) this.#countCompletion(swarm);
     } else {
       const flags = list.flags(r);
@@ -111,7 +114,12 @@ export class Store {
         this.seeders += seeder ? 1 : -1;
       }
       list.setTime(r, now);
-      list.setTag(r, req.clientTag);
+      const oldTag = list.tag(r);
+      if (oldTag !== req.clientTag) {
+        this.peersByClient[oldTag]--;
+        this.peersByClient[req.clientTag]++;
+        list.setTag(r, req.clientTag);
+      }
     }
     this.#fillCounts(swarm, out);
     if (req.numWant > 0) this.#select(swarm, req, list, r, seeder, out);
@@ -154,6 +162,7 @@ export class Store {
 
   #removePeer(list: PeerList, r: number): void {
     if ((list.flags(r) & FLAG_SEEDER) !== 0) this.seeders--;
+    this.peersByClient[list.tag(r)]--;
     if (list.addrLen === 4) this.peers4--;
     else this.peers6--;
     list.remove(r);

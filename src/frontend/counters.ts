@@ -3,14 +3,16 @@
 
 export class Counters {
   httpAnnounce = 0;
+  /** HTTP announces answered with a `failure reason`. */
+  httpAnnounceFailure = 0;
   httpScrape = 0;
-  /** HTTP tracker requests answered with a `failure reason`. */
-  httpFailure = 0;
+  httpScrapeFailure = 0;
   udpConnect = 0;
   udpAnnounce = 0;
+  /** UDP announces answered with an error packet. */
+  udpAnnounceError = 0;
   udpScrape = 0;
-  /** UDP requests answered with an error packet. */
-  udpError = 0;
+  udpScrapeError = 0;
   /** UDP datagrams dropped without a reply (too short, unknown action, bad magic, bad connection id). */
   udpDropped = 0;
   udpBadConnectionId = 0;

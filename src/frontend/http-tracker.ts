@@ -7,6 +7,7 @@ import type { Store } from "../core/store.ts";
 import { BencodeWriter } from "../codec/bencode.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, queryStart } from "../codec/http-query.ts";
 import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
+import { clientTag } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
 import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
 
@@ -35,9 +36,10 @@ export class HttpTracker {
   announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array {
     const q = this.#query;
     const err = parseAnnounceQuery(url, queryStart(url), q);
-    if (err !== null) return this.failure(err);
+    if (err !== null) return this.announceFailure(err);
     const req = this.#req;
     req.infoHash = q.infoHash!;
+    req.clientTag = clientTagOf(q.peerId!);
     for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
     req.port = q.port;
@@ -62,8 +64,8 @@ export class HttpTracker {
   scrape(url: string): Uint8Array {
     const hashes = this.#hashes;
     const err = parseScrapeQuery(url, queryStart(url), MAX_HTTP_SCRAPE_HASHES, hashes);
-    if (err !== null) return this.failure(err);
-    if (hashes.length === 0) return this.failure("missing info_hash (full scrape is not supported)");
+    if (err !== null) return this.#scrapeFailure(err);
+    if (hashes.length === 0) return this.#scrapeFailure("missing info_hash (full scrape is not supported)");
     // Canonical bencode: the files dictionary is sorted by raw hash bytes, each hash once.
     hashes.sort();
     const entries: ScrapeEntry[] = [];
@@ -77,8 +79,21 @@ export class HttpTracker {
     return encodeScrape(this.#writer, entries);
   }
 
-  failure(reason: string): Uint8Array {
-    this.counters.httpFailure++;
+  announceFailure(reason: string): Uint8Array {
+    this.counters.httpAnnounceFailure++;
     return encodeFailure(this.#writer, reason);
   }
+
+  #scrapeFailure(reason: string): Uint8Array {
+    this.counters.httpScrapeFailure++;
+    return encodeFailure(this.#writer, reason);
+  }
+}
+
+const peerIdBytes = new Uint8Array(20);
+
+/** The client tag of a peer id held as a 20-char latin1 string. */
+function clientTagOf(peerId: string): number {
+  for (let i = 0; i < 20; i++) peerIdBytes[i] = peerId.charCodeAt(i);
+  return clientTag(peerIdBytes, 0);
 }

@@ -25,10 +25,12 @@ import {
   MAX_SCRAPE_HASHES,
   OFF_ACTION,
   OFF_CONNECTION_ID,
+  OFF_PEER_ID,
   readNumWant,
   readU32,
   REQUEST_HEADER_LEN,
 } from "../codec/udp.ts";
+import { clientTag } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
 import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
 
@@ -81,12 +83,13 @@ export class UdpTracker {
   }
 
   #announce(packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, out: Uint8Array): number {
-    if (packet.length < ANNOUNCE_MIN_LEN) return this.#error(out, packet, "announce too short: 98 bytes needed");
+    if (packet.length < ANNOUNCE_MIN_LEN) return this.#announceError(out, packet, "announce too short: 98 bytes needed");
     const req = this.#req;
     const err = decodeAnnounce(packet, req);
-    if (err !== null) return this.#error(out, packet, err);
+    if (err !== null) return this.#announceError(out, packet, err);
     for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
+    req.clientTag = clientTag(packet, OFF_PEER_ID);
     req.want4 = ipLen === 4;
     req.want6 = ipLen === 16;
     const cap = ipLen === 4 ? UDP_MAX_PEERS_V4 : UDP_MAX_PEERS_V6;
@@ -105,7 +108,10 @@ export class UdpTracker {
   #scrapeReply(packet: Uint8Array, out: Uint8Array): number {
     // A trailing partial hash is ignored; beyond 74 hashes the rest are ignored too (the reply stays small).
     const hashes = Math.min(Math.floor((packet.length - REQUEST_HEADER_LEN) / 20), MAX_SCRAPE_HASHES);
-    if (hashes === 0) return this.#error(out, packet, "scrape needs at least one info_hash (no full scrape)");
+    if (hashes === 0) {
+      this.counters.udpScrapeError++;
+      return encodeError(out, packet, "scrape needs at least one info_hash (no full scrape)");
+    }
     this.counters.udpScrape++;
     let n = encodeScrapeHeader(out, packet);
     const s = this.#scrape;
@@ -116,8 +122,8 @@ export class UdpTracker {
     return n;
   }
 
-  #error(out: Uint8Array, packet: Uint8Array, message: string): number {
-    this.counters.udpError++;
+  #announceError(out: Uint8Array, packet: Uint8Array, message: string): number {
+    this.counters.udpAnnounceError++;
     return encodeError(out, packet, message);
   }
 

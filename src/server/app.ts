@@ -10,8 +10,10 @@ import { Counters } from "../frontend/counters.ts";
 import { HttpTracker } from "../frontend/http-tracker.ts";
 import type { AnnounceSettings } from "../frontend/settings.ts";
 import { UdpTracker } from "../frontend/udp-tracker.ts";
+import { VERSION } from "../version.ts";
 import { startHttpServer } from "./http-server.ts";
 import type { Logger } from "./logger.ts";
+import { Statistics } from "./statistics.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
 
 /** One full expiry pass over all shards takes about this long (one shard per tick). */
@@ -22,10 +24,14 @@ const SHUTDOWN_GRACE_MS = 5_000;
 export interface RunningTracker {
   store: Store;
   counters: Counters;
+  stats: Statistics;
   httpPort: number;
   udpPort: number | null;
   stop(): Promise<void>;
 }
+
+/** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
+declare const WITH_DASHBOARD: boolean | undefined;
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -41,8 +47,25 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     defaultNumWant: config.defaultNumWant,
     maxNumWant: config.maxNumWant,
   };
+  const stats = new Statistics({
+    store,
+    counters,
+    log,
+    version: VERSION,
+    intervalS: config.intervalS,
+    minIntervalS: config.minIntervalS,
+    peerTimeoutS: config.peerTimeoutS,
+    trendsFile: config.trendsFile,
+    now: nowSeconds,
+  });
+  await stats.start();
+  // A dynamic import, so a no-dashboard build leaves the page and its assets out entirely.
+  const withDashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
+  const routes = withDashboard ? (await import("./dashboard.ts")).dashboardRoutes() : {};
   const http = startHttpServer({
     listen: config.listen,
+    routes,
+    api: (method, path, query) => stats.handle(method, path, query),
     tracker: new HttpTracker(store, settings, counters),
     log,
     now: nowSeconds,
@@ -59,16 +82,25 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
       });
     } catch (err) {
       http.stop(true);
+      await stats.stop();
       throw err;
     }
   }
+  stats.ctx.udpPort = udp?.port ?? null;
 
   let nextShard = 0;
   const sweep = setInterval(() => {
     const started = performance.now();
     const r = store.sweepShard(nextShard, nowSeconds());
+    const seconds = (performance.now() - started) / 1000;
+    const s = stats.sweep;
+    s.runs++;
+    s.seconds += seconds;
+    s.lastSeconds = seconds;
+    s.peersExpired += r.peersRemoved;
+    s.torrentsDropped += r.torrentsRemoved;
     if (r.peersRemoved > 0 || r.torrentsRemoved > 0) {
-      log.debug("expired", { shard: nextShard, ...r, ms: +(performance.now() - started).toFixed(2) });
+      log.debug("expired", { shard: nextShard, ...r, ms: +(seconds * 1000).toFixed(2) });
     }
     nextShard = (nextShard + 1) % store.shards.length;
   }, Math.max(10, Math.floor(SWEEP_PASS_MS / store.shards.length)));
@@ -76,12 +108,14 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
   return {
     store,
     counters,
+    stats,
     httpPort: http.port ?? config.listen.port,
     udpPort: udp?.port ?? null,
     async stop() {
       clearInterval(sweep);
       udp?.close();
       await stopHttp(http);
+      await stats.stop();
     },
   };
 }

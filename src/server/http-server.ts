@@ -16,6 +16,10 @@ const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
 
 export interface HttpServerOptions {
   listen: ListenAddress;
+  /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
+  routes?: Record<string, Bun.HTMLBundle>;
+  /** Answers /api/* and /metrics (or returns null for 404). */
+  api?: (method: string, path: string, query: URLSearchParams) => Response | null;
   tracker: HttpTracker;
   log: Logger;
   now: () => number;
@@ -32,6 +36,7 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
     // on the same port would silently share (split) the traffic instead of failing to start.
     reusePort: false,
     idleTimeout: 30,
+    routes: o.routes ?? {},
     fetch(req, server) {
       const url = req.url;
       const pathStart = findPathStart(url);
@@ -42,6 +47,11 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
         if (pathEnd - pathStart === 8 && url.startsWith("/healthz", pathStart)) {
           return new Response("ok\n", { headers: TEXT_HEADERS });
         }
+        if (o.api !== undefined && (url.startsWith("/api/", pathStart) || url.startsWith("/metrics", pathStart))) {
+          const query = new URLSearchParams(pathEnd < url.length ? url.slice(pathEnd + 1) : "");
+          const res = o.api(req.method, url.slice(pathStart, pathEnd), query);
+          if (res !== null) return res;
+        }
         return new Response("not found\n", { status: 404, headers: TEXT_HEADERS });
       }
       if (req.method !== "GET" && req.method !== "HEAD") {
@@ -50,7 +60,7 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       if (kind === SCRAPE) return new Response(tracker.scrape(url), BENCODE_INIT);
       const addr = server.requestIP(req);
       const ipLen = addr === null ? 0 : parseIp(addr.address, ip);
-      if (ipLen === 0) return new Response(tracker.failure("cannot determine your address"), BENCODE_INIT);
+      if (ipLen === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
       return new Response(tracker.announce(url, ip, ipLen, o.now()), BENCODE_INIT);
     },
     error(err) {

@@ -384,7 +384,7 @@ for (const fam of FAMILIES) {
       });
 
       test("unknown paths get 404", async () => {
-        for (const path of ["/", "/index.html", "/healthz/x", "/tracker", "/favicon.ico", "/announcements", "/scraper", "/announce/x"]) {
+        for (const path of ["/index.html", "/healthz/x", "/tracker", "/favicon.ico", "/announcements", "/scraper", "/announce/x"]) {
           const res = await fetch(c.url(path));
           expect(res.status).toBe(404);
           await res.arrayBuffer();

@@ -1,0 +1,157 @@
+// The public JSON statistics API (/api/stats, /api/trends, /api/clients, /api/clients/list, /api/top100).
+// Every answer is cheap: totals are kept incrementally, trends are sampled by a timer (reading never records
+// a sample), and rankings come from per-shard lists refreshed in slices. Bad query values get a JSON 400.
+
+import { CLIENT_NAMES } from "../core/clients.ts";
+import type { Store } from "../core/store.ts";
+import type { Counters } from "../frontend/counters.ts";
+import type { RateWindow } from "../stats/rates.ts";
+import { TOP_MAX, type TopTorrents, type TorrentRank } from "../stats/top-torrents.ts";
+import { TREND_INTERVAL_S, type TrendStore } from "../stats/trends.ts";
+
+export interface ApiContext {
+  store: Store;
+  counters: Counters;
+  rates: RateWindow;
+  trends: TrendStore;
+  top: TopTorrents;
+  /** Brings the rankings up to date when that is cheap (small stores); see app.ts. */
+  refreshTop(): void;
+  version: string;
+  startedAt: number;
+  intervalS: number;
+  minIntervalS: number;
+  peerTimeoutS: number;
+  udpPort: number | null;
+  now(): number;
+}
+
+/** Order of the totals recorded into `rates` (see rateTotals). */
+export const RATE_KINDS = ["http_announce", "http_scrape", "udp_connect", "udp_announce", "udp_scrape"] as const;
+
+export function rateTotals(c: Counters): number[] {
+  return [
+    c.httpAnnounce + c.httpAnnounceFailure,
+    c.httpScrape + c.httpScrapeFailure,
+    c.udpConnect,
+    c.udpAnnounce + c.udpAnnounceError,
+    c.udpScrape + c.udpScrapeError,
+  ];
+}
+
+const RANGES: Record<string, number> = { "24h": 86400, "3d": 3 * 86400, "7d": 7 * 86400 };
+const TOP_CLIENTS = 15;
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+
+class BadRequest extends Error {}
+
+/** Answers an /api/* request, or returns null when the path is not one of ours. */
+export function handleApi(ctx: ApiContext, method: string, path: string, query: URLSearchParams): Response | null {
+  const route = ROUTES[path];
+  if (route === undefined) return path.startsWith("/api/") ? json({ error: "not found" }, 404) : null;
+  if (method !== "GET" && method !== "HEAD") return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
+  try {
+    return json(route(ctx, query), 200);
+  } catch (err) {
+    if (err instanceof BadRequest) return json({ error: err.message }, 400);
+    throw err;
+  }
+}
+
+const ROUTES: Record<string, (ctx: ApiContext, q: URLSearchParams) => unknown> = {
+  "/api/stats": stats,
+  "/api/trends": trends,
+  "/api/clients": clientsHistory,
+  "/api/clients/list": clientsList,
+  "/api/top100": top100,
+};
+
+function stats(ctx: ApiContext): unknown {
+  const s = ctx.store;
+  const rates = ctx.rates.perSecond();
+  const perKind = Object.fromEntries(RATE_KINDS.map((k, i) => [k, round2(rates[i] ?? 0)]));
+  const now = ctx.now();
+  return {
+    version: ctx.version,
+    uptime_secs: Math.max(0, now - ctx.startedAt),
+    started_at: ctx.startedAt,
+    interval: ctx.intervalS,
+    min_interval: ctx.minIntervalS,
+    peer_timeout: ctx.peerTimeoutS,
+    torrents: s.torrents,
+    peers: s.peers,
+    peers_ipv4: s.peers4,
+    peers_ipv6: s.peers6,
+    seeders: s.seeders,
+    leechers: s.leechers,
+    completed: s.completed,
+    udp_port: ctx.udpPort,
+    requests_per_sec: { total: round2(rates.reduce((a, b) => a + b, 0)), ...perKind },
+  };
+}
+
+function range(q: URLSearchParams): [string, number] {
+  const r = q.get("range") ?? "7d";
+  const span = RANGES[r];
+  if (span === undefined) throw new BadRequest("range must be 24h, 3d or 7d");
+  return [r, span];
+}
+
+function trends(ctx: ApiContext, q: URLSearchParams): unknown {
+  const [name, span] = range(q);
+  const samples = ctx.trends.since(ctx.now() - span).map(({ t, torrents, peers, seeders, leechers }) => ({ t, torrents, peers, seeders, leechers }));
+  return { range: name, interval_secs: TREND_INTERVAL_S, samples };
+}
+
+/** Clients with live peers, most first (ties by name), as [name, peers]. */
+function liveClients(store: Store): [string, number][] {
+  const out: [string, number][] = [];
+  for (let tag = 0; tag < CLIENT_NAMES.length; tag++) {
+    const n = store.peersByClient[tag];
+    if (n > 0) out.push([CLIENT_NAMES[tag], n]);
+  }
+  return out.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+function clientsHistory(ctx: ApiContext, q: URLSearchParams): unknown {
+  const [name, span] = range(q);
+  const history = ctx.trends.since(ctx.now() - span);
+  // The top 15 by live peers; if nobody is connected now, by the latest sample.
+  let top = liveClients(ctx.store).slice(0, TOP_CLIENTS).map(([n]) => n);
+  if (top.length === 0 && history.length > 0) {
+    top = Object.entries(history[history.length - 1].clients).sort((a, b) => b[1] - a[1]).slice(0, TOP_CLIENTS).map(([n]) => n);
+  }
+  return { range: name, clients: top, samples: history.map((s) => ({ t: s.t, counts: top.map((c) => s.clients[c] ?? 0) })) };
+}
+
+function clientsList(ctx: ApiContext): unknown {
+  const live = liveClients(ctx.store);
+  const total = live.reduce((a, [, n]) => a + n, 0);
+  return { total, clients: live.map(([name, peers]) => ({ name, peers, share: total > 0 ? round4(peers / total) : 0 })) };
+}
+
+function top100(ctx: ApiContext, q: URLSearchParams): unknown {
+  const text = q.get("limit");
+  let limit = 100;
+  if (text !== null) {
+    if (!/^[0-9]{1,4}$/.test(text) || Number(text) > TOP_MAX) throw new BadRequest(`limit must be an integer from 0 to ${TOP_MAX}`);
+    limit = Number(text);
+  }
+  ctx.refreshTop();
+  const r = ctx.top.top(limit);
+  const out = (list: TorrentRank[]) => list.map((e) => ({ info_hash: hex(e.infoHash), seeders: e.seeders, leechers: e.leechers, peers: e.peers, downloaded: e.downloaded }));
+  return { limit, generated_at: ctx.now(), peers: out(r.peers), seeders: out(r.seeders), leechers: out(r.leechers), downloaded: out(r.downloaded) };
+}
+
+export function json(body: unknown, status: number, extraHeaders: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...extraHeaders } });
+}
+
+export function hex(latin1: string): string {
+  let s = "";
+  for (let i = 0; i < latin1.length; i++) s += latin1.charCodeAt(i).toString(16).padStart(2, "0");
+  return s;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const round4 = (x: number) => Math.round(x * 10000) / 10000;

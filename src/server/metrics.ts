@@ -1,0 +1,67 @@
+// GET /metrics in the Prometheus text exposition format (version 0.0.4).
+
+import { CLIENT_NAMES } from "../core/clients.ts";
+import type { ApiContext } from "./api.ts";
+
+/** Expiry sweep timing, filled in by the sweep timer. */
+export class SweepStats {
+  runs = 0;
+  seconds = 0;
+  lastSeconds = 0;
+  peersExpired = 0;
+  torrentsDropped = 0;
+}
+
+/** Clients listed individually in buntracker_peers_by_client; the rest are summed under "other". */
+const CLIENT_SERIES = 20;
+
+export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
+  const out: string[] = [];
+  const metric = (name: string, type: "counter" | "gauge" | "summary", help: string, samples: [string, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
+  };
+  const c = ctx.counters;
+  const s = ctx.store;
+  metric("buntracker_requests_total", "counter", "Tracker requests by protocol, action and outcome.", [
+    ['{protocol="http",action="announce",outcome="ok"}', c.httpAnnounce],
+    ['{protocol="http",action="announce",outcome="failure"}', c.httpAnnounceFailure],
+    ['{protocol="http",action="scrape",outcome="ok"}', c.httpScrape],
+    ['{protocol="http",action="scrape",outcome="failure"}', c.httpScrapeFailure],
+    ['{protocol="udp",action="connect",outcome="ok"}', c.udpConnect],
+    ['{protocol="udp",action="announce",outcome="ok"}', c.udpAnnounce],
+    ['{protocol="udp",action="announce",outcome="error"}', c.udpAnnounceError],
+    ['{protocol="udp",action="scrape",outcome="ok"}', c.udpScrape],
+    ['{protocol="udp",action="scrape",outcome="error"}', c.udpScrapeError],
+  ]);
+  metric("buntracker_udp_dropped_total", "counter", "UDP datagrams dropped without a reply (malformed, unknown action, bad connection id).", [["", c.udpDropped]]);
+  metric("buntracker_udp_bad_connection_id_total", "counter", "UDP announces and scrapes with an invalid or expired connection id.", [["", c.udpBadConnectionId]]);
+  metric("buntracker_torrents", "gauge", "Torrents with peers.", [["", s.torrents]]);
+  metric("buntracker_peers", "gauge", "Peers by address family.", [['{family="ipv4"}', s.peers4], ['{family="ipv6"}', s.peers6]]);
+  metric("buntracker_seeders", "gauge", "Peers with nothing left to download.", [["", s.seeders]]);
+  metric("buntracker_leechers", "gauge", "Peers still downloading.", [["", s.leechers]]);
+  metric("buntracker_completed_total", "counter", "Completed downloads counted since start.", [["", s.completed]]);
+  const clients: [string, number][] = [];
+  for (let tag = 0; tag < CLIENT_NAMES.length; tag++) {
+    if (s.peersByClient[tag] > 0) clients.push([CLIENT_NAMES[tag], s.peersByClient[tag]]);
+  }
+  clients.sort((a, b) => b[1] - a[1]);
+  const other = clients.slice(CLIENT_SERIES).reduce((a, [, n]) => a + n, 0);
+  const series = clients.slice(0, CLIENT_SERIES).map(([name, n]): [string, number] => [`{client="${escapeLabel(name)}"}`, n]);
+  if (other > 0) series.push(['{client="other"}', other]);
+  metric("buntracker_peers_by_client", "gauge", `Peers by BitTorrent client (top ${CLIENT_SERIES}, the rest as "other").`, series);
+  metric("buntracker_expiry_sweep_seconds", "summary", "Time spent in expiry sweeps (one shard per sweep).", [["_sum", sweep.seconds], ["_count", sweep.runs]]);
+  metric("buntracker_expiry_sweep_last_seconds", "gauge", "Duration of the latest expiry sweep.", [["", sweep.lastSeconds]]);
+  metric("buntracker_expired_peers_total", "counter", "Peers dropped for not announcing within the peer timeout.", [["", sweep.peersExpired]]);
+  metric("buntracker_dropped_torrents_total", "counter", "Torrents forgotten by the expiry sweep after their last peer left.", [["", sweep.torrentsDropped]]);
+  const mem = process.memoryUsage();
+  metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", mem.rss]]);
+  metric("buntracker_heap_used_bytes", "gauge", "JavaScript heap in use, bytes.", [["", mem.heapUsed]]);
+  metric("buntracker_uptime_seconds", "gauge", "Seconds since the tracker started.", [["", ctx.now() - ctx.startedAt]]);
+  metric("buntracker_info", "gauge", "Build information.", [[`{version="${escapeLabel(ctx.version)}"}`, 1]]);
+  return out.join("\n") + "\n";
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}

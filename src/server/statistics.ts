@@ -1,0 +1,151 @@
+// Everything the statistics API, the dashboard and /metrics read, and the timers that keep it fresh:
+// request rates (sampled each second), trend samples (every 10 minutes, on the wall-clock boundary, plus one
+// at start), rankings (refreshed a few shards at a time) and the trends file.
+
+import { CLIENT_NAMES } from "../core/clients.ts";
+import type { Store } from "../core/store.ts";
+import type { Counters } from "../frontend/counters.ts";
+import { RateWindow } from "../stats/rates.ts";
+import { TopTorrents } from "../stats/top-torrents.ts";
+import { TREND_INTERVAL_S, type TrendSample, TrendStore } from "../stats/trends.ts";
+import { type ApiContext, handleApi, rateTotals } from "./api.ts";
+import type { Logger } from "./logger.ts";
+import { renderMetrics, SweepStats } from "./metrics.ts";
+import { TrendsFile } from "./trends-file.ts";
+
+/** Rankings are refreshed every this many ms, spending at most RANK_SLICE_MS per refresh. */
+const RANK_TICK_MS = 250;
+const RANK_SLICE_MS = 3;
+/** Below this many torrents a ranking request just refreshes every shard (a millisecond or two). */
+const RANK_DIRECT_MAX_TORRENTS = 20_000;
+
+export interface StatisticsOptions {
+  store: Store;
+  counters: Counters;
+  log: Logger;
+  version: string;
+  intervalS: number;
+  minIntervalS: number;
+  peerTimeoutS: number;
+  trendsFile: string | null;
+  now: () => number;
+}
+
+export class Statistics {
+  readonly ctx: ApiContext;
+  readonly sweep = new SweepStats();
+  readonly #store: Store;
+  readonly #file: TrendsFile | null;
+  readonly #log: Logger;
+  readonly #timers: ReturnType<typeof setTimeout>[] = [];
+  #nextRankShard = 0;
+  #directRefreshAt = -Infinity;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(o: StatisticsOptions) {
+    this.#store = o.store;
+    this.#log = o.log;
+    this.#file = o.trendsFile === null ? null : new TrendsFile(o.trendsFile, o.log);
+    const top = new TopTorrents(o.store.shards.length);
+    this.ctx = {
+      store: o.store,
+      counters: o.counters,
+      rates: new RateWindow(10),
+      trends: new TrendStore(),
+      top,
+      refreshTop: () => {
+        // Cheap on a small store, and at most once a second, so a flood of requests cannot stall announces.
+        const t = performance.now();
+        if (this.#store.torrents <= RANK_DIRECT_MAX_TORRENTS && t - this.#directRefreshAt >= 1000) {
+          this.#directRefreshAt = t;
+          for (let i = 0; i < this.#store.shards.length; i++) top.refreshShard(i, this.#store.shards[i]);
+        }
+      },
+      version: o.version,
+      startedAt: o.now(),
+      intervalS: o.intervalS,
+      minIntervalS: o.minIntervalS,
+      peerTimeoutS: o.peerTimeoutS,
+      udpPort: null,
+      now: o.now,
+    };
+  }
+
+  /** Loads the trend history, takes the first sample and starts the timers. */
+  async start(): Promise<void> {
+    const now = this.ctx.now();
+    if (this.#file !== null) {
+      const loaded = await this.#file.load();
+      this.ctx.trends.load(loaded, now);
+      this.#log.info("trends loaded", { path: this.#file.path, samples: this.ctx.trends.size });
+    }
+    // A first sample now, so the charts have a point; unless the history already covers this bucket (a
+    // restart), whose sample from before the restart is the better one to keep.
+    if (!this.ctx.trends.hasBucketOf(now)) this.#sample();
+    // Rewrite once at start: drops expired or unreadable lines and any torn tail.
+    if (this.#file !== null) this.#write(() => this.#file!.rewrite(this.ctx.trends.all()));
+
+    const c = this.ctx;
+    c.rates.record(performance.now() / 1000, rateTotals(c.counters));
+    this.#every(1000, () => c.rates.record(performance.now() / 1000, rateTotals(c.counters)));
+    this.#every(RANK_TICK_MS, () => this.#refreshRankSlice());
+    // Trend samples on the 10-minute wall-clock boundaries.
+    const untilBoundary = (TREND_INTERVAL_S - (Date.now() / 1000) % TREND_INTERVAL_S) * 1000;
+    const first = setTimeout(() => {
+      this.#sample();
+      this.#every(TREND_INTERVAL_S * 1000, () => this.#sample());
+    }, untilBoundary);
+    first.unref();
+    this.#timers.push(first);
+  }
+
+  /** Answers /api/* and /metrics. */
+  handle(method: string, path: string, query: URLSearchParams): Response | null {
+    if (path === "/metrics") {
+      return new Response(renderMetrics(this.ctx, this.sweep), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
+      });
+    }
+    return handleApi(this.ctx, method, path, query);
+  }
+
+  /** Stops the timers and waits for the trends file to be written (with the latest sample). */
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    if (this.#file !== null) {
+      this.#sample();
+      await this.#writing;
+    }
+  }
+
+  #sample(): void {
+    const s = this.#store;
+    const clients: Record<string, number> = {};
+    for (let tag = 0; tag < CLIENT_NAMES.length; tag++) {
+      if (s.peersByClient[tag] > 0) clients[CLIENT_NAMES[tag]] = s.peersByClient[tag];
+    }
+    const sample: TrendSample = { t: this.ctx.now(), torrents: s.torrents, peers: s.peers, seeders: s.seeders, leechers: s.leechers, clients };
+    this.ctx.trends.add(sample);
+    if (this.#file !== null) this.#write(() => this.#file!.append(sample, this.ctx.trends.all()));
+  }
+
+  /** File writes run one after another, so an append never races a rewrite. */
+  #write(io: () => Promise<void>): void {
+    this.#writing = this.#writing.then(io);
+  }
+
+  #refreshRankSlice(): void {
+    const started = performance.now();
+    const shards = this.#store.shards;
+    for (let done = 0; done < shards.length && performance.now() - started < RANK_SLICE_MS; done++) {
+      this.ctx.top.refreshShard(this.#nextRankShard, shards[this.#nextRankShard]);
+      this.#nextRankShard = (this.#nextRankShard + 1) % shards.length;
+    }
+  }
+
+  #every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.#timers.push(t);
+  }
+}
