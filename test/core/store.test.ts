@@ -21,7 +21,7 @@ function announce(
   hash: string,
   ip: number[],
   port: number,
-  opts: { left?: number; event?: number; numWant?: number; now?: number; want4?: boolean; want6?: boolean } = {},
+  opts: { left?: number; event?: number; numWant?: number; now?: number; want4?: boolean; want6?: boolean; tag?: number } = {},
 ) {
   const req = new AnnounceRequest();
   req.infoHash = hash;
@@ -33,6 +33,7 @@ function announce(
   req.numWant = opts.numWant ?? 50;
   req.want4 = opts.want4 ?? true;
   req.want6 = opts.want6 ?? true;
+  req.clientTag = opts.tag ?? 0;
   store.announce(req, opts.now ?? 1000, res);
   return res;
 }
@@ -160,6 +161,22 @@ describe("Store.sweepShard", () => {
     announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000 });
     for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 1300);
     expect(store.peers).toBe(1);
+  });
+});
+
+describe("Store per-client counts", () => {
+  test("follow peers as they arrive, switch clients, stop and expire", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { tag: 5 });
+    announce(HASH_A, [1, 0, 0, 2], 1, { tag: 5 });
+    announce(HASH_B, [1, 0, 0, 3], 1, { tag: 7, now: 500 });
+    expect([store.peersByClient[5], store.peersByClient[7]]).toEqual([2, 1]);
+    announce(HASH_A, [1, 0, 0, 2], 1, { tag: 7 }); // same peer, new client (an upgrade under another id)
+    expect([store.peersByClient[5], store.peersByClient[7]]).toEqual([1, 2]);
+    announce(HASH_A, [1, 0, 0, 1], 1, { tag: 5, event: EVENT_STOPPED });
+    expect(store.peersByClient[5]).toBe(0);
+    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 1000); // drops the peer seen at 500
+    expect(store.peersByClient[7]).toBe(1);
+    expect(store.peersByClient.reduce((a, b) => a + b, 0)).toBe(store.peers);
   });
 });
 
