@@ -116,12 +116,14 @@ function liveClients(store: Store): [string, number][] {
 function clientsHistory(ctx: ApiContext, q: URLSearchParams): unknown {
   const [name, span] = range(q);
   const history = ctx.trends.since(ctx.now() - span);
-  // The top 15 by live peers; if nobody is connected now, by the latest sample.
-  let top = liveClients(ctx.store).slice(0, TOP_CLIENTS).map(([n]) => n);
-  if (top.length === 0 && history.length > 0) {
-    top = Object.entries(history[history.length - 1].clients).sort((a, b) => b[1] - a[1]).slice(0, TOP_CLIENTS).map(([n]) => n);
+  // The 15 clients with the most peers at any point of the range, live counts included, so a client that
+  // was big earlier in the range still shows in its history.
+  const peak = new Map<string, number>(liveClients(ctx.store));
+  for (const s of history) {
+    for (const [client, n] of Object.entries(s.clients)) peak.set(client, Math.max(peak.get(client) ?? 0, n));
   }
-  return { range: name, clients: top, samples: history.map((s) => ({ t: s.t, counts: top.map((c) => s.clients[c] ?? 0) })) };
+  const top = [...peak].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_CLIENTS).map(([n]) => n);
+  return { range: name, interval_secs: TREND_INTERVAL_S, clients: top, samples: history.map((s) => ({ t: s.t, counts: top.map((c) => s.clients[c] ?? 0) })) };
 }
 
 function clientsList(ctx: ApiContext): unknown {

@@ -88,6 +88,7 @@ describe("/api/clients", () => {
   test("history: top clients and their counts per sample", async () => {
     const { body } = await api("/api/clients?range=24h");
     expect(body.range).toBe("24h");
+    expect(body.interval_secs).toBe(600);
     expect(body.clients).toContain("Transmission");
     expect(body.samples.length).toBeGreaterThanOrEqual(1);
     for (const s of body.samples) expect(s.counts).toHaveLength(body.clients.length);

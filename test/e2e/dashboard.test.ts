@@ -1,0 +1,421 @@
+// The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against the real tracker
+// loaded with real HTTP announces. Checks the counters against /api/stats, the charts, the language switch
+// (and that it is remembered), the Top 100 and client pages, dark mode and a phone-sized viewport, with no
+// console errors anywhere. Screenshots go to test-artifacts/. A missing Chromium fails the tests.
+
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pct, sha1 } from "../helpers/http-client.ts";
+import { startTracker, type TrackerProcess } from "../helpers/tracker-process.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = join(import.meta.dir, "..", "..", "test-artifacts");
+const TEST_TIMEOUT_MS = 30_000;
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+interface Swarm {
+  label: string;
+  seeders: number;
+  leechers: number;
+}
+
+// Several torrents of different sizes, so every ranking has an order to check.
+const SWARMS: Swarm[] = [
+  { label: "dashboard-e2e-a", seeders: 3, leechers: 2 },
+  { label: "dashboard-e2e-b", seeders: 1, leechers: 4 },
+  { label: "dashboard-e2e-c", seeders: 2, leechers: 0 },
+  { label: "dashboard-e2e-d", seeders: 0, leechers: 1 },
+];
+const hex = (label: string) => Buffer.from(sha1(label)).toString("hex");
+
+interface Setup {
+  tracker: TrackerProcess;
+  base: string;
+  context: BrowserContext;
+  /** Chromium's profile and the trends file. */
+  tmp: string;
+}
+
+/**
+ * Three days of made-up history, one sample per 10 minutes up to 10 minutes ago, with a 2-hour hole a day ago
+ * (as if the tracker had been down), in the --trends-file format (JSON lines), so the charts have lines to draw.
+ */
+function historyFile(path: string): void {
+  const now = Math.floor(Date.now() / 1000);
+  const lines: string[] = [];
+  for (let t = now - 3 * 86400; t <= now - 600; t += 600) {
+    if (t > now - 86400 && t < now - 86400 + 7200) continue;
+    const wave = Math.sin((t / 86400) * 2 * Math.PI);
+    const seeders = Math.round(30 + 10 * wave);
+    const leechers = Math.round(15 + 5 * Math.cos((t / 43200) * Math.PI));
+    const peers = seeders + leechers;
+    const clients = { qBittorrent: Math.round(peers * 0.55), Transmission: Math.round(peers * 0.3) };
+    const rest = peers - clients.qBittorrent - clients.Transmission;
+    lines.push(JSON.stringify({ t, torrents: Math.round(8 + 3 * wave), peers, seeders, leechers, clients: { ...clients, Deluge: rest } }));
+  }
+  writeFileSync(path, lines.join("\n") + "\n");
+}
+
+let setup: Promise<Setup> | null = null;
+/** Problems the page reported during the current test: console errors and uncaught exceptions. */
+let problems: string[] = [];
+
+async function announce(base: string, infoHash: Uint8Array, peerId: string, port: number, left: number, event?: string) {
+  const id = new TextEncoder().encode(peerId);
+  if (id.length !== 20) throw new Error(`peer id ${peerId} is not 20 bytes`);
+  let url = `${base}/announce?info_hash=${pct(infoHash)}&peer_id=${pct(id)}&port=${port}&uploaded=0&downloaded=0&left=${left}&compact=1`;
+  if (event) url += `&event=${event}`;
+  const res = await fetch(url);
+  const body = await res.text();
+  if (res.status !== 200 || body.includes("failure reason")) throw new Error(`announce failed: ${res.status} ${body}`);
+}
+
+/** Seeders run qBittorrent, leechers Transmission; one leecher of the first swarm then completes. */
+async function loadTracker(base: string): Promise<void> {
+  let port = 20000;
+  for (const s of SWARMS) {
+    const hash = sha1(s.label);
+    for (let i = 0; i < s.seeders; i++) await announce(base, hash, `-qB4650-${String(port).padStart(12, "0")}`, port++, 0, "started");
+    for (let i = 0; i < s.leechers; i++) await announce(base, hash, `-TR3000-${String(port).padStart(12, "0")}`, port++, 1000, "started");
+  }
+  // The first leecher of swarm a finishes: a completion, and it becomes a seeder.
+  await announce(base, sha1(SWARMS[0].label), `-TR3000-${String(20003).padStart(12, "0")}`, 20003, 0, "completed");
+}
+
+function start(): Promise<Setup> {
+  setup ??= (async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const tmp = mkdtempSync(join(tmpdir(), "buntracker-dashboard-"));
+    const trends = join(tmp, "trends.jsonl");
+    historyFile(trends);
+    const tracker = await startTracker(["--listen", "127.0.0.1:0", "--trends-file", trends]);
+    const base = `http://127.0.0.1:${tracker.httpPort}`;
+    await loadTracker(base);
+    const context = await chromium.launchPersistentContext(join(tmp, "chromium"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      locale: "en-US",
+      colorScheme: "light",
+      viewport: { width: 1280, height: 900 },
+    });
+    return { tracker, base, context, tmp };
+  })();
+  return setup;
+}
+
+/**
+ * Retries `check` (bun's expect() inside) until it passes or `timeoutMs` runs out, then throws its last error:
+ * the page updates asynchronously, and playwright-core has no auto-waiting assertions of its own.
+ */
+async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await Bun.sleep(100);
+    }
+  }
+}
+
+const text = async (l: Locator) => (await l.textContent())?.trim() ?? null;
+
+async function newPage(s: Setup): Promise<Page> {
+  const page = await s.context.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  return page;
+}
+
+async function api<T>(s: Setup, path: string): Promise<T> {
+  const res = await fetch(s.base + path);
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+}
+
+interface Stats {
+  peers: number;
+  seeders: number;
+  leechers: number;
+  torrents: number;
+  completed: number;
+  udp_port: number | null;
+  version: string;
+}
+
+/** The length of the longest path in a chart: a line through days of samples is a long one. */
+async function longestPath(page: Page, testId: string): Promise<number> {
+  const ds = await page.locator(`[data-testid="${testId}"] svg path`).evaluateAll((els) =>
+    els.map((el) => (el.getAttribute("d") ?? "").length),
+  );
+  return Math.max(0, ...ds);
+}
+
+/** Waits until the overview shows counters and both charts have drawn their lines (and finished animating). */
+async function overviewReady(page: Page): Promise<void> {
+  const timeout = 10_000; // well inside the test's own limit, whose expiry would kill the browser
+  await page.locator('[data-testid="stat-peers"][data-value]').waitFor({ timeout });
+  for (const id of ["trend-chart", "clients-chart"]) {
+    await page.locator(`[data-testid="${id}"] svg`).waitFor({ timeout });
+    await eventually(async () => expect(await longestPath(page, id)).toBeGreaterThan(1000), timeout);
+  }
+  await page.waitForTimeout(500);
+}
+
+beforeAll(() => {
+  // Started here so the tracker and browser are shared, but each test awaits start() and so fails if it fails.
+  void start().catch(() => {});
+});
+
+afterEach(() => {
+  const seen = problems;
+  problems = [];
+  expect(seen).toEqual([]);
+});
+
+afterAll(async () => {
+  if (!setup) return;
+  const s = await setup.catch(() => null);
+  if (!s) return;
+  await s.context.close();
+  await s.tracker.stop();
+  rmSync(s.tmp, { recursive: true, force: true });
+});
+
+const fmt = (n: number) => new Intl.NumberFormat("en").format(n);
+const fmtPct = (x: number) => new Intl.NumberFormat("en", { style: "percent", maximumFractionDigits: 1 }).format(x);
+
+/** What the announces in loadTracker add up to. */
+function expectedTotals() {
+  const seeders = SWARMS.reduce((n, s) => n + s.seeders, 0) + 1; // + the leecher that completed
+  const leechers = SWARMS.reduce((n, s) => n + s.leechers, 0) - 1;
+  return { peers: seeders + leechers, seeders, leechers, torrents: SWARMS.length, completed: 1 };
+}
+
+test(
+  "overview: counters equal /api/stats, announce URLs, both charts drawn",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    await page.goto(s.base + "/");
+    await overviewReady(page);
+    expect(await text(page.getByTestId("page-heading"))).toBe("Tracker overview");
+
+    // Fetched after the page rendered; nothing announces in between, so the numbers cannot have moved.
+    const stats = await api<Stats>(s, "/api/stats");
+    const expected = expectedTotals();
+    expect({
+      peers: stats.peers,
+      seeders: stats.seeders,
+      leechers: stats.leechers,
+      torrents: stats.torrents,
+      completed: stats.completed,
+    }).toEqual(expected);
+    for (const [key, value] of Object.entries(expected)) {
+      const el = page.getByTestId(`stat-${key}`);
+      expect(await el.getAttribute("data-value")).toBe(String(value));
+      expect(await text(el)).toBe(fmt(value));
+    }
+    const rate = await page.getByTestId("stat-requests").getAttribute("data-value");
+    expect(Number(rate)).toBeGreaterThanOrEqual(0);
+
+    expect(await text(page.getByTestId("announce-http"))).toBe(`${s.base}/announce`);
+    expect(stats.udp_port).toBe(s.tracker.udpPort);
+    expect(await text(page.getByTestId("announce-udp"))).toBe(`udp://127.0.0.1:${s.tracker.udpPort}/announce`);
+
+    for (const id of ["trend-chart", "clients-chart"]) {
+      const box = await page.locator(`[data-testid="${id}"] svg`).boundingBox();
+      expect(box).not.toBeNull();
+      expect(box!.width).toBeGreaterThan(200);
+      expect(box!.height).toBeGreaterThan(100);
+    }
+    // The client chart has a series (legend entry) per client the API charts: the live ones and Deluge, which
+    // only the seeded history knows.
+    const charted = await api<{ clients: string[] }>(s, "/api/clients?range=24h");
+    expect(charted.clients.sort()).toEqual(["Deluge", "Transmission", "qBittorrent"]);
+    const legend = await page.locator('[data-testid="clients-chart"] svg text').allTextContents();
+    for (const name of charted.clients) expect(legend).toContain(name);
+
+    await page.screenshot({ path: join(ARTIFACTS, "overview-en.png"), fullPage: true });
+
+    // The range switch asks for the other range and redraws.
+    const trendCard = page.locator("section.card").filter({ has: page.getByTestId("trend-chart") });
+    const asked = page.waitForResponse((r) => r.url().endsWith("/api/trends?range=7d"));
+    await trendCard.locator('button[data-range="7d"]').click();
+    expect((await asked).status()).toBe(200);
+    expect(await trendCard.locator('button[data-range="7d"]').getAttribute("aria-pressed")).toBe("true");
+    expect(await trendCard.locator('button[data-range="24h"]').getAttribute("aria-pressed")).toBe("false");
+    await eventually(async () => expect(await longestPath(page, "trend-chart")).toBeGreaterThan(1000));
+
+    expect(await text(page.getByTestId("footer-version"))).toBe(`buntracker v${stats.version}`);
+    expect(await text(page.getByTestId("footer-uptime"))).toStartWith("Uptime ");
+    expect(await page.getByTestId("connection").getAttribute("data-state")).toBe("live");
+
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "language toggle switches to Chinese and is remembered after a reload",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    await page.goto(s.base + "/");
+    await overviewReady(page);
+    const heading = page.getByTestId("page-heading");
+    const peersTile = page.locator(".stat-peers .stat-label");
+    expect(await text(heading)).toBe("Tracker overview");
+    expect(await text(peersTile)).toBe("Peers");
+
+    await page.getByTestId("lang-toggle").click();
+    await eventually(async () => expect(await text(heading)).toBe("Tracker 概览"));
+    expect(await page.locator("html").getAttribute("lang")).toBe("zh-CN");
+    expect(await text(peersTile)).toBe("节点");
+    expect(await text(page.locator("nav a").first())).toBe("概览");
+
+    await page.reload();
+    await overviewReady(page);
+    expect(await text(heading)).toBe("Tracker 概览");
+    await eventually(async () => expect(await text(page.getByTestId("footer-uptime"))).toStartWith("已运行"));
+    await page.screenshot({ path: join(ARTIFACTS, "overview-zh.png"), fullPage: true });
+
+    await page.getByTestId("lang-toggle").click();
+    await eventually(async () => expect(await text(heading)).toBe("Tracker overview"));
+    await page.reload();
+    await heading.waitFor();
+    expect(await text(heading)).toBe("Tracker overview");
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "dark mode follows prefers-color-scheme, charts included",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.goto(s.base + "/");
+    await overviewReady(page);
+    const luminance = async (expr: string) => {
+      const [r, g, b] = (String(await page.evaluate(expr)).match(/\d+/g) ?? []).map(Number);
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    };
+    const pageBg = "getComputedStyle(document.body).backgroundColor";
+    // Axis labels are the theme's muted text colour: light on the dark page, dark on the light one.
+    const axisLabel = page.locator('[data-testid="trend-chart"] svg text').first();
+    const labelColour = async () => {
+      const fill = (await axisLabel.getAttribute("fill")) ?? "";
+      const m = fill.match(/^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i) ?? fill.match(/(\d+)\D+(\d+)\D+(\d+)/);
+      if (!m) throw new Error(`unexpected fill ${fill}`);
+      const [r, g, b] = m.slice(1, 4).map((v) => (fill.startsWith("#") ? parseInt(v, 16) : Number(v)));
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    };
+    expect(await luminance(pageBg)).toBeLessThan(0.2);
+    expect(await labelColour()).toBeGreaterThan(0.5);
+    await page.screenshot({ path: join(ARTIFACTS, "overview-dark.png"), fullPage: true });
+
+    // Back to light: page and charts follow without a reload.
+    await page.emulateMedia({ colorScheme: "light" });
+    await eventually(async () => expect(await luminance(pageBg)).toBeGreaterThan(0.8));
+    await eventually(async () => expect(await labelColour()).toBeLessThan(0.5));
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "Top 100 lists the announced info hashes in each ranking, with copy buttons and magnet links",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    await page.goto(s.base + "/#/top");
+    const hashes = page.getByTestId("info-hash");
+    await eventually(async () => expect(await hashes.count()).toBe(SWARMS.length));
+    expect((await hashes.allTextContents()).sort()).toEqual(SWARMS.map((sw) => hex(sw.label)).sort());
+
+    const top = await api<Record<string, { info_hash: string }[]>>(s, "/api/top100?limit=100");
+    for (const kind of ["peers", "seeders", "leechers", "downloaded"]) {
+      const tab = page.getByTestId(`tab-${kind}`);
+      await tab.click();
+      expect(await tab.getAttribute("aria-selected")).toBe("true");
+      await eventually(async () => expect(await hashes.allTextContents()).toEqual(top[kind].map((e) => e.info_hash)));
+    }
+
+    const first = hex(SWARMS[0].label);
+    const row = page.locator(`tr[data-hash="${first}"]`);
+    expect(await row.locator('a[href^="magnet:"]').getAttribute("href")).toBe(`magnet:?xt=urn:btih:${first}`);
+    const copy = row.getByRole("button");
+    await copy.click();
+    await eventually(async () => expect(await copy.getAttribute("data-state")).toMatch(/^(copied|failed)$/));
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "client ranking and about page",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    await page.goto(s.base + "/#/clients");
+    const list = await api<{ total: number; clients: { name: string; peers: number; share: number }[] }>(
+      s,
+      "/api/clients/list",
+    );
+    expect(list.clients.map((c) => c.name).sort()).toEqual(["Transmission", "qBittorrent"]);
+    expect(list.total).toBe(expectedTotals().peers);
+    for (const c of list.clients) {
+      const row = page.locator(`tr[data-client="${c.name}"]`);
+      await row.waitFor();
+      const cells = (await row.locator("td").allTextContents()).map((t) => t.trim());
+      expect(cells.slice(1)).toEqual([c.name, fmt(c.peers), fmtPct(c.share)]);
+    }
+    expect(await text(page.getByTestId("clients-total"))).toBe(`${fmt(list.total)} peers in total`);
+
+    await page.locator('nav a[href="#/about"]').click();
+    await eventually(async () => expect(await text(page.getByTestId("page-heading"))).toBe("About this tracker"));
+    expect(await text(page.getByTestId("disclaimer"))).toContain("IP address and port");
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "a 375px-wide phone gets every page without horizontal scrolling",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    await page.setViewportSize({ width: 375, height: 812 });
+    for (const route of ["#/", "#/top", "#/clients", "#/about"]) {
+      await page.goto(`${s.base}/${route}`);
+      await page.getByTestId("page-heading").waitFor();
+      if (route === "#/") await overviewReady(page);
+      if (route === "#/top") await page.getByTestId("info-hash").first().waitFor();
+      if (route === "#/clients") await page.locator("tr[data-client]").first().waitFor();
+      expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(375);
+      if (route === "#/") await page.screenshot({ path: join(ARTIFACTS, "mobile-overview.png"), fullPage: true });
+      if (route === "#/top") await page.screenshot({ path: join(ARTIFACTS, "mobile-top.png"), fullPage: true });
+    }
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);

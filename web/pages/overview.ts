@@ -1,0 +1,228 @@
+// Overview: announce URLs, live counters, the swarm trend chart and the client distribution chart.
+
+import { api, type ClientList, type ClientTrends, type Range, type Stats, type TrendSample } from "../api.ts";
+import { sampleInterval, timeSeriesOption, timeWindow, withGaps } from "../charts.ts";
+import { copyButton, h, replace } from "../dom.ts";
+import { fmtInt, fmtPct, fmtRate } from "../format.ts";
+import { t, type Key } from "../i18n.ts";
+import { poll } from "../poll.ts";
+import { latestStats, onStats, publishStats, uptimeNow } from "../store.ts";
+import { card, chartPanel, pageHeader, rangeSwitch, type ChartPanel, type Page } from "../widgets.ts";
+
+const CHART_REFRESH_MS = 60_000;
+
+/** The tracker's clock now (samples are stamped with it), or the browser's before the first stats reply. */
+function serverNow(): number {
+  const s = latestStats();
+  const up = uptimeNow();
+  return s && up !== null ? s.started_at + up : Math.floor(Date.now() / 1000);
+}
+
+/** The same for the client chart: today's counts of the charted clients from the client list. */
+function withLiveCounts(data: ClientTrends, live: ClientList): ClientTrends["samples"] {
+  const now = serverNow();
+  const samples = data.samples;
+  if (samples.length === 0 || now <= samples[samples.length - 1].t) return samples;
+  const peers = new Map(live.clients.map((c) => [c.name, c.peers]));
+  return [...samples, { t: now, counts: data.clients.map((name) => peers.get(name) ?? 0) }];
+}
+
+async function refreshStats(signal: AbortSignal): Promise<void> {
+  publishStats(await api.stats(signal));
+}
+
+/**
+ * The recorded samples plus the current counters as a last point, so the line ends where the counters above
+ * it are instead of up to one sampling interval behind.
+ */
+function withLivePoint(samples: TrendSample[]): TrendSample[] {
+  const s = latestStats();
+  const now = serverNow();
+  if (!s || samples.length === 0 || now <= samples[samples.length - 1].t) return samples;
+  return [...samples, { t: now, peers: s.peers, seeders: s.seeders, leechers: s.leechers, torrents: s.torrents }];
+}
+
+let trendRange: Range = "24h";
+let clientRange: Range = "24h";
+
+/** The page's host as it goes in a URL: IPv6 literals in brackets. */
+function urlHost(): string {
+  const host = location.hostname;
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
+export function announceUrls(udpPort: number | null): { http: string; udp: string | null } {
+  const host = urlHost();
+  const port = location.port ? `:${location.port}` : "";
+  return {
+    http: `${location.protocol}//${host}${port}/announce`,
+    udp: udpPort === null ? null : `udp://${host}:${udpPort}/announce`,
+  };
+}
+
+function announceCard(): { el: HTMLElement; update(s: Stats): void } {
+  const list = h("div", { class: "urls" });
+  const row = (proto: string, url: string, label: Key) =>
+    h(
+      "div",
+      { class: "url-row" },
+      h("span", { class: "badge" }, proto),
+      h("code", { class: "url", "data-testid": `announce-${proto.toLowerCase()}` }, url),
+      copyButton(url, t(label)),
+    );
+  let shown = "";
+  const update = (s: Stats) => {
+    const { http, udp } = announceUrls(s.udp_port);
+    if (shown === `${http} ${udp}`) return;
+    shown = `${http} ${udp}`;
+    replace(
+      list,
+      row("HTTP", http, "copy.http"),
+      udp ? row("UDP", udp, "copy.udp") : h("p", { class: "muted small" }, t("announce.udpOff")),
+    );
+  };
+  replace(list, row("HTTP", announceUrls(null).http, "copy.http"));
+  return { el: card("announce.heading", null, list), update };
+}
+
+type StatKey = "peers" | "seeders" | "leechers" | "torrents" | "completed" | "requests";
+
+function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
+  const values = {} as Record<StatKey, HTMLElement>;
+  const hints = {} as Record<StatKey, HTMLElement>;
+  const tile = (key: StatKey) => {
+    values[key] = h("div", { class: "stat-value", "data-testid": `stat-${key}` }, "—");
+    hints[key] = h("div", { class: "stat-hint" }, "\u00a0");
+    return h("div", { class: `stat stat-${key}` }, h("div", { class: "stat-label" }, t(`stat.${key}`)), values[key], hints[key]);
+  };
+  const keys: StatKey[] = ["peers", "seeders", "leechers", "torrents", "completed", "requests"];
+  const el = h("section", { class: "stats", "aria-live": "off" }, ...keys.map(tile));
+  const set = (key: StatKey, raw: number, text: string, hint: string) => {
+    values[key].dataset.value = String(raw);
+    values[key].textContent = text;
+    hints[key].textContent = hint;
+  };
+  const update = (s: Stats) => {
+    const share = (n: number) => t("stat.shareHint", { pct: fmtPct(s.peers > 0 ? n / s.peers : 0) });
+    const r = s.requests_per_sec;
+    set("peers", s.peers, fmtInt(s.peers), t("stat.peersHint", { v4: fmtInt(s.peers_ipv4), v6: fmtInt(s.peers_ipv6) }));
+    set("seeders", s.seeders, fmtInt(s.seeders), share(s.seeders));
+    set("leechers", s.leechers, fmtInt(s.leechers), share(s.leechers));
+    set("torrents", s.torrents, fmtInt(s.torrents), t("stat.torrentsHint"));
+    set("completed", s.completed, fmtInt(s.completed), t("stat.completedHint"));
+    set(
+      "requests",
+      r.total,
+      fmtRate(r.total),
+      t("stat.requestsHint", {
+        http: fmtRate(r.http_announce + r.http_scrape),
+        udp: fmtRate(r.udp_connect + r.udp_announce + r.udp_scrape),
+      }),
+    );
+  };
+  return { el, update };
+}
+
+/** A chart panel with its own range switch that reloads on a switch and every minute. */
+function rangedChart(
+  panelArgs: [testId: string, title: Key, lead: Key],
+  initial: Range,
+  remember: (r: Range) => void,
+  load: (range: Range, panel: ChartPanel, signal: AbortSignal) => Promise<void>,
+): { el: HTMLElement; dispose(): void } {
+  let range = initial;
+  let stop = () => {};
+  let loaded = false;
+  const start = () => {
+    stop();
+    stop = poll(async (signal) => {
+      try {
+        await load(range, panel, signal);
+        loaded = true;
+      } catch (err) {
+        if (!loaded) panel.note(t("error.load"));
+        throw err;
+      }
+    }, CHART_REFRESH_MS);
+  };
+  const panel = chartPanel(
+    ...panelArgs,
+    rangeSwitch(initial, (r) => {
+      range = r;
+      remember(r);
+      start();
+    }),
+  );
+  panel.note(t("chart.loading"));
+  start();
+  return {
+    el: panel.el,
+    dispose() {
+      stop();
+      panel.chart.dispose();
+    },
+  };
+}
+
+export const overviewPage: Page = (root) => {
+  const urls = announceCard();
+  const grid = statsGrid();
+  const trend = rangedChart(
+    ["trend-chart", "trend.heading", "trend.lead"],
+    trendRange,
+    (r) => (trendRange = r),
+    async (range, panel, signal) => {
+      // The live point needs the counters: on a first visit, fetch them rather than wait for the stats poll.
+      const [data] = await Promise.all([api.trends(range, signal), latestStats() ? null : refreshStats(signal)]);
+      const every = sampleInterval(data.samples, data.interval_secs);
+      const samples = withLivePoint(data.samples);
+      const window = timeWindow(samples, range, serverNow());
+      const keys = ["peers", "seeders", "leechers", "torrents"] as const;
+      panel.chart.render((p) =>
+        timeSeriesOption(
+          p,
+          keys.map((k) => ({ name: t(`stat.${k}`), points: withGaps(samples, every, (s) => s[k]) })),
+          false,
+          window,
+        ),
+      );
+      panel.note(data.samples.length === 0 ? t("chart.empty") : null);
+    },
+  );
+  const clients = rangedChart(
+    ["clients-chart", "clientsChart.heading", "clientsChart.lead"],
+    clientRange,
+    (r) => (clientRange = r),
+    async (range, panel, signal) => {
+      const [data, live] = await Promise.all([api.clientTrends(range, signal), api.clientList(signal)]);
+      const every = sampleInterval(data.samples, data.interval_secs);
+      const samples = withLiveCounts(data, live);
+      const window = timeWindow(samples, range, serverNow());
+      panel.chart.render((p) =>
+        timeSeriesOption(
+          p,
+          data.clients.map((name, i) => ({ name, points: withGaps(samples, every, (s) => s.counts[i] ?? 0) })),
+          true,
+          window,
+        ),
+      );
+      panel.note(data.clients.length === 0 || data.samples.length === 0 ? t("chart.empty") : null);
+    },
+  );
+
+  root.append(
+    pageHeader("overview.heading", "overview.lead"),
+    urls.el,
+    grid.el,
+    h("div", { class: "charts" }, trend.el, clients.el),
+  );
+  const unsubscribe = onStats((s) => {
+    urls.update(s);
+    grid.update(s);
+  });
+  return () => {
+    unsubscribe();
+    trend.dispose();
+    clients.dispose();
+  };
+};
