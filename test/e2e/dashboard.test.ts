@@ -141,6 +141,10 @@ async function newPage(s: Setup): Promise<Page> {
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  // Air-gapped: the page may only ever ask its own tracker for anything (no CDN, no web fonts).
+  page.on("request", (r) => {
+    if (!r.url().startsWith(s.base + "/") && !r.url().startsWith("data:")) problems.push(`external request: ${r.url()}`);
+  });
   return page;
 }
 

@@ -203,3 +203,25 @@ describe("trend persistence", () => {
     }
   });
 });
+
+describe("dashboard delivery", () => {
+  test("the page revalidates (no-cache + ETag) and its hashed assets are cached for a year", async () => {
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(page.headers.get("cache-control")).toBe("no-cache");
+    const etag = page.headers.get("etag");
+    expect(etag).toBeTruthy();
+    const html = await page.text();
+    expect((await fetch(`${base}/`, { headers: { "if-none-match": etag! } })).status).toBe(304);
+    const assets = [...html.matchAll(/(?:src|href)="(\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const path of assets) {
+      const res = await fetch(base + path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      // Nothing to fetch from elsewhere: no absolute http(s) URL in a script or style import.
+      expect(await res.text()).not.toMatch(/(?:import|@import|url)\s*\(?\s*["']https?:\/\//);
+    }
+  });
+});
