@@ -59,9 +59,12 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     now: nowSeconds,
   });
   await stats.start();
-  // A dynamic import, so a no-dashboard build leaves the page and its assets out entirely.
-  const withDashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
-  const routes = withDashboard ? (await import("./dashboard.ts")).dashboardRoutes() : {};
+  // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
+  // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
+  let routes: Record<string, Bun.HTMLBundle | Response> = {};
+  if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
+    routes = await (await import("./dashboard.ts")).dashboardRoutes();
+  }
   const http = startHttpServer({
     listen: config.listen,
     routes,

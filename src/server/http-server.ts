@@ -17,7 +17,7 @@ const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
 export interface HttpServerOptions {
   listen: ListenAddress;
   /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
-  routes?: Record<string, Bun.HTMLBundle>;
+  routes?: Record<string, Bun.HTMLBundle | Response>;
   /** Answers /api/* and /metrics (or returns null for 404). */
   api?: (method: string, path: string, query: URLSearchParams) => Response | null;
   tracker: HttpTracker;

@@ -19,15 +19,19 @@ export interface TrackerProcess {
 
 /**
  * Spawns the tracker; env adds to (does not replace) the current environment. `prefix` runs it through another
- * command, e.g. ["ip", "netns", "exec", NAME] to put it in a network namespace.
+ * command, e.g. ["ip", "netns", "exec", NAME] to put it in a network namespace. `executable` runs a compiled
+ * binary instead of the sources, from `cwd`.
  */
 export async function startTracker(
   args: string[],
   env: Record<string, string> = {},
   prefix: string[] = [],
+  executable?: string,
+  cwd = ROOT,
 ): Promise<TrackerProcess> {
-  const proc = Bun.spawn([...prefix, process.execPath, join(ROOT, "src", "main.ts"), ...args], {
-    cwd: ROOT,
+  const command = executable === undefined ? [process.execPath, join(ROOT, "src", "main.ts")] : [executable];
+  const proc = Bun.spawn([...prefix, ...command, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     stdin: "ignore",
     stdout: "pipe",

@@ -1,0 +1,69 @@
+// The executable a user downloads: `bun build --compile` with the dashboard embedded, run from another
+// directory with nothing else around it; and the variant built without the dashboard.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startTracker } from "../helpers/tracker-process.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+let dir: string;
+
+function compile(out: string, defines: string[] = []): void {
+  const r = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--sourcemap", ...defines, join(ROOT, "src", "main.ts"), "--outfile", out], { cwd: ROOT, stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`bun build failed: ${r.stderr.toString()}`);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "buntracker-compiled-"));
+  compile(join(dir, "buntracker"));
+  compile(join(dir, "buntracker-no-dashboard"), ["--define", "WITH_DASHBOARD=false"]);
+}, 60_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("compiled executable", () => {
+  test("serves the embedded dashboard with cache headers, and the tracker", async () => {
+    const t = await startTracker(["--listen", "127.0.0.1:0"], {}, [], join(dir, "buntracker"), dir);
+    try {
+      const base = `http://127.0.0.1:${t.httpPort}`;
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("cache-control")).toBe("no-cache");
+      expect(page.headers.get("etag")).toBeTruthy();
+      const assets = [...(await page.text()).matchAll(/(?:src|href)="(\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]);
+      expect(assets.length).toBeGreaterThanOrEqual(2);
+      for (const path of assets) {
+        const res = await fetch(base + path);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      }
+      expect((await (await fetch(`${base}/api/stats`)).json() as { torrents: number }).torrents).toBe(0);
+      expect(await (await fetch(`${base}/healthz`)).text()).toBe("ok\n");
+    } finally {
+      expect(await t.stop()).toBe(0);
+    }
+  });
+
+  test("the no-dashboard build answers 404 at / and carries none of the dashboard", async () => {
+    const binary = join(dir, "buntracker-no-dashboard");
+    const t = await startTracker(["--listen", "127.0.0.1:0"], {}, [], binary, dir);
+    try {
+      const base = `http://127.0.0.1:${t.httpPort}`;
+      expect((await fetch(`${base}/`)).status).toBe(404);
+      expect((await fetch(`${base}/api/stats`)).status).toBe(200);
+      expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    } finally {
+      expect(await t.stop()).toBe(0);
+    }
+    const bytes = await readFile(binary);
+    // Marker strings from the page's text, its markup code and ECharts: in the full build, absent here.
+    const full = await readFile(join(dir, "buntracker"));
+    for (const marker of ["Client distribution", "stat-peers", "_echarts_instance_"]) {
+      expect(full.includes(marker)).toBe(true);
+      expect(bytes.includes(marker)).toBe(false);
+    }
+  });
+});
