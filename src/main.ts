@@ -1,6 +1,7 @@
 // Command-line entry: flags and BUNTRACKER_* environment -> Config -> running tracker. Bad input prints one
 // line and exits 2; a listener that cannot bind exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and
-// SIGHUP, sent when the console closes) shut down gracefully with exit 0.
+// SIGHUP, sent when the console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the
+// access list.
 
 import { helpText, parseArgs } from "./config/parse-args.ts";
 import { startTracker } from "./server/app.ts";
@@ -23,9 +24,22 @@ if (parsed.kind === "error") {
 
 const config = parsed.config;
 const log = new Logger(config.logLevel);
+let adminToken = config.adminToken;
+if (config.adminTokenFile !== null) {
+  try {
+    adminToken = (await Bun.file(config.adminTokenFile).text()).trim();
+  } catch (err) {
+    process.stderr.write(`buntracker: cannot read --admin-token-file ${config.adminTokenFile}: ${err instanceof Error ? err.message : err}\n`);
+    process.exit(2);
+  }
+}
+if (adminToken !== null && adminToken.length < 16) {
+  process.stderr.write("buntracker: the admin token must be at least 16 characters (try: openssl rand -hex 32)\n");
+  process.exit(2);
+}
 let tracker;
 try {
-  tracker = await startTracker(config, log);
+  tracker = await startTracker(config, log, adminToken);
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
   log.error("cannot start", { err: message });
@@ -57,3 +71,5 @@ async function shutdown(signal: string): Promise<void> {
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 if (process.platform === "win32") signals.push("SIGBREAK", "SIGHUP");
 for (const s of signals) process.on(s, () => void shutdown(s));
+// Elsewhere SIGHUP means "reload": the access list is re-read (the usual daemon convention).
+if (process.platform !== "win32") process.on("SIGHUP", () => void tracker!.access.reload("SIGHUP"));

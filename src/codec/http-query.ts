@@ -21,6 +21,8 @@ export class AnnounceQuery {
   noPeerId = false;
   /** null when absent; may be negative ("default"). */
   numWant: number | null = null;
+  /** The `ip` parameter as text (only believed from a trusted proxy); null when absent or not text. */
+  ip: string | null = null;
 
   reset(): void {
     this.infoHash = null;
@@ -33,6 +35,7 @@ export class AnnounceQuery {
     this.compact = true;
     this.noPeerId = false;
     this.numWant = null;
+    this.ip = null;
   }
 }
 
@@ -43,7 +46,7 @@ for (let i = 0; i < 6; i++) {
   HEX[97 + i] = 10 + i;
 }
 
-const scratch = new Uint8Array(32);
+const scratch = new Uint8Array(64);
 
 /** Index of the first character of the query (after '?'), or -1 when there is none. */
 export function queryStart(url: string): number {
@@ -96,12 +99,15 @@ export function parseAnnounceQuery(url: string, start: number, q: AnnounceQuery)
       else q.compact = n !== 0;
     } else if (keyLen === 10 && url.startsWith("no_peer_id", i)) {
       q.noPeerId = amp === v || parseUint(url, v, amp) !== 0;
+    } else if (keyLen === 2 && url.startsWith("ip", i)) {
+      const n = percentDecode(url, v, amp, scratch);
+      q.ip = n > 0 ? String.fromCharCode(...scratch.subarray(0, n)) : null;
     } else if (keyLen === 7 && url.startsWith("numwant", i)) {
       const n = parseInt32(url, v, amp);
       if (n === null) err = "invalid numwant: must be an integer";
       else q.numWant = n;
     }
-    // key, trackerid, ip, supportcrypto, corrupt, ...: accepted and ignored.
+    // key, trackerid, supportcrypto, corrupt, ...: accepted and ignored.
     if (err !== null) return err;
     i = amp + 1;
   }

@@ -1,5 +1,8 @@
 // The one Config type and its defaults. Every tunable is named here once, with its unit.
 
+import type { AccessMode } from "../core/access.ts";
+import type { CidrSet } from "../core/cidr.ts";
+
 export interface ListenAddress {
   host: string;
   port: number;
@@ -25,6 +28,14 @@ export interface Config {
   logLevel: LogLevel;
   /** Trend history file (JSONL); null keeps the history in memory only. */
   trendsFile: string | null;
+  accessMode: AccessMode;
+  /** Deny or allow list file; null when accessMode is off. */
+  accessList: string | null;
+  /** Admin API token given inline, or the file holding it (read at start); both null: no admin API. */
+  adminToken: string | null;
+  adminTokenFile: string | null;
+  /** Reverse proxies whose forwarding headers are believed; null: none. */
+  trustProxy: CidrSet | null;
 }
 
 export const DEFAULTS = {

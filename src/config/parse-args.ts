@@ -1,6 +1,8 @@
 // Command line + BUNTRACKER_* environment -> Config. Pure: argv and env are passed in. The command line
 // wins over the environment; every bad value yields one line naming the flag, the value and what is allowed.
 
+import type { AccessMode } from "../core/access.ts";
+import { CidrSet } from "../core/cidr.ts";
 import { type Config, DEFAULTS, type ListenAddress, type LogLevel } from "./config.ts";
 
 export type ParseResult =
@@ -26,6 +28,12 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "max-numwant", value: "N", help: `most peers returned per announce (1-1000); UDP replies also stay within 1232 bytes. Default ${DEFAULTS.maxNumWant}` },
   { name: "log-level", value: "LEVEL", help: `error, warn, info or debug. Default ${DEFAULTS.logLevel}` },
   { name: "trends-file", value: "PATH", help: "keep the dashboard's 7-day trend history in this JSONL file across restarts. Default: memory only" },
+  { name: "access-mode", value: "off|deny|allow", help: "serve every torrent (off), all but those in --access-list (deny), or only those (allow). Default off" },
+  { name: "access-list", value: "PATH", help: "info hashes for --access-mode, one 40-hex hash per line, # comments; reloaded when it changes and on SIGHUP" },
+  { name: "blacklist", value: "PATH", help: "short for --access-mode deny --access-list PATH" },
+  { name: "admin-token", value: "TOKEN", help: "enables the admin API (/api/blacklist) for requests with Authorization: Bearer TOKEN" },
+  { name: "admin-token-file", value: "PATH", help: "like --admin-token, with the token read from a file (keeps it out of the process list)" },
+  { name: "trust-proxy", value: "CIDR[,CIDR...]", help: "reverse proxies whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP and ip= are believed. Default: none" },
 ];
 
 export function envName(flag: string): string {
@@ -92,7 +100,50 @@ function build(values: Map<string, { value: string; from: string }>): Config {
   const trendsV = get("trends-file");
   const trendsFile = trendsV === undefined ? null : trendsV.value;
   if (trendsFile !== null && /[\0\n]/.test(trendsFile)) throw new ConfigError(`invalid ${trendsV!.from}: not a file path`);
-  return { listen, udpListen, intervalS, minIntervalS, peerTimeoutS, defaultNumWant, maxNumWant, logLevel, trendsFile };
+  return {
+    listen,
+    udpListen,
+    intervalS,
+    minIntervalS,
+    peerTimeoutS,
+    defaultNumWant,
+    maxNumWant,
+    logLevel,
+    trendsFile,
+    ...accessOptions(get),
+    adminToken: get("admin-token")?.value ?? null,
+    adminTokenFile: get("admin-token-file")?.value ?? null,
+    trustProxy: trustProxy(get("trust-proxy")),
+  };
+}
+
+type Get = (name: string) => { value: string; from: string } | undefined;
+
+function accessOptions(get: Get): { accessMode: AccessMode; accessList: string | null } {
+  const modeV = get("access-mode");
+  const listV = get("access-list");
+  const blacklistV = get("blacklist");
+  const mode = modeV?.value ?? (blacklistV !== undefined ? "deny" : "off");
+  if (mode !== "off" && mode !== "deny" && mode !== "allow") {
+    throw new ConfigError(`invalid ${modeV!.from} "${mode}": must be off, deny or allow`);
+  }
+  if (blacklistV !== undefined && listV !== undefined) {
+    throw new ConfigError(`${blacklistV.from} and ${listV.from} both name a list: use one`);
+  }
+  if (blacklistV !== undefined && mode !== "deny") {
+    throw new ConfigError(`${blacklistV.from} is a deny list, but ${modeV!.from} is ${mode}`);
+  }
+  const path = (listV ?? blacklistV)?.value ?? null;
+  if (mode !== "off" && path === null) throw new ConfigError(`${modeV!.from} ${mode} needs --access-list PATH`);
+  if (mode === "off" && path !== null) throw new ConfigError(`${listV!.from} needs --access-mode deny or allow`);
+  return { accessMode: mode, accessList: path };
+}
+
+function trustProxy(v: { value: string; from: string } | undefined): CidrSet | null {
+  if (v === undefined) return null;
+  const set = CidrSet.parse(v.value);
+  if (typeof set === "string") throw new ConfigError(`invalid ${v.from}: ${set}`);
+  return set.size === 0 ? null : set;
 }
 
 /** "HOST:PORT", "[IPv6]:PORT", ":PORT" or "PORT". Hosts may be names; the OS resolves them when binding. */

@@ -133,6 +133,20 @@ export class Store {
     out.downloaded = swarm?.downloaded ?? 0;
   }
 
+  /** Forgets a torrent and its peers at once (it was just denied). Returns whether it existed. */
+  dropTorrent(infoHash: string): boolean {
+    const shard = this.shardOf(infoHash);
+    const swarm = shard.get(infoHash);
+    if (swarm === undefined) return false;
+    for (const list of [swarm.v4, swarm.v6]) {
+      if (list === null) continue;
+      for (let r = list.count - 1; r >= 0; r--) this.#removePeer(list, r);
+    }
+    shard.delete(infoHash);
+    this.torrents--;
+    return true;
+  }
+
   /** Drops the peers of shard `i` that are older than the timeout, and the torrents left empty. */
   sweepShard(i: number, now: number): SweepResult {
     const shard = this.shards[i];

@@ -6,10 +6,11 @@ import { AnnounceRequest, AnnounceResult, ScrapeCounts } from "../core/announce.
 import type { Store } from "../core/store.ts";
 import { BencodeWriter } from "../codec/bencode.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, queryStart } from "../codec/http-query.ts";
+import { parseIp } from "../codec/ip.ts";
 import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
 import { clientTag } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
-import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
+import { type AnnounceSettings, NOT_ALLOWED, resolveNumWant } from "./settings.ts";
 
 /** Info hashes one HTTP scrape may ask for (BEP 48 leaves it open; opentracker allows 64, aquatic 100). */
 export const MAX_HTTP_SCRAPE_HASHES = 100;
@@ -25,22 +26,32 @@ export class HttpTracker {
   readonly #hashes: string[] = [];
   readonly #counts = new ScrapeCounts();
 
-  constructor(store: Store, settings: AnnounceSettings, counters: Counters) {
+  readonly #allows: (infoHash: string) => boolean;
+
+  /** `allows` is the access list's verdict per info hash (see core/access.ts). */
+  constructor(store: Store, settings: AnnounceSettings, counters: Counters, allows: (infoHash: string) => boolean = () => true) {
+    this.#allows = allows;
     this.#store = store;
     this.#settings = settings;
     this.counters = counters;
     this.#res = new AnnounceResult(settings.maxNumWant);
   }
 
-  /** `ip` holds the client's address in its first `ipLen` bytes (IPv4 canonical: 4 bytes). */
-  announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array {
+  /**
+   * `ip` holds the client's address in its first `ipLen` bytes (IPv4 canonical: 4 bytes). Only a request from
+   * a trusted proxy (`viaTrustedProxy`) may name the peer's address with the `ip` parameter.
+   */
+  announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number, viaTrustedProxy = false): Uint8Array {
     const q = this.#query;
     const err = parseAnnounceQuery(url, queryStart(url), q);
     if (err !== null) return this.announceFailure(err);
+    if (!this.#allows(q.infoHash!)) return this.announceFailure(NOT_ALLOWED);
     const req = this.#req;
     req.infoHash = q.infoHash!;
     req.clientTag = clientTagOf(q.peerId!);
-    for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
+    const named = viaTrustedProxy && q.ip !== null ? parseIp(q.ip, req.ip) : 0;
+    if (named !== 0) ipLen = named;
+    else for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
     req.port = q.port;
     req.left = q.left < 0 ? 1 : q.left; // unknown "left": not a seeder
@@ -71,7 +82,8 @@ export class HttpTracker {
     const entries: ScrapeEntry[] = [];
     const c = this.#counts;
     for (let i = 0; i < hashes.length; i++) {
-      if (i > 0 && hashes[i] === hashes[i - 1]) continue;
+      // Each hash once; a torrent the access list refuses is left out, as if unknown to this tracker.
+      if ((i > 0 && hashes[i] === hashes[i - 1]) || !this.#allows(hashes[i])) continue;
       this.#store.scrape(hashes[i], c);
       entries.push({ infoHash: hashes[i], complete: c.complete, downloaded: c.downloaded, incomplete: c.incomplete });
     }

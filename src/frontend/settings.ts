@@ -9,6 +9,9 @@ export interface AnnounceSettings {
   maxNumWant: number;
 }
 
+/** The answer (failure reason, UDP error) for a torrent the access list refuses. */
+export const NOT_ALLOWED = "torrent not allowed on this tracker";
+
 /** How many peers to return: a negative or missing ask means the default; `stopped` gets none. */
 export function resolveNumWant(asked: number | null, event: number, s: AnnounceSettings, cap: number): number {
   if (event === EVENT_STOPPED) return 0;

@@ -32,7 +32,7 @@ import {
 } from "../codec/udp.ts";
 import { clientTag } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
-import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
+import { type AnnounceSettings, NOT_ALLOWED, resolveNumWant } from "./settings.ts";
 
 /**
  * Replies stay within 1232 bytes: the IPv6 minimum MTU (1280) less the IPv6 and UDP headers, so they are
@@ -51,7 +51,17 @@ export class UdpTracker {
   readonly #res: AnnounceResult;
   readonly #scrape = new ScrapeCounts();
 
-  constructor(store: Store, connIds: ConnIdIssuer, settings: AnnounceSettings, counters: Counters) {
+  readonly #allows: (infoHash: string) => boolean;
+
+  /** `allows` is the access list's verdict per info hash (see core/access.ts). */
+  constructor(
+    store: Store,
+    connIds: ConnIdIssuer,
+    settings: AnnounceSettings,
+    counters: Counters,
+    allows: (infoHash: string) => boolean = () => true,
+  ) {
+    this.#allows = allows;
     this.#store = store;
     this.#connIds = connIds;
     this.#settings = settings;
@@ -87,6 +97,7 @@ export class UdpTracker {
     const req = this.#req;
     const err = decodeAnnounce(packet, req);
     if (err !== null) return this.#announceError(out, packet, err);
+    if (!this.#allows(req.infoHash)) return this.#announceError(out, packet, NOT_ALLOWED);
     for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
     req.clientTag = clientTag(packet, OFF_PEER_ID);
@@ -116,7 +127,10 @@ export class UdpTracker {
     let n = encodeScrapeHeader(out, packet);
     const s = this.#scrape;
     for (let i = 0; i < hashes; i++) {
-      this.#store.scrape(latin1Key20(packet, REQUEST_HEADER_LEN + i * 20), s);
+      // Entries are positional, so a torrent the access list refuses reads as unknown (zeros).
+      const infoHash = latin1Key20(packet, REQUEST_HEADER_LEN + i * 20);
+      if (this.#allows(infoHash)) this.#store.scrape(infoHash, s);
+      else s.complete = s.downloaded = s.incomplete = 0;
       n = encodeScrapeEntry(out, n, s.complete, s.downloaded, s.incomplete);
     }
     return n;

@@ -15,6 +15,8 @@ export interface ApiContext {
   rates: RateWindow;
   trends: TrendStore;
   top: TopTorrents;
+  /** The access list's verdict per info hash. */
+  allows(infoHash: string): boolean;
   /** Brings the rankings up to date when that is cheap (small stores); see app.ts. */
   refreshTop(): void;
   version: string;
@@ -140,7 +142,7 @@ function top100(ctx: ApiContext, q: URLSearchParams): unknown {
     limit = Number(text);
   }
   ctx.refreshTop();
-  const r = ctx.top.top(limit);
+  const r = ctx.top.top(limit, ctx.allows);
   const out = (list: TorrentRank[]) => list.map((e) => ({ info_hash: hex(e.infoHash), seeders: e.seeders, leechers: e.leechers, peers: e.peers, downloaded: e.downloaded }));
   return { limit, generated_at: ctx.now(), peers: out(r.peers), seeders: out(r.seeders), leechers: out(r.leechers), downloaded: out(r.downloaded) };
 }

@@ -13,6 +13,9 @@ import { UdpTracker } from "../frontend/udp-tracker.ts";
 import { VERSION } from "../version.ts";
 import { startHttpServer } from "./http-server.ts";
 import type { Logger } from "./logger.ts";
+import { AccessControl } from "./access-control.ts";
+import { ADMIN_PATH, AdminApi } from "./admin.ts";
+import { json } from "./api.ts";
 import { Statistics } from "./statistics.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
 
@@ -25,6 +28,7 @@ export interface RunningTracker {
   store: Store;
   counters: Counters;
   stats: Statistics;
+  access: AccessControl;
   httpPort: number;
   udpPort: number | null;
   stop(): Promise<void>;
@@ -35,7 +39,8 @@ declare const WITH_DASHBOARD: boolean | undefined;
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
-export async function startTracker(config: Config, log: Logger): Promise<RunningTracker> {
+/** `adminToken` is the token from --admin-token or the content of --admin-token-file (read by main.ts). */
+export async function startTracker(config: Config, log: Logger, adminToken: string | null = config.adminToken): Promise<RunningTracker> {
   const store = new Store({
     peerTimeoutS: config.peerTimeoutS,
     random: xoshiro128(crypto.getRandomValues(new Uint32Array(4))),
@@ -47,6 +52,9 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     defaultNumWant: config.defaultNumWant,
     maxNumWant: config.maxNumWant,
   };
+  const access = new AccessControl(config.accessMode, config.accessList, store, log);
+  await access.start();
+  const admin = adminToken === null ? null : new AdminApi(adminToken, access, log);
   const stats = new Statistics({
     store,
     counters,
@@ -56,6 +64,7 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     minIntervalS: config.minIntervalS,
     peerTimeoutS: config.peerTimeoutS,
     trendsFile: config.trendsFile,
+    allows: access.allows,
     now: nowSeconds,
   });
   await stats.start();
@@ -68,8 +77,15 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
   const http = startHttpServer({
     listen: config.listen,
     routes,
-    api: (method, path, query) => stats.handle(method, path, query),
-    tracker: new HttpTracker(store, settings, counters),
+    proxies: config.trustProxy,
+    api: (req, path, query) => {
+      if (path === ADMIN_PATH) {
+        if (admin !== null) return admin.handle(req, query);
+        return json({ error: "the admin API is off: start with --admin-token or --admin-token-file" }, 404);
+      }
+      return stats.handle(req.method, path, query);
+    },
+    tracker: new HttpTracker(store, settings, counters, access.allows),
     log,
     now: nowSeconds,
   });
@@ -79,13 +95,14 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     try {
       udp = await startUdpServer({
         listen: config.udpListen,
-        tracker: new UdpTracker(store, connIds, settings, counters),
+        tracker: new UdpTracker(store, connIds, settings, counters, access.allows),
         log,
         now: nowSeconds,
       });
     } catch (err) {
       http.stop(true);
       await stats.stop();
+      access.stop();
       throw err;
     }
   }
@@ -112,6 +129,7 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
     store,
     counters,
     stats,
+    access,
     httpPort: http.port ?? config.listen.port,
     udpPort: udp?.port ?? null,
     async stop() {
@@ -119,6 +137,7 @@ export async function startTracker(config: Config, log: Logger): Promise<Running
       udp?.close();
       await stopHttp(http);
       await stats.stop();
+      access.stop();
     },
   };
 }

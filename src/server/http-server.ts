@@ -6,7 +6,8 @@
 
 import type { Server } from "bun";
 import type { ListenAddress } from "../config/config.ts";
-import { parseIp } from "../codec/ip.ts";
+import type { CidrSet } from "../core/cidr.ts";
+import { resolveClientAddress } from "./client-address.ts";
 import type { HttpTracker } from "../frontend/http-tracker.ts";
 import type { Logger } from "./logger.ts";
 
@@ -19,7 +20,9 @@ export interface HttpServerOptions {
   /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
   routes?: Record<string, Bun.HTMLBundle | Response>;
   /** Answers /api/* and /metrics (or returns null for 404). */
-  api?: (method: string, path: string, query: URLSearchParams) => Response | null;
+  api?: (req: Request, path: string, query: URLSearchParams) => Response | Promise<Response> | null;
+  /** Reverse proxies whose forwarding headers are believed (see client-address.ts). */
+  proxies: CidrSet | null;
   tracker: HttpTracker;
   log: Logger;
   now: () => number;
@@ -49,7 +52,7 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
         }
         if (o.api !== undefined && (url.startsWith("/api/", pathStart) || url.startsWith("/metrics", pathStart))) {
           const query = new URLSearchParams(pathEnd < url.length ? url.slice(pathEnd + 1) : "");
-          const res = o.api(req.method, url.slice(pathStart, pathEnd), query);
+          const res = o.api(req, url.slice(pathStart, pathEnd), query);
           if (res !== null) return res;
         }
         return new Response("not found\n", { status: 404, headers: TEXT_HEADERS });
@@ -59,9 +62,9 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       }
       if (kind === SCRAPE) return new Response(tracker.scrape(url), BENCODE_INIT);
       const addr = server.requestIP(req);
-      const ipLen = addr === null ? 0 : parseIp(addr.address, ip);
-      if (ipLen === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
-      return new Response(tracker.announce(url, ip, ipLen, o.now()), BENCODE_INIT);
+      const client = addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req.headers, o.proxies, ip);
+      if (client.len === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
+      return new Response(tracker.announce(url, ip, client.len, o.now(), client.trusted), BENCODE_INIT);
     },
     error(err) {
       // A bug, not bad input (bad input gets a failure reason above). Keep serving; tell the operator.
@@ -71,6 +74,7 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
   });
 }
 
+const NO_ADDRESS = { len: 0, trusted: false } as const;
 const ANNOUNCE = 1;
 const SCRAPE = 2;
 

@@ -28,6 +28,8 @@ export interface StatisticsOptions {
   minIntervalS: number;
   peerTimeoutS: number;
   trendsFile: string | null;
+  /** The access list's verdict: refused torrents never show in the rankings. */
+  allows: (infoHash: string) => boolean;
   now: () => number;
 }
 
@@ -53,6 +55,7 @@ export class Statistics {
       rates: new RateWindow(10),
       trends: new TrendStore(),
       top,
+      allows: o.allows,
       refreshTop: () => {
         // Cheap on a small store, and at most once a second, so a flood of requests cannot stall announces.
         const t = performance.now();
@@ -99,7 +102,7 @@ export class Statistics {
     this.#timers.push(first);
   }
 
-  /** Answers /api/* and /metrics. */
+  /** Answers /api/* (but the admin API) and /metrics. */
   handle(method: string, path: string, query: URLSearchParams): Response | null {
     if (path === "/metrics") {
       return new Response(renderMetrics(this.ctx, this.sweep), {

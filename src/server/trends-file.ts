@@ -1,11 +1,11 @@
 // Trend history on disk: one JSON sample per line (totals and per-client counts together), appended as
-// samples are taken and rewritten atomically (temp file, fsync, rename) when it has grown a day past the
+// samples are taken and rewritten atomically (see atomic-file.ts) when it has grown a day past the
 // retention window, so it never grows without bound. A torn last line (power loss) or a corrupt line is
 // skipped with a warning; a read-only or full disk is logged and the tracker keeps serving.
 
-import { appendFile, open, readFile, rename, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { appendFile, readFile } from "node:fs/promises";
 import { TREND_INTERVAL_S, type TrendSample } from "../stats/trends.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 import type { Logger } from "./logger.ts";
 
 /** Rewrite the file after this many appended lines (a day of samples). */
@@ -59,20 +59,7 @@ export class TrendsFile {
   /** Atomically replaces the file with exactly `history`. */
   async rewrite(history: readonly TrendSample[]): Promise<void> {
     this.#appended = 0;
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    const ok = await this.#guard("rewrite", async () => {
-      const body = history.map((s) => JSON.stringify(s) + "\n").join("");
-      const fh = await open(tmp, "w", 0o644);
-      try {
-        await fh.writeFile(body);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.path);
-      await syncDir(dirname(this.path));
-    });
-    if (!ok) await unlink(tmp).catch(() => {});
+    await this.#guard("rewrite", () => writeFileAtomic(this.path, history.map((s) => JSON.stringify(s) + "\n").join("")));
   }
 
   async #guard(what: string, io: () => Promise<unknown>): Promise<boolean> {
@@ -104,20 +91,6 @@ function parseSample(line: string): TrendSample | null {
     return { t: v.t!, torrents: v.torrents!, peers: v.peers!, seeders: v.seeders!, leechers: v.leechers!, clients };
   } catch {
     return null;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable; not every platform can open a directory (Windows), which is fine.
-  try {
-    const fh = await open(dir, "r");
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* best effort */
   }
 }
 

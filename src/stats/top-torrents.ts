@@ -42,8 +42,11 @@ export class TopTorrents {
     this.#merged = null;
   }
 
-  /** The top `limit` (at most TOP_MAX) of each ranking across all shards refreshed so far. */
-  top(limit: number): Rankings {
+  /**
+   * The top `limit` (at most TOP_MAX) of each ranking across all shards refreshed so far, leaving out
+   * torrents `include` refuses (one refused since its shard was last refreshed).
+   */
+  top(limit: number, include: (infoHash: string) => boolean = () => true): Rankings {
     if (this.#merged === null) {
       const all: TorrentRank[] = [];
       const seen = new Set<string>();
@@ -61,7 +64,8 @@ export class TopTorrents {
       this.#merged = rank(all, TOP_MAX);
     }
     const m = this.#merged;
-    return { peers: m.peers.slice(0, limit), seeders: m.seeders.slice(0, limit), leechers: m.leechers.slice(0, limit), downloaded: m.downloaded.slice(0, limit) };
+    const pick = (list: TorrentRank[]) => list.filter((e) => include(e.infoHash)).slice(0, limit);
+    return { peers: pick(m.peers), seeders: pick(m.seeders), leechers: pick(m.leechers), downloaded: pick(m.downloaded) };
   }
 }
 

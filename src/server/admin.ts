@@ -1,0 +1,120 @@
+// The admin API for the access list: /api/blacklist (the name Rustracker users know; in allow mode it manages
+// the allow list). Present only when an admin token is configured. Every request must carry
+// `Authorization: Bearer <token>`; anything else gets 401 before the request is looked at further.
+//
+//   GET    /api/blacklist?info_hash=HEX   is it listed?
+//   GET    /api/blacklist?offset=&limit=  the list, sorted, a page at a time
+//   POST   /api/blacklist {"info_hash": HEX}   add (file first, then memory); a duplicate is reported
+//   DELETE /api/blacklist?info_hash=HEX   remove (atomic rewrite)
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import { hexToKey, keyToHex } from "../core/access.ts";
+import type { AccessControl } from "./access-control.ts";
+import { json } from "./api.ts";
+import type { Logger } from "./logger.ts";
+
+export const ADMIN_PATH = "/api/blacklist";
+const MAX_BODY = 4096;
+const MAX_PAGE = 1000;
+
+export class AdminApi {
+  readonly #tokenDigest: Buffer;
+  readonly #access: AccessControl;
+  readonly #log: Logger;
+
+  constructor(token: string, access: AccessControl, log: Logger) {
+    this.#tokenDigest = digest(token);
+    this.#access = access;
+    this.#log = log;
+  }
+
+  async handle(req: Request, query: URLSearchParams): Promise<Response> {
+    if (!this.#authorized(req.headers.get("authorization"))) {
+      return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, { "www-authenticate": 'Bearer realm="buntracker"' });
+    }
+    const access = this.#access;
+    if (access.path === null) {
+      return json({ error: "access control is off: start with --access-mode deny|allow and --access-list PATH" }, 409);
+    }
+    try {
+      switch (req.method) {
+        case "GET":
+        case "HEAD":
+          return query.has("info_hash") ? this.#lookup(query.get("info_hash")!) : this.#page(query);
+        case "POST":
+          return await this.#add(req);
+        case "DELETE":
+          return await this.#remove(query.get("info_hash"));
+        default:
+          return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD, POST, DELETE" });
+      }
+    } catch (err) {
+      this.#log.error("admin: cannot update the access list file", { path: access.path, err: err instanceof Error ? err.message : String(err) });
+      return json({ error: "cannot write the access list file; nothing was changed" }, 500);
+    }
+  }
+
+  /** Constant time: compares SHA-256 digests (equal lengths) with timingSafeEqual. */
+  #authorized(header: string | null): boolean {
+    if (header === null) return false;
+    const m = /^Bearer[ ]+(.+)$/i.exec(header.trim());
+    return m !== null && timingSafeEqual(digest(m[1]), this.#tokenDigest);
+  }
+
+  #lookup(hex: string): Response {
+    const key = hexToKey(hex.trim());
+    if (key === null) return badHash();
+    return json({ mode: this.#access.mode, info_hash: keyToHex(key), listed: this.#access.list.hashes.has(key) }, 200);
+  }
+
+  #page(query: URLSearchParams): Response {
+    const offset = intParam(query.get("offset"), 0, Number.MAX_SAFE_INTEGER, 0);
+    const limit = intParam(query.get("limit"), 1, MAX_PAGE, 100);
+    if (offset === null || limit === null) return json({ error: `offset must be 0 or more, limit 1-${MAX_PAGE}` }, 400);
+    const all = [...this.#access.list.hashes].map(keyToHex).sort();
+    return json({ mode: this.#access.mode, total: all.length, offset, limit, info_hashes: all.slice(offset, offset + limit) }, 200);
+  }
+
+  async #add(req: Request): Promise<Response> {
+    const body = await req.arrayBuffer();
+    if (body.byteLength > MAX_BODY) return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413);
+    let hex: unknown;
+    try {
+      hex = (JSON.parse(new TextDecoder().decode(body)) as { info_hash?: unknown })?.info_hash;
+    } catch {
+      return json({ error: 'body must be JSON: {"info_hash": "<40 hex digits>"}' }, 400);
+    }
+    const key = typeof hex === "string" ? hexToKey(hex.trim()) : null;
+    if (key === null) return badHash();
+    const result = await this.#access.add(key);
+    this.#log.info("admin: access list add", { info_hash: keyToHex(key), added: result === "done" });
+    return result === "done"
+      ? json({ mode: this.#access.mode, info_hash: keyToHex(key), added: true }, 201)
+      : json({ mode: this.#access.mode, info_hash: keyToHex(key), added: false, reason: "already listed" }, 200);
+  }
+
+  async #remove(hex: string | null): Promise<Response> {
+    const key = hex === null ? null : hexToKey(hex.trim());
+    if (key === null) return badHash();
+    const result = await this.#access.remove(key);
+    this.#log.info("admin: access list remove", { info_hash: keyToHex(key), removed: result === "done" });
+    return result === "done"
+      ? json({ mode: this.#access.mode, info_hash: keyToHex(key), removed: true }, 200)
+      : json({ mode: this.#access.mode, info_hash: keyToHex(key), removed: false, error: "not listed" }, 404);
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+function badHash(): Response {
+  return json({ error: "info_hash must be 40 hex digits" }, 400);
+}
+
+function intParam(text: string | null, min: number, max: number, fallback: number): number | null {
+  if (text === null) return fallback;
+  if (!/^[0-9]{1,16}$/.test(text)) return null;
+  const n = Number(text);
+  return n < min || n > max ? null : n;
+}
