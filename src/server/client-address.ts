@@ -8,29 +8,46 @@ import type { CidrSet } from "../core/cidr.ts";
 
 const scratch = new Uint8Array(16);
 
+export interface ClientAddress {
+  len: 0 | 4 | 16;
+  /** The socket peer is a trusted proxy (so the caller may also honour the `ip` parameter). */
+  trusted: boolean;
+}
+
+// One result object, refilled per call: resolving runs on every announce and must not allocate.
+const result: ClientAddress = { len: 0, trusted: false };
+
+function answer(len: 0 | 4 | 16, trusted: boolean): ClientAddress {
+  result.len = len;
+  result.trusted = trusted;
+  return result;
+}
+
 /**
- * Writes the client's address into out (16 bytes) and returns its length (0: no usable address). `trusted`
- * tells whether the socket peer is a trusted proxy (so the caller may also honour the `ip` parameter).
+ * Writes the client's address into out (16 bytes) and returns its length (0: no usable address) and whether
+ * it came through a trusted proxy. The returned object is reused by the next call: read it at once.
  */
 export function resolveClientAddress(
   socketAddress: string,
-  headers: { get(name: string): string | null },
+  req: { readonly headers: { get(name: string): string | null } },
   proxies: CidrSet | null,
   out: Uint8Array,
-): { len: 0 | 4 | 16; trusted: boolean } {
+): ClientAddress {
   const len = parseIp(socketAddress, out);
-  if (len === 0 || proxies === null || !proxies.has(out, len)) return { len, trusted: false };
+  if (len === 0 || proxies === null || !proxies.has(out, len)) return answer(len, false);
+  // Headers are only looked at (and built, in Bun) for requests from a trusted proxy.
+  const headers = req.headers;
   const fromXff = forwardedFor(headers.get("x-forwarded-for"), proxies, out);
-  if (fromXff !== 0) return { len: fromXff, trusted: true };
+  if (fromXff !== 0) return answer(fromXff, true);
   for (const name of ["x-real-ip", "cf-connecting-ip"]) {
     const v = headers.get(name);
     const n = v === null ? 0 : parseHostOnly(v.trim(), scratch);
     if (n !== 0) {
       out.set(scratch.subarray(0, n));
-      return { len: n, trusted: true };
+      return answer(n, true);
     }
   }
-  return { len: parseIp(socketAddress, out), trusted: true }; // out may hold a rejected hop: restore it
+  return answer(parseIp(socketAddress, out), true); // out may hold a rejected hop: restore it
 }
 
 /**

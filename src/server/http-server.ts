@@ -62,7 +62,7 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       }
       if (kind === SCRAPE) return new Response(tracker.scrape(url), BENCODE_INIT);
       const addr = server.requestIP(req);
-      const client = addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req.headers, o.proxies, ip);
+      const client = addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
       if (client.len === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
       return new Response(tracker.announce(url, ip, client.len, o.now(), client.trusted), BENCODE_INIT);
     },
