@@ -3,23 +3,42 @@
 // SIGHUP, sent when the console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the
 // access list.
 
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { helpText, parseArgs } from "./config/parse-args.ts";
+import { platformDefaults } from "./config/platform.ts";
 import { startTracker } from "./server/app.ts";
 import { Logger } from "./server/logger.ts";
-import { VERSION } from "./version.ts";
+import { VERSION, versionLine } from "./version.ts";
 
-const parsed = parseArgs(process.argv.slice(2), process.env);
+/** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
+declare const WITH_DASHBOARD: boolean | undefined;
+
+const parsed = parseArgs(process.argv.slice(2), process.env, platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable));
 if (parsed.kind === "help") {
   console.log(helpText(VERSION));
   process.exit(0);
 }
 if (parsed.kind === "version") {
-  console.log(`buntracker ${VERSION}`);
+  console.log(versionLine());
   process.exit(0);
 }
+/**
+ * One line on stderr, then exit. A double-clicked .exe on Windows would close its window before anyone could
+ * read the line, so there (and only at an interactive console) it first waits for Enter.
+ */
+async function fail(code: number, message: string): Promise<never> {
+  process.stderr.write(`buntracker: ${message}\n`);
+  if (process.platform === "win32" && process.stdin.isTTY) {
+    process.stderr.write("Press Enter to close this window.\n");
+    await new Promise((resolve) => process.stdin.once("data", resolve));
+  }
+  process.exit(code);
+}
+
 if (parsed.kind === "error") {
-  process.stderr.write(`buntracker: ${parsed.message}\n`);
-  process.exit(2);
+  await fail(2, parsed.message);
+  process.exit(2); // (fail exits; this tells the type checker)
 }
 
 const config = parsed.config;
@@ -29,35 +48,26 @@ if (config.adminTokenFile !== null) {
   try {
     adminToken = (await Bun.file(config.adminTokenFile).text()).trim();
   } catch (err) {
-    process.stderr.write(`buntracker: cannot read --admin-token-file ${config.adminTokenFile}: ${err instanceof Error ? err.message : err}\n`);
-    process.exit(2);
+    await fail(2, `cannot read --admin-token-file ${config.adminTokenFile}: ${err instanceof Error ? err.message : err}`);
   }
 }
 if (adminToken !== null && adminToken.length < 16) {
-  process.stderr.write("buntracker: the admin token must be at least 16 characters (try: openssl rand -hex 32)\n");
-  process.exit(2);
+  await fail(2, "the admin token must be at least 16 characters (try: openssl rand -hex 32)");
 }
+// The trends file's folder may not exist yet (the Windows default is in %ProgramData%). If it cannot be made,
+// the trends file itself reports why and the tracker keeps its history in memory.
+if (config.trendsFile !== null) await mkdir(dirname(config.trendsFile), { recursive: true }).catch(() => {});
 let tracker;
 try {
   tracker = await startTracker(config, log, adminToken);
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
   log.error("cannot start", { err: message });
-  process.stderr.write(`buntracker: cannot listen: ${message}\n`);
+  await fail(1, `cannot listen: ${message}`);
   process.exit(1);
 }
 
-const hostPort = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
-log.info("listening", {
-  version: VERSION,
-  http: hostPort(config.listen.host, tracker.httpPort),
-  udp: config.udpListen === null ? "off" : hostPort(config.udpListen.host, tracker.udpPort!),
-  httpPort: tracker.httpPort,
-  udpPort: tracker.udpPort,
-  interval: config.intervalS,
-  peerTimeout: config.peerTimeoutS,
-});
-
+// Handlers first, then the "listening" line: a signal sent as soon as it appears must find them in place.
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
@@ -73,3 +83,23 @@ if (process.platform === "win32") signals.push("SIGBREAK", "SIGHUP");
 for (const s of signals) process.on(s, () => void shutdown(s));
 // Elsewhere SIGHUP means "reload": the access list is re-read (the usual daemon convention).
 if (process.platform !== "win32") process.on("SIGHUP", () => void tracker!.access.reload("SIGHUP"));
+
+const hostPort = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+log.info("listening", {
+  version: VERSION,
+  http: hostPort(config.listen.host, tracker.httpPort),
+  udp: config.udpListen === null ? "off" : hostPort(config.udpListen.host, tracker.udpPort!),
+  httpPort: tracker.httpPort,
+  udpPort: tracker.udpPort,
+  interval: config.intervalS,
+  peerTimeout: config.peerTimeoutS,
+});
+// Someone at a console (a double-clicked .exe on Windows, a terminal) also gets one plain line.
+if (process.stdout.isTTY) {
+  const urls = [`http://${hostPort(config.listen.host, tracker.httpPort)}/announce`];
+  if (config.udpListen !== null) urls.push(`udp://${hostPort(config.udpListen.host, tracker.udpPort!)}/announce`);
+  const wildcard = config.listen.host === "::" || config.listen.host === "0.0.0.0";
+  const dashboard = `http://${hostPort(wildcard ? "localhost" : config.listen.host, tracker.httpPort)}/`;
+  const withDashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
+  console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${withDashboard ? `, dashboard ${dashboard}` : ""} (Ctrl+C stops)`);
+}

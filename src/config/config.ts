@@ -36,6 +36,19 @@ export interface Config {
   adminTokenFile: string | null;
   /** Reverse proxies whose forwarding headers are believed; null: none. */
   trustProxy: CidrSet | null;
+  /** Store limits (see core/store.ts for what happens at each). */
+  maxTorrents: number;
+  maxPeersPerTorrent: number;
+  maxPeers: number;
+  /** Requests per second per IPv4 address or IPv6 /64; 0 = off. */
+  rateLimit: number;
+  rateBurst: number;
+  /** Sources never rate limited; null: none. */
+  rateLimitExempt: CidrSet | null;
+  /** Answer scrapes without info_hash with every torrent. */
+  fullScrape: boolean;
+  /** Swarm snapshot file; null: swarms start empty after a restart. */
+  stateFile: string | null;
 }
 
 export const DEFAULTS = {
@@ -45,4 +58,11 @@ export const DEFAULTS = {
   defaultNumWant: 50,
   maxNumWant: 200,
   logLevel: "info",
+  // Sized so a worst case (every torrent with few peers) stays well under 1 GB; see README "Limits".
+  maxTorrents: 1_000_000,
+  maxPeersPerTorrent: 200_000,
+  maxPeers: 8_000_000,
+  rateLimit: 20,
+  rateBurst: 200,
+  rateLimitExempt: "127.0.0.0/8,::1",
 } as const;

@@ -4,6 +4,7 @@
 import type { AccessMode } from "../core/access.ts";
 import { CidrSet } from "../core/cidr.ts";
 import { type Config, DEFAULTS, type ListenAddress, type LogLevel } from "./config.ts";
+import type { PlatformDefaults } from "./platform.ts";
 
 export type ParseResult =
   | { kind: "run"; config: Config }
@@ -27,20 +28,33 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "default-numwant", value: "N", help: `peers returned when a client does not ask for a number. Default ${DEFAULTS.defaultNumWant}` },
   { name: "max-numwant", value: "N", help: `most peers returned per announce (1-1000); UDP replies also stay within 1232 bytes. Default ${DEFAULTS.maxNumWant}` },
   { name: "log-level", value: "LEVEL", help: `error, warn, info or debug. Default ${DEFAULTS.logLevel}` },
-  { name: "trends-file", value: "PATH", help: "keep the dashboard's 7-day trend history in this JSONL file across restarts. Default: memory only" },
+  { name: "trends-file", value: "PATH", help: "keep the dashboard's 7-day trend history in this JSONL file across restarts. Default: memory only; a compiled Windows .exe: %ProgramData%\\buntracker\\trends.jsonl" },
   { name: "access-mode", value: "off|deny|allow", help: "serve every torrent (off), all but those in --access-list (deny), or only those (allow). Default off" },
   { name: "access-list", value: "PATH", help: "info hashes for --access-mode, one 40-hex hash per line, # comments; reloaded when it changes and on SIGHUP" },
   { name: "blacklist", value: "PATH", help: "short for --access-mode deny --access-list PATH" },
   { name: "admin-token", value: "TOKEN", help: "enables the admin API (/api/blacklist) for requests with Authorization: Bearer TOKEN" },
   { name: "admin-token-file", value: "PATH", help: "like --admin-token, with the token read from a file (keeps it out of the process list)" },
   { name: "trust-proxy", value: "CIDR[,CIDR...]", help: "reverse proxies whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP and ip= are believed. Default: none" },
+  { name: "max-torrents", value: "N", help: `most torrents kept; a new one beyond that is refused (idle ones with completions go first). Default ${DEFAULTS.maxTorrents}` },
+  { name: "max-peers-per-torrent", value: "N", help: `most peers in one torrent; a newcomer replaces a long-silent peer. Default ${DEFAULTS.maxPeersPerTorrent}` },
+  { name: "max-peers", value: "N", help: `most peers in all; newcomers beyond that are refused. Default ${DEFAULTS.maxPeers}` },
+  { name: "rate-limit", value: "N", help: `requests per second allowed per IPv4 address or IPv6 /64 (HTTP and UDP together); 0 = off. Default ${DEFAULTS.rateLimit}` },
+  { name: "rate-burst", value: "N", help: `requests a source may send at once before --rate-limit applies. Default ${DEFAULTS.rateBurst}` },
+  { name: "rate-limit-exempt", value: "CIDR[,CIDR...]", help: `sources never rate limited ("" for none). Default ${DEFAULTS.rateLimitExempt}` },
+  { name: "full-scrape", value: "on|off", help: "answer /scrape without info_hash with every torrent (cached, gzip, once per 5 minutes per address). Default off" },
+  { name: "state-file", value: "PATH", help: "save swarms and all-time completion counts here every 5 minutes and at shutdown; restored at start. Default: none" },
 ];
 
 export function envName(flag: string): string {
   return `BUNTRACKER_${flag.toUpperCase().replaceAll("-", "_")}`;
 }
 
-export function parseArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+/** `platform`: defaults that depend on where the tracker runs (see platform.ts); none when not given. */
+export function parseArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  platform: PlatformDefaults = { trendsFile: null },
+): ParseResult {
   const values = new Map<string, { value: string; from: string }>();
   for (const f of FLAGS) {
     const v = env[envName(f.name)];
@@ -63,7 +77,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
     values.set(name, { value, from: `--${name}` });
   }
   try {
-    return { kind: "run", config: build(values) };
+    return { kind: "run", config: build(values, platform) };
   } catch (e) {
     if (e instanceof ConfigError) return { kind: "error", message: e.message };
     throw e;
@@ -72,7 +86,7 @@ export function parseArgs(argv: readonly string[], env: Readonly<Record<string, 
 
 class ConfigError extends Error {}
 
-function build(values: Map<string, { value: string; from: string }>): Config {
+function build(values: Map<string, { value: string; from: string }>, platform: PlatformDefaults): Config {
   const get = (name: string) => values.get(name);
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const v = get(name);
@@ -98,7 +112,7 @@ function build(values: Map<string, { value: string; from: string }>): Config {
     throw new ConfigError(`invalid ${levelV!.from} "${levelV!.value}": must be error, warn, info or debug`);
   }
   const trendsV = get("trends-file");
-  const trendsFile = trendsV === undefined ? null : trendsV.value;
+  const trendsFile = trendsV === undefined ? platform.trendsFile : trendsV.value;
   if (trendsFile !== null && /[\0\n]/.test(trendsFile)) throw new ConfigError(`invalid ${trendsV!.from}: not a file path`);
   return {
     listen,
@@ -111,9 +125,16 @@ function build(values: Map<string, { value: string; from: string }>): Config {
     logLevel,
     trendsFile,
     ...accessOptions(get),
-    adminToken: get("admin-token")?.value ?? null,
-    adminTokenFile: get("admin-token-file")?.value ?? null,
-    trustProxy: trustProxy(get("trust-proxy")),
+    maxTorrents: int("max-torrents", DEFAULTS.maxTorrents, 1, 100_000_000),
+    maxPeersPerTorrent: int("max-peers-per-torrent", DEFAULTS.maxPeersPerTorrent, 1, 100_000_000),
+    maxPeers: int("max-peers", DEFAULTS.maxPeers, 1, 1_000_000_000),
+    rateLimit: int("rate-limit", DEFAULTS.rateLimit, 0, 1_000_000),
+    rateBurst: int("rate-burst", DEFAULTS.rateBurst, 1, 1_000_000),
+    rateLimitExempt: cidrs(get("rate-limit-exempt"), DEFAULTS.rateLimitExempt),
+    fullScrape: onOff(get("full-scrape"), false),
+    stateFile: get("state-file")?.value || null,
+    ...adminTokenOptions(get),
+    trustProxy: cidrs(get("trust-proxy"), ""),
   };
 }
 
@@ -139,10 +160,23 @@ function accessOptions(get: Get): { accessMode: AccessMode; accessList: string |
   return { accessMode: mode, accessList: path };
 }
 
-function trustProxy(v: { value: string; from: string } | undefined): CidrSet | null {
-  if (v === undefined) return null;
-  const set = CidrSet.parse(v.value);
-  if (typeof set === "string") throw new ConfigError(`invalid ${v.from}: ${set}`);
+function adminTokenOptions(get: Get): { adminToken: string | null; adminTokenFile: string | null } {
+  const token = get("admin-token");
+  const file = get("admin-token-file");
+  if (token !== undefined && file !== undefined) throw new ConfigError(`${token.from} and ${file.from} both give an admin token: use one`);
+  return { adminToken: token?.value ?? null, adminTokenFile: file?.value ?? null };
+}
+
+function onOff(v: { value: string; from: string } | undefined, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (v.value === "on" || v.value === "off") return v.value === "on";
+  throw new ConfigError(`invalid ${v.from} "${v.value}": must be on or off`);
+}
+
+/** A CIDR list (an empty value means none). */
+function cidrs(v: { value: string; from: string } | undefined, fallback: string): CidrSet | null {
+  const set = CidrSet.parse(v?.value ?? fallback);
+  if (typeof set === "string") throw new ConfigError(`invalid ${v!.from}: ${set}`);
   return set.size === 0 ? null : set;
 }
 

@@ -36,6 +36,8 @@ export class AnnounceResult {
   count4 = 0;
   peers6: Uint8Array;
   count6 = 0;
+  /** Non-zero (REFUSED_* in store.ts) when a limit stopped the announce from being recorded. */
+  refused = 0;
 
   constructor(maxPeers: number) {
     this.peers4 = new Uint8Array(maxPeers * 6);

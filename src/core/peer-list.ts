@@ -39,6 +39,26 @@ export class PeerList {
     this.data = new Uint8Array(MIN_CAPACITY * this.stride);
   }
 
+  /**
+   * A list from `count` records in their stored layout (a state snapshot). Records are re-partitioned and
+   * re-indexed here, so the input only has to be well-formed per record. Duplicate (ip, port) pairs keep the
+   * first. `mapTag` translates client tags saved by another version.
+   */
+  static fromRecords(addrLen: 4 | 16, records: Uint8Array, count: number, mapTag: (tag: number) => number): PeerList {
+    const list = new PeerList(addrLen);
+    const s = list.stride;
+    const a = addrLen;
+    const port = (o: number) => (records[o + a] << 8) | records[o + a + 1];
+    for (let r = 0, o = 0; r < count; r++, o += s) {
+      const ip = records.subarray(o, o + a);
+      if (port(o) === 0 || list.find(ip, port(o)) >= 0) continue;
+      const flags = records[o + a + 2];
+      const t = (records[o + a + 4] | (records[o + a + 5] << 8) | (records[o + a + 6] << 16) | (records[o + a + 7] << 24)) >>> 0;
+      list.insert(ip, port(o), (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, mapTag(records[o + a + 3]), t);
+    }
+    return list;
+  }
+
   get seeders(): number {
     return this.count - this.leechers;
   }

@@ -7,6 +7,8 @@ export class Swarm {
   v6: PeerList | null = null;
   /** Completions seen for this torrent (BEP 48 `downloaded`). */
   downloaded = 0;
+  /** No peers left, kept only for `downloaded` (see Store). */
+  dormant = false;
 
   list(ipLen: 4 | 16): PeerList | null {
     return ipLen === 4 ? this.v4 : this.v6;

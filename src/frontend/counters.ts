@@ -16,4 +16,8 @@ export class Counters {
   /** UDP datagrams dropped without a reply (too short, unknown action, bad magic, bad connection id). */
   udpDropped = 0;
   udpBadConnectionId = 0;
+  /** Requests refused by the per-source rate limit. */
+  httpRateLimited = 0;
+  udpRateLimited = 0;
+  fullScrapes = 0;
 }

@@ -10,7 +10,20 @@ import { parseIp } from "../codec/ip.ts";
 import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
 import { clientTag } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
-import { type AnnounceSettings, NOT_ALLOWED, resolveNumWant } from "./settings.ts";
+import { FULL_SCRAPE_LIMIT_S, type FullScrape } from "./full-scrape.ts";
+import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
+import { type AnnounceSettings, NOT_ALLOWED, REFUSED_REASON, resolveNumWant } from "./settings.ts";
+
+export interface HttpTrackerOptions {
+  /** The access list's verdict per info hash (see core/access.ts). */
+  allows?: (infoHash: string) => boolean;
+  /** Per-source request budget; requests over it get a short `failure reason`. */
+  limit?: Pick<SourceLimit, "allow">;
+  fullScrape?: FullScrape | null;
+}
+
+/** What `scrape` returns when the server should send the full scrape. */
+export const FULL_SCRAPE = Symbol("full scrape");
 
 /** Info hashes one HTTP scrape may ask for (BEP 48 leaves it open; opentracker allows 64, aquatic 100). */
 export const MAX_HTTP_SCRAPE_HASHES = 100;
@@ -27,10 +40,14 @@ export class HttpTracker {
   readonly #counts = new ScrapeCounts();
 
   readonly #allows: (infoHash: string) => boolean;
+  readonly #limit: Pick<SourceLimit, "allow">;
+  /** Null when full scrapes are off. */
+  readonly fullScrape: FullScrape | null;
 
-  /** `allows` is the access list's verdict per info hash (see core/access.ts). */
-  constructor(store: Store, settings: AnnounceSettings, counters: Counters, allows: (infoHash: string) => boolean = () => true) {
-    this.#allows = allows;
+  constructor(store: Store, settings: AnnounceSettings, counters: Counters, o: HttpTrackerOptions = {}) {
+    this.#allows = o.allows ?? (() => true);
+    this.#limit = o.limit ?? NO_LIMIT;
+    this.fullScrape = o.fullScrape ?? null;
     this.#store = store;
     this.#settings = settings;
     this.counters = counters;
@@ -42,6 +59,7 @@ export class HttpTracker {
    * a trusted proxy (`viaTrustedProxy`) may name the peer's address with the `ip` parameter.
    */
   announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number, viaTrustedProxy = false): Uint8Array {
+    if (!this.#limit.allow(ip, ipLen, now)) return this.#rateLimited();
     const q = this.#query;
     const err = parseAnnounceQuery(url, queryStart(url), q);
     if (err !== null) return this.announceFailure(err);
@@ -61,6 +79,7 @@ export class HttpTracker {
     req.numWant = resolveNumWant(q.numWant, q.event, this.#settings, this.#settings.maxNumWant);
     const res = this.#res;
     this.#store.announce(req, now, res);
+    if (res.refused !== 0) return this.announceFailure(REFUSED_REASON[res.refused]);
     this.counters.httpAnnounce++;
     const s = this.#settings;
     return encodeAnnounce(this.#writer, res, {
@@ -72,11 +91,23 @@ export class HttpTracker {
     });
   }
 
-  scrape(url: string): Uint8Array {
+  /**
+   * A scrape from ip[0..ipLen). Returns the body, or FULL_SCRAPE when the request has no info_hash and full
+   * scrapes are on and allowed for this address: the server then sends `fullScrape.reply()`.
+   */
+  scrape(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array | typeof FULL_SCRAPE {
+    if (!this.#limit.allow(ip, ipLen, now)) return this.#rateLimited();
     const hashes = this.#hashes;
     const err = parseScrapeQuery(url, queryStart(url), MAX_HTTP_SCRAPE_HASHES, hashes);
     if (err !== null) return this.#scrapeFailure(err);
-    if (hashes.length === 0) return this.#scrapeFailure("missing info_hash (full scrape is not supported)");
+    if (hashes.length === 0) {
+      if (this.fullScrape === null) return this.#scrapeFailure("missing info_hash (full scrape is off on this tracker)");
+      if (!this.fullScrape.allow(ip, ipLen, now)) {
+        return this.#scrapeFailure(`full scrape: at most one per ${FULL_SCRAPE_LIMIT_S / 60} minutes per address`);
+      }
+      this.counters.fullScrapes++;
+      return FULL_SCRAPE;
+    }
     // Canonical bencode: the files dictionary is sorted by raw hash bytes, each hash once.
     hashes.sort();
     const entries: ScrapeEntry[] = [];
@@ -94,6 +125,11 @@ export class HttpTracker {
   announceFailure(reason: string): Uint8Array {
     this.counters.httpAnnounceFailure++;
     return encodeFailure(this.#writer, reason);
+  }
+
+  #rateLimited(): Uint8Array {
+    this.counters.httpRateLimited++;
+    return encodeFailure(this.#writer, "too many requests from your address; slow down");
   }
 
   #scrapeFailure(reason: string): Uint8Array {

@@ -32,7 +32,8 @@ import {
 } from "../codec/udp.ts";
 import { clientTag } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
-import { type AnnounceSettings, NOT_ALLOWED, resolveNumWant } from "./settings.ts";
+import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
+import { type AnnounceSettings, NOT_ALLOWED, REFUSED_REASON, resolveNumWant } from "./settings.ts";
 
 /**
  * Replies stay within 1232 bytes: the IPv6 minimum MTU (1280) less the IPv6 and UDP headers, so they are
@@ -52,16 +53,22 @@ export class UdpTracker {
   readonly #scrape = new ScrapeCounts();
 
   readonly #allows: (infoHash: string) => boolean;
+  readonly #limit: Pick<SourceLimit, "allow">;
 
-  /** `allows` is the access list's verdict per info hash (see core/access.ts). */
+  /**
+   * `allows` is the access list's verdict per info hash (see core/access.ts); `limit` the per-source request
+   * budget: datagrams over it are dropped unanswered (an answer would cost as much as the request).
+   */
   constructor(
     store: Store,
     connIds: ConnIdIssuer,
     settings: AnnounceSettings,
     counters: Counters,
     allows: (infoHash: string) => boolean = () => true,
+    limit: Pick<SourceLimit, "allow"> = NO_LIMIT,
   ) {
     this.#allows = allows;
+    this.#limit = limit;
     this.#store = store;
     this.#connIds = connIds;
     this.#settings = settings;
@@ -75,6 +82,10 @@ export class UdpTracker {
    */
   handle(packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, out: Uint8Array): number {
     const c = this.counters;
+    if (!this.#limit.allow(ip, ipLen, now)) {
+      c.udpRateLimited++;
+      return 0;
+    }
     if (packet.length < REQUEST_HEADER_LEN) return this.#drop();
     const action = readU32(packet, OFF_ACTION);
     if (action === ACTION_CONNECT) {
@@ -107,6 +118,7 @@ export class UdpTracker {
     req.numWant = resolveNumWant(readNumWant(packet), req.event, this.#settings, cap);
     const res = this.#res;
     this.#store.announce(req, now, res);
+    if (res.refused !== 0) return this.#announceError(out, packet, REFUSED_REASON[res.refused]);
     this.counters.udpAnnounce++;
     let n = encodeAnnounceHeader(out, packet, this.#settings.intervalS, res.incomplete, res.complete);
     const peers = ipLen === 4 ? res.peers4 : res.peers6;

@@ -81,8 +81,9 @@ export class AccessControl {
       if (this.path === null) return;
       let text: string;
       try {
-        text = await readFile(this.path, "utf8");
+        // Stat first: a change landing between the two is then seen by the next poll, not missed.
         this.#signature = await this.#statSignature();
+        text = await readFile(this.path, "utf8");
       } catch (err) {
         const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "the file does not exist" : errText(err);
         if (this.#problem !== why) {
@@ -104,12 +105,25 @@ export class AccessControl {
   add(key: string): Promise<EditResult> {
     return this.#serial(async () => {
       const path = this.#requirePath();
-      if (this.#list.hashes.has(key)) return "unchanged";
       const current = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
-        if (err.code === "ENOENT") return "";
+        if (err.code === "ENOENT") return null;
         throw err;
       });
       const line = `${keyToHex(key)}\n`;
+      if (current === null) {
+        // The file is gone: write it again from the list in force, plus the new hash, rather than
+        // silently shrinking the list to one entry.
+        if (this.#list.hashes.has(key)) return "unchanged";
+        const text = [...this.#list.hashes].map((h) => `${keyToHex(h)}\n`).join("") + line;
+        await writeFileAtomic(path, text);
+        this.#install(text, "admin API");
+        return "done";
+      }
+      // The file decides, not memory: an operator's edit may not have been reloaded yet.
+      if (parseList(current).hashes.has(key)) {
+        if (current !== this.#text) this.#install(current, "admin API");
+        return "unchanged";
+      }
       // A last line without its newline would otherwise be glued to ours.
       await appendFile(path, current === "" || current.endsWith("\n") ? line : `\n${line}`);
       this.#install(await readFile(path, "utf8"), "admin API");
@@ -141,17 +155,27 @@ export class AccessControl {
       this.#log.warn("access: skipped a line that is not a 40-hex info hash", { path: this.path, line: bad.line, text: bad.text });
     }
     const before = this.#list;
+    const first = this.#text === null;
     this.#list = new AccessList(this.mode, parsed.hashes);
     this.#text = text;
-    this.#dropNewlyDenied(before);
+    this.#dropNewlyDenied(before, first);
     this.#log.info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: parsed.hashes.size });
   }
 
-  /** Torrents the new list refuses leave the store now (only the changed hashes are looked at). */
-  #dropNewlyDenied(before: AccessList): void {
+  /**
+   * Torrents the new list refuses leave the store now (only the changed hashes are looked at). The first list
+   * in allow mode is checked against the whole store instead: torrents restored from a state file were never
+   * checked against the (empty) list before it.
+   */
+  #dropNewlyDenied(before: AccessList, first: boolean): void {
+    let dropped = 0;
+    if (first && this.mode === "allow") {
+      for (const shard of this.#store.shards) {
+        for (const h of [...shard.keys()]) if (!this.#list.allows(h) && this.#store.dropTorrent(h)) dropped++;
+      }
+    }
     const changed = this.mode === "deny" ? this.#list.hashes : before.hashes;
     const other = this.mode === "deny" ? before.hashes : this.#list.hashes;
-    let dropped = 0;
     for (const h of changed) if (!other.has(h) && this.#store.dropTorrent(h)) dropped++;
     if (dropped > 0) this.#log.info("access: dropped torrents that are no longer allowed", { torrents: dropped });
   }

@@ -76,6 +76,9 @@ export class AdminApi {
   }
 
   async #add(req: Request): Promise<Response> {
+    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY) {
+      return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413); // refused before reading it
+    }
     const body = await req.arrayBuffer();
     if (body.byteLength > MAX_BODY) return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413);
     let hex: unknown;

@@ -5,7 +5,10 @@ import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
 import { ConnIdIssuer } from "../core/conn-id.ts";
 import { xoshiro128 } from "../core/random.ts";
+import { RateLimiter } from "../core/rate-limit.ts";
 import { Store } from "../core/store.ts";
+import { FULL_SCRAPE_LIMIT_S, FullScrape } from "../frontend/full-scrape.ts";
+import { SourceLimit } from "../frontend/source-limit.ts";
 import { Counters } from "../frontend/counters.ts";
 import { HttpTracker } from "../frontend/http-tracker.ts";
 import type { AnnounceSettings } from "../frontend/settings.ts";
@@ -16,6 +19,7 @@ import type { Logger } from "./logger.ts";
 import { AccessControl } from "./access-control.ts";
 import { ADMIN_PATH, AdminApi } from "./admin.ts";
 import { json } from "./api.ts";
+import { StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
 
@@ -44,7 +48,16 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   const store = new Store({
     peerTimeoutS: config.peerTimeoutS,
     random: xoshiro128(crypto.getRandomValues(new Uint32Array(4))),
+    maxTorrents: config.maxTorrents,
+    maxPeersPerTorrent: config.maxPeersPerTorrent,
+    maxPeers: config.maxPeers,
+    minIntervalS: config.minIntervalS,
   });
+  const seed = () => crypto.getRandomValues(new Uint32Array(1))[0];
+  const limiter = new RateLimiter({ perSecond: config.rateLimit, burst: config.rateBurst, seed: seed() });
+  const limit = new SourceLimit(limiter, config.rateLimitExempt);
+  const state = config.stateFile === null ? null : new StateFile(config.stateFile, store, log);
+  await state?.start(nowSeconds());
   const counters = new Counters();
   const settings: AnnounceSettings = {
     intervalS: config.intervalS,
@@ -85,7 +98,18 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
       }
       return stats.handle(req.method, path, query);
     },
-    tracker: new HttpTracker(store, settings, counters, access.allows),
+    tracker: new HttpTracker(store, settings, counters, {
+      allows: access.allows,
+      limit,
+      fullScrape: config.fullScrape
+        ? new FullScrape(
+            store,
+            access.allows,
+            new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
+            () => access.list,
+          )
+        : null,
+    }),
     log,
     now: nowSeconds,
   });
@@ -95,7 +119,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     try {
       udp = await startUdpServer({
         listen: config.udpListen,
-        tracker: new UdpTracker(store, connIds, settings, counters, access.allows),
+        tracker: new UdpTracker(store, connIds, settings, counters, access.allows, limit),
         log,
         now: nowSeconds,
       });
@@ -138,6 +162,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
       await stopHttp(http);
       await stats.stop();
       access.stop();
+      await state?.stop();
     },
   };
 }

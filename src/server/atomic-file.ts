@@ -4,12 +4,17 @@
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 
-export async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o644): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const fh = await open(tmp, "w", mode);
     try {
-      await fh.writeFile(text);
+      if (typeof data === "string" || data instanceof Uint8Array) await fh.writeFile(data);
+      else {
+        for (const chunk of data) {
+          for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off)).bytesWritten;
+        }
+      }
       await fh.sync();
     } finally {
       await fh.close();

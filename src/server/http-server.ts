@@ -8,7 +8,7 @@ import type { Server } from "bun";
 import type { ListenAddress } from "../config/config.ts";
 import type { CidrSet } from "../core/cidr.ts";
 import { resolveClientAddress } from "./client-address.ts";
-import type { HttpTracker } from "../frontend/http-tracker.ts";
+import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
 import type { Logger } from "./logger.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
@@ -39,6 +39,9 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
     // on the same port would silently share (split) the traffic instead of failing to start.
     reusePort: false,
     idleTimeout: 30,
+    // Nothing here takes a large body (the admin API's are under 4 KiB, checked after its token):
+    // refuse anything huge before buffering it.
+    maxRequestBodySize: 1024 * 1024,
     routes: o.routes ?? {},
     fetch(req, server) {
       const url = req.url;
@@ -60,11 +63,15 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       if (req.method !== "GET" && req.method !== "HEAD") {
         return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
       }
-      if (kind === SCRAPE) return new Response(tracker.scrape(url), BENCODE_INIT);
       const addr = server.requestIP(req);
       const client = addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
       if (client.len === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
-      return new Response(tracker.announce(url, ip, client.len, o.now(), client.trusted), BENCODE_INIT);
+      const now = o.now();
+      if (kind === ANNOUNCE) return new Response(tracker.announce(url, ip, client.len, now, client.trusted), BENCODE_INIT);
+      const body = tracker.scrape(url, ip, client.len, now);
+      if (body !== FULL_SCRAPE) return new Response(body, BENCODE_INIT);
+      const full = tracker.fullScrape!.reply(now, /\bgzip\b/.test(req.headers.get("accept-encoding") ?? ""));
+      return new Response(full.body, { headers: full.gzip ? { ...BENCODE_HEADERS, "content-encoding": "gzip", vary: "accept-encoding" } : { ...BENCODE_HEADERS, vary: "accept-encoding" } });
     },
     error(err) {
       // A bug, not bad input (bad input gets a failure reason above). Keep serving; tell the operator.

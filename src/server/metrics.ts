@@ -36,7 +36,19 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
   ]);
   metric("buntracker_udp_dropped_total", "counter", "UDP datagrams dropped without a reply (malformed, unknown action, bad connection id).", [["", c.udpDropped]]);
   metric("buntracker_udp_bad_connection_id_total", "counter", "UDP announces and scrapes with an invalid or expired connection id.", [["", c.udpBadConnectionId]]);
+  metric("buntracker_rate_limited_total", "counter", "Requests refused by the per-source rate limit.", [
+    ['{protocol="http"}', c.httpRateLimited],
+    ['{protocol="udp"}', c.udpRateLimited],
+  ]);
+  metric("buntracker_full_scrapes_total", "counter", "Full scrapes served.", [["", c.fullScrapes]]);
   metric("buntracker_torrents", "gauge", "Torrents with peers.", [["", s.torrents]]);
+  metric("buntracker_dormant_torrents", "gauge", "Torrents without peers kept for their all-time completion count.", [["", s.dormant]]);
+  metric("buntracker_limit_refused_total", "counter", "Announces refused because a store limit was reached.", [
+    ['{limit="torrents"}', s.refusedTorrents],
+    ['{limit="peers"}', s.refusedPeers],
+  ]);
+  metric("buntracker_evicted_peers_total", "counter", "Peers evicted to make room in a torrent at --max-peers-per-torrent.", [["", s.evictedPeers]]);
+  metric("buntracker_early_announces_total", "counter", "Announces (without an event) sooner than the min interval.", [["", s.earlyAnnounces]]);
   metric("buntracker_peers", "gauge", "Peers by address family.", [['{family="ipv4"}', s.peers4], ['{family="ipv6"}', s.peers6]]);
   metric("buntracker_seeders", "gauge", "Peers with nothing left to download.", [["", s.seeders]]);
   metric("buntracker_leechers", "gauge", "Peers still downloading.", [["", s.leechers]]);

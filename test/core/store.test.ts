@@ -9,7 +9,7 @@ import {
   ScrapeCounts,
 } from "../../src/core/announce.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
-import { Store } from "../../src/core/store.ts";
+import { REFUSED_PEERS, REFUSED_TORRENTS, Store } from "../../src/core/store.ts";
 
 const HASH_A = "A".repeat(19) + "\u00ff";
 const HASH_B = "B".repeat(19) + "\u0080";
@@ -202,5 +202,55 @@ describe("Store totals", () => {
     expect(store.peers).toBe(peers);
     expect(store.seeders).toBe(seeders);
     expect(store.torrents).toBe(torrents);
+  });
+});
+
+describe("Store limits and dormant torrents", () => {
+  const make = (o: { maxTorrents?: number; maxPeersPerTorrent?: number; maxPeers?: number }) =>
+    new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([4, 3, 2, 1])), shards: 4, ...o });
+
+  test("a torrent whose peers are gone keeps its completion count, dormant, and wakes up on the next announce", () => {
+    announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000, left: 0, event: EVENT_COMPLETED });
+    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 2000);
+    expect([store.torrents, store.dormant, store.peers]).toEqual([0, 1, 0]);
+    const c = new ScrapeCounts();
+    store.scrape(HASH_A, c);
+    expect(c.downloaded).toBe(1);
+    expect(announce(HASH_A, [1, 0, 0, 2], 1, { now: 2001 }).downloaded).toBe(1);
+    expect([store.torrents, store.dormant]).toEqual([1, 0]);
+  });
+
+  test("max torrents: a new torrent is refused, unless a dormant one can make room", () => {
+    store = make({ maxTorrents: 2 });
+    announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000, left: 0, event: EVENT_COMPLETED });
+    announce(HASH_B, [1, 0, 0, 1], 1, { now: 1000 });
+    const third = "C".repeat(20);
+    expect(announce(third, [1, 0, 0, 1], 1).refused).toBe(REFUSED_TORRENTS);
+    expect(store.get(third)).toBeUndefined();
+    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 2000); // A goes dormant, B is forgotten
+    announce("D".repeat(20), [1, 0, 0, 1], 1, { now: 2000 });
+    expect(announce(third, [1, 0, 0, 1], 1, { now: 2000 }).refused).toBe(0); // A made room
+    expect(store.get(HASH_A)).toBeUndefined();
+    expect(store.refusedTorrents).toBe(1);
+  });
+
+  test("max peers: newcomers are refused, known peers keep announcing", () => {
+    store = make({ maxPeers: 2 });
+    announce(HASH_A, [1, 0, 0, 1], 1);
+    announce(HASH_A, [1, 0, 0, 2], 1);
+    expect(announce(HASH_B, [1, 0, 0, 3], 1).refused).toBe(REFUSED_PEERS);
+    expect(announce(HASH_A, [1, 0, 0, 1], 1).refused).toBe(0);
+    expect([store.peers, store.refusedPeers]).toEqual([2, 1]);
+  });
+
+  test("max peers per torrent: a newcomer replaces a long-silent peer", () => {
+    store = make({ maxPeersPerTorrent: 3 });
+    announce(HASH_A, [1, 0, 0, 1], 1, { now: 100 });
+    announce(HASH_A, [1, 0, 0, 2], 1, { now: 100 });
+    announce(HASH_A, [1, 0, 0, 3], 1, { now: 900 });
+    const r = announce(HASH_A, [1, 0, 0, 4], 1, { now: 1000 });
+    expect(r.refused).toBe(0);
+    expect([store.peers, store.evictedPeers]).toEqual([3, 1]);
+    expect(store.get(HASH_A)!.v4!.find(new Uint8Array([1, 0, 0, 4]), 1)).toBeGreaterThanOrEqual(0);
   });
 });

@@ -12,10 +12,13 @@ function runOnce(args: string[], env: Record<string, string> = {}) {
 }
 
 describe("command line", () => {
-  test("--version prints the version", () => {
+  test("--version prints the version and the commit (from git when run from source)", () => {
     const r = runOnce(["--version"]);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(`buntracker ${pkg.version}`);
+    const m = r.stdout.trim().match(/^buntracker (\S+) \(([0-9a-f]{4,40})(-dirty)?\)$/);
+    expect(m?.[1]).toBe(pkg.version);
+    const head = Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: import.meta.dir }).stdout.toString().trim();
+    expect(head).toStartWith(m![2]);
   });
 
   test("--help lists every flag with its environment twin", () => {

@@ -1,0 +1,624 @@
+#!/usr/bin/env bash
+# buntracker on Linux with systemd: install, upgrade, configure, run and remove the service.
+#
+#   sudo ./install-linux.sh                      menu (English or Chinese from the locale; switchable)
+#   sudo ./install-linux.sh install [--listen ADDR] [--binary FILE] [--no-start]
+#   sudo ./install-linux.sh uninstall [--purge | --keep-data]
+#   sudo ./install-linux.sh start | stop | restart | status
+#   sudo ./install-linux.sh configure [--listen ADDR] [--interval-secs N] [--peer-timeout-secs N] [--log-level L]
+#   sudo ./install-linux.sh token [--new]
+#   sudo ./install-linux.sh logs [--follow] [--lines N]
+#
+# Common options: --lang en|zh, and --root DIR to write every file under DIR instead of / (for tests; systemctl
+# and journalctl are still called as usual).
+#
+# Layout: /opt/buntracker/ (the binary, this script, README, licence), /etc/buntracker/buntracker.env (settings
+# and the admin token, root only, mode 0600), /var/lib/buntracker/ (trend history and the deny list, owned by
+# the unprivileged user buntracker), /etc/systemd/system/buntracker.service (a hardened unit).
+# Re-running install upgrades the binary and the unit in place and keeps the settings, token and data.
+
+# Started with "sh install-linux.sh"? This is a bash script.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+
+NAME=buntracker
+SERVICE=buntracker.service
+BIN_DIR=/opt/buntracker
+BIN=$BIN_DIR/buntracker
+CONF_DIR=/etc/buntracker
+ENV_FILE=$CONF_DIR/buntracker.env
+DATA_DIR=/var/lib/buntracker
+# The deny list lives with the data, not in /etc/buntracker: the tracker rewrites it itself (admin API) with a
+# temporary file and a rename, which needs write access to its directory, and /etc/buntracker holds the
+# root-only settings file (with the token) that the service must not be able to replace.
+DENY_FILE=$DATA_DIR/deny.txt
+TRENDS_FILE=$DATA_DIR/trends.jsonl
+UNIT_FILE=/etc/systemd/system/$SERVICE
+DEFAULT_LISTEN='[::]:6969'
+
+ROOT=""
+UI_LANG=""
+CMD=""
+OPT_LISTEN=""
+OPT_BINARY="${BUNTRACKER_BINARY:-}"
+OPT_INTERVAL=""
+OPT_TIMEOUT=""
+OPT_LOG_LEVEL=""
+OPT_DATA=""      # purge | keep (uninstall); empty: ask
+OPT_START=1
+OPT_NEW_TOKEN=0
+OPT_FOLLOW=0
+OPT_LINES=100
+
+# ---------------------------------------------------------------------------------------------------------
+# Messages: every text is given in English and Chinese; t picks one.
+
+t() { if [ "$UI_LANG" = zh ]; then printf '%s' "$2"; else printf '%s' "$1"; fi; }
+say() { printf '%s\n' "$(t "$1" "$2")"; }
+warn() { printf '%s: %s\n' "$NAME" "$(t "$1" "$2")" >&2; }
+die() { warn "$1" "$2"; exit 1; }
+
+detect_lang() {
+  case "${LC_ALL:-${LC_MESSAGES:-${LANG:-}}}" in
+    zh*) echo zh ;;
+    *) echo en ;;
+  esac
+}
+
+usage() {
+  if [ "$UI_LANG" = zh ]; then
+    cat <<'EOF'
+用法: install-linux.sh [命令] [选项]      (不带命令时进入菜单)
+  install     安装或升级 (--listen 地址, --binary 文件, --no-start)
+  uninstall   卸载 (--purge 同时删除配置和数据, --keep-data 保留; 默认询问)
+  start | stop | restart | status
+  configure   修改设置 (--listen, --interval-secs, --peer-timeout-secs, --log-level; 不带选项则逐项询问)
+  token       显示管理令牌 (--new 生成新令牌并重启)
+  logs        查看日志 (--follow, --lines N)
+  menu        菜单
+选项: --lang en|zh, --root 目录 (测试用)。监听地址可以只写端口, 如 6969 表示 [::]:6969。
+EOF
+  else
+    cat <<'EOF'
+Usage: install-linux.sh [command] [options]      (no command: the menu)
+  install     install or upgrade (--listen ADDR, --binary FILE, --no-start)
+  uninstall   remove (--purge also deletes settings and data, --keep-data keeps them; default: ask)
+  start | stop | restart | status
+  configure   change settings (--listen, --interval-secs, --peer-timeout-secs, --log-level; none: ask for each)
+  token       print the admin token (--new makes a new one and restarts)
+  logs        show the log (--follow, --lines N)
+  menu        the menu
+Options: --lang en|zh, --root DIR (for tests). A listen address may be just a port: 6969 means [::]:6969.
+EOF
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+need_root() {
+  [ "$(id -u)" -eq 0 ] || die "must run as root (try: sudo $0 ${CMD:-})" "需要 root 权限 (试试: sudo $0 ${CMD:-})"
+}
+
+need_systemctl() {
+  command -v systemctl >/dev/null 2>&1 || die "systemctl not found: this installer needs systemd" "找不到 systemctl: 本安装脚本需要 systemd"
+}
+
+installed() { [ -f "$ROOT$UNIT_FILE" ]; }
+need_installed() {
+  installed || die "buntracker is not installed (run: $0 install)" "buntracker 尚未安装 (请运行: $0 install)"
+}
+
+# A listen address as the tracker takes it, normalised: a bare PORT or :PORT becomes [::]:PORT (dual stack).
+# Port 0 (any free port) makes no sense for a service and is refused.
+normalize_listen() {
+  local a=$1 host port
+  case "$a" in
+    "" | *[[:space:]/?#@]*) return 1 ;;
+    \[*\]:*) host=${a%%]:*}; host="${host}]"; port=${a#*]:} ;;
+    *:*:*) return 1 ;;
+    :*) host='[::]'; port=${a#:} ;;
+    *:*) host=${a%:*}; port=${a##*:} ;;
+    *) host='[::]'; port=$a ;;
+  esac
+  case "$port" in "" | *[!0-9]*) return 1 ;; esac
+  [ "${#port}" -le 5 ] || return 1
+  port=$((10#$port))
+  [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || return 1
+  [ -n "$host" ] && [ "$host" != "[]" ] || return 1
+  printf '%s:%s\n' "$host" "$port"
+}
+
+listen_port() { printf '%s\n' "${1##*:}"; }
+
+check_int() { # VALUE MIN MAX
+  case "$1" in "" | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 7 ] && [ "$((10#$1))" -ge "$2" ] && [ "$((10#$1))" -le "$3" ]
+}
+
+new_token() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+
+# The service user's "uid:gid", read from the target system's passwd file.
+svc_ids() { awk -F: -v u="$NAME" '$1 == u { print $3 ":" $4; found = 1 } END { exit !found }' "$ROOT/etc/passwd"; }
+
+ensure_user() {
+  svc_ids >/dev/null 2>&1 && return 0
+  local shell=/usr/sbin/nologin s
+  for s in /usr/sbin/nologin /sbin/nologin /bin/false; do
+    if [ -x "$ROOT$s" ]; then shell=$s; break; fi
+  done
+  local root_opt=()
+  [ -z "$ROOT" ] || root_opt=(--root "$ROOT")
+  useradd ${root_opt[@]+"${root_opt[@]}"} --system --user-group --no-create-home --home-dir "$DATA_DIR" \
+    --shell "$shell" --comment "buntracker BitTorrent tracker" "$NAME" \
+    || die "cannot create the user $NAME" "无法创建用户 $NAME"
+  say "Created the system user $NAME." "已创建系统用户 $NAME。"
+}
+
+remove_user() {
+  svc_ids >/dev/null 2>&1 || return 0
+  local root_opt=()
+  [ -z "$ROOT" ] || root_opt=(--root "$ROOT")
+  userdel ${root_opt[@]+"${root_opt[@]}"} "$NAME" 2>/dev/null || warn "could not remove the user $NAME" "无法删除用户 $NAME"
+  if grep -q "^$NAME:" "$ROOT/etc/group" 2>/dev/null; then
+    groupdel ${root_opt[@]+"${root_opt[@]}"} "$NAME" 2>/dev/null || true
+  fi
+}
+
+env_get() { # KEY: its value in the settings file (the last one wins, as in systemd)
+  [ -f "$ROOT$ENV_FILE" ] || return 0
+  K="$1" awk 'index($0, ENVIRON["K"] "=") == 1 { v = substr($0, length(ENVIRON["K"]) + 2) } END { print v }' "$ROOT$ENV_FILE"
+}
+
+# Replaces the file atomically (temporary file in the same directory, then rename), root-only (0600).
+write_env_file() { # CONTENT-PRODUCING COMMAND...
+  local tmp
+  tmp=$(mktemp "$ROOT$CONF_DIR/.buntracker.env.XXXXXX")
+  if ! "$@" >"$tmp"; then rm -f "$tmp"; die "cannot write $ENV_FILE" "无法写入 $ENV_FILE"; fi
+  chmod 0600 "$tmp"
+  chown 0:0 "$tmp"
+  mv -f "$tmp" "$ROOT$ENV_FILE"
+}
+
+env_set() { # KEY VALUE: changes the KEY line (the first; later duplicates are dropped) or appends one
+  # shellcheck disable=SC2016 # awk's own $0, not the shell's
+  K="$1" V="$2" write_env_file awk '
+    index($0, ENVIRON["K"] "=") == 1 { if (!done) print ENVIRON["K"] "=" ENVIRON["V"]; done = 1; next }
+    { print }
+    END { if (!done) print ENVIRON["K"] "=" ENVIRON["V"] }' "$ROOT$ENV_FILE"
+}
+
+new_env_text() { # LISTEN TOKEN
+  cat <<EOF
+# buntracker settings, read by systemd when it starts the service (EnvironmentFile). Root only: it holds the
+# admin token. Every option of the tracker has a BUNTRACKER_* variable (see: $BIN --help).
+# After editing: sudo $BIN_DIR/install-linux.sh restart
+BUNTRACKER_LISTEN=$1
+BUNTRACKER_TRENDS_FILE=$TRENDS_FILE
+BUNTRACKER_ACCESS_MODE=deny
+BUNTRACKER_ACCESS_LIST=$DENY_FILE
+BUNTRACKER_ADMIN_TOKEN=$2
+EOF
+}
+
+unit_text() {
+  cat <<EOF
+# Written by install-linux.sh; re-running "install-linux.sh install" rewrites it. Local changes belong in
+# "systemctl edit $NAME" (a drop-in), which upgrades keep.
+[Unit]
+Description=buntracker BitTorrent tracker (HTTP and UDP)
+Documentation=file:$BIN_DIR/README.md
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=$NAME
+Group=$NAME
+EnvironmentFile=$ENV_FILE
+ExecStart=$BIN
+# SIGHUP re-reads the access list.
+ExecReload=/bin/kill -HUP \$MAINPID
+WorkingDirectory=$DATA_DIR
+# $DATA_DIR: created and owned for the service, and its only writable path.
+StateDirectory=$NAME
+StateDirectoryMode=0750
+UMask=0077
+Restart=on-failure
+RestartSec=3
+TimeoutStopSec=15
+# Every HTTP connection is a file descriptor.
+LimitNOFILE=1048576
+
+# Ports below 1024 without running as root.
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+NoNewPrivileges=yes
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+PrivateMounts=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+# AF_NETLINK: the tracker lists the host's addresses to answer UDP from the address a client used.
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+RemoveIPC=yes
+SystemCallArchitectures=native
+# Every system call the tracker was seen making (strace of a release build serving HTTP, UDP, the dashboard,
+# the admin API, reloads and shutdown) is in @system-service and outside @privileged and @resources. One that
+# is not fails with EPERM instead of killing the process.
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+# Not set: MemoryDenyWriteExecute (the JavaScript JIT writes code), PrivateUsers (the capability above would
+# then not reach the host's network) and ProcSubset=pid (the runtime reads /proc/sys/vm).
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# The binary to install: --binary, $BUNTRACKER_BINARY, or one next to this script (as in the release tarball).
+find_binary() {
+  if [ -n "$OPT_BINARY" ]; then
+    [ -f "$OPT_BINARY" ] || die "no such file: $OPT_BINARY" "文件不存在: $OPT_BINARY"
+    printf '%s\n' "$OPT_BINARY"
+    return 0
+  fi
+  local here arch f
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) arch=$(uname -m) ;;
+  esac
+  for f in "$here/$NAME" "$here/$NAME-linux-$arch" "$here/$NAME-linux-$arch-no-dashboard" "$here/../dist/$NAME-linux-$arch"; do
+    if [ -f "$f" ]; then printf '%s\n' "$f"; return 0; fi
+  done
+  die "no buntracker binary next to this script; give one with --binary FILE" \
+    "脚本所在目录中找不到 buntracker 程序; 请用 --binary 文件 指定"
+}
+
+service_active() { systemctl is-active --quiet "$SERVICE"; }
+
+# Starts or restarts and reports whether the service stayed up.
+start_and_report() { # start | restart
+  systemctl "$1" "$SERVICE" || die "systemctl $1 failed; see: $0 logs" "systemctl $1 失败; 查看日志: $0 logs"
+  sleep 1 # a bad setting or a taken port stops the tracker within this second
+  if service_active; then
+    say "buntracker is running." "buntracker 正在运行。"
+  else
+    warn "buntracker did not stay up; see: $0 logs" "buntracker 未能保持运行; 查看日志: $0 logs"
+    return 1
+  fi
+}
+
+show_urls() {
+  local listen port
+  listen=$(env_get BUNTRACKER_LISTEN)
+  port=$(listen_port "${listen:-$DEFAULT_LISTEN}")
+  say "Announce URLs: http://YOUR-HOST:$port/announce  udp://YOUR-HOST:$port/announce" \
+    "Announce 地址: http://你的主机:$port/announce  udp://你的主机:$port/announce"
+  say "Dashboard: http://YOUR-HOST:$port/  (if this build has it)" "仪表盘: http://你的主机:$port/  (若此版本包含)"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Commands
+
+cmd_install() {
+  need_root
+  need_systemctl
+  local src version listen ids upgrade=0
+  src=$(find_binary)
+  [ -x "$src" ] || chmod +x "$src" 2>/dev/null || true
+  version=$("$src" --version 2>/dev/null) || die "cannot run $src (wrong architecture?)" "无法运行 $src (架构不对?)"
+  case "$version" in buntracker\ *) ;; *) die "$src is not buntracker" "$src 不是 buntracker" ;; esac
+  installed && upgrade=1
+  if [ -n "$OPT_LISTEN" ]; then
+    listen=$(normalize_listen "$OPT_LISTEN") || die "invalid listen address: $OPT_LISTEN (examples: 6969, 0.0.0.0:6969, [::]:80)" \
+      "监听地址无效: $OPT_LISTEN (例如: 6969, 0.0.0.0:6969, [::]:80)"
+  fi
+
+  ensure_user
+  ids=$(svc_ids)
+
+  mkdir -p "$ROOT$BIN_DIR" "$ROOT$CONF_DIR" "$ROOT$DATA_DIR" "$ROOT$(dirname "$UNIT_FILE")"
+  chmod 0755 "$ROOT$BIN_DIR" "$ROOT$CONF_DIR"
+  chown 0:0 "$ROOT$BIN_DIR" "$ROOT$CONF_DIR"
+  chmod 0750 "$ROOT$DATA_DIR"
+  chown "$ids" "$ROOT$DATA_DIR"
+
+  # The binary: copied beside the old one and renamed over it, so a running tracker keeps its file.
+  cp -f "$src" "$ROOT$BIN.new"
+  chmod 0755 "$ROOT$BIN.new"
+  chown 0:0 "$ROOT$BIN.new"
+  mv -f "$ROOT$BIN.new" "$ROOT$BIN"
+  local here f
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  if [ "$here" != "$ROOT$BIN_DIR" ]; then
+    install -m 0755 -o 0 -g 0 "${BASH_SOURCE[0]}" "$ROOT$BIN_DIR/install-linux.sh"
+    for f in README.md LICENSE; do
+      if [ -f "$here/$f" ]; then install -m 0644 -o 0 -g 0 "$here/$f" "$ROOT$BIN_DIR/$f"; fi
+    done
+  fi
+
+  # Settings: kept on upgrade (with the token); a missing token or a new --listen is filled in.
+  if [ -f "$ROOT$ENV_FILE" ]; then
+    [ -n "$(env_get BUNTRACKER_ADMIN_TOKEN)" ] || env_set BUNTRACKER_ADMIN_TOKEN "$(new_token)"
+    [ -z "${listen:-}" ] || env_set BUNTRACKER_LISTEN "$listen"
+    chmod 0600 "$ROOT$ENV_FILE"
+    chown 0:0 "$ROOT$ENV_FILE"
+    say "Kept the settings in $ENV_FILE." "保留了 $ENV_FILE 中的设置。"
+  else
+    write_env_file new_env_text "${listen:-$DEFAULT_LISTEN}" "$(new_token)"
+    say "Wrote $ENV_FILE (with a new admin token)." "已写入 $ENV_FILE (含新生成的管理令牌)。"
+  fi
+  if [ ! -e "$ROOT$DENY_FILE" ]; then
+    : >"$ROOT$DENY_FILE"
+    chmod 0640 "$ROOT$DENY_FILE"
+    chown "$ids" "$ROOT$DENY_FILE"
+  fi
+
+  local tmp
+  tmp=$(mktemp "$ROOT$UNIT_FILE.XXXXXX")
+  unit_text >"$tmp"
+  chmod 0644 "$tmp"
+  chown 0:0 "$tmp"
+  mv -f "$tmp" "$ROOT$UNIT_FILE"
+
+  systemctl daemon-reload
+  systemctl enable "$SERVICE" >/dev/null 2>&1 || systemctl enable "$SERVICE"
+  if [ "$upgrade" -eq 1 ]; then
+    say "Upgraded to $version." "已升级到 $version。"
+  else
+    say "Installed $version." "已安装 $version。"
+  fi
+  if [ "$OPT_START" -eq 1 ]; then
+    start_and_report restart || return 1
+  fi
+  show_urls
+  say "Admin token: sudo $BIN_DIR/install-linux.sh token" "管理令牌: sudo $BIN_DIR/install-linux.sh token"
+}
+
+cmd_uninstall() {
+  need_root
+  need_systemctl
+  if installed; then
+    systemctl disable --now "$SERVICE" >/dev/null 2>&1 || systemctl stop "$SERVICE" 2>/dev/null || true
+  fi
+  rm -f "$ROOT$UNIT_FILE"
+  systemctl daemon-reload || true
+  rm -rf -- "$ROOT$BIN_DIR"
+  say "Removed the service and $BIN_DIR." "已删除服务和 $BIN_DIR。"
+
+  if [ ! -e "$ROOT$CONF_DIR" ] && [ ! -e "$ROOT$DATA_DIR" ]; then
+    remove_user
+    return 0
+  fi
+  local answer=""
+  case "$OPT_DATA" in
+    purge) answer=y ;;
+    keep) answer=n ;;
+    *)
+      printf '%s' "$(t "Also delete the settings, admin token, deny list and trend history ($CONF_DIR, $DATA_DIR)? [y/N] " \
+        "同时删除设置、管理令牌、黑名单和趋势数据 ($CONF_DIR, $DATA_DIR) 吗? [y/N] ")"
+      read -r answer || answer=""
+      ;;
+  esac
+  case "$answer" in
+    y | Y | yes | YES | 是)
+      rm -rf -- "$ROOT$CONF_DIR" "$ROOT$DATA_DIR"
+      remove_user
+      say "Deleted the settings and data." "已删除设置和数据。"
+      ;;
+    *)
+      say "Kept $CONF_DIR and $DATA_DIR (a new install will use them)." "已保留 $CONF_DIR 和 $DATA_DIR (重新安装时会继续使用)。"
+      ;;
+  esac
+}
+
+cmd_start() { need_root; need_installed; start_and_report start; }
+cmd_restart() { need_root; need_installed; start_and_report restart; }
+cmd_stop() {
+  need_root
+  need_installed
+  systemctl stop "$SERVICE"
+  say "buntracker stopped." "buntracker 已停止。"
+}
+
+cmd_status() {
+  need_root
+  need_installed
+  systemctl --no-pager status "$SERVICE" || true
+  local token entries size
+  token=$(env_get BUNTRACKER_ADMIN_TOKEN)
+  entries=0
+  [ ! -f "$ROOT$DENY_FILE" ] || entries=$(grep -cE '^[[:space:]]*[0-9A-Fa-f]{40}' "$ROOT$DENY_FILE" || true)
+  size=0
+  [ ! -f "$ROOT$TRENDS_FILE" ] || size=$(wc -c <"$ROOT$TRENDS_FILE" | tr -d ' ')
+  echo
+  say "listen:       $(env_get BUNTRACKER_LISTEN)" "监听地址:     $(env_get BUNTRACKER_LISTEN)"
+  say "admin token:  ${token:0:4}… (full: $0 token)" "管理令牌:     ${token:0:4}… (完整: $0 token)"
+  say "deny list:    $DENY_FILE ($entries entries)" "黑名单:       $DENY_FILE ($entries 条)"
+  say "trends:       $TRENDS_FILE ($size bytes)" "趋势数据:     $TRENDS_FILE ($size 字节)"
+  say "settings:     $ENV_FILE" "设置文件:     $ENV_FILE"
+}
+
+ask() { # PROMPT-EN PROMPT-ZH CURRENT: reads a line; empty keeps CURRENT
+  local answer
+  printf '%s [%s]: ' "$(t "$1" "$2")" "$3" >&2
+  read -r answer || answer=""
+  printf '%s\n' "${answer:-$3}"
+}
+
+cmd_configure() {
+  need_root
+  need_installed
+  [ -f "$ROOT$ENV_FILE" ] || die "no settings file $ENV_FILE: run install again" "没有设置文件 $ENV_FILE: 请重新运行 install"
+  local listen interval timeout level
+  if [ -z "$OPT_LISTEN$OPT_INTERVAL$OPT_TIMEOUT$OPT_LOG_LEVEL" ]; then
+    listen=$(ask "Listen address (a port alone means [::]:PORT)" "监听地址 (只写端口表示 [::]:端口)" "$(env_get BUNTRACKER_LISTEN)")
+    interval=$(ask "Announce interval, seconds" "汇报间隔 (秒)" "$(env_get BUNTRACKER_INTERVAL_SECS)")
+    timeout=$(ask "Peer timeout, seconds" "节点超时 (秒)" "$(env_get BUNTRACKER_PEER_TIMEOUT_SECS)")
+    level=$(ask "Log level (error, warn, info, debug)" "日志级别 (error, warn, info, debug)" "$(env_get BUNTRACKER_LOG_LEVEL)")
+  else
+    listen=$OPT_LISTEN interval=$OPT_INTERVAL timeout=$OPT_TIMEOUT level=$OPT_LOG_LEVEL
+  fi
+  # Check everything first, then write, so a bad value changes nothing.
+  if [ -n "$listen" ]; then
+    listen=$(normalize_listen "$listen") || die "invalid listen address (examples: 6969, 0.0.0.0:6969, [::]:80)" \
+      "监听地址无效 (例如: 6969, 0.0.0.0:6969, [::]:80)"
+  fi
+  [ -z "$interval" ] || check_int "$interval" 1 86400 || die "the interval must be 1 to 86400 seconds" "汇报间隔必须是 1 到 86400 秒"
+  [ -z "$timeout" ] || check_int "$timeout" 1 604800 || die "the peer timeout must be 1 to 604800 seconds" "节点超时必须是 1 到 604800 秒"
+  case "$level" in "" | error | warn | info | debug) ;; *) die "the log level must be error, warn, info or debug" "日志级别必须是 error、warn、info 或 debug" ;; esac
+  [ -z "$listen" ] || env_set BUNTRACKER_LISTEN "$listen"
+  [ -z "$interval" ] || env_set BUNTRACKER_INTERVAL_SECS "$((10#$interval))"
+  [ -z "$timeout" ] || env_set BUNTRACKER_PEER_TIMEOUT_SECS "$((10#$timeout))"
+  [ -z "$level" ] || env_set BUNTRACKER_LOG_LEVEL "$level"
+  say "Saved $ENV_FILE." "已保存 $ENV_FILE。"
+  if service_active; then start_and_report restart; fi
+}
+
+cmd_token() {
+  need_root
+  need_installed
+  if [ "$OPT_NEW_TOKEN" -eq 1 ]; then
+    env_set BUNTRACKER_ADMIN_TOKEN "$(new_token)"
+    say "A new admin token is set; the old one no longer works." "已生成新的管理令牌; 旧令牌失效。" >&2
+    if service_active; then start_and_report restart >&2; fi
+  fi
+  local token
+  token=$(env_get BUNTRACKER_ADMIN_TOKEN)
+  [ -n "$token" ] || die "no admin token in $ENV_FILE (run: $0 token --new)" "$ENV_FILE 中没有管理令牌 (请运行: $0 token --new)"
+  printf '%s\n' "$token"
+}
+
+cmd_logs() {
+  need_root
+  if [ "$OPT_FOLLOW" -eq 1 ]; then
+    journalctl --unit "$SERVICE" --lines "$OPT_LINES" --follow
+  else
+    journalctl --unit "$SERVICE" --lines "$OPT_LINES" --no-pager
+  fi
+}
+
+menu() {
+  need_root
+  local choice
+  while true; do
+    echo
+    if installed; then
+      if service_active; then say "buntracker: installed, running" "buntracker: 已安装, 运行中"; else say "buntracker: installed, stopped" "buntracker: 已安装, 未运行"; fi
+    else
+      say "buntracker: not installed" "buntracker: 未安装"
+    fi
+    say " 1) Install or upgrade" " 1) 安装或升级"
+    say " 2) Uninstall" " 2) 卸载"
+    say " 3) Start" " 3) 启动"
+    say " 4) Stop" " 4) 停止"
+    say " 5) Restart" " 5) 重启"
+    say " 6) Status" " 6) 状态"
+    say " 7) Configure" " 7) 修改设置"
+    say " 8) Show the admin token" " 8) 显示管理令牌"
+    say " 9) Logs" " 9) 查看日志"
+    say " L) 中文" " L) English"
+    say " 0) Exit" " 0) 退出"
+    printf '%s' "$(t "Choice: " "请选择: ")"
+    read -r choice || { echo; return 0; }
+    # Each action runs in a subshell: an error returns to the menu instead of ending it.
+    case "$choice" in
+      1)
+        if ! installed && [ -z "$OPT_LISTEN" ]; then
+          OPT_LISTEN=$(ask "Listen address (a port alone means [::]:PORT)" "监听地址 (只写端口表示 [::]:端口)" "$DEFAULT_LISTEN")
+        fi
+        (cmd_install) || true
+        ;;
+      2) (cmd_uninstall) || true ;;
+      3) (cmd_start) || true ;;
+      4) (cmd_stop) || true ;;
+      5) (cmd_restart) || true ;;
+      6) (cmd_status) || true ;;
+      7) (cmd_configure) || true ;;
+      8) (cmd_token) || true ;;
+      9) (cmd_logs) || true ;;
+      l | L) if [ "$UI_LANG" = zh ]; then UI_LANG=en; else UI_LANG=zh; fi ;;
+      0 | q | Q) return 0 ;;
+      *) say "Unknown choice: $choice" "无效选项: $choice" ;;
+    esac
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Command line
+
+main() {
+  UI_LANG=$(detect_lang)
+  while [ $# -gt 0 ]; do
+    local arg=$1 value=""
+    shift
+    case "$arg" in
+      --*=*) value=${arg#*=}; arg=${arg%%=*}; set -- "$value" "$@" ;;
+    esac
+    case "$arg" in
+      --listen | --binary | --interval-secs | --peer-timeout-secs | --log-level | --lang | --root | --lines)
+        [ $# -gt 0 ] || die "$arg needs a value" "$arg 需要一个值"
+        value=$1
+        shift
+        case "$arg" in
+          --listen) OPT_LISTEN=$value ;;
+          --binary) OPT_BINARY=$value ;;
+          --interval-secs) OPT_INTERVAL=$value ;;
+          --peer-timeout-secs) OPT_TIMEOUT=$value ;;
+          --log-level) OPT_LOG_LEVEL=$value ;;
+          --lines) check_int "$value" 1 1000000 || die "--lines needs a number" "--lines 需要一个数字"; OPT_LINES=$value ;;
+          --lang) case "$value" in en | zh) UI_LANG=$value ;; *) die "--lang is en or zh" "--lang 只能是 en 或 zh" ;; esac ;;
+          --root)
+            [ -d "$value" ] || die "no such directory: $value" "目录不存在: $value"
+            ROOT=$(cd "$value" && pwd)
+            [ "$ROOT" != / ] || ROOT=""
+            ;;
+        esac
+        ;;
+      --purge) OPT_DATA=purge ;;
+      --keep-data) OPT_DATA=keep ;;
+      --no-start) OPT_START=0 ;;
+      --new) OPT_NEW_TOKEN=1 ;;
+      --follow | -f) OPT_FOLLOW=1 ;;
+      -h | --help | help) usage; exit 0 ;;
+      -*) usage >&2; die "unknown option $arg" "未知选项 $arg" ;;
+      *)
+        [ -z "$CMD" ] || { usage >&2; die "one command at a time ($CMD, $arg)" "一次只能执行一个命令 ($CMD, $arg)"; }
+        CMD=$arg
+        ;;
+    esac
+  done
+  if [ -z "$CMD" ]; then
+    if [ -t 0 ]; then CMD=menu; else usage >&2; exit 2; fi
+  fi
+  case "$CMD" in
+    install) cmd_install ;;
+    uninstall) cmd_uninstall ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    restart) cmd_restart ;;
+    status) cmd_status ;;
+    configure) cmd_configure ;;
+    token) cmd_token ;;
+    logs) cmd_logs ;;
+    menu) menu ;;
+    *) usage >&2; die "unknown command $CMD" "未知命令 $CMD" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,274 @@
+<#
+.SYNOPSIS
+  Installs buntracker on Windows so it starts at boot, opens the firewall for it, and removes it again.
+
+.DESCRIPTION
+  Run from an elevated PowerShell (Run as administrator), in the folder holding the downloaded .exe:
+
+    powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 install [-Listen 6969] [-Binary FILE]
+    powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 uninstall [-Purge | -KeepData]
+    powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 start | stop | restart | status
+    powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 token [-NewToken]
+
+  What install does:
+  - copies the executable to %ProgramFiles%\buntracker\buntracker.exe (with this script);
+  - keeps its data in %ProgramData%\buntracker: trends.jsonl (trend history), deny.txt (the deny list, empty
+    at first), admin-token (readable by Administrators, SYSTEM and the tracker only) and install.json (the
+    listen address chosen here);
+  - registers the scheduled task "buntracker": it starts at boot, before anyone logs on, as the built-in
+    LOCAL SERVICE account (no administrator rights, no profile), with no time limit;
+  - adds inbound firewall rules (group "buntracker") for TCP and UDP on the chosen port, for this program only;
+  - starts it and waits until the port is open.
+  Why a scheduled task and not a Windows service: a service must answer the service control manager, which a
+  plain console program does not; a task needs no wrapper program. Stopping the task ends the process at once
+  (Windows cannot send it Ctrl+C): HTTP requests in flight are cut and at most the last 10 minutes of trend
+  history are lost (samples are written as they are taken).
+  Running install again upgrades in place: the task is stopped, the executable replaced, and the settings,
+  token and data kept. A new -Listen replaces the port (and the firewall rules).
+  The tracker's JSON log goes nowhere while it runs as a task; for a log, run the .exe in a console instead.
+
+.EXAMPLE
+  powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 install -Listen 6969
+#>
+[CmdletBinding()]
+param(
+  [Parameter(Position = 0)]
+  [ValidateSet('install', 'uninstall', 'start', 'stop', 'restart', 'status', 'token')]
+  [string]$Action = 'install',
+  # The executable to install; default: one next to this script.
+  [string]$Binary,
+  # HOST:PORT, [IPv6]:PORT, :PORT or just PORT (meaning [::]:PORT, IPv4 and IPv6).
+  [string]$Listen,
+  # uninstall: also delete %ProgramData%\buntracker without asking.
+  [switch]$Purge,
+  # uninstall: keep %ProgramData%\buntracker without asking.
+  [switch]$KeepData,
+  # token: make a new admin token (the old one stops working) and restart.
+  [switch]$NewToken
+)
+
+Set-StrictMode -Version 3
+$ErrorActionPreference = 'Stop'
+
+$TaskName = 'buntracker'
+$FirewallGroup = 'buntracker'
+$DefaultListen = '[::]:6969'
+$ProgramDir = Join-Path $env:ProgramFiles 'buntracker'
+$Exe = Join-Path $ProgramDir 'buntracker.exe'
+$DataDir = Join-Path $env:ProgramData 'buntracker'
+$SettingsFile = Join-Path $DataDir 'install.json'
+$TokenFile = Join-Path $DataDir 'admin-token'
+$DenyFile = Join-Path $DataDir 'deny.txt'
+$TrendsFile = Join-Path $DataDir 'trends.jsonl'
+# Well-known SIDs: names differ between Windows languages, SIDs do not.
+$SidLocalService = 'S-1-5-19'
+$SidSystem = 'S-1-5-18'
+$SidAdministrators = 'S-1-5-32-544'
+
+function Fail([string]$Message) {
+  Write-Host "buntracker: $Message" -ForegroundColor Red
+  exit 1
+}
+
+function Assert-Admin {
+  $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+  $principal = New-Object Security.Principal.WindowsPrincipal($identity)
+  if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+    Fail 'run this from an elevated PowerShell (Run as administrator)'
+  }
+}
+
+function Get-AccountName([string]$Sid) {
+  (New-Object Security.Principal.SecurityIdentifier($Sid)).Translate([Security.Principal.NTAccount]).Value
+}
+
+# The same forms the tracker accepts; a bare port or :PORT becomes [::]:PORT. Port 0 is refused.
+function ConvertTo-ListenAddress([string]$Text) {
+  if ($Text -match '^\d{1,5}$') { $hostPart = '[::]'; $port = $Text }
+  elseif ($Text -match '^:(\d{1,5})$') { $hostPart = '[::]'; $port = $Matches[1] }
+  elseif ($Text -match '^(\[[0-9A-Fa-f:.%a-zA-Z]+\]):(\d{1,5})$') { $hostPart = $Matches[1]; $port = $Matches[2] }
+  elseif ($Text -match '^([^\s:/?#@\[\]]+):(\d{1,5})$') { $hostPart = $Matches[1]; $port = $Matches[2] }
+  else { Fail "invalid listen address '$Text' (examples: 6969, 0.0.0.0:6969, [::]:80)" }
+  $n = [int]$port
+  if ($n -lt 1 -or $n -gt 65535) { Fail "invalid port in '$Text': 1 to 65535" }
+  return "${hostPart}:$n"
+}
+
+function Get-Port([string]$ListenAddress) { [int]($ListenAddress -replace '^.*:', '') }
+
+function Get-Settings {
+  if (Test-Path -LiteralPath $SettingsFile) { return Get-Content -LiteralPath $SettingsFile -Raw | ConvertFrom-Json }
+  return $null
+}
+
+function Find-Binary {
+  if ($Binary) {
+    if (-not (Test-Path -LiteralPath $Binary -PathType Leaf)) { Fail "no such file: $Binary" }
+    return (Resolve-Path -LiteralPath $Binary).Path
+  }
+  foreach ($name in 'buntracker-windows-x64.exe', 'buntracker-windows-x64-no-dashboard.exe', 'buntracker.exe') {
+    $candidate = Join-Path $PSScriptRoot $name
+    if ((Test-Path -LiteralPath $candidate -PathType Leaf) -and ($candidate -ne $Exe)) { return $candidate }
+  }
+  Fail "no buntracker executable next to this script; give one with -Binary FILE"
+}
+
+function Get-TrackerProcesses {
+  @(Get-Process -Name 'buntracker' -ErrorAction SilentlyContinue | Where-Object { $_.Path -eq $Exe })
+}
+
+function Stop-Tracker {
+  if (Get-ScheduledTask -TaskName $TaskName -ErrorAction SilentlyContinue) {
+    Stop-ScheduledTask -TaskName $TaskName
+  }
+  $deadline = (Get-Date).AddSeconds(15)
+  while ((Get-TrackerProcesses).Count -gt 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 200 }
+  Get-TrackerProcesses | Stop-Process -Force
+}
+
+function Wait-Listening([int]$Port) {
+  $deadline = (Get-Date).AddSeconds(15)
+  while ((Get-Date) -lt $deadline) {
+    if (Get-NetTCPConnection -LocalPort $Port -State Listen -ErrorAction SilentlyContinue) { return $true }
+    Start-Sleep -Milliseconds 250
+  }
+  return $false
+}
+
+function Start-Tracker {
+  Start-ScheduledTask -TaskName $TaskName
+  $port = Get-Port (Get-Settings).Listen
+  if (Wait-Listening $port) {
+    Write-Host "buntracker is running on port $port."
+  } else {
+    Fail "buntracker did not open port $port within 15 seconds; try running $Exe in a console to see why"
+  }
+}
+
+function New-Token {
+  $bytes = New-Object byte[] 32
+  $rng = [Security.Cryptography.RandomNumberGenerator]::Create()
+  $rng.GetBytes($bytes)
+  $rng.Dispose()
+  $token = -join ($bytes | ForEach-Object { $_.ToString('x2') })
+  [IO.File]::WriteAllText($TokenFile, $token)
+  # Only Administrators, SYSTEM and the tracker's account may read it.
+  & icacls.exe $TokenFile /inheritance:r /grant:r "*${SidAdministrators}:F" "*${SidSystem}:F" "*${SidLocalService}:R" | Out-Null
+  if ($LASTEXITCODE -ne 0) { Fail "icacls failed on $TokenFile" }
+}
+
+function Set-FirewallRules([int]$Port) {
+  Remove-NetFirewallRule -Group $FirewallGroup -ErrorAction SilentlyContinue
+  foreach ($protocol in 'TCP', 'UDP') {
+    New-NetFirewallRule -DisplayName "buntracker ($protocol $Port)" -Group $FirewallGroup -Direction Inbound `
+      -Action Allow -Protocol $protocol -LocalPort $Port -Program $Exe -Profile Any | Out-Null
+  }
+}
+
+function Register-TrackerTask([string]$ListenAddress) {
+  $arguments = @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--access-mode', 'deny',
+    '--access-list', $DenyFile, '--admin-token-file', $TokenFile) | ForEach-Object { '"' + $_ + '"' }
+  $taskAction = New-ScheduledTaskAction -Execute $Exe -Argument ($arguments -join ' ') -WorkingDirectory $DataDir
+  $trigger = New-ScheduledTaskTrigger -AtStartup
+  $principal = New-ScheduledTaskPrincipal -UserId (Get-AccountName $SidLocalService) -LogonType ServiceAccount -RunLevel Limited
+  $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable `
+    -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1) -MultipleInstances IgnoreNew
+  Register-ScheduledTask -TaskName $TaskName -Description 'buntracker BitTorrent tracker (HTTP and UDP)' `
+    -Action $taskAction -Trigger $trigger -Principal $principal -Settings $settings -Force | Out-Null
+}
+
+function Install-Tracker {
+  Assert-Admin
+  $source = Find-Binary
+  $version = (& $source --version) -join ''
+  if ($LASTEXITCODE -ne 0 -or $version -notmatch '^buntracker ') { Fail "$source is not a working buntracker executable" }
+
+  $settings = Get-Settings
+  if ($Listen) { $listenAddress = ConvertTo-ListenAddress $Listen }
+  elseif ($settings) { $listenAddress = $settings.Listen }
+  else { $listenAddress = $DefaultListen }
+
+  $upgrade = Test-Path -LiteralPath $Exe
+  Stop-Tracker
+  New-Item -ItemType Directory -Force -Path $ProgramDir, $DataDir | Out-Null
+  Copy-Item -LiteralPath $source -Destination $Exe -Force
+  if ($PSCommandPath -and ((Split-Path -Parent $PSCommandPath) -ne $ProgramDir)) {
+    Copy-Item -LiteralPath $PSCommandPath -Destination (Join-Path $ProgramDir 'install-windows.ps1') -Force
+    foreach ($doc in 'README.md', 'LICENSE') {
+      $path = Join-Path $PSScriptRoot $doc
+      if (Test-Path -LiteralPath $path) { Copy-Item -LiteralPath $path -Destination $ProgramDir -Force }
+    }
+  }
+
+  # The tracker's account may change what is in its data folder (files made by a double-clicked run too).
+  & icacls.exe $DataDir /grant "*${SidLocalService}:(OI)(CI)M" /T /C /Q | Out-Null
+  if ($LASTEXITCODE -ne 0) { Fail "icacls failed on $DataDir" }
+  if (-not (Test-Path -LiteralPath $TokenFile)) { New-Token }
+  if (-not (Test-Path -LiteralPath $DenyFile)) { New-Item -ItemType File -Path $DenyFile | Out-Null }
+  @{ Listen = $listenAddress } | ConvertTo-Json | Set-Content -LiteralPath $SettingsFile -Encoding ASCII
+
+  Set-FirewallRules (Get-Port $listenAddress)
+  Register-TrackerTask $listenAddress
+  if ($upgrade) { Write-Host "Upgraded to $version." } else { Write-Host "Installed $version." }
+  Start-Tracker
+  $port = Get-Port $listenAddress
+  Write-Host "Announce URLs: http://YOUR-HOST:$port/announce  udp://YOUR-HOST:$port/announce"
+  Write-Host "Dashboard (if this build has it): http://localhost:$port/"
+  Write-Host "Admin token: $TokenFile  (or: install-windows.ps1 token)"
+}
+
+function Uninstall-Tracker {
+  Assert-Admin
+  Stop-Tracker
+  if (Get-ScheduledTask -TaskName $TaskName -ErrorAction SilentlyContinue) {
+    Unregister-ScheduledTask -TaskName $TaskName -Confirm:$false
+  }
+  Remove-NetFirewallRule -Group $FirewallGroup -ErrorAction SilentlyContinue
+  if (Test-Path -LiteralPath $ProgramDir) { Remove-Item -LiteralPath $ProgramDir -Recurse -Force }
+  Write-Host "Removed the scheduled task, the firewall rules and $ProgramDir."
+  if (-not (Test-Path -LiteralPath $DataDir)) { return }
+  if ($Purge) { $answer = 'y' }
+  elseif ($KeepData) { $answer = 'n' }
+  else { $answer = Read-Host "Also delete the trend history, deny list and admin token in $DataDir? [y/N]" }
+  if ($answer -match '^(y|yes)$') {
+    Remove-Item -LiteralPath $DataDir -Recurse -Force
+    Write-Host "Deleted $DataDir."
+  } else {
+    Write-Host "Kept $DataDir (a new install will use it)."
+  }
+}
+
+function Assert-Installed {
+  if (-not (Get-ScheduledTask -TaskName $TaskName -ErrorAction SilentlyContinue)) {
+    Fail 'buntracker is not installed (run: install-windows.ps1 install)'
+  }
+}
+
+switch ($Action) {
+  'install' { Install-Tracker }
+  'uninstall' { Uninstall-Tracker }
+  'start' { Assert-Admin; Assert-Installed; Start-Tracker }
+  'stop' { Assert-Admin; Assert-Installed; Stop-Tracker; Write-Host 'buntracker stopped.' }
+  'restart' { Assert-Admin; Assert-Installed; Stop-Tracker; Start-Tracker }
+  'status' {
+    Assert-Installed
+    $task = Get-ScheduledTask -TaskName $TaskName
+    $info = Get-ScheduledTaskInfo -TaskName $TaskName
+    $settings = Get-Settings
+    Write-Host "task:        $($task.State) (last run $($info.LastRunTime), result $($info.LastTaskResult))"
+    Write-Host "processes:   $((Get-TrackerProcesses).Count)"
+    if ($settings) { Write-Host "listen:      $($settings.Listen)" }
+    Write-Host "executable:  $Exe"
+    Write-Host "data:        $DataDir"
+  }
+  'token' {
+    Assert-Admin
+    Assert-Installed
+    if ($NewToken) {
+      New-Token
+      Stop-Tracker
+      Start-Tracker
+    }
+    Get-Content -LiteralPath $TokenFile -Raw
+  }
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Prints the notes of a GitHub release: the commits since the previous release tag, the downloads, how to
+# install, and the SHA-256 checksums. Used by .github/workflows/release.yml.
+#
+#   scripts/release-notes.sh VERSION DIST_DIR > notes.md
+set -euo pipefail
+
+version=${1:?usage: release-notes.sh VERSION DIST_DIR}
+dist=${2:?usage: release-notes.sh VERSION DIST_DIR}
+[ -f "$dist/SHA256SUMS" ] || { echo "release-notes: no $dist/SHA256SUMS" >&2; exit 1; }
+
+# The newest v* tag that is an ancestor of HEAD and not this version's own.
+previous=$(git tag --merged HEAD --list 'v*' --sort=-version:refname | grep -vx "v$version" | head -n 1 || true)
+range=HEAD
+[ -z "$previous" ] || range="$previous..HEAD"
+
+size() { awk -v b="$(wc -c <"$1")" 'BEGIN { if (b >= 1e6) printf "%.1f MB", b / 1e6; else printf "%.0f kB", b / 1e3 }'; }
+
+echo "## buntracker $version"
+echo
+if [ -n "$previous" ]; then echo "Changes since $previous:"; else echo "Changes:"; fi
+echo
+git log --no-merges --format='- %s (%h)' "$range"
+echo
+echo "## Downloads"
+echo
+echo "| file | size | what |"
+echo "|---|---|---|"
+while read -r _ file; do
+  case "$file" in
+    *-no-dashboard.tar.gz) what="Linux: the tracker without the dashboard, with install-linux.sh, README and licence" ;;
+    *.tar.gz) what="Linux: the tracker, install-linux.sh, README and licence" ;;
+    *-no-dashboard.exe) what="Windows executable without the dashboard" ;;
+    *.exe) what="Windows executable (double-click to run)" ;;
+    *-no-dashboard) what="Linux executable without the dashboard" ;;
+    install-linux.sh) what="Linux installer (systemd service)" ;;
+    install-windows.ps1) what="Windows installer (scheduled task at boot, firewall)" ;;
+    *) what="Linux executable" ;;
+  esac
+  echo "| \`$file\` | $(size "$dist/$file") | $what |"
+done <"$dist/SHA256SUMS"
+echo
+echo "## Install"
+echo
+echo "Linux (x64; for arm64 use \`buntracker-linux-arm64.tar.gz\`):"
+echo
+echo '```sh'
+echo "tar xzf buntracker-linux-x64.tar.gz && sudo ./buntracker-linux-x64/install-linux.sh install --listen 6969"
+echo '```'
+echo
+echo "Windows: download \`buntracker-windows-x64.exe\` and double-click it, or install it to start at boot from an"
+echo "elevated PowerShell in the download folder:"
+echo
+echo '```powershell'
+echo 'powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 install -Listen 6969'
+echo '```'
+echo
+echo "## Checksums (SHA-256)"
+echo
+echo "Check the files you downloaded with \`sha256sum -c --ignore-missing SHA256SUMS\`."
+echo
+echo '```'
+cat "$dist/SHA256SUMS"
+echo '```'

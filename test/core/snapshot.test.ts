@@ -1,0 +1,81 @@
+import { describe, expect, test } from "bun:test";
+import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED } from "../../src/core/announce.ts";
+import { xoshiro128 } from "../../src/core/random.ts";
+import { encodeHeader, encodeShard, encodeTrailer, restoreSnapshot } from "../../src/core/snapshot.ts";
+import { Store } from "../../src/core/store.ts";
+
+const sha256 = (b: Uint8Array) => new Uint8Array(new Bun.CryptoHasher("sha256").update(b).digest());
+const newStore = () => new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), shards: 4 });
+
+function fill(store: Store): void {
+  const req = new AnnounceRequest();
+  const res = new AnnounceResult(50);
+  for (let i = 0; i < 300; i++) {
+    req.infoHash = String.fromCharCode(i % 7, 0x80 + (i % 5)).padEnd(20, "\xff");
+    req.ipLen = i % 4 === 0 ? 16 : 4;
+    req.ip.fill(0);
+    req.ip[0] = 10;
+    req.ip[req.ipLen - 1] = i & 255;
+    req.port = 1000 + i;
+    req.left = i % 3 === 0 ? 0 : 5;
+    req.event = i % 3 === 0 ? EVENT_COMPLETED : 0;
+    req.clientTag = i % 2 === 0 ? 1 : 2;
+    store.announce(req, 1000 + i, res);
+  }
+}
+
+function snapshot(store: Store, names: string[]): Uint8Array {
+  const chunks = [encodeHeader(2000, names)];
+  let torrents = 0;
+  for (const shard of store.shards) {
+    const { bytes, torrents: n } = encodeShard(shard);
+    chunks.push(bytes);
+    torrents += n;
+  }
+  chunks.push(encodeTrailer(torrents, new Uint8Array(32)).subarray(0, 4));
+  const body = new Uint8Array(Buffer.concat(chunks));
+  return new Uint8Array(Buffer.concat([body, sha256(body)]));
+}
+
+describe("state snapshots", () => {
+  test("round trip: every torrent, peer, role, time, completion count and client comes back", () => {
+    const a = newStore();
+    fill(a);
+    const b = newStore();
+    const r = restoreSnapshot(snapshot(a, ["Unknown", "qBittorrent", "Transmission"]), b, ["Unknown", "Transmission", "qBittorrent"], sha256);
+    expect(r).toEqual({ savedAt: 2000, torrents: a.torrents });
+    expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([a.torrents, a.peers4, a.peers6, a.seeders, a.completed]);
+    // Tags are mapped by name: qBittorrent was tag 1 when saved and is tag 2 here.
+    expect([b.peersByClient[2], b.peersByClient[1]]).toEqual([a.peersByClient[1], a.peersByClient[2]]);
+    for (const shard of a.shards) {
+      for (const [hash, swarm] of shard) {
+        const restored = b.get(hash)!;
+        expect([restored.seeders, restored.leechers, restored.downloaded]).toEqual([swarm.seeders, swarm.leechers, swarm.downloaded]);
+        const ip = new Uint8Array(4);
+        for (let r = 0; r < (swarm.v4?.count ?? 0); r++) {
+          ip.set(swarm.v4!.data.subarray(r * 12, r * 12 + 4));
+          const port = (swarm.v4!.data[r * 12 + 4] << 8) | swarm.v4!.data[r * 12 + 5];
+          const rr = restored.v4!.find(ip, port);
+          expect(restored.v4!.time(rr)).toBe(swarm.v4!.time(r)); // remaining lifetime preserved
+        }
+      }
+    }
+  });
+
+  test("any damage is refused before anything is loaded", () => {
+    const a = newStore();
+    fill(a);
+    const good = snapshot(a, ["Unknown"]);
+    const cases: [string, Uint8Array][] = [
+      ["truncated", good.subarray(0, good.length - 100)],
+      ["a flipped byte", good.map((x, i) => (i === 500 ? x ^ 1 : x))],
+      ["another format", good.map((x, i) => (i === 0 ? 0x58 : x))],
+      ["empty", new Uint8Array(0)],
+    ];
+    for (const [, data] of cases) {
+      const b = newStore();
+      expect(typeof restoreSnapshot(data, b, ["Unknown"], sha256)).toBe("string");
+      expect(b.torrents + b.dormant + b.peers).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,511 @@
+// scripts/install-linux.sh, run for real against a temporary root directory (--root): it creates the system
+// user there (useradd --root), writes every file with its owner and mode, and calls systemctl and journalctl,
+// which are stubs here that log their arguments and keep an "active" flag. The unit it writes is checked by
+// systemd itself (systemd-analyze verify and security, against the same root), the script by shellcheck.
+// Needs root (useradd --root, chown), like CI; and the Debian packages shellcheck and systemd.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "../../src/config/parse-args.ts";
+
+const REPO = join(import.meta.dir, "..", "..");
+const SCRIPT = join(REPO, "scripts", "install-linux.sh");
+const TOKEN = /^[0-9a-f]{64}$/;
+// Each start or restart waits a second to see that the service stayed up; several tests do a few.
+setDefaultTimeout(30_000);
+
+let scratch: string;
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) throw new Error("the installer tests need root (useradd --root, chown), as in CI");
+  for (const tool of ["shellcheck", "systemd-analyze", "useradd"]) {
+    if (Bun.which(tool) === null) throw new Error(`${tool} is missing: apt-get install shellcheck systemd passwd`);
+  }
+  scratch = await mkdtemp(join(tmpdir(), "buntracker-install-"));
+});
+afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+interface Sandbox {
+  dir: string;
+  root: string;
+  /** A copy of the release tarball's directory: the script, a (fake) binary, README.md and LICENSE. */
+  release: string;
+  calls(): Promise<string[]>;
+  run(args: string[], opts?: { stdin?: string; lang?: string }): { code: number; stdout: string; stderr: string };
+  file(path: string): Promise<string>;
+  info(path: string): Promise<{ mode: number; uid: number; gid: number }>;
+  ids(): Promise<{ uid: number; gid: number }>;
+  env(): Promise<Record<string, string>>;
+}
+
+let count = 0;
+async function sandbox(): Promise<Sandbox> {
+  const dir = join(scratch, `s${++count}`);
+  const root = join(dir, "root");
+  const stubs = join(dir, "stubs");
+  const release = join(dir, "buntracker-linux-x64");
+  await mkdir(join(root, "etc"), { recursive: true });
+  await writeFile(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/bash\n");
+  await writeFile(join(root, "etc", "group"), "root:x:0:\n");
+  await writeFile(join(root, "etc", "shadow"), "root:*:19000:0:99999:7:::\n", { mode: 0o640 });
+  await writeFile(join(root, "etc", "gshadow"), "root:*::\n", { mode: 0o640 });
+  await mkdir(join(root, "usr", "sbin"), { recursive: true });
+  await writeFile(join(root, "usr", "sbin", "nologin"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+  await mkdir(stubs, { recursive: true });
+  const calls = join(dir, "calls.log");
+  const active = join(dir, "active");
+  await writeFile(calls, "");
+  await writeFile(
+    join(stubs, "systemctl"),
+    `#!/bin/sh
+echo "systemctl $*" >> '${calls}'
+for a in "$@"; do
+  case "$a" in
+    is-active) [ -f '${active}' ]; exit $? ;;
+    start|restart) touch '${active}'; exit 0 ;;
+    stop|--now) rm -f '${active}' ;;
+    status) echo "buntracker.service - stub status"; exit 0 ;;
+  esac
+done
+exit 0
+`,
+    { mode: 0o755 },
+  );
+  await writeFile(join(stubs, "journalctl"), `#!/bin/sh\necho "journalctl $*" >> '${calls}'\necho "a journal line"\n`, { mode: 0o755 });
+  await mkdir(release);
+  await cp(SCRIPT, join(release, "install-linux.sh"));
+  await writeFile(join(release, "buntracker"), fakeBinary("0.9.0 (aaaa111)"), { mode: 0o755 });
+  await writeFile(join(release, "README.md"), "# buntracker\n");
+  await writeFile(join(release, "LICENSE"), "MIT License\n");
+
+  const sb: Sandbox = {
+    dir,
+    root,
+    release,
+    calls: async () => (await readFile(calls, "utf8")).split("\n").filter((l) => l !== ""),
+    run(args, opts = {}) {
+      const p = Bun.spawnSync(["bash", join(release, "install-linux.sh"), ...args, "--root", root], {
+        env: { PATH: `${stubs}:${process.env.PATH}`, LANG: opts.lang ?? "C", HOME: dir },
+        stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      return { code: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+    },
+    file: (path) => readFile(join(root, path), "utf8"),
+    async info(path) {
+      const s = await stat(join(root, path));
+      return { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
+    },
+    async ids() {
+      const line = (await sb.file("etc/passwd")).split("\n").find((l) => l.startsWith("buntracker:"));
+      if (line === undefined) throw new Error("no buntracker user");
+      const [, , uid, gid] = line.split(":");
+      return { uid: Number(uid), gid: Number(gid) };
+    },
+    async env() {
+      // As systemd reads an EnvironmentFile: KEY=VALUE lines, comments and blank lines skipped.
+      const env: Record<string, string> = {};
+      for (const line of (await sb.file("etc/buntracker/buntracker.env")).split("\n")) {
+        if (line.trim() === "" || line.startsWith("#")) continue;
+        const eq = line.indexOf("=");
+        env[line.slice(0, eq)] = line.slice(eq + 1);
+      }
+      return env;
+    },
+  };
+  return sb;
+}
+
+function fakeBinary(version: string): string {
+  return `#!/bin/sh\necho "buntracker ${version}"\n`;
+}
+
+function expectOk(r: { code: number; stdout: string; stderr: string }): void {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+/** Installs into a fresh sandbox from the tarball layout, listening on a bare port. */
+async function installed(): Promise<Sandbox> {
+  const sb = await sandbox();
+  expectOk(sb.run(["install", "--listen", "7000"]));
+  return sb;
+}
+
+describe("install", () => {
+  test("writes the binary, settings, deny list, data directory and unit, each with its owner and mode", async () => {
+    const sb = await sandbox();
+    const r = sb.run(["install", "--listen", "7000"]);
+    expectOk(r);
+    expect(r.stdout).toContain("Installed buntracker 0.9.0 (aaaa111).");
+    expect(r.stdout).toContain("http://YOUR-HOST:7000/announce");
+
+    // A system user with no login shell and no home of its own beyond the data directory.
+    const passwd = (await sb.file("etc/passwd")).split("\n").filter((l) => l.startsWith("buntracker:"));
+    expect(passwd).toHaveLength(1);
+    const [, , uid, gid, , home, shell] = passwd[0].split(":");
+    expect(Number(uid)).toBeGreaterThan(0);
+    expect(Number(uid)).toBeLessThan(1000);
+    expect([home, shell]).toEqual(["/var/lib/buntracker", "/usr/sbin/nologin"]);
+    expect(await sb.file("etc/group")).toContain(`buntracker:x:${gid}:`);
+    const svc = { uid: Number(uid), gid: Number(gid) };
+
+    const root = { uid: 0, gid: 0 };
+    expect(await sb.info("opt/buntracker")).toEqual({ mode: 0o755, ...root });
+    expect(await sb.info("opt/buntracker/buntracker")).toEqual({ mode: 0o755, ...root });
+    expect(await sb.file("opt/buntracker/buntracker")).toBe(fakeBinary("0.9.0 (aaaa111)"));
+    expect(await sb.info("opt/buntracker/install-linux.sh")).toEqual({ mode: 0o755, ...root });
+    expect(await sb.file("opt/buntracker/install-linux.sh")).toBe(await readFile(SCRIPT, "utf8"));
+    expect(await sb.info("opt/buntracker/README.md")).toEqual({ mode: 0o644, ...root });
+    expect(await sb.info("opt/buntracker/LICENSE")).toEqual({ mode: 0o644, ...root });
+    expect(await sb.info("etc/buntracker")).toEqual({ mode: 0o755, ...root });
+    expect(await sb.info("etc/buntracker/buntracker.env")).toEqual({ mode: 0o600, ...root });
+    expect(await sb.info("var/lib/buntracker")).toEqual({ mode: 0o750, ...svc });
+    expect(await sb.info("var/lib/buntracker/deny.txt")).toEqual({ mode: 0o640, ...svc });
+    expect(await sb.file("var/lib/buntracker/deny.txt")).toBe("");
+    expect(await sb.info("etc/systemd/system/buntracker.service")).toEqual({ mode: 0o644, ...root });
+    // No temporary files left behind.
+    for (const d of ["opt/buntracker", "etc/buntracker", "etc/systemd/system", "var/lib/buntracker"]) {
+      expect(readdirSync(join(sb.root, d)).filter((f) => f.startsWith(".") || /\.new$|\.[A-Za-z0-9]{6}$/.test(f))).toEqual([]);
+    }
+
+    const env = await sb.env();
+    expect(Object.keys(env).sort()).toEqual([
+      "BUNTRACKER_ACCESS_LIST", "BUNTRACKER_ACCESS_MODE", "BUNTRACKER_ADMIN_TOKEN", "BUNTRACKER_LISTEN", "BUNTRACKER_TRENDS_FILE",
+    ]);
+    expect(env.BUNTRACKER_LISTEN).toBe("[::]:7000");
+    expect(env.BUNTRACKER_TRENDS_FILE).toBe("/var/lib/buntracker/trends.jsonl");
+    expect(env.BUNTRACKER_ACCESS_MODE).toBe("deny");
+    expect(env.BUNTRACKER_ACCESS_LIST).toBe("/var/lib/buntracker/deny.txt");
+    expect(env.BUNTRACKER_ADMIN_TOKEN).toMatch(TOKEN);
+    // The tracker itself accepts these settings.
+    const parsed = parseArgs([], env);
+    if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
+    expect(parsed.config.listen).toEqual({ host: "::", port: 7000 });
+    expect(parsed.config.udpListen).toEqual({ host: "::", port: 7000 });
+    expect(parsed.config.trendsFile).toBe("/var/lib/buntracker/trends.jsonl");
+    expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", "/var/lib/buntracker/deny.txt"]);
+    expect(parsed.config.adminToken).toBe(env.BUNTRACKER_ADMIN_TOKEN);
+
+    expect(await sb.calls()).toEqual([
+      "systemctl daemon-reload",
+      "systemctl enable buntracker.service",
+      "systemctl restart buntracker.service",
+      "systemctl is-active --quiet buntracker.service",
+    ]);
+  });
+
+  test("the unit: a dedicated user, hardened, only its data directory writable, low ports, many files, restarts", async () => {
+    const sb = await installed();
+    const unit = (await sb.file("etc/systemd/system/buntracker.service")).split("\n");
+    for (const line of [
+      "User=buntracker",
+      "Group=buntracker",
+      "EnvironmentFile=/etc/buntracker/buntracker.env",
+      "ExecStart=/opt/buntracker/buntracker",
+      "StateDirectory=buntracker",
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "PrivateTmp=yes",
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+      "LimitNOFILE=1048576",
+      "Restart=on-failure",
+      "After=network-online.target",
+      "WantedBy=multi-user.target",
+    ]) {
+      expect(unit).toContain(line);
+    }
+    // Under ProtectSystem=strict the state directory is the only writable path: no other is opened up.
+    expect(unit.filter((l) => /^(ReadWritePaths|ReadWriteDirectories|ProtectSystem=(no|yes|full)$)/.test(l))).toEqual([]);
+  });
+
+  test("systemd-analyze verify accepts the unit (and rejects a broken one)", async () => {
+    const sb = await installed();
+    // What verify needs from the target system: the standard units, and the programs the unit runs.
+    await mkdir(join(sb.root, "usr", "lib", "systemd"), { recursive: true });
+    await cp("/usr/lib/systemd/system", join(sb.root, "usr", "lib", "systemd", "system"), { recursive: true });
+    await mkdir(join(sb.root, "usr", "bin"), { recursive: true });
+    await writeFile(join(sb.root, "usr", "bin", "kill"), "#!/bin/sh\n", { mode: 0o755 }); // ExecReload's; only its presence is checked
+    await symlink("usr/bin", join(sb.root, "bin"));
+    const verify = (unit: string) => {
+      const p = Bun.spawnSync(["systemd-analyze", "verify", `--root=${sb.root}`, unit], { stdout: "pipe", stderr: "pipe" });
+      return { code: p.exitCode, output: (p.stdout.toString() + p.stderr.toString()).trim() };
+    };
+    expect(verify("buntracker.service")).toEqual({ code: 0, output: "" });
+
+    const unit = await sb.file("etc/systemd/system/buntracker.service");
+    await writeFile(join(sb.root, "etc/systemd/system/broken.service"), unit.replace("NoNewPrivileges=yes", "NoNewPrivilege=yes"));
+    expect(verify("broken.service").output).toContain("Unknown key 'NoNewPrivilege'");
+    await writeFile(join(sb.root, "etc/systemd/system/missing.service"), unit.replace("ExecStart=/opt/buntracker/buntracker", "ExecStart=/opt/buntracker/nothing"));
+    expect(verify("missing.service").code).not.toBe(0);
+  });
+
+  test("systemd-analyze security rates the unit's exposure at most 2.0 (a unit without hardening: far more)", async () => {
+    const sb = await installed();
+    const security = (unit: string) => {
+      const p = Bun.spawnSync(["systemd-analyze", "security", "--offline=true", "--threshold=20", `--root=${sb.root}`, unit], { stdout: "pipe", stderr: "pipe" });
+      const level = p.stdout.toString().match(/Overall exposure level for \S+: ([0-9.]+)/)?.[1];
+      return { code: p.exitCode, level: level === undefined ? NaN : Number(level) };
+    };
+    const ours = security("buntracker.service");
+    expect(ours.level).toBeLessThanOrEqual(2.0);
+    expect(ours.code).toBe(0);
+    await writeFile(
+      join(sb.root, "etc/systemd/system/plain.service"),
+      "[Service]\nExecStart=/opt/buntracker/buntracker\n[Install]\nWantedBy=multi-user.target\n",
+    );
+    const plain = security("plain.service");
+    expect(plain.level).toBeGreaterThan(5);
+    expect(plain.code).not.toBe(0);
+  });
+
+  test("re-running install upgrades the binary and unit in place and keeps settings, token, deny list and trends", async () => {
+    const sb = await installed();
+    const envBefore = await sb.file("etc/buntracker/buntracker.env");
+    const hash = "0123456789abcdef0123456789abcdef01234567\n";
+    await writeFile(join(sb.root, "var/lib/buntracker/deny.txt"), hash);
+    await writeFile(join(sb.root, "var/lib/buntracker/trends.jsonl"), '{"t":1}\n');
+    await writeFile(join(sb.root, "etc/systemd/system/buntracker.service"), "stale\n");
+    const ids = await sb.ids();
+
+    const v2 = join(sb.dir, "buntracker-new");
+    await writeFile(v2, fakeBinary("1.0.0 (bbbb222)"), { mode: 0o755 });
+    const r = sb.run(["install", "--binary", v2]);
+    expectOk(r);
+    expect(r.stdout).toContain("Upgraded to buntracker 1.0.0 (bbbb222).");
+    expect(r.stdout).toContain("Kept the settings");
+    expect(await sb.file("opt/buntracker/buntracker")).toBe(fakeBinary("1.0.0 (bbbb222)"));
+    expect(await sb.file("etc/buntracker/buntracker.env")).toBe(envBefore);
+    expect(await sb.file("var/lib/buntracker/deny.txt")).toBe(hash);
+    expect(await sb.file("var/lib/buntracker/trends.jsonl")).toBe('{"t":1}\n');
+    expect(await sb.file("etc/systemd/system/buntracker.service")).toContain("ProtectSystem=strict");
+    expect(await sb.ids()).toEqual(ids);
+    expect((await sb.file("etc/passwd")).match(/^buntracker:/gm)).toHaveLength(1);
+    expect((await sb.calls()).filter((c) => c.includes("restart"))).toHaveLength(2);
+
+    // A new --listen on upgrade changes that line only.
+    expectOk(sb.run(["install", "--listen", "127.0.0.1:8000"]));
+    const after = await sb.file("etc/buntracker/buntracker.env");
+    expect(after).toBe(envBefore.replace("BUNTRACKER_LISTEN=[::]:7000", "BUNTRACKER_LISTEN=127.0.0.1:8000"));
+  });
+
+  test("refuses a binary that is not buntracker, and changes nothing", async () => {
+    const sb = await sandbox();
+    const other = join(sb.dir, "other");
+    await writeFile(other, "#!/bin/sh\necho hello\n", { mode: 0o755 });
+    const r = sb.run(["install", "--binary", other]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("is not buntracker");
+    expect(existsSync(join(sb.root, "opt"))).toBe(false);
+    expect(await sb.calls()).toEqual([]);
+  });
+});
+
+describe("configure", () => {
+  test("a listen address may be a bare port; the tracker's other forms are kept; bad ones change nothing", async () => {
+    const sb = await installed();
+    expectOk(sb.run(["stop"])); // configure restarts a running tracker only: keeps this test quick
+    const listen = async () => (await sb.env()).BUNTRACKER_LISTEN;
+    for (const [given, stored] of [
+      ["8080", "[::]:8080"],
+      [":81", "[::]:81"],
+      ["0.0.0.0:82", "0.0.0.0:82"],
+      ["[::1]:83", "[::1]:83"],
+      ["tracker.example:84", "tracker.example:84"],
+      ["6969", "[::]:6969"],
+    ]) {
+      expectOk(sb.run(["configure", "--listen", given]));
+      expect(await listen()).toBe(stored);
+    }
+    const before = await sb.file("etc/buntracker/buntracker.env");
+    for (const bad of ["0", "70000", "::1:80", "[::1]80", "host:", "a b:80", "x/y:80", "[]:80"]) {
+      const r = sb.run(["configure", "--listen", bad]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("invalid listen address");
+    }
+    expect(await sb.file("etc/buntracker/buntracker.env")).toBe(before);
+    expect(await sb.info("etc/buntracker/buntracker.env")).toEqual({ mode: 0o600, uid: 0, gid: 0 });
+  });
+
+  test("sets the interval, peer timeout and log level; restarts a running tracker only", async () => {
+    const sb = await installed();
+    expectOk(sb.run(["configure", "--interval-secs", "900", "--peer-timeout-secs", "1800", "--log-level", "debug"]));
+    const env = await sb.env();
+    expect([env.BUNTRACKER_INTERVAL_SECS, env.BUNTRACKER_PEER_TIMEOUT_SECS, env.BUNTRACKER_LOG_LEVEL]).toEqual(["900", "1800", "debug"]);
+    const parsed = parseArgs([], env);
+    expect(parsed.kind === "run" && [parsed.config.intervalS, parsed.config.peerTimeoutS, parsed.config.logLevel]).toEqual([900, 1800, "debug"]);
+    expect((await sb.calls()).filter((c) => c.includes("restart"))).toHaveLength(2);
+
+    expectOk(sb.run(["stop"]));
+    expectOk(sb.run(["configure", "--log-level", "warn"]));
+    expect((await sb.calls()).filter((c) => c.includes("restart"))).toHaveLength(2);
+    expect(sb.run(["configure", "--log-level", "loud"]).code).toBe(1);
+    expect(sb.run(["configure", "--interval-secs", "0"]).code).toBe(1);
+    expect((await sb.env()).BUNTRACKER_LOG_LEVEL).toBe("warn");
+  });
+
+  test("without options it asks for each value; an empty answer keeps it", async () => {
+    const sb = await installed();
+    expectOk(sb.run(["configure"], { stdin: "9000\n\n\ninfo\n" }));
+    const env = await sb.env();
+    expect(env.BUNTRACKER_LISTEN).toBe("[::]:9000");
+    expect(env.BUNTRACKER_LOG_LEVEL).toBe("info");
+    expect(env.BUNTRACKER_INTERVAL_SECS).toBeUndefined();
+  });
+});
+
+describe("service commands", () => {
+  test("token prints the admin token; token --new replaces it", async () => {
+    const sb = await installed();
+    const token = (await sb.env()).BUNTRACKER_ADMIN_TOKEN;
+    const r = sb.run(["token"]);
+    expectOk(r);
+    expect(r.stdout).toBe(`${token}\n`);
+    const n = sb.run(["token", "--new"]);
+    expectOk(n);
+    const fresh = n.stdout.trim();
+    expect(fresh).toMatch(TOKEN);
+    expect(fresh).not.toBe(token);
+    expect((await sb.env()).BUNTRACKER_ADMIN_TOKEN).toBe(fresh);
+    expect(await sb.info("etc/buntracker/buntracker.env")).toEqual({ mode: 0o600, uid: 0, gid: 0 });
+  });
+
+  test("start, stop, restart, status and logs drive systemctl and journalctl", async () => {
+    const sb = await installed();
+    const token = (await sb.env()).BUNTRACKER_ADMIN_TOKEN;
+    await writeFile(join(sb.root, "var/lib/buntracker/deny.txt"), "# comment\n0123456789abcdef0123456789abcdef01234567\nfedcba9876543210fedcba9876543210fedcba98 spam\n");
+    const before = (await sb.calls()).length;
+    expectOk(sb.run(["stop"]));
+    expectOk(sb.run(["start"]));
+    expectOk(sb.run(["restart"]));
+    const status = sb.run(["status"]);
+    expectOk(status);
+    expect(status.stdout).toContain("stub status");
+    expect(status.stdout).toContain("[::]:7000");
+    expect(status.stdout).toContain(`${token.slice(0, 4)}…`);
+    expect(status.stdout).not.toContain(token);
+    expect(status.stdout).toContain("(2 entries)");
+    const logs = sb.run(["logs", "--lines", "20"]);
+    expectOk(logs);
+    expect(logs.stdout).toContain("a journal line");
+    expect((await sb.calls()).slice(before)).toEqual([
+      "systemctl stop buntracker.service",
+      "systemctl start buntracker.service",
+      "systemctl is-active --quiet buntracker.service",
+      "systemctl restart buntracker.service",
+      "systemctl is-active --quiet buntracker.service",
+      "systemctl --no-pager status buntracker.service",
+      "journalctl --unit buntracker.service --lines 20 --no-pager",
+    ]);
+  });
+
+  test("commands other than install say when buntracker is not installed", async () => {
+    const sb = await sandbox();
+    for (const cmd of ["start", "stop", "restart", "status", "configure", "token"]) {
+      const r = sb.run([cmd]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("not installed");
+    }
+  });
+
+  test("refuses to run without root", async () => {
+    const sb = await sandbox();
+    await chmod(sb.dir, 0o755);
+    await chmod(scratch, 0o755);
+    const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", join(sb.release, "install-linux.sh"), "install"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(p.exitCode).toBe(1);
+    expect(p.stderr.toString()).toContain("must run as root");
+  });
+
+  test("without a command and without a terminal it prints the usage and exits 2", async () => {
+    const sb = await sandbox();
+    const r = sb.run([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Usage: install-linux.sh");
+  });
+});
+
+describe("menu", () => {
+  test("speaks Chinese under a Chinese locale, English otherwise, and L switches", async () => {
+    const sb = await installed();
+    const zh = sb.run(["menu"], { lang: "zh_CN.UTF-8", stdin: "L\n0\n" });
+    expectOk(zh);
+    const [first, second] = zh.stdout.split("请选择: ");
+    expect(first).toContain("1) 安装或升级");
+    expect(first).toContain("已安装, 运行中");
+    expect(second).toContain("1) Install or upgrade");
+
+    const en = sb.run(["menu"], { stdin: "6\n0\n" });
+    expectOk(en);
+    expect(en.stdout).toContain("1) Install or upgrade");
+    expect(en.stdout).toContain("listen:       [::]:7000");
+    expect(en.stdout).not.toContain("安装或升级");
+
+    const forced = sb.run(["menu", "--lang", "zh"], { stdin: "0\n" });
+    expect(forced.stdout).toContain("安装或升级");
+  });
+
+  test("installs with the listen address typed in; an error returns to the menu", async () => {
+    const sb = await sandbox();
+    const r = sb.run(["menu"], { stdin: "3\n1\n6970\n0\n" });
+    expectOk(r);
+    expect(r.stderr).toContain("not installed"); // 3 (start) before installing: reported, menu goes on
+    expect((await sb.env()).BUNTRACKER_LISTEN).toBe("[::]:6970");
+    expect(r.stdout.match(/Choice: /g)).toHaveLength(3);
+  });
+});
+
+describe("uninstall", () => {
+  test("asks before deleting data: no keeps settings, token and data (and a new install uses them)", async () => {
+    const sb = await installed();
+    const token = (await sb.env()).BUNTRACKER_ADMIN_TOKEN;
+    const r = sb.run(["uninstall"], { stdin: "n\n" });
+    expectOk(r);
+    expect(r.stdout).toContain("Also delete the settings");
+    expect(existsSync(join(sb.root, "etc/systemd/system/buntracker.service"))).toBe(false);
+    expect(existsSync(join(sb.root, "opt/buntracker"))).toBe(false);
+    expect(existsSync(join(sb.root, "etc/buntracker/buntracker.env"))).toBe(true);
+    expect(existsSync(join(sb.root, "var/lib/buntracker/deny.txt"))).toBe(true);
+    expect(await sb.file("etc/passwd")).toContain("buntracker:");
+    expect(await sb.calls()).toContain("systemctl disable --now buntracker.service");
+
+    expectOk(sb.run(["install"]));
+    expect((await sb.env()).BUNTRACKER_ADMIN_TOKEN).toBe(token);
+  });
+
+  test("with no answer (no terminal) it keeps the data", async () => {
+    const sb = await installed();
+    expectOk(sb.run(["uninstall"]));
+    expect(existsSync(join(sb.root, "var/lib/buntracker"))).toBe(true);
+  });
+
+  test("yes (or --purge) deletes settings, data and the user", async () => {
+    for (const how of [{ args: [], stdin: "y\n" }, { args: ["--purge"], stdin: undefined }]) {
+      const sb = await installed();
+      const r = sb.run(["uninstall", ...how.args], { stdin: how.stdin });
+      expectOk(r);
+      for (const path of ["opt/buntracker", "etc/buntracker", "var/lib/buntracker", "etc/systemd/system/buntracker.service"]) {
+        expect(existsSync(join(sb.root, path))).toBe(false);
+      }
+      expect(await sb.file("etc/passwd")).not.toContain("buntracker:");
+      expect(await sb.file("etc/group")).not.toContain("buntracker:");
+    }
+  });
+});
+
+describe("lint", () => {
+  test("shellcheck finds nothing in the shell scripts", () => {
+    const p = Bun.spawnSync(["shellcheck", "--severity=style", SCRIPT, join(REPO, "scripts", "release-notes.sh")], { stdout: "pipe", stderr: "pipe" });
+    expect(p.stdout.toString() + p.stderr.toString()).toBe("");
+    expect(p.exitCode).toBe(0);
+  });
+});

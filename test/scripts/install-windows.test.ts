@@ -1,0 +1,61 @@
+// scripts/install-windows.ps1 cannot run here (no PowerShell, no Windows); CI's Windows job installs, checks
+// and uninstalls it for real. These checks hold it to what the Linux side can see: Windows PowerShell 5.1 can
+// read it, and the command line it gives the tracker is one the tracker accepts.
+import { describe, expect, test } from "bun:test";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { FLAGS, parseArgs } from "../../src/config/parse-args.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const script = await readFile(join(ROOT, "scripts", "install-windows.ps1"), "utf8");
+
+describe("install-windows.ps1", () => {
+  test("is plain ASCII (Windows PowerShell 5.1 reads a file without a BOM in the ANSI code page)", () => {
+    const bad = [...script].map((c, i) => [c, i] as const).filter(([c]) => c.charCodeAt(0) > 0x7e || (c.charCodeAt(0) < 0x20 && !"\r\n\t".includes(c)));
+    expect(bad.map(([c, i]) => `${JSON.stringify(c)} at ${i}`)).toEqual([]);
+  });
+
+  test("offers install, uninstall, start, stop, restart, status and token", () => {
+    const set = script.match(/\[ValidateSet\(([^)]*)\)\]/)?.[1] ?? "";
+    expect(set.split(",").map((s) => s.trim().replaceAll("'", ""))).toEqual(["install", "uninstall", "start", "stop", "restart", "status", "token"]);
+    for (const action of ["install", "uninstall", "start", "stop", "restart", "status", "token"]) expect(script).toContain(`'${action}' {`);
+  });
+
+  test("the task's command line is one the tracker accepts, with every file in %ProgramData%\\buntracker", () => {
+    const list = script.match(/\$arguments = @\(([\s\S]*?)\)\s*\|/)?.[1];
+    expect(list).toBeDefined();
+    const sample: Record<string, string> = {
+      $ListenAddress: "[::]:6969",
+      $TrendsFile: "C:\\ProgramData\\buntracker\\trends.jsonl",
+      $DenyFile: "C:\\ProgramData\\buntracker\\deny.txt",
+      $TokenFile: "C:\\ProgramData\\buntracker\\admin-token",
+    };
+    const args = [...list!.matchAll(/'([^']*)'|(\$\w+)/g)].map((m) => m[1] ?? sample[m[2]] ?? `unknown variable ${m[2]}`);
+    for (const a of args.filter((a) => a.startsWith("--"))) expect(FLAGS.map((f) => `--${f.name}`)).toContain(a);
+    const parsed = parseArgs(args, {});
+    if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
+    expect(parsed.config.listen).toEqual({ host: "::", port: 6969 });
+    expect(parsed.config.trendsFile).toBe(sample.$TrendsFile);
+    expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", sample.$DenyFile]);
+    expect(parsed.config.adminTokenFile).toBe(sample.$TokenFile);
+    for (const name of ["TrendsFile", "DenyFile", "TokenFile", "SettingsFile"]) {
+      expect(script).toMatch(new RegExp(`\\$${name} = Join-Path \\$DataDir '`));
+    }
+    expect(script).toContain("$DataDir = Join-Path $env:ProgramData 'buntracker'");
+  });
+
+  test("starts at boot as LOCAL SERVICE, opens TCP and UDP for this program only, and uninstall undoes it all", () => {
+    expect(script).toContain("New-ScheduledTaskTrigger -AtStartup");
+    expect(script).toContain("$SidLocalService = 'S-1-5-19'");
+    expect(script).toMatch(/New-ScheduledTaskPrincipal -UserId \(Get-AccountName \$SidLocalService\) -LogonType ServiceAccount -RunLevel Limited/);
+    expect(script).toContain("-ExecutionTimeLimit ([TimeSpan]::Zero)");
+    expect(script).toMatch(/foreach \(\$protocol in 'TCP', 'UDP'\)/);
+    expect(script).toMatch(/New-NetFirewallRule [^\n]*-Group \$FirewallGroup -Direction Inbound/);
+    expect(script).toMatch(/-Protocol \$protocol -LocalPort \$Port -Program \$Exe/);
+    const uninstall = script.slice(script.indexOf("function Uninstall-Tracker"), script.indexOf("function Assert-Installed"));
+    expect(uninstall).toContain("Unregister-ScheduledTask -TaskName $TaskName");
+    expect(uninstall).toContain("Remove-NetFirewallRule -Group $FirewallGroup");
+    expect(uninstall).toContain("Remove-Item -LiteralPath $ProgramDir -Recurse");
+    expect(uninstall).toMatch(/Read-Host "Also delete/);
+  });
+});

@@ -1,0 +1,425 @@
+// The admin API (/api/blacklist): bearer-token access, listing, adding and removing hashes in the list file,
+// and what happens under concurrent edits.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseList } from "../../src/core/access.ts";
+import { announceQuery, getBencode, sha1 } from "../helpers/http-client.ts";
+import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { startTracker } from "../helpers/tracker-process.ts";
+
+const TOKEN = "s3cret-admin-token-0123456789abcdef";
+const NOT_ALLOWED = "torrent not allowed on this tracker";
+const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
+
+const hexOf = (label: string) => Buffer.from(sha1(label)).toString("hex");
+
+let root: string;
+let dirCount = 0;
+const running: { stop(): Promise<unknown> }[] = [];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "buntracker-admin-"));
+});
+afterEach(async () => {
+  for (const t of running.splice(0)) await t.stop();
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+interface Admin {
+  t: TestTracker;
+  list: string;
+  dir: string;
+  /** One admin request; `token` null sends no Authorization header. */
+  call(method: string, query?: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
+  /** The hashes the list file holds, in file order (each occurrence), after checking it parses cleanly. */
+  fileHashes(): Promise<string[]>;
+}
+
+/** A tracker with the admin API over a list file holding `content`. */
+async function admin(content: string | null, args: string[] = ["--access-mode", "deny"]): Promise<Admin> {
+  const dir = join(root, `t${++dirCount}`);
+  await mkdir(dir);
+  const list = join(dir, "list.txt");
+  if (content !== null) await writeFile(list, content);
+  const t = await startTestTracker([...args, "--access-list", list, "--admin-token", TOKEN]);
+  running.push(t);
+  return {
+    t,
+    list,
+    dir,
+    call: (method, query = "", body, token = TOKEN) => request(t.httpPort, method, query, body, token),
+    async fileHashes() {
+      const text = await readFile(list, "utf8");
+      expect(parseList(text).invalid).toEqual([]);
+      return text.split("\n").filter((l) => /^[0-9a-f]{40}/i.test(l.trim())).map((l) => l.trim().slice(0, 40).toLowerCase());
+    },
+  };
+}
+
+async function request(port: number, method: string, query: string, body: unknown, token: string | null = TOKEN) {
+  const headers: Record<string, string> = {};
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`http://127.0.0.1:${port}/api/blacklist${query}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: method === "HEAD" || text === "" ? null : JSON.parse(text) };
+}
+
+async function announce(port: number, label: string, n = 1): Promise<string | null> {
+  const peerId = new TextEncoder().encode(`-qB4650-${String(n).padStart(12, "0")}`);
+  const r = await getBencode(`http://127.0.0.1:${port}/announce?${announceQuery({ infoHash: sha1(label), port: 6000 + n, peerId, left: 1 })}`);
+  return (r.body["failure reason"] as string | undefined) ?? null;
+}
+
+describe("authorization", () => {
+  test("a missing or wrong token gets 401 with a JSON error, on every method", async () => {
+    const a = await admin(`${hexOf("x")}\n`);
+    const wrong: [string, string | null][] = [
+      ["no header", null],
+      ["last character differs", TOKEN.slice(0, -1) + (TOKEN.at(-1) === "f" ? "e" : "f")],
+      ["a prefix (shorter)", TOKEN.slice(0, 16)],
+      ["longer", TOKEN + "0"],
+      ["other case", TOKEN.toUpperCase()],
+      ["empty", ""],
+    ];
+    for (const [why, token] of wrong) {
+      for (const method of ["GET", "POST", "DELETE", "PUT"]) {
+        const r = await a.call(method, `?info_hash=${hexOf("x")}`, method === "POST" ? { info_hash: hexOf("y") } : undefined, token);
+        expect({ why, method, status: r.status }).toEqual({ why, method, status: 401 });
+        expect(typeof r.body.error).toBe("string");
+        expect(r.headers.get("www-authenticate")).toStartWith("Bearer");
+      }
+    }
+    // Nothing was changed by any of them.
+    expect(await a.fileHashes()).toEqual([hexOf("x")]);
+  });
+
+  test("only the Bearer scheme is accepted", async () => {
+    const a = await admin("");
+    for (const authorization of [`Basic ${btoa(`admin:${TOKEN}`)}`, TOKEN, `Token ${TOKEN}`, `Bearer`, `Bearer${TOKEN}`]) {
+      const res = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization } });
+      expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 });
+    }
+    const ok = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization: `bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+  });
+
+  test("401 comes before anything in the request is looked at", async () => {
+    const a = await admin("");
+    expect((await a.call("POST", "", "{not json", null)).status).toBe(401);
+    expect((await a.call("POST", "", { info_hash: "short" }, null)).status).toBe(401);
+    expect((await a.call("POST", "", "x".repeat(100_000), null)).status).toBe(401);
+    expect((await a.call("DELETE", "?info_hash=zz", undefined, null)).status).toBe(401);
+    expect((await a.call("GET", "?limit=99999", undefined, null)).status).toBe(401);
+    expect((await a.call("PATCH", "", undefined, "wrong-token-wrong-token")).status).toBe(401);
+  });
+
+  test("without --admin-token the admin API does not exist: 404, whatever the token", async () => {
+    const dir = join(root, `t${++dirCount}`);
+    await mkdir(dir);
+    await writeFile(join(dir, "deny.txt"), "");
+    const t = await startTestTracker(["--blacklist", join(dir, "deny.txt")]);
+    running.push(t);
+    for (const token of [TOKEN, null]) {
+      for (const method of ["GET", "POST", "DELETE"]) {
+        const r = await request(t.httpPort, method, "", method === "POST" ? { info_hash: hexOf("a") } : undefined, token);
+        expect(r.status).toBe(404);
+        expect(r.body.error).toContain("admin API is off");
+      }
+    }
+    expect(await readFile(join(dir, "deny.txt"), "utf8")).toBe("");
+  });
+
+  test("a token but no list configured: 409 (after the token check)", async () => {
+    const t = await startTestTracker(["--admin-token", TOKEN]);
+    running.push(t);
+    const r = await request(t.httpPort, "GET", "", undefined);
+    expect(r.status).toBe(409);
+    expect(r.body.error).toContain("--access-mode");
+    expect((await request(t.httpPort, "POST", "", { info_hash: hexOf("a") })).status).toBe(409);
+    expect((await request(t.httpPort, "GET", "", undefined, null)).status).toBe(401);
+  });
+});
+
+describe("reading the list", () => {
+  test("GET ?info_hash= says whether a hash is listed (either case in, lowercase out)", async () => {
+    const a = await admin(`# comment\n${hexOf("listed")}  # why\n`);
+    expect(await a.call("GET", `?info_hash=${hexOf("listed").toUpperCase()}`)).toMatchObject({
+      status: 200,
+      body: { mode: "deny", info_hash: hexOf("listed"), listed: true },
+    });
+    expect((await a.call("GET", `?info_hash=${hexOf("other")}`)).body).toEqual({ mode: "deny", info_hash: hexOf("other"), listed: false });
+    for (const bad of ["", "xyz", hexOf("a").slice(1), `${hexOf("a")}00`, "%00"]) {
+      const r = await a.call("GET", `?info_hash=${bad}`);
+      expect({ bad, status: r.status }).toEqual({ bad, status: 400 });
+      expect(r.body.error).toContain("40 hex digits");
+    }
+  });
+
+  test("GET without info_hash pages through the sorted list with offset and limit", async () => {
+    const hashes = Array.from({ length: 25 }, (_, i) => hexOf(`page${i}`));
+    const a = await admin(hashes.join("\n") + "\n");
+    const sorted = [...hashes].sort();
+    const all = await a.call("GET");
+    expect(all.status).toBe(200);
+    expect(all.body).toEqual({ mode: "deny", total: 25, offset: 0, limit: 100, info_hashes: sorted });
+    expect((await a.call("GET", "?offset=10&limit=10")).body).toMatchObject({ total: 25, offset: 10, limit: 10, info_hashes: sorted.slice(10, 20) });
+    expect((await a.call("GET", "?offset=20&limit=10")).body.info_hashes).toEqual(sorted.slice(20));
+    expect((await a.call("GET", "?offset=30")).body.info_hashes).toEqual([]);
+    // Walking the pages gives every hash once.
+    const walked: string[] = [];
+    for (let offset = 0; offset < 25; offset += 7) walked.push(...(await a.call("GET", `?offset=${offset}&limit=7`)).body.info_hashes);
+    expect(walked).toEqual(sorted);
+    for (const bad of ["?limit=0", "?limit=1001", "?limit=-1", "?offset=-1", "?offset=abc", "?limit=", "?limit=1.5"]) {
+      const r = await a.call("GET", bad);
+      expect({ bad, status: r.status }).toEqual({ bad, status: 400 });
+      expect(typeof r.body.error).toBe("string");
+    }
+    expect((await a.call("GET", "?limit=1000")).status).toBe(200);
+  });
+});
+
+describe("adding", () => {
+  test("POST writes the file, then applies it: 201, then a duplicate is 200 added:false and not written again", async () => {
+    const a = await admin(`# my deny list\n${hexOf("old")}\n`);
+    expect(await announce(a.t.httpPort, "new")).toBeNull();
+    const r = await a.call("POST", "", { info_hash: hexOf("new") });
+    expect(r).toMatchObject({ status: 201, body: { mode: "deny", info_hash: hexOf("new"), added: true } });
+    expect(await readFile(a.list, "utf8")).toBe(`# my deny list\n${hexOf("old")}\n${hexOf("new")}\n`);
+    // Applied at once, no reload needed.
+    expect(await announce(a.t.httpPort, "new")).toBe(NOT_ALLOWED);
+
+    for (const hex of [hexOf("new"), hexOf("new").toUpperCase(), ` ${hexOf("old")} `]) {
+      const dup = await a.call("POST", "", { info_hash: hex });
+      expect(dup.status).toBe(200);
+      expect(dup.body).toMatchObject({ added: false, info_hash: hex.trim().toLowerCase() });
+    }
+    expect(await a.fileHashes()).toEqual([hexOf("old"), hexOf("new")]);
+  });
+
+  test("appending to a file whose last line has no newline keeps both hashes intact", async () => {
+    const a = await admin(`# no newline at the end\n${hexOf("last")}`);
+    expect((await a.call("POST", "", { info_hash: hexOf("added") })).status).toBe(201);
+    expect(await readFile(a.list, "utf8")).toBe(`# no newline at the end\n${hexOf("last")}\n${hexOf("added")}\n`);
+    expect((await a.call("GET", `?info_hash=${hexOf("last")}`)).body.listed).toBe(true);
+    expect((await a.call("GET", `?info_hash=${hexOf("added")}`)).body.listed).toBe(true);
+    expect(a.t.logs.some((l) => l.includes("not a 40-hex info hash"))).toBe(false);
+  });
+
+  test("a list file that does not exist yet is created", async () => {
+    const a = await admin(null);
+    expect((await a.call("POST", "", { info_hash: hexOf("first") })).status).toBe(201);
+    expect(await readFile(a.list, "utf8")).toBe(`${hexOf("first")}\n`);
+    expect(await announce(a.t.httpPort, "first")).toBe(NOT_ALLOWED);
+  });
+
+  test("a list file deleted under a running tracker is written again with the list in force plus the new hash", async () => {
+    const a = await admin(`${hexOf("kept")}\n`);
+    await rm(a.list);
+    expect((await a.call("POST", "", { info_hash: hexOf("new") })).status).toBe(201);
+    expect((await a.fileHashes()).sort()).toEqual([hexOf("kept"), hexOf("new")].sort());
+    expect(await announce(a.t.httpPort, "kept")).toBe(NOT_ALLOWED); // the old entry still applies
+  });
+
+  test("a hash already in the file but not yet reloaded is not written twice", async () => {
+    const a = await admin("");
+    // An operator's edit, and the admin call right behind it, before any watch or poll can reload.
+    await writeFile(a.list, `${hexOf("both")}\n`);
+    const r = await a.call("POST", "", { info_hash: hexOf("both") });
+    expect(r).toMatchObject({ status: 200, body: { info_hash: hexOf("both"), added: false } });
+    expect(await a.fileHashes()).toEqual([hexOf("both")]);
+    expect((await a.call("GET", `?info_hash=${hexOf("both")}`)).body.listed).toBe(true);
+  });
+
+  test("bad bodies get 400, oversized ones 413; nothing is written", async () => {
+    const a = await admin("");
+    const bad: unknown[] = ["{not json", "", "null", "[]", "42", {}, { info_hash: 42 }, { info_hash: null }, { info_hash: "xyz" }, { info_hash: hexOf("a").slice(2) }, { hash: hexOf("a") }];
+    for (const body of bad) {
+      const r = await a.call("POST", "", body);
+      expect({ body, status: r.status }).toEqual({ body, status: 400 });
+      expect(typeof r.body.error).toBe("string");
+    }
+    const big = await a.call("POST", "", { info_hash: hexOf("a"), padding: "x".repeat(5000) });
+    expect(big.status).toBe(413);
+    expect(big.body.error).toContain("too large");
+    expect(await readFile(a.list, "utf8")).toBe("");
+  });
+
+  test("other methods get 405 with an Allow header", async () => {
+    const a = await admin("");
+    for (const method of ["PUT", "PATCH"]) {
+      const r = await a.call(method, "", { info_hash: hexOf("a") });
+      expect(r.status).toBe(405);
+      expect(r.body.error).toBe("method not allowed");
+      expect(r.headers.get("allow")).toContain("POST");
+    }
+  });
+
+  test("a torrent added to the deny list leaves the statistics at once", async () => {
+    const a = await admin("");
+    expect(await announce(a.t.httpPort, "busy", 1)).toBeNull();
+    expect(await announce(a.t.httpPort, "busy", 2)).toBeNull();
+    expect(await announce(a.t.httpPort, "quiet", 3)).toBeNull();
+    const stats = async () => (await (await fetch(`http://127.0.0.1:${a.t.httpPort}/api/stats`)).json()) as { torrents: number; peers: number };
+    expect(await stats()).toMatchObject({ torrents: 2, peers: 3 });
+    expect((await a.call("POST", "", { info_hash: hexOf("busy") })).status).toBe(201);
+    expect(await stats()).toMatchObject({ torrents: 1, peers: 1 });
+    const top: any = await (await fetch(`http://127.0.0.1:${a.t.httpPort}/api/top100`)).json();
+    expect(top.peers.map((e: any) => e.info_hash)).toEqual([hexOf("quiet")]);
+  });
+});
+
+describe("removing", () => {
+  test("DELETE rewrites the file without the hash, keeping comments and everything else", async () => {
+    const before = [`# deny list`, `${hexOf("a")}  # spam`, ``, `# keep this note`, hexOf("b"), `${hexOf("c").toUpperCase()}`, ``].join("\n");
+    const a = await admin(before);
+    expect(await announce(a.t.httpPort, "b")).toBe(NOT_ALLOWED);
+    const inode = (await stat(a.list)).ino;
+
+    const r = await a.call("DELETE", `?info_hash=${hexOf("b")}`);
+    expect(r).toMatchObject({ status: 200, body: { mode: "deny", info_hash: hexOf("b"), removed: true } });
+    expect(await readFile(a.list, "utf8")).toBe([`# deny list`, `${hexOf("a")}  # spam`, ``, `# keep this note`, `${hexOf("c").toUpperCase()}`, ``].join("\n"));
+    expect(await announce(a.t.httpPort, "b")).toBeNull();
+    // Replaced atomically: a new file (written while the old one still existed) renamed over the old.
+    expect((await stat(a.list)).ino).not.toBe(inode);
+
+    // A line with a trailing comment, and one in upper case, go too.
+    expect((await a.call("DELETE", `?info_hash=${hexOf("a")}`)).status).toBe(200);
+    expect((await a.call("DELETE", `?info_hash=${hexOf("c")}`)).status).toBe(200);
+    expect(await readFile(a.list, "utf8")).toBe(`# deny list\n\n# keep this note\n`);
+
+    // No temporary file left behind.
+    expect(await readdir(a.dir)).toEqual(["list.txt"]);
+  });
+
+  test("a hash listed twice by hand is removed entirely", async () => {
+    const a = await admin(`${hexOf("twice")}\n${hexOf("other")}\n${hexOf("twice")}\n`);
+    expect((await a.call("DELETE", `?info_hash=${hexOf("twice")}`)).status).toBe(200);
+    expect(await a.fileHashes()).toEqual([hexOf("other")]);
+    expect((await a.call("GET", `?info_hash=${hexOf("twice")}`)).body.listed).toBe(false);
+  });
+
+  test("404 when not listed, 400 for a bad or missing hash; the file is left alone", async () => {
+    const a = await admin(`${hexOf("a")}\n`);
+    const inode = (await stat(a.list)).ino;
+    const r = await a.call("DELETE", `?info_hash=${hexOf("nope")}`);
+    expect(r.status).toBe(404);
+    expect(r.body).toMatchObject({ removed: false, error: "not listed" });
+    for (const q of ["", "?info_hash=", "?info_hash=12", `?info_hash=${hexOf("a")}x`]) {
+      const bad = await a.call("DELETE", q);
+      expect({ q, status: bad.status }).toEqual({ q, status: 400 });
+    }
+    expect((await stat(a.list)).ino).toBe(inode);
+    expect(await readFile(a.list, "utf8")).toBe(`${hexOf("a")}\n`);
+  });
+});
+
+describe("allow mode", () => {
+  test("the same endpoints manage the allow list", async () => {
+    const a = await admin(`${hexOf("allowed")}\n`, ["--access-mode", "allow"]);
+    expect(await announce(a.t.httpPort, "later")).toBe(NOT_ALLOWED);
+    expect((await a.call("GET")).body).toMatchObject({ mode: "allow", total: 1, info_hashes: [hexOf("allowed")] });
+
+    expect((await a.call("POST", "", { info_hash: hexOf("later") })).body).toMatchObject({ mode: "allow", added: true });
+    expect(await announce(a.t.httpPort, "later")).toBeNull();
+
+    expect((await a.call("DELETE", `?info_hash=${hexOf("allowed")}`)).body).toMatchObject({ mode: "allow", removed: true });
+    expect(await announce(a.t.httpPort, "allowed")).toBe(NOT_ALLOWED);
+    expect(await a.fileHashes()).toEqual([hexOf("later")]);
+  });
+});
+
+describe("concurrent edits", () => {
+  test("50 concurrent adds plus duplicates: each hash in the file exactly once, and memory matches the file", async () => {
+    const a = await admin(`# start\n${hexOf("pre")}`); // no trailing newline, to make the first append interesting
+    const fresh = Array.from({ length: 50 }, (_, i) => hexOf(`c${i}`));
+    const bodies = [...fresh, ...fresh.slice(0, 20).map((h) => h.toUpperCase()), ...fresh.slice(30), hexOf("pre"), hexOf("pre")];
+    const results = await Promise.all(bodies.map((h) => a.call("POST", "", { info_hash: h })));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(50);
+    expect(results.filter((r) => r.status === 200 && r.body.added === false)).toHaveLength(bodies.length - 50);
+    // Each fresh hash was reported added exactly once.
+    const addedHashes = results.filter((r) => r.status === 201).map((r) => r.body.info_hash);
+    expect(addedHashes.sort()).toEqual([...fresh].sort());
+
+    const inFile = await a.fileHashes();
+    expect(inFile.sort()).toEqual([hexOf("pre"), ...fresh].sort());
+    expect((await readFile(a.list, "utf8")).startsWith("# start\n")).toBe(true);
+    const inMemory = (await a.call("GET", "?limit=1000")).body;
+    expect(inMemory.total).toBe(51);
+    expect(inMemory.info_hashes).toEqual(inFile.sort());
+  });
+
+  test("concurrent adds and removes of different hashes never lose an edit", async () => {
+    const keep = Array.from({ length: 20 }, (_, i) => hexOf(`k${i}`));
+    const gone = Array.from({ length: 20 }, (_, i) => hexOf(`g${i}`));
+    const a = await admin(`# mixed\n${gone.join("\n")}\n`);
+    const results = await Promise.all([
+      ...keep.map((h) => a.call("POST", "", { info_hash: h })),
+      ...gone.map((h) => a.call("DELETE", `?info_hash=${h}`)),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(20).fill(200), ...Array(20).fill(201)]);
+    expect((await a.fileHashes()).sort()).toEqual([...keep].sort());
+    expect((await a.call("GET")).body.info_hashes).toEqual([...keep].sort());
+    expect(await readdir(a.dir)).toEqual(["list.txt"]);
+  });
+});
+
+describe("the admin token at start (real process)", () => {
+  function run(args: string[], env: Record<string, string> = {}) {
+    const r = Bun.spawnSync([process.execPath, MAIN, "--listen", "127.0.0.1:0", ...args], { env: { ...process.env, ...env } });
+    return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  }
+  const expectOneLineExit2 = (r: { code: number | null; stdout: string; stderr: string }, text: string) => {
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toStartWith("buntracker: ");
+    expect(r.stderr).toContain(text);
+  };
+
+  test("a token shorter than 16 characters exits 2 with one line", async () => {
+    expectOneLineExit2(run(["--admin-token", "x".repeat(15)]), "at least 16 characters");
+    expectOneLineExit2(run([], { BUNTRACKER_ADMIN_TOKEN: "tooshort" }), "at least 16 characters");
+    const dir = join(root, `t${++dirCount}`);
+    await mkdir(dir);
+    await writeFile(join(dir, "token"), "  short \n");
+    expectOneLineExit2(run(["--admin-token-file", join(dir, "token")]), "at least 16 characters");
+  });
+
+  test("16 characters are enough", async () => {
+    const p = await startTracker(["--listen", "127.0.0.1:0", "--admin-token", "y".repeat(16)]);
+    running.push(p);
+    expect((await request(p.httpPort, "GET", "", undefined, "y".repeat(16))).status).toBe(409); // authorized; no list
+  });
+
+  test("an unreadable --admin-token-file exits 2 with one line naming it", () => {
+    const missing = join(root, "no-such-token-file");
+    expectOneLineExit2(run(["--admin-token-file", missing]), missing);
+    expectOneLineExit2(run(["--admin-token-file", root]), root); // a directory
+  });
+
+  test("--admin-token-file and BUNTRACKER_ADMIN_TOKEN work (the file's trailing newline is not part of the token)", async () => {
+    const dir = join(root, `t${++dirCount}`);
+    await mkdir(dir);
+    await writeFile(join(dir, "token"), `${TOKEN}\n`);
+    await writeFile(join(dir, "deny.txt"), "");
+    for (const [args, env] of [
+      [["--admin-token-file", join(dir, "token")], {}],
+      [[], { BUNTRACKER_ADMIN_TOKEN: TOKEN }],
+    ] as const) {
+      const p = await startTracker(["--listen", "127.0.0.1:0", "--blacklist", join(dir, "deny.txt"), ...args], env);
+      running.push(p);
+      expect((await request(p.httpPort, "GET", "", undefined)).status).toBe(200);
+      expect((await request(p.httpPort, "GET", "", undefined, `${TOKEN}x`)).status).toBe(401);
+      // The token never shows up in the logs.
+      expect(p.output()).not.toContain(TOKEN);
+    }
+  });
+});
