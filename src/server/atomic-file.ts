@@ -27,6 +27,34 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   await syncDir(dirname(path));
 }
 
+/**
+ * Like writeFileAtomic, for content produced a piece at a time (large files): `produce` calls `write` for each
+ * piece, so the whole content is never held in memory at once.
+ */
+export async function writeFileAtomicStream(
+  path: string,
+  produce: (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>,
+  mode = 0o644,
+): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const fh = await open(tmp, "w", mode);
+    try {
+      await produce(async (chunk) => {
+        for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off)).bytesWritten;
+      });
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dirname(path));
+}
+
 async function syncDir(dir: string): Promise<void> {
   // Makes the rename itself durable. Not every platform can open a directory (Windows): best effort.
   try {

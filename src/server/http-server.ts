@@ -38,7 +38,8 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
     // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
     // on the same port would silently share (split) the traffic instead of failing to start.
     reusePort: false,
-    idleTimeout: 30,
+    // Clients reconnect for every announce anyway; an idle keep-alive socket only holds a descriptor.
+    idleTimeout: 10,
     // Nothing here takes a large body (the admin API's are under 4 KiB, checked after its token):
     // refuse anything huge before buffering it.
     maxRequestBodySize: 1024 * 1024,

@@ -1,13 +1,13 @@
 // --state-file: the store snapshotted to disk every SAVE_EVERY_MS and on graceful shutdown, restored at
-// start. Encoding runs one shard per event-loop turn, so announces keep flowing during a save; the file is
-// replaced atomically. A damaged or partial file is moved aside (PATH.corrupt-<time>) with a warning and
+// start. Each shard is encoded and written in turn (announces go on in between, and only one shard's bytes
+// are in memory); the file is replaced atomically. A damaged or partial file is moved aside (PATH.corrupt-<time>) with a warning and
 // the tracker starts empty: never a crash.
 
 import { readFile, rename } from "node:fs/promises";
 import { CLIENT_NAMES } from "../core/clients.ts";
 import { encodeHeader, encodeShard, encodeTrailer, restoreSnapshot } from "../core/snapshot.ts";
 import type { Store } from "../core/store.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomicStream } from "./atomic-file.ts";
 import type { Logger } from "./logger.ts";
 
 export const SAVE_EVERY_MS = 5 * 60_000;
@@ -51,22 +51,29 @@ export class StateFile {
 
   async #write(): Promise<void> {
     const started = performance.now();
-    const hasher = new Bun.CryptoHasher("sha256");
-    const chunks: Uint8Array[] = [encodeHeader(Math.floor(Date.now() / 1000), CLIENT_NAMES)];
-    hasher.update(chunks[0]);
     let torrents = 0;
-    for (const shard of this.#store.shards) {
-      const { bytes, torrents: n } = encodeShard(shard);
-      chunks.push(bytes);
-      hasher.update(bytes);
-      torrents += n;
-      await new Promise((resolve) => setImmediate(resolve)); // let requests in between shards
-    }
-    const countBytes = encodeTrailer(torrents, new Uint8Array(32)).subarray(0, 4);
-    hasher.update(countBytes);
-    chunks.push(encodeTrailer(torrents, new Uint8Array(hasher.digest())));
     try {
-      await writeFileAtomic(this.path, chunks, 0o600);
+      // Shard by shard into the file: memory holds one shard's bytes at a time, not the whole snapshot.
+      await writeFileAtomicStream(
+        this.path,
+        async (write) => {
+          const hasher = new Bun.CryptoHasher("sha256");
+          const put = async (bytes: Uint8Array) => {
+            hasher.update(bytes);
+            await write(bytes);
+          };
+          await put(encodeHeader(Math.floor(Date.now() / 1000), CLIENT_NAMES));
+          for (const shard of this.#store.shards) {
+            const { bytes, torrents: n } = encodeShard(shard);
+            torrents += n;
+            await put(bytes); // the write yields to the event loop: requests go on between shards
+          }
+          const count = encodeTrailer(torrents, new Uint8Array(32)).subarray(0, 4);
+          hasher.update(count);
+          await write(encodeTrailer(torrents, new Uint8Array(hasher.digest())));
+        },
+        0o600,
+      );
       this.saves++;
       this.lastSaveSeconds = (performance.now() - started) / 1000;
       this.#log.debug("state saved", { path: this.path, torrents, ms: Math.round(this.lastSaveSeconds * 1000) });
