@@ -43,3 +43,57 @@ describe("bencode", () => {
     expect(decodeBencode(body)).toEqual({ files: { ["\x00".repeat(20)]: { complete: 1, downloaded: 2, incomplete: 3 } } });
   });
 });
+
+describe("bencode properties (seeded)", () => {
+  // A small seeded generator of values our writer can express: integers, binary strings, lists, dictionaries.
+  type V = number | string | V[] | { [k: string]: V };
+  let seed = 12345;
+  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const str = () => String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 24) }, () => Math.floor(rnd() * 256)));
+  function value(depth: number): V {
+    const k = depth > 3 ? Math.floor(rnd() * 2) : Math.floor(rnd() * 4);
+    if (k === 0) return Math.floor((rnd() - 0.5) * 2 ** 40);
+    if (k === 1) return str();
+    if (k === 2) return Array.from({ length: Math.floor(rnd() * 5) }, () => value(depth + 1));
+    const d: { [k: string]: V } = {};
+    for (let i = Math.floor(rnd() * 5); i > 0; i--) d[str()] = value(depth + 1);
+    return d;
+  }
+  function write(w: BencodeWriter, v: V): void {
+    if (typeof v === "number") w.int(v);
+    else if (typeof v === "string") w.str(v);
+    else if (Array.isArray(v)) {
+      w.list();
+      for (const x of v) write(w, x);
+      w.end();
+    } else {
+      w.dict();
+      for (const k of Object.keys(v).sort()) write(w.str(k), v[k]);
+      w.end();
+    }
+  }
+
+  test("whatever is written decodes back to the same value", () => {
+    for (let i = 0; i < 2000; i++) {
+      const v = value(0);
+      const w = new BencodeWriter(16);
+      write(w, v);
+      expect(decodeBencode(w.take())).toEqual(v);
+    }
+  });
+
+  test("damaged input is rejected with an Error, never anything worse", () => {
+    for (let i = 0; i < 2000; i++) {
+      const w = new BencodeWriter(16);
+      write(w, value(0));
+      const bytes = w.take();
+      const cut = bytes.slice(0, Math.floor(rnd() * bytes.length));
+      if (cut.length > 0) cut[Math.floor(rnd() * cut.length)] ^= 1 << Math.floor(rnd() * 8);
+      try {
+        decodeBencode(cut);
+      } catch (e) {
+        expect(e).toBeInstanceOf(Error);
+      }
+    }
+  });
+});
