@@ -4,32 +4,20 @@
 import { open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    const fh = await open(tmp, "w", mode);
-    try {
-      if (typeof data === "string" || data instanceof Uint8Array) await fh.writeFile(data);
-      else {
-        for (const chunk of data) {
-          for (let off = 0; off < chunk.length; ) off += (await fh.write(chunk, off)).bytesWritten;
-        }
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await syncDir(dirname(path));
+export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o644): Promise<void> {
+  const chunks = typeof data === "string" ? [new TextEncoder().encode(data)] : data instanceof Uint8Array ? [data] : data;
+  return writeFileAtomicStream(
+    path,
+    async (write) => {
+      for (const chunk of chunks) await write(chunk);
+    },
+    mode,
+  );
 }
 
 /**
- * Like writeFileAtomic, for content produced a piece at a time (large files): `produce` calls `write` for each
- * piece, so the whole content is never held in memory at once.
+ * The same for content produced a piece at a time (large files): `produce` calls `write` for each piece, so the
+ * whole content is never held in memory at once.
  */
 export async function writeFileAtomicStream(
   path: string,
