@@ -27,6 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { udp } from "bun";
 import { type BValue, decodeBencode } from "../src/codec/bencode-decode.ts";
+import { Prng } from "../test/helpers/prng.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Options
@@ -56,33 +57,6 @@ const ROOT = join(import.meta.dir, "..");
 // ---------------------------------------------------------------------------------------------------------
 // Small tools
 
-class Prng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  next(): number {
-    this.#s = (this.#s + 0x6d2b79f5) >>> 0;
-    let t = this.#s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
 
 const sha1 = (s: string) => new Uint8Array(new Bun.CryptoHasher("sha1").update(s).digest());
 const pct = (b: Uint8Array) => Array.from(b, (x) => "%" + x.toString(16).padStart(2, "0")).join("");

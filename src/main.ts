@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { helpText, parseArgs } from "./config/parse-args.ts";
 import { platformDefaults } from "./config/platform.ts";
 import { startTracker } from "./server/app.ts";
-import { Logger } from "./server/logger.ts";
+import { errorText, Logger } from "./server/logger.ts";
 import { VERSION, versionLine } from "./version.ts";
 
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
@@ -61,7 +61,7 @@ let tracker;
 try {
   tracker = await startTracker(config, log, adminToken);
 } catch (err) {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   log.error("cannot start", { err: message });
   await fail(1, `cannot listen: ${message}`);
   process.exit(1);

@@ -4,6 +4,7 @@
 // error 8 + message.
 
 import type { AnnounceRequest } from "../core/announce.ts";
+import { readU32, writeU32 } from "../core/bytes.ts";
 
 export const ACTION_CONNECT = 0;
 export const ACTION_ANNOUNCE = 1;
@@ -38,16 +39,7 @@ export const SCRAPE_ENTRY_LEN = 12;
 /** "Up to about 74 torrents can be scraped at once" (BEP 15): 16 + 74 * 20 bytes stays under 1500. */
 export const MAX_SCRAPE_HASHES = 74;
 
-export function readU32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
-
-export function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
+export { readU32, writeU32 };
 
 /** 20 bytes at b[o..] as a latin1 string: the store's key for an info hash. */
 export function latin1Key20(b: Uint8Array, o: number): string {

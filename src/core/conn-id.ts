@@ -10,6 +10,7 @@
 //   a few minutes. The key is random per process (a restart invalidates ids; clients reconnect).
 // - The MAC is compared as one 32-bit integer: a single comparison, so no byte-by-byte timing leak.
 
+import { readU32, writeU32 } from "./bytes.ts";
 import { SipHash } from "./siphash.ts";
 
 export const CONN_ID_LIFETIME_S = 300;
@@ -44,15 +45,4 @@ export class ConnIdIssuer {
     for (let i = 0; i < ipLen; i++) m[4 + i] = ip[i];
     return this.#mac.hash(m, 0, 4 + ipLen).lo;
   }
-}
-
-function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }

@@ -14,7 +14,7 @@ import { basename, dirname } from "node:path";
 import { AccessList, type AccessMode, keyToHex, lineKey, parseList } from "../core/access.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
-import type { Logger } from "./logger.ts";
+import { errorText, type Logger } from "./logger.ts";
 
 const POLL_MS = 2000;
 const DEBOUNCE_MS = 100;
@@ -63,7 +63,7 @@ export class AccessControl {
       });
       this.#watcher.on("error", () => {}); // the poll below still covers changes
     } catch (err) {
-      this.#log.warn("access: cannot watch the list's directory; polling only", { path, err: errText(err) });
+      this.#log.warn("access: cannot watch the list's directory; polling only", { path, err: errorText(err) });
     }
     const poll = setInterval(() => void this.#poll(), POLL_MS);
     poll.unref();
@@ -85,7 +85,7 @@ export class AccessControl {
         this.#signature = await this.#statSignature();
         text = await readFile(this.path, "utf8");
       } catch (err) {
-        const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "the file does not exist" : errText(err);
+        const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "the file does not exist" : errorText(err);
         if (this.#problem !== why) {
           this.#log.warn("access: cannot read the list; keeping the last good one", { path: this.path, reason, why, hashes: this.#list.hashes.size });
         }
@@ -203,8 +203,4 @@ export class AccessControl {
     this.#queue = run.catch(() => {});
     return run;
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

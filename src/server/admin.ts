@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { hexToKey, keyToHex } from "../core/access.ts";
 import type { AccessControl } from "./access-control.ts";
 import { json } from "./api.ts";
-import type { Logger } from "./logger.ts";
+import { errorText, type Logger } from "./logger.ts";
 
 export const ADMIN_PATH = "/api/blacklist";
 const MAX_BODY = 4096;
@@ -49,7 +49,7 @@ export class AdminApi {
           return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD, POST, DELETE" });
       }
     } catch (err) {
-      this.#log.error("admin: cannot update the access list file", { path: access.path, err: err instanceof Error ? err.message : String(err) });
+      this.#log.error("admin: cannot update the access list file", { path: access.path, err: errorText(err) });
       return json({ error: "cannot write the access list file; nothing was changed" }, 500);
     }
   }

@@ -2,6 +2,7 @@
 // Every answer is cheap: totals are kept incrementally, trends are sampled by a timer (reading never records
 // a sample), and rankings come from per-shard lists refreshed in slices. Bad query values get a JSON 400.
 
+import { keyToHex } from "../core/access.ts";
 import { CLIENT_NAMES } from "../core/clients.ts";
 import type { Store } from "../core/store.ts";
 import type { Counters } from "../frontend/counters.ts";
@@ -143,7 +144,7 @@ function top100(ctx: ApiContext, q: URLSearchParams): unknown {
   }
   ctx.refreshTop();
   const r = ctx.top.top(limit, ctx.allows);
-  const out = (list: TorrentRank[]) => list.map((e) => ({ info_hash: hex(e.infoHash), seeders: e.seeders, leechers: e.leechers, peers: e.peers, downloaded: e.downloaded }));
+  const out = (list: TorrentRank[]) => list.map((e) => ({ info_hash: keyToHex(e.infoHash), seeders: e.seeders, leechers: e.leechers, peers: e.peers, downloaded: e.downloaded }));
   return { limit, generated_at: ctx.now(), peers: out(r.peers), seeders: out(r.seeders), leechers: out(r.leechers), downloaded: out(r.downloaded) };
 }
 
@@ -151,11 +152,6 @@ export function json(body: unknown, status: number, extraHeaders: Record<string,
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...extraHeaders } });
 }
 
-export function hex(latin1: string): string {
-  let s = "";
-  for (let i = 0; i < latin1.length; i++) s += latin1.charCodeAt(i).toString(16).padStart(2, "0");
-  return s;
-}
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const round4 = (x: number) => Math.round(x * 10000) / 10000;

@@ -45,3 +45,8 @@ export class Logger {
     this.#write(JSON.stringify(entry));
   }
 }
+
+/** The message of a caught value, for log fields and one-line errors. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -8,7 +8,7 @@ import { CLIENT_NAMES } from "../core/clients.ts";
 import { encodeHeader, encodeShard, encodeTrailer, restoreSnapshot } from "../core/snapshot.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomicStream } from "./atomic-file.ts";
-import type { Logger } from "./logger.ts";
+import { errorText, type Logger } from "./logger.ts";
 
 export const SAVE_EVERY_MS = 5 * 60_000;
 
@@ -80,7 +80,7 @@ export class StateFile {
     } catch (err) {
       this.#log.warn("state: cannot write the state file; swarms will not survive a restart", {
         path: this.path,
-        err: err instanceof Error ? err.message : String(err),
+        err: errorText(err),
       });
     }
   }
@@ -91,7 +91,7 @@ export class StateFile {
       data = await readFile(this.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.#log.warn("state: cannot read the state file; starting empty", { path: this.path, err: err instanceof Error ? err.message : String(err) });
+        this.#log.warn("state: cannot read the state file; starting empty", { path: this.path, err: errorText(err) });
       }
       return;
     }

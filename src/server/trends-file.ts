@@ -6,7 +6,7 @@
 import { appendFile, readFile } from "node:fs/promises";
 import { TREND_INTERVAL_S, type TrendSample } from "../stats/trends.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
-import type { Logger } from "./logger.ts";
+import { errorText, type Logger } from "./logger.ts";
 
 /** Rewrite the file after this many appended lines (a day of samples). */
 const COMPACT_AFTER_APPENDS = 86400 / TREND_INTERVAL_S;
@@ -29,7 +29,7 @@ export class TrendsFile {
       text = await readFile(this.path, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-      this.#log.warn("trends: cannot read the trends file; starting with no history", { path: this.path, err: errText(err) });
+      this.#log.warn("trends: cannot read the trends file; starting with no history", { path: this.path, err: errorText(err) });
       return [];
     }
     const lines = text.split("\n");
@@ -71,7 +71,7 @@ export class TrendsFile {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "error";
       if (this.#failing !== code) {
-        this.#log.warn(`trends: cannot ${what} the trends file; history stays in memory`, { path: this.path, err: errText(err) });
+        this.#log.warn(`trends: cannot ${what} the trends file; history stays in memory`, { path: this.path, err: errorText(err) });
       }
       this.#failing = code;
       return false;
@@ -92,8 +92,4 @@ function parseSample(line: string): TrendSample | null {
   } catch {
     return null;
   }
-}
-
-function errText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

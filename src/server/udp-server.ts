@@ -18,7 +18,7 @@ import { networkInterfaces } from "node:os";
 import type { ListenAddress } from "../config/config.ts";
 import { parseIp } from "../codec/ip.ts";
 import { UDP_REPLY_BUDGET, type UdpTracker } from "../frontend/udp-tracker.ts";
-import type { Logger } from "./logger.ts";
+import { errorText, type Logger } from "./logger.ts";
 
 // Bun.udpSocket's undocumented `flags` (uSockets LIBUS_* values, see bun-notes §1.3).
 const FLAG_IPV6_ONLY = 8;
@@ -71,7 +71,7 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
         // Not fatal: the wildcard socket still answers this address, from the routed source.
         log.warn("udp: cannot bind a local address; its replies may come from another address", {
           address: addr,
-          err: err instanceof Error ? err.message : String(err),
+          err: errorText(err),
         });
       }
     }
@@ -129,7 +129,7 @@ function makeHandlers(o: UdpServerOptions) {
     error(...args: unknown[]) {
       const err = args[args.length - 1];
       // ICMP errors from clients that went away are routine on a public tracker.
-      log.debug("udp socket error", { err: err instanceof Error ? err.message : String(err) });
+      log.debug("udp socket error", { err: errorText(err) });
     },
   };
 }
@@ -143,7 +143,7 @@ function send(socket: Socket, data: Uint8Array, port: number, address: string, l
       const code = (err as { code?: string }).code ?? "";
       // A pending ICMP error surfaces on the next send and is consumed by it: one retry gets through.
       if (attempt === 0 && RETRYABLE.has(code)) continue;
-      log.debug("udp send failed", { code, err: err instanceof Error ? err.message : String(err) });
+      log.debug("udp send failed", { code, err: errorText(err) });
       return;
     }
   }
