@@ -206,8 +206,9 @@ const TAG_TURBOBT = tagOf(TURBOBT);
 const TAG_DNA = tagOf(DNA);
 const TAG_BITTYRANT = tagOf(BITTYRANT);
 
-/** Client names by tag; tag 0 is "Unknown". At most 256 entries (the tag is stored in one byte per peer). */
+/** Client names by tag; tag 0 is "Unknown". At most 128 entries (the tag is stored in 7 bits per peer). */
 export const CLIENT_NAMES: readonly string[] = Object.freeze(names);
+if (names.length > 128) throw new Error("too many client tags for the 7 bits a peer record has for them");
 
 // ---- classification (shared by both entry points) ----
 

@@ -4,17 +4,18 @@
 // starting at a random rotation. Picks are distinct, spread evenly over the swarm (opentracker's even-spacing
 // idea) and differ on every call, so a big swarm does not hand everyone the same few peers.
 
-import type { PeerList } from "./peer-list.ts";
+import type { PeerLists } from "./peer-lists.ts";
 
 /** A source of uniform random numbers in [0, 1). Injected so tests can be deterministic. */
 export type Random = () => number;
 
 /**
- * Copies the compact form of up to `want` records from list[from, to), never record `skip`, into out[at..].
- * Returns the number of peers written.
+ * Copies the compact form of up to `want` records of torrent `id`'s list, from [from, to) and never record
+ * `skip`, into out[at..]. Returns the number of peers written.
  */
 export function selectPeers(
-  list: PeerList,
+  lists: PeerLists,
+  id: number,
   from: number,
   to: number,
   skip: number,
@@ -26,13 +27,13 @@ export function selectPeers(
   const skipInRange = skip >= from && skip < to;
   const n = to - from - (skipInRange ? 1 : 0);
   if (want <= 0 || n <= 0) return 0;
-  const size = list.compactLen;
+  const size = lists.compactLen;
   // Virtual positions v in [0, n) map to records from + v, stepping over `skip`.
   const gap = skipInRange ? skip : to;
   if (n <= want) {
     for (let v = 0; v < n; v++) {
       const r = from + v;
-      list.copyCompact(r >= gap ? r + 1 : r, out, at + v * size);
+      lists.copyCompact(id, r >= gap ? r + 1 : r, out, at + v * size);
     }
     return n;
   }
@@ -41,7 +42,7 @@ export function selectPeers(
     const lo = Math.floor((i * n) / want);
     const hi = Math.floor(((i + 1) * n) / want);
     const r = from + ((lo + Math.floor(random() * (hi - lo)) + rotation) % n);
-    list.copyCompact(r >= gap ? r + 1 : r, out, at + i * size);
+    lists.copyCompact(id, r >= gap ? r + 1 : r, out, at + i * size);
   }
   return want;
 }

@@ -5,13 +5,12 @@
 // Layout (little-endian):
 //   header   "BTSTATE\0" | u32 version | u32 saved at (unix s) | u32 n | n bytes: client names, "\n"-joined
 //   torrents [20 hash | u32 downloaded | u8 flags (1 = dormant) | u32 v4 count | u32 v6 count
-//             | v4 records (12 bytes each) | v6 records (24 bytes each)]*   (records as PeerList stores them)
+//             | v4 records (12 bytes each) | v6 records (24 bytes each)]*
+//   record   address (4 or 16) | u16 port, big-endian | u8 flags | u8 client tag | u32 last announce (unix s)
 //   trailer  u32 torrent count | 32 bytes SHA-256 of everything before it
 // Client tags are per build, so the header names them and a restore maps them by name.
 
-import { PeerList } from "./peer-list.ts";
 import type { Store } from "./store.ts";
-import type { Swarm } from "./swarm.ts";
 
 const MAGIC = [0x42, 0x54, 0x53, 0x54, 0x41, 0x54, 0x45, 0x00]; // "BTSTATE\0"
 export const SNAPSHOT_VERSION = 1;
@@ -30,29 +29,33 @@ export function encodeHeader(savedAt: number, clientNames: readonly string[]): U
   return out;
 }
 
-/** One shard's torrents, as one chunk. */
-export function encodeShard(shard: ReadonlyMap<string, Swarm>): { bytes: Uint8Array; torrents: number } {
+/**
+ * The torrents with ids in [from, to), as one chunk (a save writes the ids a slice at a time). `now` turns
+ * the store's relative peer times back into unix seconds.
+ */
+export function encodeTorrents(store: Store, from: number, to: number, now: number): { bytes: Uint8Array; torrents: number } {
   let size = 0;
-  for (const swarm of shard.values()) size += TORRENT_HEADER + recordBytes(swarm.v4) + recordBytes(swarm.v6);
+  let torrents = 0;
+  store.forEachTorrentIn(from, to, (id) => {
+    size += TORRENT_HEADER + store.v4.count(id) * 12 + store.v6.count(id) * 24;
+    torrents++;
+  });
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
   let o = 0;
-  for (const [hash, swarm] of shard) {
-    for (let i = 0; i < 20; i++) out[o + i] = hash.charCodeAt(i);
-    v.setUint32(o + 20, swarm.downloaded >>> 0, true);
-    out[o + 24] = swarm.dormant ? FLAG_DORMANT : 0;
-    v.setUint32(o + 25, swarm.v4?.count ?? 0, true);
-    v.setUint32(o + 29, swarm.v6?.count ?? 0, true);
+  store.forEachTorrentIn(from, to, (id) => {
+    store.copyInfoHash(id, out, o);
+    v.setUint32(o + 20, store.downloadedOf(id), true);
+    out[o + 24] = store.isDormant(id) ? FLAG_DORMANT : 0;
+    v.setUint32(o + 25, store.v4.count(id), true);
+    v.setUint32(o + 29, store.v6.count(id), true);
     o += TORRENT_HEADER;
-    for (const list of [swarm.v4, swarm.v6]) {
-      if (list === null) continue;
-      const n = recordBytes(list);
-      out.set(list.data.subarray(0, n), o);
-      o += n;
-    }
-  }
-  return { bytes: out, torrents: shard.size };
+    o = store.v4.exportRecords(id, now, out, o);
+    o = store.v6.exportRecords(id, now, out, o);
+  });
+  return { bytes: out, torrents };
 }
+
 
 export function encodeTrailer(torrents: number, sha256: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + 32);
@@ -68,13 +71,15 @@ export interface DecodedSnapshot {
 
 /**
  * Checks and loads a snapshot into an empty store. Returns what was loaded, or an error message (nothing is
- * loaded then: the checksum is verified before anything else). `sha256` hashes a byte range.
+ * loaded then: the checksum is verified before anything else). `sha256` hashes a byte range. Peers silent
+ * longer than the store's timeout at `now` are left out.
  */
 export function restoreSnapshot(
   data: Uint8Array,
   store: Store,
   clientNames: readonly string[],
   sha256: (bytes: Uint8Array) => Uint8Array,
+  now: number,
 ): DecodedSnapshot | string {
   if (data.length < 20 + 36) return "too short to be a state file";
   for (let i = 0; i < 8; i++) if (data[i] !== MAGIC[i]) return "not a buntracker state file";
@@ -105,17 +110,19 @@ export function restoreSnapshot(
     const n6 = v.getUint32(o + 29, true);
     o += TORRENT_HEADER;
     if (o + n4 * 12 + n6 * 24 > bodyEnd - 4) return "damaged peer records";
-    const v4 = n4 > 0 ? PeerList.fromRecords(4, data.subarray(o, o + n4 * 12), n4, mapTag) : null;
-    o += n4 * 12;
-    const v6 = n6 > 0 ? PeerList.fromRecords(16, data.subarray(o, o + n6 * 24), n6, mapTag) : null;
-    o += n6 * 24;
-    store.restoreTorrent(hash, downloaded, dormant, v4, v6);
+    const id = store.restoreTorrent(hash, downloaded);
+    if (id >= 0 && !dormant) {
+      for (let r = 0; r < n4 + n6; r++) {
+        const a = r < n4 ? 4 : 16;
+        const port = (data[o + a] << 8) | data[o + a + 1];
+        store.restorePeer(id, a, data.subarray(o, o + a), port, data[o + a + 2], mapTag(data[o + a + 3]), v.getUint32(o + a + 4, true), now);
+        o += a + 8;
+      }
+    } else o += n4 * 12 + n6 * 24;
+    if (id >= 0) store.finishRestore(id);
     torrents++;
   }
   if (torrents !== declared) return `expected ${declared} torrents, found ${torrents}`;
   return { savedAt, torrents };
 }
 
-function recordBytes(list: PeerList | null): number {
-  return list === null ? 0 : list.count * list.stride;
-}

@@ -1,8 +1,13 @@
-// The one in-process store that HTTP and UDP both feed: torrents sharded by info hash, peers keyed by
-// (IP, port) within each address family. Pure: the caller passes the time and the random source in.
+// The one in-process store that HTTP and UDP both feed: torrents by info hash, peers keyed by (IP, port)
+// within each address family. Pure: the caller passes the time and the random source in.
 //
-// Totals are kept incrementally, so statistics never walk the swarms. Expiry runs one shard at a time
-// (`sweepShard`), so no request ever waits behind a sweep of everything.
+// Layout: the torrent table (torrent-table.ts) turns an info hash into a small id; per-torrent numbers sit
+// in typed arrays by id and the peers in two arenas, one per family (peer-lists.ts). Nothing is an object
+// per torrent or per peer, which is what keeps a stored peer near 15 bytes (see BENCHMARKS.md). A "shard"
+// is the ids equal to i modulo the shard count: the unit of ranking refreshes.
+//
+// Totals are kept incrementally, so statistics never walk the swarms. Expiry runs a range of ids at a time
+// (`sweepIds`), so no request ever waits behind a sweep of everything.
 //
 // Memory is bounded: at most maxTorrents torrents (a torrent whose peers are all gone but which has
 // completions stays as a "dormant" entry, keeping its all-time count, and is the first to go when room is
@@ -17,9 +22,9 @@ import {
   EVENT_STOPPED,
   ScrapeCounts,
 } from "./announce.ts";
-import { FLAG_COUNTED, FLAG_SEEDER, type PeerList } from "./peer-list.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, PeerLists } from "./peer-lists.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
-import { Swarm } from "./swarm.ts";
+import { TorrentTable } from "./torrent-table.ts";
 
 export interface StoreOptions {
   /** Number of shards (default 64). More shards make each expiry slice shorter. */
@@ -38,6 +43,15 @@ export interface StoreOptions {
   minIntervalS?: number;
 }
 
+/** A torrent's numbers, for callers outside the hot path (APIs, tests). */
+export interface TorrentView {
+  seeders: number;
+  leechers: number;
+  peers: number;
+  downloaded: number;
+  dormant: boolean;
+}
+
 /** Records looked at to pick the longest-silent peer when a torrent is full. */
 const EVICTION_SAMPLE = 8;
 
@@ -46,19 +60,33 @@ export const REFUSED_NONE = 0;
 export const REFUSED_TORRENTS = 1;
 export const REFUSED_PEERS = 2;
 
+// Torrent states, per id.
+const FREE = 0;
+const LIVE = 1;
+/** No peers left, kept only for its completion count. */
+const DORMANT = 2;
+
 export interface SweepResult {
   peersRemoved: number;
   torrentsRemoved: number;
 }
 
 export class Store {
-  readonly shards: Map<string, Swarm>[];
+  readonly shardCount: number;
   readonly peerTimeoutS: number;
   readonly maxTorrents: number;
   readonly maxPeersPerTorrent: number;
   readonly maxPeers: number;
   readonly #minIntervalS: number;
   #random: Random;
+  readonly #table: TorrentTable;
+  readonly v4 = new PeerLists(4);
+  readonly v6 = new PeerLists(16);
+  /** Per torrent id: completions seen (BEP 48 `downloaded`) and FREE / LIVE / DORMANT. */
+  #downloaded = new Uint32Array(0);
+  #state = new Uint8Array(0);
+  /** Where the search for a dormant torrent to forget goes on from. */
+  #dormantCursor = 0;
 
   /** Torrents with peers (or emptied by `stopped` and not yet swept). */
   torrents = 0;
@@ -81,13 +109,24 @@ export class Store {
   constructor(options: StoreOptions) {
     const n = options.shards ?? 64;
     if (!Number.isInteger(n) || n < 1 || n > 65536) throw new RangeError("shards must be 1..65536");
-    this.shards = Array.from({ length: n }, () => new Map());
+    this.shardCount = n;
     this.peerTimeoutS = options.peerTimeoutS;
     this.#random = options.random;
     this.maxTorrents = options.maxTorrents ?? Infinity;
     this.maxPeersPerTorrent = options.maxPeersPerTorrent ?? Infinity;
     this.maxPeers = options.maxPeers ?? Infinity;
     this.#minIntervalS = options.minIntervalS ?? 0;
+    const seed = () => Math.floor(this.#random() * 4294967296);
+    this.#table = new TorrentTable(seed(), seed(), (capacity) => {
+      this.v4.resize(capacity);
+      this.v6.resize(capacity);
+      const downloaded = new Uint32Array(capacity);
+      downloaded.set(this.#downloaded);
+      this.#downloaded = downloaded;
+      const state = new Uint8Array(capacity);
+      state.set(this.#state);
+      this.#state = state;
+    });
   }
 
   get peers(): number {
@@ -98,14 +137,60 @@ export class Store {
     return this.peers - this.seeders;
   }
 
-  shardOf(infoHash: string): Map<string, Swarm> {
-    // Info hashes are SHA-1 output, so two bytes spread them evenly.
-    const n = this.shards.length;
-    return this.shards[((infoHash.charCodeAt(0) << 8) | infoHash.charCodeAt(1)) % n];
+  /** Bytes the peer arenas hold from the system (live records, garbage awaiting compaction, free room). */
+  get peerMemoryBytes(): number {
+    return this.v4.arena.reservedBytes + this.v6.arena.reservedBytes;
   }
 
-  get(infoHash: string): Swarm | undefined {
-    return this.shardOf(infoHash).get(infoHash);
+  /** The id of a stored torrent (live or dormant), or -1. */
+  idOf(infoHash: string): number {
+    return this.#table.find(infoHash);
+  }
+
+  get(infoHash: string): TorrentView | undefined {
+    const id = this.#table.find(infoHash);
+    if (id < 0) return undefined;
+    const seeders = this.seedersOf(id);
+    const leechers = this.leechersOf(id);
+    return { seeders, leechers, peers: seeders + leechers, downloaded: this.#downloaded[id], dormant: this.#state[id] === DORMANT };
+  }
+
+  /** Calls `fn` with the id of every stored torrent (live or dormant) in shard `i`. */
+  forEachTorrent(i: number, fn: (id: number) => void): void {
+    const state = this.#state;
+    const end = this.#table.highWater;
+    for (let id = i; id < end; id += this.shardCount) if (state[id] !== FREE) fn(id);
+  }
+
+  /** Calls `fn` with the id of every stored torrent (live or dormant) with an id in [from, to). */
+  forEachTorrentIn(from: number, to: number, fn: (id: number) => void): void {
+    const state = this.#state;
+    const end = Math.min(to, this.#table.highWater);
+    for (let id = from; id < end; id++) if (state[id] !== FREE) fn(id);
+  }
+
+  infoHashOf(id: number): string {
+    return this.#table.keyOf(id);
+  }
+
+  copyInfoHash(id: number, out: Uint8Array, at: number): void {
+    this.#table.copyKey(id, out, at);
+  }
+
+  seedersOf(id: number): number {
+    return this.v4.seeders(id) + this.v6.seeders(id);
+  }
+
+  leechersOf(id: number): number {
+    return this.v4.leechers(id) + this.v6.leechers(id);
+  }
+
+  downloadedOf(id: number): number {
+    return this.#downloaded[id];
+  }
+
+  isDormant(id: number): boolean {
+    return this.#state[id] === DORMANT;
   }
 
   /** Records the announce in `req` and fills `out` with counts and selected peers. */
@@ -113,231 +198,270 @@ export class Store {
     out.count4 = 0;
     out.count6 = 0;
     out.refused = REFUSED_NONE;
-    const shard = this.shardOf(req.infoHash);
-    let swarm = shard.get(req.infoHash);
+    let id = this.#table.find(req.infoHash);
+    const lists = req.ipLen === 4 ? this.v4 : this.v6;
     if (req.event === EVENT_STOPPED) {
-      // Remove the peer; never create a swarm for a peer that is leaving.
-      if (swarm !== undefined) {
-        const list = swarm.list(req.ipLen);
-        const r = list === null ? -1 : list.find(req.ip, req.port);
-        if (r >= 0) this.#removePeer(list!, r);
+      // Remove the peer; never create a torrent for a peer that is leaving.
+      if (id >= 0) {
+        const r = lists.find(id, req.ip, req.port);
+        if (r >= 0) this.#removePeer(lists, id, r);
       }
-      this.#fillCounts(swarm, out);
+      this.#fillCounts(id, out);
+      this.#compact();
       return;
     }
-    if (swarm === undefined) {
+    if (id < 0) {
       if (this.torrents + this.dormant >= this.maxTorrents && !this.#evictDormant()) {
         this.refusedTorrents++;
         out.refused = REFUSED_TORRENTS;
+        this.#fillCounts(-1, out);
         return;
       }
-      swarm = new Swarm();
-      shard.set(req.infoHash, swarm);
+      id = this.#table.insert(req.infoHash);
+      this.#state[id] = LIVE;
+      this.#downloaded[id] = 0;
       this.torrents++;
-    } else if (swarm.dormant) {
-      swarm.dormant = false;
+    } else if (this.#state[id] === DORMANT) {
+      this.#state[id] = LIVE;
       this.dormant--;
       this.torrents++;
     }
-    const list = swarm.listOrCreate(req.ipLen);
     const seeder = req.left === 0;
-    let r = list.find(req.ip, req.port);
+    let r = lists.find(id, req.ip, req.port);
     if (r < 0) {
       if (this.peers >= this.maxPeers) {
         this.refusedPeers++;
         out.refused = REFUSED_PEERS;
-        this.#fillCounts(swarm, out);
+        this.#fillCounts(id, out);
         return;
       }
-      if (swarm.peers >= this.maxPeersPerTorrent) this.#evictLongestSilent(swarm, list);
+      if (this.v4.count(id) + this.v6.count(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
-      r = list.insert(req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now);
+      r = lists.insert(id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now);
       if (req.ipLen === 4) this.peers4++;
       else this.peers6++;
       if (seeder) this.seeders++;
       this.peersByClient[req.clientTag]++;
-      if (counts) this.#countCompletion(swarm);
+      if (counts) this.#countCompletion(id);
     } else {
-      const flags = list.flags(r);
+      const flags = lists.flags(id, r);
       const wasSeeder = (flags & FLAG_SEEDER) !== 0;
-      if (req.event === EVENT_NONE && now - list.time(r) < this.#minIntervalS) this.earlyAnnounces++;
+      if (req.event === EVENT_NONE && lists.age(id, r, now) < this.#minIntervalS) this.earlyAnnounces++;
       // A completion is a leecher becoming a seeder, announced or not; each peer counts once.
       if (seeder && (flags & FLAG_COUNTED) === 0 && (req.event === EVENT_COMPLETED || !wasSeeder)) {
-        list.setFlags(r, flags | FLAG_COUNTED);
-        this.#countCompletion(swarm);
+        lists.setFlags(id, r, flags | FLAG_COUNTED);
+        this.#countCompletion(id);
       }
       if (wasSeeder !== seeder) {
-        r = list.setSeeder(r, seeder);
+        r = lists.setSeeder(id, r, seeder);
         this.seeders += seeder ? 1 : -1;
       }
-      list.setTime(r, now);
-      const oldTag = list.tag(r);
+      lists.setTime(id, r, now);
+      const oldTag = lists.tag(id, r);
       if (oldTag !== req.clientTag) {
         this.peersByClient[oldTag]--;
         this.peersByClient[req.clientTag]++;
-        list.setTag(r, req.clientTag);
+        lists.setTag(id, r, req.clientTag);
       }
     }
-    this.#fillCounts(swarm, out);
-    if (req.numWant > 0) this.#select(swarm, req, req.numWant, list, r, seeder, out);
+    this.#fillCounts(id, out);
+    if (req.numWant > 0) this.#select(id, req, lists, r, seeder, out);
+    this.#compact();
   }
 
   /** Counts for one torrent; unknown torrents report zeros. */
   scrape(infoHash: string, out: ScrapeCounts): void {
-    const swarm = this.get(infoHash);
-    out.complete = swarm?.seeders ?? 0;
-    out.incomplete = swarm?.leechers ?? 0;
-    out.downloaded = swarm?.downloaded ?? 0;
+    const id = this.#table.find(infoHash);
+    out.complete = id < 0 ? 0 : this.seedersOf(id);
+    out.incomplete = id < 0 ? 0 : this.leechersOf(id);
+    out.downloaded = id < 0 ? 0 : this.#downloaded[id];
   }
 
-  /** Puts back a torrent from a state snapshot (into a store that does not have it yet). */
-  restoreTorrent(infoHash: string, downloaded: number, dormant: boolean, v4: PeerList | null, v6: PeerList | null): void {
-    const shard = this.shardOf(infoHash);
-    if (shard.has(infoHash)) return;
-    const swarm = new Swarm();
-    swarm.downloaded = downloaded;
+  /**
+   * Starts putting back a torrent from a state snapshot: returns its id (dormant until peers are restored
+   * into it, see restorePeer and finishRestore), or -1 if the store has it already.
+   */
+  restoreTorrent(infoHash: string, downloaded: number): number {
+    if (this.#table.find(infoHash) >= 0) return -1;
+    const id = this.#table.insert(infoHash);
+    this.#state[id] = DORMANT;
+    this.#downloaded[id] = downloaded;
     this.completed += downloaded; // all-time, as far as the snapshot goes back
-    swarm.v4 = v4 !== null && v4.count > 0 ? v4 : null;
-    swarm.v6 = v6 !== null && v6.count > 0 ? v6 : null;
-    swarm.dormant = dormant || (swarm.v4 === null && swarm.v6 === null);
-    if (swarm.dormant && downloaded === 0) return; // nothing worth keeping (and nothing added to completed)
-    shard.set(infoHash, swarm);
-    if (swarm.dormant) {
-      swarm.v4 = swarm.v6 = null;
-      this.dormant++;
-      return;
+    this.dormant++;
+    return id;
+  }
+
+  /**
+   * Puts back one saved peer. `time` is its last announce in full unix seconds; peers already past the
+   * timeout, with port 0 or seen before in this torrent are skipped. Limits do not apply: the snapshot
+   * was made within them.
+   */
+  restorePeer(id: number, ipLen: 4 | 16, ip: Uint8Array, port: number, flags: number, tag: number, time: number, now: number): void {
+    if (port === 0 || now - time > this.peerTimeoutS) return;
+    const lists = ipLen === 4 ? this.v4 : this.v6;
+    if (lists.find(id, ip, port) >= 0) return;
+    if (this.#state[id] === DORMANT) {
+      this.#state[id] = LIVE;
+      this.dormant--;
+      this.torrents++;
     }
-    this.torrents++;
-    for (const list of [swarm.v4, swarm.v6]) {
-      if (list === null) continue;
-      if (list.addrLen === 4) this.peers4 += list.count;
-      else this.peers6 += list.count;
-      this.seeders += list.seeders;
-      for (let r = 0; r < list.count; r++) this.peersByClient[list.tag(r)]++;
-    }
+    const seeder = (flags & FLAG_SEEDER) !== 0;
+    lists.insert(id, ip, port, seeder, flags & FLAG_COUNTED, tag, Math.min(time, now));
+    if (ipLen === 4) this.peers4++;
+    else this.peers6++;
+    if (seeder) this.seeders++;
+    this.peersByClient[tag]++;
+  }
+
+  /** Ends a restore: a torrent that got no peers and has no completions is not worth keeping. */
+  finishRestore(id: number): void {
+    if (this.#state[id] === DORMANT && this.#downloaded[id] === 0) this.#forget(id);
   }
 
   /** Forgets a torrent and its peers at once (it was just denied). Returns whether it existed. */
   dropTorrent(infoHash: string): boolean {
-    const shard = this.shardOf(infoHash);
-    const swarm = shard.get(infoHash);
-    if (swarm === undefined) return false;
-    for (const list of [swarm.v4, swarm.v6]) {
-      if (list === null) continue;
-      for (let r = list.count - 1; r >= 0; r--) this.#removePeer(list, r);
+    const id = this.#table.find(infoHash);
+    if (id < 0) return false;
+    for (const lists of [this.v4, this.v6]) {
+      for (let r = lists.count(id) - 1; r >= 0; r--) this.#removePeer(lists, id, r);
     }
-    shard.delete(infoHash);
-    if (swarm.dormant) this.dormant--;
-    else this.torrents--;
+    if (this.#state[id] === LIVE) {
+      this.torrents--;
+      this.dormant++; // #forget takes it off the dormant count
+    }
+    this.#forget(id);
     return true;
   }
 
+  /** Every torrent id is below this (ids are dense: see torrent-table.ts). */
+  get idLimit(): number {
+    return this.#table.highWater;
+  }
+
   /**
-   * Drops the peers of shard `i` that are older than the timeout. A torrent left without peers is forgotten,
-   * unless it has completions: then it stays, dormant, so its all-time count survives.
+   * Drops the peers of torrents with ids in [from, to) that are older than the timeout. A torrent left
+   * without peers is forgotten, unless it has completions: then it stays, dormant, so its all-time count
+   * survives. The caller walks the ids a slice at a time, so no request waits behind a whole pass.
    */
-  sweepShard(i: number, now: number): SweepResult {
-    const shard = this.shards[i];
-    const oldest = now - this.peerTimeoutS;
+  sweepIds(from: number, to: number, now: number): SweepResult {
     const result: SweepResult = { peersRemoved: 0, torrentsRemoved: 0 };
-    for (const [key, swarm] of shard) {
-      if (swarm.dormant) continue;
-      for (const list of [swarm.v4, swarm.v6]) {
-        if (list === null) continue;
-        for (let r = list.count - 1; r >= 0; r--) {
-          if (list.time(r) < oldest) {
-            this.#removePeer(list, r);
-            result.peersRemoved++;
-          }
-        }
-        list.shrink();
+    const state = this.#state;
+    const end = Math.min(to, this.#table.highWater);
+    const timeout = this.peerTimeoutS;
+    for (let id = from; id < end; id++) {
+      if (state[id] !== LIVE) continue;
+      if (this.v4.count(id) > 0) {
+        const gone = this.v4.expire(id, now, timeout, this.#expired);
+        this.peers4 -= gone;
+        result.peersRemoved += gone;
+        this.v4.shrink(id);
       }
-      if (swarm.v4 !== null && swarm.v4.count === 0) swarm.v4 = null;
-      if (swarm.v6 !== null && swarm.v6.count === 0) swarm.v6 = null;
-      if (swarm.v4 === null && swarm.v6 === null) {
+      if (this.v6.count(id) > 0) {
+        const gone = this.v6.expire(id, now, timeout, this.#expired);
+        this.peers6 -= gone;
+        result.peersRemoved += gone;
+        this.v6.shrink(id);
+      }
+      if (this.v4.count(id) + this.v6.count(id) === 0) {
         this.torrents--;
+        this.dormant++;
         result.torrentsRemoved++;
-        if (swarm.downloaded > 0) {
-          swarm.dormant = true;
-          this.dormant++;
-        } else {
-          shard.delete(key);
-        }
+        if (this.#downloaded[id] > 0) state[id] = DORMANT;
+        else this.#forget(id);
       }
     }
+    this.#compact();
     return result;
+  }
+
+  /** Keeps the totals right as the sweep drops a peer (the family count is adjusted by the caller). */
+  readonly #expired = (tag: number, seeder: boolean): void => {
+    this.peersByClient[tag]--;
+    if (seeder) this.seeders--;
+  };
+
+  /** Removes a torrent without peers (counted as dormant) from the table. */
+  #forget(id: number): void {
+    this.#table.remove(id);
+    this.#state[id] = FREE;
+    this.#downloaded[id] = 0;
+    this.dormant--;
   }
 
   /** Makes room for a new torrent by forgetting a dormant one (its completion count goes with it). */
   #evictDormant(): boolean {
     if (this.dormant === 0) return false;
-    const start = Math.floor(this.#random() * this.shards.length);
-    for (let k = 0; k < this.shards.length; k++) {
-      const shard = this.shards[(start + k) % this.shards.length];
-      for (const [key, swarm] of shard) {
-        if (!swarm.dormant) continue;
-        shard.delete(key);
-        this.dormant--;
-        return true;
-      }
+    const end = this.#table.highWater;
+    for (let k = 0; k < end; k++) {
+      const id = (this.#dormantCursor + k) % end;
+      if (this.#state[id] !== DORMANT) continue;
+      this.#dormantCursor = id + 1;
+      this.#forget(id);
+      return true;
     }
     return false;
   }
 
-  /** Makes room in a full torrent: the longest-silent of a few randomly chosen peers of `list` goes. */
-  #evictLongestSilent(swarm: Swarm, list: PeerList): void {
+  /** Makes room in a full torrent: the longest-silent of a few randomly chosen peers goes. */
+  #evictLongestSilent(id: number, lists: PeerLists, now: number): void {
     // The newcomer's own family is the natural victim pool; if it is empty, take from the other one.
-    const pool = list.count > 0 ? list : list === swarm.v4 ? swarm.v6! : swarm.v4!;
+    const pool = lists.count(id) > 0 ? lists : lists === this.v4 ? this.v6 : this.v4;
     let victim = -1;
-    let victimTime = Infinity;
+    let victimAge = -1;
     for (let k = 0; k < EVICTION_SAMPLE; k++) {
-      const r = Math.floor(this.#random() * pool.count);
-      const t = pool.time(r);
-      if (t < victimTime) {
+      const r = Math.floor(this.#random() * pool.count(id));
+      const age = pool.age(id, r, now);
+      if (age > victimAge) {
         victim = r;
-        victimTime = t;
+        victimAge = age;
       }
     }
-    this.#removePeer(pool, victim);
+    this.#removePeer(pool, id, victim);
     this.evictedPeers++;
   }
 
-  #removePeer(list: PeerList, r: number): void {
-    if ((list.flags(r) & FLAG_SEEDER) !== 0) this.seeders--;
-    this.peersByClient[list.tag(r)]--;
-    if (list.addrLen === 4) this.peers4--;
+  #removePeer(lists: PeerLists, id: number, r: number): void {
+    if ((lists.flags(id, r) & FLAG_SEEDER) !== 0) this.seeders--;
+    this.peersByClient[lists.tag(id, r)]--;
+    if (lists === this.v4) this.peers4--;
     else this.peers6--;
-    list.remove(r);
+    lists.remove(id, r);
   }
 
-  #countCompletion(swarm: Swarm): void {
-    swarm.downloaded++;
+  #countCompletion(id: number): void {
+    this.#downloaded[id]++;
     this.completed++;
   }
 
-  #fillCounts(swarm: Swarm | undefined, out: AnnounceResult): void {
-    out.complete = swarm?.seeders ?? 0;
-    out.incomplete = swarm?.leechers ?? 0;
-    out.downloaded = swarm?.downloaded ?? 0;
+  #fillCounts(id: number, out: AnnounceResult): void {
+    out.complete = id < 0 ? 0 : this.seedersOf(id);
+    out.incomplete = id < 0 ? 0 : this.leechersOf(id);
+    out.downloaded = id < 0 ? 0 : this.#downloaded[id];
+  }
+
+  /** Lets the arenas reclaim garbage, between requests (block addresses may change). */
+  #compact(): void {
+    this.v4.arena.compactStep();
+    this.v6.arena.compactStep();
   }
 
   /**
    * Seeders get leechers only (another seeder has nothing to give them); leechers get anyone. The
    * requester's own record `self` (in `own`) is never returned.
    */
-  #select(swarm: Swarm, req: AnnounceRequest, numWant: number, own: PeerList, self: number, seeder: boolean, out: AnnounceResult): void {
-    const v4 = req.want4 ? swarm.v4 : null;
-    const v6 = req.want6 ? swarm.v6 : null;
-    const end4 = v4 === null ? 0 : seeder ? v4.leechers : v4.count;
-    const end6 = v6 === null ? 0 : seeder ? v6.leechers : v6.count;
+  #select(id: number, req: AnnounceRequest, own: PeerLists, self: number, seeder: boolean, out: AnnounceResult): void {
+    const v4 = this.v4;
+    const v6 = this.v6;
+    const end4 = !req.want4 ? 0 : seeder ? v4.leechers(id) : v4.count(id);
+    const end6 = !req.want6 ? 0 : seeder ? v6.leechers(id) : v6.count(id);
     const skip4 = own === v4 ? self : -1;
     const skip6 = own === v6 ? self : -1;
     const avail4 = end4 - (skip4 >= 0 && skip4 < end4 ? 1 : 0);
     const avail6 = end6 - (skip6 >= 0 && skip6 < end6 ? 1 : 0);
-    const want4 = splitByFamily(numWant, avail4, avail6);
-    const want6 = Math.min(avail6, numWant - want4);
-    if (v4 !== null) out.count4 = selectPeers(v4, 0, end4, skip4, want4, this.#random, out.peers4, 0);
-    if (v6 !== null) out.count6 = selectPeers(v6, 0, end6, skip6, want6, this.#random, out.peers6, 0);
+    const want4 = splitByFamily(req.numWant, avail4, avail6);
+    const want6 = Math.min(avail6, req.numWant - want4);
+    if (end4 > 0) out.count4 = selectPeers(v4, id, 0, end4, skip4, want4, this.#random, out.peers4, 0);
+    if (end6 > 0) out.count6 = selectPeers(v6, id, 0, end6, skip6, want6, this.#random, out.peers6, 0);
   }
 }

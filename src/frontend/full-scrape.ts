@@ -56,11 +56,13 @@ export class FullScrape {
 
   #build(): Uint8Array {
     const entries: ScrapeEntry[] = [];
-    for (const shard of this.#store.shards) {
-      for (const [infoHash, swarm] of shard) {
-        if (!this.#allows(infoHash)) continue;
-        entries.push({ infoHash, complete: swarm.seeders, downloaded: swarm.downloaded, incomplete: swarm.leechers });
-      }
+    const store = this.#store;
+    for (let i = 0; i < store.shardCount; i++) {
+      store.forEachTorrent(i, (id) => {
+        const infoHash = store.infoHashOf(id);
+        if (!this.#allows(infoHash)) return;
+        entries.push({ infoHash, complete: store.seedersOf(id), downloaded: store.downloadedOf(id), incomplete: store.leechersOf(id) });
+      });
     }
     // Canonical bencode: hashes in byte order.
     entries.sort((a, b) => (a.infoHash < b.infoHash ? -1 : 1));

@@ -170,9 +170,15 @@ export class AccessControl {
   #dropNewlyDenied(before: AccessList, first: boolean): void {
     let dropped = 0;
     if (first && this.mode === "allow") {
-      for (const shard of this.#store.shards) {
-        for (const h of [...shard.keys()]) if (!this.#list.allows(h) && this.#store.dropTorrent(h)) dropped++;
+      const store = this.#store;
+      const refused: string[] = [];
+      for (let i = 0; i < store.shardCount; i++) {
+        store.forEachTorrent(i, (id) => {
+          const h = store.infoHashOf(id);
+          if (!this.#list.allows(h)) refused.push(h);
+        });
       }
+      for (const h of refused) if (store.dropTorrent(h)) dropped++;
     }
     const changed = this.mode === "deny" ? this.#list.hashes : before.hashes;
     const other = this.mode === "deny" ? before.hashes : this.#list.hashes;

@@ -23,8 +23,9 @@ import { StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
 
-/** One full expiry pass over all shards takes about this long (one shard per tick). */
+/** One full expiry pass over all torrents takes about this long, a slice of ids every SWEEP_TICK_MS. */
 const SWEEP_PASS_MS = 60_000;
+const SWEEP_TICK_MS = 100;
 /** In-flight HTTP requests get this long to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -132,10 +133,15 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   }
   stats.ctx.udpPort = udp?.port ?? null;
 
-  let nextShard = 0;
+  // Each tick sweeps the next slice of torrent ids, sized so a whole pass takes SWEEP_PASS_MS: a big store
+  // gets bigger slices, never a pause of the whole store.
+  let nextId = 0;
   const sweep = setInterval(() => {
     const started = performance.now();
-    const r = store.sweepShard(nextShard, nowSeconds());
+    const from = nextId >= store.idLimit ? 0 : nextId;
+    const to = from + Math.max(256, Math.ceil((store.idLimit * SWEEP_TICK_MS) / SWEEP_PASS_MS));
+    const r = store.sweepIds(from, to, nowSeconds());
+    nextId = to;
     const seconds = (performance.now() - started) / 1000;
     const s = stats.sweep;
     s.runs++;
@@ -144,10 +150,9 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     s.peersExpired += r.peersRemoved;
     s.torrentsDropped += r.torrentsRemoved;
     if (r.peersRemoved > 0 || r.torrentsRemoved > 0) {
-      log.debug("expired", { shard: nextShard, ...r, ms: +(seconds * 1000).toFixed(2) });
+      log.debug("expired", { ids: `${from}-${to}`, ...r, ms: +(seconds * 1000).toFixed(2) });
     }
-    nextShard = (nextShard + 1) % store.shards.length;
-  }, Math.max(10, Math.floor(SWEEP_PASS_MS / store.shards.length)));
+  }, SWEEP_TICK_MS);
 
   return {
     store,

@@ -5,10 +5,13 @@
 
 import { readFile, rename } from "node:fs/promises";
 import { CLIENT_NAMES } from "../core/clients.ts";
-import { encodeHeader, encodeShard, encodeTrailer, restoreSnapshot } from "../core/snapshot.ts";
+import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot } from "../core/snapshot.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomicStream } from "./atomic-file.ts";
 import { errorText, type Logger } from "./logger.ts";
+
+/** Torrent ids per written piece: a few milliseconds of encoding even when torrents are large. */
+const SAVE_SLICE_IDS = 4096;
 
 export const SAVE_EVERY_MS = 5 * 60_000;
 
@@ -53,7 +56,7 @@ export class StateFile {
     const started = performance.now();
     let torrents = 0;
     try {
-      // Shard by shard into the file: memory holds one shard's bytes at a time, not the whole snapshot.
+      // A slice of torrents at a time: memory holds one slice's bytes, not the whole snapshot.
       await writeFileAtomicStream(
         this.path,
         async (write) => {
@@ -62,9 +65,10 @@ export class StateFile {
             hasher.update(bytes);
             await write(bytes);
           };
-          await put(encodeHeader(Math.floor(Date.now() / 1000), CLIENT_NAMES));
-          for (const shard of this.#store.shards) {
-            const { bytes, torrents: n } = encodeShard(shard);
+          const now = Math.floor(Date.now() / 1000);
+          await put(encodeHeader(now, CLIENT_NAMES));
+          for (let from = 0; from < this.#store.idLimit; from += SAVE_SLICE_IDS) {
+            const { bytes, torrents: n } = encodeTorrents(this.#store, from, from + SAVE_SLICE_IDS, now);
             torrents += n;
             await put(bytes); // the write yields to the event loop: requests go on between shards
           }
@@ -96,7 +100,7 @@ export class StateFile {
       return;
     }
     const sha256 = (b: Uint8Array) => new Uint8Array(new Bun.CryptoHasher("sha256").update(b).digest());
-    const result = restoreSnapshot(data, this.#store, CLIENT_NAMES, sha256);
+    const result = restoreSnapshot(data, this.#store, CLIENT_NAMES, sha256, now);
     if (typeof result === "string") {
       const aside = `${this.path}.corrupt-${now}`;
       await rename(this.path, aside).catch(() => {});

@@ -48,7 +48,7 @@ export class Statistics {
     this.#store = o.store;
     this.#log = o.log;
     this.#file = o.trendsFile === null ? null : new TrendsFile(o.trendsFile, o.log);
-    const top = new TopTorrents(o.store.shards.length);
+    const top = new TopTorrents(o.store.shardCount);
     this.ctx = {
       store: o.store,
       counters: o.counters,
@@ -61,7 +61,7 @@ export class Statistics {
         const t = performance.now();
         if (this.#store.torrents <= RANK_DIRECT_MAX_TORRENTS && t - this.#directRefreshAt >= 1000) {
           this.#directRefreshAt = t;
-          for (let i = 0; i < this.#store.shards.length; i++) top.refreshShard(i, this.#store.shards[i]);
+          for (let i = 0; i < this.#store.shardCount; i++) top.refreshShard(i, this.#store);
         }
       },
       version: o.version,
@@ -139,10 +139,10 @@ export class Statistics {
 
   #refreshRankSlice(): void {
     const started = performance.now();
-    const shards = this.#store.shards;
-    for (let done = 0; done < shards.length && performance.now() - started < RANK_SLICE_MS; done++) {
-      this.ctx.top.refreshShard(this.#nextRankShard, shards[this.#nextRankShard]);
-      this.#nextRankShard = (this.#nextRankShard + 1) % shards.length;
+    const shards = this.#store.shardCount;
+    for (let done = 0; done < shards && performance.now() - started < RANK_SLICE_MS; done++) {
+      this.ctx.top.refreshShard(this.#nextRankShard, this.#store);
+      this.#nextRankShard = (this.#nextRankShard + 1) % shards;
     }
   }
 

@@ -2,7 +2,7 @@
 // Each shard's top list is rebuilt separately (`refreshShard`, driven in small time slices by the caller);
 // a request merges the per-shard lists, at most 64 x TOP_MAX entries, and the merge is cached.
 
-import type { Swarm } from "../core/swarm.ts";
+import type { Store } from "../core/store.ts";
 
 /** Longest ranking an API caller may ask for. */
 export const TOP_MAX = 500;
@@ -24,19 +24,50 @@ export type Rankings = Record<RankKey, TorrentRank[]>;
 export class TopTorrents {
   readonly #perShard: (Rankings | null)[];
   #merged: Rankings | null = null;
+  readonly #ids: number[] = [];
+  #cols: Float64Array[] = RANK_KEYS.map(() => new Float64Array(0));
+  #scratch = new Float64Array(0);
 
   constructor(shards: number) {
     this.#perShard = new Array(shards).fill(null);
   }
 
-  /** Rebuilds the top lists of one shard. */
-  refreshShard(i: number, shard: ReadonlyMap<string, Swarm>, include: (infoHash: string) => boolean = () => true): void {
+  /**
+   * Rebuilds the top lists of one shard. Only torrents that make some ranking become objects (and only those
+   * are passed to `include`): a shard of a big store holds thousands of torrents.
+   */
+  refreshShard(i: number, store: Store, include: (infoHash: string) => boolean = () => true): void {
+    const ids = this.#ids;
+    ids.length = 0;
+    store.forEachTorrent(i, (id) => ids.push(id));
+    const n = ids.length;
+    // One column per ranking key, filled in one pass over the shard (buffers reused from call to call).
+    if (this.#cols[0].length < n) this.#cols = RANK_KEYS.map(() => new Float64Array(n * 2));
+    const cols = this.#cols;
+    const scratch = this.#scratch.length < n ? (this.#scratch = new Float64Array(n * 2)) : this.#scratch;
+    for (let k = 0; k < n; k++) {
+      const id = ids[k];
+      const seeders = store.seedersOf(id);
+      const leechers = store.leechersOf(id);
+      cols[0][k] = seeders + leechers;
+      cols[1][k] = seeders;
+      cols[2][k] = leechers;
+      cols[3][k] = store.downloadedOf(id);
+    }
+    const chosen = new Set<number>();
+    for (const col of cols) {
+      // Anything below the TOP_MAX-th largest value cannot make this ranking (ties at the floor may).
+      scratch.set(col.subarray(0, n));
+      const floor = n <= TOP_MAX ? 1 : Math.max(1, kthLargest(scratch.subarray(0, n), TOP_MAX));
+      for (let k = 0; k < n; k++) if (col[k] >= floor) chosen.add(ids[k]);
+    }
     const entries: TorrentRank[] = [];
-    for (const [infoHash, swarm] of shard) {
+    for (const id of chosen) {
+      const infoHash = store.infoHashOf(id);
       if (!include(infoHash)) continue;
-      const seeders = swarm.seeders;
-      const leechers = swarm.leechers;
-      entries.push({ infoHash, seeders, leechers, peers: seeders + leechers, downloaded: swarm.downloaded });
+      const seeders = store.seedersOf(id);
+      const leechers = store.leechersOf(id);
+      entries.push({ infoHash, seeders, leechers, peers: seeders + leechers, downloaded: store.downloadedOf(id) });
     }
     this.#perShard[i] = rank(entries, TOP_MAX);
     this.#merged = null;
@@ -67,6 +98,31 @@ export class TopTorrents {
     const pick = (list: TorrentRank[]) => list.filter((e) => include(e.infoHash)).slice(0, limit);
     return { peers: pick(m.peers), seeders: pick(m.seeders), leechers: pick(m.leechers), downloaded: pick(m.downloaded) };
   }
+}
+
+/** The k-th largest value of `a` (1-based), by quickselect; `a` is reordered. */
+function kthLargest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1];
+    let l = lo;
+    let r = hi;
+    while (l <= r) {
+      while (a[l] > pivot) l++;
+      while (a[r] < pivot) r--;
+      if (l <= r) {
+        const t = a[l];
+        a[l++] = a[r];
+        a[r--] = t;
+      }
+    }
+    if (target <= r) hi = r;
+    else if (target >= l) lo = l;
+    else return a[target];
+  }
+  return a[target];
 }
 
 /** Each ranking: entries with a non-zero value, highest first, ties by info hash (stable output). */

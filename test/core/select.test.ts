@@ -1,12 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { PeerList } from "../../src/core/peer-list.ts";
+import { PeerLists } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { selectPeers, splitByFamily } from "../../src/core/select.ts";
 
-function listOf(n: number): PeerList {
-  const list = new PeerList(4);
-  for (let i = 0; i < n; i++) list.insert(new Uint8Array([10, 0, i >> 8, i & 0xff]), 6881, false, 0, 0, 1);
-  return list;
+/** Torrent 0 of a fresh family store, with n leechers 10.0.x.y:6881 where (x, y) spells the peer's number. */
+function listOf(n: number): PeerLists {
+  const lists = new PeerLists(4);
+  lists.resize(1);
+  for (let i = 0; i < n; i++) lists.insert(0, new Uint8Array([10, 0, i >> 8, i & 0xff]), 6881, false, 0, 0, 1);
+  return lists;
 }
 
 function picked(out: Uint8Array, n: number): number[] {
@@ -21,7 +23,7 @@ describe("selectPeers", () => {
   test("returns everyone but the requester when the swarm is small", () => {
     const list = listOf(5);
     const out = new Uint8Array(50 * 6);
-    const n = selectPeers(list, 0, 5, 2, 50, random, out, 0);
+    const n = selectPeers(list, 0, 0, 5, 2, 50, random, out, 0);
     expect(n).toBe(4);
     expect(picked(out, n).sort()).toEqual([0, 1, 3, 4]);
   });
@@ -31,7 +33,7 @@ describe("selectPeers", () => {
     const out = new Uint8Array(50 * 6);
     const seen = new Set<number>();
     for (let round = 0; round < 200; round++) {
-      const n = selectPeers(list, 0, 1000, 500, 50, random, out, 0);
+      const n = selectPeers(list, 0, 0, 1000, 500, 50, random, out, 0);
       expect(n).toBe(50);
       const ids = picked(out, n);
       expect(new Set(ids).size).toBe(50);
@@ -48,13 +50,13 @@ describe("selectPeers", () => {
   test("selects from a sub-range only (e.g. leechers for a seeder)", () => {
     const list = listOf(100);
     const out = new Uint8Array(10 * 6);
-    const n = selectPeers(list, 0, 20, -1, 10, random, out, 0);
+    const n = selectPeers(list, 0, 0, 20, -1, 10, random, out, 0);
     expect(n).toBe(10);
     for (const id of picked(out, n)) expect(id).toBeLessThan(20);
   });
 
   test("wants 0 gives nothing", () => {
-    expect(selectPeers(listOf(10), 0, 10, -1, 0, random, new Uint8Array(60), 0)).toBe(0);
+    expect(selectPeers(listOf(10), 0, 0, 10, -1, 0, random, new Uint8Array(60), 0)).toBe(0);
   });
 });
 

@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED } from "../../src/core/announce.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
-import { encodeHeader, encodeShard, encodeTrailer, restoreSnapshot } from "../../src/core/snapshot.ts";
+import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot } from "../../src/core/snapshot.ts";
 import { Store } from "../../src/core/store.ts";
 
 const sha256 = (b: Uint8Array) => new Uint8Array(new Bun.CryptoHasher("sha256").update(b).digest());
+/** Peers announced at 1000..1299 with a 300 s timeout: all still live at NOW. */
+const NOW = 1300;
 const newStore = () => new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), shards: 4 });
 
 function fill(store: Store): void {
@@ -27,8 +29,8 @@ function fill(store: Store): void {
 function snapshot(store: Store, names: string[]): Uint8Array {
   const chunks = [encodeHeader(2000, names)];
   let torrents = 0;
-  for (const shard of store.shards) {
-    const { bytes, torrents: n } = encodeShard(shard);
+  for (let from = 0; from < store.idLimit; from += 10) {
+    const { bytes, torrents: n } = encodeTorrents(store, from, from + 10, NOW);
     chunks.push(bytes);
     torrents += n;
   }
@@ -42,24 +44,44 @@ describe("state snapshots", () => {
     const a = newStore();
     fill(a);
     const b = newStore();
-    const r = restoreSnapshot(snapshot(a, ["Unknown", "qBittorrent", "Transmission"]), b, ["Unknown", "Transmission", "qBittorrent"], sha256);
+    const r = restoreSnapshot(snapshot(a, ["Unknown", "qBittorrent", "Transmission"]), b, ["Unknown", "Transmission", "qBittorrent"], sha256, NOW);
     expect(r).toEqual({ savedAt: 2000, torrents: a.torrents });
     expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([a.torrents, a.peers4, a.peers6, a.seeders, a.completed]);
     // Tags are mapped by name: qBittorrent was tag 1 when saved and is tag 2 here.
     expect([b.peersByClient[2], b.peersByClient[1]]).toEqual([a.peersByClient[1], a.peersByClient[2]]);
-    for (const shard of a.shards) {
-      for (const [hash, swarm] of shard) {
+    let checked = 0;
+    for (let i = 0; i < a.shardCount; i++) {
+      a.forEachTorrent(i, (id) => {
+        const hash = a.infoHashOf(id);
         const restored = b.get(hash)!;
-        expect([restored.seeders, restored.leechers, restored.downloaded]).toEqual([swarm.seeders, swarm.leechers, swarm.downloaded]);
-        const ip = new Uint8Array(4);
-        for (let r = 0; r < (swarm.v4?.count ?? 0); r++) {
-          ip.set(swarm.v4!.data.subarray(r * 12, r * 12 + 4));
-          const port = (swarm.v4!.data[r * 12 + 4] << 8) | swarm.v4!.data[r * 12 + 5];
-          const rr = restored.v4!.find(ip, port);
-          expect(restored.v4!.time(rr)).toBe(swarm.v4!.time(r)); // remaining lifetime preserved
+        expect([restored.seeders, restored.leechers, restored.downloaded]).toEqual([a.seedersOf(id), a.leechersOf(id), a.downloadedOf(id)]);
+        const to = b.idOf(hash);
+        for (const fam of ["v4", "v6"] as const) {
+          const { data, start } = a[fam].block(id);
+          const len = a[fam].addrLen;
+          for (let r = 0; r < a[fam].count(id); r++) {
+            const o = start + r * a[fam].stride;
+            const rr = b[fam].find(to, data.subarray(o, o + len), (data[o + len] << 8) | data[o + len + 1]);
+            expect(b[fam].age(to, rr, NOW)).toBe(a[fam].age(id, r, NOW)); // remaining lifetime preserved
+            checked++;
+          }
         }
-      }
+      });
     }
+    expect(checked).toBe(a.peers);
+  });
+
+  test("peers that expired while the tracker was down are left out; completion counts stay", () => {
+    const a = newStore();
+    fill(a);
+    const b = newStore();
+    const names = ["Unknown"];
+    const data = snapshot(a, names);
+    expect(typeof restoreSnapshot(data, b, names, sha256, NOW + 150)).toBe("object");
+    // Peers announced before NOW + 150 - 300 = 1150 are gone: 150 of the 300.
+    expect(b.peers).toBe(150);
+    expect(b.completed).toBe(a.completed);
+    expect(b.torrents + b.dormant).toBe(a.torrents + a.dormant);
   });
 
   test("any damage is refused before anything is loaded", () => {
@@ -74,7 +96,7 @@ describe("state snapshots", () => {
     ];
     for (const [, data] of cases) {
       const b = newStore();
-      expect(typeof restoreSnapshot(data, b, ["Unknown"], sha256)).toBe("string");
+      expect(typeof restoreSnapshot(data, b, ["Unknown"], sha256, NOW)).toBe("string");
       expect(b.torrents + b.dormant + b.peers).toBe(0);
     }
   });

@@ -139,27 +139,27 @@ describe("Store.scrape", () => {
   });
 });
 
-describe("Store.sweepShard", () => {
+describe("Store.sweepIds", () => {
   test("drops peers older than the timeout and torrents left empty, keeping totals right", () => {
     announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000, left: 0 });
     announce(HASH_A, [1, 0, 0, 2], 1, { now: 1250 });
     announce(HASH_B, v6(1), 1, { now: 1000 });
     let removed = 0;
-    for (let i = 0; i < store.shards.length; i++) removed += store.sweepShard(i, 1301).peersRemoved;
+    removed += store.sweepIds(0, store.idLimit, 1301).peersRemoved;
     expect(removed).toBe(2);
     expect(store.peers).toBe(1);
     expect(store.seeders).toBe(0);
     expect(store.peers6).toBe(0);
     expect(store.torrents).toBe(1);
     expect(store.get(HASH_B)).toBeUndefined();
-    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 1600);
+    store.sweepIds(0, store.idLimit, 1600);
     expect(store.torrents).toBe(0);
     expect(store.peers).toBe(0);
   });
 
   test("a peer exactly at the timeout is kept (expiry is strictly older than)", () => {
     announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000 });
-    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 1300);
+    store.sweepIds(0, store.idLimit, 1300);
     expect(store.peers).toBe(1);
   });
 });
@@ -174,7 +174,7 @@ describe("Store per-client counts", () => {
     expect([store.peersByClient[5], store.peersByClient[7]]).toEqual([1, 2]);
     announce(HASH_A, [1, 0, 0, 1], 1, { tag: 5, event: EVENT_STOPPED });
     expect(store.peersByClient[5]).toBe(0);
-    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 1000); // drops the peer seen at 500
+    store.sweepIds(0, store.idLimit, 1000); // drops the peer seen at 500
     expect(store.peersByClient[7]).toBe(1);
     expect(store.peersByClient.reduce((a, b) => a + b, 0)).toBe(store.peers);
   });
@@ -189,15 +189,15 @@ describe("Store totals", () => {
       const ip = random() < 0.3 ? v6(Math.floor(random() * 50)) : [9, 9, 9, Math.floor(random() * 50)];
       const events = [EVENT_NONE, EVENT_STARTED, EVENT_COMPLETED, EVENT_STOPPED];
       announce(h, ip, 1, { left: random() < 0.5 ? 0 : 1, event: events[Math.floor(random() * 4)], now: step });
-      if (step % 100 === 0) store.sweepShard(step % store.shards.length, step);
+      if (step % 100 === 0) store.sweepIds(step % 7, (step % 7) + 5, step); // a slice of the ids
     }
     let peers = 0, seeders = 0, torrents = 0;
-    for (const shard of store.shards) {
-      for (const swarm of shard.values()) {
+    for (let i = 0; i < store.shardCount; i++) {
+      store.forEachTorrent(i, (id) => {
         torrents++;
-        peers += swarm.peers;
-        seeders += swarm.seeders;
-      }
+        peers += store.v4.count(id) + store.v6.count(id);
+        seeders += store.seedersOf(id);
+      });
     }
     expect(store.peers).toBe(peers);
     expect(store.seeders).toBe(seeders);
@@ -211,7 +211,7 @@ describe("Store limits and dormant torrents", () => {
 
   test("a torrent whose peers are gone keeps its completion count, dormant, and wakes up on the next announce", () => {
     announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000, left: 0, event: EVENT_COMPLETED });
-    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 2000);
+    store.sweepIds(0, store.idLimit, 2000);
     expect([store.torrents, store.dormant, store.peers]).toEqual([0, 1, 0]);
     const c = new ScrapeCounts();
     store.scrape(HASH_A, c);
@@ -227,7 +227,7 @@ describe("Store limits and dormant torrents", () => {
     const third = "C".repeat(20);
     expect(announce(third, [1, 0, 0, 1], 1).refused).toBe(REFUSED_TORRENTS);
     expect(store.get(third)).toBeUndefined();
-    for (let i = 0; i < store.shards.length; i++) store.sweepShard(i, 2000); // A goes dormant, B is forgotten
+    store.sweepIds(0, store.idLimit, 2000); // A goes dormant, B is forgotten
     announce("D".repeat(20), [1, 0, 0, 1], 1, { now: 2000 });
     expect(announce(third, [1, 0, 0, 1], 1, { now: 2000 }).refused).toBe(0); // A made room
     expect(store.get(HASH_A)).toBeUndefined();
@@ -251,6 +251,6 @@ describe("Store limits and dormant torrents", () => {
     const r = announce(HASH_A, [1, 0, 0, 4], 1, { now: 1000 });
     expect(r.refused).toBe(0);
     expect([store.peers, store.evictedPeers]).toEqual([3, 1]);
-    expect(store.get(HASH_A)!.v4!.find(new Uint8Array([1, 0, 0, 4]), 1)).toBeGreaterThanOrEqual(0);
+    expect(store.v4.find(store.idOf(HASH_A), new Uint8Array([1, 0, 0, 4]), 1)).toBeGreaterThanOrEqual(0);
   });
 });

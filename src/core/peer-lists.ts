@@ -1,0 +1,436 @@
+// The peer lists of every torrent in one address family. Torrent `id` (see torrent-table.ts) owns at most
+// one block in the arena (peer-arena.ts) holding its records back to back; per-torrent numbers live in
+// typed arrays indexed by id. No object per torrent, none per peer.
+//
+// Record layout (stride = addrLen + 6: 10 bytes for IPv4, 22 for IPv6):
+//   [0, addrLen)     IP address            } together: the compact wire form (BEP 23 / BEP 7),
+//   [addrLen, +2)    port, big-endian      } copied straight into replies
+//   +2               client tag << 1 | FLAG_COUNTED >> 1 (tags are below 128; see clients.ts)
+//   +3 .. +6         last announce: unix seconds mod 2^24, little-endian (194 days, far beyond any timeout;
+//                    ages are taken modulo 2^24 too)
+// Whether a peer seeds is not stored: its place in the partition says it.
+//
+// Records are partitioned: leechers in [0, leechers), seeders in [leechers, count). Peer selection then
+// reads contiguous ranges ("leechers only" for a seeder), and role changes are one swap at the boundary.
+// Lists that grow past INDEX_MIN get an open-addressing hash index (Int32Array, linear probing) from
+// (ip, port) to record; smaller lists are scanned, which costs no memory and is fast for a few dozen records
+// (most torrents have fewer peers than that). Capacity grows by about a sixteenth at a time, so a list wastes
+// about 3% on average.
+
+import { BLOCK_HEADER, CHUNK_BYTES, NO_BLOCK, PeerArena } from "./peer-arena.ts";
+
+/** Reported by `flags` for records in the seeder part of the list. */
+export const FLAG_SEEDER = 1;
+/** This peer's completion has been counted; a retransmitted `completed` must not count again. */
+export const FLAG_COUNTED = 2;
+/** Client tags must fit in 7 bits (they share a byte with FLAG_COUNTED's bit). */
+export const MAX_TAG = 127;
+export const TIME_MASK = 0xffffff;
+
+const INDEX_MIN = 64;
+const CHUNK_SHIFT = 20;
+const OFFSET_MASK = CHUNK_BYTES - 1;
+/** For swapping two records; shared (records are at most 23 bytes and swaps are synchronous). */
+const swapScratch = new Uint8Array(22);
+
+export class PeerLists {
+  readonly addrLen: 4 | 16;
+  readonly stride: number;
+  /** Bytes of the compact form of one peer: address + port. */
+  readonly compactLen: number;
+  readonly arena: PeerArena;
+  /** Per torrent id: block address (NO_BLOCK: no peers), records, and how many of them are leechers. */
+  #addr: Uint32Array = new Uint32Array(0);
+  #count: Int32Array = new Int32Array(0);
+  #leechers: Int32Array = new Int32Array(0);
+  readonly #indexes = new Map<number, Int32Array>(); // id -> (slot -> record + 1, 0 = empty)
+  // The block of the list being worked on, resolved once per operation.
+  #d: Uint8Array = swapScratch;
+  #b = 0;
+
+  constructor(addrLen: 4 | 16) {
+    this.addrLen = addrLen;
+    this.stride = addrLen + 6;
+    this.compactLen = addrLen + 2;
+    this.arena = new PeerArena((id, addr) => {
+      this.#addr[id] = addr;
+    });
+  }
+
+  /** Makes room for torrent ids below `capacity` (called as the torrent table grows). */
+  resize(capacity: number): void {
+    const addr = new Uint32Array(capacity).fill(NO_BLOCK);
+    addr.set(this.#addr);
+    this.#addr = addr;
+    this.#count = grown(this.#count, capacity);
+    this.#leechers = grown(this.#leechers, capacity);
+  }
+
+  count(id: number): number {
+    return this.#count[id];
+  }
+
+  leechers(id: number): number {
+    return this.#leechers[id];
+  }
+
+  seeders(id: number): number {
+    return this.#count[id] - this.#leechers[id];
+  }
+
+  /** Record index of the peer at (ip[0..addrLen), port) in torrent `id`, or -1. */
+  find(id: number, ip: Uint8Array, port: number): number {
+    const n = this.#count[id];
+    if (n === 0) return -1;
+    this.#at(id);
+    const d = this.#d;
+    const s = this.stride;
+    const a = this.addrLen;
+    const hi = port >>> 8;
+    const lo = port & 0xff;
+    const index = n >= INDEX_MIN / 2 ? this.#indexes.get(id) : undefined;
+    if (index === undefined) {
+      for (let r = 0, o = this.#b; r < n; r++, o += s) {
+        if (d[o + a] === hi && d[o + a + 1] === lo && sameAddr(d, o, ip, a)) return r;
+      }
+      return -1;
+    }
+    const mask = index.length - 1;
+    for (let slot = hashKey(ip, 0, a, port) & mask; ; slot = (slot + 1) & mask) {
+      const v = index[slot];
+      if (v === 0) return -1;
+      const o = this.#b + (v - 1) * s;
+      if (d[o + a] === hi && d[o + a + 1] === lo && sameAddr(d, o, ip, a)) return v - 1;
+    }
+  }
+
+  /** Adds a peer that is not in torrent `id`'s list. Returns its record index. */
+  insert(id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number): number {
+    const n = this.#count[id];
+    if (n === this.#capacity(id)) this.#reallocate(id, n + 1 + (n >>> 4));
+    this.#at(id);
+    let r = n;
+    if (!seeder) {
+      // Keep the partition: the first seeder moves to the end, the new leecher takes its place.
+      const l = this.#leechers[id];
+      if (l < n) this.#move(id, l, n);
+      r = l;
+      this.#leechers[id] = l + 1;
+    }
+    this.#count[id] = n + 1;
+    const d = this.#d;
+    const o = this.#b + r * this.stride;
+    const a = this.addrLen;
+    for (let i = 0; i < a; i++) d[o + i] = ip[i];
+    d[o + a] = port >>> 8;
+    d[o + a + 1] = port & 0xff;
+    d[o + a + 2] = ((tag & MAX_TAG) << 1) | ((flags & FLAG_COUNTED) >>> 1);
+    d[o + a + 3] = now & 0xff;
+    d[o + a + 4] = (now >>> 8) & 0xff;
+    d[o + a + 5] = (now >>> 16) & 0xff;
+    const index = this.#indexes.get(id);
+    if (index !== undefined) {
+      if ((n + 1) * 4 > index.length * 3) this.#rebuildIndex(id); // keep the load under 3/4
+      else this.#indexAdd(index, r);
+    } else if (n + 1 >= INDEX_MIN) this.#rebuildIndex(id);
+    return r;
+  }
+
+  /** Removes record r (partition kept; the hole is filled from the end of its part). */
+  remove(id: number, r: number): void {
+    this.#at(id);
+    const index = this.#indexes.get(id);
+    if (index !== undefined) this.#indexDelete(index, r);
+    const last = this.#count[id] - 1;
+    const leechers = this.#leechers[id];
+    if (r < leechers) {
+      const lastLeecher = leechers - 1;
+      if (r !== lastLeecher) this.#move(id, lastLeecher, r);
+      if (lastLeecher !== last) this.#move(id, last, lastLeecher);
+      this.#leechers[id] = lastLeecher;
+    } else if (r !== last) {
+      this.#move(id, last, r);
+    }
+    this.#count[id] = last;
+    if (index !== undefined && last < INDEX_MIN / 2) this.#indexes.delete(id);
+    if (last === 0) this.clear(id);
+  }
+
+  /** Forgets every record of torrent `id` and gives its block back. */
+  clear(id: number): void {
+    if (this.#addr[id] !== NO_BLOCK) this.arena.free(this.#addr[id]);
+    this.#addr[id] = NO_BLOCK;
+    this.#count[id] = this.#leechers[id] = 0;
+    this.#indexes.delete(id);
+  }
+
+  /** Turns a leecher into a seeder or back; returns the record's new index. */
+  setSeeder(id: number, r: number, seeder: boolean): number {
+    const isSeeder = r >= this.#leechers[id];
+    if (isSeeder === seeder) return r;
+    let to: number;
+    if (seeder) {
+      to = --this.#leechers[id]; // last leecher's slot becomes the first seeder's
+    } else {
+      to = this.#leechers[id]++; // first seeder's slot becomes the last leecher's
+    }
+    this.#at(id);
+    if (to !== r) this.#swap(id, r, to);
+    return to;
+  }
+
+  /** FLAG_SEEDER and FLAG_COUNTED of record r. */
+  flags(id: number, r: number): number {
+    return (r >= this.#leechers[id] ? FLAG_SEEDER : 0) | ((this.#byte(id, r) & 1) << 1);
+  }
+
+  /** Sets FLAG_COUNTED as given (FLAG_SEEDER follows the partition: see setSeeder). */
+  setFlags(id: number, r: number, flags: number): void {
+    this.#at(id);
+    const o = this.#b + r * this.stride + this.addrLen + 2;
+    this.#d[o] = (this.#d[o] & ~1) | ((flags & FLAG_COUNTED) >>> 1);
+  }
+
+  tag(id: number, r: number): number {
+    return this.#byte(id, r) >>> 1;
+  }
+
+  setTag(id: number, r: number, tag: number): void {
+    this.#at(id);
+    const o = this.#b + r * this.stride + this.addrLen + 2;
+    this.#d[o] = ((tag & MAX_TAG) << 1) | (this.#d[o] & 1);
+  }
+
+  /** Last announce of record r, unix seconds mod 2^24. */
+  time(id: number, r: number): number {
+    this.#at(id);
+    const d = this.#d;
+    const o = this.#b + r * this.stride + this.addrLen + 3;
+    return d[o] | (d[o + 1] << 8) | (d[o + 2] << 16);
+  }
+
+  /** Seconds since record r's last announce, at `now` (unix seconds). */
+  age(id: number, r: number, now: number): number {
+    return (now - this.time(id, r)) & TIME_MASK;
+  }
+
+  setTime(id: number, r: number, now: number): void {
+    this.#at(id);
+    const d = this.#d;
+    const o = this.#b + r * this.stride + this.addrLen + 3;
+    d[o] = now & 0xff;
+    d[o + 1] = (now >>> 8) & 0xff;
+    d[o + 2] = (now >>> 16) & 0xff;
+  }
+
+  /**
+   * Removes the records of torrent `id` older than `timeout` seconds at `now`, calling `removed(tag, seeder)`
+   * for each before it goes. One pass over the raw records: the expiry sweep runs this over every peer.
+   */
+  expire(id: number, now: number, timeout: number, removed: (tag: number, seeder: boolean) => void): number {
+    let n = this.#count[id];
+    if (n === 0) return 0;
+    this.#at(id);
+    const s = this.stride;
+    const t = this.addrLen + 3;
+    let gone = 0;
+    for (let r = n - 1; r >= 0; r--) {
+      const d = this.#d; // re-read: a removal never moves the block, but keep the loop honest
+      const o = this.#b + r * s + t;
+      if (((now - (d[o] | (d[o + 1] << 8) | (d[o + 2] << 16))) & TIME_MASK) <= timeout) continue;
+      removed(d[o - 1] >>> 1, r >= this.#leechers[id]);
+      this.remove(id, r);
+      gone++;
+      if (--n === 0) break;
+      this.#at(id);
+    }
+    return gone;
+  }
+
+  /**
+   * Writes torrent `id`'s records to out[at..] in the saved form (see snapshot.ts): address, port, flags,
+   * tag, last announce as a full u32 little-endian unix time. Returns the offset after them.
+   */
+  exportRecords(id: number, now: number, out: Uint8Array, at: number): number {
+    const n = this.#count[id];
+    if (n === 0) return at;
+    this.#at(id);
+    const d = this.#d;
+    const a = this.addrLen;
+    const leechers = this.#leechers[id];
+    let o = at;
+    for (let r = 0, from = this.#b; r < n; r++, from += this.stride) {
+      for (let i = 0; i < a + 2; i++) out[o + i] = d[from + i];
+      const tagged = d[from + a + 2];
+      out[o + a + 2] = (r >= leechers ? FLAG_SEEDER : 0) | ((tagged & 1) << 1);
+      out[o + a + 3] = tagged >>> 1;
+      const t = (now - ((now - (d[from + a + 3] | (d[from + a + 4] << 8) | (d[from + a + 5] << 16))) & TIME_MASK)) >>> 0;
+      out[o + a + 4] = t & 0xff;
+      out[o + a + 5] = (t >>> 8) & 0xff;
+      out[o + a + 6] = (t >>> 16) & 0xff;
+      out[o + a + 7] = t >>> 24;
+      o += a + 8;
+    }
+    return o;
+  }
+
+  /** The block holding torrent `id`'s records and where record 0 starts in it (for bulk reads). */
+  block(id: number): { data: Uint8Array; start: number } {
+    this.#at(id);
+    return { data: this.#d, start: this.#b };
+  }
+
+  /** Copies the compact form (address + port) of record r to out[at..]. */
+  copyCompact(id: number, r: number, out: Uint8Array, at: number): void {
+    this.#at(id);
+    const d = this.#d;
+    const o = this.#b + r * this.stride;
+    for (let i = 0; i < this.compactLen; i++) out[at + i] = d[o + i]; // a loop: no view allocated per peer
+  }
+
+  /** Gives back memory after many removals (called by the expiry sweep, not per request). */
+  shrink(id: number): void {
+    const n = this.#count[id];
+    if (n > 0 && this.#capacity(id) > n + 2 + (n >>> 2)) this.#reallocate(id, n + (n >>> 3));
+  }
+
+  #capacity(id: number): number {
+    const a = this.#addr[id];
+    return a === NO_BLOCK ? 0 : (this.arena.blockBytes(a) - BLOCK_HEADER) / this.stride;
+  }
+
+  #reallocate(id: number, capacity: number): void {
+    const old = this.#addr[id];
+    const addr = this.arena.alloc(id, BLOCK_HEADER + capacity * this.stride);
+    if (old !== NO_BLOCK) {
+      const from = this.arena.chunks[old >>> CHUNK_SHIFT]!;
+      const to = this.arena.chunks[addr >>> CHUNK_SHIFT]!;
+      const o = (old & OFFSET_MASK) + BLOCK_HEADER;
+      to.set(from.subarray(o, o + this.#count[id] * this.stride), (addr & OFFSET_MASK) + BLOCK_HEADER);
+      this.arena.free(old);
+    }
+    this.#addr[id] = addr;
+  }
+
+  #at(id: number): void {
+    const a = this.#addr[id];
+    this.#d = this.arena.chunks[a >>> CHUNK_SHIFT]!;
+    this.#b = (a & OFFSET_MASK) + BLOCK_HEADER;
+  }
+
+  /** The tag-and-counted byte of record r. */
+  #byte(id: number, r: number): number {
+    this.#at(id);
+    return this.#d[this.#b + r * this.stride + this.addrLen + 2];
+  }
+
+  /** Copies record `from` over record `to` (overwriting it) and re-points the index. */
+  #move(id: number, from: number, to: number): void {
+    const s = this.stride;
+    const b = this.#b;
+    this.#d.copyWithin(b + to * s, b + from * s, b + from * s + s);
+    const index = this.#indexes.get(id);
+    if (index !== undefined) index[this.#slotOf(index, to, from + 1)] = to + 1;
+  }
+
+  #swap(id: number, x: number, y: number): void {
+    const s = this.stride;
+    const d = this.#d;
+    const b = this.#b;
+    const t = swapScratch;
+    for (let i = 0; i < s; i++) t[i] = d[b + x * s + i];
+    d.copyWithin(b + x * s, b + y * s, b + y * s + s);
+    for (let i = 0; i < s; i++) d[b + y * s + i] = t[i];
+    const index = this.#indexes.get(id);
+    if (index !== undefined) {
+      // The bytes swapped places; find both slots (by the keys' new homes) before rewriting either.
+      const slotOfOldX = this.#slotOf(index, y, x + 1);
+      const slotOfOldY = this.#slotOf(index, x, y + 1);
+      index[slotOfOldX] = y + 1;
+      index[slotOfOldY] = x + 1;
+    }
+  }
+
+  /** The index slot that holds `value`, searched along the probe chain of the key stored in record r. */
+  #slotOf(index: Int32Array, r: number, value: number): number {
+    const mask = index.length - 1;
+    let slot = this.#hashRecord(r) & mask;
+    for (let i = 0; i <= mask; i++, slot = (slot + 1) & mask) {
+      if (index[slot] === value) return slot;
+    }
+    throw new Error("peer index out of sync"); // a bug, not bad input: fail loudly in tests
+  }
+
+  #hashRecord(r: number): number {
+    return hashKey(this.#d, this.#b + r * this.stride, this.addrLen, -1);
+  }
+
+  #indexAdd(index: Int32Array, r: number): void {
+    const mask = index.length - 1;
+    let slot = this.#hashRecord(r) & mask;
+    while (index[slot] !== 0) slot = (slot + 1) & mask;
+    index[slot] = r + 1;
+  }
+
+  /** Backward-shift deletion keeps probe chains intact without tombstones. */
+  #indexDelete(index: Int32Array, r: number): void {
+    const mask = index.length - 1;
+    let hole = this.#slotOf(index, r, r + 1);
+    index[hole] = 0;
+    for (let j = (hole + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#hashRecord(index[j] - 1) & mask;
+      // Move entry j into the hole unless its home lies cyclically in (hole, j].
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        index[hole] = index[j];
+        index[j] = 0;
+        hole = j;
+      }
+    }
+  }
+
+  #rebuildIndex(id: number): void {
+    const n = this.#count[id];
+    let size = 64;
+    while (size < n * 2) size *= 2;
+    const index = new Int32Array(size);
+    this.#indexes.set(id, index);
+    this.#at(id);
+    for (let r = 0; r < n; r++) this.#indexAdd(index, r);
+  }
+}
+
+function grown(a: Int32Array, capacity: number): Int32Array {
+  const next = new Int32Array(capacity);
+  next.set(a);
+  return next;
+}
+
+function sameAddr(d: Uint8Array, o: number, ip: Uint8Array, len: number): boolean {
+  for (let i = 0; i < len; i++) if (d[o + i] !== ip[i]) return false;
+  return true;
+}
+
+/**
+ * Hash of (address, port). With port < 0 the port is read from the record itself at src[off + len].
+ * Murmur-style mixing over the bytes; peers choose their own ports and addresses, so mix well.
+ */
+function hashKey(src: Uint8Array, off: number, len: number, port: number): number {
+  let h = 0x9747b28c ^ len;
+  for (let i = 0; i < len; i += 4) {
+    let k = src[off + i] | (src[off + i + 1] << 8) | (src[off + i + 2] << 16) | (src[off + i + 3] << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const p = port >= 0 ? port : (src[off + len] << 8) | src[off + len + 1];
+  h ^= Math.imul(p, 0x85ebca6b);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

@@ -1,0 +1,185 @@
+// Info hash -> small dense torrent id, so everything else about a torrent can live in typed arrays indexed
+// by id instead of in an object per torrent (an object, a map entry and a key string cost more than the
+// peers of a typical torrent). Open addressing with linear probing over an Int32Array; the hashes themselves
+// sit five 32-bit words per id in one Uint32Array. Ids of forgotten torrents are reused.
+//
+// The slot hash is keyed with seeds from the caller's random source: info hashes come from the network, and
+// a fixed hash would let anyone build a run of colliding hashes that turns every lookup into a long scan.
+
+const MIN_IDS = 1024;
+
+export class TorrentTable {
+  /** The 20 bytes of each id's info hash, as five little-endian words. */
+  #words: Uint32Array;
+  /** id + 1, 0 = empty. Power-of-two size, at most half full. */
+  #slots: Int32Array;
+  /** Ids given back, reused before new ones: a stack threaded through the first word of each free id. */
+  #freeHead = -1;
+  #highWater = 0;
+  #seed0: number;
+  #seed1: number;
+  /** Called with the new id capacity whenever it grows, so per-id arrays elsewhere can follow. */
+  readonly #onGrow: (capacity: number) => void;
+  /** Live ids. */
+  size = 0;
+
+  constructor(seed0: number, seed1: number, onGrow: (capacity: number) => void) {
+    this.#seed0 = seed0 | 0;
+    this.#seed1 = seed1 | 0;
+    this.#onGrow = onGrow;
+    this.#words = new Uint32Array(MIN_IDS * 5);
+    this.#slots = new Int32Array(MIN_IDS * 2);
+    onGrow(MIN_IDS);
+  }
+
+  /** Ids ever handed out: every live id is below this. */
+  get highWater(): number {
+    return this.#highWater;
+  }
+
+  get capacity(): number {
+    return this.#words.length / 5;
+  }
+
+  /** The id of `key` (20 latin1 chars), or -1. */
+  find(key: string): number {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    const w = this.#words;
+    const k0 = word(key, 0), k1 = word(key, 4), k2 = word(key, 8), k3 = word(key, 12), k4 = word(key, 16);
+    for (let s = this.#hash(k0, k1, k2, k3, k4) & mask; ; s = (s + 1) & mask) {
+      const v = slots[s];
+      if (v === 0) return -1;
+      const o = (v - 1) * 5;
+      if (w[o] === k0 && w[o + 1] === k1 && w[o + 2] === k2 && w[o + 3] === k3 && w[o + 4] === k4) return v - 1;
+    }
+  }
+
+  /** Adds `key`, which must not be present. Returns its new id. */
+  insert(key: string): number {
+    let id: number;
+    if (this.#freeHead >= 0) {
+      id = this.#freeHead;
+      this.#freeHead = this.#words[id * 5] - 1;
+    } else {
+      if (this.#highWater === this.capacity) this.#growIds();
+      id = this.#highWater++;
+    }
+    const o = id * 5;
+    for (let i = 0; i < 5; i++) this.#words[o + i] = word(key, i * 4);
+    this.size++;
+    if (this.size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
+    this.#place(id);
+    return id;
+  }
+
+  /** Forgets `id` (which must be live); the id may be handed out again. */
+  remove(id: number): void {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let hole = this.#slotOf(id);
+    slots[hole] = 0;
+    // Backward-shift deletion keeps every probe chain unbroken without tombstones.
+    for (let j = (hole + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#hashOf(slots[j] - 1) & mask;
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        slots[hole] = slots[j];
+        slots[j] = 0;
+        hole = j;
+      }
+    }
+    this.#words[id * 5] = this.#freeHead + 1;
+    this.#freeHead = id;
+    this.size--;
+  }
+
+  /** The info hash of a live id, as 20 latin1 chars. */
+  keyOf(id: number): string {
+    const w = this.#words;
+    let s = "";
+    for (let i = 0; i < 5; i++) {
+      const x = w[id * 5 + i];
+      s += String.fromCharCode(x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, x >>> 24);
+    }
+    return s;
+  }
+
+  /** Writes the 20 bytes of a live id's info hash to out[at..]. */
+  copyKey(id: number, out: Uint8Array, at: number): void {
+    const w = this.#words;
+    for (let i = 0; i < 5; i++) {
+      const x = w[id * 5 + i];
+      out[at + i * 4] = x & 0xff;
+      out[at + i * 4 + 1] = (x >>> 8) & 0xff;
+      out[at + i * 4 + 2] = (x >>> 16) & 0xff;
+      out[at + i * 4 + 3] = x >>> 24;
+    }
+  }
+
+  #hashOf(id: number): number {
+    const w = this.#words;
+    const o = id * 5;
+    return this.#hash(w[o], w[o + 1], w[o + 2], w[o + 3], w[o + 4]);
+  }
+
+  /** Multiply-rotate mixing of the five words with the two secret seeds folded in at both ends. */
+  #hash(a: number, b: number, c: number, d: number, e: number): number {
+    let h = this.#seed0;
+    h = mix(h, a ^ this.#seed1);
+    h = mix(h, b);
+    h = mix(h, c);
+    h = mix(h, d);
+    h = mix(h, e ^ this.#seed1);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
+  #slotOf(id: number): number {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    for (let s = this.#hashOf(id) & mask; ; s = (s + 1) & mask) {
+      if (slots[s] === id + 1) return s;
+      if (slots[s] === 0) throw new Error("torrent table out of sync"); // a bug, not bad input
+    }
+  }
+
+  #place(id: number): void {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let s = this.#hashOf(id) & mask;
+    while (slots[s] !== 0) s = (s + 1) & mask;
+    slots[s] = id + 1;
+  }
+
+  /** Moves every placed id to a table of `size` slots. */
+  #rehash(size: number): void {
+    const old = this.#slots;
+    this.#slots = new Int32Array(size);
+    for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.#place(old[i] - 1);
+  }
+
+  #growIds(): void {
+    const capacity = Math.ceil(this.capacity * 1.25);
+    const words = new Uint32Array(capacity * 5);
+    words.set(this.#words);
+    this.#words = words;
+    this.#onGrow(capacity);
+  }
+}
+
+function word(key: string, at: number): number {
+  return (key.charCodeAt(at) | (key.charCodeAt(at + 1) << 8) | (key.charCodeAt(at + 2) << 16) | (key.charCodeAt(at + 3) << 24)) >>> 0;
+}
+
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
