@@ -106,21 +106,47 @@ function localAddresses(withV6: boolean): Set<string> {
   return out;
 }
 
+/** Replies held back to go out together (one sendmmsg call) once the datagrams read so far are handled. */
+const BATCH_MAX = 64;
+
 function makeHandlers(o: UdpServerOptions) {
   // Scratch buffers shared by all sockets: handlers run one at a time.
   const ip = new Uint8Array(16);
-  const out = new Uint8Array(UDP_REPLY_BUDGET + 64);
-  // One view of `out` per reply length, made once: sending then allocates nothing.
-  const views: Uint8Array[] = [];
   const { tracker, log } = o;
+  // Replies are written into slots of one buffer and sent with sendMany after this turn of the event loop:
+  // a burst of datagrams (Bun reads up to 8 per system call) is answered with one system call, not one each.
+  const slots = new Uint8Array(BATCH_MAX * UDP_REPLY_BUDGET);
+  const batch: (Uint8Array | number | string)[] = [];
+  let batchSocket: Socket | null = null;
+  let pending = 0;
+  let flushQueued = false;
+  const flush = () => {
+    flushQueued = false;
+    if (pending === 0) return;
+    const socket = batchSocket!;
+    sendBatch(socket, batch, log);
+    batch.length = 0;
+    pending = 0;
+    batchSocket = null;
+  };
   return {
     data(socket: Socket, packet: Buffer, port: number, address: string) {
       if (port === 0) return; // cannot be answered
       try {
         const ipLen = parseIp(address, ip);
         if (ipLen === 0) return;
+        if (pending === BATCH_MAX || (batchSocket !== null && batchSocket !== socket)) flush();
+        const at = pending * UDP_REPLY_BUDGET;
+        const out = slots.subarray(at, at + UDP_REPLY_BUDGET);
         const n = tracker.handle(packet, ip, ipLen, o.now(), out);
-        if (n > 0) send(socket, (views[n] ??= out.subarray(0, n)), port, address, log);
+        if (n === 0) return;
+        batch.push(out.subarray(0, n), port, address);
+        batchSocket = socket;
+        pending++;
+        if (!flushQueued) {
+          flushQueued = true;
+          setImmediate(flush);
+        }
       } catch (err) {
         // A bug, not bad input: bad input is answered or dropped by the tracker. Keep serving.
         log.error("udp handler failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
@@ -134,17 +160,23 @@ function makeHandlers(o: UdpServerOptions) {
   };
 }
 
-function send(socket: Socket, data: Uint8Array, port: number, address: string, log: Logger): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
+/**
+ * Sends [data, port, address, ...] in one call. A pending ICMP error (a client that went away) stops the
+ * call at the reply it hits, or makes it throw, and is consumed by it: the rest is tried once more. What
+ * still does not go (a full send buffer) is dropped, as the kernel would drop it.
+ */
+function sendBatch(socket: Socket, batch: (Uint8Array | number | string)[], log: Logger): void {
+  let done = 0;
+  for (let attempt = 0; attempt < 2 && done * 3 < batch.length; attempt++) {
     try {
-      socket.send(data, port, address);
-      return;
+      done += socket.sendMany(done === 0 ? batch : batch.slice(done * 3));
     } catch (err) {
       const code = (err as { code?: string }).code ?? "";
-      // A pending ICMP error surfaces on the next send and is consumed by it: one retry gets through.
-      if (attempt === 0 && RETRYABLE.has(code)) continue;
-      log.debug("udp send failed", { code, err: errorText(err) });
-      return;
+      if (!RETRYABLE.has(code)) {
+        log.debug("udp send failed", { code, err: errorText(err) });
+        return;
+      }
     }
   }
+  if (done * 3 < batch.length) log.debug("udp replies dropped", { dropped: batch.length / 3 - done });
 }
