@@ -62,7 +62,8 @@ export function decodeAnnounce(b: Uint8Array, req: AnnounceRequest): string | nu
   const event = readU32(b, OFF_EVENT);
   if (event > 3) return "invalid event";
   req.event = event; // BEP 15 numbering matches ours: 0 none, 1 completed, 2 started, 3 stopped
-  req.infoHash = latin1Key20(b, OFF_INFO_HASH);
+  req.hashBytes = b;
+  req.hashOff = OFF_INFO_HASH;
   // Only "nothing left" matters; either half non-zero means bytes are still missing.
   req.left = (readU32(b, OFF_LEFT) | readU32(b, OFF_LEFT + 4)) === 0 ? 0 : 1;
   req.port = (b[OFF_PORT] << 8) | b[OFF_PORT + 1];

@@ -9,8 +9,14 @@ export const EVENT_STOPPED = 3;
 export const EVENT_PAUSED = 4;
 
 export class AnnounceRequest {
-  /** The 20-byte info hash as a latin1 string (one char per byte): the store's map key. */
+  /** The 20-byte info hash as a latin1 string (one char per byte), used when `hashBytes` is null. */
   infoHash = "";
+  /**
+   * Or the info hash as bytes at hashBytes[hashOff, hashOff + 20) (the UDP packet itself): then no string is
+   * made per request, and `infoHash` is not read.
+   */
+  hashBytes: Uint8Array | null = null;
+  hashOff = 0;
   /** Peer address: 4 bytes (IPv4) or 16 bytes (IPv6) at the start of `ip`; see `ipLen`. */
   ip = new Uint8Array(16);
   ipLen: 4 | 16 = 4;

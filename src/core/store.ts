@@ -198,7 +198,8 @@ export class Store {
     out.count4 = 0;
     out.count6 = 0;
     out.refused = REFUSED_NONE;
-    let id = this.#table.find(req.infoHash);
+    const bytes = req.hashBytes;
+    let id = bytes === null ? this.#table.find(req.infoHash) : this.#table.findBytes(bytes, req.hashOff);
     const lists = req.ipLen === 4 ? this.v4 : this.v6;
     if (req.event === EVENT_STOPPED) {
       // Remove the peer; never create a torrent for a peer that is leaving.
@@ -217,7 +218,7 @@ export class Store {
         this.#fillCounts(-1, out);
         return;
       }
-      id = this.#table.insert(req.infoHash);
+      id = bytes === null ? this.#table.insert(req.infoHash) : this.#table.insertBytes(bytes, req.hashOff);
       this.#state[id] = LIVE;
       this.#downloaded[id] = 0;
       this.torrents++;
@@ -272,7 +273,15 @@ export class Store {
 
   /** Counts for one torrent; unknown torrents report zeros. */
   scrape(infoHash: string, out: ScrapeCounts): void {
-    const id = this.#table.find(infoHash);
+    this.#scrapeId(this.#table.find(infoHash), out);
+  }
+
+  /** `scrape` for the info hash at b[off, off + 20). */
+  scrapeBytes(b: Uint8Array, off: number, out: ScrapeCounts): void {
+    this.#scrapeId(this.#table.findBytes(b, off), out);
+  }
+
+  #scrapeId(id: number, out: ScrapeCounts): void {
     out.complete = id < 0 ? 0 : this.seedersOf(id);
     out.incomplete = id < 0 ? 0 : this.leechersOf(id);
     out.downloaded = id < 0 ? 0 : this.#downloaded[id];

@@ -43,10 +43,18 @@ export class TorrentTable {
 
   /** The id of `key` (20 latin1 chars), or -1. */
   find(key: string): number {
+    return this.#find(word(key, 0), word(key, 4), word(key, 8), word(key, 12), word(key, 16));
+  }
+
+  /** The id of the info hash at b[off, off + 20), or -1 (no string made: the UDP path reads packets so). */
+  findBytes(b: Uint8Array, off: number): number {
+    return this.#find(wordAt(b, off), wordAt(b, off + 4), wordAt(b, off + 8), wordAt(b, off + 12), wordAt(b, off + 16));
+  }
+
+  #find(k0: number, k1: number, k2: number, k3: number, k4: number): number {
     const slots = this.#slots;
     const mask = slots.length - 1;
     const w = this.#words;
-    const k0 = word(key, 0), k1 = word(key, 4), k2 = word(key, 8), k3 = word(key, 12), k4 = word(key, 16);
     for (let s = this.#hash(k0, k1, k2, k3, k4) & mask; ; s = (s + 1) & mask) {
       const v = slots[s];
       if (v === 0) return -1;
@@ -57,6 +65,19 @@ export class TorrentTable {
 
   /** Adds `key`, which must not be present. Returns its new id. */
   insert(key: string): number {
+    const id = this.#newId();
+    for (let i = 0; i < 5; i++) this.#words[id * 5 + i] = word(key, i * 4);
+    return this.#placeNew(id);
+  }
+
+  /** Adds the info hash at b[off, off + 20), which must not be present. Returns its new id. */
+  insertBytes(b: Uint8Array, off: number): number {
+    const id = this.#newId();
+    for (let i = 0; i < 5; i++) this.#words[id * 5 + i] = wordAt(b, off + i * 4);
+    return this.#placeNew(id);
+  }
+
+  #newId(): number {
     let id: number;
     if (this.#freeHead >= 0) {
       id = this.#freeHead;
@@ -65,8 +86,11 @@ export class TorrentTable {
       if (this.#highWater === this.capacity) this.#growIds();
       id = this.#highWater++;
     }
-    const o = id * 5;
-    for (let i = 0; i < 5; i++) this.#words[o + i] = word(key, i * 4);
+    return id;
+  }
+
+  /** Puts a new id whose words are written into the slot table. */
+  #placeNew(id: number): number {
     this.size++;
     if (this.size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
     this.#place(id);
@@ -174,6 +198,10 @@ export class TorrentTable {
 
 function word(key: string, at: number): number {
   return (key.charCodeAt(at) | (key.charCodeAt(at + 1) << 8) | (key.charCodeAt(at + 2) << 16) | (key.charCodeAt(at + 3) << 24)) >>> 0;
+}
+
+function wordAt(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 }
 
 function mix(h: number, k: number): number {

@@ -25,6 +25,7 @@ import {
   MAX_SCRAPE_HASHES,
   OFF_ACTION,
   OFF_CONNECTION_ID,
+  OFF_INFO_HASH,
   OFF_PEER_ID,
   readNumWant,
   readU32,
@@ -52,7 +53,8 @@ export class UdpTracker {
   readonly #res: AnnounceResult;
   readonly #scrape = new ScrapeCounts();
 
-  readonly #allows: (infoHash: string) => boolean;
+  /** null: every torrent is allowed (then no info hash string is made per request). */
+  readonly #allows: ((infoHash: string) => boolean) | null;
   readonly #limit: Pick<SourceLimit, "allow">;
 
   /**
@@ -64,7 +66,7 @@ export class UdpTracker {
     connIds: ConnIdIssuer,
     settings: AnnounceSettings,
     counters: Counters,
-    allows: (infoHash: string) => boolean = () => true,
+    allows: ((infoHash: string) => boolean) | null = null,
     limit: Pick<SourceLimit, "allow"> = NO_LIMIT,
   ) {
     this.#allows = allows;
@@ -108,7 +110,9 @@ export class UdpTracker {
     const req = this.#req;
     const err = decodeAnnounce(packet, req);
     if (err !== null) return this.#announceError(out, packet, err);
-    if (!this.#allows(req.infoHash)) return this.#announceError(out, packet, NOT_ALLOWED);
+    if (this.#allows !== null && !this.#allows(latin1Key20(packet, OFF_INFO_HASH))) {
+      return this.#announceError(out, packet, NOT_ALLOWED);
+    }
     for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
     req.clientTag = clientTag(packet, OFF_PEER_ID);
@@ -140,8 +144,8 @@ export class UdpTracker {
     const s = this.#scrape;
     for (let i = 0; i < hashes; i++) {
       // Entries are positional, so a torrent the access list refuses reads as unknown (zeros).
-      const infoHash = latin1Key20(packet, REQUEST_HEADER_LEN + i * 20);
-      if (this.#allows(infoHash)) this.#store.scrape(infoHash, s);
+      const at = REQUEST_HEADER_LEN + i * 20;
+      if (this.#allows === null || this.#allows(latin1Key20(packet, at))) this.#store.scrapeBytes(packet, at, s);
       else s.complete = s.downloaded = s.incomplete = 0;
       n = encodeScrapeEntry(out, n, s.complete, s.downloaded, s.incomplete);
     }

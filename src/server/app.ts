@@ -120,7 +120,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     try {
       udp = await startUdpServer({
         listen: config.udpListen,
-        tracker: new UdpTracker(store, connIds, settings, counters, access.allows, limit),
+        tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allows, limit),
         log,
         now: nowSeconds,
       });

@@ -117,6 +117,9 @@ function makeHandlers(o: UdpServerOptions) {
   // a burst of datagrams (Bun reads up to 8 per system call) is answered with one system call, not one each.
   const slots = new Uint8Array(BATCH_MAX * UDP_REPLY_BUDGET);
   const batch: (Uint8Array | number | string)[] = [];
+  // Views made once and reused, so answering allocates nothing: one per slot, one per slot and reply length.
+  const slotViews: Uint8Array[] = [];
+  const replyViews: Uint8Array[][] = [];
   let batchSocket: Socket | null = null;
   let pending = 0;
   let flushQueued = false;
@@ -136,11 +139,11 @@ function makeHandlers(o: UdpServerOptions) {
         const ipLen = parseIp(address, ip);
         if (ipLen === 0) return;
         if (pending === BATCH_MAX || (batchSocket !== null && batchSocket !== socket)) flush();
-        const at = pending * UDP_REPLY_BUDGET;
-        const out = slots.subarray(at, at + UDP_REPLY_BUDGET);
+        const out = (slotViews[pending] ??= slots.subarray(pending * UDP_REPLY_BUDGET, (pending + 1) * UDP_REPLY_BUDGET));
         const n = tracker.handle(packet, ip, ipLen, o.now(), out);
         if (n === 0) return;
-        batch.push(out.subarray(0, n), port, address);
+        const views = (replyViews[pending] ??= []);
+        batch.push((views[n] ??= out.subarray(0, n)), port, address);
         batchSocket = socket;
         pending++;
         if (!flushQueued) {

@@ -14,8 +14,7 @@ describe("BEP 15 codec", () => {
     const packet = announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), left: 0n, event: EVENT_STARTED, numWant: -1, port: 51413 });
     const req = new AnnounceRequest();
     expect(decodeAnnounce(packet, req)).toBeNull();
-    expect(req.infoHash.length).toBe(20);
-    expect(req.infoHash.charCodeAt(0)).toBe(testHash(1)[0]);
+    expect(req.hashBytes!.subarray(req.hashOff, req.hashOff + 20)).toEqual(testHash(1));
     expect([req.left, req.event, req.port, readNumWant(packet)]).toEqual([0, EVENT_STARTED, 51413, -1]);
   });
   test("a left above 2^32 is not a seeder", () => {
