@@ -61,7 +61,9 @@ export class BencodeWriter {
     this.#digits(len);
     this.raw(0x3a);
     if (this.pos + len > this.buf.length) this.#grow(len);
-    this.buf.set(src.subarray(off, off + len), this.pos);
+    const b = this.buf;
+    if (len > 64) b.set(src.subarray(off, off + len), this.pos);
+    else for (let i = 0, p = this.pos; i < len; i++) b[p + i] = src[off + i]; // no view made for short copies
     this.pos += len;
     return this;
   }
@@ -71,9 +73,18 @@ export class BencodeWriter {
       this.raw(0x2d);
       n = -n;
     }
-    const s = Math.floor(n).toString();
-    if (this.pos + s.length > this.buf.length) this.#grow(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+    n = Math.floor(n);
+    // Digits written straight into the buffer (no string per number: replies carry a handful of them).
+    let len = 1;
+    for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
+    if (this.pos + len > this.buf.length) this.#grow(len);
+    const b = this.buf;
+    for (let p = this.pos + len - 1; p >= this.pos; p--) {
+      const q = Math.floor(n / 10);
+      b[p] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    this.pos += len;
   }
 
   #grow(need: number): void {

@@ -280,6 +280,19 @@ export class PeerLists {
     return { data: this.#d, start: this.#b };
   }
 
+  /**
+   * Points `data` and `start` at torrent `id`'s block (record r starts at start + r * stride), for loops that
+   * read many records of one list; valid until the store next changes.
+   */
+  resolve(id: number): void {
+    this.#at(id);
+    this.data = this.#d;
+    this.start = this.#b;
+  }
+
+  data: Uint8Array = swapScratch;
+  start = 0;
+
   /** Copies the compact form (address + port) of record r to out[at..]. */
   copyCompact(id: number, r: number, out: Uint8Array, at: number): void {
     this.#at(id);

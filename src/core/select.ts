@@ -28,12 +28,17 @@ export function selectPeers(
   const n = to - from - (skipInRange ? 1 : 0);
   if (want <= 0 || n <= 0) return 0;
   const size = lists.compactLen;
+  const stride = lists.stride;
+  lists.resolve(id);
+  const d = lists.data;
+  const base = lists.start;
   // Virtual positions v in [0, n) map to records from + v, stepping over `skip`.
   const gap = skipInRange ? skip : to;
   if (n <= want) {
     for (let v = 0; v < n; v++) {
       const r = from + v;
-      lists.copyCompact(id, r >= gap ? r + 1 : r, out, at + v * size);
+      const o = base + (r >= gap ? r + 1 : r) * stride;
+      for (let k = 0, w = at + v * size; k < size; k++) out[w + k] = d[o + k];
     }
     return n;
   }
@@ -42,7 +47,8 @@ export function selectPeers(
     const lo = Math.floor((i * n) / want);
     const hi = Math.floor(((i + 1) * n) / want);
     const r = from + ((lo + Math.floor(random() * (hi - lo)) + rotation) % n);
-    lists.copyCompact(id, r >= gap ? r + 1 : r, out, at + i * size);
+    const o = base + (r >= gap ? r + 1 : r) * stride;
+    for (let k = 0, w = at + i * size; k < size; k++) out[w + k] = d[o + k];
   }
   return want;
 }

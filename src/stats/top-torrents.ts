@@ -54,22 +54,43 @@ export class TopTorrents {
       cols[2][k] = leechers;
       cols[3][k] = store.downloadedOf(id);
     }
-    const chosen = new Set<number>();
-    for (const col of cols) {
-      // Anything below the TOP_MAX-th largest value cannot make this ranking (ties at the floor may).
-      scratch.set(col.subarray(0, n));
-      const floor = n <= TOP_MAX ? 1 : Math.max(1, kthLargest(scratch.subarray(0, n), TOP_MAX));
-      for (let k = 0; k < n; k++) if (col[k] >= floor) chosen.add(ids[k]);
-    }
-    const entries: TorrentRank[] = [];
-    for (const id of chosen) {
-      const infoHash = store.infoHashOf(id);
-      if (!include(infoHash)) continue;
-      const seeders = store.seedersOf(id);
-      const leechers = store.leechersOf(id);
-      entries.push({ infoHash, seeders, leechers, peers: seeders + leechers, downloaded: store.downloadedOf(id) });
-    }
-    this.#perShard[i] = rank(entries, TOP_MAX);
+    // Per ranking, at most TOP_MAX torrents: everything above the TOP_MAX-th largest value, then ties at that
+    // value in id order (a tie at the cut is broken arbitrarily; a shard can hold thousands of such ties).
+    // Only these become objects (and only these are passed to `include`).
+    const entryOf = new Map<number, TorrentRank | null>();
+    const entry = (id: number): TorrentRank | null => {
+      let e = entryOf.get(id);
+      if (e === undefined) {
+        const infoHash = store.infoHashOf(id);
+        const seeders = store.seedersOf(id);
+        const leechers = store.leechersOf(id);
+        e = include(infoHash) ? { infoHash, seeders, leechers, peers: seeders + leechers, downloaded: store.downloadedOf(id) } : null;
+        entryOf.set(id, e);
+      }
+      return e;
+    };
+    const rankings = {} as Rankings;
+    RANK_KEYS.forEach((key, c) => {
+      const col = cols[c];
+      let floor = 1;
+      if (n > TOP_MAX) {
+        scratch.set(col.subarray(0, n));
+        floor = Math.max(1, kthLargest(scratch.subarray(0, n), TOP_MAX));
+      }
+      const list: TorrentRank[] = [];
+      for (let k = 0; k < n; k++) {
+        if (col[k] <= floor) continue;
+        const e = entry(ids[k]);
+        if (e !== null) list.push(e);
+      }
+      for (let k = 0; k < n && list.length < TOP_MAX; k++) {
+        if (col[k] !== floor) continue;
+        const e = entry(ids[k]);
+        if (e !== null) list.push(e);
+      }
+      rankings[key] = list.sort(byValue(key));
+    });
+    this.#perShard[i] = rankings;
     this.#merged = null;
   }
 
@@ -79,20 +100,13 @@ export class TopTorrents {
    */
   top(limit: number, include: (infoHash: string) => boolean = () => true): Rankings {
     if (this.#merged === null) {
-      const all: TorrentRank[] = [];
-      const seen = new Set<string>();
-      for (const r of this.#perShard) {
-        if (r === null) continue;
-        for (const key of RANK_KEYS) {
-          for (const e of r[key]) {
-            if (!seen.has(e.infoHash)) {
-              seen.add(e.infoHash);
-              all.push(e);
-            }
-          }
-        }
+      const merged = {} as Rankings;
+      for (const key of RANK_KEYS) {
+        const all: TorrentRank[] = [];
+        for (const r of this.#perShard) if (r !== null) for (const e of r[key]) all.push(e);
+        merged[key] = topOf(all, key);
       }
-      this.#merged = rank(all, TOP_MAX);
+      this.#merged = merged;
     }
     const m = this.#merged;
     const pick = (list: TorrentRank[]) => list.filter((e) => include(e.infoHash)).slice(0, limit);
@@ -125,14 +139,28 @@ function kthLargest(a: Float64Array, k: number): number {
   return a[target];
 }
 
-/** Each ranking: entries with a non-zero value, highest first, ties by info hash (stable output). */
-function rank(entries: readonly TorrentRank[], max: number): Rankings {
-  const out = {} as Rankings;
-  for (const key of RANK_KEYS) {
-    out[key] = entries
-      .filter((e) => e[key] > 0)
-      .sort((a, b) => b[key] - a[key] || (a.infoHash < b.infoHash ? -1 : 1))
-      .slice(0, max);
+/** Highest `key` first, ties by info hash (stable output). */
+function byValue(key: RankKey): (a: TorrentRank, b: TorrentRank) => number {
+  return (a, b) => b[key] - a[key] || (a.infoHash < b.infoHash ? -1 : a.infoHash > b.infoHash ? 1 : 0);
+}
+
+/**
+ * The best TOP_MAX of `all` by `key` (each shard's best, merged), sorted: a selection, then a sort of what
+ * made it, so a request never sorts every shard's lists whole. A torrent listed twice (its shard changed
+ * since) counts once.
+ */
+function topOf(all: TorrentRank[], key: RankKey): TorrentRank[] {
+  let floor = 1;
+  if (all.length > TOP_MAX) floor = Math.max(1, kthLargest(Float64Array.from(all, (e) => e[key]), TOP_MAX));
+  const above = all.filter((e) => e[key] > floor);
+  const tied = all.filter((e) => e[key] === floor).sort(byValue(key));
+  const seen = new Set<string>();
+  const out: TorrentRank[] = [];
+  for (const e of [...above.sort(byValue(key)), ...tied]) {
+    if (out.length === TOP_MAX) break;
+    if (seen.has(e.infoHash)) continue;
+    seen.add(e.infoHash);
+    out.push(e);
   }
   return out;
 }

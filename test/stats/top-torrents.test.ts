@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { FLAG_SEEDER } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { Store } from "../../src/core/store.ts";
-import { TOP_MAX, TopTorrents } from "../../src/stats/top-torrents.ts";
+import { TOP_MAX, type TorrentRank, TopTorrents } from "../../src/stats/top-torrents.ts";
 
 const NOW = 1_000_000;
 
@@ -46,7 +46,7 @@ test("keeps at most TOP_MAX per ranking and can filter torrents out", () => {
   expect(r.peers.some((e) => e.infoHash === "0".repeat(20))).toBe(false);
 });
 
-test("in a shard with many more torrents than TOP_MAX, each ranking is exactly the best TOP_MAX", () => {
+test("in a shard with many more torrents than TOP_MAX, each ranking holds the best TOP_MAX values, sorted", () => {
   const random = xoshiro128(new Uint32Array([9, 8, 7, 6]));
   const rows: [string, number, number, number][] = Array.from({ length: 3000 }, (_, i) => [
     String(i).padStart(20, "x"),
@@ -58,14 +58,33 @@ test("in a shard with many more torrents than TOP_MAX, each ranking is exactly t
   const top = new TopTorrents(1);
   top.refreshShard(0, store);
   const r = top.top(TOP_MAX);
-  const expected = (value: (row: (typeof rows)[number]) => number) =>
-    rows
-      .filter((row) => value(row) > 0)
-      .sort((a, b) => value(b) - value(a) || (a[0] < b[0] ? -1 : 1))
-      .slice(0, TOP_MAX)
-      .map((row) => row[0]);
-  expect(r.peers.map((e) => e.infoHash)).toEqual(expected((row) => row[1] + row[2]));
-  expect(r.seeders.map((e) => e.infoHash)).toEqual(expected((row) => row[1]));
-  expect(r.leechers.map((e) => e.infoHash)).toEqual(expected((row) => row[2]));
-  expect(r.downloaded.map((e) => e.infoHash)).toEqual(expected((row) => row[3]));
+  const byHash = new Map(rows.map((row) => [row[0], row]));
+  const check = (list: TorrentRank[], value: (row: (typeof rows)[number]) => number) => {
+    // The values are exactly the TOP_MAX largest; which of several torrents tied at the cut got in may vary.
+    const best = rows.map(value).filter((v) => v > 0).sort((a, b) => b - a).slice(0, TOP_MAX);
+    expect(list.map((e) => value(byHash.get(e.infoHash)!))).toEqual(best);
+    expect(new Set(list.map((e) => e.infoHash)).size).toBe(list.length);
+    // Everything strictly above the cut is in, and equal values are ordered by info hash.
+    const cut = best[best.length - 1];
+    expect(list.filter((e) => value(byHash.get(e.infoHash)!) > cut)).toHaveLength(rows.filter((row) => value(row) > cut).length);
+    for (let k = 1; k < list.length; k++) {
+      const [a, b] = [list[k - 1], list[k]];
+      if (value(byHash.get(a.infoHash)!) === value(byHash.get(b.infoHash)!)) expect(a.infoHash < b.infoHash).toBe(true);
+    }
+  };
+  check(r.peers, (row) => row[1] + row[2]);
+  check(r.seeders, (row) => row[1]);
+  check(r.leechers, (row) => row[2]);
+  check(r.downloaded, (row) => row[3]);
+  expect(r.downloaded[0].downloaded).toBe(Math.max(...rows.map((row) => row[3])));
+});
+
+test("merging shards full of ties keeps TOP_MAX distinct torrents", () => {
+  const store = storeWith(3, Array.from({ length: 1800 }, (_, i) => [String(i).padStart(20, "t"), 1, 0, 0]));
+  const top = new TopTorrents(3);
+  for (let i = 0; i < 3; i++) top.refreshShard(i, store);
+  const r = top.top(TOP_MAX);
+  expect(r.peers).toHaveLength(TOP_MAX);
+  expect(new Set(r.peers.map((e) => e.infoHash)).size).toBe(TOP_MAX);
+  expect(r.peers.every((e) => e.peers === 1)).toBe(true);
 });
