@@ -18,6 +18,7 @@
 // about 3% on average.
 
 import { BLOCK_HEADER, CHUNK_BYTES, NO_BLOCK, PeerArena } from "./peer-arena.ts";
+import { deleteSlot } from "./probe-table.ts";
 
 /** Reported by `flags` for records in the seeder part of the list. */
 export const FLAG_SEEDER = 1;
@@ -385,21 +386,9 @@ export class PeerLists {
     index[slot] = r + 1;
   }
 
-  /** Backward-shift deletion keeps probe chains intact without tombstones. */
   #indexDelete(index: Int32Array, r: number): void {
     const mask = index.length - 1;
-    let hole = this.#slotOf(index, r, r + 1);
-    index[hole] = 0;
-    for (let j = (hole + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#hashRecord(index[j] - 1) & mask;
-      // Move entry j into the hole unless its home lies cyclically in (hole, j].
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
-        index[hole] = index[j];
-        index[j] = 0;
-        hole = j;
-      }
-    }
+    deleteSlot(index, this.#slotOf(index, r, r + 1), (v) => this.#hashRecord(v - 1) & mask);
   }
 
   #rebuildIndex(id: number): void {

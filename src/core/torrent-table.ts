@@ -6,6 +6,8 @@
 // The slot hash is keyed with seeds from the caller's random source: info hashes come from the network, and
 // a fixed hash would let anyone build a run of colliding hashes that turns every lookup into a long scan.
 
+import { deleteSlot } from "./probe-table.ts";
+
 const MIN_IDS = 1024;
 
 export class TorrentTable {
@@ -99,20 +101,8 @@ export class TorrentTable {
 
   /** Forgets `id` (which must be live); the id may be handed out again. */
   remove(id: number): void {
-    const slots = this.#slots;
-    const mask = slots.length - 1;
-    let hole = this.#slotOf(id);
-    slots[hole] = 0;
-    // Backward-shift deletion keeps every probe chain unbroken without tombstones.
-    for (let j = (hole + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#hashOf(slots[j] - 1) & mask;
-      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!inRange) {
-        slots[hole] = slots[j];
-        slots[j] = 0;
-        hole = j;
-      }
-    }
+    const mask = this.#slots.length - 1;
+    deleteSlot(this.#slots, this.#slotOf(id), (v) => this.#hashOf(v - 1) & mask);
     this.#words[id * 5] = this.#freeHead + 1;
     this.#freeHead = id;
     this.size--;
