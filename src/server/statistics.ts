@@ -16,6 +16,8 @@ import { TrendsFile } from "./trends-file.ts";
 /** Rankings are refreshed every this many ms, spending at most RANK_SLICE_MS per refresh. */
 const RANK_TICK_MS = 250;
 const RANK_SLICE_MS = 3;
+/** Rankings stop being refreshed this long after the last request for them. */
+const RANK_IDLE_AFTER_MS = 5 * 60_000;
 /** Below this many torrents a ranking request just refreshes every shard (a millisecond or two). */
 const RANK_DIRECT_MAX_TORRENTS = 20_000;
 
@@ -41,6 +43,7 @@ export class Statistics {
   readonly #log: Logger;
   readonly #timers: ReturnType<typeof setTimeout>[] = [];
   #nextRankShard = 0;
+  #rankWantedAt = -Infinity;
   #directRefreshAt = -Infinity;
   #writing: Promise<void> = Promise.resolve();
 
@@ -57,8 +60,9 @@ export class Statistics {
       top,
       allows: o.allows,
       refreshTop: () => {
-        // Cheap on a small store, and at most once a second, so a flood of requests cannot stall announces.
         const t = performance.now();
+        this.#rankWantedAt = t;
+        // Cheap on a small store, and at most once a second, so a flood of requests cannot stall announces.
         if (this.#store.torrents <= RANK_DIRECT_MAX_TORRENTS && t - this.#directRefreshAt >= 1000) {
           this.#directRefreshAt = t;
           for (let i = 0; i < this.#store.shardCount; i++) top.refreshShard(i, this.#store);
@@ -139,6 +143,9 @@ export class Statistics {
 
   #refreshRankSlice(): void {
     const started = performance.now();
+    // Only while someone reads the rankings (the dashboard polls them): on a big store a pass makes garbage
+    // worth megabytes, and the runtime's heap headroom grows with the store, so idle refreshes cost memory.
+    if (started - this.#rankWantedAt > RANK_IDLE_AFTER_MS) return;
     const shards = this.#store.shardCount;
     for (let done = 0; done < shards && performance.now() - started < RANK_SLICE_MS; done++) {
       this.ctx.top.refreshShard(this.#nextRankShard, this.#store);
