@@ -4,9 +4,10 @@
 //
 // A block starts with an 8-byte header: the owner (torrent id, or DEAD once freed) and the block's length.
 // Freed blocks are only counted as garbage. When garbage passes a sixteenth of the live bytes, `compactStep`
-// moves the live blocks out of the chunk with the most garbage and recycles that chunk; the owner is told
-// its block's new address. So memory stays within about 17/16 of what the swarms hold, and one step copies at
-// most one chunk (well under a millisecond). Blocks larger than a chunk get a chunk of their own.
+// starts moving the live blocks out of the chunk with the most garbage, EVACUATE_STEP_BYTES of it per call
+// (a fraction of a millisecond; a whole chunk of small blocks took up to 28 ms), and recycles the chunk when
+// it is empty; the owner is told its block's new address. So memory stays within about 17/16 of what the
+// swarms hold. Blocks larger than a chunk get a chunk of their own.
 
 import { readU32, writeU32 } from "./bytes.ts";
 
@@ -19,6 +20,8 @@ const MAX_CHUNKS = 4095; // addresses are u32: chunk << 20 | offset, and NO_BLOC
 const DEAD = 0xffffffff;
 /** Empty chunks kept for reuse instead of being given back (a burst of growth after a sweep is common). */
 const SPARE_CHUNKS = 2;
+/** Bytes of a chunk walked per compaction step. */
+const EVACUATE_STEP_BYTES = 32 * 1024;
 
 export class PeerArena {
   /** Chunk i holds the blocks whose address >>> 20 is i; null when the slot is unused. */
@@ -28,6 +31,9 @@ export class PeerArena {
   /** Freed bytes in each chunk, including the unused tail of a chunk that was full. */
   readonly #garbage: number[] = [];
   #current = -1;
+  /** The chunk being emptied by compaction (-1: none) and how far its blocks have been walked. */
+  #evacuating = -1;
+  #evacuatedTo = 0;
   readonly #spare: number[] = [];
   readonly #unusedSlots: number[] = [];
   readonly #moved: (owner: number, addr: number) => void;
@@ -86,7 +92,7 @@ export class PeerArena {
     if (i === this.#current && this.#garbage[i] === this.#used[i]) {
       this.garbageBytes -= this.#garbage[i]; // everything in the current chunk died: start it over
       this.#used[i] = this.#garbage[i] = 0;
-    } else if (i !== this.#current && this.#garbage[i] === CHUNK_BYTES) {
+    } else if (i !== this.#current && i !== this.#evacuating && this.#garbage[i] === CHUNK_BYTES) {
       this.garbageBytes -= CHUNK_BYTES;
       this.#recycle(i);
     }
@@ -98,20 +104,28 @@ export class PeerArena {
   }
 
   /**
-   * If garbage has grown past a sixteenth of the live bytes, empties the chunk with the most garbage by
-   * moving its live blocks. Call only between operations: it changes block addresses.
+   * If garbage has grown past a sixteenth of the live bytes (or a chunk is being emptied already), moves the
+   * live blocks of the next EVACUATE_STEP_BYTES of the chunk with the most garbage. Call only between
+   * operations: it changes block addresses.
    */
   compactStep(): void {
-    if (this.garbageBytes <= 2 * CHUNK_BYTES || this.garbageBytes * 16 <= this.liveBytes) return;
-    let worst = -1;
-    for (let i = 0; i < this.chunks.length; i++) {
-      if (i === this.#current || this.chunks[i] === null || this.#used[i] > CHUNK_BYTES) continue;
-      if (worst < 0 || this.#garbage[i] > this.#garbage[worst]) worst = i;
+    if (this.#evacuating < 0) {
+      if (this.garbageBytes <= 2 * CHUNK_BYTES || this.garbageBytes * 16 <= this.liveBytes) return;
+      let worst = -1;
+      for (let i = 0; i < this.chunks.length; i++) {
+        if (i === this.#current || this.chunks[i] === null || this.#used[i] > CHUNK_BYTES) continue;
+        if (worst < 0 || this.#garbage[i] > this.#garbage[worst]) worst = i;
+      }
+      if (worst < 0 || this.#garbage[worst] === 0) return;
+      this.#evacuating = worst;
+      this.#evacuatedTo = 0;
     }
-    if (worst < 0 || this.#garbage[worst] === 0) return;
+    const worst = this.#evacuating;
     const from = this.chunks[worst]!;
     const end = this.#used[worst];
-    for (let o = 0; o < end; ) {
+    const stop = Math.min(end, this.#evacuatedTo + EVACUATE_STEP_BYTES);
+    let o = this.#evacuatedTo;
+    while (o < stop) {
       const owner = readU32(from, o);
       const bytes = readU32(from, o + 4);
       if (owner !== DEAD) {
@@ -126,6 +140,9 @@ export class PeerArena {
       }
       o += bytes;
     }
+    this.#evacuatedTo = o;
+    if (o < end) return;
+    this.#evacuating = -1;
     this.garbageBytes -= this.#garbage[worst];
     this.#recycle(worst);
   }
