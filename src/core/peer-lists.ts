@@ -18,7 +18,7 @@
 // about 3% on average.
 
 import { BLOCK_HEADER, CHUNK_BYTES, NO_BLOCK, PeerArena } from "./peer-arena.ts";
-import { deleteSlot } from "./probe-table.ts";
+import { deleteSlot, finish, mix } from "./probe-table.ts";
 
 /** Reported by `flags` for records in the seeder part of the list. */
 export const FLAG_SEEDER = 1;
@@ -275,12 +275,6 @@ export class PeerLists {
     return o;
   }
 
-  /** The block holding torrent `id`'s records and where record 0 starts in it (for bulk reads). */
-  block(id: number): { data: Uint8Array; start: number } {
-    this.#at(id);
-    return { data: this.#d, start: this.#b };
-  }
-
   /**
    * Points `data` and `start` at torrent `id`'s block (record r starts at start + r * stride), for loops that
    * read many records of one list; valid until the store next changes.
@@ -420,19 +414,8 @@ function sameAddr(d: Uint8Array, o: number, ip: Uint8Array, len: number): boolea
 function hashKey(src: Uint8Array, off: number, len: number, port: number): number {
   let h = 0x9747b28c ^ len;
   for (let i = 0; i < len; i += 4) {
-    let k = src[off + i] | (src[off + i + 1] << 8) | (src[off + i + 2] << 16) | (src[off + i + 3] << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = mix(h, src[off + i] | (src[off + i + 1] << 8) | (src[off + i + 2] << 16) | (src[off + i + 3] << 24));
   }
   const p = port >= 0 ? port : (src[off + len] << 8) | src[off + len + 1];
-  h ^= Math.imul(p, 0x85ebca6b);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return finish(h ^ Math.imul(p, 0x85ebca6b));
 }

@@ -1,5 +1,24 @@
 // Shared by the two open-addressing tables (torrent-table.ts, peer-lists.ts): both store value + 1 in an
-// Int32Array with linear probing, 0 meaning empty.
+// Int32Array with linear probing, 0 meaning empty, and hash their keys with MurmurHash3-style mixing.
+
+/** Folds the 32-bit word `k` into the running hash `h`. */
+export function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** Spreads every input bit over the result (the final avalanche), as an unsigned 32-bit number. */
+export function finish(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
 /**
  * Empties slot `hole` and keeps every probe chain unbroken without tombstones: later entries of the chain

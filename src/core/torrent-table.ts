@@ -6,7 +6,7 @@
 // The slot hash is keyed with seeds from the caller's random source: info hashes come from the network, and
 // a fixed hash would let anyone build a run of colliding hashes that turns every lookup into a long scan.
 
-import { deleteSlot } from "./probe-table.ts";
+import { deleteSlot, finish, mix } from "./probe-table.ts";
 
 const MIN_IDS = 1024;
 
@@ -144,13 +144,7 @@ export class TorrentTable {
     h = mix(h, b);
     h = mix(h, c);
     h = mix(h, d);
-    h = mix(h, e ^ this.#seed1);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return finish(mix(h, e ^ this.#seed1));
   }
 
   #slotOf(id: number): number {
@@ -194,10 +188,3 @@ function wordAt(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 }
 
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}

@@ -57,7 +57,8 @@ describe("state snapshots", () => {
         expect([restored.seeders, restored.leechers, restored.downloaded]).toEqual([a.seedersOf(id), a.leechersOf(id), a.downloadedOf(id)]);
         const to = b.idOf(hash);
         for (const fam of ["v4", "v6"] as const) {
-          const { data, start } = a[fam].block(id);
+          a[fam].resolve(id);
+          const { data, start } = a[fam];
           const len = a[fam].addrLen;
           for (let r = 0; r < a[fam].count(id); r++) {
             const o = start + r * a[fam].stride;
