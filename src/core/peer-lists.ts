@@ -17,6 +17,7 @@
 // (most torrents have fewer peers than that). Capacity grows by about a sixteenth at a time, so a list wastes
 // about 3% on average.
 
+import { grown, readU24LE, writeU24LE } from "./bytes.ts";
 import { BLOCK_HEADER, CHUNK_BYTES, NO_BLOCK, PeerArena } from "./peer-arena.ts";
 import { deleteSlot, finish, mix } from "./probe-table.ts";
 
@@ -45,9 +46,12 @@ export class PeerLists {
   #count: Int32Array = new Int32Array(0);
   #leechers: Int32Array = new Int32Array(0);
   readonly #indexes = new Map<number, Int32Array>(); // id -> (slot -> record + 1, 0 = empty)
-  // The block of the list being worked on, resolved once per operation.
-  #d: Uint8Array = swapScratch;
-  #b = 0;
+  /**
+   * The block of the list worked on last (see resolve): record r of it starts at start + r * stride. Valid
+   * until the store next changes.
+   */
+  data: Uint8Array = swapScratch;
+  start = 0;
 
   constructor(addrLen: 4 | 16) {
     this.addrLen = addrLen;
@@ -60,9 +64,8 @@ export class PeerLists {
 
   /** Makes room for torrent ids below `capacity` (called as the torrent table grows). */
   resize(capacity: number): void {
-    const addr = new Uint32Array(capacity).fill(NO_BLOCK);
-    addr.set(this.#addr);
-    this.#addr = addr;
+    const old = this.#addr.length;
+    this.#addr = grown(this.#addr, capacity).fill(NO_BLOCK, old);
     this.#count = grown(this.#count, capacity);
     this.#leechers = grown(this.#leechers, capacity);
   }
@@ -84,14 +87,14 @@ export class PeerLists {
     const n = this.#count[id];
     if (n === 0) return -1;
     this.#at(id);
-    const d = this.#d;
+    const d = this.data;
     const s = this.stride;
     const a = this.addrLen;
     const hi = port >>> 8;
     const lo = port & 0xff;
     const index = n >= INDEX_MIN / 2 ? this.#indexes.get(id) : undefined;
     if (index === undefined) {
-      for (let r = 0, o = this.#b; r < n; r++, o += s) {
+      for (let r = 0, o = this.start; r < n; r++, o += s) {
         if (d[o + a] === hi && d[o + a + 1] === lo && sameAddr(d, o, ip, a)) return r;
       }
       return -1;
@@ -100,7 +103,7 @@ export class PeerLists {
     for (let slot = hashKey(ip, 0, a, port) & mask; ; slot = (slot + 1) & mask) {
       const v = index[slot];
       if (v === 0) return -1;
-      const o = this.#b + (v - 1) * s;
+      const o = this.start + (v - 1) * s;
       if (d[o + a] === hi && d[o + a + 1] === lo && sameAddr(d, o, ip, a)) return v - 1;
     }
   }
@@ -119,16 +122,14 @@ export class PeerLists {
       this.#leechers[id] = l + 1;
     }
     this.#count[id] = n + 1;
-    const d = this.#d;
-    const o = this.#b + r * this.stride;
+    const d = this.data;
+    const o = this.start + r * this.stride;
     const a = this.addrLen;
     for (let i = 0; i < a; i++) d[o + i] = ip[i];
     d[o + a] = port >>> 8;
     d[o + a + 1] = port & 0xff;
     d[o + a + 2] = ((tag & MAX_TAG) << 1) | ((flags & FLAG_COUNTED) >>> 1);
-    d[o + a + 3] = now & 0xff;
-    d[o + a + 4] = (now >>> 8) & 0xff;
-    d[o + a + 5] = (now >>> 16) & 0xff;
+    writeU24LE(d, o + a + 3, now);
     const index = this.#indexes.get(id);
     if (index !== undefined) {
       if ((n + 1) * 4 > index.length * 3) this.#rebuildIndex(id); // keep the load under 3/4
@@ -188,8 +189,8 @@ export class PeerLists {
   /** Sets FLAG_COUNTED as given (FLAG_SEEDER follows the partition: see setSeeder). */
   setFlags(id: number, r: number, flags: number): void {
     this.#at(id);
-    const o = this.#b + r * this.stride + this.addrLen + 2;
-    this.#d[o] = (this.#d[o] & ~1) | ((flags & FLAG_COUNTED) >>> 1);
+    const o = this.start + r * this.stride + this.addrLen + 2;
+    this.data[o] = (this.data[o] & ~1) | ((flags & FLAG_COUNTED) >>> 1);
   }
 
   tag(id: number, r: number): number {
@@ -198,16 +199,14 @@ export class PeerLists {
 
   setTag(id: number, r: number, tag: number): void {
     this.#at(id);
-    const o = this.#b + r * this.stride + this.addrLen + 2;
-    this.#d[o] = ((tag & MAX_TAG) << 1) | (this.#d[o] & 1);
+    const o = this.start + r * this.stride + this.addrLen + 2;
+    this.data[o] = ((tag & MAX_TAG) << 1) | (this.data[o] & 1);
   }
 
   /** Last announce of record r, unix seconds mod 2^24. */
   time(id: number, r: number): number {
     this.#at(id);
-    const d = this.#d;
-    const o = this.#b + r * this.stride + this.addrLen + 3;
-    return d[o] | (d[o + 1] << 8) | (d[o + 2] << 16);
+    return readU24LE(this.data, this.start + r * this.stride + this.addrLen + 3);
   }
 
   /** Seconds since record r's last announce, at `now` (unix seconds). */
@@ -217,11 +216,7 @@ export class PeerLists {
 
   setTime(id: number, r: number, now: number): void {
     this.#at(id);
-    const d = this.#d;
-    const o = this.#b + r * this.stride + this.addrLen + 3;
-    d[o] = now & 0xff;
-    d[o + 1] = (now >>> 8) & 0xff;
-    d[o + 2] = (now >>> 16) & 0xff;
+    writeU24LE(this.data, this.start + r * this.stride + this.addrLen + 3, now);
   }
 
   /**
@@ -231,19 +226,17 @@ export class PeerLists {
   expire(id: number, now: number, timeout: number, removed: (tag: number, seeder: boolean) => void): number {
     let n = this.#count[id];
     if (n === 0) return 0;
-    this.#at(id);
-    const s = this.stride;
-    const t = this.addrLen + 3;
+    this.#at(id); // remove() keeps the block where it is, so data and start stay valid through the loop
+    const d = this.data;
+    const t = this.start + this.addrLen + 3;
     let gone = 0;
     for (let r = n - 1; r >= 0; r--) {
-      const d = this.#d; // re-read: a removal never moves the block, but keep the loop honest
-      const o = this.#b + r * s + t;
-      if (((now - (d[o] | (d[o + 1] << 8) | (d[o + 2] << 16))) & TIME_MASK) <= timeout) continue;
+      const o = t + r * this.stride;
+      if (((now - readU24LE(d, o)) & TIME_MASK) <= timeout) continue;
       removed(d[o - 1] >>> 1, r >= this.#leechers[id]);
       this.remove(id, r);
       gone++;
       if (--n === 0) break;
-      this.#at(id);
     }
     return gone;
   }
@@ -256,16 +249,16 @@ export class PeerLists {
     const n = this.#count[id];
     if (n === 0) return at;
     this.#at(id);
-    const d = this.#d;
+    const d = this.data;
     const a = this.addrLen;
     const leechers = this.#leechers[id];
     let o = at;
-    for (let r = 0, from = this.#b; r < n; r++, from += this.stride) {
+    for (let r = 0, from = this.start; r < n; r++, from += this.stride) {
       for (let i = 0; i < a + 2; i++) out[o + i] = d[from + i];
       const tagged = d[from + a + 2];
       out[o + a + 2] = (r >= leechers ? FLAG_SEEDER : 0) | ((tagged & 1) << 1);
       out[o + a + 3] = tagged >>> 1;
-      const t = (now - ((now - (d[from + a + 3] | (d[from + a + 4] << 8) | (d[from + a + 5] << 16))) & TIME_MASK)) >>> 0;
+      const t = (now - ((now - readU24LE(d, from + a + 3)) & TIME_MASK)) >>> 0;
       out[o + a + 4] = t & 0xff;
       out[o + a + 5] = (t >>> 8) & 0xff;
       out[o + a + 6] = (t >>> 16) & 0xff;
@@ -275,25 +268,9 @@ export class PeerLists {
     return o;
   }
 
-  /**
-   * Points `data` and `start` at torrent `id`'s block (record r starts at start + r * stride), for loops that
-   * read many records of one list; valid until the store next changes.
-   */
+  /** Points `data` and `start` at torrent `id`'s block, for loops that read many records of one list. */
   resolve(id: number): void {
     this.#at(id);
-    this.data = this.#d;
-    this.start = this.#b;
-  }
-
-  data: Uint8Array = swapScratch;
-  start = 0;
-
-  /** Copies the compact form (address + port) of record r to out[at..]. */
-  copyCompact(id: number, r: number, out: Uint8Array, at: number): void {
-    this.#at(id);
-    const d = this.#d;
-    const o = this.#b + r * this.stride;
-    for (let i = 0; i < this.compactLen; i++) out[at + i] = d[o + i]; // a loop: no view allocated per peer
   }
 
   /** Gives back memory after many removals (called by the expiry sweep, not per request). */
@@ -322,29 +299,29 @@ export class PeerLists {
 
   #at(id: number): void {
     const a = this.#addr[id];
-    this.#d = this.arena.chunks[a >>> CHUNK_SHIFT]!;
-    this.#b = (a & OFFSET_MASK) + BLOCK_HEADER;
+    this.data = this.arena.chunks[a >>> CHUNK_SHIFT]!;
+    this.start = (a & OFFSET_MASK) + BLOCK_HEADER;
   }
 
   /** The tag-and-counted byte of record r. */
   #byte(id: number, r: number): number {
     this.#at(id);
-    return this.#d[this.#b + r * this.stride + this.addrLen + 2];
+    return this.data[this.start + r * this.stride + this.addrLen + 2];
   }
 
   /** Copies record `from` over record `to` (overwriting it) and re-points the index. */
   #move(id: number, from: number, to: number): void {
     const s = this.stride;
-    const b = this.#b;
-    this.#d.copyWithin(b + to * s, b + from * s, b + from * s + s);
+    const b = this.start;
+    this.data.copyWithin(b + to * s, b + from * s, b + from * s + s);
     const index = this.#indexes.get(id);
     if (index !== undefined) index[this.#slotOf(index, to, from + 1)] = to + 1;
   }
 
   #swap(id: number, x: number, y: number): void {
     const s = this.stride;
-    const d = this.#d;
-    const b = this.#b;
+    const d = this.data;
+    const b = this.start;
     const t = swapScratch;
     for (let i = 0; i < s; i++) t[i] = d[b + x * s + i];
     d.copyWithin(b + x * s, b + y * s, b + y * s + s);
@@ -370,7 +347,7 @@ export class PeerLists {
   }
 
   #hashRecord(r: number): number {
-    return hashKey(this.#d, this.#b + r * this.stride, this.addrLen, -1);
+    return hashKey(this.data, this.start + r * this.stride, this.addrLen, -1);
   }
 
   #indexAdd(index: Int32Array, r: number): void {
@@ -394,12 +371,6 @@ export class PeerLists {
     this.#at(id);
     for (let r = 0; r < n; r++) this.#indexAdd(index, r);
   }
-}
-
-function grown(a: Int32Array, capacity: number): Int32Array {
-  const next = new Int32Array(capacity);
-  next.set(a);
-  return next;
 }
 
 function sameAddr(d: Uint8Array, o: number, ip: Uint8Array, len: number): boolean {

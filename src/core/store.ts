@@ -23,6 +23,7 @@ import {
   ScrapeCounts,
 } from "./announce.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, PeerLists } from "./peer-lists.ts";
+import { grown } from "./bytes.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
 import { TorrentTable } from "./torrent-table.ts";
 
@@ -120,12 +121,8 @@ export class Store {
     this.#table = new TorrentTable(seed(), seed(), (capacity) => {
       this.v4.resize(capacity);
       this.v6.resize(capacity);
-      const downloaded = new Uint32Array(capacity);
-      downloaded.set(this.#downloaded);
-      this.#downloaded = downloaded;
-      const state = new Uint8Array(capacity);
-      state.set(this.#state);
-      this.#state = state;
+      this.#downloaded = grown(this.#downloaded, capacity);
+      this.#state = grown(this.#state, capacity);
     });
   }
 
@@ -135,11 +132,6 @@ export class Store {
 
   get leechers(): number {
     return this.peers - this.seeders;
-  }
-
-  /** Bytes the peer arenas hold from the system (live records, garbage awaiting compaction, free room). */
-  get peerMemoryBytes(): number {
-    return this.v4.arena.reservedBytes + this.v6.arena.reservedBytes;
   }
 
   /** The id of a stored torrent (live or dormant), or -1. */
@@ -222,11 +214,7 @@ export class Store {
       this.#state[id] = LIVE;
       this.#downloaded[id] = 0;
       this.torrents++;
-    } else if (this.#state[id] === DORMANT) {
-      this.#state[id] = LIVE;
-      this.dormant--;
-      this.torrents++;
-    }
+    } else this.#wake(id);
     const seeder = req.left === 0;
     let r = lists.find(id, req.ip, req.port);
     if (r < 0) {
@@ -239,11 +227,7 @@ export class Store {
       if (this.v4.count(id) + this.v6.count(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
-      r = lists.insert(id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now);
-      if (req.ipLen === 4) this.peers4++;
-      else this.peers6++;
-      if (seeder) this.seeders++;
-      this.peersByClient[req.clientTag]++;
+      r = this.#addPeer(lists, id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now);
       if (counts) this.#countCompletion(id);
     } else {
       const flags = lists.flags(id, r);
@@ -273,15 +257,17 @@ export class Store {
 
   /** Counts for one torrent; unknown torrents report zeros. */
   scrape(infoHash: string, out: ScrapeCounts): void {
-    this.#scrapeId(this.#table.find(infoHash), out);
+    this.#scrapeCounts(this.#table.find(infoHash), out);
   }
 
   /** `scrape` for the info hash at b[off, off + 20). */
   scrapeBytes(b: Uint8Array, off: number, out: ScrapeCounts): void {
-    this.#scrapeId(this.#table.findBytes(b, off), out);
+    this.#scrapeCounts(this.#table.findBytes(b, off), out);
   }
 
-  #scrapeId(id: number, out: ScrapeCounts): void {
+  // Two copies of the same three lines on purpose: each keeps its property stores to one object shape
+  // (AnnounceResult or ScrapeCounts). One shared method measured 81k against 90k UDP responses/s (interleaved).
+  #scrapeCounts(id: number, out: ScrapeCounts): void {
     out.complete = id < 0 ? 0 : this.seedersOf(id);
     out.incomplete = id < 0 ? 0 : this.leechersOf(id);
     out.downloaded = id < 0 ? 0 : this.#downloaded[id];
@@ -310,17 +296,8 @@ export class Store {
     if (port === 0 || now - time > this.peerTimeoutS) return;
     const lists = ipLen === 4 ? this.v4 : this.v6;
     if (lists.find(id, ip, port) >= 0) return;
-    if (this.#state[id] === DORMANT) {
-      this.#state[id] = LIVE;
-      this.dormant--;
-      this.torrents++;
-    }
-    const seeder = (flags & FLAG_SEEDER) !== 0;
-    lists.insert(id, ip, port, seeder, flags & FLAG_COUNTED, tag, Math.min(time, now));
-    if (ipLen === 4) this.peers4++;
-    else this.peers6++;
-    if (seeder) this.seeders++;
-    this.peersByClient[tag]++;
+    this.#wake(id);
+    this.#addPeer(lists, id, ip, port, (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, tag, Math.min(time, now));
   }
 
   /** Ends a restore: a torrent that got no peers and has no completions is not worth keeping. */
@@ -360,17 +337,10 @@ export class Store {
     const timeout = this.peerTimeoutS;
     for (let id = from; id < end; id++) {
       if (state[id] !== LIVE) continue;
-      if (this.v4.count(id) > 0) {
-        const gone = this.v4.expire(id, now, timeout, this.#expired);
-        this.peers4 -= gone;
-        result.peersRemoved += gone;
-        this.v4.shrink(id);
-      }
-      if (this.v6.count(id) > 0) {
-        const gone = this.v6.expire(id, now, timeout, this.#expired);
-        this.peers6 -= gone;
-        result.peersRemoved += gone;
-        this.v6.shrink(id);
+      for (const lists of [this.v4, this.v6]) {
+        if (lists.count(id) === 0) continue;
+        result.peersRemoved += lists.expire(id, now, timeout, lists === this.v4 ? this.#left4 : this.#left6);
+        lists.shrink(id);
       }
       if (this.v4.count(id) + this.v6.count(id) === 0) {
         this.torrents--;
@@ -384,11 +354,38 @@ export class Store {
     return result;
   }
 
-  /** Keeps the totals right as the sweep drops a peer (the family count is adjusted by the caller). */
-  readonly #expired = (tag: number, seeder: boolean): void => {
+  /** Takes a peer that is leaving off the totals (made once, as the sweep's per-peer callback). */
+  readonly #left4 = (tag: number, seeder: boolean): void => {
+    this.peers4--;
+    this.#left(tag, seeder);
+  };
+  readonly #left6 = (tag: number, seeder: boolean): void => {
+    this.peers6--;
+    this.#left(tag, seeder);
+  };
+
+  #left(tag: number, seeder: boolean): void {
     this.peersByClient[tag]--;
     if (seeder) this.seeders--;
-  };
+  }
+
+  /** Inserts a peer that is not in the list and counts it in the totals. Returns its record index. */
+  #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number): number {
+    const r = lists.insert(id, ip, port, seeder, flags, tag, now);
+    if (lists === this.v4) this.peers4++;
+    else this.peers6++;
+    if (seeder) this.seeders++;
+    this.peersByClient[tag]++;
+    return r;
+  }
+
+  /** A dormant torrent that gets a peer is live again. */
+  #wake(id: number): void {
+    if (this.#state[id] !== DORMANT) return;
+    this.#state[id] = LIVE;
+    this.dormant--;
+    this.torrents++;
+  }
 
   /** Removes a torrent without peers (counted as dormant) from the table. */
   #forget(id: number): void {
@@ -431,10 +428,7 @@ export class Store {
   }
 
   #removePeer(lists: PeerLists, id: number, r: number): void {
-    if ((lists.flags(id, r) & FLAG_SEEDER) !== 0) this.seeders--;
-    this.peersByClient[lists.tag(id, r)]--;
-    if (lists === this.v4) this.peers4--;
-    else this.peers6--;
+    (lists === this.v4 ? this.#left4 : this.#left6)(lists.tag(id, r), (lists.flags(id, r) & FLAG_SEEDER) !== 0);
     lists.remove(id, r);
   }
 
@@ -443,6 +437,7 @@ export class Store {
     this.completed++;
   }
 
+  /** Counts of torrent `id` (-1: unknown, zeros) into an announce result. */
   #fillCounts(id: number, out: AnnounceResult): void {
     out.complete = id < 0 ? 0 : this.seedersOf(id);
     out.incomplete = id < 0 ? 0 : this.leechersOf(id);

@@ -72,11 +72,8 @@ export class TopTorrents {
     const rankings = {} as Rankings;
     RANK_KEYS.forEach((key, c) => {
       const col = cols[c];
-      let floor = 1;
-      if (n > TOP_MAX) {
-        scratch.set(col.subarray(0, n));
-        floor = Math.max(1, kthLargest(scratch.subarray(0, n), TOP_MAX));
-      }
+      scratch.set(col.subarray(0, n));
+      const floor = cutOf(scratch.subarray(0, n));
       const list: TorrentRank[] = [];
       for (let k = 0; k < n; k++) {
         if (col[k] <= floor) continue;
@@ -112,6 +109,14 @@ export class TopTorrents {
     const pick = (list: TorrentRank[]) => list.filter((e) => include(e.infoHash)).slice(0, limit);
     return { peers: pick(m.peers), seeders: pick(m.seeders), leechers: pick(m.leechers), downloaded: pick(m.downloaded) };
   }
+}
+
+/**
+ * The lowest value that can make a ranking of `values`: the TOP_MAX-th largest, and never below 1 (zero
+ * values are not ranked). `values` is reordered.
+ */
+function cutOf(values: Float64Array): number {
+  return values.length <= TOP_MAX ? 1 : Math.max(1, kthLargest(values, TOP_MAX));
 }
 
 /** The k-th largest value of `a` (1-based), by quickselect; `a` is reordered. */
@@ -150,8 +155,7 @@ function byValue(key: RankKey): (a: TorrentRank, b: TorrentRank) => number {
  * since) counts once.
  */
 function topOf(all: TorrentRank[], key: RankKey): TorrentRank[] {
-  let floor = 1;
-  if (all.length > TOP_MAX) floor = Math.max(1, kthLargest(Float64Array.from(all, (e) => e[key]), TOP_MAX));
+  const floor = cutOf(Float64Array.from(all, (e) => e[key]));
   const above = all.filter((e) => e[key] > floor);
   const tied = all.filter((e) => e[key] === floor).sort(byValue(key));
   const seen = new Set<string>();

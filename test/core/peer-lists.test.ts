@@ -6,6 +6,13 @@ import { xoshiro128 } from "../../src/core/random.ts";
 const ip4 = (n: number) => new Uint8Array([10, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
 type Model = Map<string, { seeder: boolean; time: number }>;
 
+/** The compact form (address + port) of record r of torrent `id`, as a reply would carry it. */
+function compactOf(lists: PeerLists, id: number, r: number): Uint8Array {
+  lists.resolve(id);
+  const o = lists.start + r * lists.stride;
+  return lists.data.slice(o, o + lists.compactLen);
+}
+
 function family(torrents: number): PeerLists {
   const lists = new PeerLists(4);
   lists.resize(torrents);
@@ -16,9 +23,8 @@ function family(torrents: number): PeerLists {
 function expectMatches(lists: PeerLists, id: number, model: Model) {
   expect(lists.count(id)).toBe(model.size);
   expect(lists.leechers(id)).toBe([...model.values()].filter((p) => !p.seeder).length);
-  const out = new Uint8Array(6);
   for (let r = 0; r < lists.count(id); r++) {
-    lists.copyCompact(id, r, out, 0);
+    const out = compactOf(lists, id, r);
     const key = `${out.subarray(0, 4).join(".")}:${(out[4] << 8) | out[5]}`;
     const p = model.get(key);
     expect(p).toBeDefined();
@@ -135,7 +141,6 @@ describe("PeerLists", () => {
     }
     const live = lists.arena.liveBytes;
     expect(lists.arena.reservedBytes).toBeLessThan(live * 1.2 + 4 * CHUNK_BYTES);
-    const out = new Uint8Array(6);
     for (let id = 0; id < T; id++) {
       expect(lists.count(id)).toBe(id % 3 === 0 ? 2 : 60);
       if (id % 3 !== 0) {
@@ -146,7 +151,7 @@ describe("PeerLists", () => {
         }
       }
       for (let r = 0; r < lists.count(id); r++) {
-        lists.copyCompact(id, r, out, 0);
+        const out = compactOf(lists, id, r);
         expect(lists.time(id, r)).toBe(out[3]); // each record still whole: address and time agree
         expect((out[4] << 8) | out[5]).toBe(1000 + (id % 7));
       }
