@@ -11,6 +11,8 @@ export interface RequestRates {
   udp_connect: number;
   udp_announce: number;
   udp_scrape: number;
+  ws_announce: number;
+  ws_scrape: number;
 }
 
 export interface Stats {
@@ -24,10 +26,15 @@ export interface Stats {
   peers: number;
   peers_ipv4: number;
   peers_ipv6: number;
+  /** WebRTC peers of WebTorrent clients, connected over WebSocket. */
+  peers_websocket: number;
   seeders: number;
   leechers: number;
   completed: number;
   udp_port: number | null;
+  /** Whether WebTorrent clients can announce over WebSocket on this port. */
+  websocket: boolean;
+  websocket_connections: number;
   requests_per_sec: RequestRates;
 }
 

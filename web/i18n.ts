@@ -24,6 +24,7 @@ const en = {
   "copy.hash": "Copy info hash {hash}",
   "copy.http": "Copy HTTP announce URL",
   "copy.udp": "Copy UDP announce URL",
+  "copy.ws": "Copy WebSocket (WebTorrent) announce URL",
 
   "stat.peers": "Peers",
   "stat.seeders": "Seeders",
@@ -32,10 +33,12 @@ const en = {
   "stat.completed": "Completed",
   "stat.requests": "Requests / s",
   "stat.peersHint": "IPv4 {v4} · IPv6 {v6}",
+  "stat.peersHintWs": "IPv4 {v4} · IPv6 {v6} · WebRTC {ws}",
   "stat.shareHint": "{pct} of peers",
   "stat.torrentsHint": "active swarms",
   "stat.completedHint": "finished downloads",
   "stat.requestsHint": "HTTP {http} · UDP {udp}",
+  "stat.requestsHintWs": "HTTP {http} · UDP {udp} · WebSocket {ws}",
 
   "range.label": "Time range",
   "range.24h": "24 h",
@@ -124,6 +127,7 @@ const zh: Record<Key, string> = {
   "copy.hash": "复制 Info Hash {hash}",
   "copy.http": "复制 HTTP Announce 地址",
   "copy.udp": "复制 UDP Announce 地址",
+  "copy.ws": "复制 WebSocket（WebTorrent）Announce 地址",
 
   "stat.peers": "节点",
   "stat.seeders": "做种",
@@ -132,10 +136,12 @@ const zh: Record<Key, string> = {
   "stat.completed": "完成次数",
   "stat.requests": "每秒请求",
   "stat.peersHint": "IPv4 {v4} · IPv6 {v6}",
+  "stat.peersHintWs": "IPv4 {v4} · IPv6 {v6} · WebRTC {ws}",
   "stat.shareHint": "占节点 {pct}",
   "stat.torrentsHint": "活跃的种子",
   "stat.completedHint": "已完成的下载",
   "stat.requestsHint": "HTTP {http} · UDP {udp}",
+  "stat.requestsHintWs": "HTTP {http} · UDP {udp} · WebSocket {ws}",
 
   "range.label": "时间范围",
   "range.24h": "24 小时",

@@ -47,6 +47,12 @@ export interface Config {
   rateLimitExempt: CidrSet | null;
   /** Answer scrapes without info_hash with every torrent. */
   fullScrape: boolean;
+  /** Serve WebTorrent (WebSocket) on the HTTP port. */
+  websocket: boolean;
+  /** Announce interval sent to WebTorrent clients, seconds. */
+  wsIntervalS: number;
+  /** Open WebSocket connections per IPv4 address or IPv6 /64. */
+  wsMaxSocketsPerIp: number;
   /** Swarm snapshot file; null: swarms start empty after a restart. */
   stateFile: string | null;
 }
@@ -68,4 +74,8 @@ export const DEFAULTS = {
   rateLimit: 20,
   rateBurst: 200,
   rateLimitExempt: "127.0.0.0/8,::1",
+  // bittorrent-tracker and aquatic_ws both send 120 s: offers are only good for a short while.
+  wsIntervalS: 120,
+  // A household or office behind one address may have a few browser tabs open on WebTorrent sites each.
+  wsMaxSocketsPerIp: 32,
 } as const;

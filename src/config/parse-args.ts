@@ -42,6 +42,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "rate-burst", value: "N", help: `requests a source may send at once before --rate-limit applies. Default ${DEFAULTS.rateBurst}` },
   { name: "rate-limit-exempt", value: "CIDR[,CIDR...]", help: `sources never rate limited ("" for none). Default ${DEFAULTS.rateLimitExempt}` },
   { name: "full-scrape", value: "on|off", help: "answer /scrape without info_hash with every torrent (cached, gzip, once per 5 minutes per address). Default off" },
+  { name: "websocket", value: "on|off", help: "WebTorrent tracker: accept WebSocket connections (ws://HOST:PORT/announce) on the HTTP port. Default on" },
+  { name: "ws-interval-secs", value: "N", help: `announce interval sent to WebTorrent clients (their offers go stale fast). Default ${DEFAULTS.wsIntervalS}` },
+  { name: "ws-max-sockets-per-ip", value: "N", help: `open WebSocket connections allowed per IPv4 address or IPv6 /64. Default ${DEFAULTS.wsMaxSocketsPerIp}` },
   { name: "state-file", value: "PATH", help: "save swarms and all-time completion counts here every 5 minutes and at shutdown; restored at start. Default: none" },
 ];
 
@@ -132,6 +135,9 @@ function build(values: Map<string, { value: string; from: string }>, platform: P
     rateBurst: int("rate-burst", DEFAULTS.rateBurst, 1, 1_000_000),
     rateLimitExempt: cidrs(get("rate-limit-exempt"), DEFAULTS.rateLimitExempt),
     fullScrape: onOff(get("full-scrape"), false),
+    websocket: onOff(get("websocket"), true),
+    wsIntervalS: int("ws-interval-secs", Math.min(DEFAULTS.wsIntervalS, intervalS), 10, 86400),
+    wsMaxSocketsPerIp: int("ws-max-sockets-per-ip", DEFAULTS.wsMaxSocketsPerIp, 1, 1_000_000),
     stateFile: get("state-file")?.value || null,
     ...adminTokenOptions(get),
     trustProxy: cidrs(get("trust-proxy"), ""),
@@ -205,7 +211,7 @@ export function parseListen(text: string, from: string): ListenAddress {
 
 export function helpText(version: string): string {
   const lines = [
-    `buntracker ${version}: a BitTorrent tracker (HTTP and UDP)`,
+    `buntracker ${version}: a BitTorrent tracker (HTTP, UDP and WebTorrent)`,
     "",
     "Usage: buntracker [options]",
     "",

@@ -31,6 +31,11 @@ export class AnnounceRequest {
   want6 = true;
   /** Client identity tag derived from the peer id (0 = unknown). */
   clientTag = 0;
+  /**
+   * A WebRTC peer (WebTorrent, over WebSocket): `ip` then holds its 4-byte handle (ipLen 4, port 0), and the
+   * peers chosen for it are WebRTC peers only.
+   */
+  webrtc = false;
 }
 
 export class AnnounceResult {

@@ -325,6 +325,14 @@ export function clientTag(bytes: Uint8Array, off: number): number {
   return classify(padded, 0) & 0xff;
 }
 
+const peerIdScratch = new Uint8Array(20);
+
+/** `clientTag` of a peer id held as a 20-char latin1 string (HTTP query, WebTorrent JSON). */
+export function clientTagOfString(peerId: string): number {
+  for (let i = 0; i < 20; i++) peerIdScratch[i] = peerId.charCodeAt(i);
+  return clientTag(peerIdScratch, 0);
+}
+
 // ---- versions (identifyClient only) ----
 
 /** Full identification with version where the id encodes it (used by tests, tools and the API, not per announce). */

@@ -1,5 +1,6 @@
-// The one in-process store that HTTP and UDP both feed: torrents by info hash, peers keyed by (IP, port)
-// within each address family. Pure: the caller passes the time and the random source in.
+// The one in-process store that HTTP, UDP and WebSocket all feed: torrents by info hash, peers keyed by
+// (IP, port) within each address family, and WebRTC peers (WebTorrent) keyed by a handle the WebSocket front
+// end gives each of them. Pure: the caller passes the time and the random source in.
 //
 // Layout: the torrent table (torrent-table.ts) turns an info hash into a small id; per-torrent numbers sit
 // in typed arrays by id and the peers in two arenas, one per family (peer-lists.ts). Nothing is an object
@@ -83,6 +84,14 @@ export class Store {
   readonly #table: TorrentTable;
   readonly v4 = new PeerLists(4);
   readonly v6 = new PeerLists(16);
+  /**
+   * WebRTC peers: a 4-byte handle (see frontend/ws-tracker.ts) where an address would be, port 0. Their
+   * per-torrent arrays are only made once the first one arrives (`#rtcOn`), so a tracker without WebTorrent
+   * traffic pays nothing for them.
+   */
+  readonly rtc = new PeerLists(4);
+  #rtcOn = false;
+  #capacity = 0;
   /** Per torrent id: completions seen (BEP 48 `downloaded`) and FREE / LIVE / DORMANT. */
   #downloaded = new Uint32Array(0);
   #state = new Uint8Array(0);
@@ -101,6 +110,7 @@ export class Store {
   earlyAnnounces = 0;
   peers4 = 0;
   peers6 = 0;
+  peersRtc = 0;
   seeders = 0;
   /** Completions recorded: since start, plus what a restored state file carried (never goes down). */
   completed = 0;
@@ -119,15 +129,17 @@ export class Store {
     this.#minIntervalS = options.minIntervalS ?? 0;
     const seed = () => Math.floor(this.#random() * 4294967296);
     this.#table = new TorrentTable(seed(), seed(), (capacity) => {
+      this.#capacity = capacity;
       this.v4.resize(capacity);
       this.v6.resize(capacity);
+      if (this.#rtcOn) this.rtc.resize(capacity);
       this.#downloaded = grown(this.#downloaded, capacity);
       this.#state = grown(this.#state, capacity);
     });
   }
 
   get peers(): number {
-    return this.peers4 + this.peers6;
+    return this.peers4 + this.peers6 + this.peersRtc;
   }
 
   get leechers(): number {
@@ -170,11 +182,19 @@ export class Store {
   }
 
   seedersOf(id: number): number {
-    return this.v4.seeders(id) + this.v6.seeders(id);
+    const n = this.v4.seeders(id) + this.v6.seeders(id);
+    return this.#rtcOn ? n + this.rtc.seeders(id) : n;
   }
 
   leechersOf(id: number): number {
-    return this.v4.leechers(id) + this.v6.leechers(id);
+    const n = this.v4.leechers(id) + this.v6.leechers(id);
+    return this.#rtcOn ? n + this.rtc.leechers(id) : n;
+  }
+
+  /** Peers of torrent `id` in all lists. */
+  #countOf(id: number): number {
+    const n = this.v4.count(id) + this.v6.count(id);
+    return this.#rtcOn ? n + this.rtc.count(id) : n;
   }
 
   downloadedOf(id: number): number {
@@ -185,14 +205,19 @@ export class Store {
     return this.#state[id] === DORMANT;
   }
 
-  /** Records the announce in `req` and fills `out` with counts and selected peers. */
+  /**
+   * Records the announce in `req` and fills `out` with counts and selected peers. A WebRTC announce
+   * (`req.webrtc`) gets WebRTC peers only: their handles in `out.peers4` (6 bytes each, as a compact IPv4 peer
+   * with port 0), `out.count4` of them.
+   */
   announce(req: AnnounceRequest, now: number, out: AnnounceResult): void {
     out.count4 = 0;
     out.count6 = 0;
     out.refused = REFUSED_NONE;
     const bytes = req.hashBytes;
     let id = bytes === null ? this.#table.find(req.infoHash) : this.#table.findBytes(bytes, req.hashOff);
-    const lists = req.ipLen === 4 ? this.v4 : this.v6;
+    if (req.webrtc && !this.#rtcOn) this.#enableRtc();
+    const lists = req.webrtc ? this.rtc : req.ipLen === 4 ? this.v4 : this.v6;
     if (req.event === EVENT_STOPPED) {
       // Remove the peer; never create a torrent for a peer that is leaving.
       if (id >= 0) {
@@ -224,7 +249,7 @@ export class Store {
         this.#fillCounts(id, out);
         return;
       }
-      if (this.v4.count(id) + this.v6.count(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
+      if (this.#countOf(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
       r = this.#addPeer(lists, id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now);
@@ -232,7 +257,8 @@ export class Store {
     } else {
       const flags = lists.flags(id, r);
       const wasSeeder = (flags & FLAG_SEEDER) !== 0;
-      if (req.event === EVENT_NONE && lists.age(id, r, now) < this.#minIntervalS) this.earlyAnnounces++;
+      // (WebTorrent clients announce every few minutes by design: their offers go stale.)
+      if (req.event === EVENT_NONE && !req.webrtc && lists.age(id, r, now) < this.#minIntervalS) this.earlyAnnounces++;
       // A completion is a leecher becoming a seeder, announced or not; each peer counts once.
       if (seeder && (flags & FLAG_COUNTED) === 0 && (req.event === EVENT_COMPLETED || !wasSeeder)) {
         lists.setFlags(id, r, flags | FLAG_COUNTED);
@@ -251,7 +277,10 @@ export class Store {
       }
     }
     this.#fillCounts(id, out);
-    if (req.numWant > 0) this.#select(id, req, lists, r, seeder, out);
+    if (req.numWant > 0) {
+      if (req.webrtc) this.#selectRtc(id, req.numWant, r, seeder, out);
+      else this.#select(id, req, lists, r, seeder, out);
+    }
     this.#compact();
   }
 
@@ -309,7 +338,7 @@ export class Store {
   dropTorrent(infoHash: string): boolean {
     const id = this.#table.find(infoHash);
     if (id < 0) return false;
-    for (const lists of [this.v4, this.v6]) {
+    for (const lists of this.#allLists()) {
       for (let r = lists.count(id) - 1; r >= 0; r--) this.#removePeer(lists, id, r);
     }
     if (this.#state[id] === LIVE) {
@@ -337,12 +366,12 @@ export class Store {
     const timeout = this.peerTimeoutS;
     for (let id = from; id < end; id++) {
       if (state[id] !== LIVE) continue;
-      for (const lists of [this.v4, this.v6]) {
+      for (const lists of this.#allLists()) {
         if (lists.count(id) === 0) continue;
-        result.peersRemoved += lists.expire(id, now, timeout, lists === this.v4 ? this.#left4 : this.#left6);
+        result.peersRemoved += lists.expire(id, now, timeout, this.#leftOf(lists));
         lists.shrink(id);
       }
-      if (this.v4.count(id) + this.v6.count(id) === 0) {
+      if (this.#countOf(id) === 0) {
         this.torrents--;
         this.dormant++;
         result.torrentsRemoved++;
@@ -363,6 +392,27 @@ export class Store {
     this.peers6--;
     this.#left(tag, seeder);
   };
+  readonly #leftRtc = (tag: number, seeder: boolean): void => {
+    this.peersRtc--;
+    this.#left(tag, seeder);
+  };
+
+  #leftOf(lists: PeerLists): (tag: number, seeder: boolean) => void {
+    return lists === this.v4 ? this.#left4 : lists === this.v6 ? this.#left6 : this.#leftRtc;
+  }
+
+  /** The lists that may hold peers: the WebRTC ones only once they exist. */
+  #allLists(): readonly PeerLists[] {
+    return this.#rtcOn ? this.#lists3 : this.#lists2;
+  }
+
+  readonly #lists2 = [this.v4, this.v6];
+  readonly #lists3 = [this.v4, this.v6, this.rtc];
+
+  #enableRtc(): void {
+    this.#rtcOn = true;
+    this.rtc.resize(this.#capacity);
+  }
 
   #left(tag: number, seeder: boolean): void {
     this.peersByClient[tag]--;
@@ -373,7 +423,8 @@ export class Store {
   #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number): number {
     const r = lists.insert(id, ip, port, seeder, flags, tag, now);
     if (lists === this.v4) this.peers4++;
-    else this.peers6++;
+    else if (lists === this.v6) this.peers6++;
+    else this.peersRtc++;
     if (seeder) this.seeders++;
     this.peersByClient[tag]++;
     return r;
@@ -411,8 +462,9 @@ export class Store {
 
   /** Makes room in a full torrent: the longest-silent of a few randomly chosen peers goes. */
   #evictLongestSilent(id: number, lists: PeerLists, now: number): void {
-    // The newcomer's own family is the natural victim pool; if it is empty, take from the other one.
-    const pool = lists.count(id) > 0 ? lists : lists === this.v4 ? this.v6 : this.v4;
+    // The newcomer's own kind is the natural victim pool; if it is empty, take from the fullest other one.
+    let pool = lists;
+    if (pool.count(id) === 0) for (const other of this.#allLists()) if (other.count(id) > pool.count(id)) pool = other;
     let victim = -1;
     let victimAge = -1;
     for (let k = 0; k < EVICTION_SAMPLE; k++) {
@@ -428,7 +480,7 @@ export class Store {
   }
 
   #removePeer(lists: PeerLists, id: number, r: number): void {
-    (lists === this.v4 ? this.#left4 : this.#left6)(lists.tag(id, r), (lists.flags(id, r) & FLAG_SEEDER) !== 0);
+    this.#leftOf(lists)(lists.tag(id, r), (lists.flags(id, r) & FLAG_SEEDER) !== 0);
     lists.remove(id, r);
   }
 
@@ -448,6 +500,7 @@ export class Store {
   #compact(): void {
     this.v4.arena.compactStep();
     this.v6.arena.compactStep();
+    if (this.#rtcOn) this.rtc.arena.compactStep();
   }
 
   /**
@@ -467,5 +520,12 @@ export class Store {
     const want6 = Math.min(avail6, req.numWant - want4);
     if (end4 > 0) out.count4 = selectPeers(v4, id, 0, end4, skip4, want4, this.#random, out.peers4, 0);
     if (end6 > 0) out.count6 = selectPeers(v6, id, 0, end6, skip6, want6, this.#random, out.peers6, 0);
+  }
+
+  /** The WebRTC peers a WebRTC announce's offers go to: the same rule, among WebRTC peers only. */
+  #selectRtc(id: number, want: number, self: number, seeder: boolean, out: AnnounceResult): void {
+    const rtc = this.rtc;
+    const end = seeder ? rtc.leechers(id) : rtc.count(id);
+    if (end > 0) out.count4 = selectPeers(rtc, id, 0, end, self, want, this.#random, out.peers4, 0);
   }
 }

@@ -20,4 +20,16 @@ export class Counters {
   httpRateLimited = 0;
   udpRateLimited = 0;
   fullScrapes = 0;
+  wsAnnounce = 0;
+  /** WebSocket messages answered with a `failure reason` (bad JSON included) and scrapes that were. */
+  wsAnnounceFailure = 0;
+  wsScrape = 0;
+  wsScrapeFailure = 0;
+  wsRateLimited = 0;
+  wsOffersRelayed = 0;
+  wsAnswersRelayed = 0;
+  /** Answers not passed on: the sender or the addressee is not (or no longer) in the torrent. */
+  wsAnswersDropped = 0;
+  /** WebSocket connections refused because their source had too many open. */
+  wsRefusedConnections = 0;
 }

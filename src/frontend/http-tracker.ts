@@ -8,7 +8,7 @@ import { BencodeWriter } from "../codec/bencode.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, queryStart } from "../codec/http-query.ts";
 import { parseIp } from "../codec/ip.ts";
 import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
-import { clientTag } from "../core/clients.ts";
+import { clientTagOfString } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
 import { FULL_SCRAPE_LIMIT_S, type FullScrape } from "./full-scrape.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
@@ -66,7 +66,7 @@ export class HttpTracker {
     if (!this.#allows(q.infoHash!)) return this.announceFailure(NOT_ALLOWED);
     const req = this.#req;
     req.infoHash = q.infoHash!;
-    req.clientTag = clientTagOf(q.peerId!);
+    req.clientTag = clientTagOfString(q.peerId!);
     const named = viaTrustedProxy && q.ip !== null ? parseIp(q.ip, req.ip) : 0;
     if (named !== 0) ipLen = named;
     else for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
@@ -136,12 +136,4 @@ export class HttpTracker {
     this.counters.httpScrapeFailure++;
     return encodeFailure(this.#writer, reason);
   }
-}
-
-const peerIdBytes = new Uint8Array(20);
-
-/** The client tag of a peer id held as a 20-char latin1 string. */
-function clientTagOf(peerId: string): number {
-  for (let i = 0; i < 20; i++) peerIdBytes[i] = peerId.charCodeAt(i);
-  return clientTag(peerIdBytes, 0);
 }

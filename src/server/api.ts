@@ -6,6 +6,7 @@ import { keyToHex } from "../core/access.ts";
 import { CLIENT_NAMES } from "../core/clients.ts";
 import type { Store } from "../core/store.ts";
 import type { Counters } from "../frontend/counters.ts";
+import type { WsTracker } from "../frontend/ws-tracker.ts";
 import type { RateWindow } from "../stats/rates.ts";
 import { TOP_MAX, type TopTorrents, type TorrentRank } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendStore } from "../stats/trends.ts";
@@ -26,11 +27,13 @@ export interface ApiContext {
   minIntervalS: number;
   peerTimeoutS: number;
   udpPort: number | null;
+  /** The WebTorrent tracker, null when WebSocket is off. */
+  ws: WsTracker | null;
   now(): number;
 }
 
 /** Order of the totals recorded into `rates` (see rateTotals). */
-export const RATE_KINDS = ["http_announce", "http_scrape", "udp_connect", "udp_announce", "udp_scrape"] as const;
+export const RATE_KINDS = ["http_announce", "http_scrape", "udp_connect", "udp_announce", "udp_scrape", "ws_announce", "ws_scrape"] as const;
 
 export function rateTotals(c: Counters): number[] {
   return [
@@ -39,6 +42,8 @@ export function rateTotals(c: Counters): number[] {
     c.udpConnect,
     c.udpAnnounce + c.udpAnnounceError,
     c.udpScrape + c.udpScrapeError,
+    c.wsAnnounce + c.wsAnnounceFailure + c.wsAnswersRelayed + c.wsAnswersDropped,
+    c.wsScrape + c.wsScrapeFailure,
   ];
 }
 
@@ -85,10 +90,13 @@ function stats(ctx: ApiContext): unknown {
     peers: s.peers,
     peers_ipv4: s.peers4,
     peers_ipv6: s.peers6,
+    peers_websocket: s.peersRtc,
     seeders: s.seeders,
     leechers: s.leechers,
     completed: s.completed,
     udp_port: ctx.udpPort,
+    websocket: ctx.ws !== null,
+    websocket_connections: ctx.ws?.size ?? 0,
     requests_per_sec: { total: round2(rates.reduce((a, b) => a + b, 0)), ...perKind },
   };
 }

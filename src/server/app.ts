@@ -13,6 +13,7 @@ import { Counters } from "../frontend/counters.ts";
 import { HttpTracker } from "../frontend/http-tracker.ts";
 import type { AnnounceSettings } from "../frontend/settings.ts";
 import { UdpTracker } from "../frontend/udp-tracker.ts";
+import { type WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import { VERSION } from "../version.ts";
 import { startHttpServer } from "./http-server.ts";
 import type { Logger } from "./logger.ts";
@@ -88,6 +89,16 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
     routes = await (await import("./dashboard.ts")).dashboardRoutes();
   }
+  const ws = config.websocket
+    ? new WsTracker(store, counters, {
+        intervalS: config.wsIntervalS,
+        minIntervalS: config.minIntervalS,
+        maxSocketsPerIp: config.wsMaxSocketsPerIp,
+        allows: access.allows,
+        limit,
+      })
+    : null;
+  stats.ctx.ws = ws;
   const http = startHttpServer({
     listen: config.listen,
     routes,
@@ -111,6 +122,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
           )
         : null,
     }),
+    ws,
     log,
     now: nowSeconds,
   });
@@ -164,6 +176,8 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     async stop() {
       clearInterval(sweep);
       udp?.close();
+      // WebSocket connections would hold a graceful stop open until the grace period: say goodbye first.
+      for (const conn of ws?.connections ?? []) conn.sink?.close(1001, "tracker shutting down");
       await stopHttp(http);
       await stats.stop();
       access.stop();
@@ -173,7 +187,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
 }
 
 /** Stops accepting and lets requests in flight (even half-received ones) finish, up to the grace period. */
-async function stopHttp(server: Server<undefined>): Promise<void> {
+async function stopHttp(server: Server<WsConnection>): Promise<void> {
   const graceful = server.stop(false);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
-// The HTTP listener (Bun.serve): routes announce, scrape and health requests to the front end.
+// The HTTP listener (Bun.serve): routes announce, scrape and health requests to the front end, and upgrades
+// WebSocket requests for / and the announce path to the WebTorrent tracker.
 //
 // Routing follows BEP 48's convention: a last path segment "announce" (or "announce.EXT") is an announce,
 // and the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
@@ -9,6 +10,7 @@ import type { ListenAddress } from "../config/config.ts";
 import type { CidrSet } from "../core/cidr.ts";
 import { resolveClientAddress } from "./client-address.ts";
 import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
+import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { Logger } from "./logger.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
@@ -24,14 +26,23 @@ export interface HttpServerOptions {
   /** Reverse proxies whose forwarding headers are believed (see client-address.ts). */
   proxies: CidrSet | null;
   tracker: HttpTracker;
+  /** The WebTorrent tracker; null when WebSocket is off. */
+  ws: WsTracker | null;
   log: Logger;
   now: () => number;
 }
 
-export function startHttpServer(o: HttpServerOptions): Server<undefined> {
+/** A WebTorrent message larger than this closes the connection (1009): ten offers take a few KiB. */
+export const WS_MAX_MESSAGE_BYTES = 64 * 1024;
+/** A connection silent this long is pinged, then closed if the ping goes unanswered (seconds). */
+const WS_IDLE_TIMEOUT_S = 120;
+/** A connection that stops reading is closed once this much is waiting to be sent to it. */
+const WS_BACKPRESSURE_BYTES = 1024 * 1024;
+
+export function startHttpServer(o: HttpServerOptions): Server<WsConnection> {
   const ip = new Uint8Array(16);
-  const { tracker, log } = o;
-  return Bun.serve({
+  const { tracker, log, ws } = o;
+  return Bun.serve<WsConnection>({
     hostname: o.listen.host,
     port: o.listen.port,
     development: false, // never stack traces to clients
@@ -50,6 +61,18 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       let pathEnd = url.indexOf("?", pathStart);
       if (pathEnd < 0) pathEnd = url.length;
       const kind = routeOf(url, pathStart, pathEnd);
+      // Only a query-less "/" or announce URL can be a WebSocket handshake: HTTP announces never pay the
+      // header lookup.
+      if (ws !== null && pathEnd === url.length && (kind === ANNOUNCE || pathEnd - pathStart <= 1) && isWebSocketUpgrade(req)) {
+        const addr = server.requestIP(req);
+        const client = addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
+        if (client.len === 0) return new Response("cannot determine your address\n", { status: 400, headers: TEXT_HEADERS });
+        const conn = ws.connect(ip, client.len);
+        if (conn === null) return new Response("too many WebSocket connections from your address\n", { status: 429, headers: TEXT_HEADERS });
+        if (server.upgrade(req, { data: conn })) return undefined;
+        ws.close(conn, o.now());
+        return new Response("bad WebSocket handshake\n", { status: 400, headers: TEXT_HEADERS });
+      }
       if (kind === 0) {
         if (pathEnd - pathStart === 8 && url.startsWith("/healthz", pathStart)) {
           return new Response("ok\n", { headers: TEXT_HEADERS });
@@ -74,6 +97,40 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
       const full = tracker.fullScrape!.reply(now, /\bgzip\b/.test(req.headers.get("accept-encoding") ?? ""));
       return new Response(full.body, { headers: full.gzip ? { ...BENCODE_HEADERS, "content-encoding": "gzip", vary: "accept-encoding" } : { ...BENCODE_HEADERS, vary: "accept-encoding" } });
     },
+    websocket: {
+      maxPayloadLength: WS_MAX_MESSAGE_BYTES,
+      idleTimeout: WS_IDLE_TIMEOUT_S,
+      sendPings: true,
+      backpressureLimit: WS_BACKPRESSURE_BYTES,
+      closeOnBackpressureLimit: true,
+      perMessageDeflate: false,
+      open(socket) {
+        socket.data.sink = {
+          send(text) {
+            try {
+              socket.send(text);
+            } catch {
+              // closing under us: its close handler takes it out of the swarms
+            }
+          },
+          close(code, reason) {
+            socket.close(code, reason);
+          },
+        };
+      },
+      message(socket, message) {
+        if (ws === null) return;
+        if (typeof message !== "string") {
+          socket.data.send(JSON.stringify({ "failure reason": "expected a text (JSON) message" }));
+          ws.counters.wsAnnounceFailure++;
+          return;
+        }
+        ws.message(socket.data, message, o.now());
+      },
+      close(socket) {
+        ws?.close(socket.data, o.now());
+      },
+    },
     error(err) {
       // A bug, not bad input (bad input gets a failure reason above). Keep serving; tell the operator.
       log.error("http handler failed", { err: err.stack ?? String(err) });
@@ -83,6 +140,10 @@ export function startHttpServer(o: HttpServerOptions): Server<undefined> {
 }
 
 const NO_ADDRESS = { len: 0, trusted: false } as const;
+
+function isWebSocketUpgrade(req: Request): boolean {
+  return req.method === "GET" && req.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
 const ANNOUNCE = 1;
 const SCRAPE = 2;
 

@@ -33,13 +33,25 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
     ['{protocol="udp",action="announce",outcome="error"}', c.udpAnnounceError],
     ['{protocol="udp",action="scrape",outcome="ok"}', c.udpScrape],
     ['{protocol="udp",action="scrape",outcome="error"}', c.udpScrapeError],
+    ['{protocol="websocket",action="announce",outcome="ok"}', c.wsAnnounce],
+    ['{protocol="websocket",action="announce",outcome="failure"}', c.wsAnnounceFailure],
+    ['{protocol="websocket",action="scrape",outcome="ok"}', c.wsScrape],
+    ['{protocol="websocket",action="scrape",outcome="failure"}', c.wsScrapeFailure],
   ]);
   metric("buntracker_udp_dropped_total", "counter", "UDP datagrams dropped without a reply (malformed, unknown action, bad connection id).", [["", c.udpDropped]]);
   metric("buntracker_udp_bad_connection_id_total", "counter", "UDP announces and scrapes with an invalid or expired connection id.", [["", c.udpBadConnectionId]]);
   metric("buntracker_rate_limited_total", "counter", "Requests refused by the per-source rate limit.", [
     ['{protocol="http"}', c.httpRateLimited],
     ['{protocol="udp"}', c.udpRateLimited],
+    ['{protocol="websocket"}', c.wsRateLimited],
   ]);
+  metric("buntracker_websocket_connections", "gauge", "Open WebTorrent (WebSocket) connections.", [["", ctx.ws?.size ?? 0]]);
+  metric("buntracker_websocket_refused_connections_total", "counter", "WebSocket connections refused: too many from one address.", [["", c.wsRefusedConnections]]);
+  metric("buntracker_websocket_relayed_total", "counter", "WebRTC offers and answers passed between WebTorrent peers.", [
+    ['{kind="offer"}', c.wsOffersRelayed],
+    ['{kind="answer"}', c.wsAnswersRelayed],
+  ]);
+  metric("buntracker_websocket_answers_dropped_total", "counter", "Answers not passed on: sender or addressee not in the torrent.", [["", c.wsAnswersDropped]]);
   metric("buntracker_full_scrapes_total", "counter", "Full scrapes served.", [["", c.fullScrapes]]);
   metric("buntracker_torrents", "gauge", "Torrents with peers.", [["", s.torrents]]);
   metric("buntracker_dormant_torrents", "gauge", "Torrents without peers kept for their all-time completion count.", [["", s.dormant]]);
@@ -49,7 +61,11 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
   ]);
   metric("buntracker_evicted_peers_total", "counter", "Peers evicted to make room in a torrent at --max-peers-per-torrent.", [["", s.evictedPeers]]);
   metric("buntracker_early_announces_total", "counter", "Announces (without an event) sooner than the min interval.", [["", s.earlyAnnounces]]);
-  metric("buntracker_peers", "gauge", "Peers by address family.", [['{family="ipv4"}', s.peers4], ['{family="ipv6"}', s.peers6]]);
+  metric("buntracker_peers", "gauge", "Peers by address family (WebRTC peers of WebTorrent as websocket).", [
+    ['{family="ipv4"}', s.peers4],
+    ['{family="ipv6"}', s.peers6],
+    ['{family="websocket"}', s.peersRtc],
+  ]);
   metric("buntracker_seeders", "gauge", "Peers with nothing left to download.", [["", s.seeders]]);
   metric("buntracker_leechers", "gauge", "Peers still downloading.", [["", s.leechers]]);
   metric("buntracker_completed_total", "counter", "Completed downloads counted since start.", [["", s.completed]]);

@@ -74,6 +74,7 @@ export class Statistics {
       minIntervalS: o.minIntervalS,
       peerTimeoutS: o.peerTimeoutS,
       udpPort: null,
+      ws: null,
       now: o.now,
     };
   }

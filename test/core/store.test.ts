@@ -254,3 +254,62 @@ describe("Store limits and dormant torrents", () => {
     expect(store.v4.find(store.idOf(HASH_A), new Uint8Array([1, 0, 0, 4]), 1)).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe("Store WebRTC peers", () => {
+  /** A WebRTC announce for handle `h` (what the WebSocket front end sends). */
+  function rtc(hash: string, h: number, opts: { left?: number; event?: number; numWant?: number; now?: number } = {}) {
+    const req = new AnnounceRequest();
+    req.webrtc = true;
+    req.infoHash = hash;
+    req.ip.set([0, 0, h >> 8, h & 0xff]);
+    req.ipLen = 4;
+    req.port = 0;
+    req.left = opts.left ?? 100;
+    req.event = opts.event ?? EVENT_NONE;
+    req.numWant = opts.numWant ?? 10;
+    store.announce(req, opts.now ?? 1000, res);
+    return res;
+  }
+  const handles = (r: AnnounceResult) => peers4(r).map((p) => Number(p.split(".")[3].split(":")[0]) + 256 * Number(p.split(".")[2]));
+
+  test("are kept apart from IPv4 peers with the same bytes, but counted in the torrent and the totals", () => {
+    announce(HASH_A, [0, 0, 0, 1], 0, { left: 0 });
+    rtc(HASH_A, 1);
+    rtc(HASH_A, 2, { left: 0 });
+    expect(store.get(HASH_A)).toMatchObject({ seeders: 2, leechers: 1, peers: 3 });
+    expect([store.peers4, store.peersRtc, store.peers, store.seeders]).toEqual([1, 2, 3, 2]);
+    // An IPv4 leecher gets the IPv4 seeder only, never a WebRTC handle as an address.
+    expect(peers4(announce(HASH_A, [10, 0, 0, 9], 6881))).toEqual(["0.0.0.1:0"]);
+    // A WebRTC leecher gets WebRTC peers only, not itself.
+    expect(handles(rtc(HASH_A, 3))).toEqual([1, 2]);
+  });
+
+  test("a WebRTC seeder's offers go to WebRTC leechers only", () => {
+    rtc(HASH_A, 1, { left: 0 });
+    rtc(HASH_A, 2);
+    rtc(HASH_A, 3);
+    expect(handles(rtc(HASH_A, 4, { left: 0 })).sort()).toEqual([2, 3]);
+  });
+
+  test("stopped removes one; the sweep expires silent ones; a completion counts once", () => {
+    rtc(HASH_A, 1, { event: EVENT_STARTED });
+    rtc(HASH_A, 1, { event: EVENT_COMPLETED, left: 0 });
+    rtc(HASH_A, 1, { event: EVENT_COMPLETED, left: 0 });
+    rtc(HASH_A, 2, { now: 1200 });
+    expect(store.get(HASH_A)).toMatchObject({ seeders: 1, leechers: 1, downloaded: 1 });
+    rtc(HASH_A, 2, { event: EVENT_STOPPED });
+    expect(store.peersRtc).toBe(1);
+    expect(store.sweepIds(0, store.idLimit, 1000 + 301)).toEqual({ peersRemoved: 1, torrentsRemoved: 1 });
+    expect([store.peersRtc, store.peers, store.seeders]).toEqual([0, 0, 0]);
+    expect(store.get(HASH_A)).toMatchObject({ dormant: true, downloaded: 1 });
+  });
+
+  test("a torrent with WebRTC peers is dropped whole when denied, and they count towards the limits", () => {
+    store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), maxPeers: 2 });
+    rtc(HASH_A, 1);
+    announce(HASH_A, [10, 0, 0, 1], 6881);
+    expect(rtc(HASH_A, 2).refused).toBe(REFUSED_PEERS);
+    expect(store.dropTorrent(HASH_A)).toBe(true);
+    expect([store.peersRtc, store.peers4, store.torrents]).toEqual([0, 0, 0]);
+  });
+});

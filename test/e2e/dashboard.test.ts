@@ -243,6 +243,7 @@ test(
     expect(await text(page.getByTestId("announce-http"))).toBe(`${s.base}/announce`);
     expect(stats.udp_port).toBe(s.tracker.udpPort);
     expect(await text(page.getByTestId("announce-udp"))).toBe(`udp://127.0.0.1:${s.tracker.udpPort}/announce`);
+    expect(await text(page.getByTestId("announce-ws"))).toBe(`${s.base.replace("http:", "ws:")}/announce`);
 
     for (const id of ["trend-chart", "clients-chart"]) {
       const box = await page.locator(`[data-testid="${id}"] svg`).boundingBox();

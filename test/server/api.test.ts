@@ -48,10 +48,10 @@ describe("/api/stats", () => {
     const { status, body, headers } = await api("/api/stats");
     expect(status).toBe(200);
     expect(headers.get("content-type")).toContain("application/json");
-    expect(body).toMatchObject({ torrents: 2, peers: 6, peers_ipv4: 6, peers_ipv6: 0, seeders: 3, leechers: 3, completed: 1, interval: 1800, min_interval: 900, peer_timeout: 3000, udp_port: t.udpPort });
+    expect(body).toMatchObject({ torrents: 2, peers: 6, peers_ipv4: 6, peers_ipv6: 0, peers_websocket: 0, seeders: 3, leechers: 3, completed: 1, interval: 1800, min_interval: 900, peer_timeout: 3000, udp_port: t.udpPort, websocket: true, websocket_connections: 0 });
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(body.uptime_secs).toBeGreaterThanOrEqual(0);
-    expect(Object.keys(body.requests_per_sec).sort()).toEqual(["http_announce", "http_scrape", "total", "udp_announce", "udp_connect", "udp_scrape"]);
+    expect(Object.keys(body.requests_per_sec).sort()).toEqual(["http_announce", "http_scrape", "total", "udp_announce", "udp_connect", "udp_scrape", "ws_announce", "ws_scrape"]);
   });
 
   test("requests per second follow the traffic, split by protocol and kind", async () => {

@@ -51,12 +51,14 @@ function urlHost(): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 
-export function announceUrls(udpPort: number | null): { http: string; udp: string | null } {
+/** The announce URLs of this tracker, in the scheme the page was loaded with (https gives wss). */
+export function announceUrls(udpPort: number | null, websocket: boolean): { http: string; udp: string | null; ws: string | null } {
   const host = urlHost();
   const port = location.port ? `:${location.port}` : "";
   return {
     http: `${location.protocol}//${host}${port}/announce`,
     udp: udpPort === null ? null : `udp://${host}:${udpPort}/announce`,
+    ws: websocket ? `${location.protocol === "https:" ? "wss:" : "ws:"}//${host}${port}/announce` : null,
   };
 }
 
@@ -72,16 +74,17 @@ function announceCard(): { el: HTMLElement; update(s: Stats): void } {
     );
   let shown = "";
   const update = (s: Stats) => {
-    const { http, udp } = announceUrls(s.udp_port);
-    if (shown === `${http} ${udp}`) return;
-    shown = `${http} ${udp}`;
+    const { http, udp, ws } = announceUrls(s.udp_port, s.websocket);
+    if (shown === `${http} ${udp} ${ws}`) return;
+    shown = `${http} ${udp} ${ws}`;
     replace(
       list,
       row("HTTP", http, "copy.http"),
       udp ? row("UDP", udp, "copy.udp") : h("p", { class: "muted small" }, t("announce.udpOff")),
+      ...(ws ? [row("WS", ws, "copy.ws")] : []),
     );
   };
-  replace(list, row("HTTP", announceUrls(null).http, "copy.http"));
+  replace(list, row("HTTP", announceUrls(null, false).http, "copy.http"));
   return { el: card("announce.heading", null, list), update };
 }
 
@@ -105,7 +108,8 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
   const update = (s: Stats) => {
     const share = (n: number) => t("stat.shareHint", { pct: fmtPct(s.peers > 0 ? n / s.peers : 0) });
     const r = s.requests_per_sec;
-    set("peers", s.peers, fmtInt(s.peers), t("stat.peersHint", { v4: fmtInt(s.peers_ipv4), v6: fmtInt(s.peers_ipv6) }));
+    const families = { v4: fmtInt(s.peers_ipv4), v6: fmtInt(s.peers_ipv6), ws: fmtInt(s.peers_websocket) };
+    set("peers", s.peers, fmtInt(s.peers), t(s.websocket ? "stat.peersHintWs" : "stat.peersHint", families));
     set("seeders", s.seeders, fmtInt(s.seeders), share(s.seeders));
     set("leechers", s.leechers, fmtInt(s.leechers), share(s.leechers));
     set("torrents", s.torrents, fmtInt(s.torrents), t("stat.torrentsHint"));
@@ -114,9 +118,10 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
       "requests",
       r.total,
       fmtRate(r.total),
-      t("stat.requestsHint", {
+      t(s.websocket ? "stat.requestsHintWs" : "stat.requestsHint", {
         http: fmtRate(r.http_announce + r.http_scrape),
         udp: fmtRate(r.udp_connect + r.udp_announce + r.udp_scrape),
+        ws: fmtRate(r.ws_announce + r.ws_scrape),
       }),
     );
   };

@@ -1,0 +1,263 @@
+// WebTorrent tracker handling (WebSocket): browsers announce with WebRTC offers, the tracker passes each offer
+// to another peer of the torrent and passes the answer back. No sockets here: the server hands in each
+// connection's messages and gives every connection a `send`.
+//
+// Who is who: a peer id belongs to the connection that first announced it, until that connection closes. A
+// second connection cannot take it over, so nobody can receive answers meant for another peer. Each owned
+// peer id gets a numeric handle, and the store keeps WebRTC peers under that handle (server-chosen, so a
+// client cannot pick keys that collide in the store's indexes). Offers and answers only travel between
+// peers of the same torrent.
+//
+// Bounds: at most maxSocketsPerIp connections per IPv4 address or IPv6 /64, MAX_PEER_IDS_PER_CONNECTION
+// peer ids and MAX_SWARMS_PER_CONNECTION torrents per connection, maxOffers offers relayed per announce;
+// message size and idle time are capped by the server. Closing a connection takes its peers out of every
+// swarm at once.
+
+import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED, ScrapeCounts } from "../core/announce.ts";
+import { writeU32, readU32 } from "../core/bytes.ts";
+import { clientTagOfString } from "../core/clients.ts";
+import type { Store } from "../core/store.ts";
+import {
+  announceReply,
+  answerMessage,
+  failureReply,
+  isInvalid,
+  offerMessage,
+  parseWsMessage,
+  scrapeReply,
+  type WsAnnounce,
+  type WsScrape,
+  type WsScrapeFile,
+} from "../codec/ws-message.ts";
+import type { Counters } from "./counters.ts";
+import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
+import { NOT_ALLOWED, REFUSED_REASON } from "./settings.ts";
+
+/** Offers relayed per announce (the reference client sends up to 10; aquatic's default cap is 10 too). */
+export const DEFAULT_MAX_OFFERS = 10;
+/** Info hashes one scrape may name (as for HTTP). */
+export const MAX_WS_SCRAPE_HASHES = 100;
+/** Several WebTorrent clients in one page share a connection, each with its own peer id. */
+export const MAX_PEER_IDS_PER_CONNECTION = 16;
+/** Torrents one connection may be in (a page seeding many torrents uses one connection for all). */
+export const MAX_SWARMS_PER_CONNECTION = 1000;
+
+export interface WsTrackerOptions {
+  /** Announce interval sent to WebTorrent clients, seconds (short: their offers go stale quickly). */
+  intervalS: number;
+  /** Sent as the scrape's min_request_interval, seconds. */
+  minIntervalS: number;
+  maxSocketsPerIp: number;
+  maxOffers?: number;
+  allows?: (infoHash: string) => boolean;
+  limit?: Pick<SourceLimit, "allow">;
+}
+
+/** Where replies and relayed messages go; the server wraps its WebSocket in this. */
+export interface WsSink {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** One WebSocket connection's state. Made by `connect`, passed back with every message and at close. */
+export class WsConnection {
+  sink: WsSink | null = null;
+  readonly ip: Uint8Array;
+  readonly ipLen: 4 | 16;
+  readonly sourceKey: string;
+  /** Peer ids this connection owns -> their handles. */
+  readonly peerIds = new Map<string, number>();
+  /** Torrents it is in: info hash + peer id -> [info hash, handle]. */
+  readonly swarms = new Map<string, [string, number]>();
+  closed = false;
+
+  constructor(ip: Uint8Array, ipLen: 4 | 16, sourceKey: string) {
+    this.ip = ip;
+    this.ipLen = ipLen;
+    this.sourceKey = sourceKey;
+  }
+
+  send(text: string): void {
+    if (!this.closed) this.sink?.send(text);
+  }
+}
+
+interface Owner {
+  conn: WsConnection;
+  peerId: string;
+}
+
+export class WsTracker {
+  readonly #store: Store;
+  readonly counters: Counters;
+  readonly #o: Required<WsTrackerOptions>;
+  readonly #req = new AnnounceRequest();
+  readonly #res: AnnounceResult;
+  readonly #counts = new ScrapeCounts();
+  /** Peer id -> handle, and handle -> owner. */
+  readonly #handleOf = new Map<string, number>();
+  readonly #owners = new Map<number, Owner>();
+  #nextHandle = 1;
+  /** Open connections per source (IPv4 address or IPv6 /64). */
+  readonly #perSource = new Map<string, number>();
+  readonly connections = new Set<WsConnection>();
+
+  constructor(store: Store, counters: Counters, o: WsTrackerOptions) {
+    this.#store = store;
+    this.counters = counters;
+    this.#o = { maxOffers: DEFAULT_MAX_OFFERS, allows: () => true, limit: NO_LIMIT, ...o };
+    this.#res = new AnnounceResult(this.#o.maxOffers);
+    this.#req.webrtc = true;
+    this.#req.ipLen = 4;
+    this.#req.port = 0;
+  }
+
+  /** A new connection from ip[0..ipLen), or null when its source already has maxSocketsPerIp open. */
+  connect(ip: Uint8Array, ipLen: 4 | 16): WsConnection | null {
+    const key = sourceKey(ip, ipLen);
+    const open = this.#perSource.get(key) ?? 0;
+    if (open >= this.#o.maxSocketsPerIp) {
+      this.counters.wsRefusedConnections++;
+      return null;
+    }
+    this.#perSource.set(key, open + 1);
+    const conn = new WsConnection(ip.slice(0, ipLen), ipLen, key);
+    this.connections.add(conn);
+    return conn;
+  }
+
+  message(conn: WsConnection, text: string, now: number): void {
+    if (conn.closed) return;
+    const m = parseWsMessage(text, this.#o.maxOffers, MAX_WS_SCRAPE_HASHES);
+    if (isInvalid(m)) {
+      this.#fail(conn, m.action, m.infoHash, m.reason);
+      return;
+    }
+    if (!this.#o.limit.allow(conn.ip, conn.ipLen, now)) {
+      this.counters.wsRateLimited++;
+      conn.send(failureReply(m.action, m.action === "announce" ? m.infoHash : null, "too many requests from your address; slow down"));
+      return;
+    }
+    if (m.action === "scrape") this.#scrape(conn, m);
+    else if (m.answer !== null) this.#answer(conn, m);
+    else this.#announce(conn, m, now);
+  }
+
+  /** The connection is gone: its peers leave every swarm and its peer ids are free again. */
+  close(conn: WsConnection, now: number): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.connections.delete(conn);
+    for (const [infoHash, handle] of conn.swarms.values()) this.#leave(infoHash, handle, now);
+    conn.swarms.clear();
+    for (const [peerId, handle] of conn.peerIds) {
+      this.#handleOf.delete(peerId);
+      this.#owners.delete(handle);
+    }
+    conn.peerIds.clear();
+    const open = (this.#perSource.get(conn.sourceKey) ?? 1) - 1;
+    if (open > 0) this.#perSource.set(conn.sourceKey, open);
+    else this.#perSource.delete(conn.sourceKey);
+  }
+
+  /** Open connections. */
+  get size(): number {
+    return this.connections.size;
+  }
+
+  #announce(conn: WsConnection, m: WsAnnounce, now: number): void {
+    if (!this.#o.allows(m.infoHash)) return this.#fail(conn, "announce", m.infoHash, NOT_ALLOWED);
+    const handle = this.#own(conn, m.peerId);
+    if (typeof handle === "string") return this.#fail(conn, "announce", m.infoHash, handle);
+    const member = m.infoHash + m.peerId;
+    const stopping = m.event === "stopped";
+    if (!stopping && !conn.swarms.has(member) && conn.swarms.size >= MAX_SWARMS_PER_CONNECTION) {
+      return this.#fail(conn, "announce", m.infoHash, `too many torrents on one connection (at most ${MAX_SWARMS_PER_CONNECTION})`);
+    }
+    const req = this.#req;
+    req.infoHash = m.infoHash;
+    writeU32(req.ip, 0, handle);
+    req.left = m.left === null ? 1 : m.left; // unknown: not a seeder
+    req.event = stopping ? EVENT_STOPPED : m.event === "completed" ? EVENT_COMPLETED : m.event === "started" ? EVENT_STARTED : EVENT_NONE;
+    req.numWant = stopping ? 0 : m.offers.length;
+    req.clientTag = clientTagOfString(m.peerId);
+    const res = this.#res;
+    this.#store.announce(req, now, res);
+    if (res.refused !== 0) return this.#fail(conn, "announce", m.infoHash, REFUSED_REASON[res.refused]);
+    this.counters.wsAnnounce++;
+    if (stopping) conn.swarms.delete(member);
+    else conn.swarms.set(member, [m.infoHash, handle]);
+    conn.send(announceReply(m.infoHash, this.#o.intervalS, res.complete, res.incomplete));
+    // Each chosen peer gets one of the offers.
+    for (let i = 0; i < res.count4; i++) {
+      const owner = this.#owners.get(readU32(res.peers4, i * 6));
+      if (owner === undefined) continue;
+      owner.conn.send(offerMessage(m.infoHash, m.peerId, m.offers[i]));
+      this.counters.wsOffersRelayed++;
+    }
+  }
+
+  /** An answer to an offer goes to the peer that made it, if both are in the torrent it names. */
+  #answer(conn: WsConnection, m: WsAnnounce): void {
+    const a = m.answer!;
+    const from = conn.peerIds.get(m.peerId);
+    const to = this.#handleOf.get(a.toPeerId);
+    const owner = to === undefined ? undefined : this.#owners.get(to);
+    if (from === undefined || !conn.swarms.has(m.infoHash + m.peerId) || owner === undefined || !owner.conn.swarms.has(m.infoHash + a.toPeerId)) {
+      // No reply on success either (the reference server sends none for answers); a dropped answer is counted.
+      this.counters.wsAnswersDropped++;
+      return;
+    }
+    owner.conn.send(answerMessage(m.infoHash, m.peerId, a.offerId, a.answer));
+    this.counters.wsAnswersRelayed++;
+  }
+
+  #scrape(conn: WsConnection, m: WsScrape): void {
+    const files: Record<string, WsScrapeFile> = {};
+    const c = this.#counts;
+    for (const h of m.infoHashes) {
+      if (!this.#o.allows(h)) continue; // as if unknown to this tracker
+      this.#store.scrape(h, c);
+      files[h] = { complete: c.complete, incomplete: c.incomplete, downloaded: c.downloaded };
+    }
+    this.counters.wsScrape++;
+    conn.send(scrapeReply(files, this.#o.minIntervalS));
+  }
+
+  /** The handle of `peerId` for this connection, taking ownership if it is free; or why not. */
+  #own(conn: WsConnection, peerId: string): number | string {
+    const mine = conn.peerIds.get(peerId);
+    if (mine !== undefined) return mine;
+    if (this.#handleOf.has(peerId)) return "peer_id is in use by another connection";
+    if (conn.peerIds.size >= MAX_PEER_IDS_PER_CONNECTION) return `too many peer ids on one connection (at most ${MAX_PEER_IDS_PER_CONNECTION})`;
+    let handle = this.#nextHandle;
+    while (this.#owners.has(handle)) handle = (handle + 1) >>> 0 || 1;
+    this.#nextHandle = (handle + 1) >>> 0 || 1;
+    this.#handleOf.set(peerId, handle);
+    this.#owners.set(handle, { conn, peerId });
+    conn.peerIds.set(peerId, handle);
+    return handle;
+  }
+
+  #leave(infoHash: string, handle: number, now: number): void {
+    const req = this.#req;
+    req.infoHash = infoHash;
+    writeU32(req.ip, 0, handle);
+    req.event = EVENT_STOPPED;
+    req.numWant = 0;
+    this.#store.announce(req, now, this.#res);
+  }
+
+  #fail(conn: WsConnection, action: "announce" | "scrape" | null, infoHash: string | null, reason: string): void {
+    if (action === "scrape") this.counters.wsScrapeFailure++;
+    else this.counters.wsAnnounceFailure++;
+    conn.send(failureReply(action, infoHash, reason));
+  }
+}
+
+/** The rate-limit and connection-cap unit: an IPv4 address or an IPv6 /64 (one subscriber's prefix). */
+function sourceKey(ip: Uint8Array, ipLen: 4 | 16): string {
+  let key = ipLen === 4 ? "4:" : "6:";
+  for (let i = 0; i < (ipLen === 4 ? 4 : 8); i++) key += String.fromCharCode(ip[i]);
+  return key;
+}

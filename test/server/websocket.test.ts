@@ -1,0 +1,352 @@
+// The WebTorrent tracker over real WebSockets on the HTTP port: announces with offers, offers relayed to other
+// peers of the torrent, answers relayed back, peers leaving on `stopped` and on close, scrape, the shared
+// counts with HTTP, and bad input (malformed JSON, oversized and binary messages, spoofed peer ids, relays
+// across torrents, too many connections) answered with a failure reason or a close, never a crash.
+
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { WS_MAX_MESSAGE_BYTES } from "../../src/server/http-server.ts";
+import { MAX_PEER_IDS_PER_CONNECTION } from "../../src/frontend/ws-tracker.ts";
+import { type TestTracker, startTestTracker } from "../helpers/in-process.ts";
+import { getBencode, pct, sha1 } from "../helpers/http-client.ts";
+import { bin20, type Json, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
+
+const WS_INTERVAL = 90;
+const MAX_SOCKETS = 6;
+let tracker: TestTracker;
+let url: string;
+const open: WsClient[] = [];
+
+beforeAll(async () => {
+  tracker = await startTestTracker(["--udp-listen", "off", "--ws-interval-secs", String(WS_INTERVAL), "--ws-max-sockets-per-ip", String(MAX_SOCKETS)]);
+  url = `ws://127.0.0.1:${tracker.httpPort}`;
+});
+afterAll(() => tracker.stop());
+afterEach(async () => {
+  for (const c of open.splice(0)) {
+    c.close();
+    await c.closed;
+  }
+});
+
+async function client(path = "/announce"): Promise<WsClient> {
+  const c = await WsClient.open(url + path);
+  open.push(c);
+  return c;
+}
+
+let torrents = 0;
+/** A fresh info hash per test, so tests do not see each other's peers. */
+function freshHash(): string {
+  return bin20(`ws torrent ${torrents++}`);
+}
+
+function offers(from: string, n: number): Json[] {
+  return Array.from({ length: n }, (_, i) => ({ offer_id: bin20(`${from} offer ${i}`), offer: { type: "offer", sdp: `v=0 sdp of ${from} #${i}` } }));
+}
+
+async function announce(c: WsClient, infoHash: string, peerId: string, extra: Json = {}): Promise<Json> {
+  c.send({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 10, uploaded: 0, downloaded: 0, left: 1000, ...extra });
+  const reply = await c.next();
+  expect(reply["failure reason"]).toBeUndefined();
+  return reply;
+}
+
+/** Store counts for a torrent, via the tracker's own HTTP scrape. */
+async function httpScrape(infoHash: string): Promise<Json> {
+  const bytes = Uint8Array.from(infoHash, (ch) => ch.charCodeAt(0));
+  const r = await getBencode(`http://127.0.0.1:${tracker.httpPort}/scrape?info_hash=${pct(bytes)}`);
+  return ((r.body.files as Record<string, Json>)[infoHash] ?? {}) as Json;
+}
+
+describe("announce and relay", () => {
+  test("an announce gets interval and counts; its offers reach other peers of the torrent, one each", async () => {
+    const hash = freshHash();
+    const [a, b, c] = [await client(), await client("/"), await client()];
+    const first = await announce(a, hash, webtorrentPeerId(1), { event: "started" });
+    expect(first).toEqual({ action: "announce", interval: WS_INTERVAL, info_hash: hash, complete: 0, incomplete: 1 });
+    await announce(b, hash, webtorrentPeerId(2), { event: "started", left: 0 });
+    const third = await announce(c, hash, webtorrentPeerId(3), { event: "started", offers: offers("c", 5) });
+    expect([third.complete, third.incomplete]).toEqual([1, 2]);
+    const atA = await a.next();
+    const atB = await b.next();
+    for (const m of [atA, atB]) {
+      expect(m.action).toBe("announce");
+      expect(m.info_hash).toBe(hash);
+      expect(m.peer_id).toBe(webtorrentPeerId(3));
+      expect((m.offer as Json).type).toBe("offer");
+    }
+    // Two peers, two distinct offers of the five; nothing comes back to the announcer itself.
+    expect(atA.offer_id).not.toBe(atB.offer_id);
+    const sent = new Map(offers("c", 5).map((o) => [o.offer_id, (o.offer as Json).sdp]));
+    expect((atA.offer as Json).sdp).toBe(sent.get(atA.offer_id as string)!);
+    expect(c.pending).toBe(0);
+  });
+
+  test("a seeder's offers go to leechers only", async () => {
+    const hash = freshHash();
+    const [seed1, seed2, leech] = [await client(), await client(), await client()];
+    await announce(seed1, hash, webtorrentPeerId(10), { left: 0 });
+    await announce(leech, hash, webtorrentPeerId(11), { left: 5 });
+    await announce(seed2, hash, webtorrentPeerId(12), { left: 0, offers: offers("seed2", 3) });
+    const m = await leech.next();
+    expect(m.peer_id).toBe(webtorrentPeerId(12));
+    // The other seeder got nothing: its next message is the reply to this announce.
+    expect((await announce(seed1, hash, webtorrentPeerId(10), { left: 0 })).complete).toBe(2);
+  });
+
+  test("an answer goes back to the peer that made the offer, with no reply to the answerer", async () => {
+    const hash = freshHash();
+    const [a, b] = [await client(), await client()];
+    await announce(a, hash, webtorrentPeerId(20));
+    await announce(b, hash, webtorrentPeerId(21), { offers: offers("b", 1) });
+    const offer = await a.next();
+    a.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(20), to_peer_id: offer.peer_id, offer_id: offer.offer_id, answer: { type: "answer", sdp: "v=0 answer from a", extra: "dropped" } });
+    const answer = await b.next();
+    expect(answer).toEqual({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(20), offer_id: offer.offer_id, answer: { type: "answer", sdp: "v=0 answer from a" } });
+    // a got no reply for its answer: its next message is the reply to a scrape.
+    a.send({ action: "scrape", info_hash: hash });
+    expect((await a.next()).action).toBe("scrape");
+    expect(tracker.counters.wsAnswersRelayed).toBeGreaterThan(0);
+  });
+
+  test("answers are relayed only between peers of the same torrent", async () => {
+    const [one, other] = [freshHash(), freshHash()];
+    const [a, b] = [await client(), await client()];
+    await announce(a, one, webtorrentPeerId(30));
+    await announce(b, other, webtorrentPeerId(31));
+    const dropped = tracker.counters.wsAnswersDropped;
+    // a names b, but b is not in torrent `one`; then a names torrent `other`, which a is not in.
+    a.send({ action: "announce", info_hash: one, peer_id: webtorrentPeerId(30), to_peer_id: webtorrentPeerId(31), offer_id: bin20("x"), answer: { type: "answer", sdp: "s" } });
+    a.send({ action: "announce", info_hash: other, peer_id: webtorrentPeerId(30), to_peer_id: webtorrentPeerId(31), offer_id: bin20("y"), answer: { type: "answer", sdp: "s" } });
+    b.send({ action: "scrape", info_hash: other });
+    expect((await b.next()).action).toBe("scrape"); // nothing relayed before it
+    a.send({ action: "scrape", info_hash: one });
+    expect((await a.next()).action).toBe("scrape");
+    expect(tracker.counters.wsAnswersDropped).toBe(dropped + 2);
+  });
+
+  test("a peer id belongs to the connection that announced it first", async () => {
+    const hash = freshHash();
+    const [a, mallory] = [await client(), await client()];
+    await announce(a, hash, webtorrentPeerId(40));
+    mallory.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(40), left: 0 });
+    expect(await mallory.next()).toEqual({ action: "announce", info_hash: hash, "failure reason": "peer_id is in use by another connection" });
+    // Once the owner is gone, the id is free again (a reconnecting browser).
+    a.close();
+    await a.closed;
+    expect((await announce(mallory, hash, webtorrentPeerId(40))).incomplete).toBe(1);
+  });
+
+  test("one connection may carry several peers (WebTorrent clients in one page share it), up to a cap", async () => {
+    const hash = freshHash();
+    const c = await client();
+    for (let i = 0; i < MAX_PEER_IDS_PER_CONNECTION; i++) await announce(c, hash, webtorrentPeerId(100 + i));
+    c.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(999), left: 1 });
+    expect((await c.next())["failure reason"]).toBe(`too many peer ids on one connection (at most ${MAX_PEER_IDS_PER_CONNECTION})`);
+    expect(await httpScrape(hash)).toEqual({ complete: 0, downloaded: 0, incomplete: MAX_PEER_IDS_PER_CONNECTION });
+  });
+});
+
+describe("leaving", () => {
+  test("stopped removes the peer; closing the connection removes its peers from every torrent", async () => {
+    const [h1, h2] = [freshHash(), freshHash()];
+    const [a, b] = [await client(), await client()];
+    await announce(a, h1, webtorrentPeerId(50));
+    await announce(a, h2, webtorrentPeerId(50), { left: 0 });
+    await announce(b, h1, webtorrentPeerId(51));
+    expect(await httpScrape(h1)).toEqual({ complete: 0, downloaded: 0, incomplete: 2 });
+    const stopped = await announce(b, h1, webtorrentPeerId(51), { event: "stopped" });
+    expect(stopped.incomplete).toBe(1);
+    const peersBefore = tracker.store.peersRtc;
+    a.close();
+    await a.closed;
+    // The close handler runs on the server's side of the close; wait for the store to show it.
+    const deadline = Date.now() + 5000;
+    while (tracker.store.peersRtc !== peersBefore - 2 && Date.now() < deadline) await Bun.sleep(5);
+    expect(tracker.store.peersRtc).toBe(peersBefore - 2);
+    expect(await httpScrape(h1)).toEqual({ complete: 0, downloaded: 0, incomplete: 0 });
+    expect(await httpScrape(h2)).toEqual({ complete: 0, downloaded: 0, incomplete: 0 });
+  });
+
+  test("completed counts a download once, in the same count HTTP scrapes report", async () => {
+    const hash = freshHash();
+    const c = await client();
+    await announce(c, hash, webtorrentPeerId(60), { event: "started", left: 10 });
+    const done = await announce(c, hash, webtorrentPeerId(60), { event: "completed", left: 0 });
+    expect([done.complete, done.incomplete]).toEqual([1, 0]);
+    await announce(c, hash, webtorrentPeerId(60), { event: "completed", left: 0 });
+    expect(await httpScrape(hash)).toEqual({ complete: 1, downloaded: 1, incomplete: 0 });
+  });
+});
+
+describe("scrape", () => {
+  test("one hash or a list; unknown torrents report zeros", async () => {
+    const [h1, h2] = [freshHash(), freshHash()];
+    const c = await client();
+    await announce(c, h1, webtorrentPeerId(70), { left: 0 });
+    c.send({ action: "scrape", info_hash: h1 });
+    expect(await c.next()).toEqual({ action: "scrape", files: { [h1]: { complete: 1, incomplete: 0, downloaded: 0 } }, flags: { min_request_interval: tracker.stats.ctx.minIntervalS } });
+    c.send({ action: "scrape", info_hash: [h1, h2] });
+    const files = (await c.next()).files as Json;
+    expect(files[h2]).toEqual({ complete: 0, incomplete: 0, downloaded: 0 });
+    expect(Object.keys(files).length).toBe(2);
+  });
+
+  test("HTTP and WebSocket peers of a torrent are counted together", async () => {
+    const hash = freshHash();
+    const c = await client();
+    await announce(c, hash, webtorrentPeerId(80), { left: 0 });
+    const bytes = Uint8Array.from(hash, (ch) => ch.charCodeAt(0));
+    const r = await getBencode(`http://127.0.0.1:${tracker.httpPort}/announce?info_hash=${pct(bytes)}&peer_id=-TE0001-012345678901&port=6881&left=5&compact=1`);
+    expect([r.body.complete, r.body.incomplete]).toEqual([1, 1]);
+    // The HTTP peer gets no WebRTC peer as an address (it could not reach one).
+    expect(r.body.peers).toBe("");
+    c.send({ action: "scrape", info_hash: hash });
+    expect(((await c.next()).files as Record<string, Json>)[hash]).toEqual({ complete: 1, incomplete: 1, downloaded: 0 });
+  });
+});
+
+describe("bad input", () => {
+  const cases: [string, string | Json, Json][] = [
+    ["not JSON", "{nope", { "failure reason": "invalid message: not JSON" }],
+    ["not an object", "[1,2]", { "failure reason": "invalid message: not a JSON object" }],
+    ["unknown action", { action: "hello" }, { "failure reason": 'invalid action: expected "announce" or "scrape"' }],
+    ["short info_hash", { action: "announce", info_hash: "abc", peer_id: webtorrentPeerId(1) }, { action: "announce", "failure reason": "invalid info_hash: expected a 20-byte binary string" }],
+    ["info_hash with a char above 0xFF", { action: "announce", info_hash: "\u0100".repeat(20), peer_id: webtorrentPeerId(1) }, { action: "announce", "failure reason": "invalid info_hash: expected a 20-byte binary string" }],
+    ["missing peer_id", { action: "announce", info_hash: bin20("bad 1") }, { action: "announce", info_hash: bin20("bad 1"), "failure reason": "invalid peer_id: expected a 20-byte binary string" }],
+    ["bad event", { action: "announce", info_hash: bin20("bad 2"), peer_id: webtorrentPeerId(1), event: "exploded" }, { action: "announce", info_hash: bin20("bad 2"), "failure reason": "invalid event: expected started, stopped, completed or update" }],
+    ["offers not an array", { action: "announce", info_hash: bin20("bad 3"), peer_id: webtorrentPeerId(1), offers: {} }, { action: "announce", info_hash: bin20("bad 3"), "failure reason": "invalid offers: expected an array" }],
+    ["offer without sdp", { action: "announce", info_hash: bin20("bad 4"), peer_id: webtorrentPeerId(1), offers: [{ offer_id: bin20("o"), offer: { type: "offer" } }] }, { action: "announce", info_hash: bin20("bad 4"), "failure reason": 'invalid offers: each needs offer_id (20-byte binary string) and offer {type: "offer", sdp}' }],
+    ["scrape without info_hash", { action: "scrape" }, { action: "scrape", "failure reason": "missing info_hash (full scrape is not offered over WebSocket)" }],
+    ["scrape of 101 hashes", { action: "scrape", info_hash: Array.from({ length: 101 }, (_, i) => bin20(`s${i}`)) }, { action: "scrape", "failure reason": "too many info hashes: at most 100 per scrape" }],
+  ];
+  for (const [name, message, reply] of cases) {
+    test(`${name}: a failure reason, and the connection keeps working`, async () => {
+      const c = await client();
+      c.send(message);
+      expect(await c.next()).toEqual(reply);
+      c.send({ action: "scrape", info_hash: bin20("still fine") });
+      expect((await c.next()).action).toBe("scrape");
+    });
+  }
+
+  test("a binary message gets a failure reason", async () => {
+    const c = await client();
+    c.socket.send(new Uint8Array([1, 2, 3]));
+    expect(await c.next()).toEqual({ "failure reason": "expected a text (JSON) message" });
+  });
+
+  test("a message over the size cap closes the connection with 1009, and the tracker keeps serving", async () => {
+    const c = await client();
+    c.send({ action: "announce", info_hash: bin20("big"), peer_id: webtorrentPeerId(1), pad: "x".repeat(WS_MAX_MESSAGE_BYTES) });
+    expect(await c.closed).toBe(1009);
+    const d = await client();
+    expect((await announce(d, freshHash(), webtorrentPeerId(90))).incomplete).toBe(1);
+  });
+
+  test("a torrent the access list refuses gets the usual failure reason", async () => {
+    const dir = (await import("node:fs/promises")).mkdtemp;
+    const tmp = await dir(`${(await import("node:os")).tmpdir()}/bt-ws-`);
+    const denied = sha1("denied over ws");
+    await Bun.write(`${tmp}/deny.txt`, Buffer.from(denied).toString("hex") + "\n");
+    const t = await startTestTracker(["--udp-listen", "off", "--blacklist", `${tmp}/deny.txt`]);
+    try {
+      const c = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
+      c.send({ action: "announce", info_hash: String.fromCharCode(...denied), peer_id: webtorrentPeerId(1), left: 1 });
+      expect((await c.next())["failure reason"]).toBe("torrent not allowed on this tracker");
+      c.close();
+      await c.closed;
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("connections beyond the per-address cap are refused with 429, and freed slots are reusable", async () => {
+    const held: WsClient[] = [];
+    // Other tests' clients are closed by now (afterEach), so all slots are free.
+    for (let i = 0; i < MAX_SOCKETS; i++) held.push(await client());
+    const r = await fetch(`http://127.0.0.1:${tracker.httpPort}/announce`, {
+      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+    });
+    expect(r.status).toBe(429);
+    await expect(WsClient.open(url + "/announce")).rejects.toThrow();
+    expect(tracker.counters.wsRefusedConnections).toBeGreaterThanOrEqual(2);
+    held[0].close();
+    await held[0].closed;
+    const deadline = Date.now() + 5000;
+    while (tracker.stats.ctx.ws!.size >= MAX_SOCKETS && Date.now() < deadline) await Bun.sleep(5);
+    expect((await announce(await client(), freshHash(), webtorrentPeerId(95))).incomplete).toBe(1);
+  });
+});
+
+describe("through a reverse proxy and under the rate limit", () => {
+  test("behind a trusted proxy, the connection cap counts the forwarded client address", async () => {
+    const t = await startTestTracker(["--udp-listen", "off", "--trust-proxy", "127.0.0.1/32", "--ws-max-sockets-per-ip", "1"]);
+    const opened: WebSocket[] = [];
+    const connect = (forwarded: string) =>
+      new Promise<boolean>((resolve) => {
+        // Bun's WebSocket takes extra handshake headers, as a proxy would add them.
+        const ws = new WebSocket(`ws://127.0.0.1:${t.httpPort}/announce`, { headers: { "x-forwarded-for": forwarded } } as never);
+        opened.push(ws);
+        ws.onopen = () => resolve(true);
+        ws.onerror = () => resolve(false);
+      });
+    try {
+      expect(await connect("203.0.113.7")).toBe(true);
+      expect(await connect("203.0.113.8")).toBe(true);
+      expect(await connect("203.0.113.7")).toBe(false);
+      expect(t.counters.wsRefusedConnections).toBe(1);
+    } finally {
+      for (const ws of opened) ws.close();
+      await t.stop();
+    }
+  });
+
+  test("messages over the per-source budget get a failure reason", async () => {
+    const t = await startTestTracker(["--udp-listen", "off", "--rate-limit", "1", "--rate-burst", "2", "--rate-limit-exempt", ""]);
+    const c = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
+    try {
+      const hash = freshHash();
+      await announce(c, hash, webtorrentPeerId(300));
+      await announce(c, hash, webtorrentPeerId(300));
+      c.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(300), left: 1 });
+      expect(await c.next()).toEqual({ action: "announce", info_hash: hash, "failure reason": "too many requests from your address; slow down" });
+      expect(t.counters.wsRateLimited).toBe(1);
+    } finally {
+      c.close();
+      await c.closed;
+      await t.stop();
+    }
+  });
+});
+
+describe("statistics", () => {
+  test("WebRTC peers show in /api/stats and /metrics, labelled websocket", async () => {
+    const c = await client();
+    await announce(c, freshHash(), webtorrentPeerId(200), { left: 0 });
+    const stats = (await (await fetch(`http://127.0.0.1:${tracker.httpPort}/api/stats`)).json()) as Json;
+    expect(stats.websocket).toBe(true);
+    expect(stats.peers_websocket).toBe(tracker.store.peersRtc);
+    expect(stats.peers_websocket).toBeGreaterThanOrEqual(1);
+    expect(stats.websocket_connections).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(stats.requests_per_sec as Json)).toContain("ws_announce");
+    const metrics = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
+    expect(metrics).toContain(`buntracker_peers{family="websocket"} ${tracker.store.peersRtc}`);
+    expect(metrics).toMatch(/buntracker_requests_total\{protocol="websocket",action="announce",outcome="ok"\} [1-9]/);
+    expect(metrics).toMatch(/buntracker_websocket_connections [1-9]/);
+    // WebTorrent's peer id prefix is recognised in the client distribution.
+    const clients = (await (await fetch(`http://127.0.0.1:${tracker.httpPort}/api/clients/list`)).json()) as { clients: { name: string }[] };
+    expect(clients.clients.map((x) => x.name)).toContain("WebTorrent");
+  });
+
+  test("with --websocket off, an upgrade request is plain HTTP", async () => {
+    const t = await startTestTracker(["--udp-listen", "off", "--websocket", "off"]);
+    try {
+      await expect(WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`)).rejects.toThrow();
+      const stats = (await (await fetch(`http://127.0.0.1:${t.httpPort}/api/stats`)).json()) as Json;
+      expect(stats.websocket).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  });
+});
