@@ -31,7 +31,7 @@ import {
 } from "../codec/ws-message.ts";
 import type { Counters } from "./counters.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
-import { NOT_ALLOWED, REFUSED_REASON } from "./settings.ts";
+import { type IntervalSource, NOT_ALLOWED, REFUSED_REASON } from "./settings.ts";
 
 /** Offers relayed per announce (the reference client sends up to 10; aquatic's default cap is 10 too). */
 export const DEFAULT_MAX_OFFERS = 10;
@@ -43,8 +43,8 @@ export const MAX_PEER_IDS_PER_CONNECTION = 16;
 export const MAX_SWARMS_PER_CONNECTION = 1000;
 
 export interface WsTrackerOptions {
-  /** Announce interval sent to WebTorrent clients, seconds (short: their offers go stale quickly). */
-  intervalS: number;
+  /** Announce interval sent to WebTorrent clients (short: their offers go stale quickly). */
+  interval: IntervalSource;
   /** Sent as the scrape's min_request_interval, seconds. */
   minIntervalS: number;
   maxSocketsPerIp: number;
@@ -187,7 +187,7 @@ export class WsTracker {
     this.counters.wsAnnounce++;
     if (stopping) conn.swarms.delete(member);
     else conn.swarms.set(member, [m.infoHash, handle]);
-    conn.send(announceReply(m.infoHash, this.#o.intervalS, res.complete, res.incomplete));
+    conn.send(announceReply(m.infoHash, this.#o.interval.next(), res.complete, res.incomplete));
     // Each chosen peer gets one of the offers.
     for (let i = 0; i < res.count4; i++) {
       const owner = this.#owners.get(readU32(res.peers4, i * 6));
@@ -203,12 +203,13 @@ export class WsTracker {
     const from = conn.peerIds.get(m.peerId);
     const to = this.#handleOf.get(a.toPeerId);
     const owner = to === undefined ? undefined : this.#owners.get(to);
-    if (from === undefined || !conn.swarms.has(m.infoHash + m.peerId) || owner === undefined || !owner.conn.swarms.has(m.infoHash + a.toPeerId)) {
+    const bothIn = from !== undefined && owner !== undefined && conn.swarms.has(m.infoHash + m.peerId) && owner.conn.swarms.has(m.infoHash + a.toPeerId);
+    if (!bothIn || !this.#o.allows(m.infoHash)) {
       // No reply on success either (the reference server sends none for answers); a dropped answer is counted.
       this.counters.wsAnswersDropped++;
       return;
     }
-    owner.conn.send(answerMessage(m.infoHash, m.peerId, a.offerId, a.answer));
+    owner!.conn.send(answerMessage(m.infoHash, m.peerId, a.offerId, a.answer));
     this.counters.wsAnswersRelayed++;
   }
 
