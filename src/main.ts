@@ -9,6 +9,7 @@ import { helpText, parseArgs } from "./config/parse-args.ts";
 import { platformDefaults } from "./config/platform.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
+import { TlsFileError } from "./server/tls-files.ts";
 import { VERSION, versionLine } from "./version.ts";
 
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
@@ -61,6 +62,9 @@ let tracker;
 try {
   tracker = await startTracker(config, log, adminToken);
 } catch (err) {
+  // An unusable certificate or key is bad input (exit 2, the file's problem in one line); anything else here
+  // is a listener that could not bind (exit 1).
+  if (err instanceof TlsFileError) await fail(2, err.message);
   const message = errorText(err);
   log.error("cannot start", { err: message });
   await fail(1, `cannot listen: ${message}`);
@@ -81,25 +85,38 @@ async function shutdown(signal: string): Promise<void> {
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 if (process.platform === "win32") signals.push("SIGBREAK", "SIGHUP");
 for (const s of signals) process.on(s, () => void shutdown(s));
-// Elsewhere SIGHUP means "reload": the access list is re-read (the usual daemon convention).
-if (process.platform !== "win32") process.on("SIGHUP", () => void tracker!.access.reload("SIGHUP"));
+// Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read (the usual daemon
+// convention).
+if (process.platform !== "win32") {
+  process.on("SIGHUP", () => {
+    void tracker!.access.reload("SIGHUP");
+    tracker!.reloadTls();
+  });
+}
 
 const hostPort = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+const tlsOnMain = config.tlsCert !== null && config.tlsListen === null;
 log.info("listening", {
   version: VERSION,
-  http: hostPort(config.listen.host, tracker.httpPort),
+  [tlsOnMain ? "https" : "http"]: hostPort(config.listen.host, tracker.httpPort),
+  ...(config.tlsListen !== null ? { https: hostPort(config.tlsListen.host, tracker.tlsPort!) } : {}),
+  websocket: config.websocket,
   udp: config.udpListen === null ? "off" : hostPort(config.udpListen.host, tracker.udpPort!),
   httpPort: tracker.httpPort,
   udpPort: tracker.udpPort,
   interval: config.intervalS,
+  intervalMode: config.intervalMode,
   peerTimeout: config.peerTimeoutS,
 });
 // Someone at a console (a double-clicked .exe on Windows, a terminal) also gets one plain line.
 if (process.stdout.isTTY) {
-  const urls = [`http://${hostPort(config.listen.host, tracker.httpPort)}/announce`];
+  const main = hostPort(config.listen.host, tracker.httpPort);
+  const urls = [`${tlsOnMain ? "https" : "http"}://${main}/announce`];
+  if (config.tlsListen !== null) urls.push(`https://${hostPort(config.tlsListen.host, tracker.tlsPort!)}/announce`);
   if (config.udpListen !== null) urls.push(`udp://${hostPort(config.udpListen.host, tracker.udpPort!)}/announce`);
+  if (config.websocket) urls.push(`${tlsOnMain ? "wss" : "ws"}://${main}/announce`);
   const wildcard = config.listen.host === "::" || config.listen.host === "0.0.0.0";
-  const dashboard = `http://${hostPort(wildcard ? "localhost" : config.listen.host, tracker.httpPort)}/`;
+  const dashboard = `${tlsOnMain ? "https" : "http"}://${hostPort(wildcard ? "localhost" : config.listen.host, tracker.httpPort)}/`;
   const withDashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
   console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${withDashboard ? `, dashboard ${dashboard}` : ""} (Ctrl+C stops)`);
 }

@@ -19,7 +19,11 @@ export interface Stats {
   version: string;
   uptime_secs: number;
   started_at: number;
+  /** The announce interval in force, seconds (replies add ±10% jitter). */
   interval: number;
+  /** fixed, or adaptive: the interval follows the load (interval_load, 1 = busy). */
+  interval_mode: "fixed" | "adaptive";
+  interval_load: number;
   min_interval: number;
   peer_timeout: number;
   torrents: number;

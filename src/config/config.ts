@@ -1,6 +1,7 @@
 // The one Config type and its defaults. Every tunable is named here once, with its unit.
 
 import type { AccessMode } from "../core/access.ts";
+import type { IntervalMode } from "../core/adaptive-interval.ts";
 import type { CidrSet } from "../core/cidr.ts";
 
 export interface ListenAddress {
@@ -15,8 +16,12 @@ export interface Config {
   listen: ListenAddress;
   /** UDP (BEP 15) listener; null when off. */
   udpListen: ListenAddress | null;
-  /** Announce interval sent to clients, seconds. */
+  /** Announce interval sent to clients, seconds (the high bound in adaptive mode). */
   intervalS: number;
+  /** fixed: always intervalS; adaptive: between minIntervalS and intervalS with the load. */
+  intervalMode: IntervalMode;
+  /** Requests per second (all protocols) at which the adaptive interval reaches intervalS. */
+  adaptiveBusyRate: number;
   /** `min interval` sent to clients, seconds: clients should not announce more often. */
   minIntervalS: number;
   /** A peer that has not announced for this long is dropped, seconds. */
@@ -47,6 +52,13 @@ export interface Config {
   rateLimitExempt: CidrSet | null;
   /** Answer scrapes without info_hash with every torrent. */
   fullScrape: boolean;
+  /**
+   * Certificate chain and key (PEM files) for HTTPS and WSS; both null: plain HTTP only. Without tlsListen
+   * the main listener speaks TLS; with it, the main listener stays plain and tlsListen serves TLS.
+   */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  tlsListen: ListenAddress | null;
   /** Serve WebTorrent (WebSocket) on the HTTP port. */
   websocket: boolean;
   /** Announce interval sent to WebTorrent clients, seconds. */
@@ -78,4 +90,5 @@ export const DEFAULTS = {
   wsIntervalS: 120,
   // A household or office behind one address may have a few browser tabs open on WebTorrent sites each.
   wsMaxSocketsPerIp: 32,
+  adaptiveBusyRate: 50_000,
 } as const;

@@ -23,6 +23,8 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "listen", value: "HOST:PORT", help: `HTTP address, and UDP's unless --udp-listen is given. A bare PORT means [::]:PORT (dual stack). Default [::]:${DEFAULTS.listen.port}` },
   { name: "udp-listen", value: "HOST:PORT|off", help: "UDP (BEP 15) address, or off. Default: the --listen address" },
   { name: "interval-secs", value: "N", help: `announce interval sent to clients. Default ${DEFAULTS.intervalS}` },
+  { name: "interval-mode", value: "fixed|adaptive", help: "fixed: always --interval-secs; adaptive: from --min-interval-secs (idle) up to --interval-secs (busy) with request rate and event-loop lag. Replies add ±10% jitter either way. Default fixed" },
+  { name: "adaptive-busy-rate", value: "N", help: `requests per second (all protocols) at which the adaptive interval reaches --interval-secs. Default ${DEFAULTS.adaptiveBusyRate}` },
   { name: "min-interval-secs", value: "N", help: "min interval sent to clients (at most the interval). Default: half the interval" },
   { name: "peer-timeout-secs", value: "N", help: `drop peers silent this long (at least the interval). Default ${DEFAULTS.peerTimeoutS}` },
   { name: "default-numwant", value: "N", help: `peers returned when a client does not ask for a number. Default ${DEFAULTS.defaultNumWant}` },
@@ -42,6 +44,9 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "rate-burst", value: "N", help: `requests a source may send at once before --rate-limit applies. Default ${DEFAULTS.rateBurst}` },
   { name: "rate-limit-exempt", value: "CIDR[,CIDR...]", help: `sources never rate limited ("" for none). Default ${DEFAULTS.rateLimitExempt}` },
   { name: "full-scrape", value: "on|off", help: "answer /scrape without info_hash with every torrent (cached, gzip, once per 5 minutes per address). Default off" },
+  { name: "tls-cert", value: "PATH", help: "certificate chain (PEM) for HTTPS and WSS; reloaded when the file changes and on SIGHUP. Needs --tls-key" },
+  { name: "tls-key", value: "PATH", help: "private key (PEM, unencrypted) for --tls-cert" },
+  { name: "tls-listen", value: "HOST:PORT", help: "serve HTTPS/WSS on this address and keep --listen plain HTTP. Default: --listen itself speaks TLS when --tls-cert is given" },
   { name: "websocket", value: "on|off", help: "WebTorrent tracker: accept WebSocket connections (ws://HOST:PORT/announce) on the HTTP port. Default on" },
   { name: "ws-interval-secs", value: "N", help: `announce interval sent to WebTorrent clients (their offers go stale fast). Default ${DEFAULTS.wsIntervalS}` },
   { name: "ws-max-sockets-per-ip", value: "N", help: `open WebSocket connections allowed per IPv4 address or IPv6 /64. Default ${DEFAULTS.wsMaxSocketsPerIp}` },
@@ -135,6 +140,8 @@ function build(values: Map<string, { value: string; from: string }>, platform: P
     rateBurst: int("rate-burst", DEFAULTS.rateBurst, 1, 1_000_000),
     rateLimitExempt: cidrs(get("rate-limit-exempt"), DEFAULTS.rateLimitExempt),
     fullScrape: onOff(get("full-scrape"), false),
+    ...intervalOptions(get, int),
+    ...tlsOptions(get),
     websocket: onOff(get("websocket"), true),
     wsIntervalS: int("ws-interval-secs", Math.min(DEFAULTS.wsIntervalS, intervalS), 10, 86400),
     wsMaxSocketsPerIp: int("ws-max-sockets-per-ip", DEFAULTS.wsMaxSocketsPerIp, 1, 1_000_000),
@@ -164,6 +171,28 @@ function accessOptions(get: Get): { accessMode: AccessMode; accessList: string |
   if (mode !== "off" && path === null) throw new ConfigError(`${modeV!.from} ${mode} needs --access-list PATH`);
   if (mode === "off" && path !== null) throw new ConfigError(`${listV!.from} needs --access-mode deny or allow`);
   return { accessMode: mode, accessList: path };
+}
+
+function intervalOptions(get: Get, int: (name: string, fallback: number, min: number, max: number) => number): Pick<Config, "intervalMode" | "adaptiveBusyRate"> {
+  const modeV = get("interval-mode");
+  const mode = modeV?.value ?? "fixed";
+  if (mode !== "fixed" && mode !== "adaptive") throw new ConfigError(`invalid ${modeV!.from} "${mode}": must be fixed or adaptive`);
+  return { intervalMode: mode, adaptiveBusyRate: int("adaptive-busy-rate", DEFAULTS.adaptiveBusyRate, 1, 100_000_000) };
+}
+
+function tlsOptions(get: Get): Pick<Config, "tlsCert" | "tlsKey" | "tlsListen"> {
+  const cert = get("tls-cert");
+  const key = get("tls-key");
+  const listen = get("tls-listen");
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ConfigError(cert === undefined ? `${key!.from} needs --tls-cert PATH too` : `${cert.from} needs --tls-key PATH too`);
+  }
+  if (listen !== undefined && cert === undefined) throw new ConfigError(`${listen.from} needs --tls-cert PATH and --tls-key PATH`);
+  return {
+    tlsCert: cert?.value ?? null,
+    tlsKey: key?.value ?? null,
+    tlsListen: listen === undefined ? null : parseListen(listen.value, listen.from),
+  };
 }
 
 function adminTokenOptions(get: Get): { adminToken: string | null; adminTokenFile: string | null } {

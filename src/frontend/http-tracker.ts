@@ -83,7 +83,7 @@ export class HttpTracker {
     this.counters.httpAnnounce++;
     const s = this.#settings;
     return encodeAnnounce(this.#writer, res, {
-      interval: s.intervalS,
+      interval: s.interval.next(),
       minInterval: s.minIntervalS,
       compact: q.compact,
       ip: req.ip,

@@ -1,12 +1,40 @@
 // What the front ends need to know to answer announces, derived once from Config.
 
+import { jittered } from "../core/adaptive-interval.ts";
 import { EVENT_STOPPED } from "../core/announce.ts";
+import type { Random } from "../core/select.ts";
 
 export interface AnnounceSettings {
-  intervalS: number;
+  /** The `interval` of each reply. */
+  interval: IntervalSource;
   minIntervalS: number;
   defaultNumWant: number;
   maxNumWant: number;
+}
+
+/**
+ * The interval replies carry: a base (fixed, or moved by the adaptive controller in app.ts) with a small
+ * random jitter per reply, so clients that started together do not keep announcing together.
+ */
+export class IntervalSource {
+  /** Seconds; written by the interval controller. */
+  baseS: number;
+  readonly #lo: number;
+  readonly #hi: number;
+  readonly #random: Random;
+
+  /** Jittered values stay within [lo, hi]: the min interval and the peer timeout. */
+  constructor(baseS: number, lo: number, hi: number, random: Random) {
+    this.baseS = baseS;
+    this.#lo = lo;
+    this.#hi = hi;
+    this.#random = random;
+  }
+
+  /** The interval for one reply, whole seconds. */
+  next(): number {
+    return jittered(this.baseS, this.#random, this.#lo, this.#hi);
+  }
 }
 
 /** The answer (failure reason, UDP error) for a torrent the access list refuses. */

@@ -124,7 +124,7 @@ export class UdpTracker {
     this.#store.announce(req, now, res);
     if (res.refused !== 0) return this.#announceError(out, packet, REFUSED_REASON[res.refused]);
     this.counters.udpAnnounce++;
-    let n = encodeAnnounceHeader(out, packet, this.#settings.intervalS, res.incomplete, res.complete);
+    let n = encodeAnnounceHeader(out, packet, this.#settings.interval.next(), res.incomplete, res.complete);
     const peers = ipLen === 4 ? res.peers4 : res.peers6;
     const bytes = ipLen === 4 ? res.count4 * 6 : res.count6 * 18;
     for (let i = 0; i < bytes; i++) out[n + i] = peers[i];

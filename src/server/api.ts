@@ -5,6 +5,7 @@
 import { keyToHex } from "../core/access.ts";
 import { CLIENT_NAMES } from "../core/clients.ts";
 import type { Store } from "../core/store.ts";
+import type { IntervalController } from "../core/adaptive-interval.ts";
 import type { Counters } from "../frontend/counters.ts";
 import type { WsTracker } from "../frontend/ws-tracker.ts";
 import type { RateWindow } from "../stats/rates.ts";
@@ -23,7 +24,8 @@ export interface ApiContext {
   refreshTop(): void;
   version: string;
   startedAt: number;
-  intervalS: number;
+  /** The announce interval in force: its base (replies add jitter), mode and, when adaptive, the load. */
+  interval: IntervalController;
   minIntervalS: number;
   peerTimeoutS: number;
   udpPort: number | null;
@@ -83,7 +85,9 @@ function stats(ctx: ApiContext): unknown {
     version: ctx.version,
     uptime_secs: Math.max(0, now - ctx.startedAt),
     started_at: ctx.startedAt,
-    interval: ctx.intervalS,
+    interval: Math.round(ctx.interval.intervalS),
+    interval_mode: ctx.interval.mode,
+    interval_load: round2(ctx.interval.load),
     min_interval: ctx.minIntervalS,
     peer_timeout: ctx.peerTimeoutS,
     torrents: s.torrents,

@@ -1,7 +1,6 @@
 // Wiring: builds the store, the front ends and the listeners from a Config, runs the expiry sweep, and
 // stops everything gracefully. The only file that knows every part.
 
-import type { Server } from "bun";
 import type { Config } from "../config/config.ts";
 import { ConnIdIssuer } from "../core/conn-id.ts";
 import { xoshiro128 } from "../core/random.ts";
@@ -11,11 +10,14 @@ import { FULL_SCRAPE_LIMIT_S, FullScrape } from "../frontend/full-scrape.ts";
 import { SourceLimit } from "../frontend/source-limit.ts";
 import { Counters } from "../frontend/counters.ts";
 import { HttpTracker } from "../frontend/http-tracker.ts";
-import type { AnnounceSettings } from "../frontend/settings.ts";
+import { type AnnounceSettings, IntervalSource } from "../frontend/settings.ts";
 import { UdpTracker } from "../frontend/udp-tracker.ts";
-import { type WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
+import { WsTracker } from "../frontend/ws-tracker.ts";
 import { VERSION } from "../version.ts";
-import { startHttpServer } from "./http-server.ts";
+import { HttpListener } from "./http-listener.ts";
+import { httpServeOptions } from "./http-server.ts";
+import { IntervalControl } from "./interval-control.ts";
+import { loadTlsPair, TlsFileWatcher, type TlsReloadOutcome } from "./tls-files.ts";
 import type { Logger } from "./logger.ts";
 import { AccessControl } from "./access-control.ts";
 import { ADMIN_PATH, AdminApi } from "./admin.ts";
@@ -35,8 +37,12 @@ export interface RunningTracker {
   counters: Counters;
   stats: Statistics;
   access: AccessControl;
+  /** The --listen port (HTTPS when only a certificate is given), the --tls-listen port, the UDP port. */
   httpPort: number;
+  tlsPort: number | null;
   udpPort: number | null;
+  /** Re-reads the TLS certificate and key now (SIGHUP); null without TLS. */
+  reloadTls(): TlsReloadOutcome | null;
   stop(): Promise<void>;
 }
 
@@ -61,8 +67,19 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   const state = config.stateFile === null ? null : new StateFile(config.stateFile, store, log);
   await state?.start(nowSeconds());
   const counters = new Counters();
+  const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
+  // Jittered replies stay at or above the min interval and within the peer timeout (see IntervalSource).
+  const interval = new IntervalSource(config.intervalS, config.minIntervalS, config.peerTimeoutS, random);
+  const intervals = new IntervalControl({
+    mode: config.intervalMode,
+    minS: config.minIntervalS,
+    maxS: config.intervalS,
+    busyRate: config.adaptiveBusyRate,
+    source: interval,
+    counters,
+  });
   const settings: AnnounceSettings = {
-    intervalS: config.intervalS,
+    interval,
     minIntervalS: config.minIntervalS,
     defaultNumWant: config.defaultNumWant,
     maxNumWant: config.maxNumWant,
@@ -75,7 +92,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     counters,
     log,
     version: VERSION,
-    intervalS: config.intervalS,
+    interval: intervals.controller,
     minIntervalS: config.minIntervalS,
     peerTimeoutS: config.peerTimeoutS,
     trendsFile: config.trendsFile,
@@ -91,7 +108,8 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   }
   const ws = config.websocket
     ? new WsTracker(store, counters, {
-        intervalS: config.wsIntervalS,
+        // (WebTorrent clients take no `min interval`: nothing below the jitter bounds the interval.)
+        interval: new IntervalSource(config.wsIntervalS, 1, config.peerTimeoutS, random),
         minIntervalS: config.minIntervalS,
         maxSocketsPerIp: config.wsMaxSocketsPerIp,
         allows: access.allows,
@@ -99,8 +117,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
       })
     : null;
   stats.ctx.ws = ws;
-  const http = startHttpServer({
-    listen: config.listen,
+  const serveOptions = httpServeOptions({
     routes,
     proxies: config.trustProxy,
     api: (req, path, query) => {
@@ -126,6 +143,34 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     log,
     now: nowSeconds,
   });
+  // Plain HTTP on --listen, and HTTPS on --tls-listen; or HTTPS on --listen when only a certificate is given.
+  const tls = config.tlsCert === null ? null : loadTlsPair(config.tlsCert, config.tlsKey!);
+  const listeners: HttpListener[] = [];
+  try {
+    listeners.push(new HttpListener(serveOptions, config.listen, config.tlsListen === null ? tls : null));
+    if (config.tlsListen !== null) listeners.push(new HttpListener(serveOptions, config.tlsListen, tls));
+  } catch (err) {
+    for (const l of listeners) await l.stop(0);
+    await stats.stop();
+    access.stop();
+    throw err;
+  }
+  const tlsListener = listeners.find((l) => l.tls) ?? null;
+  const certificates =
+    tls === null
+      ? null
+      : new TlsFileWatcher({
+          certPath: tls.certPath,
+          keyPath: tls.keyPath,
+          current: tls,
+          onLoad: (pair, cause) => {
+            tlsListener!.replaceTls(pair); // throws if the new server cannot start: the watcher keeps the old pair
+            log.info("TLS certificate reloaded", { subject: pair.subject, notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint256, cause });
+          },
+          onError: (err, cause) => log.warn("TLS certificate not reloaded; the old one stays in service", { err: err.message, cause }),
+        });
+  if (tls !== null) log.info("TLS certificate loaded", { subject: tls.subject, notAfter: tls.notAfter.toISOString(), fingerprint: tls.fingerprint256 });
+  intervals.start();
   let udp: UdpListener | null = null;
   if (config.udpListen !== null) {
     const connIds = new ConnIdIssuer(crypto.getRandomValues(new Uint8Array(16)));
@@ -137,7 +182,9 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
         now: nowSeconds,
       });
     } catch (err) {
-      http.stop(true);
+      for (const l of listeners) await l.stop(0);
+      certificates?.close();
+      intervals.stop();
       await stats.stop();
       access.stop();
       throw err;
@@ -171,28 +218,21 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     counters,
     stats,
     access,
-    httpPort: http.port ?? config.listen.port,
+    httpPort: listeners[0].port,
+    tlsPort: tlsListener?.port ?? null,
     udpPort: udp?.port ?? null,
+    reloadTls: () => certificates?.reload() ?? null,
     async stop() {
       clearInterval(sweep);
+      intervals.stop();
+      certificates?.close();
       udp?.close();
       // WebSocket connections would hold a graceful stop open until the grace period: say goodbye first.
       for (const conn of ws?.connections ?? []) conn.sink?.close(1001, "tracker shutting down");
-      await stopHttp(http);
+      await Promise.all(listeners.map((l) => l.stop(SHUTDOWN_GRACE_MS)));
       await stats.stop();
       access.stop();
       await state?.stop();
     },
   };
-}
-
-/** Stops accepting and lets requests in flight (even half-received ones) finish, up to the grace period. */
-async function stopHttp(server: Server<WsConnection>): Promise<void> {
-  const graceful = server.stop(false);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(() => resolve(server.stop(true)), SHUTDOWN_GRACE_MS);
-  });
-  await Promise.race([graceful, timeout]);
-  clearTimeout(timer);
 }

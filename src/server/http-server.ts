@@ -1,25 +1,23 @@
-// The HTTP listener (Bun.serve): routes announce, scrape and health requests to the front end, and upgrades
-// WebSocket requests for / and the announce path to the WebTorrent tracker.
+// What the HTTP listeners (Bun.serve, plain or TLS: see http-listener.ts) do with requests: route announce,
+// scrape and health requests to the front end, and upgrade WebSocket requests for / and the announce path to
+// the WebTorrent tracker.
 //
 // Routing follows BEP 48's convention: a last path segment "announce" (or "announce.EXT") is an announce,
 // and the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
 // work, with /scrape.php and /KEY/scrape beside them). One trailing slash is forgiven.
 
-import type { Server } from "bun";
-import type { ListenAddress } from "../config/config.ts";
 import type { CidrSet } from "../core/cidr.ts";
 import { resolveClientAddress } from "./client-address.ts";
 import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
-import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
+import type { WsTracker } from "../frontend/ws-tracker.ts";
+import type { ServeOptions } from "./http-listener.ts";
 import type { Logger } from "./logger.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
 
-export interface HttpServerOptions {
-  listen: ListenAddress;
-  /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
+export interface HttpServerOptions {  /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
   routes?: Record<string, Bun.HTMLBundle | Response>;
   /** Answers /api/* and /metrics (or returns null for 404). */
   api?: (req: Request, path: string, query: URLSearchParams) => Response | Promise<Response> | null;
@@ -39,16 +37,12 @@ const WS_IDLE_TIMEOUT_S = 120;
 /** A connection that stops reading is closed once this much is waiting to be sent to it. */
 const WS_BACKPRESSURE_BYTES = 1024 * 1024;
 
-export function startHttpServer(o: HttpServerOptions): Server<WsConnection> {
+/** The Bun.serve options every listener shares (address, port and TLS are the listener's). */
+export function httpServeOptions(o: HttpServerOptions): ServeOptions {
   const ip = new Uint8Array(16);
   const { tracker, log, ws } = o;
-  return Bun.serve<WsConnection>({
-    hostname: o.listen.host,
-    port: o.listen.port,
+  return {
     development: false, // never stack traces to clients
-    // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
-    // on the same port would silently share (split) the traffic instead of failing to start.
-    reusePort: false,
     // Clients reconnect for every announce anyway; an idle keep-alive socket only holds a descriptor.
     idleTimeout: 10,
     // Nothing here takes a large body (the admin API's are under 4 KiB, checked after its token):
@@ -136,7 +130,7 @@ export function startHttpServer(o: HttpServerOptions): Server<WsConnection> {
       log.error("http handler failed", { err: err.stack ?? String(err) });
       return new Response("internal error\n", { status: 500, headers: TEXT_HEADERS });
     },
-  });
+  };
 }
 
 const NO_ADDRESS = { len: 0, trusted: false } as const;

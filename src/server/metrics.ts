@@ -53,6 +53,8 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
   ]);
   metric("buntracker_websocket_answers_dropped_total", "counter", "Answers not passed on: sender or addressee not in the torrent.", [["", c.wsAnswersDropped]]);
   metric("buntracker_full_scrapes_total", "counter", "Full scrapes served.", [["", c.fullScrapes]]);
+  metric("buntracker_announce_interval_seconds", "gauge", `Announce interval sent to clients before jitter (${ctx.interval.mode} mode).`, [["", Math.round(ctx.interval.intervalS)]]);
+  metric("buntracker_interval_load", "gauge", "Smoothed load that drives the adaptive interval (1 = busy); 0 in fixed mode.", [["", round3(ctx.interval.load)]]);
   metric("buntracker_torrents", "gauge", "Torrents with peers.", [["", s.torrents]]);
   metric("buntracker_dormant_torrents", "gauge", "Torrents without peers kept for their all-time completion count.", [["", s.dormant]]);
   metric("buntracker_limit_refused_total", "counter", "Announces refused because a store limit was reached.", [
@@ -89,6 +91,8 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
   metric("buntracker_info", "gauge", "Build information.", [[`{version="${escapeLabel(ctx.version)}"}`, 1]]);
   return out.join("\n") + "\n";
 }
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

@@ -2,6 +2,7 @@
 // request rates (sampled each second), trend samples (every 10 minutes, on the wall-clock boundary, plus one
 // at start), rankings (refreshed a few shards at a time) and the trends file.
 
+import type { IntervalController } from "../core/adaptive-interval.ts";
 import { CLIENT_NAMES } from "../core/clients.ts";
 import type { Store } from "../core/store.ts";
 import type { Counters } from "../frontend/counters.ts";
@@ -26,7 +27,8 @@ export interface StatisticsOptions {
   counters: Counters;
   log: Logger;
   version: string;
-  intervalS: number;
+  /** The announce interval in force (fixed, or moved by the load). */
+  interval: IntervalController;
   minIntervalS: number;
   peerTimeoutS: number;
   trendsFile: string | null;
@@ -70,7 +72,7 @@ export class Statistics {
       },
       version: o.version,
       startedAt: o.now(),
-      intervalS: o.intervalS,
+      interval: o.interval,
       minIntervalS: o.minIntervalS,
       peerTimeoutS: o.peerTimeoutS,
       udpPort: null,

@@ -8,6 +8,7 @@ import { chromium, type BrowserContext, type Locator, type Page } from "playwrig
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makePair } from "../helpers/certs.ts";
 import { pct, sha1 } from "../helpers/http-client.ts";
 import { startTracker, type TrackerProcess } from "../helpers/tracker-process.ts";
 
@@ -421,6 +422,35 @@ test(
       if (route === "#/top") await page.screenshot({ path: join(ARTIFACTS, "mobile-top.png"), fullPage: true });
     }
     await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "over built-in TLS: the page and its API calls load over HTTPS, and the announce URLs are https and wss",
+  async () => {
+    const s = await start(); // (for its temp folder; the HTTPS tracker is a second one)
+    const { cert, key } = makePair(s.tmp, "dashboard");
+    const tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off", "--tls-cert", cert, "--tls-key", key]);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    try {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: "en-US" });
+      const page = await context.newPage();
+      const failed: string[] = [];
+      page.on("requestfailed", (r) => failed.push(r.url()));
+      const base = `https://127.0.0.1:${tracker.httpPort}`;
+      const stats = page.waitForResponse((r) => r.url() === `${base}/api/stats`);
+      await page.goto(base + "/");
+      expect((await stats).status()).toBe(200);
+      await page.getByTestId("announce-ws").waitFor();
+      expect(await text(page.getByTestId("announce-http"))).toBe(`${base}/announce`);
+      expect(await text(page.getByTestId("announce-ws"))).toBe(`wss://127.0.0.1:${tracker.httpPort}/announce`);
+      expect(failed).toEqual([]);
+      await context.close();
+    } finally {
+      await browser.close();
+      await tracker.stop();
+    }
   },
   TEST_TIMEOUT_MS,
 );

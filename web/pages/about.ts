@@ -22,7 +22,10 @@ export const aboutPage: Page = (root) => {
   );
   return onStats((s) => {
     settings.replaceChildren(
-      ...item("about.interval", fmtDuration(s.interval)),
+      ...item(
+        "about.interval",
+        s.interval_mode === "adaptive" ? t("about.intervalAdaptive", { d: fmtDuration(s.interval), load: s.interval_load.toFixed(2) }) : fmtDuration(s.interval),
+      ),
       ...item("about.minInterval", fmtDuration(s.min_interval)),
       ...item("about.peerTimeout", fmtDuration(s.peer_timeout)),
       ...item("about.startedAt", fmtDateTime(s.started_at)),
