@@ -53,6 +53,8 @@ export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** `adminToken` is the token from --admin-token or the content of --admin-token-file (read by main.ts). */
 export async function startTracker(config: Config, log: Logger, adminToken: string | null = config.adminToken): Promise<RunningTracker> {
+  // First, before anything starts: an unusable certificate or key throws TlsFileError (main.ts: exit 2).
+  const tls = config.tlsCert === null ? null : loadTlsPair(config.tlsCert, config.tlsKey!);
   const store = new Store({
     peerTimeoutS: config.peerTimeoutS,
     random: xoshiro128(crypto.getRandomValues(new Uint32Array(4))),
@@ -144,31 +146,30 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     now: nowSeconds,
   });
   // Plain HTTP on --listen, and HTTPS on --tls-listen; or HTTPS on --listen when only a certificate is given.
-  const tls = config.tlsCert === null ? null : loadTlsPair(config.tlsCert, config.tlsKey!);
   const listeners: HttpListener[] = [];
+  let certificates: TlsFileWatcher | null = null;
   try {
     listeners.push(new HttpListener(serveOptions, config.listen, config.tlsListen === null ? tls : null));
     if (config.tlsListen !== null) listeners.push(new HttpListener(serveOptions, config.tlsListen, tls));
+    const tlsListener = listeners.find((l) => l.tls);
+    if (tls !== null && tlsListener !== undefined) {
+      certificates = new TlsFileWatcher({
+        certPath: tls.certPath,
+        keyPath: tls.keyPath,
+        current: tls,
+        onLoad: (pair, cause) => {
+          tlsListener.replaceTls(pair); // throws if the new server cannot start: the watcher keeps the old pair
+          log.info("TLS certificate reloaded", { subject: pair.subject, notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint256, cause });
+        },
+        onError: (err, cause) => log.warn("TLS certificate not reloaded; the old one stays in service", { err: err.message, cause }),
+      });
+    }
   } catch (err) {
     for (const l of listeners) await l.stop(0);
     await stats.stop();
     access.stop();
     throw err;
   }
-  const tlsListener = listeners.find((l) => l.tls) ?? null;
-  const certificates =
-    tls === null
-      ? null
-      : new TlsFileWatcher({
-          certPath: tls.certPath,
-          keyPath: tls.keyPath,
-          current: tls,
-          onLoad: (pair, cause) => {
-            tlsListener!.replaceTls(pair); // throws if the new server cannot start: the watcher keeps the old pair
-            log.info("TLS certificate reloaded", { subject: pair.subject, notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint256, cause });
-          },
-          onError: (err, cause) => log.warn("TLS certificate not reloaded; the old one stays in service", { err: err.message, cause }),
-        });
   if (tls !== null) log.info("TLS certificate loaded", { subject: tls.subject, notAfter: tls.notAfter.toISOString(), fingerprint: tls.fingerprint256 });
   intervals.start();
   let udp: UdpListener | null = null;
@@ -219,7 +220,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     stats,
     access,
     httpPort: listeners[0].port,
-    tlsPort: tlsListener?.port ?? null,
+    tlsPort: listeners.find((l) => l.tls)?.port ?? null,
     udpPort: udp?.port ?? null,
     reloadTls: () => certificates?.reload() ?? null,
     async stop() {

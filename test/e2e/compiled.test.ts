@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTracker } from "../helpers/tracker-process.ts";
+import { bin20, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 let dir: string;
@@ -42,8 +43,15 @@ describe("compiled executable", () => {
       }
       expect((await (await fetch(`${base}/api/stats`)).json() as { torrents: number }).torrents).toBe(0);
       expect(await (await fetch(`${base}/healthz`)).text()).toBe("ok\n");
-    } finally {
+      // WebTorrent on "/", the dashboard's own path: the handshake is upgraded, not answered with the page.
+      const ws = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/`);
+      ws.send({ action: "announce", info_hash: bin20("compiled"), peer_id: webtorrentPeerId(1), left: 0 });
+      expect(await ws.next()).toMatchObject({ action: "announce", complete: 1, incomplete: 0 });
+      // A graceful stop with a WebSocket open: the client is told the tracker is going away, and it exits 0.
       expect(await t.stop()).toBe(0);
+      expect(await ws.closed).toBe(1001);
+    } finally {
+      if (t.proc.exitCode === null) expect(await t.stop()).toBe(0);
     }
   });
 

@@ -9,21 +9,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePair } from "../helpers/certs.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.ts";
 import { pct, sha1 } from "../helpers/http-client.ts";
 import { startTracker, type TrackerProcess } from "../helpers/tracker-process.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(import.meta.dir, "..", "..", "test-artifacts");
 const TEST_TIMEOUT_MS = 30_000;
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 interface Swarm {
   label: string;
@@ -107,7 +98,7 @@ function start(): Promise<Setup> {
     const context = await chromium.launchPersistentContext(join(tmp, "chromium"), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ARGS,
+      args: CHROMIUM_ARGS,
       locale: "en-US",
       colorScheme: "light",
       viewport: { width: 1280, height: 900 },
@@ -432,7 +423,7 @@ test(
     const s = await start(); // (for its temp folder; the HTTPS tracker is a second one)
     const { cert, key } = makePair(s.tmp, "dashboard");
     const tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off", "--tls-cert", cert, "--tls-key", key]);
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     try {
       const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: "en-US" });
       const page = await context.newPage();

@@ -2,30 +2,13 @@
 // bittorrent-tracker client) for the browser, serves it, WebTorrent's dist bundle and test files from a small
 // Bun.serve on 127.0.0.1, and opens pages (each in its own browser context, so each has its own storage and
 // WebSocket pool) that record console errors, page errors, external requests and WebSocket frames.
+// Chromium never offers loopback candidates, so WebRTC needs some other interface with an address and a
+// default route (no internet needed): webrtcPreflight() says so when there is none.
 
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-
-export const CHROMIUM = "/usr/bin/chromium";
-
-/**
- * --disable-features=WebRtcHideLocalIpsWithMdns: ICE host candidates carry the real interface address rather
- * than a random .local name, so failure messages show real addresses and nothing depends on resolving .local
- * names (Chromium 156 resolves its own names without it too, even where its mDNS responder fails to start).
- * Chromium never offers loopback candidates, so WebRTC needs some other interface with an address and a
- * default route (no internet needed): webrtcPreflight() says so when there is none.
- */
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-features=WebRtcHideLocalIpsWithMdns",
-];
+import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "fixtures", "webtorrent");
 

@@ -46,7 +46,7 @@ describe("console", () => {
       const json = JSON.parse(t.output().split(/\r?\n/).find((l) => l.includes('"msg":"listening"'))!);
       const port = json.httpPort as number;
       expect(m[2]).toBe(
-        `http://127.0.0.1:${port}/announce udp://127.0.0.1:${json.udpPort}/announce, dashboard http://127.0.0.1:${port}/ (Ctrl+C stops)`,
+        `http://127.0.0.1:${port}/announce udp://127.0.0.1:${json.udpPort}/announce ws://127.0.0.1:${port}/announce, dashboard http://127.0.0.1:${port}/ (Ctrl+C stops)`,
       );
       t.proc.terminal!.write("\x03"); // what Ctrl+C types; the terminal sends SIGINT
       expect(await t.proc.exited).toBe(0);
@@ -57,8 +57,8 @@ describe("console", () => {
     }
   });
 
-  test("without the dashboard (or UDP) the line leaves them out", async () => {
-    const t = await inTerminal(["--define", "WITH_DASHBOARD=false"], ["--listen", "127.0.0.1:0", "--udp-listen", "off"]);
+  test("without the dashboard (or UDP, or WebSocket) the line leaves them out", async () => {
+    const t = await inTerminal(["--define", "WITH_DASHBOARD=false"], ["--listen", "127.0.0.1:0", "--udp-listen", "off", "--websocket", "off"]);
     try {
       const m = await t.waitFor(/listening: (.*)\r?\n/);
       const port = JSON.parse(t.output().split(/\r?\n/).find((l) => l.includes('"msg":"listening"'))!).httpPort;
