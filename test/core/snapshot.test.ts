@@ -102,3 +102,21 @@ describe("state snapshots", () => {
     }
   });
 });
+
+test("WebRTC peers are not saved (their connections end with the process), their completions are", () => {
+  const a = newStore();
+  const req = new AnnounceRequest();
+  const res = new AnnounceResult(50);
+  req.webrtc = true;
+  req.infoHash = "W".repeat(20);
+  req.ipLen = 4;
+  req.ip.set([0, 0, 0, 7]);
+  req.left = 0;
+  req.event = EVENT_COMPLETED;
+  a.announce(req, 1200, res);
+  expect([a.peersRtc, a.get("W".repeat(20))!.downloaded]).toEqual([1, 1]);
+  const b = newStore();
+  expect(restoreSnapshot(snapshot(a, ["Unknown"]), b, ["Unknown"], sha256, NOW)).toEqual({ savedAt: 2000, torrents: 1 });
+  expect([b.peers, b.peersRtc, b.completed]).toEqual([0, 0, 1]);
+  expect(b.get("W".repeat(20))).toEqual({ seeders: 0, leechers: 0, peers: 0, downloaded: 1, dormant: true });
+});
