@@ -3,9 +3,10 @@
 // end gives each of them. Pure: the caller passes the time and the random source in.
 //
 // Layout: the torrent table (torrent-table.ts) turns an info hash into a small id; per-torrent numbers sit
-// in typed arrays by id and the peers in two arenas, one per family (peer-lists.ts). Nothing is an object
-// per torrent or per peer, which is what keeps a stored peer near 15 bytes (see BENCHMARKS.md). A "shard"
-// is the ids equal to i modulo the shard count: the unit of ranking refreshes.
+// in typed arrays by id and the peers in arenas, one per address family and one for WebRTC peers
+// (peer-lists.ts). Nothing is an object per torrent or per peer, which is what keeps a stored peer near 15
+// bytes (see BENCHMARKS.md). A "shard" is the ids equal to i modulo the shard count: the unit of ranking
+// refreshes.
 //
 // Totals are kept incrementally, so statistics never walk the swarms. Expiry runs a range of ids at a time
 // (`sweepIds`), so no request ever waits behind a sweep of everything.

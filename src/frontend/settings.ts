@@ -23,7 +23,7 @@ export class IntervalSource {
   readonly #hi: number;
   readonly #random: Random;
 
-  /** Jittered values stay within [lo, hi]: the min interval and the peer timeout. */
+  /** Jittered values stay within [lo, hi] (for HTTP and UDP: the min interval and the peer timeout). */
   constructor(baseS: number, lo: number, hi: number, random: Random) {
     this.baseS = baseS;
     this.#lo = lo;

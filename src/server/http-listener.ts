@@ -31,7 +31,8 @@ export class HttpListener {
     this.#host = listen.host;
     this.tls = tls !== null;
     if (tls === null) {
-      // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT.
+      // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
+      // on the same port would silently share (split) the traffic instead of failing to start.
       this.#server = Bun.serve<WsConnection>({ ...options, hostname: listen.host, port: listen.port, reusePort: false } as Bun.Serve.Options<WsConnection, string>);
       this.#port = this.#server.port ?? listen.port;
       return;

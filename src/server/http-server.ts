@@ -17,7 +17,8 @@ const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cac
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
 
-export interface HttpServerOptions {  /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
+export interface HttpServerOptions {
+  /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
   routes?: Record<string, Bun.HTMLBundle | Response>;
   /** Answers /api/* and /metrics (or returns null for 404). */
   api?: (req: Request, path: string, query: URLSearchParams) => Response | Promise<Response> | null;
