@@ -1,6 +1,6 @@
 // What the front ends need to know to answer announces, derived once from Config.
 
-import { jittered } from "../core/adaptive-interval.ts";
+import { type IntervalController, jittered } from "../core/adaptive-interval.ts";
 import { EVENT_STOPPED } from "../core/announce.ts";
 import type { Random } from "../core/select.ts";
 
@@ -13,27 +13,32 @@ export interface AnnounceSettings {
 }
 
 /**
- * The interval replies carry: a base (fixed, or moved by the adaptive controller in app.ts) with a small
- * random jitter per reply, so clients that started together do not keep announcing together.
+ * The interval replies carry: the interval controller's (fixed, or moved by the load: see
+ * server/interval-control.ts) with a small random jitter per reply, so clients that started together do not
+ * keep announcing together.
  */
 export class IntervalSource {
-  /** Seconds; written by the interval controller. */
-  baseS: number;
+  readonly #base: IntervalController;
   readonly #lo: number;
   readonly #hi: number;
   readonly #random: Random;
 
   /** Jittered values stay within [lo, hi] (for HTTP and UDP: the min interval and the peer timeout). */
-  constructor(baseS: number, lo: number, hi: number, random: Random) {
-    this.baseS = baseS;
+  constructor(base: IntervalController, lo: number, hi: number, random: Random) {
+    this.#base = base;
     this.#lo = lo;
     this.#hi = hi;
     this.#random = random;
   }
 
+  /** The interval before jitter, whole seconds. */
+  get baseS(): number {
+    return Math.round(this.#base.intervalS);
+  }
+
   /** The interval for one reply, whole seconds. */
   next(): number {
-    return jittered(this.baseS, this.#random, this.#lo, this.#hi);
+    return jittered(this.#base.intervalS, this.#random, this.#lo, this.#hi);
   }
 }
 

@@ -2,6 +2,7 @@
 // stops everything gracefully. The only file that knows every part.
 
 import type { Config } from "../config/config.ts";
+import { FixedInterval } from "../core/adaptive-interval.ts";
 import { ConnIdIssuer } from "../core/conn-id.ts";
 import { xoshiro128 } from "../core/random.ts";
 import { RateLimiter } from "../core/rate-limit.ts";
@@ -70,16 +71,15 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   await state?.start(nowSeconds());
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
-  // Jittered replies stay at or above the min interval and within the peer timeout (see IntervalSource).
-  const interval = new IntervalSource(config.intervalS, config.minIntervalS, config.peerTimeoutS, random);
   const intervals = new IntervalControl({
     mode: config.intervalMode,
     minS: config.minIntervalS,
     maxS: config.intervalS,
     busyRate: config.adaptiveBusyRate,
-    source: interval,
     counters,
   });
+  // Jittered replies stay at or above the min interval and within the peer timeout (see IntervalSource).
+  const interval = new IntervalSource(intervals.controller, config.minIntervalS, config.peerTimeoutS, random);
   const settings: AnnounceSettings = {
     interval,
     minIntervalS: config.minIntervalS,
@@ -111,7 +111,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   const ws = config.websocket
     ? new WsTracker(store, counters, {
         // (WebTorrent clients take no `min interval`: nothing below the jitter bounds the interval.)
-        interval: new IntervalSource(config.wsIntervalS, 1, config.peerTimeoutS, random),
+        interval: new IntervalSource(new FixedInterval(config.wsIntervalS), 1, config.peerTimeoutS, random),
         minIntervalS: config.minIntervalS,
         maxSocketsPerIp: config.wsMaxSocketsPerIp,
         allows: access.allows,

@@ -1,11 +1,10 @@
 // Drives the announce interval controller (core/adaptive-interval.ts) once a second: measures the request
-// rate (every protocol, from the counters) and the event-loop lag (how late this very timer fires), and sets
-// the base interval HTTP and UDP replies hand out. In fixed mode the base never moves; only the per-reply
-// jitter (frontend/settings.ts) applies.
+// rate (every protocol, from the counters) and the event-loop lag (how late this very timer fires), and ticks
+// the controller whose interval HTTP and UDP replies hand out (through an IntervalSource, frontend/settings.ts,
+// which adds the per-reply jitter). In fixed mode nothing moves.
 
 import { AdaptiveInterval, FixedInterval, type IntervalController, type IntervalMode } from "../core/adaptive-interval.ts";
 import type { Counters } from "../frontend/counters.ts";
-import type { IntervalSource } from "../frontend/settings.ts";
 import { rateTotals } from "./api.ts";
 
 /** Event-loop lag (ms) that counts as fully busy: replies that late are felt by every client. */
@@ -17,8 +16,6 @@ export interface IntervalControlOptions {
   minS: number;
   maxS: number;
   busyRate: number;
-  /** The source whose base this moves. */
-  source: IntervalSource;
   counters: Counters;
   /** The clock at construction, ms (performance.now() time; tests pass a simulated one). */
   nowMs?: number;
@@ -37,7 +34,6 @@ export class IntervalControl {
       o.mode === "fixed"
         ? new FixedInterval(o.maxS)
         : new AdaptiveInterval({ minS: o.minS, maxS: o.maxS, busyRate: o.busyRate, busyLagMs: BUSY_LAG_MS }, (o.nowMs ?? performance.now()) / 1000);
-    o.source.baseS = this.controller.intervalS;
   }
 
   start(): void {
@@ -59,7 +55,7 @@ export class IntervalControl {
     const rate = (requests - this.#lastTotal) / (elapsed / 1000);
     this.#lastMs = nowMs;
     this.#lastTotal = requests;
-    this.#o.source.baseS = Math.round(this.controller.tick(nowMs / 1000, rate, Math.max(0, elapsed - TICK_MS)));
+    this.controller.tick(nowMs / 1000, rate, Math.max(0, elapsed - TICK_MS));
   }
 
   stop(): void {

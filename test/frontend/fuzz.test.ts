@@ -6,10 +6,11 @@ import { xoshiro128 } from "../../src/core/random.ts";
 import { Store } from "../../src/core/store.ts";
 import { Counters } from "../../src/frontend/counters.ts";
 import { HttpTracker } from "../../src/frontend/http-tracker.ts";
+import { FixedInterval } from "../../src/core/adaptive-interval.ts";
 import { IntervalSource } from "../../src/frontend/settings.ts";
 import { UDP_REPLY_BUDGET, UdpTracker } from "../../src/frontend/udp-tracker.ts";
 
-const settings = { interval: new IntervalSource(1800, 900, 3000, Math.random), minIntervalS: 900, defaultNumWant: 50, maxNumWant: 200 };
+const settings = { interval: new IntervalSource(new FixedInterval(1800), 900, 3000, Math.random), minIntervalS: 900, defaultNumWant: 50, maxNumWant: 200 };
 const random = xoshiro128(new Uint32Array([1, 2, 3, 4]));
 const store = new Store({ peerTimeoutS: 3000, random });
 const ip = new Uint8Array([198, 51, 100, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);

@@ -16,8 +16,8 @@ const MAX = 1800;
 
 function setup(busyRate = 10_000) {
   const counters = new Counters();
-  const source = new IntervalSource(MAX, MIN, 3000, Math.random);
-  const control = new IntervalControl({ mode: "adaptive", minS: MIN, maxS: MAX, busyRate, source, counters, nowMs: 0 });
+  const control = new IntervalControl({ mode: "adaptive", minS: MIN, maxS: MAX, busyRate, counters, nowMs: 0 });
+  const source = new IntervalSource(control.controller, MIN, 3000, Math.random);
   return { counters, source, control };
 }
 
