@@ -21,7 +21,7 @@ export class Counters {
   udpRateLimited = 0;
   fullScrapes = 0;
   wsAnnounce = 0;
-  /** WebSocket messages answered with a `failure reason` (bad JSON included) and scrapes that were. */
+  /** WebSocket messages other than scrapes answered with a `failure reason` (unreadable ones included). */
   wsAnnounceFailure = 0;
   wsScrape = 0;
   wsScrapeFailure = 0;

@@ -12,7 +12,7 @@ import { clientTagOfString } from "../core/clients.ts";
 import type { Counters } from "./counters.ts";
 import { FULL_SCRAPE_LIMIT_S, type FullScrape } from "./full-scrape.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
-import { type AnnounceSettings, NOT_ALLOWED, REFUSED_REASON, resolveNumWant } from "./settings.ts";
+import { type AnnounceSettings, NOT_ALLOWED, RATE_LIMITED_REASON, REFUSED_REASON, resolveNumWant } from "./settings.ts";
 
 export interface HttpTrackerOptions {
   /** The access list's verdict per info hash (see core/access.ts). */
@@ -129,7 +129,7 @@ export class HttpTracker {
 
   #rateLimited(): Uint8Array {
     this.counters.httpRateLimited++;
-    return encodeFailure(this.#writer, "too many requests from your address; slow down");
+    return encodeFailure(this.#writer, RATE_LIMITED_REASON);
   }
 
   #scrapeFailure(reason: string): Uint8Array {

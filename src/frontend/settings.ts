@@ -42,6 +42,9 @@ export class IntervalSource {
   }
 }
 
+/** The failure reason for a request over the per-source rate limit (UDP drops those unanswered). */
+export const RATE_LIMITED_REASON = "too many requests from your address; slow down";
+
 /** The answer (failure reason, UDP error) for a torrent the access list refuses. */
 export const NOT_ALLOWED = "torrent not allowed on this tracker";
 

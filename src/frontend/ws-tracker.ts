@@ -31,7 +31,7 @@ import {
 } from "../codec/ws-message.ts";
 import type { Counters } from "./counters.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
-import { type IntervalSource, NOT_ALLOWED, REFUSED_REASON } from "./settings.ts";
+import { type IntervalSource, NOT_ALLOWED, RATE_LIMITED_REASON, REFUSED_REASON } from "./settings.ts";
 
 /** Offers relayed per announce (the reference client sends up to 10; aquatic's default cap is 10 too). */
 export const DEFAULT_MAX_OFFERS = 10;
@@ -67,8 +67,8 @@ export class WsConnection {
   readonly sourceKey: string;
   /** Peer ids this connection owns -> their handles. */
   readonly peerIds = new Map<string, number>();
-  /** Torrents it is in: info hash + peer id -> [info hash, handle]. */
-  readonly swarms = new Map<string, [string, number]>();
+  /** Torrents it is in, as info hash + peer id (40 chars; the peer id's handle is in peerIds). */
+  readonly swarms = new Set<string>();
   closed = false;
 
   constructor(ip: Uint8Array, ipLen: 4 | 16, sourceKey: string) {
@@ -135,7 +135,7 @@ export class WsTracker {
     }
     if (!this.#o.limit.allow(conn.ip, conn.ipLen, now)) {
       this.counters.wsRateLimited++;
-      conn.send(failureReply(m.action, m.action === "announce" ? m.infoHash : null, "too many requests from your address; slow down"));
+      conn.send(failureReply(m.action, m.action === "announce" ? m.infoHash : null, RATE_LIMITED_REASON));
       return;
     }
     if (m.action === "scrape") this.#scrape(conn, m);
@@ -148,7 +148,7 @@ export class WsTracker {
     if (conn.closed) return;
     conn.closed = true;
     this.connections.delete(conn);
-    for (const [infoHash, handle] of conn.swarms.values()) this.#leave(infoHash, handle, now);
+    for (const member of conn.swarms) this.#leave(member.slice(0, 20), conn.peerIds.get(member.slice(20))!, now);
     conn.swarms.clear();
     for (const [peerId, handle] of conn.peerIds) {
       this.#handleOf.delete(peerId);
@@ -186,7 +186,7 @@ export class WsTracker {
     if (res.refused !== 0) return this.#fail(conn, "announce", m.infoHash, REFUSED_REASON[res.refused]);
     this.counters.wsAnnounce++;
     if (stopping) conn.swarms.delete(member);
-    else conn.swarms.set(member, [m.infoHash, handle]);
+    else conn.swarms.add(member);
     conn.send(announceReply(m.infoHash, this.#o.interval.next(), res.complete, res.incomplete));
     // Each chosen peer gets one of the offers.
     for (let i = 0; i < res.count4; i++) {
