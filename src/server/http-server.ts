@@ -6,10 +6,11 @@
 // and the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
 // work, with /scrape.php and /KEY/scrape beside them). One trailing slash is forgiven.
 
+import type { Server } from "bun";
 import type { CidrSet } from "../core/cidr.ts";
 import { resolveClientAddress } from "./client-address.ts";
 import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
-import type { WsTracker } from "../frontend/ws-tracker.ts";
+import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
 import type { Logger } from "./logger.ts";
 
@@ -42,6 +43,11 @@ const WS_BACKPRESSURE_BYTES = 1024 * 1024;
 export function httpServeOptions(o: HttpServerOptions): ServeOptions {
   const ip = new Uint8Array(16);
   const { tracker, log, ws } = o;
+  /** The client's address into `ip` (forwarding headers believed only from trusted proxies); len 0: none. */
+  const clientOf = (req: Request, server: Server<WsConnection>) => {
+    const addr = server.requestIP(req);
+    return addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
+  };
   return {
     development: false, // never stack traces to clients
     // Clients reconnect for every announce anyway; an idle keep-alive socket only holds a descriptor.
@@ -59,8 +65,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       // Only a query-less "/" or announce URL can be a WebSocket handshake: HTTP announces never pay the
       // header lookup.
       if (ws !== null && pathEnd === url.length && (kind === ANNOUNCE || pathEnd - pathStart <= 1) && isWebSocketUpgrade(req)) {
-        const addr = server.requestIP(req);
-        const client = addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
+        const client = clientOf(req, server);
         if (client.len === 0) return new Response("cannot determine your address\n", { status: 400, headers: TEXT_HEADERS });
         const conn = ws.connect(ip, client.len);
         if (conn === null) return new Response("too many WebSocket connections from your address\n", { status: 429, headers: TEXT_HEADERS });
@@ -82,8 +87,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       if (req.method !== "GET" && req.method !== "HEAD") {
         return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
       }
-      const addr = server.requestIP(req);
-      const client = addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
+      const client = clientOf(req, server);
       if (client.len === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
       const now = o.now();
       if (kind === ANNOUNCE) return new Response(tracker.announce(url, ip, client.len, now, client.trusted), BENCODE_INIT);

@@ -22,6 +22,7 @@
 import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { dirname, resolve } from "node:path";
+import { errorText } from "./logger.ts";
 
 /** A checked certificate chain and its key, as PEM text ready for Bun.serve's `tls`. */
 export interface TlsPair {
@@ -101,8 +102,9 @@ function parseKey(text: string, path: string): KeyObject {
   }
 }
 
+/** The first line of an error's text: messages here are one line. */
 function reason(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  return errorText(err).split("\n")[0];
 }
 
 /** True if both hold the same certificate and key text. */
