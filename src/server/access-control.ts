@@ -8,12 +8,12 @@
 //   removing rewrites the file atomically (temporary file, fsync, rename), keeping comments.
 // - Torrents that become denied are dropped from the store at once, so they leave the statistics too.
 
-import { type FSWatcher, watch } from "node:fs";
 import { appendFile, readFile, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { AccessList, type AccessMode, keyToHex, lineKey, parseList } from "../core/access.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
+import { DirWatch } from "./dir-watch.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 const POLL_MS = 2000;
@@ -30,7 +30,7 @@ export class AccessControl {
   #text: string | null = null; // the file content behind the current list
   #signature = ""; // mtime/size/inode seen by the poll
   #problem: string | null = null; // last load problem, logged once
-  #watcher: FSWatcher | null = null;
+  #watcher: DirWatch | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -54,14 +54,13 @@ export class AccessControl {
     await this.reload("start");
     const path = this.path;
     try {
-      // Watch the directory, not the file: editors and `mv` replace the file, which a file watch loses.
-      let pending: ReturnType<typeof setTimeout> | null = null;
-      this.#watcher = watch(dirname(path), (_event, name) => {
-        if (name !== null && name !== basename(path)) return;
-        if (pending !== null) clearTimeout(pending);
-        pending = setTimeout(() => void this.reload("file changed"), DEBOUNCE_MS);
+      this.#watcher = new DirWatch({
+        dirs: [dirname(path)],
+        names: new Set([basename(path)]),
+        quietMs: DEBOUNCE_MS,
+        onChange: () => void this.reload("file changed"),
+        onError: () => {}, // the poll below still covers changes
       });
-      this.#watcher.on("error", () => {}); // the poll below still covers changes
     } catch (err) {
       this.#log.warn("access: cannot watch the list's directory; polling only", { path, err: errorText(err) });
     }

@@ -19,9 +19,10 @@
 // unrelated changes cost two small reads. A pair that is new but bad is reported and not used: the caller
 // keeps serving the old one. reload() does the same at once, for SIGHUP.
 
-import { type FSWatcher, readFileSync, watch } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { dirname, resolve } from "node:path";
+import { DirWatch } from "./dir-watch.ts";
 import { errorText } from "./logger.ts";
 
 /** A checked certificate chain and its key, as PEM text ready for Bun.serve's `tls`. */
@@ -135,29 +136,27 @@ export interface TlsWatcherOptions {
 
 export class TlsFileWatcher {
   readonly #o: TlsWatcherOptions;
-  readonly #debounceMs: number;
-  readonly #watchers: FSWatcher[] = [];
+  readonly #watch: DirWatch;
   #current: TlsPair;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #firstEventAt = 0;
   /** The last error reported for a file change, so a directory that keeps changing does not repeat it. */
   #lastError: string | null = null;
   #closed = false;
 
   constructor(o: TlsWatcherOptions) {
     this.#o = o;
-    this.#debounceMs = o.debounceMs ?? 1000;
     this.#current = o.current;
     const dirs = new Set([dirname(resolve(o.certPath)), dirname(resolve(o.keyPath))]);
+    const debounceMs = o.debounceMs ?? 1000;
     try {
-      for (const dir of dirs) {
-        // persistent: false: the listener keeps the process alive, never the watch on its certificate.
-        const w = watch(dir, { persistent: false }, () => this.#changed());
-        w.on("error", (err) => this.#report(new TlsFileError(`watching ${dir} for certificate renewals failed (${reason(err)}); SIGHUP still reloads`), "file"));
-        this.#watchers.push(w);
-      }
+      // Any change in the folders counts: Kubernetes swaps a symlinked folder, not the files' own names.
+      this.#watch = new DirWatch({
+        dirs,
+        quietMs: debounceMs,
+        maxWaitMs: 5 * debounceMs, // a folder that never stops changing still gets checked
+        onChange: () => this.#check("file"),
+        onError: (err, dir) => this.#report(new TlsFileError(`watching ${dir} for certificate renewals failed (${reason(err)}); SIGHUP still reloads`), "file"),
+      });
     } catch (err) {
-      this.close();
       throw new TlsFileError(`cannot watch ${[...dirs].join(" and ")} for certificate renewals (${reason(err)})`);
     }
   }
@@ -174,24 +173,11 @@ export class TlsFileWatcher {
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const w of this.#watchers.splice(0)) w.close();
-  }
-
-  #changed(): void {
-    if (this.#closed) return;
-    const now = Date.now();
-    if (this.#timer === undefined) this.#firstEventAt = now;
-    clearTimeout(this.#timer);
-    // Wait for quiet, but not for ever: a directory that never stops changing still gets checked.
-    const wait = Math.max(0, Math.min(this.#debounceMs, this.#firstEventAt + 5 * this.#debounceMs - now));
-    this.#timer = setTimeout(() => this.#check("file"), wait);
+    this.#watch.close();
   }
 
   #check(cause: TlsReloadCause): TlsReloadOutcome {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#watch.cancel();
     if (this.#closed) return "unchanged";
     let pair: TlsPair;
     try {
