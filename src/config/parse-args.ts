@@ -40,7 +40,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "max-torrents", value: "N", help: `most torrents kept; a new one beyond that is refused (idle ones with completions go first). Default ${DEFAULTS.maxTorrents}` },
   { name: "max-peers-per-torrent", value: "N", help: `most peers in one torrent; a newcomer replaces a long-silent peer. Default ${DEFAULTS.maxPeersPerTorrent}` },
   { name: "max-peers", value: "N", help: `most peers in all; newcomers beyond that are refused. Default ${DEFAULTS.maxPeers}` },
-  { name: "rate-limit", value: "N", help: `requests per second allowed per IPv4 address or IPv6 /64 (HTTP and UDP together); 0 = off. Default ${DEFAULTS.rateLimit}` },
+  { name: "rate-limit", value: "N", help: `requests per second allowed per IPv4 address or IPv6 /64 (HTTP, UDP and WebSocket messages together); 0 = off. Default ${DEFAULTS.rateLimit}` },
   { name: "rate-burst", value: "N", help: `requests a source may send at once before --rate-limit applies. Default ${DEFAULTS.rateBurst}` },
   { name: "rate-limit-exempt", value: "CIDR[,CIDR...]", help: `sources never rate limited ("" for none). Default ${DEFAULTS.rateLimitExempt}` },
   { name: "full-scrape", value: "on|off", help: "answer /scrape without info_hash with every torrent (cached, gzip, once per 5 minutes per address). Default off" },
