@@ -11,12 +11,13 @@
 
 import { readU32, writeU32 } from "./bytes.ts";
 
-export const NO_BLOCK = 0xffffffff;
+/** Not an address: chunk 0 is never used, so per-torrent block addresses can start as zeros. */
+export const NO_BLOCK = 0;
 export const BLOCK_HEADER = 8;
 const CHUNK_SHIFT = 20;
 export const CHUNK_BYTES = 1 << CHUNK_SHIFT;
 const OFFSET_MASK = CHUNK_BYTES - 1;
-const MAX_CHUNKS = 4095; // addresses are u32: chunk << 20 | offset, and NO_BLOCK must stay unused
+const MAX_CHUNKS = 4096; // addresses are u32: chunk << 20 | offset
 const DEAD = 0xffffffff;
 /** Empty chunks kept for reuse instead of being given back (a burst of growth after a sweep is common). */
 const SPARE_CHUNKS = 2;
@@ -24,12 +25,12 @@ const SPARE_CHUNKS = 2;
 const EVACUATE_STEP_BYTES = 32 * 1024;
 
 export class PeerArena {
-  /** Chunk i holds the blocks whose address >>> 20 is i; null when the slot is unused. */
-  readonly chunks: (Uint8Array | null)[] = [];
+  /** Chunk i holds the blocks whose address >>> 20 is i; null when the slot is unused (slot 0 always). */
+  readonly chunks: (Uint8Array | null)[] = [null];
   /** Bytes bump-allocated so far in each chunk (the walkable end). */
-  readonly #used: number[] = [];
+  readonly #used: number[] = [0];
   /** Freed bytes in each chunk, including the unused tail of a chunk that was full. */
-  readonly #garbage: number[] = [];
+  readonly #garbage: number[] = [0];
   #current = -1;
   /** The chunk being emptied by compaction (-1: none) and how far its blocks have been walked. */
   #evacuating = -1;

@@ -2,12 +2,11 @@
 // one block in the arena (peer-arena.ts) holding its records back to back; per-torrent numbers live in
 // typed arrays indexed by id. No object per torrent, none per peer.
 //
-// Record layout (stride = addrLen + 6: 10 bytes for IPv4, 22 for IPv6):
+// Record layout (stride = addrLen + 4: 8 bytes for IPv4, 20 for IPv6, as in opentracker):
 //   [0, addrLen)     IP address            } together: the compact wire form (BEP 23 / BEP 7),
 //   [addrLen, +2)    port, big-endian      } copied straight into replies
 //   +2               client tag << 1 | FLAG_COUNTED >> 1 (tags are below 128; see clients.ts)
-//   +3 .. +6         last announce: unix seconds mod 2^24, little-endian (194 days, far beyond any timeout;
-//                    ages are taken modulo 2^24 too)
+//   +3               last announce in ticks of `unit` seconds, mod 256 (see timeUnitFor)
 // Whether a peer seeds is not stored: its place in the partition says it.
 //
 // Records are partitioned: leechers in [0, leechers), seeders in [leechers, count). Peer selection then
@@ -17,7 +16,7 @@
 // (most torrents have fewer peers than that). Capacity grows by about a sixteenth at a time, so a list wastes
 // about 3% on average.
 
-import { grown, readU24LE, writeU24LE } from "./bytes.ts";
+import { grown } from "./id-arrays.ts";
 import { BLOCK_HEADER, CHUNK_BYTES, NO_BLOCK, PeerArena } from "./peer-arena.ts";
 import { deleteSlot, finish, mix } from "./probe-table.ts";
 
@@ -27,19 +26,31 @@ export const FLAG_SEEDER = 1;
 export const FLAG_COUNTED = 2;
 /** Client tags must fit in 7 bits (they share a byte with FLAG_COUNTED's bit). */
 export const MAX_TAG = 127;
-export const TIME_MASK = 0xffffff;
+const TICK_MASK = 0xff;
+
+/**
+ * Seconds per tick of a record's one-byte time, for a peer timeout: a hundredth of the timeout (at least a
+ * second), so ages are known to within 1% of the timeout. 256 ticks span at least 2.56 timeouts and at least
+ * 256 s, and the expiry sweep visits every peer once a minute, so a peer is gone long before its age could
+ * wrap. (opentracker keeps time as coarsely: in 5-minute pools.)
+ */
+export function timeUnitFor(timeoutS: number): number {
+  return Math.max(1, Math.ceil(timeoutS / 100));
+}
 
 const INDEX_MIN = 64;
 const CHUNK_SHIFT = 20;
 const OFFSET_MASK = CHUNK_BYTES - 1;
-/** For swapping two records; shared (records are at most 23 bytes and swaps are synchronous). */
-const swapScratch = new Uint8Array(22);
+/** For swapping two records; shared (records are at most 20 bytes and swaps are synchronous). */
+const swapScratch = new Uint8Array(20);
 
 export class PeerLists {
   readonly addrLen: 4 | 16;
   readonly stride: number;
   /** Bytes of the compact form of one peer: address + port. */
   readonly compactLen: number;
+  /** Seconds per tick of the records' time byte. */
+  readonly unit: number;
   readonly arena: PeerArena;
   /** Per torrent id: block address (NO_BLOCK: no peers), records, and how many of them are leechers. */
   #addr: Uint32Array = new Uint32Array(0);
@@ -53,21 +64,25 @@ export class PeerLists {
   data: Uint8Array = swapScratch;
   start = 0;
 
-  constructor(addrLen: 4 | 16) {
+  /** `unit`: seconds per tick of the time byte (timeUnitFor the peer timeout). */
+  constructor(addrLen: 4 | 16, unit = 1) {
     this.addrLen = addrLen;
-    this.stride = addrLen + 6;
+    this.unit = unit;
+    this.stride = addrLen + 4;
     this.compactLen = addrLen + 2;
     this.arena = new PeerArena((id, addr) => {
       this.#addr[id] = addr;
     });
   }
 
-  /** Makes room for torrent ids below `capacity` (called as the torrent table grows). */
-  resize(capacity: number): void {
-    const old = this.#addr.length;
-    this.#addr = grown(this.#addr, capacity).fill(NO_BLOCK, old);
-    this.#count = grown(this.#count, capacity);
-    this.#leechers = grown(this.#leechers, capacity);
+  /**
+   * Makes room for torrent ids below `capacity` (called as the torrent table grows), in place within room
+   * for `room` ids (see id-arrays.ts). New ids start as zeros: no block (NO_BLOCK is 0), no peers.
+   */
+  resize(capacity: number, room = capacity): void {
+    this.#addr = grown(this.#addr, capacity, room);
+    this.#count = grown(this.#count, capacity, room);
+    this.#leechers = grown(this.#leechers, capacity, room);
   }
 
   count(id: number): number {
@@ -129,7 +144,7 @@ export class PeerLists {
     d[o + a] = port >>> 8;
     d[o + a + 1] = port & 0xff;
     d[o + a + 2] = ((tag & MAX_TAG) << 1) | ((flags & FLAG_COUNTED) >>> 1);
-    writeU24LE(d, o + a + 3, now);
+    d[o + a + 3] = this.#tick(now);
     const index = this.#indexes.get(id);
     if (index !== undefined) {
       if ((n + 1) * 4 > index.length * 3) this.#rebuildIndex(id); // keep the load under 3/4
@@ -203,20 +218,20 @@ export class PeerLists {
     this.data[o] = ((tag & MAX_TAG) << 1) | (this.data[o] & 1);
   }
 
-  /** Last announce of record r, unix seconds mod 2^24. */
-  time(id: number, r: number): number {
-    this.#at(id);
-    return readU24LE(this.data, this.start + r * this.stride + this.addrLen + 3);
-  }
-
-  /** Seconds since record r's last announce, at `now` (unix seconds). */
+  /** Seconds since record r's last announce at `now` (unix seconds), in whole ticks: within a tick. */
   age(id: number, r: number, now: number): number {
-    return (now - this.time(id, r)) & TIME_MASK;
+    this.#at(id);
+    return ((this.#tick(now) - this.data[this.start + r * this.stride + this.addrLen + 3]) & TICK_MASK) * this.unit;
   }
 
   setTime(id: number, r: number, now: number): void {
     this.#at(id);
-    writeU24LE(this.data, this.start + r * this.stride + this.addrLen + 3, now);
+    this.data[this.start + r * this.stride + this.addrLen + 3] = this.#tick(now);
+  }
+
+  /** `now` (unix seconds) as a tick, mod 256. */
+  #tick(now: number): number {
+    return Math.floor(now / this.unit) & TICK_MASK;
   }
 
   /**
@@ -229,10 +244,12 @@ export class PeerLists {
     this.#at(id); // remove() keeps the block where it is, so data and start stay valid through the loop
     const d = this.data;
     const t = this.start + this.addrLen + 3;
+    const tick = this.#tick(now);
+    const limit = Math.floor(timeout / this.unit); // ticks of age that are still within the timeout
     let gone = 0;
     for (let r = n - 1; r >= 0; r--) {
       const o = t + r * this.stride;
-      if (((now - readU24LE(d, o)) & TIME_MASK) <= timeout) continue;
+      if (((tick - d[o]) & TICK_MASK) <= limit) continue;
       removed(d[o - 1] >>> 1, r >= this.#leechers[id]);
       this.remove(id, r);
       gone++;
@@ -258,7 +275,7 @@ export class PeerLists {
       const tagged = d[from + a + 2];
       out[o + a + 2] = (r >= leechers ? FLAG_SEEDER : 0) | ((tagged & 1) << 1);
       out[o + a + 3] = tagged >>> 1;
-      const t = (now - ((now - readU24LE(d, from + a + 3)) & TIME_MASK)) >>> 0;
+      const t = (now - ((this.#tick(now) - d[from + a + 3]) & TICK_MASK) * this.unit) >>> 0;
       out[o + a + 4] = t & 0xff;
       out[o + a + 5] = (t >>> 8) & 0xff;
       out[o + a + 6] = (t >>> 16) & 0xff;

@@ -24,8 +24,8 @@ import {
   EVENT_STOPPED,
   ScrapeCounts,
 } from "./announce.ts";
-import { FLAG_COUNTED, FLAG_SEEDER, PeerLists } from "./peer-lists.ts";
-import { grown } from "./bytes.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, timeUnitFor } from "./peer-lists.ts";
+import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
 import { TorrentTable } from "./torrent-table.ts";
 
@@ -83,14 +83,14 @@ export class Store {
   readonly #minIntervalS: number;
   #random: Random;
   readonly #table: TorrentTable;
-  readonly v4 = new PeerLists(4);
-  readonly v6 = new PeerLists(16);
+  readonly v4: PeerLists;
+  readonly v6: PeerLists;
   /**
    * WebRTC peers: a 4-byte handle (see frontend/ws-tracker.ts) where an address would be, port 0. Their
    * per-torrent arrays are only made once the first one arrives (`#rtcOn`), so a tracker without WebTorrent
    * traffic pays nothing for them.
    */
-  readonly rtc = new PeerLists(4);
+  readonly rtc: PeerLists;
   #rtcOn = false;
   #capacity = 0;
   /** Per torrent id: completions seen (BEP 48 `downloaded`) and FREE / LIVE / DORMANT. */
@@ -128,15 +128,23 @@ export class Store {
     this.maxPeersPerTorrent = options.maxPeersPerTorrent ?? Infinity;
     this.maxPeers = options.maxPeers ?? Infinity;
     this.#minIntervalS = options.minIntervalS ?? 0;
+    const unit = timeUnitFor(this.peerTimeoutS);
+    this.v4 = new PeerLists(4, unit);
+    this.v6 = new PeerLists(16, unit);
+    this.rtc = new PeerLists(4, unit);
+    this.#lists2 = [this.v4, this.v6];
+    this.#lists3 = [this.v4, this.v6, this.rtc];
     const seed = () => Math.floor(this.#random() * 4294967296);
-    this.#table = new TorrentTable(seed(), seed(), (capacity) => {
+    // Room for every id the torrent limit allows: the per-id arrays then grow in place (id-arrays.ts).
+    const reserve = Number.isFinite(this.maxTorrents) ? this.maxTorrents : 0;
+    this.#table = new TorrentTable(seed(), seed(), (capacity, room) => {
       this.#capacity = capacity;
-      this.v4.resize(capacity);
-      this.v6.resize(capacity);
-      if (this.#rtcOn) this.rtc.resize(capacity);
-      this.#downloaded = grown(this.#downloaded, capacity);
-      this.#state = grown(this.#state, capacity);
-    });
+      this.v4.resize(capacity, room);
+      this.v6.resize(capacity, room);
+      if (this.#rtcOn) this.rtc.resize(capacity, room);
+      this.#downloaded = grown(this.#downloaded, capacity, room);
+      this.#state = grown(this.#state, capacity, room);
+    }, reserve);
   }
 
   get peers(): number {
@@ -407,12 +415,12 @@ export class Store {
     return this.#rtcOn ? this.#lists3 : this.#lists2;
   }
 
-  readonly #lists2 = [this.v4, this.v6];
-  readonly #lists3 = [this.v4, this.v6, this.rtc];
+  readonly #lists2: readonly PeerLists[];
+  readonly #lists3: readonly PeerLists[];
 
   #enableRtc(): void {
     this.#rtcOn = true;
-    this.rtc.resize(this.#capacity);
+    this.rtc.resize(this.#capacity, this.#table.room);
   }
 
   #left(tag: number, seeder: boolean): void {

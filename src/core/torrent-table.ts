@@ -2,13 +2,18 @@
 // by id instead of in an object per torrent (an object, a map entry and a key string cost more than the
 // peers of a typical torrent). Open addressing with linear probing over an Int32Array; the hashes themselves
 // sit five 32-bit words per id in one Uint32Array. Ids of forgotten torrents are reused.
+// Per-id arrays, here and wherever `onGrow` reaches, grow in place within room reserved for `reserveIds`
+// (id-arrays.ts).
 //
 // The slot hash is keyed with seeds from the caller's random source: info hashes come from the network, and
 // a fixed hash would let anyone build a run of colliding hashes that turns every lookup into a long scan.
 
+import { grown, idArray } from "./id-arrays.ts";
 import { deleteSlot, finish, mix } from "./probe-table.ts";
 
 const MIN_IDS = 1024;
+/** Most ids reserved room for (past it, per-id arrays grow by copying): 16M ids are 800 MB of address space. */
+const MAX_RESERVED_IDS = 1 << 24;
 
 export class TorrentTable {
   /** The 20 bytes of each id's info hash, as five little-endian words. */
@@ -20,18 +25,25 @@ export class TorrentTable {
   #highWater = 0;
   #seed0: number;
   #seed1: number;
-  /** Called with the new id capacity whenever it grows, so per-id arrays elsewhere can follow. */
-  readonly #onGrow: (capacity: number) => void;
+  /** Called with the new id capacity (and `room`) whenever it grows, so per-id arrays elsewhere can follow. */
+  readonly #onGrow: (capacity: number, room: number) => void;
+  /** Ids that per-id arrays reserve room for (see id-arrays.ts). */
+  readonly room: number;
   /** Live ids. */
   size = 0;
 
-  constructor(seed0: number, seed1: number, onGrow: (capacity: number) => void) {
+  /**
+   * `reserveIds`: ids to reserve room for (the store passes its torrent limit; capped at MAX_RESERVED_IDS).
+   * `onGrow(capacity, room)` sizes per-id arrays elsewhere with `grown(a, capacity, room)`.
+   */
+  constructor(seed0: number, seed1: number, onGrow: (capacity: number, room: number) => void, reserveIds = 0) {
     this.#seed0 = seed0 | 0;
     this.#seed1 = seed1 | 0;
     this.#onGrow = onGrow;
-    this.#words = new Uint32Array(MIN_IDS * 5);
+    this.room = Math.max(MIN_IDS, Math.min(reserveIds, MAX_RESERVED_IDS));
+    this.#words = idArray(Uint32Array, MIN_IDS * 5, this.room * 5);
     this.#slots = new Int32Array(MIN_IDS * 2);
-    onGrow(MIN_IDS);
+    onGrow(MIN_IDS, this.room);
   }
 
   /** Ids ever handed out: every live id is below this. */
@@ -173,10 +185,8 @@ export class TorrentTable {
 
   #growIds(): void {
     const capacity = Math.ceil(this.capacity * 1.25);
-    const words = new Uint32Array(capacity * 5);
-    words.set(this.#words);
-    this.#words = words;
-    this.#onGrow(capacity);
+    this.#words = grown(this.#words, capacity * 5, Math.max(capacity, this.room) * 5);
+    this.#onGrow(capacity, Math.max(capacity, this.room));
   }
 }
 

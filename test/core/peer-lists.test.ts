@@ -1,10 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { CHUNK_BYTES } from "../../src/core/peer-arena.ts";
-import { FLAG_SEEDER, PeerLists } from "../../src/core/peer-lists.ts";
+import { FLAG_SEEDER, PeerLists, timeUnitFor } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 
 const ip4 = (n: number) => new Uint8Array([10, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
 type Model = Map<string, { seeder: boolean; time: number }>;
+/** When expectMatches reads ages (model times stay below it, within the one-byte clock's 256 s at unit 1). */
+const NOW = 255;
 
 /** The compact form (address + port) of record r of torrent `id`, as a reply would carry it. */
 function compactOf(lists: PeerLists, id: number, r: number): Uint8Array {
@@ -31,7 +33,7 @@ function expectMatches(lists: PeerLists, id: number, model: Model) {
     const seeder = (lists.flags(id, r) & FLAG_SEEDER) !== 0;
     expect(seeder).toBe(p!.seeder);
     expect(r < lists.leechers(id)).toBe(!seeder); // partition: leechers first
-    expect(lists.time(id, r)).toBe(p!.time);
+    expect(lists.age(id, r, NOW)).toBe(NOW - p!.time);
     expect(lists.find(id, out, (out[4] << 8) | out[5])).toBe(r);
   }
 }
@@ -59,13 +61,31 @@ describe("PeerLists", () => {
     expect(lists.find(1, ip4(3), 6881)).toBe(0);
   });
 
-  test("keeps times modulo 2^24 and ages across the wrap", () => {
-    const lists = new PeerLists(16);
+  test("keeps time in ticks of a hundredth of the timeout and ages across the time byte's wrap", () => {
+    expect([timeUnitFor(3000), timeUnitFor(100), timeUnitFor(101), timeUnitFor(30), timeUnitFor(7 * 86400)]).toEqual([30, 1, 2, 1, 6048]);
+    const lists = new PeerLists(16, 30);
     lists.resize(1);
-    const r = lists.insert(0, new Uint8Array(16).fill(0xfe), 1, false, 0, 7, 0x1fffff0);
-    expect(lists.time(0, r)).toBe(0xfffff0);
-    expect(lists.age(0, r, 0x2000005)).toBe(0x15); // 0x1fffff0 + 21 s, past a multiple of 2^24
+    const t = 1_700_000_000 - (1_700_000_000 % 7680) + 255 * 30; // the last tick before the byte wraps
+    const r = lists.insert(0, new Uint8Array(16).fill(0xfe), 1, false, 0, 7, t + 29);
+    expect(lists.age(0, r, t + 29)).toBe(0);
+    expect(lists.age(0, r, t + 30)).toBe(30); // one tick later, past the wrap: ages are known to within a tick
+    expect(lists.age(0, r, t + 3000)).toBe(3000);
     expect(lists.tag(0, r)).toBe(7);
+    expect(lists.stride).toBe(20); // 16-byte address, port, tag byte, time byte
+  });
+
+  test("expires by whole ticks: a peer goes once its age in ticks is past the timeout", () => {
+    const lists = new PeerLists(4, timeUnitFor(3000));
+    lists.resize(1);
+    const t = 1_700_000_010; // a multiple of 30
+    lists.insert(0, ip4(1), 1, false, 0, 0, t);
+    lists.insert(0, ip4(2), 1, true, 0, 0, t + 100);
+    const gone: boolean[] = [];
+    expect(lists.expire(0, t + 3029, 3000, (_tag, seeder) => gone.push(seeder))).toBe(0); // 100 ticks: not past
+    expect(lists.expire(0, t + 3030, 3000, (_tag, seeder) => gone.push(seeder))).toBe(1); // 101 ticks
+    expect(gone).toEqual([false]);
+    expect(lists.find(0, ip4(2), 1)).toBe(0);
+    expect(lists.stride).toBe(8);
   });
 
   // Random operations against a model, across the size where the hash index switches on and off.
@@ -89,16 +109,16 @@ describe("PeerLists", () => {
         const op = random();
         if (r < 0) {
           const seeder = op < 0.4;
-          lists.insert(id, ip, port, seeder, 0, 0, step);
-          model.set(key, { seeder, time: step });
+          lists.insert(id, ip, port, seeder, 0, 0, step >> 6);
+          model.set(key, { seeder, time: step >> 6 });
         } else if (op < 0.35) {
           lists.remove(id, r);
           model.delete(key);
         } else {
           const seeder = op < 0.7;
           const r2 = lists.setSeeder(id, r, seeder);
-          lists.setTime(id, r2, step);
-          model.set(key, { seeder, time: step });
+          lists.setTime(id, r2, step >> 6);
+          model.set(key, { seeder, time: step >> 6 });
         }
         if (step % 500 === 0) lists.shrink(id);
       }
@@ -147,12 +167,12 @@ describe("PeerLists", () => {
         for (let round = 0; round < 60; round++) {
           const r = lists.find(id, ip4(round), 1000 + (id % 7));
           expect(r).toBeGreaterThanOrEqual(0);
-          expect([lists.tag(id, r), lists.time(id, r)]).toEqual([id & 0x7f, round]);
+          expect([lists.tag(id, r), lists.age(id, r, 60)]).toEqual([id & 0x7f, 60 - round]);
         }
       }
       for (let r = 0; r < lists.count(id); r++) {
         const out = compactOf(lists, id, r);
-        expect(lists.time(id, r)).toBe(out[3]); // each record still whole: address and time agree
+        expect(lists.age(id, r, 60)).toBe(60 - out[3]); // each record still whole: address and time agree
         expect((out[4] << 8) | out[5]).toBe(1000 + (id % 7));
       }
     }

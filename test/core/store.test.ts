@@ -145,7 +145,9 @@ describe("Store.sweepIds", () => {
     announce(HASH_A, [1, 0, 0, 2], 1, { now: 1250 });
     announce(HASH_B, v6(1), 1, { now: 1000 });
     let removed = 0;
-    removed += store.sweepIds(0, store.idLimit, 1301).peersRemoved;
+    // Ages are counted in ticks of a hundredth of the timeout (3 s here): 1001 (tick 333) to 1304 (tick 434)
+    // is past the timeout; 1301 would not be (see the next test).
+    removed += store.sweepIds(0, store.idLimit, 1304).peersRemoved;
     expect(removed).toBe(2);
     expect(store.peers).toBe(1);
     expect(store.seeders).toBe(0);
@@ -211,7 +213,7 @@ describe("Store limits and dormant torrents", () => {
 
   test("a torrent whose peers are gone keeps its completion count, dormant, and wakes up on the next announce", () => {
     announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000, left: 0, event: EVENT_COMPLETED });
-    store.sweepIds(0, store.idLimit, 2000);
+    store.sweepIds(0, store.idLimit, 1400);
     expect([store.torrents, store.dormant, store.peers]).toEqual([0, 1, 0]);
     const c = new ScrapeCounts();
     store.scrape(HASH_A, c);
@@ -227,9 +229,9 @@ describe("Store limits and dormant torrents", () => {
     const third = "C".repeat(20);
     expect(announce(third, [1, 0, 0, 1], 1).refused).toBe(REFUSED_TORRENTS);
     expect(store.get(third)).toBeUndefined();
-    store.sweepIds(0, store.idLimit, 2000); // A goes dormant, B is forgotten
-    announce("D".repeat(20), [1, 0, 0, 1], 1, { now: 2000 });
-    expect(announce(third, [1, 0, 0, 1], 1, { now: 2000 }).refused).toBe(0); // A made room
+    store.sweepIds(0, store.idLimit, 1400); // A goes dormant, B is forgotten
+    announce("D".repeat(20), [1, 0, 0, 1], 1, { now: 1400 });
+    expect(announce(third, [1, 0, 0, 1], 1, { now: 1400 }).refused).toBe(0); // A made room
     expect(store.get(HASH_A)).toBeUndefined();
     expect(store.refusedTorrents).toBe(1);
   });
@@ -299,7 +301,7 @@ describe("Store WebRTC peers", () => {
     expect(store.get(HASH_A)).toMatchObject({ seeders: 1, leechers: 1, downloaded: 1 });
     rtc(HASH_A, 2, { event: EVENT_STOPPED });
     expect(store.peersRtc).toBe(1);
-    expect(store.sweepIds(0, store.idLimit, 1000 + 301)).toEqual({ peersRemoved: 1, torrentsRemoved: 1 });
+    expect(store.sweepIds(0, store.idLimit, 1000 + 304)).toEqual({ peersRemoved: 1, torrentsRemoved: 1 });
     expect([store.peersRtc, store.peers, store.seeders]).toEqual([0, 0, 0]);
     expect(store.get(HASH_A)).toMatchObject({ dormant: true, downloaded: 1 });
   });
