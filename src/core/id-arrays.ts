@@ -1,12 +1,12 @@
 // Typed arrays indexed by torrent id, which grow as the torrent table does. Each sits on a resizable
 // ArrayBuffer with room reserved up front (the store reserves for its torrent limit), so growing is a
 // `resize` in place: no copy, no outgrown array left with the allocator, no pause while a big one is copied.
-// The room is only address space: the runtime reserves it with mmap and the kernel backs a page once it is
-// written, so ids not yet in use cost nothing. (A plain array of the full size is not as good: measured in
-// Bun 1.4.4, the allocator zero-fills it up front in some runs, which makes it all resident.)
+// The room is only address space until ids use it (measured in Bun 1.4.4: two stores reserving 16M ids each
+// added 3 MiB of RSS). A plain array of the full size is not as good: in 6 of 8 starts the allocator
+// zero-filled one up front, which made it all resident.
 //
-// Measured on a 2.35M-peer, 100k-torrent fill: copying growth left 3.5 MiB of outgrown arrays resident, and
-// stalled announces for 26 ms at each step past half a million torrents (BENCHMARKS.md).
+// Copying growth, measured in-process on a 2.35M-peer, 100k-torrent fill, left 3.5 MiB of outgrown arrays
+// resident; at 10M peers it stalled announces for 26 ms past 660k and 830k torrents (BENCHMARKS.md).
 
 export type IdArray = Uint8Array | Int32Array | Uint32Array;
 type Ctor<T extends IdArray> = { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number };
