@@ -269,13 +269,14 @@ export class PeerLists {
     const d = this.data;
     const a = this.addrLen;
     const leechers = this.#leechers[id];
+    const tick = this.#tick(now);
     let o = at;
     for (let r = 0, from = this.start; r < n; r++, from += this.stride) {
       for (let i = 0; i < a + 2; i++) out[o + i] = d[from + i];
       const tagged = d[from + a + 2];
       out[o + a + 2] = (r >= leechers ? FLAG_SEEDER : 0) | ((tagged & 1) << 1);
       out[o + a + 3] = tagged >>> 1;
-      const t = (now - ((this.#tick(now) - d[from + a + 3]) & TICK_MASK) * this.unit) >>> 0;
+      const t = (now - ((tick - d[from + a + 3]) & TICK_MASK) * this.unit) >>> 0;
       out[o + a + 4] = t & 0xff;
       out[o + a + 5] = (t >>> 8) & 0xff;
       out[o + a + 6] = (t >>> 16) & 0xff;

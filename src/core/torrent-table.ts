@@ -27,8 +27,8 @@ export class TorrentTable {
   #seed1: number;
   /** Called with the new id capacity (and `room`) whenever it grows, so per-id arrays elsewhere can follow. */
   readonly #onGrow: (capacity: number, room: number) => void;
-  /** Ids that per-id arrays reserve room for (see id-arrays.ts). */
-  readonly room: number;
+  /** Ids reserved room for up front (see id-arrays.ts). */
+  readonly #reserved: number;
   /** Live ids. */
   size = 0;
 
@@ -40,10 +40,10 @@ export class TorrentTable {
     this.#seed0 = seed0 | 0;
     this.#seed1 = seed1 | 0;
     this.#onGrow = onGrow;
-    this.room = Math.max(MIN_IDS, Math.min(reserveIds, MAX_RESERVED_IDS));
-    this.#words = idArray(Uint32Array, MIN_IDS * 5, this.room * 5);
+    this.#reserved = Math.max(MIN_IDS, Math.min(reserveIds, MAX_RESERVED_IDS));
+    this.#words = idArray(Uint32Array, MIN_IDS * 5, this.#reserved * 5);
     this.#slots = new Int32Array(MIN_IDS * 2);
-    onGrow(MIN_IDS, this.room);
+    onGrow(MIN_IDS, this.#reserved);
   }
 
   /** Ids ever handed out: every live id is below this. */
@@ -53,6 +53,11 @@ export class TorrentTable {
 
   get capacity(): number {
     return this.#words.length / 5;
+  }
+
+  /** Ids that per-id arrays should have room for: the reservation, or the capacity once it is past that. */
+  get room(): number {
+    return Math.max(this.capacity, this.#reserved);
   }
 
   /** The id of `key` (20 latin1 chars), or -1. */
@@ -185,8 +190,9 @@ export class TorrentTable {
 
   #growIds(): void {
     const capacity = Math.ceil(this.capacity * 1.25);
-    this.#words = grown(this.#words, capacity * 5, Math.max(capacity, this.room) * 5);
-    this.#onGrow(capacity, Math.max(capacity, this.room));
+    const room = Math.max(capacity, this.#reserved);
+    this.#words = grown(this.#words, capacity * 5, room * 5);
+    this.#onGrow(capacity, room);
   }
 }
 
