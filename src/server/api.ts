@@ -8,6 +8,7 @@ import type { Store } from "../core/store.ts";
 import type { IntervalController } from "../core/adaptive-interval.ts";
 import type { Counters } from "../frontend/counters.ts";
 import type { WsTracker } from "../frontend/ws-tracker.ts";
+import type { Faults } from "./faults.ts";
 import type { RateWindow } from "../stats/rates.ts";
 import { TOP_MAX, type TopTorrents, type TorrentRank } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendStore } from "../stats/trends.ts";
@@ -28,9 +29,12 @@ export interface ApiContext {
   interval: IntervalController;
   minIntervalS: number;
   peerTimeoutS: number;
-  udpPort: number | null;
+  /** The UDP port in use, null when UDP is off (the UDP socket starts after the HTTP listener). */
+  udpPort(): number | null;
   /** The WebTorrent tracker, null when WebSocket is off. */
   ws: WsTracker | null;
+  /** Unexpected throws caught at the timer and socket boundaries, by place. */
+  faults: Faults;
   now(): number;
 }
 
@@ -98,7 +102,7 @@ function stats(ctx: ApiContext): unknown {
     seeders: s.seeders,
     leechers: s.leechers,
     completed: s.completed,
-    udp_port: ctx.udpPort,
+    udp_port: ctx.udpPort(),
     websocket: ctx.ws !== null,
     websocket_connections: ctx.ws?.size ?? 0,
     requests_per_sec: { total: round2(rates.reduce((a, b) => a + b, 0)), ...perKind },

@@ -1,5 +1,5 @@
-// Wiring: builds the store, the front ends and the listeners from a Config, runs the expiry sweep, and
-// stops everything gracefully. The only file that knows every part.
+// Wiring: builds the store, the front ends and the listeners from a Config, and registers each one's stop
+// with the lifecycle (lifecycle.ts) as it starts. The only file that knows every part.
 
 import type { Config } from "../config/config.ts";
 import { FixedInterval } from "../core/adaptive-interval.ts";
@@ -18,26 +18,29 @@ import { VERSION } from "../version.ts";
 import { HttpListener } from "./http-listener.ts";
 import { httpServeOptions } from "./http-server.ts";
 import { IntervalControl } from "./interval-control.ts";
-import { loadTlsPair, TlsFileWatcher, type TlsReloadOutcome } from "./tls-files.ts";
+import { loadTlsPair, TlsFileWatcher, type TlsPair, type TlsReloadOutcome } from "./tls-files.ts";
 import type { Logger } from "./logger.ts";
 import { AccessControl } from "./access-control.ts";
 import { ADMIN_PATH, AdminApi } from "./admin.ts";
 import { json } from "./api.ts";
+import { Faults } from "./faults.ts";
+import { Lifecycle } from "./lifecycle.ts";
 import { StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
+import { Sweeper } from "./sweeper.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
 
-/** One full expiry pass over all torrents takes about this long, a slice of ids every SWEEP_TICK_MS. */
-const SWEEP_PASS_MS = 60_000;
-const SWEEP_TICK_MS = 100;
 /** In-flight HTTP requests get this long to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/** The final state save of a very large store (10M peers: about 3 s) gets this long. */
+const STATE_SAVE_TIMEOUT_MS = 60_000;
 
 export interface RunningTracker {
   store: Store;
   counters: Counters;
   stats: Statistics;
   access: AccessControl;
+  faults: Faults;
   /** The --listen port (HTTPS when only a certificate is given), the --tls-listen port, the UDP port. */
   httpPort: number;
   tlsPort: number | null;
@@ -56,6 +59,18 @@ export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 export async function startTracker(config: Config, log: Logger, adminToken: string | null = config.adminToken): Promise<RunningTracker> {
   // First, before anything starts: an unusable certificate or key throws TlsFileError (main.ts: exit 2).
   const tls = config.tlsCert === null ? null : loadTlsPair(config.tlsCert, config.tlsKey!);
+  const life = new Lifecycle(log);
+  try {
+    return await startComponents(config, log, adminToken, tls, life);
+  } catch (err) {
+    await life.stop(); // whatever started before the failure, in reverse order
+    throw err;
+  }
+}
+
+/** Starts each component and registers its stop with `life` right away (see lifecycle.ts for the order). */
+async function startComponents(config: Config, log: Logger, adminToken: string | null, tls: TlsPair | null, life: Lifecycle): Promise<RunningTracker> {
+  const faults = new Faults(log);
   const store = new Store({
     peerTimeoutS: config.peerTimeoutS,
     random: xoshiro128(crypto.getRandomValues(new Uint32Array(4))),
@@ -67,8 +82,11 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   const seed = () => crypto.getRandomValues(new Uint32Array(1))[0];
   const limiter = new RateLimiter({ perSecond: config.rateLimit, burst: config.rateBurst, seed: seed() });
   const limit = new SourceLimit(limiter, config.rateLimitExempt);
-  const state = config.stateFile === null ? null : new StateFile(config.stateFile, store, log);
-  await state?.start(nowSeconds());
+  if (config.stateFile !== null) {
+    const state = new StateFile(config.stateFile, store, log);
+    await state.start(nowSeconds());
+    life.add("state file (final save)", () => state.stop(), STATE_SAVE_TIMEOUT_MS);
+  }
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
   const intervals = new IntervalControl({
@@ -88,26 +106,8 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   };
   const access = new AccessControl(config.accessMode, config.accessList, store, log);
   await access.start();
+  life.add("access list", () => access.stop());
   const admin = adminToken === null ? null : new AdminApi(adminToken, access, log);
-  const stats = new Statistics({
-    store,
-    counters,
-    log,
-    version: VERSION,
-    interval: intervals.controller,
-    minIntervalS: config.minIntervalS,
-    peerTimeoutS: config.peerTimeoutS,
-    trendsFile: config.trendsFile,
-    allows: access.allows,
-    now: nowSeconds,
-  });
-  await stats.start();
-  // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
-  // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
-  let routes: Record<string, Bun.HTMLBundle | Response> = {};
-  if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
-    routes = await (await import("./dashboard.ts")).dashboardRoutes();
-  }
   const ws = config.websocket
     ? new WsTracker(store, counters, {
         // (WebTorrent clients take no `min interval`: nothing below the jitter bounds the interval.)
@@ -118,7 +118,32 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
         limit,
       })
     : null;
-  stats.ctx.ws = ws;
+  const sweeper = new Sweeper(store, log, nowSeconds);
+  let udp: UdpListener | null = null;
+  const stats = new Statistics({
+    store,
+    counters,
+    log,
+    version: VERSION,
+    interval: intervals.controller,
+    minIntervalS: config.minIntervalS,
+    peerTimeoutS: config.peerTimeoutS,
+    trendsFile: config.trendsFile,
+    allows: access.allows,
+    ws,
+    udpPort: () => udp?.port ?? null,
+    sweep: sweeper.stats,
+    faults,
+    now: nowSeconds,
+  });
+  await stats.start();
+  life.add("statistics (trends file)", () => stats.stop());
+  // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
+  // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
+  let routes: Record<string, Bun.HTMLBundle | Response> = {};
+  if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
+    routes = await (await import("./dashboard.ts")).dashboardRoutes();
+  }
   const serveOptions = httpServeOptions({
     routes,
     proxies: config.trustProxy,
@@ -142,98 +167,64 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
         : null,
     }),
     ws,
-    log,
+    faults,
     now: nowSeconds,
   });
   // Plain HTTP on --listen, and HTTPS on --tls-listen; or HTTPS on --listen when only a certificate is given.
   const listeners: HttpListener[] = [];
-  let certificates: TlsFileWatcher | null = null;
-  try {
-    listeners.push(new HttpListener(serveOptions, config.listen, config.tlsListen === null ? tls : null));
-    if (config.tlsListen !== null) listeners.push(new HttpListener(serveOptions, config.tlsListen, tls));
-    const tlsListener = listeners.find((l) => l.tls);
-    if (tls !== null && tlsListener !== undefined) {
-      certificates = new TlsFileWatcher({
-        certPath: tls.certPath,
-        keyPath: tls.keyPath,
-        current: tls,
-        onLoad: (pair, cause) => {
-          tlsListener.replaceTls(pair); // throws if the new server cannot start: the watcher keeps the old pair
-          log.info("TLS certificate reloaded", { subject: pair.subject, notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint256, cause });
-        },
-        onError: (err, cause) => log.warn("TLS certificate not reloaded; the old one stays in service", { err: err.message, cause }),
-      });
-    }
-  } catch (err) {
-    for (const l of listeners) await l.stop(0);
-    await stats.stop();
-    access.stop();
-    throw err;
+  life.add("HTTP listeners", () => Promise.all(listeners.map((l) => l.stop(SHUTDOWN_GRACE_MS))), SHUTDOWN_GRACE_MS + 1000);
+  listeners.push(new HttpListener(serveOptions, config.listen, config.tlsListen === null ? tls : null));
+  if (config.tlsListen !== null) listeners.push(new HttpListener(serveOptions, config.tlsListen, tls));
+  // WebSocket connections would hold a graceful stop open until the grace period: say goodbye first.
+  if (ws !== null) {
+    life.add("WebSocket goodbye", () => {
+      for (const conn of ws.connections) conn.sink?.close(1001, "tracker shutting down");
+    });
   }
-  if (tls !== null) log.info("TLS certificate loaded", { subject: tls.subject, notAfter: tls.notAfter.toISOString(), fingerprint: tls.fingerprint256 });
-  intervals.start();
-  let udp: UdpListener | null = null;
+  const tlsListener = listeners.find((l) => l.tls);
+  let certificates: TlsFileWatcher | null = null;
+  if (tls !== null && tlsListener !== undefined) {
+    const watcher = new TlsFileWatcher({
+      certPath: tls.certPath,
+      keyPath: tls.keyPath,
+      current: tls,
+      onLoad: (pair, cause) => {
+        tlsListener.replaceTls(pair); // throws if the new server cannot start: the watcher keeps the old pair
+        log.info("TLS certificate reloaded", { subject: pair.subject, notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint256, cause });
+      },
+      onError: (err, cause) => log.warn("TLS certificate not reloaded; the old one stays in service", { err: err.message, cause }),
+    });
+    certificates = watcher;
+    life.add("TLS file watch", () => watcher.close());
+    log.info("TLS certificate loaded", { subject: tls.subject, notAfter: tls.notAfter.toISOString(), fingerprint: tls.fingerprint256 });
+  }
+  intervals.start(faults);
+  life.add("interval control", () => intervals.stop());
   if (config.udpListen !== null) {
     const connIds = new ConnIdIssuer(crypto.getRandomValues(new Uint8Array(16)));
-    try {
-      udp = await startUdpServer({
-        listen: config.udpListen,
-        tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allows, limit),
-        log,
-        now: nowSeconds,
-      });
-    } catch (err) {
-      for (const l of listeners) await l.stop(0);
-      certificates?.close();
-      intervals.stop();
-      await stats.stop();
-      access.stop();
-      throw err;
-    }
+    const listener = await startUdpServer({
+      listen: config.udpListen,
+      tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allows, limit),
+      log,
+      faults,
+      now: nowSeconds,
+    });
+    udp = listener;
+    life.add("UDP sockets", () => listener.close());
   }
-  stats.ctx.udpPort = udp?.port ?? null;
-
-  // Each tick sweeps the next slice of torrent ids, sized so a whole pass takes SWEEP_PASS_MS: a big store
-  // gets bigger slices, never a pause of the whole store.
-  let nextId = 0;
-  const sweep = setInterval(() => {
-    const started = performance.now();
-    const from = nextId >= store.idLimit ? 0 : nextId;
-    const to = from + Math.max(256, Math.ceil((store.idLimit * SWEEP_TICK_MS) / SWEEP_PASS_MS));
-    const r = store.sweepIds(from, to, nowSeconds());
-    nextId = to;
-    const seconds = (performance.now() - started) / 1000;
-    const s = stats.sweep;
-    s.runs++;
-    s.seconds += seconds;
-    s.lastSeconds = seconds;
-    s.peersExpired += r.peersRemoved;
-    s.torrentsDropped += r.torrentsRemoved;
-    if (r.peersRemoved > 0 || r.torrentsRemoved > 0) {
-      log.debug("expired", { ids: `${from}-${to}`, ...r, ms: +(seconds * 1000).toFixed(2) });
-    }
-  }, SWEEP_TICK_MS);
+  sweeper.start(faults);
+  life.add("expiry sweep", () => sweeper.stop());
 
   return {
     store,
     counters,
     stats,
     access,
+    faults,
     httpPort: listeners[0].port,
-    tlsPort: listeners.find((l) => l.tls)?.port ?? null,
+    tlsPort: tlsListener?.port ?? null,
     udpPort: udp?.port ?? null,
     reloadTls: () => certificates?.reload() ?? null,
-    async stop() {
-      clearInterval(sweep);
-      intervals.stop();
-      certificates?.close();
-      udp?.close();
-      // WebSocket connections would hold a graceful stop open until the grace period: say goodbye first.
-      for (const conn of ws?.connections ?? []) conn.sink?.close(1001, "tracker shutting down");
-      await Promise.all(listeners.map((l) => l.stop(SHUTDOWN_GRACE_MS)));
-      await stats.stop();
-      access.stop();
-      await state?.stop();
-    },
+    stop: () => life.stop(),
   };
 }

@@ -6,13 +6,13 @@
 // and the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
 // work, with /scrape.php and /KEY/scrape beside them). One trailing slash is forgiven.
 
-import type { Server } from "bun";
+import type { Server, ServerWebSocket } from "bun";
 import type { CidrSet } from "../core/cidr.ts";
 import { resolveClientAddress } from "./client-address.ts";
 import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
 import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
-import type { Logger } from "./logger.ts";
+import type { Faults } from "./faults.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
@@ -28,7 +28,7 @@ export interface HttpServerOptions {
   tracker: HttpTracker;
   /** The WebTorrent tracker; null when WebSocket is off. */
   ws: WsTracker | null;
-  log: Logger;
+  faults: Faults;
   now: () => number;
 }
 
@@ -42,7 +42,7 @@ const WS_BACKPRESSURE_BYTES = 1024 * 1024;
 /** The Bun.serve options every listener shares (address, port and TLS are the listener's). */
 export function httpServeOptions(o: HttpServerOptions): ServeOptions {
   const ip = new Uint8Array(16);
-  const { tracker, log, ws } = o;
+  const { tracker, faults, ws } = o;
   /** The client's address into `ip` (forwarding headers believed only from trusted proxies); len 0: none. */
   const clientOf = (req: Request, server: Server<WsConnection>) => {
     const addr = server.requestIP(req);
@@ -103,7 +103,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       backpressureLimit: WS_BACKPRESSURE_BYTES,
       closeOnBackpressureLimit: true,
       perMessageDeflate: false,
-      open(socket) {
+      open: faults.guard("websocket open", (socket: ServerWebSocket<WsConnection>) => {
         socket.data.sink = {
           send(text) {
             try {
@@ -116,8 +116,8 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
             socket.close(code, reason);
           },
         };
-      },
-      message(socket, message) {
+      }),
+      message: faults.guard("websocket message", (socket: ServerWebSocket<WsConnection>, message: string | Buffer) => {
         if (ws === null) return;
         if (typeof message !== "string") {
           socket.data.send(JSON.stringify({ "failure reason": "expected a text (JSON) message" }));
@@ -125,14 +125,14 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
           return;
         }
         ws.message(socket.data, message, o.now());
-      },
-      close(socket) {
+      }),
+      close: faults.guard("websocket close", (socket: ServerWebSocket<WsConnection>) => {
         ws?.close(socket.data, o.now());
-      },
+      }),
     },
     error(err) {
       // A bug, not bad input (bad input gets a failure reason above). Keep serving; tell the operator.
-      log.error("http handler failed", { err: err.stack ?? String(err) });
+      faults.caught("http handler", err);
       return new Response("internal error\n", { status: 500, headers: TEXT_HEADERS });
     },
   };

@@ -6,6 +6,7 @@
 import { AdaptiveInterval, FixedInterval, type IntervalController, type IntervalMode } from "../core/adaptive-interval.ts";
 import type { Counters } from "../frontend/counters.ts";
 import { rateTotals } from "./api.ts";
+import type { Faults } from "./faults.ts";
 
 /** Event-loop lag (ms) that counts as fully busy: replies that late are felt by every client. */
 export const BUSY_LAG_MS = 100;
@@ -36,12 +37,11 @@ export class IntervalControl {
         : new AdaptiveInterval({ minS: o.minS, maxS: o.maxS, busyRate: o.busyRate, busyLagMs: BUSY_LAG_MS }, (o.nowMs ?? performance.now()) / 1000);
   }
 
-  start(): void {
+  start(faults: Faults): void {
     if (this.controller.mode === "fixed") return;
     this.#lastMs = performance.now();
     this.#lastTotal = total(this.#o.counters);
-    this.#timer = setInterval(() => this.step(performance.now()), TICK_MS);
-    this.#timer.unref();
+    this.#timer = faults.every("interval control", TICK_MS, () => this.step(performance.now()));
   }
 
   /**

@@ -2,15 +2,7 @@
 
 import { CLIENT_NAMES } from "../core/clients.ts";
 import type { ApiContext } from "./api.ts";
-
-/** Expiry sweep timing, filled in by the sweep timer. */
-export class SweepStats {
-  runs = 0;
-  seconds = 0;
-  lastSeconds = 0;
-  peersExpired = 0;
-  torrentsDropped = 0;
-}
+import type { SweepStats } from "./sweeper.ts";
 
 /** Clients listed individually in buntracker_peers_by_client; the rest are summed under "other". */
 const CLIENT_SERIES = 20;
@@ -80,10 +72,12 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
   const series = clients.slice(0, CLIENT_SERIES).map(([name, n]): [string, number] => [`{client="${escapeLabel(name)}"}`, n]);
   if (other > 0) series.push(['{client="other"}', other]);
   metric("buntracker_peers_by_client", "gauge", `Peers by BitTorrent client (top ${CLIENT_SERIES}, the rest as "other").`, series);
-  metric("buntracker_expiry_sweep_seconds", "summary", "Time spent in expiry sweeps (one shard per sweep).", [["_sum", sweep.seconds], ["_count", sweep.runs]]);
+  metric("buntracker_expiry_sweep_seconds", "summary", "Time spent in expiry sweeps (one slice of torrent ids per sweep).", [["_sum", sweep.seconds], ["_count", sweep.runs]]);
   metric("buntracker_expiry_sweep_last_seconds", "gauge", "Duration of the latest expiry sweep.", [["", sweep.lastSeconds]]);
   metric("buntracker_expired_peers_total", "counter", "Peers dropped for not announcing within the peer timeout.", [["", sweep.peersExpired]]);
   metric("buntracker_dropped_torrents_total", "counter", "Torrents forgotten by the expiry sweep after their last peer left.", [["", sweep.torrentsDropped]]);
+  const faults: [string, number][] = [...ctx.faults.counts].map(([where, n]) => [`{where="${escapeLabel(where)}"}`, n]);
+  metric("buntracker_unexpected_errors_total", "counter", "Exceptions caught at a timer or socket boundary (bugs); the tracker kept serving.", faults);
   const mem = process.memoryUsage();
   metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", mem.rss]]);
   metric("buntracker_heap_used_bytes", "gauge", "JavaScript heap in use, bytes.", [["", mem.heapUsed]]);

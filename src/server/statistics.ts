@@ -6,12 +6,15 @@ import type { IntervalController } from "../core/adaptive-interval.ts";
 import { CLIENT_NAMES } from "../core/clients.ts";
 import type { Store } from "../core/store.ts";
 import type { Counters } from "../frontend/counters.ts";
+import type { WsTracker } from "../frontend/ws-tracker.ts";
 import { RateWindow } from "../stats/rates.ts";
 import { TopTorrents } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendSample, TrendStore } from "../stats/trends.ts";
 import { type ApiContext, handleApi, rateTotals } from "./api.ts";
 import type { Logger } from "./logger.ts";
-import { renderMetrics, SweepStats } from "./metrics.ts";
+import type { Faults } from "./faults.ts";
+import { renderMetrics } from "./metrics.ts";
+import type { SweepStats } from "./sweeper.ts";
 import { TrendsFile } from "./trends-file.ts";
 
 /** Rankings are refreshed every this many ms, spending at most RANK_SLICE_MS per refresh. */
@@ -34,12 +37,17 @@ export interface StatisticsOptions {
   trendsFile: string | null;
   /** The access list's verdict: refused torrents never show in the rankings. */
   allows: (infoHash: string) => boolean;
+  ws: WsTracker | null;
+  udpPort: () => number | null;
+  sweep: SweepStats;
+  faults: Faults;
   now: () => number;
 }
 
 export class Statistics {
   readonly ctx: ApiContext;
-  readonly sweep = new SweepStats();
+  readonly #sweep: SweepStats;
+  readonly #faults: Faults;
   readonly #store: Store;
   readonly #file: TrendsFile | null;
   readonly #log: Logger;
@@ -52,6 +60,8 @@ export class Statistics {
   constructor(o: StatisticsOptions) {
     this.#store = o.store;
     this.#log = o.log;
+    this.#sweep = o.sweep;
+    this.#faults = o.faults;
     this.#file = o.trendsFile === null ? null : new TrendsFile(o.trendsFile, o.log);
     const top = new TopTorrents(o.store.shardCount);
     this.ctx = {
@@ -75,8 +85,9 @@ export class Statistics {
       interval: o.interval,
       minIntervalS: o.minIntervalS,
       peerTimeoutS: o.peerTimeoutS,
-      udpPort: null,
-      ws: null,
+      udpPort: o.udpPort,
+      ws: o.ws,
+      faults: o.faults,
       now: o.now,
     };
   }
@@ -97,22 +108,23 @@ export class Statistics {
 
     const c = this.ctx;
     c.rates.record(performance.now() / 1000, rateTotals(c.counters));
-    this.#every(1000, () => c.rates.record(performance.now() / 1000, rateTotals(c.counters)));
-    this.#every(RANK_TICK_MS, () => this.#refreshRankSlice());
+    const faults = this.#faults;
+    this.#timers.push(faults.every("request rates", 1000, () => c.rates.record(performance.now() / 1000, rateTotals(c.counters))));
+    this.#timers.push(faults.every("rankings", RANK_TICK_MS, () => this.#refreshRankSlice()));
     // Trend samples on the 10-minute wall-clock boundaries.
     const untilBoundary = (TREND_INTERVAL_S - (Date.now() / 1000) % TREND_INTERVAL_S) * 1000;
-    const first = setTimeout(() => {
-      this.#sample();
-      this.#every(TREND_INTERVAL_S * 1000, () => this.#sample());
-    }, untilBoundary);
-    first.unref();
-    this.#timers.push(first);
+    this.#timers.push(
+      faults.after("trends", untilBoundary, () => {
+        this.#sample();
+        this.#timers.push(faults.every("trends", TREND_INTERVAL_S * 1000, () => this.#sample()));
+      }),
+    );
   }
 
   /** Answers /api/* (but the admin API) and /metrics. */
   handle(method: string, path: string, query: URLSearchParams): Response | null {
     if (path === "/metrics") {
-      return new Response(renderMetrics(this.ctx, this.sweep), {
+      return new Response(renderMetrics(this.ctx, this.#sweep), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
       });
     }
@@ -154,11 +166,5 @@ export class Statistics {
       this.ctx.top.refreshShard(this.#nextRankShard, this.#store);
       this.#nextRankShard = (this.#nextRankShard + 1) % shards;
     }
-  }
-
-  #every(ms: number, fn: () => void): void {
-    const t = setInterval(fn, ms);
-    t.unref();
-    this.#timers.push(t);
   }
 }

@@ -18,6 +18,7 @@ import { networkInterfaces } from "node:os";
 import type { ListenAddress } from "../config/config.ts";
 import { parseIp } from "../codec/ip.ts";
 import { UDP_REPLY_BUDGET, type UdpTracker } from "../frontend/udp-tracker.ts";
+import type { Faults } from "./faults.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 // Bun.udpSocket's undocumented `flags` (uSockets LIBUS_* values, see bun-notes §1.3).
@@ -32,6 +33,7 @@ export interface UdpServerOptions {
   listen: ListenAddress;
   tracker: UdpTracker;
   log: Logger;
+  faults: Faults;
   now: () => number;
 }
 
@@ -80,8 +82,7 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
   let timer: ReturnType<typeof setInterval> | undefined;
   if (wildcard) {
     await refresh();
-    timer = setInterval(() => void refresh(), REFRESH_ADDRESSES_MS);
-    timer.unref();
+    timer = o.faults.every("udp address refresh", REFRESH_ADDRESSES_MS, refresh);
   }
   return {
     port,
@@ -126,11 +127,15 @@ function makeHandlers(o: UdpServerOptions) {
   const flush = () => {
     flushQueued = false;
     if (pending === 0) return;
-    const socket = batchSocket!;
-    sendBatch(socket, batch, log);
-    batch.length = 0;
-    pending = 0;
-    batchSocket = null;
+    try {
+      sendBatch(batchSocket!, batch, log);
+    } catch (err) {
+      o.faults.caught("udp send", err);
+    } finally {
+      batch.length = 0;
+      pending = 0;
+      batchSocket = null;
+    }
   };
   return {
     data(socket: Socket, packet: Buffer, port: number, address: string) {
@@ -152,7 +157,7 @@ function makeHandlers(o: UdpServerOptions) {
         }
       } catch (err) {
         // A bug, not bad input: bad input is answered or dropped by the tracker. Keep serving.
-        log.error("udp handler failed", { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+        o.faults.caught("udp handler", err);
       }
     },
     error(...args: unknown[]) {
