@@ -171,7 +171,6 @@ function tagOf(name: string): number {
   let tag = tagByName.get(name);
   if (tag === undefined) {
     tag = names.length;
-    if (tag > 255) throw new Error("more than 255 clients: the tag no longer fits in a byte");
     names.push(name);
     tagByName.set(name, tag);
   }

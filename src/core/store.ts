@@ -24,6 +24,7 @@ import {
   EVENT_STOPPED,
   ScrapeCounts,
 } from "./announce.ts";
+import { CLIENT_NAMES } from "./clients.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, timeUnitFor } from "./peer-lists.ts";
 import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
@@ -116,7 +117,7 @@ export class Store {
   /** Completions recorded: since start, plus what a restored state file carried (never goes down). */
   completed = 0;
   /** Live peers per client tag (see core/clients.ts), kept as peers arrive, change client and leave. */
-  readonly peersByClient = new Float64Array(256);
+  readonly peersByClient = new Float64Array(CLIENT_NAMES.length);
 
   constructor(options: StoreOptions) {
     const n = options.shards ?? 64;
