@@ -1,6 +1,7 @@
 // The admin API for the access list: /api/blacklist (the name Rustracker users know; in allow mode it manages
 // the allow list). Present only when an admin token is configured. Every request must carry
-// `Authorization: Bearer <token>`; anything else gets 401 before the request is looked at further.
+// `Authorization: Bearer <token>`; anything else gets 401 before the request is looked at further, and a source
+// that keeps failing gets 429 before its token is even checked (see auth-throttle.ts).
 //
 //   GET    /api/blacklist?info_hash=HEX   is it listed?
 //   GET    /api/blacklist?offset=&limit=  the list, sorted, a page at a time
@@ -10,6 +11,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { hexToKey, keyToHex } from "../core/access.ts";
 import type { AccessControl } from "./access-control.ts";
+import type { AuthThrottle, Source } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { errorText, type Logger } from "./logger.ts";
 
@@ -21,15 +23,23 @@ export class AdminApi {
   readonly #tokenDigest: Buffer;
   readonly #access: AccessControl;
   readonly #log: Logger;
+  readonly #throttle: AuthThrottle;
 
-  constructor(token: string, access: AccessControl, log: Logger) {
+  constructor(token: string, access: AccessControl, log: Logger, throttle: AuthThrottle) {
     this.#tokenDigest = digest(token);
     this.#access = access;
     this.#log = log;
+    this.#throttle = throttle;
   }
 
-  async handle(req: Request, query: URLSearchParams): Promise<Response> {
+  /** `source`: the client's address (behind a trusted proxy, the forwarded one). */
+  async handle(req: Request, query: URLSearchParams, source: Source): Promise<Response> {
+    const wait = this.#throttle.retryAfter(source);
+    if (wait > 0) {
+      return json({ error: "too many failed admin token attempts from your address; try again later" }, 429, { "retry-after": String(wait) });
+    }
     if (!this.#authorized(req.headers.get("authorization"))) {
+      this.#throttle.failed(source, req.method);
       return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, { "www-authenticate": 'Bearer realm="buntracker"' });
     }
     const access = this.#access;

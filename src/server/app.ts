@@ -22,6 +22,7 @@ import { loadTlsPair, TlsFileWatcher, type TlsReloadOutcome } from "./tls-files.
 import type { Logger } from "./logger.ts";
 import { AccessControl } from "./access-control.ts";
 import { ADMIN_PATH, AdminApi } from "./admin.ts";
+import { AuthThrottle } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
@@ -88,7 +89,8 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   };
   const access = new AccessControl(config.accessMode, config.accessList, store, log);
   await access.start();
-  const admin = adminToken === null ? null : new AdminApi(adminToken, access, log);
+  const throttle = adminToken === null ? null : new AuthThrottle({ log, now: nowSeconds, seed: seed() });
+  const admin = adminToken === null ? null : new AdminApi(adminToken, access, log, throttle!);
   const stats = new Statistics({
     store,
     counters,
@@ -122,9 +124,9 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   const serveOptions = httpServeOptions({
     routes,
     proxies: config.trustProxy,
-    api: (req, path, query) => {
+    api: (req, path, query, source) => {
       if (path === ADMIN_PATH) {
-        if (admin !== null) return admin.handle(req, query);
+        if (admin !== null) return admin.handle(req, query, source());
         return json({ error: "the admin API is off: start with --admin-token or --admin-token-file" }, 404);
       }
       return stats.handle(req.method, path, query);
@@ -233,6 +235,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
       await Promise.all(listeners.map((l) => l.stop(SHUTDOWN_GRACE_MS)));
       await stats.stop();
       access.stop();
+      throttle?.flush();
       await state?.stop();
     },
   };

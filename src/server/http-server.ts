@@ -13,6 +13,7 @@ import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
 import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
 import type { Logger } from "./logger.ts";
+import type { Source } from "./auth-throttle.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
@@ -21,8 +22,8 @@ const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
 export interface HttpServerOptions {
   /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
   routes?: Record<string, Bun.HTMLBundle | Response>;
-  /** Answers /api/* and /metrics (or returns null for 404). */
-  api?: (req: Request, path: string, query: URLSearchParams) => Response | Promise<Response> | null;
+  /** Answers /api/* and /metrics (or returns null for 404); `source()` resolves the client's address. */
+  api?: (req: Request, path: string, query: URLSearchParams, source: () => Source) => Response | Promise<Response> | null;
   /** Reverse proxies whose forwarding headers are believed (see client-address.ts). */
   proxies: CidrSet | null;
   tracker: HttpTracker;
@@ -47,6 +48,11 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
   const clientOf = (req: Request, server: Server<WsConnection>) => {
     const addr = server.requestIP(req);
     return addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
+  };
+  /** A copy of the client's address, for callers that keep it past this request (0.0.0.0 when unknown). */
+  const sourceOf = (req: Request, server: Server<WsConnection>): Source => {
+    const client = clientOf(req, server);
+    return client.len === 0 ? { ip: new Uint8Array(4), len: 4 } : { ip: ip.slice(0, client.len), len: client.len };
   };
   return {
     development: false, // never stack traces to clients
@@ -79,7 +85,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
         }
         if (o.api !== undefined && (url.startsWith("/api/", pathStart) || url.startsWith("/metrics", pathStart))) {
           const query = new URLSearchParams(pathEnd < url.length ? url.slice(pathEnd + 1) : "");
-          const res = o.api(req, url.slice(pathStart, pathEnd), query);
+          const res = o.api(req, url.slice(pathStart, pathEnd), query, () => sourceOf(req, server));
           if (res !== null) return res;
         }
         return new Response("not found\n", { status: 404, headers: TEXT_HEADERS });
