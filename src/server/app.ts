@@ -16,7 +16,7 @@ import { UdpTracker } from "../frontend/udp-tracker.ts";
 import { WsTracker } from "../frontend/ws-tracker.ts";
 import { VERSION } from "../version.ts";
 import { HttpListener } from "./http-listener.ts";
-import { httpServeOptions } from "./http-server.ts";
+import { httpServeOptions, type RouteValue } from "./http-server.ts";
 import { IntervalControl } from "./interval-control.ts";
 import { loadTlsPair, TlsFileWatcher, type TlsReloadOutcome } from "./tls-files.ts";
 import type { Logger } from "./logger.ts";
@@ -106,7 +106,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   await stats.start();
   // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
   // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
-  let routes: Record<string, Bun.HTMLBundle | Response> = {};
+  let routes: Record<string, RouteValue> = {};
   if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
     routes = await (await import("./dashboard.ts")).dashboardRoutes();
   }
