@@ -7,6 +7,8 @@
 //   GET    /api/blacklist?offset=&limit=  the list, sorted, a page at a time
 //   POST   /api/blacklist {"info_hash": HEX}   add (file first, then memory); a duplicate is reported
 //   DELETE /api/blacklist?info_hash=HEX   remove (atomic rewrite)
+//
+// A POST body over MAX_BODY gets 413 and is read no further (chunked bodies too), logged as such.
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { hexToKey, keyToHex } from "../core/access.ts";
@@ -86,11 +88,13 @@ export class AdminApi {
   }
 
   async #add(req: Request): Promise<Response> {
-    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY) {
-      return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413); // refused before reading it
+    // Refused before reading when the length is declared; a chunked body is read only up to the cap.
+    const body = Number(req.headers.get("content-length") ?? 0) > MAX_BODY ? TOO_LARGE : await readBody(req, MAX_BODY);
+    if (body === TOO_LARGE) {
+      this.#log.warn("admin: request body too large", { max_bytes: MAX_BODY });
+      return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413);
     }
-    const body = await req.arrayBuffer();
-    if (body.byteLength > MAX_BODY) return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413);
+    if (body === UNREADABLE) return json({ error: "the request body could not be read" }, 400);
     let hex: unknown;
     try {
       hex = (JSON.parse(new TextDecoder().decode(body)) as { info_hash?: unknown })?.info_hash;
@@ -114,6 +118,31 @@ export class AdminApi {
     return result === "done"
       ? json({ mode: this.#access.mode, info_hash: keyToHex(key), removed: true }, 200)
       : json({ mode: this.#access.mode, info_hash: keyToHex(key), removed: false, error: "not listed" }, 404);
+  }
+}
+
+const TOO_LARGE = "too large";
+const UNREADABLE = "unreadable";
+
+/** The body, read up to `max` bytes without buffering more: TOO_LARGE past that, UNREADABLE if it breaks off. */
+async function readBody(req: Request, max: number): Promise<Uint8Array | typeof TOO_LARGE | typeof UNREADABLE> {
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const out = new Uint8Array(max);
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return out.subarray(0, n);
+      if (n + value.byteLength > max) {
+        void reader.cancel().catch(() => {});
+        return TOO_LARGE;
+      }
+      out.set(value, n);
+      n += value.byteLength;
+    }
+  } catch {
+    return UNREADABLE; // the client went away, or sent more than the server takes at all
   }
 }
 

@@ -295,6 +295,32 @@ describe("adding", () => {
     expect(await readFile(a.list, "utf8")).toBe("");
   });
 
+  test("a 10 MB chunked body gets 413 after reading at most the cap, logged as too large", async () => {
+    const a = await admin("");
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 10 * 1024 * 1024) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    // No Content-Length: Bun's fetch sends a stream chunked.
+    const res = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "x-forwarded-for": freshSource() },
+      body,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: string }).error).toContain("too large");
+    expect(sent).toBeLessThan(10 * 1024 * 1024); // the server stopped reading
+    const logs = a.t.logs.join("\n");
+    expect(logs).toContain("admin: request body too large");
+    expect(logs).not.toContain("cannot update the access list file");
+    expect(await readFile(a.list, "utf8")).toBe("");
+  });
+
   test("other methods get 405 with an Allow header", async () => {
     const a = await admin("");
     for (const method of ["PUT", "PATCH"]) {
