@@ -56,6 +56,23 @@ export class RateLimiter {
     return false;
   }
 
+  /**
+   * Seconds until the source ip[0..len) has a token again: 0 when it has one now. Takes nothing (a caller
+   * that charges only some requests, such as failed logins, asks first and calls `allow` to charge).
+   */
+  wait(ip: Uint8Array, len: 4 | 16, now: number): number {
+    if (this.perSecond <= 0) return 0;
+    const keyLen = len === 4 ? 4 : 8;
+    const h1 = mix(ip, keyLen, this.#seed) & this.#mask;
+    const h2 = (mix(ip, keyLen, this.#seed ^ 0x5bd1e995) & this.#mask) + this.#mask + 1;
+    const t = Math.max(this.#refilled(h1, now), this.#refilled(h2, now));
+    return t >= 1 ? 0 : Math.ceil((1 - t) / this.perSecond - 1e-3); // (tokens are float32)
+  }
+
+  #refilled(i: number, now: number): number {
+    return Math.min(this.burst, this.#tokens[i] + Math.max(0, now - this.#stamp[i]) * this.perSecond);
+  }
+
   #take(i: number, now: number): boolean {
     const elapsed = now - this.#stamp[i];
     this.#stamp[i] = now;

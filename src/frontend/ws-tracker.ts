@@ -6,11 +6,12 @@
 // second connection cannot take it over, so nobody can receive answers meant for another peer. Each owned
 // peer id gets a numeric handle, and the store keeps WebRTC peers under that handle (server-chosen, so a
 // client cannot pick keys that collide in the store's indexes). Offers and answers only travel between
-// peers of the same torrent.
+// peers of the same torrent, and an answer only for an offer that was actually relayed: to the peer that
+// answers, from the peer it goes back to, once, within OFFER_ANSWER_TIMEOUT_S (see pending-offers.ts).
 //
 // Bounds: at most maxSocketsPerIp connections per IPv4 address or IPv6 /64, MAX_PEER_IDS_PER_CONNECTION
-// peer ids and MAX_SWARMS_PER_CONNECTION torrents per connection, maxOffers offers relayed per announce;
-// message size and idle time are capped by the server. Closing a connection takes its peers out of every
+// peer ids and MAX_SWARMS_PER_CONNECTION torrents per connection, maxOffers offers relayed per announce,
+// MAX_PENDING_OFFERS answerable offers per connection; message size and idle time are capped by the server. Closing a connection takes its peers out of every
 // swarm at once.
 
 import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED, ScrapeCounts } from "../core/announce.ts";
@@ -30,6 +31,7 @@ import {
   type WsScrapeFile,
 } from "../codec/ws-message.ts";
 import type { Counters } from "./counters.ts";
+import { PendingOffers } from "./pending-offers.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
 import { type IntervalSource, NOT_ALLOWED, RATE_LIMITED_REASON, REFUSED_REASON } from "./settings.ts";
 
@@ -69,6 +71,8 @@ export class WsConnection {
   readonly peerIds = new Map<string, number>();
   /** Torrents it is in, as info hash + peer id (40 chars; the peer id's handle is in peerIds). */
   readonly swarms = new Set<string>();
+  /** Offers relayed to this connection that it may answer. */
+  readonly offers = new PendingOffers();
   closed = false;
 
   constructor(ip: Uint8Array, ipLen: 4 | 16, sourceKey: string) {
@@ -139,7 +143,7 @@ export class WsTracker {
       return;
     }
     if (m.action === "scrape") this.#scrape(conn, m);
-    else if (m.answer !== null) this.#answer(conn, m);
+    else if (m.answer !== null) this.#answer(conn, m, now);
     else this.#announce(conn, m, now);
   }
 
@@ -190,21 +194,26 @@ export class WsTracker {
     conn.send(announceReply(m.infoHash, this.#o.interval.next(), res.complete, res.incomplete));
     // Each chosen peer gets one of the offers.
     for (let i = 0; i < res.count4; i++) {
-      const owner = this.#owners.get(readU32(res.peers4, i * 6));
+      const receiver = readU32(res.peers4, i * 6);
+      const owner = this.#owners.get(receiver);
       if (owner === undefined) continue;
+      owner.conn.offers.add(m.offers[i].offerId, m.infoHash, handle, receiver, now);
       owner.conn.send(offerMessage(m.infoHash, m.peerId, m.offers[i]));
       this.counters.wsOffersRelayed++;
     }
   }
 
-  /** An answer to an offer goes to the peer that made it, if both are in the torrent it names. */
-  #answer(conn: WsConnection, m: WsAnnounce): void {
+  /**
+   * An answer goes to the peer that made the offer, if that offer was relayed to this peer (and not answered
+   * yet, nor expired), and both are still in the torrent it names.
+   */
+  #answer(conn: WsConnection, m: WsAnnounce, now: number): void {
     const a = m.answer!;
     const from = conn.peerIds.get(m.peerId);
     const to = this.#handleOf.get(a.toPeerId);
     const owner = to === undefined ? undefined : this.#owners.get(to);
     const bothIn = from !== undefined && owner !== undefined && conn.swarms.has(m.infoHash + m.peerId) && owner.conn.swarms.has(m.infoHash + a.toPeerId);
-    if (!bothIn || !this.#o.allows(m.infoHash)) {
+    if (!bothIn || !this.#o.allows(m.infoHash) || !conn.offers.take(a.offerId, m.infoHash, to!, from!, now)) {
       // No reply on success either (the reference server sends none for answers); a dropped answer is counted.
       this.counters.wsAnswersDropped++;
       return;

@@ -1,15 +1,19 @@
 // The admin API for the access list: /api/blacklist (the name Rustracker users know; in allow mode it manages
 // the allow list). Present only when an admin token is configured. Every request must carry
-// `Authorization: Bearer <token>`; anything else gets 401 before the request is looked at further.
+// `Authorization: Bearer <token>`; anything else gets 401 before the request is looked at further, and a source
+// that keeps failing gets 429 before its token is even checked (see auth-throttle.ts).
 //
 //   GET    /api/blacklist?info_hash=HEX   is it listed?
 //   GET    /api/blacklist?offset=&limit=  the list, sorted, a page at a time
 //   POST   /api/blacklist {"info_hash": HEX}   add (file first, then memory); a duplicate is reported
 //   DELETE /api/blacklist?info_hash=HEX   remove (atomic rewrite)
+//
+// A POST body over MAX_BODY gets 413 and is read no further (chunked bodies too), logged as such.
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { hexToKey, keyToHex } from "../core/access.ts";
 import type { AccessControl } from "./access-control.ts";
+import type { AuthThrottle, Source } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { errorText, type Logger } from "./logger.ts";
 
@@ -21,15 +25,23 @@ export class AdminApi {
   readonly #tokenDigest: Buffer;
   readonly #access: AccessControl;
   readonly #log: Logger;
+  readonly #throttle: AuthThrottle;
 
-  constructor(token: string, access: AccessControl, log: Logger) {
+  constructor(token: string, access: AccessControl, log: Logger, throttle: AuthThrottle) {
     this.#tokenDigest = digest(token);
     this.#access = access;
     this.#log = log;
+    this.#throttle = throttle;
   }
 
-  async handle(req: Request, query: URLSearchParams): Promise<Response> {
+  /** `source`: the client's address (behind a trusted proxy, the forwarded one). */
+  async handle(req: Request, query: URLSearchParams, source: Source): Promise<Response> {
+    const wait = this.#throttle.retryAfter(source);
+    if (wait > 0) {
+      return json({ error: "too many failed admin token attempts from your address; try again later" }, 429, { "retry-after": String(wait) });
+    }
     if (!this.#authorized(req.headers.get("authorization"))) {
+      this.#throttle.failed(source, req.method);
       return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, { "www-authenticate": 'Bearer realm="buntracker"' });
     }
     const access = this.#access;
@@ -76,11 +88,13 @@ export class AdminApi {
   }
 
   async #add(req: Request): Promise<Response> {
-    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY) {
-      return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413); // refused before reading it
+    // Refused before reading when the length is declared; a chunked body is read only up to the cap.
+    const body = Number(req.headers.get("content-length") ?? 0) > MAX_BODY ? TOO_LARGE : await readBody(req, MAX_BODY);
+    if (body === TOO_LARGE) {
+      this.#log.warn("admin: request body too large", { max_bytes: MAX_BODY });
+      return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413);
     }
-    const body = await req.arrayBuffer();
-    if (body.byteLength > MAX_BODY) return json({ error: `body too large (at most ${MAX_BODY} bytes)` }, 413);
+    if (body === UNREADABLE) return json({ error: "the request body could not be read" }, 400);
     let hex: unknown;
     try {
       hex = (JSON.parse(new TextDecoder().decode(body)) as { info_hash?: unknown })?.info_hash;
@@ -104,6 +118,31 @@ export class AdminApi {
     return result === "done"
       ? json({ mode: this.#access.mode, info_hash: keyToHex(key), removed: true }, 200)
       : json({ mode: this.#access.mode, info_hash: keyToHex(key), removed: false, error: "not listed" }, 404);
+  }
+}
+
+const TOO_LARGE = "too large";
+const UNREADABLE = "unreadable";
+
+/** The body, read up to `max` bytes without buffering more: TOO_LARGE past that, UNREADABLE if it breaks off. */
+async function readBody(req: Request, max: number): Promise<Uint8Array | typeof TOO_LARGE | typeof UNREADABLE> {
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const out = new Uint8Array(max);
+  let n = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return out.subarray(0, n);
+      if (n + value.byteLength > max) {
+        void reader.cancel().catch(() => {});
+        return TOO_LARGE;
+      }
+      out.set(value, n);
+      n += value.byteLength;
+    }
+  } catch {
+    return UNREADABLE; // the client went away, or sent more than the server takes at all
   }
 }
 

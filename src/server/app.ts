@@ -16,12 +16,13 @@ import { UdpTracker } from "../frontend/udp-tracker.ts";
 import { WsTracker } from "../frontend/ws-tracker.ts";
 import { VERSION } from "../version.ts";
 import { HttpListener } from "./http-listener.ts";
-import { httpServeOptions } from "./http-server.ts";
+import { httpServeOptions, type RouteValue } from "./http-server.ts";
 import { IntervalControl } from "./interval-control.ts";
 import { loadTlsPair, TlsFileWatcher, type TlsPair, type TlsReloadOutcome } from "./tls-files.ts";
 import type { Logger } from "./logger.ts";
 import { AccessControl } from "./access-control.ts";
 import { ADMIN_PATH, AdminApi } from "./admin.ts";
+import { AuthThrottle } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { Faults } from "./faults.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -107,7 +108,12 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   const access = new AccessControl(config.accessMode, config.accessList, store, log);
   await access.start();
   life.add("access list", () => access.stop());
-  const admin = adminToken === null ? null : new AdminApi(adminToken, access, log);
+  let admin: AdminApi | null = null;
+  if (adminToken !== null) {
+    const throttle = new AuthThrottle({ log, now: nowSeconds, seed: seed() });
+    life.add("admin login throttle (last summary)", () => throttle.flush());
+    admin = new AdminApi(adminToken, access, log, throttle);
+  }
   const ws = config.websocket
     ? new WsTracker(store, counters, {
         // (WebTorrent clients take no `min interval`: nothing below the jitter bounds the interval.)
@@ -140,16 +146,16 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   life.add("statistics (trends file)", () => stats.stop());
   // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
   // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
-  let routes: Record<string, Bun.HTMLBundle | Response> = {};
+  let routes: Record<string, RouteValue> = {};
   if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
     routes = await (await import("./dashboard.ts")).dashboardRoutes();
   }
   const serveOptions = httpServeOptions({
     routes,
     proxies: config.trustProxy,
-    api: (req, path, query) => {
+    api: (req, path, query, source) => {
       if (path === ADMIN_PATH) {
-        if (admin !== null) return admin.handle(req, query);
+        if (admin !== null) return admin.handle(req, query, source());
         return json({ error: "the admin API is off: start with --admin-token or --admin-token-file" }, 404);
       }
       return stats.handle(req.method, path, query);

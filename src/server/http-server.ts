@@ -2,6 +2,9 @@
 // scrape and health requests to the front end, and upgrade WebSocket requests for / and the announce path to
 // the WebTorrent tracker.
 //
+// Methods: the tracker's own paths and the dashboard's answer GET and HEAD only; anything else there gets 405
+// with an Allow header (the admin API has its own list).
+//
 // Routing follows BEP 48's convention: a last path segment "announce" (or "announce.EXT") is an announce,
 // and the same URL with "announce" replaced by "scrape" is its scrape (so /announce.php and /KEY/announce
 // work, with /scrape.php and /KEY/scrape beside them). One trailing slash is forgiven.
@@ -13,16 +16,26 @@ import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
 import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
 import type { Faults } from "./faults.ts";
+import type { Source } from "./auth-throttle.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
+const GET_ONLY = () => new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
+
+/** A route handler; undefined: the request was upgraded to a WebSocket. */
+type Handler = (req: Request, server: Server<WsConnection>) => Response | undefined | Promise<Response | undefined>;
+/** A dashboard route: GET and HEAD only (Bun hands other methods to `fetch`, which answers 405). */
+export type RouteValue = { GET: Response | Handler; HEAD: Response | Handler };
 
 export interface HttpServerOptions {
-  /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
-  routes?: Record<string, Bun.HTMLBundle | Response>;
-  /** Answers /api/* and /metrics (or returns null for 404). */
-  api?: (req: Request, path: string, query: URLSearchParams) => Response | Promise<Response> | null;
+  /**
+   * Extra routes (the dashboard), answered before the tracker's own routing: exact paths, or a prefix ending
+   * in "/*".
+   */
+  routes?: Record<string, RouteValue>;
+  /** Answers /api/* and /metrics (or returns null for 404); `source()` resolves the client's address. */
+  api?: (req: Request, path: string, query: URLSearchParams, source: () => Source) => Response | Promise<Response> | null;
   /** Reverse proxies whose forwarding headers are believed (see client-address.ts). */
   proxies: CidrSet | null;
   tracker: HttpTracker;
@@ -48,14 +61,23 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
     const addr = server.requestIP(req);
     return addr === null ? NO_ADDRESS : resolveClientAddress(addr.address, req, o.proxies, ip);
   };
-  return {
+  /** A copy of the client's address, for callers that keep it past this request (0.0.0.0 when unknown). */
+  const sourceOf = (req: Request, server: Server<WsConnection>): Source => {
+    const client = clientOf(req, server);
+    return client.len === 0 ? { ip: new Uint8Array(4), len: 4 } : { ip: ip.slice(0, client.len), len: client.len };
+  };
+  const routes = o.routes ?? {};
+  const routePrefixes = Object.keys(routes).filter((p) => p.endsWith("/*")).map((p) => p.slice(0, -1));
+  /** A dashboard path, reached by `fetch` only with a method its route does not take. */
+  const isRoute = (path: string) => path in routes || routePrefixes.some((p) => path.startsWith(p));
+  const options: ServeOptions = {
     development: false, // never stack traces to clients
     // Clients reconnect for every announce anyway; an idle keep-alive socket only holds a descriptor.
     idleTimeout: 10,
     // Nothing here takes a large body (the admin API's are under 4 KiB, checked after its token):
     // refuse anything huge before buffering it.
     maxRequestBodySize: 1024 * 1024,
-    routes: o.routes ?? {},
+    routes,
     fetch(req, server) {
       const url = req.url;
       const pathStart = findPathStart(url);
@@ -74,19 +96,19 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
         return new Response("bad WebSocket handshake\n", { status: 400, headers: TEXT_HEADERS });
       }
       if (kind === 0) {
+        const getOrHead = req.method === "GET" || req.method === "HEAD";
         if (pathEnd - pathStart === 8 && url.startsWith("/healthz", pathStart)) {
-          return new Response("ok\n", { headers: TEXT_HEADERS });
+          return getOrHead ? new Response("ok\n", { headers: TEXT_HEADERS }) : GET_ONLY();
         }
         if (o.api !== undefined && (url.startsWith("/api/", pathStart) || url.startsWith("/metrics", pathStart))) {
           const query = new URLSearchParams(pathEnd < url.length ? url.slice(pathEnd + 1) : "");
-          const res = o.api(req, url.slice(pathStart, pathEnd), query);
+          const res = o.api(req, url.slice(pathStart, pathEnd), query, () => sourceOf(req, server));
           if (res !== null) return res;
         }
+        if (!getOrHead && isRoute(url.slice(pathStart, pathEnd))) return GET_ONLY();
         return new Response("not found\n", { status: 404, headers: TEXT_HEADERS });
       }
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
-      }
+      if (req.method !== "GET" && req.method !== "HEAD") return GET_ONLY();
       const client = clientOf(req, server);
       if (client.len === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
       const now = o.now();
@@ -136,6 +158,16 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       return new Response("internal error\n", { status: 500, headers: TEXT_HEADERS });
     },
   };
+  // Bun gives a WebSocket handshake on "/" to a function route's GET handler (a static Response route lets it
+  // through to `fetch`): send those on to `fetch`, which upgrades them.
+  const viaFetch = options.fetch as Handler;
+  const wrapped: Record<string, RouteValue> = {};
+  for (const [path, r] of Object.entries(routes)) {
+    const get = r.GET;
+    wrapped[path] = typeof get === "function" ? { ...r, GET: (req, server) => (isWebSocketUpgrade(req) ? viaFetch(req, server) : get(req, server)) } : r;
+  }
+  options.routes = wrapped;
+  return options;
 }
 
 const NO_ADDRESS = { len: 0, trusted: false } as const;

@@ -10,7 +10,7 @@ import type { WsTracker } from "../frontend/ws-tracker.ts";
 import { RateWindow } from "../stats/rates.ts";
 import { TopTorrents } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendSample, TrendStore } from "../stats/trends.ts";
-import { type ApiContext, handleApi, rateTotals } from "./api.ts";
+import { type ApiContext, handleApi, json, rateTotals } from "./api.ts";
 import type { Logger } from "./logger.ts";
 import type { Faults } from "./faults.ts";
 import { renderMetrics } from "./metrics.ts";
@@ -124,6 +124,7 @@ export class Statistics {
   /** Answers /api/* (but the admin API) and /metrics. */
   handle(method: string, path: string, query: URLSearchParams): Response | null {
     if (path === "/metrics") {
+      if (method !== "GET" && method !== "HEAD") return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
       return new Response(renderMetrics(this.ctx, this.#sweep), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
       });

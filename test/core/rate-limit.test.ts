@@ -39,6 +39,16 @@ describe("RateLimiter", () => {
     expect(l.allow(v6(2, 0), 16, 1000)).toBe(true);
   });
 
+  test("wait: seconds until the next token, without taking one", () => {
+    const l = new RateLimiter({ perSecond: 5 / 60, burst: 5, seed: 4, slots: 1024 });
+    for (let i = 0; i < 10; i++) expect(l.wait(v4(1), 4, 1000)).toBe(0); // asking takes nothing
+    for (let i = 0; i < 5; i++) expect(l.allow(v4(1), 4, 1000)).toBe(true);
+    expect(l.wait(v4(1), 4, 1000)).toBe(12); // one token per 12 s
+    expect(l.wait(v4(1), 4, 1007)).toBe(5);
+    expect(l.wait(v4(1), 4, 1012)).toBe(0);
+    expect(l.wait(v4(2), 4, 1000)).toBe(0);
+  });
+
   test("memory is fixed whatever the number of sources, and 0 turns limiting off", () => {
     const l = new RateLimiter({ perSecond: 100, burst: 100, seed: 9, slots: 1024 });
     for (let n = 0; n < 100_000; n++) l.allow(v4(n), 4, 1000 + (n % 7));

@@ -1,10 +1,13 @@
-// The admin API (/api/blacklist): bearer-token access, listing, adding and removing hashes in the list file,
-// and what happens under concurrent edits.
+// The admin API (/api/blacklist): bearer-token access, the throttle on failed attempts and their logging,
+// listing, adding and removing hashes in the list file, and what happens under concurrent edits.
+// Trackers made by admin() trust 127.0.0.1 as a proxy and every request names a fresh client address, so only
+// the throttle tests (which name one address on purpose) ever spend a source's budget of failed attempts.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseList } from "../../src/core/access.ts";
+import { AUTH_FAILURES_PER_MINUTE } from "../../src/server/auth-throttle.ts";
 import { announceQuery, getBencode, sha1 } from "../helpers/http-client.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { startTracker } from "../helpers/tracker-process.ts";
@@ -34,7 +37,7 @@ interface Admin {
   list: string;
   dir: string;
   /** One admin request; `token` null sends no Authorization header. */
-  call(method: string, query?: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any; headers: Headers }>;
+  call(method: string, query?: string, body?: unknown, token?: string | null, source?: string): Promise<{ status: number; body: any; headers: Headers }>;
   /** The hashes the list file holds, in file order (each occurrence), after checking it parses cleanly. */
   fileHashes(): Promise<string[]>;
 }
@@ -45,13 +48,13 @@ async function admin(content: string | null, args: string[] = ["--access-mode", 
   await mkdir(dir);
   const list = join(dir, "list.txt");
   if (content !== null) await writeFile(list, content);
-  const t = await startTestTracker([...args, "--access-list", list, "--admin-token", TOKEN]);
+  const t = await startTestTracker([...args, "--access-list", list, "--admin-token", TOKEN, "--trust-proxy", "127.0.0.1/32"]);
   running.push(t);
   return {
     t,
     list,
     dir,
-    call: (method, query = "", body, token = TOKEN) => request(t.httpPort, method, query, body, token),
+    call: (method, query = "", body, token = TOKEN, source) => request(t.httpPort, method, query, body, token, source),
     async fileHashes() {
       const text = await readFile(list, "utf8");
       expect(parseList(text).invalid).toEqual([]);
@@ -60,8 +63,12 @@ async function admin(content: string | null, args: string[] = ["--access-mode", 
   };
 }
 
-async function request(port: number, method: string, query: string, body: unknown, token: string | null = TOKEN) {
-  const headers: Record<string, string> = {};
+let sources = 0;
+/** A client address nobody used yet (seen only by trackers that trust the local proxy). */
+const freshSource = () => `198.18.${(++sources >> 8) & 255}.${sources & 255}`;
+
+async function request(port: number, method: string, query: string, body: unknown, token: string | null = TOKEN, source = freshSource()) {
+  const headers: Record<string, string> = { "x-forwarded-for": source };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const res = await fetch(`http://127.0.0.1:${port}/api/blacklist${query}`, {
     method,
@@ -104,10 +111,10 @@ describe("authorization", () => {
   test("only the Bearer scheme is accepted", async () => {
     const a = await admin("");
     for (const authorization of [`Basic ${btoa(`admin:${TOKEN}`)}`, TOKEN, `Token ${TOKEN}`, `Bearer`, `Bearer${TOKEN}`]) {
-      const res = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization } });
+      const res = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization, "x-forwarded-for": freshSource() } });
       expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 });
     }
-    const ok = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization: `bearer ${TOKEN}` } });
+    const ok = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization: `bearer ${TOKEN}`, "x-forwarded-for": freshSource() } });
     expect(ok.status).toBe(200);
   });
 
@@ -145,6 +152,42 @@ describe("authorization", () => {
     expect(r.body.error).toContain("--access-mode");
     expect((await request(t.httpPort, "POST", "", { info_hash: hexOf("a") })).status).toBe(409);
     expect((await request(t.httpPort, "GET", "", undefined, null)).status).toBe(401);
+  });
+});
+
+describe("throttling failed attempts", () => {
+  const WRONG = "wrong-token-guess-0123456789";
+
+  test("after 5 failures a source gets 429 with Retry-After, its token unchecked; other sources are unaffected", async () => {
+    const a = await admin("");
+    const source = "203.0.113.9";
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) expect((await a.call("GET", "", undefined, WRONG, source)).status).toBe(401);
+    const refused = await a.call("GET", "", undefined, WRONG, source);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe(String(60 / AUTH_FAILURES_PER_MINUTE));
+    expect(refused.body.error).toContain("too many failed");
+    // Even the right token is not checked now, so a guess cannot be confirmed at a faster pace.
+    expect((await a.call("POST", "", { info_hash: hexOf("a") }, TOKEN, source)).status).toBe(429);
+    expect(await a.fileHashes()).toEqual([]);
+    // Other addresses are not held back.
+    expect((await a.call("GET", "", undefined, TOKEN, "2001:db8::1")).status).toBe(200);
+    expect((await a.call("GET", "", undefined, TOKEN, "203.0.113.10")).status).toBe(200);
+  });
+
+  test("a burst of 200 wrong tokens: 5 are checked, the rest refused; one log line, never the token", async () => {
+    const a = await admin("");
+    const source = "2001:db8:1:2::7";
+    const all = await Promise.all(Array.from({ length: 200 }, (_, i) => a.call("DELETE", `?info_hash=${hexOf("x")}`, undefined, `${WRONG}${i}`, i % 2 ? source : "2001:db8:1:2::8")));
+    const statuses = all.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBe(AUTH_FAILURES_PER_MINUTE);
+    expect(statuses.filter((s) => s === 429).length).toBe(200 - AUTH_FAILURES_PER_MINUTE);
+    const lines = a.t.logs.filter((l) => l.includes("admin: authentication failed"));
+    expect(lines.length).toBe(1);
+    // Both addresses are in one /64: one source, logged once (with the address that failed first).
+    const line = JSON.parse(lines[0]);
+    expect(line).toMatchObject({ level: "warn", method: "DELETE" });
+    expect(["2001:db8:1:2::7", "2001:db8:1:2::8"]).toContain(line.source);
+    expect(a.t.logs.join("\n")).not.toContain(WRONG);
   });
 });
 
@@ -249,6 +292,32 @@ describe("adding", () => {
     const big = await a.call("POST", "", { info_hash: hexOf("a"), padding: "x".repeat(5000) });
     expect(big.status).toBe(413);
     expect(big.body.error).toContain("too large");
+    expect(await readFile(a.list, "utf8")).toBe("");
+  });
+
+  test("a 10 MB chunked body gets 413 after reading at most the cap, logged as too large", async () => {
+    const a = await admin("");
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 10 * 1024 * 1024) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    // No Content-Length: Bun's fetch sends a stream chunked.
+    const res = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "x-forwarded-for": freshSource() },
+      body,
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: string }).error).toContain("too large");
+    expect(sent).toBeLessThan(10 * 1024 * 1024); // the server stopped reading
+    const logs = a.t.logs.join("\n");
+    expect(logs).toContain("admin: request body too large");
+    expect(logs).not.toContain("cannot update the access list file");
     expect(await readFile(a.list, "utf8")).toBe("");
   });
 

@@ -404,6 +404,20 @@ for (const fam of FAMILIES) {
         expect(tracker.store.get(latin1(h))).toBeUndefined();
       });
 
+      test("PUT, DELETE, TRACE, POST and OPTIONS on the page, /healthz and /metrics get 405 with Allow", async () => {
+        const html = await (await fetch(c.url("/"))).text();
+        const asset = /src="(\/[^"]+\.js)"/.exec(html)![1];
+        for (const path of ["/", "/healthz", "/metrics", asset]) {
+          for (const method of ["PUT", "DELETE", "TRACE", "POST", "OPTIONS"]) {
+            const res = await rawHttp(fam.host, tracker.httpPort, `${method} ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+            expect({ method, path, status: res.status }).toEqual({ method, path, status: 405 });
+            expect(res.head).toMatch(/\r\nallow: GET, HEAD\r\n/i);
+          }
+          const head = await fetch(c.url(path), { method: "HEAD" });
+          expect({ path, status: head.status }).toEqual({ path, status: 200 });
+        }
+      });
+
       test("an HTTP/1.0 request without Host is still answered", async () => {
         const h = hash("http 1.0");
         const query = announceQuery({ infoHash: h, port: 7100, left: 0 });

@@ -1,7 +1,7 @@
 // The WebTorrent tracker over real WebSockets on the HTTP port: announces with offers, offers relayed to other
 // peers of the torrent, answers relayed back, peers leaving on `stopped` and on close, scrape, the shared
 // counts with HTTP, and bad input (malformed JSON, oversized and binary messages, spoofed peer ids, relays
-// across torrents, too many connections) answered with a failure reason or a close, never a crash.
+// across torrents, answers to offers never sent, too many connections) answered with a failure reason or a close, never a crash.
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { WS_MAX_MESSAGE_BYTES } from "../../src/server/http-server.ts";
@@ -108,6 +108,30 @@ describe("announce and relay", () => {
     a.send({ action: "scrape", info_hash: hash });
     expect((await a.next()).action).toBe("scrape");
     expect(tracker.counters.wsAnswersRelayed).toBeGreaterThan(0);
+  });
+
+  test("only the peer an offer went to can answer it, only to its maker, and only once", async () => {
+    const hash = freshHash();
+    const [a, b, mallory] = [await client(), await client(), await client()];
+    await announce(a, hash, webtorrentPeerId(25));
+    await announce(b, hash, webtorrentPeerId(26), { offers: offers("b", 1) });
+    const offer = await a.next(); // a was the only other peer: the one offer went to a
+    await announce(mallory, hash, webtorrentPeerId(27));
+    const answer = (from: string, offerId: unknown) => ({ action: "announce", info_hash: hash, peer_id: from, to_peer_id: webtorrentPeerId(26), offer_id: offerId, answer: { type: "answer", sdp: `v=0 from ${from}` } });
+    const dropped = tracker.counters.wsAnswersDropped;
+    // A swarm member that was sent no offer: neither a made-up offer id nor a's real one gets through.
+    mallory.send(answer(webtorrentPeerId(27), bin20("made up")));
+    mallory.send(answer(webtorrentPeerId(27), offer.offer_id));
+    // a answers its offer twice, and once to the wrong peer (mallory, who made no offer): one answer passes.
+    a.send({ ...answer(webtorrentPeerId(25), offer.offer_id), to_peer_id: webtorrentPeerId(27) });
+    a.send(answer(webtorrentPeerId(25), offer.offer_id));
+    a.send(answer(webtorrentPeerId(25), offer.offer_id));
+    expect((await b.next()).answer).toEqual({ type: "answer", sdp: `v=0 from ${webtorrentPeerId(25)}` });
+    for (const c of [a, b, mallory]) {
+      c.send({ action: "scrape", info_hash: hash });
+      expect((await c.next()).action).toBe("scrape"); // nothing else relayed before it
+    }
+    expect(tracker.counters.wsAnswersDropped).toBe(dropped + 4);
   });
 
   test("answers are relayed only between peers of the same torrent", async () => {
