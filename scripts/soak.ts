@@ -27,7 +27,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { udp } from "bun";
 import { type BValue, decodeBencode } from "../src/codec/bencode-decode.ts";
-import { Prng } from "../test/helpers/prng.ts";
+import { Prng } from "./lib/prng.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Options

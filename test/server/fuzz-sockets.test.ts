@@ -19,7 +19,7 @@ import net from "node:net";
 import { type BValue, decodeBencode, latin1Bytes } from "../../src/codec/bencode-decode.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { compactPeers, latin1, pct, sha1 } from "../helpers/http-client.ts";
-import { Prng } from "../helpers/prng.ts";
+import { Prng } from "../../scripts/lib/prng.ts";
 import { announcePacket, connectPacket, parseAnnounceReply, PROTOCOL_ID_BYTES, scrapePacket } from "../helpers/udp-client.ts";
 
 const SEEDS = [1, 2, 3];
