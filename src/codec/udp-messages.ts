@@ -4,7 +4,8 @@
 //
 // Parsers are strict (a wrong length or action throws), so a test or tool learns exactly what was wrong.
 // parse(write(m)) equals m, and write(parse(b)) equals b for every datagram the parsers accept, except bytes
-// after a BEP 41 end-of-options, which the spec says to ignore.
+// after a BEP 41 end-of-options (the spec says to ignore them) and IPv4-mapped addresses in an IPv6 peer
+// list (parseIp folds them to IPv4, so writing them back throws).
 
 import { readU32, writeU32 } from "../core/bytes.ts";
 import { formatIp, parseIp } from "./ip.ts";
