@@ -14,9 +14,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { parseReply, writeRequest } from "../src/codec/udp-messages.ts";
 
 const WINDOWS = process.platform === "win32";
 const PRELOAD_MARKER = "PRELOADED-BY-BUNFIG";
+const SMOKE_TXID = 0x5eed1234;
 
 class SmokeFailure extends Error {}
 function check(ok: boolean, what: string, detail = ""): void {
@@ -35,11 +37,7 @@ async function until<T>(what: string, ms: number, probe: () => T | null | Promis
 }
 
 async function udpConnect(port: number): Promise<Uint8Array> {
-  const request = new Uint8Array(16);
-  const v = new DataView(request.buffer);
-  v.setBigUint64(0, 0x41727101980n); // BEP 15 protocol id
-  v.setUint32(8, 0); // connect
-  v.setUint32(12, 0x5eed1234); // transaction id
+  const request = writeRequest({ action: "connect", transactionId: SMOKE_TXID });
   let resolveReply!: (b: Uint8Array) => void;
   const reply = new Promise<Uint8Array>((r) => (resolveReply = r));
   const socket = await Bun.udpSocket({
@@ -112,8 +110,14 @@ export async function smoke(binary: string, dashboard: boolean, commit: string |
     const body = Buffer.from(await announce.arrayBuffer()).toString("latin1");
     check(body.startsWith("d") && body.includes("8:intervali") && !body.includes("failure reason"), "HTTP announce", body.slice(0, 120));
     const reply = await udpConnect(listening.udpPort);
-    const rv = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-    check(reply.length === 16 && rv.getUint32(0) === 0 && rv.getUint32(4) === 0x5eed1234, "UDP connect");
+    const parsed = (() => {
+      try {
+        return parseReply(reply);
+      } catch {
+        return null;
+      }
+    })();
+    check(parsed?.action === "connect" && parsed.transactionId === SMOKE_TXID, "UDP connect", Buffer.from(reply).toString("hex"));
 
     if (WINDOWS) {
       const trends = join(programData, "buntracker", "trends.jsonl");

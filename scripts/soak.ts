@@ -25,9 +25,11 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { udp } from "bun";
 import { type BValue, decodeBencode } from "../src/codec/bencode-decode.ts";
-import { Prng } from "../test/helpers/prng.ts";
+import { ACTION_CONNECT, CONNECT_REPLY_LEN, OFF_ACTION, OFF_REPLY_ACTION, readU32, writeU32 } from "../src/codec/udp.ts";
+import { type UdpAnnounceRequest, type UdpReply, type UdpRequest, writeRequest } from "../src/codec/udp-messages.ts";
+import { Prng } from "./lib/prng.ts";
+import { UdpClient } from "./lib/udp-client.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Options
@@ -61,39 +63,27 @@ const ROOT = join(import.meta.dir, "..");
 const sha1 = (s: string) => new Uint8Array(new Bun.CryptoHasher("sha1").update(s).digest());
 const pct = (b: Uint8Array) => Array.from(b, (x) => "%" + x.toString(16).padStart(2, "0")).join("");
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
-const u32 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(o);
-const MAGIC = [0x00, 0x00, 0x04, 0x17, 0x27, 0x10, 0x19, 0x80];
+const SOAK_PEER_ID = new TextEncoder().encode("-qB4650-soaksoaksoak");
 const mib = (kib: number) => (kib / 1024).toFixed(1);
 
-function connectPacket(txid: number): Uint8Array {
-  const b = new Uint8Array(16);
-  b.set(MAGIC, 0);
-  new DataView(b.buffer).setUint32(12, txid);
-  return b;
-}
-
-function announcePacket(id: Uint8Array, txid: number, hash: Uint8Array, port: number, left: bigint, event: number): Uint8Array {
-  const b = new Uint8Array(98);
-  const v = new DataView(b.buffer);
-  b.set(id, 0);
-  v.setUint32(8, 1);
-  v.setUint32(12, txid);
-  b.set(hash, 16);
-  b.set(new TextEncoder().encode("-qB4650-soaksoaksoak"), 36);
-  v.setBigUint64(64, left);
-  v.setUint32(80, event);
-  v.setInt32(92, 30);
-  v.setUint16(96, port);
-  return b;
-}
-
-function scrapePacket(id: Uint8Array, txid: number, hashes: Uint8Array[]): Uint8Array {
-  const b = new Uint8Array(16 + 20 * hashes.length);
-  b.set(id, 0);
-  new DataView(b.buffer).setUint32(8, 2);
-  new DataView(b.buffer).setUint32(12, txid);
-  hashes.forEach((h, i) => b.set(h, 16 + 20 * i));
-  return b;
+/** The announce every well-formed client and the garbage templates send (numwant 30, as the benchmarks). */
+function announceRequest(id: Uint8Array, txid: number, hash: Uint8Array, port: number, left: bigint, event: number): UdpAnnounceRequest {
+  return {
+    action: "announce",
+    connectionId: id,
+    transactionId: txid,
+    infoHash: hash,
+    peerId: SOAK_PEER_ID,
+    downloaded: 0n,
+    left,
+    uploaded: 0n,
+    event,
+    ip: 0,
+    key: 0,
+    numWant: 30,
+    port,
+    options: [],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -375,90 +365,42 @@ class HttpWorker extends Worker {
   }
 }
 
-/** A UDP socket with one request outstanding at a time. */
-class UdpPipe {
-  #socket!: udp.Socket<"buffer">;
-  #waiting: ((b: Uint8Array) => void) | null = null;
-  late = 0;
-
-  static async open(local: string): Promise<UdpPipe> {
-    const p = new UdpPipe();
-    p.#socket = await Bun.udpSocket({
-      hostname: local,
-      socket: {
-        data: (_s, buf) => {
-          const w = p.#waiting;
-          if (w === null) p.late++;
-          else w(new Uint8Array(buf));
-        },
-        error() {},
-      },
-    });
-    return p;
-  }
-
-  /** Sends and waits for the reply echoing `txid`; null after 2 s. */
-  request(packet: Uint8Array, host: string, txid: number): Promise<Uint8Array | null> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#waiting = null;
-        resolve(null);
-      }, 2000);
-      this.#waiting = (b) => {
-        if (b.length < 8 || u32(b, 4) !== txid) {
-          this.late++;
-          return;
-        }
-        clearTimeout(timer);
-        this.#waiting = null;
-        resolve(b);
-      };
-      this.#socket.send(packet, target.port, host);
-    });
-  }
-
-  close(): void {
-    this.#socket.close();
-  }
-}
-
+/** A UDP client with one request outstanding at a time (each worker waits for its reply). */
 class UdpWorker extends Worker {
   #id: Uint8Array | null = null;
   #idEpoch = -1;
   #idAt = 0;
-  #txid = 1;
 
   constructor(
     rng: Prng,
     portBase: number,
-    readonly pipe: UdpPipe,
-    readonly host: string,
-    readonly family: 4 | 6,
+    readonly udp: UdpClient,
   ) {
     super(rng, portBase);
   }
 
-  async #request(kind: string, packet: (txid: number) => Uint8Array, check: (b: Uint8Array) => boolean): Promise<Uint8Array | null> {
+  /** The reply to `m` if it is a well-formed reply of the same action; anything else is a failure. */
+  async #request<A extends UdpRequest["action"]>(kind: string, m: UdpRequest & { action: A }): Promise<(UdpReply & { action: A }) | null> {
     bump(stats.requests, kind);
-    const txid = this.#txid++ >>> 0;
-    const reply = await this.pipe.request(packet(txid), this.host, txid);
+    const reply = await this.udp.request(m, 2000);
     if (reply === null) {
       fail(kind, "no reply within 2 s");
       return null;
     }
-    if (!check(reply)) {
-      fail(kind, `malformed or error reply ${Buffer.from(reply.subarray(0, 80)).toString("hex")} ${u32(reply, 0) === 3 ? new TextDecoder().decode(reply.subarray(8)) : ""}`);
+    if (reply.action !== m.action) {
+      const what = reply.action === "malformed" ? `malformed reply (${reply.reason}) ${Buffer.from(reply.bytes.subarray(0, 80)).toString("hex")}` : reply.action === "error" ? `error reply "${reply.message}"` : `a ${reply.action} reply`;
+      fail(kind, what);
       return null;
     }
-    return reply;
+    return reply as UdpReply & { action: A };
   }
 
   /** A connection id, fetched again after a restart and every minute (BEP 15 clients keep them 1-2 minutes). */
   async #connectionId(): Promise<Uint8Array | null> {
     if (this.#id === null || this.#idEpoch !== epoch || Date.now() - this.#idAt > 60_000) {
-      const reply = await this.#request("udp connect", connectPacket, (b) => b.length === 16 && u32(b, 0) === 0);
+      const reply = await this.#request("udp connect", { action: "connect", transactionId: 0 });
       if (reply === null) return null;
-      this.#id = reply.slice(8, 16);
+      this.#id = reply.connectionId;
       this.#idEpoch = epoch;
       this.#idAt = Date.now();
     }
@@ -468,24 +410,20 @@ class UdpWorker extends Worker {
   async announce(p: Peer, left: number, event: number): Promise<boolean> {
     const id = await this.#connectionId();
     if (id === null) return false;
-    const stride = this.family === 4 ? 6 : 18;
-    const reply = await this.#request(
-      "udp announce",
-      (txid) => announcePacket(id, txid, hashes[p.torrent], p.port, BigInt(left), event),
-      (b) => b.length >= 20 && u32(b, 0) === 1 && (b.length - 20) % stride === 0,
-    );
-    return reply !== null;
+    // The client parses the peers with its socket's family: a reply of the wrong size comes back malformed.
+    return (await this.#request("udp announce", announceRequest(id, 0, hashes[p.torrent], p.port, BigInt(left), event))) !== null;
   }
 
   async scrape(torrents: number[]): Promise<number[] | null> {
     const id = await this.#connectionId();
     if (id === null) return null;
-    const reply = await this.#request(
-      "udp scrape",
-      (txid) => scrapePacket(id, txid, torrents.map((t) => hashes[t])),
-      (b) => u32(b, 0) === 2 && b.length === 8 + 12 * torrents.length,
-    );
-    return reply === null ? null : torrents.map((_, i) => u32(reply, 8 + 12 * i + 4));
+    const reply = await this.#request("udp scrape", { action: "scrape", connectionId: id, transactionId: 0, infoHashes: torrents.map((t) => hashes[t]) });
+    if (reply === null) return null;
+    if (reply.entries.length !== torrents.length) {
+      fail("udp scrape", `${reply.entries.length} entries for ${torrents.length} torrents`);
+      return null;
+    }
+    return reply.entries.map((e) => e.completed);
   }
 }
 
@@ -499,7 +437,7 @@ function mutate(rng: Prng, p: Uint8Array): Uint8Array {
     if (m === 0) for (let f = 1 + rng.int(8); f > 0 && b.length > 0; f--) b[rng.int(b.length)] ^= 1 << rng.int(8);
     else if (m === 1) b = b.slice(0, rng.int(b.length + 1));
     else if (m === 2) b = new Uint8Array([...b, ...rng.bytes(1 + rng.int(200))]);
-    else if (b.length >= 12) new DataView(b.buffer).setUint32(8, rng.pick([0, 1, 2, 3, 4, 0xffffffff]));
+    else if (b.length >= OFF_ACTION + 4) writeU32(b, OFF_ACTION, rng.pick([0, 1, 2, 3, 4, 0xffffffff]));
   }
   return b;
 }
@@ -512,7 +450,7 @@ async function udpGarbage(rng: Prng, local: string, host: string): Promise<void>
     socket: {
       data: (_s, buf) => {
         stats.garbageUdpReplies++;
-        if (buf.length !== 16 || u32(new Uint8Array(buf), 0) !== 0) stats.amplification++;
+        if (buf.length !== CONNECT_REPLY_LEN || readU32(new Uint8Array(buf), OFF_REPLY_ACTION) !== ACTION_CONNECT) stats.amplification++;
       },
       error() {},
     },
@@ -521,9 +459,9 @@ async function udpGarbage(rng: Prng, local: string, host: string): Promise<void>
     await loop(async () => {
       for (let k = 0; k < 5; k++) {
         const templates = [
-          connectPacket(rng.int(2 ** 32)),
-          announcePacket(foreignId, rng.int(2 ** 32), rng.pick(junkHashes), 1 + rng.int(65535), 0n, rng.int(4)),
-          scrapePacket(foreignId, rng.int(2 ** 32), junkHashes.slice(0, rng.int(5))),
+          writeRequest({ action: "connect", transactionId: rng.int(2 ** 32) }),
+          writeRequest(announceRequest(foreignId, rng.int(2 ** 32), rng.pick(junkHashes), 1 + rng.int(65535), 0n, rng.int(4))),
+          writeRequest({ action: "scrape", connectionId: foreignId, transactionId: rng.int(2 ** 32), infoHashes: junkHashes.slice(0, rng.int(5)) }),
         ];
         const p = rng.chance(0.2) ? rng.bytes(rng.int(300)) : mutate(rng, rng.pick(templates));
         socket.send(p, target.port, host);
@@ -640,14 +578,14 @@ async function main(): Promise<number> {
 
     const rng = new Prng(SEED);
     const workers: Worker[] = [];
-    const pipes: UdpPipe[] = [];
+    const udpClients: UdpClient[] = [];
     for (let w = 0; w < HTTP_WORKERS; w++) workers.push(new HttpWorker(new Prng(rng.int(2 ** 32)), 1024 + w * 4000, w % 2 === 0 ? "127.0.0.1" : "::1"));
     for (let w = 0; w < UDP_WORKERS; w++) {
       const v6 = w === UDP_WORKERS - 1;
       const local = v6 ? "::1" : `127.0.0.${10 + w}`;
-      const pipe = await UdpPipe.open(local);
-      pipes.push(pipe);
-      workers.push(new UdpWorker(new Prng(rng.int(2 ** 32)), 1024 + (HTTP_WORKERS + w) * 4000, pipe, v6 ? "::1" : "127.0.0.1", v6 ? 6 : 4));
+      const udp = await UdpClient.open(v6 ? "::1" : "127.0.0.1", target.port, local);
+      udpClients.push(udp);
+      workers.push(new UdpWorker(new Prng(rng.int(2 ** 32)), 1024 + (HTTP_WORKERS + w) * 4000, udp));
     }
 
     // Memory samples.
@@ -699,7 +637,7 @@ async function main(): Promise<number> {
       restart,
     ]);
     clearInterval(sampler);
-    for (const p of pipes) p.close();
+    for (const u of udpClients) u.close();
 
     // Final checks, with the load stopped.
     const final = await scrapeAll();

@@ -14,7 +14,7 @@ import { nativeBinary } from "./native.ts";
 import { fixed, int, mib, ms, progress, table } from "./report.ts";
 import { externalTarget, parseKinds, TARGET_SPECS, withSession } from "./session.ts";
 import { peakRssBytes, rssBytes, type Target } from "./trackers.ts";
-import { UdpClient, readU32 } from "./udp-client.ts";
+import { UdpClient } from "../lib/udp-client.ts";
 import { jsonLines, sourceList } from "./udp.ts";
 import { fillCount, fillPlan, writePlan } from "./workload.ts";
 
@@ -141,10 +141,10 @@ async function startProbe(t: Target, hashes: Uint8Array, o: Options<typeof MEMOR
     const stats = current;
     const t0 = performance.now();
     const p = client
-      .announce({ hash: hashes.subarray(torrent * 20, torrent * 20 + 20), port, event: 0, left: 50, numwant: 30 }, 2000)
+      .announce({ infoHash: hashes.subarray(torrent * 20, torrent * 20 + 20), port, event: 0, left: 50n, numWant: 30 }, 2000)
       .then((reply) => {
         if (reply === null) stats.timeouts++;
-        else if (readU32(reply, 0) !== 1) stats.errors++;
+        else if (reply.action !== "announce") stats.errors++;
         else stats.latenciesUs.push((performance.now() - t0) * 1000);
       })
       .finally(() => inFlight.delete(p));

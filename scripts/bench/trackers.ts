@@ -9,7 +9,7 @@ import { chownSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { nativeBinary } from "./native.ts";
-import { UdpClient, readU32 } from "./udp-client.ts";
+import { UdpClient } from "../lib/udp-client.ts";
 import { whitelistText } from "./workload.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
@@ -169,9 +169,9 @@ export async function waitReady(host: string, port: number, hashes: Uint8Array, 
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
-      const reply = await client.announce({ hash, port: 1, event: 2, left: 50, numwant: 0 }, 200);
-      if (reply !== null && readU32(reply, 0) === 1 && reply.length >= 20) {
-        await client.announce({ hash, port: 1, event: 3, left: 50, numwant: 0 }, 1000);
+      const reply = await client.announce({ infoHash: hash, port: 1, event: 2, left: 50n, numWant: 0 }, 200);
+      if (reply?.action === "announce") {
+        await client.announce({ infoHash: hash, port: 1, event: 3, left: 50n, numWant: 0 }, 1000);
         return;
       }
       await Bun.sleep(100); // polling a process that gives no other signal

@@ -3,24 +3,33 @@
 // i.e. what a tracker in Bun could reach if its request handling cost nothing (§6's Bun.serve calibration).
 
 import type { udp } from "bun";
+import {
+  ACTION_ANNOUNCE,
+  ACTION_CONNECT,
+  ACTION_SCRAPE,
+  ANNOUNCE_REPLY_HEADER_LEN,
+  INFO_HASH_LEN,
+  OFF_ACTION,
+  OFF_REPLY_TRANSACTION_ID,
+  OFF_SCRAPE_ENTRIES,
+  OFF_SCRAPE_HASHES,
+  OFF_TRANSACTION_ID,
+  REQUEST_HEADER_LEN,
+  SCRAPE_ENTRY_LEN,
+} from "../../src/codec/udp.ts";
+import { writeReply } from "../../src/codec/udp-messages.ts";
 
 const PEERS = 21;
+const MAX_SCRAPE = 74;
 
 export async function runBunTrivial(host: string, port: number): Promise<{ close(): void }> {
-  const connect = new Uint8Array(16);
-  const announce = new Uint8Array(20 + 6 * PEERS);
-  const scrape = new Uint8Array(8 + 12 * 74);
-  const cv = new DataView(connect.buffer);
-  const av = new DataView(announce.buffer);
-  const sv = new DataView(scrape.buffer);
-  cv.setUint32(8, 0x12345678);
-  av.setUint32(0, 1);
-  av.setUint32(8, 1800);
-  av.setUint32(12, 10);
-  av.setUint32(16, 20);
-  for (let i = 0; i < PEERS; i++) announce.set([10, 0, 0, i, 0x1a, 0xe1], 20 + 6 * i);
-  sv.setUint32(0, 2);
-  for (let i = 0; i < 74; i++) sv.setUint32(8 + 12 * i, 20);
+  // Fixed replies, written once; only the transaction id is copied in per request.
+  const peers = Array.from({ length: PEERS }, (_, i) => ({ ip: `10.0.0.${i}`, port: 6881 }));
+  const connect = writeReply({ action: "connect", transactionId: 0, connectionId: Uint8Array.of(0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0) });
+  const announce = writeReply({ action: "announce", transactionId: 0, interval: 1800, leechers: 10, seeders: 20, family: 4, peers });
+  const scrape = writeReply({ action: "scrape", transactionId: 0, entries: Array.from({ length: MAX_SCRAPE }, () => ({ seeders: 20, completed: 0, leechers: 0 })) });
+  const T = OFF_TRANSACTION_ID;
+  const R = OFF_REPLY_TRANSACTION_ID;
 
   const socket: udp.Socket<"uint8array"> = await Bun.udpSocket({
     hostname: host,
@@ -28,12 +37,15 @@ export async function runBunTrivial(host: string, port: number): Promise<{ close
     binaryType: "uint8array",
     socket: {
       data(s, buf, rport, raddr) {
-        if (buf.length < 16) return;
-        const action = buf[11];
-        const reply = action === 0 ? connect : action === 1 ? announce : action === 2 ? scrape : null;
+        if (buf.length < REQUEST_HEADER_LEN) return;
+        const action = buf[OFF_ACTION + 3]; // low byte of the big-endian action: 0, 1, 2
+        const reply = action === ACTION_CONNECT ? connect : action === ACTION_ANNOUNCE ? announce : action === ACTION_SCRAPE ? scrape : null;
         if (reply === null) return;
-        reply[4] = buf[12], reply[5] = buf[13], reply[6] = buf[14], reply[7] = buf[15];
-        const len = action === 2 ? 8 + 12 * Math.min(74, Math.floor((buf.length - 16) / 20)) : reply.length;
+        reply[R] = buf[T], reply[R + 1] = buf[T + 1], reply[R + 2] = buf[T + 2], reply[R + 3] = buf[T + 3];
+        const len =
+          action === ACTION_SCRAPE
+            ? OFF_SCRAPE_ENTRIES + SCRAPE_ENTRY_LEN * Math.min(MAX_SCRAPE, Math.floor((buf.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN))
+            : reply.length;
         s.send(len === reply.length ? reply : reply.subarray(0, len), rport, raddr);
       },
       error() {},
@@ -41,7 +53,7 @@ export async function runBunTrivial(host: string, port: number): Promise<{ close
   });
   const body = Buffer.concat([
     Buffer.from(`d8:completei20e10:downloadedi5e10:incompletei10e8:intervali1800e12:min intervali900e5:peers${6 * PEERS}:`),
-    announce.subarray(20),
+    announce.subarray(ANNOUNCE_REPLY_HEADER_LEN),
     Buffer.from("e"),
   ]);
   const server = Bun.serve({

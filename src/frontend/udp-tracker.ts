@@ -20,6 +20,7 @@ import {
   encodeError,
   encodeScrapeEntry,
   encodeScrapeHeader,
+  INFO_HASH_LEN,
   isConnectMagic,
   latin1Key20,
   MAX_SCRAPE_HASHES,
@@ -27,6 +28,10 @@ import {
   OFF_CONNECTION_ID,
   OFF_INFO_HASH,
   OFF_PEER_ID,
+  OFF_REPLY_CONNECTION_ID,
+  OFF_SCRAPE_HASHES,
+  PEER_LEN_V4,
+  PEER_LEN_V6,
   readNumWant,
   readU32,
   REQUEST_HEADER_LEN,
@@ -41,8 +46,8 @@ import { type AnnounceSettings, NOT_ALLOWED, REFUSED_REASON, resolveNumWant } fr
  * never fragmented on any path. That is 202 IPv4 or 67 IPv6 peers.
  */
 export const UDP_REPLY_BUDGET = 1232;
-export const UDP_MAX_PEERS_V4 = Math.floor((UDP_REPLY_BUDGET - ANNOUNCE_REPLY_HEADER_LEN) / 6);
-export const UDP_MAX_PEERS_V6 = Math.floor((UDP_REPLY_BUDGET - ANNOUNCE_REPLY_HEADER_LEN) / 18);
+export const UDP_MAX_PEERS_V4 = Math.floor((UDP_REPLY_BUDGET - ANNOUNCE_REPLY_HEADER_LEN) / PEER_LEN_V4);
+export const UDP_MAX_PEERS_V6 = Math.floor((UDP_REPLY_BUDGET - ANNOUNCE_REPLY_HEADER_LEN) / PEER_LEN_V6);
 
 export class UdpTracker {
   readonly #store: Store;
@@ -94,7 +99,7 @@ export class UdpTracker {
       if (!isConnectMagic(packet)) return this.#drop();
       c.udpConnect++;
       const n = encodeConnectHeader(out, packet);
-      this.#connIds.issue(ip, ipLen, now, out, 8);
+      this.#connIds.issue(ip, ipLen, now, out, OFF_REPLY_CONNECTION_ID);
       return n;
     }
     if (action !== ACTION_ANNOUNCE && action !== ACTION_SCRAPE) return this.#drop();
@@ -126,7 +131,7 @@ export class UdpTracker {
     this.counters.udpAnnounce++;
     let n = encodeAnnounceHeader(out, packet, this.#settings.interval.next(), res.incomplete, res.complete);
     const peers = ipLen === 4 ? res.peers4 : res.peers6;
-    const bytes = ipLen === 4 ? res.count4 * 6 : res.count6 * 18;
+    const bytes = ipLen === 4 ? res.count4 * PEER_LEN_V4 : res.count6 * PEER_LEN_V6;
     for (let i = 0; i < bytes; i++) out[n + i] = peers[i];
     n += bytes;
     return n;
@@ -134,7 +139,7 @@ export class UdpTracker {
 
   #scrapeReply(packet: Uint8Array, out: Uint8Array): number {
     // A trailing partial hash is ignored; beyond 74 hashes the rest are ignored too (the reply stays small).
-    const hashes = Math.min(Math.floor((packet.length - REQUEST_HEADER_LEN) / 20), MAX_SCRAPE_HASHES);
+    const hashes = Math.min(Math.floor((packet.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN), MAX_SCRAPE_HASHES);
     if (hashes === 0) {
       this.counters.udpScrapeError++;
       return encodeError(out, packet, "scrape needs at least one info_hash (no full scrape)");
@@ -144,7 +149,7 @@ export class UdpTracker {
     const s = this.#scrape;
     for (let i = 0; i < hashes; i++) {
       // Entries are positional, so a torrent the access list refuses reads as unknown (zeros).
-      const at = REQUEST_HEADER_LEN + i * 20;
+      const at = OFF_SCRAPE_HASHES + i * INFO_HASH_LEN;
       if (this.#allows === null || this.#allows(latin1Key20(packet, at))) this.#store.scrapeBytes(packet, at, s);
       else s.complete = s.downloaded = s.incomplete = 0;
       n = encodeScrapeEntry(out, n, s.complete, s.downloaded, s.incomplete);

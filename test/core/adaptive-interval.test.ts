@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { AdaptiveInterval, FixedInterval, JITTER_FRACTION, jittered } from "../../src/core/adaptive-interval.ts";
-import { Prng } from "../helpers/prng.ts";
+import { Prng } from "../../scripts/lib/prng.ts";
 
 const MIN = 900;
 const MAX = 1800;

@@ -3,8 +3,9 @@
 // (loopback keeps order, and the tracker answers in arrival order).
 
 import type { udp } from "bun";
-
-export const PROTOCOL_ID = [0x00, 0x00, 0x04, 0x17, 0x27, 0x10, 0x19, 0x80];
+import { parseIp } from "../../src/codec/ip.ts";
+import { ACTION_ANNOUNCE, ACTION_ERROR, CONNECT_REPLY_LEN } from "../../src/codec/udp.ts";
+import { parseReply, type UdpReply, writeRequest } from "../../src/codec/udp-messages.ts";
 
 export class UdpClient {
   #socket!: udp.Socket<"buffer">;
@@ -68,15 +69,17 @@ export class UdpClient {
   /** Runs connect and returns the 8-byte connection id. */
   async connect(txid = 0x01020304): Promise<Uint8Array> {
     const reply = await this.request(connectPacket(txid));
-    return reply.slice(8, 16);
+    const r = parseReply(reply);
+    if (r.action !== "connect") throw new Error(`expected a connect reply, got ${describe(r)}`);
+    return r.connectionId;
   }
 
   /** Asserts (by throwing) that `packet` gets no reply: a connect sent after it must be answered first. */
   async expectNoReply(packet: Uint8Array): Promise<void> {
     this.send(packet);
     const reply = await this.request(connectPacket(0x7e57ab1e));
-    const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-    if (reply.length !== 16 || view.getUint32(0) !== 0 || view.getUint32(4) !== 0x7e57ab1e) {
+    const r = reply.length === CONNECT_REPLY_LEN ? parseReply(reply) : null;
+    if (r?.action !== "connect" || r.transactionId !== 0x7e57ab1e) {
       throw new Error(`expected no reply, got ${Buffer.from(reply).toString("hex")}`);
     }
   }
@@ -87,11 +90,11 @@ export class UdpClient {
 }
 
 export function connectPacket(txid: number): Uint8Array {
-  const b = new Uint8Array(16);
-  b.set(PROTOCOL_ID, 0);
-  new DataView(b.buffer).setUint32(12, txid);
-  return b;
+  return writeRequest({ action: "connect", transactionId: txid });
 }
+
+/** The protocol id as the 8 bytes a connect request starts with. */
+export const PROTOCOL_ID_BYTES = connectPacket(0).slice(0, 8);
 
 export interface AnnounceFields {
   connectionId: Uint8Array;
@@ -106,37 +109,32 @@ export interface AnnounceFields {
   key?: number;
   numWant?: number;
   port: number;
-  /** Extra bytes after offset 98 (BEP 41 options). */
+  /** Raw bytes after offset 98 (BEP 41 options, well-formed or not). */
   options?: Uint8Array;
 }
 
 export function announcePacket(f: AnnounceFields): Uint8Array {
-  const b = new Uint8Array(98 + (f.options?.length ?? 0));
-  const v = new DataView(b.buffer);
-  b.set(f.connectionId, 0);
-  v.setUint32(8, 1);
-  v.setUint32(12, f.txid ?? 0x0a0b0c0d);
-  b.set(f.infoHash, 16);
-  b.set(f.peerId ?? new TextEncoder().encode("-TE0001-abcdefghijkl"), 36);
-  v.setBigUint64(56, f.downloaded ?? 0n);
-  v.setBigUint64(64, f.left ?? 1000n);
-  v.setBigUint64(72, f.uploaded ?? 0n);
-  v.setUint32(80, f.event ?? 0);
-  v.setUint32(84, f.ip ?? 0);
-  v.setUint32(88, f.key ?? 0);
-  v.setInt32(92, f.numWant ?? -1);
-  v.setUint16(96, f.port);
-  if (f.options) b.set(f.options, 98);
-  return b;
+  const fixed = writeRequest({
+    action: "announce",
+    connectionId: f.connectionId,
+    transactionId: f.txid ?? 0x0a0b0c0d,
+    infoHash: f.infoHash,
+    peerId: f.peerId ?? new TextEncoder().encode("-TE0001-abcdefghijkl"),
+    downloaded: f.downloaded ?? 0n,
+    left: f.left ?? 1000n,
+    uploaded: f.uploaded ?? 0n,
+    event: f.event ?? 0,
+    ip: f.ip ?? 0,
+    key: f.key ?? 0,
+    numWant: f.numWant ?? -1,
+    port: f.port,
+    options: [],
+  });
+  return f.options === undefined ? fixed : new Uint8Array([...fixed, ...f.options]);
 }
 
 export function scrapePacket(connectionId: Uint8Array, hashes: Uint8Array[], txid = 0x05060708): Uint8Array {
-  const b = new Uint8Array(16 + 20 * hashes.length);
-  b.set(connectionId, 0);
-  new DataView(b.buffer).setUint32(8, 2);
-  new DataView(b.buffer).setUint32(12, txid);
-  hashes.forEach((h, i) => b.set(h, 16 + i * 20));
-  return b;
+  return writeRequest({ action: "scrape", connectionId, transactionId: txid, infoHashes: hashes });
 }
 
 export interface AnnounceReply {
@@ -145,30 +143,34 @@ export interface AnnounceReply {
   interval: number;
   leechers: number;
   seeders: number;
-  /** "ip:port" strings, decoded with the stride of the given family. */
+  /** "ip:port" strings; IPv6 as "[0:0:0:0:0:0:0:1]:port" (all eight groups, as http-client.ts's formatAddr). */
   peers: string[];
 }
 
+/** An announce reply, decoded with the peer size of the given family; throws on anything else. */
 export function parseAnnounceReply(b: Uint8Array, family: 4 | 6): AnnounceReply {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const stride = family === 4 ? 6 : 18;
-  if ((b.length - 20) % stride !== 0) throw new Error(`reply length ${b.length} is not 20 + ${stride}n`);
-  const peers: string[] = [];
-  for (let o = 20; o < b.length; o += stride) {
-    const port = v.getUint16(o + stride - 2);
-    if (family === 4) peers.push(`${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}:${port}`);
-    else {
-      const groups: string[] = [];
-      for (let i = 0; i < 8; i++) groups.push(v.getUint16(o + i * 2).toString(16));
-      peers.push(`[${groups.join(":")}]:${port}`);
-    }
-  }
-  return { action: v.getUint32(0), txid: v.getUint32(4), interval: v.getUint32(8), leechers: v.getUint32(12), seeders: v.getUint32(16), peers };
+  const r = parseReply(b, family);
+  if (r.action !== "announce") throw new Error(`expected an announce reply, got ${describe(r)}`);
+  const ip = new Uint8Array(16);
+  const peers = r.peers.map((p) => {
+    if (family === 4) return `${p.ip}:${p.port}`;
+    parseIp(p.ip, ip);
+    const groups: string[] = [];
+    for (let i = 0; i < 8; i++) groups.push(((ip[i * 2] << 8) | ip[i * 2 + 1]).toString(16));
+    return `[${groups.join(":")}]:${p.port}`;
+  });
+  return { action: ACTION_ANNOUNCE, txid: r.transactionId, interval: r.interval, leechers: r.leechers, seeders: r.seeders, peers };
 }
 
+/** An error reply's transaction id and text; throws on anything else. */
 export function parseError(b: Uint8Array): { action: number; txid: number; message: string } {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { action: v.getUint32(0), txid: v.getUint32(4), message: new TextDecoder().decode(b.subarray(8)) };
+  const r = parseReply(b);
+  if (r.action !== "error") throw new Error(`expected an error reply, got ${describe(r)}`);
+  return { action: ACTION_ERROR, txid: r.transactionId, message: r.message };
+}
+
+function describe(r: UdpReply): string {
+  return r.action === "error" ? `error "${r.message}"` : `a ${r.action} reply`;
 }
 
 /** A deterministic 20-byte hash for tests, with bytes >= 0x80 so binary handling is exercised. */

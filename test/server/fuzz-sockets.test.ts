@@ -19,8 +19,8 @@ import net from "node:net";
 import { type BValue, decodeBencode, latin1Bytes } from "../../src/codec/bencode-decode.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { compactPeers, latin1, pct, sha1 } from "../helpers/http-client.ts";
-import { Prng } from "../helpers/prng.ts";
-import { announcePacket, connectPacket, parseAnnounceReply, PROTOCOL_ID, scrapePacket } from "../helpers/udp-client.ts";
+import { Prng } from "../../scripts/lib/prng.ts";
+import { announcePacket, connectPacket, parseAnnounceReply, PROTOCOL_ID_BYTES, scrapePacket } from "../helpers/udp-client.ts";
 
 const SEEDS = [1, 2, 3];
 const INTERVAL = 1800; // the defaults the tracker runs with below
@@ -153,12 +153,12 @@ function mutate(rng: Prng, template: Uint8Array, other: Uint8Array): Uint8Array 
 /** A fully random datagram, sometimes with the connect magic or a plausible action in front. */
 function randomDatagram(rng: Prng): Uint8Array {
   const b = rng.bytes(rng.chance(0.3) ? rng.int(24) : rng.int(400));
-  if (b.length >= 8 && rng.chance(0.3)) b.set(PROTOCOL_ID, 0);
+  if (b.length >= 8 && rng.chance(0.3)) b.set(PROTOCOL_ID_BYTES, 0);
   if (b.length >= 12 && rng.chance(0.5)) new DataView(b.buffer).setUint32(8, rng.int(4));
   return b;
 }
 
-const isConnect = (p: Uint8Array) => p.length >= 16 && PROTOCOL_ID.every((x, i) => p[i] === x) && u32(p, 8) === 0;
+const isConnect = (p: Uint8Array) => p.length >= 16 && PROTOCOL_ID_BYTES.every((x, i) => p[i] === x) && u32(p, 8) === 0;
 
 // ---------------------------------------------------------------------------------------------------------
 // UDP

@@ -14,7 +14,7 @@ import {
   connectPacket,
   parseAnnounceReply,
   parseError,
-  PROTOCOL_ID,
+  PROTOCOL_ID_BYTES,
   scrapePacket,
   UdpClient,
 } from "../helpers/udp-client.ts";
@@ -152,7 +152,7 @@ for (const fam of FAMILIES) {
         const flipped = connectPacket(1);
         flipped[7] ^= 0x01;
         const swapped = connectPacket(2);
-        swapped.set([...PROTOCOL_ID].reverse(), 0);
+        swapped.set([...PROTOCOL_ID_BYTES].reverse(), 0);
         const zeros = connectPacket(3);
         zeros.fill(0, 0, 8);
         for (const p of [flipped, swapped, zeros]) await s.client.expectNoReply(p);
@@ -213,7 +213,7 @@ for (const fam of FAMILIES) {
         lastBit[7] ^= 0x01;
         const timeByte = s.id.slice();
         timeByte[3] ^= 0x01;
-        const bad = [new Uint8Array(8), Uint8Array.from(PROTOCOL_ID), crypto.getRandomValues(new Uint8Array(8)), lastBit, timeByte];
+        const bad = [new Uint8Array(8), Uint8Array.from(PROTOCOL_ID_BYTES), crypto.getRandomValues(new Uint8Array(8)), lastBit, timeByte];
         for (const id of bad) {
           await s.client.expectNoReply(announcePacket({ connectionId: id, infoHash: h, port: 4300 }));
           await s.client.expectNoReply(scrapePacket(id, [h]));

@@ -1,5 +1,6 @@
-// A small seeded PRNG (mulberry32) for property and fuzz tests: the same seed always gives the same traffic,
-// so a failure can be replayed. Not for anything secret.
+// A small seeded PRNG (mulberry32) for property and fuzz tests and the soak run: the same seed always gives
+// the same traffic, so a failure can be replayed. Not for anything secret. Here, not in test/, because tools
+// must not depend on test code; tests may import scripts/lib.
 
 export class Prng {
   #state: number;
