@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FLAGS, parseArgs } from "../../src/config/parse-args.ts";
+import { OPTIONS } from "../../src/config/options.ts";
+import { parseArgs } from "../../src/config/parse-args.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const script = await readFile(join(ROOT, "scripts", "install-windows.ps1"), "utf8");
@@ -31,7 +32,7 @@ describe("install-windows.ps1", () => {
       $TokenFile: "C:\\ProgramData\\buntracker\\admin-token",
     };
     const args = [...list!.matchAll(/'([^']*)'|(\$\w+)/g)].map((m) => m[1] ?? sample[m[2]] ?? `unknown variable ${m[2]}`);
-    for (const a of args.filter((a) => a.startsWith("--"))) expect(FLAGS.map((f) => `--${f.name}`)).toContain(a);
+    for (const a of args.filter((a) => a.startsWith("--"))) expect(OPTIONS.map((o) => o.flag)).toContain(a);
     const parsed = parseArgs(args, {});
     if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
     expect(parsed.config.listen).toEqual({ host: "::", port: 6969 });
