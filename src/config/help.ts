@@ -40,7 +40,8 @@ function entry(term: string, description: string, width: number, column: number)
 }
 
 export function optionDescription(o: Option): string {
-  return `${o.help}${o.defaultText === null ? "" : ` Default: ${o.defaultText}.`} Env ${o.env}.`;
+  const range = o.type.range === undefined ? "" : ` Range ${o.type.range}.`;
+  return `${o.help}${range}${o.defaultText === null ? "" : ` Default: ${o.defaultText}.`} Env ${o.env}.`;
 }
 
 export function helpText(version: string, width = 80): string {

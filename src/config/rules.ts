@@ -14,6 +14,8 @@ export interface RuleContext {
 
 export interface Rule {
   id: string;
+  /** The rule as docs/options.md states it. */
+  doc: string;
   /** A message when broken, else null. */
   check(c: RuleContext): string | null;
 }
@@ -25,9 +27,11 @@ const atMostInterval = (key: string, what: string): Rule["check"] => (c) => {
 };
 
 export const RULES: readonly Rule[] = [
-  { id: "min-interval-at-most-interval", check: atMostInterval("min_interval_secs", "the min interval") },
+  { id: "min-interval-at-most-interval",
+    doc: "`--min-interval-secs` is at most `--interval-secs`.", check: atMostInterval("min_interval_secs", "the min interval") },
   {
     id: "peer-timeout-at-least-interval",
+    doc: "`--peer-timeout-secs` is at least `--interval-secs` (a peer announcing on time is never dropped).",
     check(c) {
       const g = c.given("peer_timeout_secs");
       if (g === undefined || c.get("peerTimeoutS") >= c.get("intervalS")) return null;
@@ -36,6 +40,7 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "default-numwant-at-most-max",
+    doc: "`--default-numwant` is at most `--max-numwant`.",
     check(c) {
       const g = c.given("default_numwant");
       if (g === undefined || c.get("defaultNumWant") <= c.get("maxNumWant")) return null;
@@ -44,6 +49,7 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "tls-cert-and-key-together",
+    doc: "`--tls-cert` and `--tls-key` come together.",
     check(c) {
       const cert = c.given("tls_cert");
       const key = c.given("tls_key");
@@ -54,6 +60,7 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "tls-listen-needs-cert",
+    doc: "`--tls-listen` needs `--tls-cert` and `--tls-key`.",
     check(c) {
       const listen = c.given("tls_listen");
       return listen !== undefined && c.get("tlsCert") === null ? `${listen.from} needs --tls-cert PATH and --tls-key PATH` : null;
@@ -61,6 +68,7 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "blacklist-or-access-list",
+    doc: "`--blacklist` and `--access-list` are not given together.",
     check(c) {
       const blacklist = c.given("blacklist");
       const list = c.given("access_list");
@@ -69,6 +77,7 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "blacklist-is-deny",
+    doc: "`--blacklist` goes only with `--access-mode deny` (or none).",
     check(c) {
       const blacklist = c.given("blacklist");
       const mode = c.get("accessMode");
@@ -77,6 +86,7 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "access-mode-needs-list",
+    doc: "`--access-mode deny` or `allow` needs `--access-list`.",
     check(c) {
       const mode = c.get("accessMode");
       return mode !== "off" && c.get("accessList") === null ? `${c.name("access_mode")} ${mode} needs --access-list PATH` : null;
@@ -84,12 +94,14 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: "access-list-needs-mode",
+    doc: "`--access-list` needs `--access-mode deny` or `allow`.",
     check(c) {
       return c.get("accessMode") === "off" && c.get("accessList") !== null ? `${c.name("access_list")} needs --access-mode deny or allow` : null;
     },
   },
   {
     id: "one-admin-token",
+    doc: "`--admin-token` and `--admin-token-file` are not given together.",
     check(c) {
       const token = c.given("admin_token");
       const file = c.given("admin_token_file");

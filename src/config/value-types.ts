@@ -18,6 +18,8 @@ export interface ValueType<T> {
   parse(text: string): T | Invalid;
   /** The value as a TOML value; null: not set (printed as a comment). */
   toml(value: T): string | null;
+  /** The values allowed, for --help and the docs, when the placeholder does not say ("1-86400"). */
+  range?: string;
   /** Asks --check-config to print a placeholder instead of the value. */
   secret?: boolean;
 }
@@ -28,6 +30,7 @@ export function int(min: number, max: number): ValueType<number> & { min: number
   return {
     min,
     max,
+    range: `${min}-${max}`,
     parse: (text) =>
       /^[0-9]{1,15}$/.test(text) && Number(text) >= min && Number(text) <= max
         ? Number(text)
