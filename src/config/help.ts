@@ -51,13 +51,14 @@ export function helpText(version: string, width = 80): string {
     "",
     "Usage: buntracker [options]",
     "",
-    ...wrap("Every option can also be set by the environment variable shown; the command line wins. Defaults are listed with each.", width),
+    ...wrap("Every option can also be set by the environment variable shown, or in a --config file; the command line wins, then the environment, then the file.", width),
   ];
   for (const group of GROUPS) {
     out.push("", `${group}:`);
     for (const o of OPTIONS.filter((x) => x.group === group)) out.push(...entry(`${o.flag} ${o.value}`, optionDescription(o), width, column));
   }
   out.push("", "Other:");
+  out.push(...entry("--config PATH", "read settings from this TOML file: the keys are the option names in snake case (interval_secs = 900); --check-config prints them. The environment and the command line win over it. Env BUNTRACKER_CONFIG.", width, column));
   out.push(...entry("--check-config", "check the settings (options and environment), print them with where each came from, and exit: 0 when they are good, 2 with the problem when not. The admin token is not shown.", width, column));
   out.push(...entry("-h, --help", "show this help and exit", width, column));
   out.push(...entry("-V, --version", "print the version and exit", width, column));

@@ -17,7 +17,12 @@ export function optionsDoc(): string {
     "shown; the command line wins. A bad value prints one line naming the option and what is allowed, and exits",
     "with code 2. `buntracker --check-config [options]` checks the settings the same way, prints the ones in force",
     "(`key = value`, with where each came from; the admin token hidden) and exits 0, or 2 with the problem.",
-    "The keys it prints are the options' names in snake case.",
+    "",
+    "Settings can also come from a TOML file named by `--config PATH` (or `BUNTRACKER_CONFIG`): one `key = value`",
+    "line per option, the key being the option's name in snake case (`interval_secs = 900`, `listen = \"[::]:6969\"`,",
+    "`websocket = false` or `\"off\"`). The command line wins over the environment, which wins over the file. The",
+    "output of `--check-config` is such a file (without the admin token, which it never shows). An unknown key or a bad value is an",
+    "error like a bad flag.",
   ];
   for (const group of GROUPS) {
     out.push("", `## ${group}`, "", "| option | environment | range | default | meaning |", "|---|---|---|---|---|");
@@ -33,6 +38,7 @@ export function optionsDoc(): string {
     "",
     "| flag | meaning |",
     "|---|---|",
+    "| `--config PATH` (`BUNTRACKER_CONFIG`) | Read settings from this TOML file (see above). |",
     "| `--check-config` | Check the settings, print them and exit (0: good, 2: bad). |",
     "| `-h`, `--help` | Print the options and the HTTP endpoints, and exit. |",
     "| `-V`, `--version` | Print the version and exit. |",

@@ -1,7 +1,9 @@
-// Command line + BUNTRACKER_* environment -> Config, driven by the option table (options.ts) and the rules
-// (rules.ts). Pure: argv and env are passed in. The command line wins over the environment; every bad value
-// yields one line naming the flag or variable, the value and what is allowed.
+// Command line + BUNTRACKER_* environment + optional TOML config file -> Config, driven by the option table
+// (options.ts) and the rules (rules.ts). Pure: argv, env and the file reader are passed in. The command line
+// wins over the environment, which wins over the file; every bad value yields one line naming the flag,
+// variable or file key, the value and what is allowed.
 
+import { readFileSync } from "node:fs";
 import type { Config } from "./config.ts";
 import { type DefaultContext, OPTION_BY_FLAG, OPTION_BY_KEY, OPTIONS } from "./options.ts";
 import type { PlatformDefaults } from "./platform.ts";
@@ -10,9 +12,15 @@ import { Invalid } from "./value-types.ts";
 
 /** Where a setting came from: `from` is the flag or variable as given ("default" when neither). */
 export interface Source {
-  kind: "default" | "env" | "flag";
+  kind: "default" | "file" | "env" | "flag";
   from: string;
 }
+
+/** The config file's flag and variable (not options themselves: a file cannot name another file). */
+export const CONFIG_FLAG = "--config";
+export const CONFIG_ENV = "BUNTRACKER_CONFIG";
+
+type Given = Map<string, { text: string; from: string; kind: "file" | "env" | "flag" }>;
 
 export type ParseResult =
   | { kind: "run"; config: Config }
@@ -23,17 +31,16 @@ export type ParseResult =
 
 const NO_PLATFORM: PlatformDefaults = { trendsFile: null };
 
-/** `platform`: defaults that depend on where the tracker runs (see platform.ts); none when not given. */
+/** `platform`: defaults that depend on where the tracker runs (see platform.ts); none when not given.
+ * `readText`: reads the --config file. */
 export function parseArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   platform: PlatformDefaults = NO_PLATFORM,
+  readText: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): ParseResult {
-  const given = new Map<string, { text: string; from: string; kind: "env" | "flag" }>();
-  for (const o of OPTIONS) {
-    const v = env[o.env];
-    if (v !== undefined && v !== "") given.set(o.key, { text: v, from: o.env, kind: "env" });
-  }
+  const flags: { key: string; text: string; from: string }[] = [];
+  let configFile: { path: string; from: string } | null = env[CONFIG_ENV] ? { path: env[CONFIG_ENV], from: CONFIG_ENV } : null;
   let check = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -47,15 +54,28 @@ export function parseArgs(
     const eq = arg.indexOf("=");
     const flag = arg.slice(0, eq < 0 ? undefined : eq);
     const option = OPTION_BY_FLAG.get(flag);
-    if (option === undefined) return { kind: "error", message: unknownFlag(flag) };
+    if (option === undefined && flag !== CONFIG_FLAG) return { kind: "error", message: unknownFlag(flag) };
     let text: string;
     if (eq >= 0) text = arg.slice(eq + 1);
     else {
       if (i + 1 >= argv.length) return { kind: "error", message: `${flag} needs a value` };
       text = argv[++i];
     }
-    given.set(option.key, { text, from: flag, kind: "flag" });
+    if (option === undefined) configFile = { path: text, from: flag };
+    else flags.push({ key: option.key, text, from: flag });
   }
+
+  // Lowest first: the file, then the environment, then the command line.
+  const given: Given = new Map();
+  if (configFile !== null) {
+    const error = readConfigFile(configFile.path, configFile.from, readText, given);
+    if (error !== null) return { kind: "error", message: error };
+  }
+  for (const o of OPTIONS) {
+    const v = env[o.env];
+    if (v !== undefined && v !== "") given.set(o.key, { text: v, from: o.env, kind: "env" });
+  }
+  for (const f of flags) given.set(f.key, { text: f.text, from: f.from, kind: "flag" });
 
   // Every given value is parsed first (in table order, so the first bad one is reported), then defaults are
   // derived on demand, then the rules run.
@@ -83,12 +103,13 @@ export function parseArgs(
     name: (key) => given.get(key)?.from ?? OPTION_BY_KEY.get(key)!.flag,
     platform,
   };
-  for (const o of OPTIONS) if (o.field !== null) ctx.get(o.field);
+  // In table order, whatever order the defaults were derived in.
+  const result = Object.fromEntries(OPTIONS.filter((o) => o.field !== null).map((o) => [o.field, ctx.get(o.field!)])) as unknown as Config;
   for (const rule of RULES) {
     const message = rule.check(ctx);
     if (message !== null) return { kind: "error", message };
   }
-  if (!check) return { kind: "run", config: config as Config };
+  if (!check) return { kind: "run", config: result };
   const sources = new Map<string, Source>();
   for (const o of OPTIONS) {
     const g = given.get(o.key);
@@ -98,20 +119,48 @@ export function parseArgs(
     const g = given.get(alias.key);
     for (const key of alias.sets ?? []) if (g !== undefined && !given.has(key)) sources.set(key, { kind: g.kind, from: g.from });
   }
-  return { kind: "check", config: config as Config, sources };
+  return { kind: "check", config: result, sources };
+}
+
+/** A TOML file with the table's keys at top level: its values go into `given`. Returns a message when bad. */
+function readConfigFile(path: string, from: string, readText: (path: string) => string, given: Given): string | null {
+  let doc: Record<string, unknown>;
+  try {
+    doc = Bun.TOML.parse(readText(path)) as Record<string, unknown>;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/^TOML Parse error: /, "") : String(err);
+    return `cannot read ${from} ${path}: ${why}`;
+  }
+  for (const [key, value] of Object.entries(doc)) {
+    const option = OPTION_BY_KEY.get(key);
+    if (option === undefined) {
+      const near = closest(key, [...OPTION_BY_KEY.keys()]);
+      return `unknown key ${key} in ${path} ${near === null ? "(see docs/options.md)" : `(did you mean ${near}?)`}`;
+    }
+    const text =
+      typeof value === "string" ? value : typeof value === "number" && Number.isInteger(value) ? String(value) : typeof value === "boolean" ? (value ? "on" : "off") : null;
+    if (text === null) return `invalid ${key} in ${path}: must be a string, an integer, true or false`;
+    given.set(key, { text, from: `${key} in ${path}`, kind: "file" });
+  }
+  return null;
 }
 
 /** "unknown option --lisen (did you mean --listen?)" when a flag is close. */
 function unknownFlag(flag: string): string {
+  const near = closest(flag, [...OPTION_BY_FLAG.keys(), CONFIG_FLAG, "--help", "--version", "--check-config"]);
+  return `unknown option ${flag} ${near === null ? "(see --help)" : `(did you mean ${near}?)`}`;
+}
+
+/** The known name nearest to a mistyped one, if near enough. */
+function closest(name: string, known: readonly string[]): string | null {
   let best: string | null = null;
   let bestDistance = Infinity;
-  for (const known of [...OPTION_BY_FLAG.keys(), "--help", "--version", "--check-config"]) {
-    // A flag cut short ("--peer-timeout") is as close as one typo.
-    const d = flag.length > 4 && known.startsWith(flag) ? 1 : editDistance(flag, known);
-    if (d < bestDistance) [best, bestDistance] = [known, d];
+  for (const k of known) {
+    // A name cut short ("--peer-timeout") is as close as one typo.
+    const d = name.length > 4 && k.startsWith(name) ? 1 : editDistance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  const close = best !== null && bestDistance <= Math.max(2, Math.floor(flag.length / 4));
-  return `unknown option ${flag} ${close ? `(did you mean ${best}?)` : "(see --help)"}`;
+  return bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : null;
 }
 
 function editDistance(a: string, b: string): number {

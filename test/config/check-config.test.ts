@@ -18,7 +18,7 @@ function check(args: string[], env: Record<string, string> = {}) {
 /** The `key = value  # source` lines as {key: [value, source]}. */
 function settings(stdout: string): Record<string, [string, string]> {
   const out: Record<string, [string, string]> = {};
-  for (const m of stdout.matchAll(/^(#\s)?(\w+) = (.*?)\s+# (.*)$/gm)) out[m[2]] = [m[1] ? "(not set)" : m[3], m[4]];
+  for (const m of stdout.matchAll(/^(?:# )?(\w+) = (.*?)\s+# (.*)$/gm)) out[m[1]] = [m[2], m[3]];
   return out;
 }
 
@@ -34,7 +34,8 @@ describe("--check-config", () => {
     expect(s.min_interval_secs).toEqual(["300", "default"]);
     expect(s.log_level).toEqual(['"debug"', "env BUNTRACKER_LOG_LEVEL"]);
     expect(s.state_file).toEqual(["(not set)", "default"]);
-    expect(s.admin_token).toEqual(['"********"', "env BUNTRACKER_ADMIN_TOKEN"]);
+    expect(s.admin_token).toEqual(["(set, hidden)", "env BUNTRACKER_ADMIN_TOKEN"]);
+    expect(r.stdout).toMatch(/^# admin_token = \(set, hidden\)/m);
     expect(r.stdout).not.toContain(TOKEN);
     expect(r.stdout).not.toContain("listening");
   });
@@ -43,6 +44,15 @@ describe("--check-config", () => {
     const s = settings(check(["--blacklist", "/srv/deny.txt"]).stdout);
     expect(s.access_mode).toEqual(['"deny"', "flag --blacklist"]);
     expect(s.access_list).toEqual(['"/srv/deny.txt"', "flag --blacklist"]);
+  });
+
+  test("a --config file is read, shown as the source of its values, and below the environment", async () => {
+    const file = join(dir, "buntracker.toml");
+    await writeFile(file, 'interval_secs = 900\nlog_level = "warn"\nwebsocket = false\n');
+    const s = settings(check(["--config", file], { BUNTRACKER_LOG_LEVEL: "error" }).stdout);
+    expect(s.interval_secs).toEqual(["900", `file ${file}`]);
+    expect(s.websocket).toEqual(['"off"', `file ${file}`]);
+    expect(s.log_level).toEqual(['"error"', "env BUNTRACKER_LOG_LEVEL"]);
   });
 
   test("bad settings: one line, exit 2, nothing on stdout", () => {
