@@ -13,7 +13,7 @@ import { platformDefaults } from "./config/platform.ts";
 import { Invalid, secret } from "./config/value-types.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
-import { TlsFileError } from "./server/tls-files.ts";
+import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { VERSION, versionLine } from "./version.ts";
 
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
@@ -59,6 +59,15 @@ if (config.adminTokenFile !== null) {
   if (short instanceof Invalid) await fail(2, `the admin token in ${config.adminTokenFile} ${short.message}`);
 }
 if (parsed.kind === "check") {
+  // The certificate and key are read and matched as a start would, so that a bad pair is caught here too.
+  if (config.tlsCert !== null) {
+    try {
+      loadTlsPair(config.tlsCert, config.tlsKey!);
+    } catch (err) {
+      if (err instanceof TlsFileError) await fail(2, err.message);
+      throw err;
+    }
+  }
   console.log(effectiveSettings(config, parsed.sources, VERSION));
   process.exit(0);
 }

@@ -46,6 +46,16 @@ describe("--check-config", () => {
     expect(s.access_list).toEqual(['"/srv/deny.txt"', "flag --blacklist"]);
   });
 
+  test("reads the TLS certificate and key as a start would", async () => {
+    const cert = join(dir, "cert.pem");
+    await writeFile(cert, "not a certificate\n");
+    await writeFile(join(dir, "key.pem"), "not a key either\n");
+    const r = check(["--tls-cert", cert, "--tls-key", join(dir, "key.pem")]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `buntracker: --tls-cert ${cert} holds no PEM certificate\n`]);
+    const missing = check(["--tls-cert", cert, "--tls-key", join(dir, "nokey.pem")]);
+    expect([missing.code, missing.stderr]).toEqual([2, `buntracker: --tls-key ${join(dir, "nokey.pem")} does not exist\n`]);
+  });
+
   test("a --config file is read, shown as the source of its values, and below the environment", async () => {
     const file = join(dir, "buntracker.toml");
     await writeFile(file, 'interval_secs = 900\nlog_level = "warn"\nwebsocket = false\n');
