@@ -132,6 +132,8 @@ check_config() { # BINARY FLAGS...
     printf '%s\n' "$out" >&2
     die "the settings were not changed" "设置未更改"
   fi
+  # Its warnings (a BUNTRACKER_ variable that is no setting: a typo in the file) are passed on.
+  sed -n 's/^# warning: /buntracker: warning: /p' <<<"$out" >&2
   printf '%s\n' "$out"
 }
 

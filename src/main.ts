@@ -68,7 +68,7 @@ if (parsed.kind === "check") {
       throw err;
     }
   }
-  console.log(effectiveSettings(config, parsed.sources, VERSION));
+  console.log(effectiveSettings(config, parsed.sources, VERSION, parsed.warnings));
   process.exit(0);
 }
 const log = new Logger(config.logLevel);

@@ -5,8 +5,9 @@ import type { Config } from "./config.ts";
 import { GROUPS, OPTIONS } from "./options.ts";
 import type { Source } from "./parse-args.ts";
 
-export function effectiveSettings(config: Config, sources: ReadonlyMap<string, Source>, version: string): string {
+export function effectiveSettings(config: Config, sources: ReadonlyMap<string, Source>, version: string, warnings: readonly string[] = []): string {
   const out = [`# buntracker ${version}: these settings are valid. Where each came from is on its right.`];
+  for (const w of warnings) out.push(`# warning: ${w}`);
   for (const group of GROUPS) {
     out.push("", `# ${group}`);
     for (const o of OPTIONS.filter((x) => x.group === group)) {

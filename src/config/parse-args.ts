@@ -24,7 +24,7 @@ type Given = Map<string, { text: string; from: string; kind: "file" | "env" | "f
 
 export type ParseResult =
   | { kind: "run"; config: Config }
-  | { kind: "check"; config: Config; sources: ReadonlyMap<string, Source> }
+  | { kind: "check"; config: Config; sources: ReadonlyMap<string, Source>; warnings: string[] }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "error"; message: string };
@@ -119,7 +119,7 @@ export function parseArgs(
     const g = given.get(alias.key);
     for (const key of alias.sets ?? []) if (g !== undefined && !given.has(key)) sources.set(key, { kind: g.kind, from: g.from });
   }
-  return { kind: "check", config: result, sources };
+  return { kind: "check", config: result, sources, warnings: unknownVariables(env) };
 }
 
 /** A TOML file with the table's keys at top level: its values go into `given`. Returns a message when bad. */
@@ -143,6 +143,19 @@ function readConfigFile(path: string, from: string, readText: (path: string) => 
     given.set(key, { text, from: `${key} in ${path}`, kind: "file" });
   }
   return null;
+}
+
+/** BUNTRACKER_* variables that are no setting: a typo in a settings file would otherwise go unnoticed. (Not an
+ * error: other tools use the prefix too, such as the installer's BUNTRACKER_BINARY.) */
+function unknownVariables(env: Readonly<Record<string, string | undefined>>): string[] {
+  const known = [...OPTIONS.map((o) => o.env), CONFIG_ENV];
+  return Object.keys(env)
+    .filter((name) => name.startsWith("BUNTRACKER_") && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const near = closest(name, known);
+      return `${name} is not a setting${near === null ? "" : ` (did you mean ${near}?)`}`;
+    });
 }
 
 /** "unknown option --lisen (did you mean --listen?)" when a flag is close. */

@@ -40,6 +40,15 @@ describe("--check-config", () => {
     expect(r.stdout).not.toContain("listening");
   });
 
+  test("warns about BUNTRACKER_ variables that are no setting (a typo in a settings file), without failing", () => {
+    const r = check([], { BUNTRACKER_LISEN: "7000", BUNTRACKER_SOMETHING_ELSE: "x" });
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n").filter((l) => l.startsWith("# warning"))).toEqual([
+      "# warning: BUNTRACKER_LISEN is not a setting (did you mean BUNTRACKER_LISTEN?)",
+      "# warning: BUNTRACKER_SOMETHING_ELSE is not a setting",
+    ]);
+  });
+
   test("--blacklist shows as the source of the access mode and list it sets", () => {
     const s = settings(check(["--blacklist", "/srv/deny.txt"]).stdout);
     expect(s.access_mode).toEqual(['"deny"', "flag --blacklist"]);

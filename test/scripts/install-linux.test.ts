@@ -307,6 +307,15 @@ describe("install", () => {
     expect(existsSync(join(sb.root, "opt"))).toBe(false);
     expect(await sb.calls()).toEqual([]);
   });
+
+  test("refuses a listen address the tracker would not take, and changes nothing", async () => {
+    const sb = await sandbox();
+    const r = sb.run(["install", "--listen", "70000"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid --listen "70000": port out of range (0-65535)');
+    expect(existsSync(join(sb.root, "opt"))).toBe(false);
+    expect(await sb.calls()).toEqual([]);
+  });
 });
 
 describe("configure", () => {
@@ -388,13 +397,13 @@ describe("configure", () => {
     expect(up.stderr).toContain('invalid BUNTRACKER_PEER_TIMEOUT_SECS "600": the peer timeout must be at least the announce interval (--interval-secs, 900)');
   });
 
-  test("install refuses a listen address the tracker would not take, and changes nothing", async () => {
-    const sb = await sandbox();
-    const r = sb.run(["install", "--listen", "70000"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('invalid --listen "70000": port out of range (0-65535)');
-    expect(existsSync(join(sb.root, "opt"))).toBe(false);
-    expect(await sb.calls()).toEqual([]);
+  test("passes on the tracker's warning about a variable in the settings file that is no setting", async () => {
+    const sb = await installed();
+    expectOk(sb.run(["stop"]));
+    await writeFile(join(sb.root, "etc/buntracker/buntracker.env"), `${await sb.file("etc/buntracker/buntracker.env")}BUNTRACKER_LOG_LEVLE=debug\n`);
+    const r = sb.run(["configure", "--log-level", "warn"]);
+    expectOk(r);
+    expect(r.stderr).toBe("buntracker: warning: BUNTRACKER_LOG_LEVLE is not a setting (did you mean BUNTRACKER_LOG_LEVEL?)\n");
   });
 
   test("without options it asks for each value; an empty answer keeps it", async () => {
