@@ -1,8 +1,12 @@
 // The one table of options. Each entry names its key (snake_case; the flag --kebab-case and the environment
 // variable BUNTRACKER_UPPER_CASE derive from it, and a config file would use it as is), the Config field it
 // fills, its kind of value (parser and range), its default or the rule that derives it, its help text and its
-// group. The parser, --help, --check-config and docs/options.md all read this table; cross-option rules are in
-// rules.ts.
+// group. The parser, --help, --check-config, --config files and docs/options.md all read this table;
+// cross-option rules are in rules.ts.
+//
+// Adding an option: a field in Config (config.ts), one entry here (value types in value-types.ts), a rule in
+// rules.ts if it constrains another option (with a case in test/config/rules.test.ts), then
+// `bun scripts/gen-options-doc.ts` to refresh docs/options.md.
 
 import type { Config } from "./config.ts";
 import type { PlatformDefaults } from "./platform.ts";
@@ -14,8 +18,8 @@ export type Group = (typeof GROUPS)[number];
 /** What a derived default may look at: other fields (resolved on demand), options given, the platform. */
 export interface DefaultContext {
   get<F extends keyof Config>(field: F): Config[F];
-  given(key: string): boolean;
-  givenText(key: string): string | undefined;
+  /** The option's text and where it came from; undefined when it was not given. */
+  given(key: string): { text: string; from: string } | undefined;
   platform: PlatformDefaults;
 }
 
@@ -243,14 +247,14 @@ export const OPTIONS: readonly Option[] = [
   option("access_mode", "accessMode", "Access and admin", {
     value: "off|deny|allow",
     type: oneOf("off", "deny", "allow"),
-    default: (c) => (c.given("blacklist") ? "deny" : "off"),
+    default: (c) => (c.given("blacklist") !== undefined ? "deny" : "off"),
     defaultText: "off",
     help: "Serve every torrent (off), all but those in --access-list (deny), or only those (allow).",
   }),
   option("access_list", "accessList", "Access and admin", {
     value: "PATH",
     type: path,
-    default: (c) => c.givenText("blacklist") ?? null,
+    default: (c) => c.given("blacklist")?.text ?? null,
     defaultText: null,
     help: "Info hashes for --access-mode, one 40-hex hash per line, # comments; reloaded when it changes and on SIGHUP.",
   }),

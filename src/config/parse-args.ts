@@ -98,8 +98,7 @@ export function parseArgs(
       }
       return config[field] as Config[F];
     },
-    given: ((key: string) => given.get(key)) as DefaultContext["given"] & RuleContext["given"],
-    givenText: (key) => given.get(key)?.text,
+    given: (key) => given.get(key),
     name: (key) => given.get(key)?.from ?? OPTION_BY_KEY.get(key)!.flag,
     platform,
   };
