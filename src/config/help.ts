@@ -9,12 +9,12 @@ export function helpWidth(stdout: { isTTY?: boolean; columns?: number }): number
 }
 
 const ENDPOINTS: readonly [string, string][] = [
-  ["/announce, /scrape", "BitTorrent announce and scrape over HTTP; the same port serves udp://HOST:PORT/announce (BEP 15) and ws://HOST:PORT/announce (WebTorrent)"],
-  ["/", "the dashboard (when the build has it)"],
-  ["/healthz", 'answers "ok" while the tracker runs'],
-  ["/metrics", "Prometheus metrics"],
-  ["/api/stats, /api/trends, /api/clients", "the dashboard's data as JSON"],
-  ["/api/blacklist", "the admin API for the access list (needs --admin-token)"],
+  ["/announce, /scrape", "BitTorrent announce and scrape over HTTP; the same port serves udp://HOST:PORT/announce (BEP 15) and ws://HOST:PORT/announce (WebTorrent)."],
+  ["/", "The dashboard (when the build has it)."],
+  ["/healthz", 'Answers "ok" while the tracker runs.'],
+  ["/metrics", "Prometheus metrics."],
+  ["/api/stats, /api/trends, /api/clients", "The dashboard's data as JSON."],
+  ["/api/blacklist", "The admin API for the access list (needs --admin-token)."],
 ];
 
 /** Splits text into lines of at most `width` characters (a word longer than that gets a line of its own). */
@@ -58,10 +58,10 @@ export function helpText(version: string, width = 80): string {
     for (const o of OPTIONS.filter((x) => x.group === group)) out.push(...entry(`${o.flag} ${o.value}`, optionDescription(o), width, column));
   }
   out.push("", "Other:");
-  out.push(...entry("--config PATH", "read settings from this TOML file: the keys are the option names in snake case (interval_secs = 900); --check-config prints them. The environment and the command line win over it. Env BUNTRACKER_CONFIG.", width, column));
-  out.push(...entry("--check-config", "check the settings (options and environment), print them with where each came from, and exit: 0 when they are good, 2 with the problem when not. The admin token is not shown.", width, column));
-  out.push(...entry("-h, --help", "show this help and exit", width, column));
-  out.push(...entry("-V, --version", "print the version and exit", width, column));
+  out.push(...entry("--config PATH", "Read settings from this TOML file: the keys are the option names in snake case (interval_secs = 900); --check-config prints them. The environment and the command line win over it. Env BUNTRACKER_CONFIG.", width, column));
+  out.push(...entry("--check-config", "Check the settings (flags, environment and --config file), print them with where each came from, and exit: 0 when they are good, 2 with the problem when not. The admin token is not shown.", width, column));
+  out.push(...entry("-h, --help", "Show this help and exit.", width, column));
+  out.push(...entry("-V, --version", "Print the version and exit.", width, column));
   out.push("", "HTTP endpoints (on --listen):");
   for (const [path, what] of ENDPOINTS) out.push(...entry(path, what, width, column));
   return out.join("\n");

@@ -47,7 +47,7 @@ describe("--help", () => {
     const text = helpText("1.0.0");
     expect(text).toContain("HTTP endpoints");
     for (const path of ["/announce", "/scrape", "/healthz", "/metrics", "/api/stats", "/api/blacklist"]) expect(text).toContain(path);
-    expect(text).toMatch(/^ {2}\/ {2,}the dashboard/m);
+    expect(text).toMatch(/^ {2}\/ {2,}The dashboard/m);
     expect(text).toContain("--check-config");
   });
 
