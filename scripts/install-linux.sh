@@ -109,31 +109,40 @@ need_installed() {
   installed || die "buntracker is not installed (run: $0 install)" "buntracker 尚未安装 (请运行: $0 install)"
 }
 
-# A listen address as the tracker takes it, normalised: a bare PORT or :PORT becomes [::]:PORT (dual stack).
-# Port 0 (any free port) makes no sense for a service and is refused.
-normalize_listen() {
-  local a=$1 host port
-  case "$a" in
-    "" | *[[:space:]/?#@]*) return 1 ;;
-    \[*\]:*) host=${a%%]:*}; host="${host}]"; port=${a#*]:} ;;
-    *:*:*) return 1 ;;
-    :*) host='[::]'; port=${a#:} ;;
-    *:*) host=${a%:*}; port=${a##*:} ;;
-    *) host='[::]'; port=$a ;;
-  esac
-  case "$port" in "" | *[!0-9]*) return 1 ;; esac
-  [ "${#port}" -le 5 ] || return 1
-  port=$((10#$port))
-  [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || return 1
-  [ -n "$host" ] && [ "$host" != "[]" ] || return 1
-  printf '%s:%s\n' "$host" "$port"
-}
-
 listen_port() { printf '%s\n' "${1##*:}"; }
 
-check_int() { # VALUE MIN MAX
+check_int() { # VALUE MIN MAX (the installer's own options; the tracker checks its settings itself)
   case "$1" in "" | *[!0-9]*) return 1 ;; esac
   [ "${#1}" -le 7 ] && [ "$((10#$1))" -ge "$2" ] && [ "$((10#$1))" -le "$3" ]
+}
+
+# Asks the tracker itself whether its settings are good: BINARY --check-config with the settings file's
+# variables (when there is one) and FLAGS... on top, as the service would start. Prints the settings in force
+# (`key = value  # source` lines); a bad one: the tracker's own one-line reason, and this script stops before
+# changing anything.
+check_config() { # BINARY FLAGS...
+  local bin=$1 line out vars=()
+  shift
+  if [ -f "$ROOT$ENV_FILE" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      case "$line" in BUNTRACKER_*=*) vars+=("$line") ;; esac
+    done <"$ROOT$ENV_FILE"
+  fi
+  if ! out=$(env -i ${vars[@]+"${vars[@]}"} "$bin" --check-config "$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    die "the settings were not changed" "设置未更改"
+  fi
+  # Its warnings (a BUNTRACKER_ variable that is no setting: a typo in the file) are passed on.
+  sed -n 's/^# warning: /buntracker: warning: /p' <<<"$out" >&2
+  printf '%s\n' "$out"
+}
+
+# One value from check_config's output, without TOML's quotes: setting KEY <<<"$settings"
+setting() { sed -n "s/^$1 = \(.*[^ ]\)  *# .*/\1/p" | sed 's/^"\(.*\)"$/\1/'; }
+
+# Port 0 (any free port) is fine for the tracker but makes no sense for a service.
+need_fixed_port() {
+  [ "$(listen_port "$1")" != 0 ] || die "port 0 would be a different port on every start: choose one" "端口 0 每次启动都会不同: 请指定一个端口"
 }
 
 new_token() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
@@ -324,9 +333,14 @@ cmd_install() {
   version=$("$src" --version 2>/dev/null) || die "cannot run $src (wrong architecture?)" "无法运行 $src (架构不对?)"
   case "$version" in buntracker\ *) ;; *) die "$src is not buntracker" "$src 不是 buntracker" ;; esac
   installed && upgrade=1
+  # The new binary checks the settings it will run with (kept ones on upgrade) before anything is changed.
+  local settings
   if [ -n "$OPT_LISTEN" ]; then
-    listen=$(normalize_listen "$OPT_LISTEN") || die "invalid listen address: $OPT_LISTEN (examples: 6969, 0.0.0.0:6969, [::]:80)" \
-      "监听地址无效: $OPT_LISTEN (例如: 6969, 0.0.0.0:6969, [::]:80)"
+    settings=$(check_config "$src" --listen "$OPT_LISTEN")
+    listen=$(setting listen <<<"$settings")
+    need_fixed_port "$listen"
+  else
+    settings=$(check_config "$src")
   fi
 
   ensure_user
@@ -360,7 +374,7 @@ cmd_install() {
     chown 0:0 "$ROOT$ENV_FILE"
     say "Kept the settings in $ENV_FILE." "保留了 $ENV_FILE 中的设置。"
   else
-    write_env_file new_env_text "${listen:-$DEFAULT_LISTEN}" "$(new_token)"
+    write_env_file new_env_text "${listen:-$(setting listen <<<"$settings")}" "$(new_token)"
     say "Wrote $ENV_FILE (with a new admin token)." "已写入 $ENV_FILE (含新生成的管理令牌)。"
   fi
   if [ ! -e "$ROOT$DENY_FILE" ]; then
@@ -474,17 +488,23 @@ cmd_configure() {
   else
     listen=$OPT_LISTEN interval=$OPT_INTERVAL timeout=$OPT_TIMEOUT level=$OPT_LOG_LEVEL
   fi
-  # Check everything first, then write, so a bad value changes nothing.
+  # The tracker checks everything first (with the other settings in the file), then this writes, so a bad
+  # value changes nothing. The values written are the tracker's reading of them ("6969" is "[::]:6969").
+  local flags=() settings
+  [ -z "$listen" ] || flags+=(--listen "$listen")
+  [ -z "$interval" ] || flags+=(--interval-secs "$interval")
+  [ -z "$timeout" ] || flags+=(--peer-timeout-secs "$timeout")
+  [ -z "$level" ] || flags+=(--log-level "$level")
+  settings=$(check_config "$ROOT$BIN" ${flags[@]+"${flags[@]}"})
   if [ -n "$listen" ]; then
-    listen=$(normalize_listen "$listen") || die "invalid listen address (examples: 6969, 0.0.0.0:6969, [::]:80)" \
-      "监听地址无效 (例如: 6969, 0.0.0.0:6969, [::]:80)"
+    listen=$(setting listen <<<"$settings")
+    need_fixed_port "$listen"
   fi
-  [ -z "$interval" ] || check_int "$interval" 1 86400 || die "the interval must be 1 to 86400 seconds" "汇报间隔必须是 1 到 86400 秒"
-  [ -z "$timeout" ] || check_int "$timeout" 1 604800 || die "the peer timeout must be 1 to 604800 seconds" "节点超时必须是 1 到 604800 秒"
-  case "$level" in "" | error | warn | info | debug) ;; *) die "the log level must be error, warn, info or debug" "日志级别必须是 error、warn、info 或 debug" ;; esac
+  [ -z "$interval" ] || interval=$(setting interval_secs <<<"$settings")
+  [ -z "$timeout" ] || timeout=$(setting peer_timeout_secs <<<"$settings")
   [ -z "$listen" ] || env_set BUNTRACKER_LISTEN "$listen"
-  [ -z "$interval" ] || env_set BUNTRACKER_INTERVAL_SECS "$((10#$interval))"
-  [ -z "$timeout" ] || env_set BUNTRACKER_PEER_TIMEOUT_SECS "$((10#$timeout))"
+  [ -z "$interval" ] || env_set BUNTRACKER_INTERVAL_SECS "$interval"
+  [ -z "$timeout" ] || env_set BUNTRACKER_PEER_TIMEOUT_SECS "$timeout"
   [ -z "$level" ] || env_set BUNTRACKER_LOG_LEVEL "$level"
   say "Saved $ENV_FILE." "已保存 $ENV_FILE。"
   if service_active; then start_and_report restart; fi

@@ -82,16 +82,27 @@ function Get-AccountName([string]$Sid) {
   (New-Object Security.Principal.SecurityIdentifier($Sid)).Translate([Security.Principal.NTAccount]).Value
 }
 
-# The same forms the tracker accepts; a bare port or :PORT becomes [::]:PORT. Port 0 is refused.
-function ConvertTo-ListenAddress([string]$Text) {
-  if ($Text -match '^\d{1,5}$') { $hostPart = '[::]'; $port = $Text }
-  elseif ($Text -match '^:(\d{1,5})$') { $hostPart = '[::]'; $port = $Matches[1] }
-  elseif ($Text -match '^(\[[0-9A-Fa-f:.%a-zA-Z]+\]):(\d{1,5})$') { $hostPart = $Matches[1]; $port = $Matches[2] }
-  elseif ($Text -match '^([^\s:/?#@\[\]]+):(\d{1,5})$') { $hostPart = $Matches[1]; $port = $Matches[2] }
-  else { Fail "invalid listen address '$Text' (examples: 6969, 0.0.0.0:6969, [::]:80)" }
-  $n = [int]$port
-  if ($n -lt 1 -or $n -gt 65535) { Fail "invalid port in '$Text': 1 to 65535" }
-  return "${hostPart}:$n"
+# Runs the tracker's own check of its settings (buntracker --check-config ARGS...), which prints the settings in
+# force as `key = value` lines. A bad setting stops this script with the tracker's one-line reason, before
+# anything is changed.
+function Invoke-CheckConfig([string]$Program, [string[]]$Arguments) {
+  # Windows PowerShell turns a native program's stderr into errors; 'Stop' would end the script on the first.
+  $previous = $ErrorActionPreference
+  $ErrorActionPreference = 'Continue'
+  try { $output = @(& $Program --check-config @Arguments 2>&1 | ForEach-Object { "$_" }) }
+  finally { $ErrorActionPreference = $previous }
+  if ($LASTEXITCODE -ne 0) { Fail ((($output -join ' ') -replace '^buntracker: ', '') + ' (nothing was changed)') }
+  return $output
+}
+
+# The address as the tracker reads it: a bare port or :PORT is [::]:PORT. Port 0 (any free port) is fine for
+# the tracker but makes no sense for a task that starts at boot.
+function ConvertTo-ListenAddress([string]$Program, [string]$Text) {
+  $line = Invoke-CheckConfig $Program @('--listen', $Text) | Where-Object { $_ -match '^listen = "([^"]*)"' } | Select-Object -First 1
+  if (-not $line -or $line -notmatch '^listen = "([^"]*)"') { Fail "$Program --check-config did not show the listen address" }
+  $address = $Matches[1]
+  if ((Get-Port $address) -eq 0) { Fail 'port 0 would be a different port on every start: choose one' }
+  return $address
 }
 
 function Get-Port([string]$ListenAddress) { [int]($ListenAddress -replace '^.*:', '') }
@@ -165,9 +176,14 @@ function Set-FirewallRules([int]$Port) {
   }
 }
 
+# The tracker's command line in the task.
+function Get-TrackerArguments([string]$ListenAddress) {
+  return @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--access-mode', 'deny',
+    '--access-list', $DenyFile, '--admin-token-file', $TokenFile)
+}
+
 function Register-TrackerTask([string]$ListenAddress) {
-  $arguments = @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--access-mode', 'deny',
-    '--access-list', $DenyFile, '--admin-token-file', $TokenFile) | ForEach-Object { '"' + $_ + '"' }
+  $arguments = Get-TrackerArguments $ListenAddress | ForEach-Object { '"' + $_ + '"' }
   $taskAction = New-ScheduledTaskAction -Execute $Exe -Argument ($arguments -join ' ') -WorkingDirectory $DataDir
   $trigger = New-ScheduledTaskTrigger -AtStartup
   $principal = New-ScheduledTaskPrincipal -UserId (Get-AccountName $SidLocalService) -LogonType ServiceAccount -RunLevel Limited
@@ -184,9 +200,13 @@ function Install-Tracker {
   if ($LASTEXITCODE -ne 0 -or $version -notmatch '^buntracker ') { Fail "$source is not a working buntracker executable" }
 
   $settings = Get-Settings
-  if ($Listen) { $listenAddress = ConvertTo-ListenAddress $Listen }
+  if ($Listen) { $listenAddress = ConvertTo-ListenAddress $source $Listen }
   elseif ($settings) { $listenAddress = $settings.Listen }
   else { $listenAddress = $DefaultListen }
+
+  # With a token file kept from an earlier install, the new executable checks the whole command line the task
+  # will run before the running tracker is stopped. (A fresh install makes every file itself.)
+  if (Test-Path -LiteralPath $TokenFile) { Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress) | Out-Null }
 
   $upgrade = Test-Path -LiteralPath $Exe
   Stop-Tracker

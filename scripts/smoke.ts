@@ -64,6 +64,12 @@ export async function smoke(binary: string, dashboard: boolean, commit: string |
   check(version.exitCode === 0 && m !== null && m[1] === pkg.version, "--version prints the version", line);
   check(commit === null ? m![2] !== "unknown" : m![2] === commit, "--version names the commit it was built from", line);
 
+  // The installers' contract: --check-config prints the address as the tracker reads it, or refuses with exit 2.
+  const good = Bun.spawnSync([...runner, binary, "--check-config", "--listen", "6969"], { stdout: "pipe", stderr: "pipe" });
+  check(good.exitCode === 0 && /^listen = "\[::\]:6969"/m.test(good.stdout.toString()), "--check-config prints the settings", good.stdout.toString() + good.stderr.toString());
+  const bad = Bun.spawnSync([...runner, binary, "--check-config", "--peer-timeout-secs", "60"], { stdout: "pipe", stderr: "pipe" });
+  check(bad.exitCode === 2 && bad.stderr.toString().includes("--interval-secs"), "--check-config refuses a bad setting with exit 2", bad.stderr.toString());
+
   const dir = await mkdtemp(join(tmpdir(), "buntracker-smoke-"));
   const programData = join(dir, "ProgramData");
   let proc: ReturnType<typeof Bun.spawn> | null = null;

@@ -1,15 +1,19 @@
-// Command-line entry: flags and BUNTRACKER_* environment -> Config -> running tracker. Bad input prints one
+// Command-line entry: flags and BUNTRACKER_* environment -> Config -> running tracker (or, with
+// --check-config, the settings printed). Bad input prints one
 // line and exits 2; a listener that cannot bind exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and
 // SIGHUP, sent when the console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the
 // access list.
 
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { helpText, parseArgs } from "./config/parse-args.ts";
+import { effectiveSettings } from "./config/effective.ts";
+import { helpText, helpWidth } from "./config/help.ts";
+import { parseArgs } from "./config/parse-args.ts";
 import { platformDefaults } from "./config/platform.ts";
+import { Invalid, secret } from "./config/value-types.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
-import { TlsFileError } from "./server/tls-files.ts";
+import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { VERSION, versionLine } from "./version.ts";
 
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
@@ -17,7 +21,7 @@ declare const WITH_DASHBOARD: boolean | undefined;
 
 const parsed = parseArgs(process.argv.slice(2), process.env, platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable));
 if (parsed.kind === "help") {
-  console.log(helpText(VERSION));
+  console.log(helpText(VERSION, helpWidth(process.stdout)));
   process.exit(0);
 }
 if (parsed.kind === "version") {
@@ -43,7 +47,7 @@ if (parsed.kind === "error") {
 }
 
 const config = parsed.config;
-const log = new Logger(config.logLevel);
+// The token file is read here (and by --check-config), so that a missing file or a short token is bad input.
 let adminToken = config.adminToken;
 if (config.adminTokenFile !== null) {
   try {
@@ -51,10 +55,23 @@ if (config.adminTokenFile !== null) {
   } catch (err) {
     await fail(2, `cannot read --admin-token-file ${config.adminTokenFile}: ${err instanceof Error ? err.message : err}`);
   }
+  const short = secret.parse(adminToken!);
+  if (short instanceof Invalid) await fail(2, `the admin token in ${config.adminTokenFile} ${short.message}`);
 }
-if (adminToken !== null && adminToken.length < 16) {
-  await fail(2, "the admin token must be at least 16 characters (try: openssl rand -hex 32)");
+if (parsed.kind === "check") {
+  // The certificate and key are read and matched as a start would, so that a bad pair is caught here too.
+  if (config.tlsCert !== null) {
+    try {
+      loadTlsPair(config.tlsCert, config.tlsKey!);
+    } catch (err) {
+      if (err instanceof TlsFileError) await fail(2, err.message);
+      throw err;
+    }
+  }
+  console.log(effectiveSettings(config, parsed.sources, VERSION, parsed.warnings));
+  process.exit(0);
 }
+const log = new Logger(config.logLevel);
 // The trends file's folder may not exist yet (the Windows default is in %ProgramData%). If it cannot be made,
 // the trends file itself reports why and the tracker keeps its history in memory.
 if (config.trendsFile !== null) await mkdir(dirname(config.trendsFile), { recursive: true }).catch(() => {});

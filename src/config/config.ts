@@ -1,4 +1,5 @@
-// The one Config type and its defaults. Every tunable is named here once, with its unit.
+// The one Config type: every tunable, with its unit. Flags, environment names, ranges and defaults are in
+// options.ts.
 
 import type { AccessMode } from "../core/access.ts";
 import type { IntervalMode } from "../core/adaptive-interval.ts";
@@ -68,26 +69,3 @@ export interface Config {
   /** Swarm snapshot file; null: swarms start empty after a restart. */
   stateFile: string | null;
 }
-
-export const DEFAULTS = {
-  listen: { host: "::", port: 6969 },
-  intervalS: 1800,
-  peerTimeoutS: 3000,
-  defaultNumWant: 50,
-  maxNumWant: 200,
-  logLevel: "info",
-  // Sized so a worst case (every torrent with few peers) stays well under 1 GB; see README "Limits".
-  // Measured at these limits (every torrent with 8 peers, store filled in-process, growth after GC): 102 MiB
-  // with IPv4 peers, 176 MiB with IPv6. README "Limits" has the figures.
-  maxTorrents: 500_000,
-  maxPeersPerTorrent: 200_000,
-  maxPeers: 4_000_000,
-  rateLimit: 20,
-  rateBurst: 200,
-  rateLimitExempt: "127.0.0.0/8,::1",
-  // bittorrent-tracker and aquatic_ws both send 120 s: offers are only good for a short while.
-  wsIntervalS: 120,
-  // A household or office behind one address may have a few browser tabs open on WebTorrent sites each.
-  wsMaxSocketsPerIp: 32,
-  adaptiveBusyRate: 50_000,
-} as const;

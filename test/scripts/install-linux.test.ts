@@ -12,6 +12,7 @@ import { parseArgs } from "../../src/config/parse-args.ts";
 
 const REPO = join(import.meta.dir, "..", "..");
 const SCRIPT = join(REPO, "scripts", "install-linux.sh");
+const MAIN = join(REPO, "src", "main.ts");
 const TOKEN = /^[0-9a-f]{64}$/;
 // Each start or restart waits a second to see that the service stayed up; several tests do a few.
 setDefaultTimeout(30_000);
@@ -120,8 +121,10 @@ exit 0
   return sb;
 }
 
+/** A stand-in for a release binary: its own --version, and the real tracker (from source) for the rest, so
+ * the installer's --check-config calls get the tracker's real answers. */
 function fakeBinary(version: string): string {
-  return `#!/bin/sh\necho "buntracker ${version}"\n`;
+  return `#!/bin/sh\nif [ "$1" = --version ]; then echo "buntracker ${version}"; exit 0; fi\nexec '${process.execPath}' '${MAIN}' "$@"\n`;
 }
 
 function expectOk(r: { code: number; stdout: string; stderr: string }): void {
@@ -304,6 +307,15 @@ describe("install", () => {
     expect(existsSync(join(sb.root, "opt"))).toBe(false);
     expect(await sb.calls()).toEqual([]);
   });
+
+  test("refuses a listen address the tracker would not take, and changes nothing", async () => {
+    const sb = await sandbox();
+    const r = sb.run(["install", "--listen", "70000"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid --listen "70000": port out of range (0-65535)');
+    expect(existsSync(join(sb.root, "opt"))).toBe(false);
+    expect(await sb.calls()).toEqual([]);
+  });
 });
 
 describe("configure", () => {
@@ -323,11 +335,24 @@ describe("configure", () => {
       expect(await listen()).toBe(stored);
     }
     const before = await sb.file("etc/buntracker/buntracker.env");
-    for (const bad of ["0", "70000", "::1:80", "[::1]80", "host:", "a b:80", "x/y:80", "[]:80"]) {
+    // The tracker's own reason (from --check-config), then the installer's line.
+    for (const [bad, reason] of [
+      ["70000", 'invalid --listen "70000": port out of range (0-65535)'],
+      ["::1:80", 'invalid --listen "::1:80": an IPv6 address needs brackets: [IPv6]:PORT'],
+      ["[::1]80", 'invalid --listen "[::1]80": expected HOST:PORT, [IPv6]:PORT or PORT'],
+      ["host:", 'invalid --listen "host:": expected HOST:PORT, [IPv6]:PORT or PORT'],
+      ["a b:80", 'invalid --listen "a b:80": expected HOST:PORT, [IPv6]:PORT or PORT'],
+      ["x/y:80", 'invalid --listen "x/y:80": expected HOST:PORT, [IPv6]:PORT or PORT'],
+      ["[]:80", 'invalid --listen "[]:80": expected HOST:PORT, [IPv6]:PORT or PORT'],
+    ]) {
       const r = sb.run(["configure", "--listen", bad]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain("invalid listen address");
+      expect(r.stderr).toBe(`buntracker: ${reason}\nbuntracker: the settings were not changed\n`);
     }
+    // Port 0 is good for the tracker (any free port) but not for a service.
+    const zero = sb.run(["configure", "--listen", "0"]);
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toBe("buntracker: port 0 would be a different port on every start: choose one\n");
     expect(await sb.file("etc/buntracker/buntracker.env")).toBe(before);
     expect(await sb.info("etc/buntracker/buntracker.env")).toEqual({ mode: 0o600, uid: 0, gid: 0 });
   });
@@ -347,6 +372,38 @@ describe("configure", () => {
     expect(sb.run(["configure", "--log-level", "loud"]).code).toBe(1);
     expect(sb.run(["configure", "--interval-secs", "0"]).code).toBe(1);
     expect((await sb.env()).BUNTRACKER_LOG_LEVEL).toBe("warn");
+  });
+
+  test("checks a value against the other settings as the tracker will: a peer timeout below the interval is refused", async () => {
+    const sb = await installed();
+    expectOk(sb.run(["stop"]));
+    const before = await sb.file("etc/buntracker/buntracker.env");
+    // The interval in force is the default (1800): 600 would make the service exit 2 on its next start.
+    const r = sb.run(["configure", "--peer-timeout-secs", "600"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'buntracker: invalid --peer-timeout-secs "600": the peer timeout must be at least the announce interval (--interval-secs, 1800)\n' +
+        "buntracker: the settings were not changed\n",
+    );
+    expect(await sb.file("etc/buntracker/buntracker.env")).toBe(before);
+    // With a shorter interval in the file, the same timeout is fine.
+    expectOk(sb.run(["configure", "--interval-secs", "300"]));
+    expectOk(sb.run(["configure", "--peer-timeout-secs", "600"]));
+    const env = await sb.env();
+    expect([env.BUNTRACKER_INTERVAL_SECS, env.BUNTRACKER_PEER_TIMEOUT_SECS]).toEqual(["300", "600"]);
+    // And then an interval above that timeout is refused, naming the timeout.
+    const up = sb.run(["configure", "--interval-secs", "900"]);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain('invalid BUNTRACKER_PEER_TIMEOUT_SECS "600": the peer timeout must be at least the announce interval (--interval-secs, 900)');
+  });
+
+  test("passes on the tracker's warning about a variable in the settings file that is no setting", async () => {
+    const sb = await installed();
+    expectOk(sb.run(["stop"]));
+    await writeFile(join(sb.root, "etc/buntracker/buntracker.env"), `${await sb.file("etc/buntracker/buntracker.env")}BUNTRACKER_LOG_LEVLE=debug\n`);
+    const r = sb.run(["configure", "--log-level", "warn"]);
+    expectOk(r);
+    expect(r.stderr).toBe("buntracker: warning: BUNTRACKER_LOG_LEVLE is not a setting (did you mean BUNTRACKER_LOG_LEVEL?)\n");
   });
 
   test("without options it asks for each value; an empty answer keeps it", async () => {

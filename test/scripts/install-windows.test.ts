@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { FLAGS, parseArgs } from "../../src/config/parse-args.ts";
+import { OPTIONS } from "../../src/config/options.ts";
+import { parseArgs } from "../../src/config/parse-args.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const script = await readFile(join(ROOT, "scripts", "install-windows.ps1"), "utf8");
@@ -22,7 +23,7 @@ describe("install-windows.ps1", () => {
   });
 
   test("the task's command line is one the tracker accepts, with every file in %ProgramData%\\buntracker", () => {
-    const list = script.match(/\$arguments = @\(([\s\S]*?)\)\s*\|/)?.[1];
+    const list = script.match(/function Get-TrackerArguments[^{]*\{\s*return @\(([\s\S]*?)\)\s*\}/)?.[1];
     expect(list).toBeDefined();
     const sample: Record<string, string> = {
       $ListenAddress: "[::]:6969",
@@ -31,7 +32,7 @@ describe("install-windows.ps1", () => {
       $TokenFile: "C:\\ProgramData\\buntracker\\admin-token",
     };
     const args = [...list!.matchAll(/'([^']*)'|(\$\w+)/g)].map((m) => m[1] ?? sample[m[2]] ?? `unknown variable ${m[2]}`);
-    for (const a of args.filter((a) => a.startsWith("--"))) expect(FLAGS.map((f) => `--${f.name}`)).toContain(a);
+    for (const a of args.filter((a) => a.startsWith("--"))) expect(OPTIONS.map((o) => o.flag)).toContain(a);
     const parsed = parseArgs(args, {});
     if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
     expect(parsed.config.listen).toEqual({ host: "::", port: 6969 });
@@ -42,6 +43,21 @@ describe("install-windows.ps1", () => {
       expect(script).toMatch(new RegExp(`\\$${name} = Join-Path \\$DataDir '`));
     }
     expect(script).toContain("$DataDir = Join-Path $env:ProgramData 'buntracker'");
+  });
+
+  test("leaves checking the settings to the tracker (--check-config), for the listen address and the task's command line", () => {
+    const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
+    expect(script).toMatch(/& \$Program --check-config @Arguments/);
+    expect(install).toContain("ConvertTo-ListenAddress $source $Listen");
+    expect(install).toContain("Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress)");
+    // Checked before the running tracker is stopped, so a refused setting changes nothing.
+    expect(install.indexOf("Invoke-CheckConfig")).toBeLessThan(install.indexOf("Stop-Tracker"));
+    // No range check of its own.
+    expect(script).not.toContain("65535");
+    // What ConvertTo-ListenAddress reads is what --check-config prints.
+    const out = Bun.spawnSync([process.execPath, join(ROOT, "src", "main.ts"), "--check-config", "--listen", "6969"]).stdout.toString();
+    expect(out).toMatch(/^listen = "\[::\]:6969"/m);
+    expect(script).toContain(`'^listen = "([^"]*)"'`);
   });
 
   test("starts at boot as LOCAL SERVICE, opens TCP and UDP for this program only, and uninstall undoes it all", () => {

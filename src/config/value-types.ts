@@ -1,0 +1,126 @@
+// The kinds of value an option takes: each parses the text given on the command line or in the environment
+// (later: a config file), says what is wrong with a bad one, and writes a value back in TOML form for
+// --check-config. Pure.
+
+import { CidrSet } from "../core/cidr.ts";
+import type { ListenAddress } from "./config.ts";
+
+/** What is wrong with a value. `quote`: the message repeats the value given (false for secrets, and for
+ * messages that already name the bad part). */
+export class Invalid {
+  constructor(
+    readonly message: string,
+    readonly quote = true,
+  ) {}
+}
+
+export interface ValueType<T> {
+  parse(text: string): T | Invalid;
+  /** The value as a TOML value; null: not set (printed as a comment). */
+  toml(value: T): string | null;
+  /** The values allowed, for --help and the docs, when the placeholder does not say ("1-86400"). */
+  range?: string;
+  /** Asks --check-config to print a placeholder instead of the value. */
+  secret?: boolean;
+}
+
+export const tomlString = (s: string): string => JSON.stringify(s); // JSON string escapes are valid TOML basic strings
+
+export function int(min: number, max: number): ValueType<number> & { min: number; max: number } {
+  return {
+    min,
+    max,
+    range: `${min}-${max}`,
+    parse: (text) =>
+      /^[0-9]{1,15}$/.test(text) && Number(text) >= min && Number(text) <= max
+        ? Number(text)
+        : new Invalid(`must be an integer from ${min} to ${max}`),
+    toml: (v) => String(v),
+  };
+}
+
+/** "a, b or c" */
+export function orList(words: readonly string[]): string {
+  return words.length === 1 ? words[0] : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
+}
+
+export function oneOf<const W extends string>(...words: W[]): ValueType<W> & { words: readonly W[] } {
+  return {
+    words,
+    parse: (text) => ((words as string[]).includes(text) ? (text as W) : new Invalid(`must be ${orList(words)}`)),
+    toml: (v) => tomlString(v),
+  };
+}
+
+export const onOff: ValueType<boolean> = {
+  parse: (text) => (text === "on" ? true : text === "off" ? false : new Invalid("must be on or off")),
+  toml: (v) => tomlString(v ? "on" : "off"),
+};
+
+/** A file path; an empty value means none. */
+export const path: ValueType<string | null> = {
+  parse: (text) => (text === "" ? null : /[\0\n]/.test(text) ? new Invalid("not a file path", false) : text),
+  toml: (v) => (v === null ? null : tomlString(v)),
+};
+
+/** A CIDR list ("" means none). */
+export const cidrList: ValueType<CidrSet | null> = {
+  parse(text) {
+    const set = CidrSet.parse(text);
+    if (typeof set === "string") return new Invalid(set, false);
+    return set.size === 0 ? null : set;
+  },
+  toml: (v) => tomlString(v === null ? "" : v.text.join(",")),
+};
+
+export const ADMIN_TOKEN_MIN = 16;
+
+/** The admin token: checked for length, never repeated in a message or printed. */
+export const secret: ValueType<string | null> = {
+  parse: (text) =>
+    text.length >= ADMIN_TOKEN_MIN ? text : new Invalid(`must be at least ${ADMIN_TOKEN_MIN} characters (try: openssl rand -hex 32)`, false),
+  toml: (v) => (v === null ? null : tomlString(v)),
+  secret: true,
+};
+
+const DEFAULT_HOST = "::";
+
+export function formatListen(a: ListenAddress): string {
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** "HOST:PORT", "[IPv6]:PORT", ":PORT" or "PORT" (a bare port is dual stack). Hosts may be names; the OS
+ * resolves them when binding. Port 0 picks a free port. */
+export function parseListen(text: string): ListenAddress | Invalid {
+  const shape = new Invalid("expected HOST:PORT, [IPv6]:PORT or PORT");
+  let host = DEFAULT_HOST;
+  let portText = text;
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0 || text[close + 1] !== ":") return shape;
+    host = text.slice(1, close);
+    portText = text.slice(close + 2);
+  } else if (text.includes(":")) {
+    const colon = text.lastIndexOf(":");
+    if (text.slice(0, colon).includes(":")) return new Invalid("an IPv6 address needs brackets: [IPv6]:PORT");
+    host = text.slice(0, colon) || DEFAULT_HOST;
+    portText = text.slice(colon + 1);
+  }
+  if (host === "" || /[\s/?#@[\]]/.test(host)) return shape;
+  if (!/^[0-9]+$/.test(portText)) return shape;
+  if (portText.length > 5 || Number(portText) > 65535) return new Invalid("port out of range (0-65535)");
+  return { host, port: Number(portText) };
+}
+
+export const listen: ValueType<ListenAddress> = { parse: parseListen, toml: (v) => tomlString(formatListen(v)) };
+
+export const listenOrOff: ValueType<ListenAddress | null> = {
+  parse: (text) => (text === "off" ? null : parseListen(text)),
+  toml: (v) => tomlString(v === null ? "off" : formatListen(v)),
+};
+
+/** A listen address, or none ("" or not given). */
+export const optionalListen: ValueType<ListenAddress | null> = {
+  parse: (text) => (text === "" ? null : parseListen(text)),
+  toml: (v) => (v === null ? null : tomlString(formatListen(v))),
+};
