@@ -122,6 +122,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
   const serveOptions = httpServeOptions({
     routes,
     proxies: config.trustProxy,
+    apiLimit: limit,
     api: (req, path, query) => {
       if (path === ADMIN_PATH) {
         if (admin !== null) return admin.handle(req, query);

@@ -12,17 +12,27 @@ import { resolveClientAddress } from "./client-address.ts";
 import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
 import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
+import type { SourceLimit } from "../frontend/source-limit.ts";
+import { RATE_LIMITED_REASON } from "../frontend/settings.ts";
+import { ADMIN_PATH } from "./admin.ts";
 import type { Logger } from "./logger.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
+const API_LIMITED_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
 
 export interface HttpServerOptions {
   /** Extra exact-path routes (the dashboard page), answered before the tracker's own routing. */
   routes?: Record<string, Bun.HTMLBundle | Response>;
   /** Answers /api/* and /metrics (or returns null for 404). */
   api?: (req: Request, path: string, query: URLSearchParams) => Response | Promise<Response> | null;
+  /**
+   * The per-source request budget the tracker requests use, which the public /api/* count against too: over
+   * it, a 429 with Retry-After. (Not the admin API, behind its token, nor /metrics: a monitoring host scrapes
+   * it, cheaply, and must still see a source it would refuse.)
+   */
+  apiLimit?: Pick<SourceLimit, "allow" | "retryAfterS">;
   /** Reverse proxies whose forwarding headers are believed (see client-address.ts). */
   proxies: CidrSet | null;
   tracker: HttpTracker;
@@ -78,8 +88,19 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
           return new Response("ok\n", { headers: TEXT_HEADERS });
         }
         if (o.api !== undefined && (url.startsWith("/api/", pathStart) || url.startsWith("/metrics", pathStart))) {
+          const path = url.slice(pathStart, pathEnd);
+          if (o.apiLimit !== undefined && path !== ADMIN_PATH && path !== "/metrics") {
+            const client = clientOf(req, server);
+            if (client.len !== 0 && !o.apiLimit.allow(ip, client.len, o.now())) {
+              tracker.counters.httpRateLimited++;
+              return new Response(JSON.stringify({ error: RATE_LIMITED_REASON }), {
+                status: 429,
+                headers: { ...API_LIMITED_HEADERS, "retry-after": String(o.apiLimit.retryAfterS) },
+              });
+            }
+          }
           const query = new URLSearchParams(pathEnd < url.length ? url.slice(pathEnd + 1) : "");
-          const res = o.api(req, url.slice(pathStart, pathEnd), query);
+          const res = o.api(req, path, query);
           if (res !== null) return res;
         }
         return new Response("not found\n", { status: 404, headers: TEXT_HEADERS });

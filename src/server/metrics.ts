@@ -1,6 +1,7 @@
 // GET /metrics in the Prometheus text exposition format (version 0.0.4).
 
 import { CLIENT_NAMES } from "../core/clients.ts";
+import type { ApiCache } from "./api-cache.ts";
 import type { ApiContext } from "./api.ts";
 
 /** Expiry sweep timing, filled in by the sweep timer. */
@@ -15,7 +16,7 @@ export class SweepStats {
 /** Clients listed individually in buntracker_peers_by_client; the rest are summed under "other". */
 const CLIENT_SERIES = 20;
 
-export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
+export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCache): string {
   const out: string[] = [];
   const metric = (name: string, type: "counter" | "gauge" | "summary", help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -52,6 +53,10 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
     ['{kind="answer"}', c.wsAnswersRelayed],
   ]);
   metric("buntracker_websocket_answers_dropped_total", "counter", "Answers not passed on: sender or addressee not in the torrent.", [["", c.wsAnswersDropped]]);
+  metric("buntracker_api_answers_total", "counter", "Statistics API answers, built or served from the one-second cache.", [
+    ['{source="built"}', cache.builds],
+    ['{source="cache"}', cache.hits],
+  ]);
   metric("buntracker_full_scrapes_total", "counter", "Full scrapes served.", [["", c.fullScrapes]]);
   metric("buntracker_announce_interval_seconds", "gauge", `Announce interval sent to clients before jitter (${ctx.interval.mode} mode).`, [["", Math.round(ctx.interval.intervalS)]]);
   metric("buntracker_interval_load", "gauge", "Smoothed load that drives the adaptive interval (1 = busy); 0 in fixed mode.", [["", round3(ctx.interval.load)]]);

@@ -9,7 +9,8 @@ import type { Counters } from "../frontend/counters.ts";
 import { RateWindow } from "../stats/rates.ts";
 import { TopTorrents } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendSample, TrendStore } from "../stats/trends.ts";
-import { type ApiContext, handleApi, rateTotals } from "./api.ts";
+import { ApiCache } from "./api-cache.ts";
+import { type ApiContext, apiCacheKey, encodeApi, handleApi, JSON_HEADERS, rateTotals } from "./api.ts";
 import type { Logger } from "./logger.ts";
 import { renderMetrics, SweepStats } from "./metrics.ts";
 import { TrendsFile } from "./trends-file.ts";
@@ -40,6 +41,7 @@ export interface StatisticsOptions {
 export class Statistics {
   readonly ctx: ApiContext;
   readonly sweep = new SweepStats();
+  readonly cache = new ApiCache();
   readonly #store: Store;
   readonly #file: TrendsFile | null;
   readonly #log: Logger;
@@ -78,6 +80,7 @@ export class Statistics {
       udpPort: null,
       ws: null,
       now: o.now,
+      rankJson: null,
     };
   }
 
@@ -112,11 +115,14 @@ export class Statistics {
   /** Answers /api/* (but the admin API) and /metrics. */
   handle(method: string, path: string, query: URLSearchParams): Response | null {
     if (path === "/metrics") {
-      return new Response(renderMetrics(this.ctx, this.sweep), {
+      return new Response(renderMetrics(this.ctx, this.sweep, this.cache), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
       });
     }
-    return handleApi(this.ctx, method, path, query);
+    const key = method === "GET" || method === "HEAD" ? apiCacheKey(path, query) : null;
+    if (key === null) return handleApi(this.ctx, method, path, query); // errors: cheap, never cached
+    const body = this.cache.get(key, performance.now(), () => encodeApi(this.ctx, path, query));
+    return new Response(body, { headers: JSON_HEADERS });
   }
 
   /** Stops the timers and waits for the trends file to be written (with the latest sample). */
