@@ -45,6 +45,8 @@ export interface Config {
   maxTorrents: number;
   maxPeersPerTorrent: number;
   maxPeers: number;
+  /** Percent of maxPeers one IPv4 address or IPv6 /48 may hold (and of maxTorrents it may start); 100 = no bound. */
+  sourceShare: number;
   /** Requests per second per IPv4 address or IPv6 /64; 0 = off. */
   rateLimit: number;
   rateBurst: number;
@@ -82,6 +84,9 @@ export const DEFAULTS = {
   maxTorrents: 500_000,
   maxPeersPerTorrent: 200_000,
   maxPeers: 4_000_000,
+  // 80,000 peers and 10,000 new torrents per source at the default limits: room for a university or a
+  // carrier-grade NAT, and 50 sources are needed to fill the tracker.
+  sourceShare: 2,
   rateLimit: 20,
   rateBurst: 200,
   rateLimitExempt: "127.0.0.0/8,::1",

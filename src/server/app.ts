@@ -62,6 +62,9 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     maxTorrents: config.maxTorrents,
     maxPeersPerTorrent: config.maxPeersPerTorrent,
     maxPeers: config.maxPeers,
+    sourceShare: config.sourceShare / 100,
+    // (the per-source request budget's exemptions: a local proxy or health check is not one "client")
+    sourceExempt: config.rateLimitExempt,
     minIntervalS: config.minIntervalS,
   });
   const seed = () => crypto.getRandomValues(new Uint32Array(1))[0];

@@ -65,6 +65,7 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
   metric("buntracker_limit_refused_total", "counter", "Announces refused because a store limit was reached.", [
     ['{limit="torrents"}', s.refusedTorrents],
     ['{limit="peers"}', s.refusedPeers],
+    ['{limit="source"}', s.refusedSource],
   ]);
   metric("buntracker_evicted_peers_total", "counter", "Peers evicted to make room in a torrent at --max-peers-per-torrent.", [["", s.evictedPeers]]);
   metric("buntracker_early_announces_total", "counter", "Announces (without an event) sooner than the min interval.", [["", s.earlyAnnounces]]);
