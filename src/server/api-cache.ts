@@ -33,4 +33,9 @@ export class ApiCache {
     this.#entries.set(key, { builtAt: nowMs, body });
     return body;
   }
+
+  /** Forgets every answer (the access list changed: a denied torrent leaves the statistics at once). */
+  clear(): void {
+    this.#entries.clear();
+  }
 }

@@ -102,6 +102,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     peerTimeoutS: config.peerTimeoutS,
     trendsFile: config.trendsFile,
     allows: access.allows,
+    listVersion: () => access.list,
     now: nowSeconds,
   });
   await stats.start();

@@ -35,6 +35,8 @@ export interface StatisticsOptions {
   trendsFile: string | null;
   /** The access list's verdict: refused torrents never show in the rankings. */
   allows: (infoHash: string) => boolean;
+  /** Changes whenever the access list does (app.ts passes the current list object): cached answers go. */
+  listVersion?: () => unknown;
   now: () => number;
 }
 
@@ -50,10 +52,14 @@ export class Statistics {
   #rankWantedAt = -Infinity;
   #directRefreshAt = -Infinity;
   #writing: Promise<void> = Promise.resolve();
+  readonly #listVersion: () => unknown;
+  #listSeen: unknown;
 
   constructor(o: StatisticsOptions) {
     this.#store = o.store;
     this.#log = o.log;
+    this.#listVersion = o.listVersion ?? (() => null);
+    this.#listSeen = this.#listVersion();
     this.#file = o.trendsFile === null ? null : new TrendsFile(o.trendsFile, o.log);
     const top = new TopTorrents(o.store.shardCount);
     this.ctx = {
@@ -121,6 +127,12 @@ export class Statistics {
     }
     const key = method === "GET" || method === "HEAD" ? apiCacheKey(path, query) : null;
     if (key === null) return handleApi(this.ctx, method, path, query); // errors: cheap, never cached
+    const list = this.#listVersion();
+    if (list !== this.#listSeen) {
+      this.#listSeen = list;
+      this.cache.clear();
+      this.ctx.rankJson = null;
+    }
     const body = this.cache.get(key, performance.now(), () => encodeApi(this.ctx, path, query));
     return new Response(body, { headers: JSON_HEADERS });
   }
