@@ -359,6 +359,13 @@ describe("per-source share (--max-peers 100 --source-share 3: 3 peers per addres
       await http(2, "stopped");
       expect((await http(3)).body["failure reason"]).toBeUndefined();
       expect(await metric(t, 'buntracker_limit_refused_total{limit="source"}')).toBe(3);
+      expect((await http(6)).body["failure reason"]).toBe(SOURCE_FULL);
+      // A closed connection's WebRTC peers leave, and their place is free again.
+      ws.close();
+      await ws.closed;
+      const deadline = Date.now() + 3000;
+      while (t.store.peersRtc > 0 && Date.now() < deadline) await Bun.sleep(10);
+      expect((await http(6)).body["failure reason"]).toBeUndefined();
     } finally {
       ws.close();
     }
