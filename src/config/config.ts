@@ -46,6 +46,8 @@ export interface Config {
   maxTorrents: number;
   maxPeersPerTorrent: number;
   maxPeers: number;
+  /** Percent of maxPeers one IPv4 address or IPv6 /48 may hold (and of maxTorrents it may start); 100 = no bound. */
+  sourceShare: number;
   /** Requests per second per IPv4 address or IPv6 /64; 0 = off. */
   rateLimit: number;
   rateBurst: number;

@@ -213,6 +213,15 @@ export const OPTIONS: readonly Option[] = [
     defaultText: String(MAX_PEERS),
     help: "Most peers in all; newcomers beyond that are refused.",
   }),
+  option("source_share", "sourceShare", "Limits", {
+    value: "PERCENT",
+    type: int(1, 100),
+    // 80,000 peers and 10,000 new torrents per source at the default limits: room for a university or a
+    // carrier-grade NAT, and 50 sources are needed to fill the tracker.
+    default: 2,
+    defaultText: "2",
+    help: "Most of --max-peers one IPv4 address or IPv6 /48 may hold (WebRTC peers: their WebSocket connection's), and of --max-torrents it may start; new peers beyond are refused; --rate-limit-exempt sources are not bound; 100 = no bound.",
+  }),
   option("rate_limit", "rateLimit", "Limits", {
     value: "N",
     type: int(0, 1_000_000),

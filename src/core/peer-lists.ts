@@ -235,10 +235,10 @@ export class PeerLists {
   }
 
   /**
-   * Removes the records of torrent `id` older than `timeout` seconds at `now`, calling `removed(tag, seeder)`
-   * for each before it goes. One pass over the raw records: the expiry sweep runs this over every peer.
+   * Removes the records of torrent `id` older than `timeout` seconds at `now`, calling `removed(tag, seeder,
+   * data, at)` for each before it goes (its record, address first, is at data[at..]). One pass over the raw records: the expiry sweep runs this over every peer.
    */
-  expire(id: number, now: number, timeout: number, removed: (tag: number, seeder: boolean) => void): number {
+  expire(id: number, now: number, timeout: number, removed: (tag: number, seeder: boolean, data: Uint8Array, at: number) => void): number {
     let n = this.#count[id];
     if (n === 0) return 0;
     this.#at(id); // remove() keeps the block where it is, so data and start stay valid through the loop
@@ -250,7 +250,7 @@ export class PeerLists {
     for (let r = n - 1; r >= 0; r--) {
       const o = t + r * this.stride;
       if (((tick - d[o]) & TICK_MASK) <= limit) continue;
-      removed(d[o - 1] >>> 1, r >= this.#leechers[id]);
+      removed(d[o - 1] >>> 1, r >= this.#leechers[id], d, o - this.addrLen - 3);
       this.remove(id, r);
       gone++;
       if (--n === 0) break;

@@ -14,7 +14,11 @@
 // Memory is bounded: at most maxTorrents torrents (a torrent whose peers are all gone but which has
 // completions stays as a "dormant" entry, keeping its all-time count, and is the first to go when room is
 // needed), at most maxPeersPerTorrent peers per torrent (the longest-silent of a small random sample makes
-// way for a newcomer) and at most maxPeers peers in all (newcomers are refused).
+// way for a newcomer) and at most maxPeers peers in all (newcomers are refused). One source (an IPv4
+// address or an IPv6 /48, see source-quota.ts; for a WebRTC peer, its WebSocket connection's address) may hold
+// at most `sourceShare` of maxPeers, and may start a new torrent only while it holds fewer peers than that
+// share of maxTorrents: each live torrent has a peer, so what one source keeps alive alone is bounded too.
+// Dormant torrents never make the store refuse anyone: they are the first to go when room is needed.
 
 import {
   AnnounceRequest,
@@ -28,6 +32,9 @@ import { CLIENT_NAMES } from "./clients.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, timeUnitFor } from "./peer-lists.ts";
 import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
+import { readU32 } from "./bytes.ts";
+import type { CidrSet } from "./cidr.ts";
+import { SourceCounts, sourceKeyAt } from "./source-quota.ts";
 import { TorrentTable } from "./torrent-table.ts";
 
 export interface StoreOptions {
@@ -40,6 +47,13 @@ export interface StoreOptions {
   maxTorrents?: number;
   maxPeersPerTorrent?: number;
   maxPeers?: number;
+  /**
+   * The part (0-1] of maxPeers one source may hold, and of maxTorrents it may start while holding peers
+   * (default 1: no per-source bound). At least one of each.
+   */
+  sourceShare?: number;
+  /** Sources the share does not bound (a local proxy, health checks); null: none. */
+  sourceExempt?: Pick<CidrSet, "has"> | null;
   /**
    * A peer announcing again sooner than this (seconds, with no event) is "early" and counted (it is still
    * answered in full: the per-source rate limit is what bounds abuse). 0 = never early.
@@ -63,6 +77,8 @@ const EVICTION_SAMPLE = 8;
 export const REFUSED_NONE = 0;
 export const REFUSED_TORRENTS = 1;
 export const REFUSED_PEERS = 2;
+/** The announcing source (IPv4 address, IPv6 /48) holds its share of the store. */
+export const REFUSED_SOURCE = 3;
 
 // Torrent states, per id.
 const FREE = 0;
@@ -81,6 +97,20 @@ export class Store {
   readonly maxTorrents: number;
   readonly maxPeersPerTorrent: number;
   readonly maxPeers: number;
+  /** Peers one source may hold, and the peers below which it may start a torrent (see sourceShare). */
+  readonly maxPeersPerSource: number;
+  readonly maxTorrentsPerSource: number;
+  /** Stored peers per source; null when the share bounds nothing. */
+  readonly #sources: SourceCounts | null;
+  readonly #sourceExempt: Pick<CidrSet, "has"> | null;
+  /**
+   * The address of the WebSocket connection that owns WebRTC peer `handle`, written to out[0..len); returns
+   * len, or 0 when the handle has no owner. Set by the WebSocket front end; a WebRTC peer counts against its
+   * connection's source.
+   */
+  rtcAddressOf: (handle: number, out: Uint8Array) => 0 | 4 | 16 = () => 0;
+  readonly #rtcAddress = new Uint8Array(16);
+  #rtcAddressLen: 0 | 4 | 16 = 0;
   readonly #minIntervalS: number;
   #random: Random;
   readonly #table: TorrentTable;
@@ -107,6 +137,8 @@ export class Store {
   /** Announces refused because the torrent or peer limit was reached, and peers evicted to make room. */
   refusedTorrents = 0;
   refusedPeers = 0;
+  /** Announces of new peers or torrents refused because their source held its share. */
+  refusedSource = 0;
   evictedPeers = 0;
   /** Announces (without an event) sooner than the min interval. */
   earlyAnnounces = 0;
@@ -128,6 +160,12 @@ export class Store {
     this.maxTorrents = options.maxTorrents ?? Infinity;
     this.maxPeersPerTorrent = options.maxPeersPerTorrent ?? Infinity;
     this.maxPeers = options.maxPeers ?? Infinity;
+    const share = options.sourceShare ?? 1;
+    if (!(share > 0 && share <= 1)) throw new RangeError("sourceShare must be in (0, 1]");
+    this.maxPeersPerSource = share < 1 ? Math.max(1, Math.floor(this.maxPeers * share)) : Infinity;
+    this.maxTorrentsPerSource = share < 1 ? Math.max(1, Math.floor(this.maxTorrents * share)) : Infinity;
+    this.#sources = Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource) ? new SourceCounts() : null;
+    this.#sourceExempt = options.sourceExempt ?? null;
     this.#minIntervalS = options.minIntervalS ?? 0;
     const unit = timeUnitFor(this.peerTimeoutS);
     this.v4 = new PeerLists(4, unit);
@@ -238,7 +276,17 @@ export class Store {
       this.#compact();
       return;
     }
+    // The source's key (only for a new torrent or peer: a re-announce never pays for it), or -1 when sources
+    // are not counted or a WebRTC handle has no owner.
+    let source = -1;
     if (id < 0) {
+      if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
+      if (source >= 0 && this.#atShare(source, Math.min(this.maxTorrentsPerSource, this.maxPeersPerSource), lists, req)) {
+        this.refusedSource++;
+        out.refused = REFUSED_SOURCE;
+        this.#fillCounts(-1, out);
+        return;
+      }
       if (this.torrents + this.dormant >= this.maxTorrents && !this.#evictDormant()) {
         this.refusedTorrents++;
         out.refused = REFUSED_TORRENTS;
@@ -259,10 +307,17 @@ export class Store {
         this.#fillCounts(id, out);
         return;
       }
+      if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
+      if (source >= 0 && this.#atShare(source, this.maxPeersPerSource, lists, req)) {
+        this.refusedSource++;
+        out.refused = REFUSED_SOURCE;
+        this.#fillCounts(id, out);
+        return;
+      }
       if (this.#countOf(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
-      r = this.#addPeer(lists, id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now);
+      r = this.#addPeer(lists, id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, source);
       if (counts) this.#countCompletion(id);
     } else {
       const flags = lists.flags(id, r);
@@ -336,7 +391,8 @@ export class Store {
     const lists = ipLen === 4 ? this.v4 : this.v6;
     if (lists.find(id, ip, port) >= 0) return;
     this.#wake(id);
-    this.#addPeer(lists, id, ip, port, (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, tag, Math.min(time, now));
+    const source = this.#sources === null ? -1 : sourceKeyAt(ip, 0, ipLen);
+    this.#addPeer(lists, id, ip, port, (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, tag, Math.min(time, now), source);
   }
 
   /** Ends a restore: a torrent that got no peers and has no completions is not worth keeping. */
@@ -394,20 +450,23 @@ export class Store {
   }
 
   /** Takes a peer that is leaving off the totals (made once, as the sweep's per-peer callback). */
-  readonly #left4 = (tag: number, seeder: boolean): void => {
+  readonly #left4 = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
     this.peers4--;
     this.#left(tag, seeder);
+    if (this.#sources !== null) this.#sources.remove(sourceKeyAt(data, at, 4));
   };
-  readonly #left6 = (tag: number, seeder: boolean): void => {
+  readonly #left6 = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
     this.peers6--;
     this.#left(tag, seeder);
+    if (this.#sources !== null) this.#sources.remove(sourceKeyAt(data, at, 16));
   };
-  readonly #leftRtc = (tag: number, seeder: boolean): void => {
+  readonly #leftRtc = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
     this.peersRtc--;
     this.#left(tag, seeder);
+    if (this.#sources !== null) this.#sources.remove(this.#sourceOf(this.rtc, data, at));
   };
 
-  #leftOf(lists: PeerLists): (tag: number, seeder: boolean) => void {
+  #leftOf(lists: PeerLists): (tag: number, seeder: boolean, data: Uint8Array, at: number) => void {
     return lists === this.v4 ? this.#left4 : lists === this.v6 ? this.#left6 : this.#leftRtc;
   }
 
@@ -429,9 +488,29 @@ export class Store {
     if (seeder) this.seeders--;
   }
 
+  /**
+   * The source key of the peer whose address (WebRTC: handle) is at b[off..], or -1 for a WebRTC handle
+   * without an owner.
+   */
+  #sourceOf(lists: PeerLists, b: Uint8Array, off: number): number {
+    if (lists !== this.rtc) return sourceKeyAt(b, off, lists.addrLen);
+    const len = (this.#rtcAddressLen = this.rtcAddressOf(readU32(b, off), this.#rtcAddress));
+    return len === 0 ? -1 : sourceKeyAt(this.#rtcAddress, 0, len);
+  }
+
+  /** Source `key` holds `limit` peers or more, and is not exempt (checked only then: a CIDR lookup). */
+  #atShare(key: number, limit: number, lists: PeerLists, req: AnnounceRequest): boolean {
+    if (this.#sources!.get(key) < limit) return false;
+    if (this.#sourceExempt === null) return true;
+    // (#sourceOf just wrote a WebRTC peer's connection address to #rtcAddress.)
+    if (lists === this.rtc) return !this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
+    return !this.#sourceExempt.has(req.ip, req.ipLen);
+  }
+
   /** Inserts a peer that is not in the list and counts it in the totals. Returns its record index. */
-  #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number): number {
+  #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number, source: number): number {
     const r = lists.insert(id, ip, port, seeder, flags, tag, now);
+    if (source >= 0) this.#sources!.add(source);
     if (lists === this.v4) this.peers4++;
     else if (lists === this.v6) this.peers6++;
     else this.peersRtc++;
@@ -490,7 +569,8 @@ export class Store {
   }
 
   #removePeer(lists: PeerLists, id: number, r: number): void {
-    this.#leftOf(lists)(lists.tag(id, r), (lists.flags(id, r) & FLAG_SEEDER) !== 0);
+    const tag = lists.tag(id, r); // (resolves the block: data and start below are its)
+    this.#leftOf(lists)(tag, (lists.flags(id, r) & FLAG_SEEDER) !== 0, lists.data, lists.start + r * lists.stride);
     lists.remove(id, r);
   }
 

@@ -17,6 +17,11 @@ export class SourceLimit {
     if (!this.limiter.enabled || (this.#exempt !== null && this.#exempt.has(ip, len))) return true;
     return this.limiter.allow(ip, len, now);
   }
+
+  /** Seconds until a source over the limit has a request again (HTTP Retry-After). */
+  get retryAfterS(): number {
+    return Math.max(1, Math.ceil(1 / this.limiter.perSecond));
+  }
 }
 
 /** No limit (tests, tools). */

@@ -114,6 +114,13 @@ export class WsTracker {
     this.#req.webrtc = true;
     this.#req.ipLen = 4;
     this.#req.port = 0;
+    // A WebRTC peer counts against its connection's address in the store's per-source share.
+    store.rtcAddressOf = (handle, out) => {
+      const owner = this.#owners.get(handle);
+      if (owner === undefined) return 0;
+      out.set(owner.conn.ip);
+      return owner.conn.ipLen;
+    };
   }
 
   /** A new connection from ip[0..ipLen), or null when its source already has maxSocketsPerIp open. */

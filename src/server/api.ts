@@ -1,6 +1,8 @@
 // The public JSON statistics API (/api/stats, /api/trends, /api/clients, /api/clients/list, /api/top100).
 // Every answer is cheap: totals are kept incrementally, trends are sampled by a timer (reading never records
-// a sample), and rankings come from per-shard lists refreshed in slices. Bad query values get a JSON 400.
+// a sample), and rankings come from per-shard lists refreshed in slices, encoded once a second whatever the
+// limit asked. On top, statistics.ts serves each answer from a one-second cache (api-cache.ts) and counts
+// requests against the per-source rate limit (http-server.ts). Bad query values get a JSON 400.
 
 import { keyToHex } from "../core/access.ts";
 import { CLIENT_NAMES } from "../core/clients.ts";
@@ -12,6 +14,7 @@ import type { Faults } from "./faults.ts";
 import type { RateWindow } from "../stats/rates.ts";
 import { TOP_MAX, type TopTorrents, type TorrentRank } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendStore } from "../stats/trends.ts";
+import { API_CACHE_MS } from "./api-cache.ts";
 
 export interface ApiContext {
   store: Store;
@@ -36,6 +39,16 @@ export interface ApiContext {
   /** Unexpected throws caught at the timer and socket boundaries, by place. */
   faults: Faults;
   now(): number;
+  /** The rankings at TOP_MAX, each entry already encoded (see rankingsJson); null until first asked. */
+  rankJson: RankingsJson | null;
+}
+
+interface RankingsJson {
+  /** performance.now() and unix seconds when built. */
+  builtAt: number;
+  generatedAt: number;
+  /** peers, seeders, leechers, downloaded: encoded entries, best first. */
+  lists: string[][];
 }
 
 /** Order of the totals recorded into `rates` (see rateTotals). */
@@ -55,7 +68,7 @@ export function rateTotals(c: Counters): number[] {
 
 const RANGES: Record<string, number> = { "24h": 86400, "3d": 3 * 86400, "7d": 7 * 86400 };
 const TOP_CLIENTS = 15;
-const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+export const JSON_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
 
 class BadRequest extends Error {}
 
@@ -65,11 +78,42 @@ export function handleApi(ctx: ApiContext, method: string, path: string, query: 
   if (route === undefined) return path.startsWith("/api/") ? json({ error: "not found" }, 404) : null;
   if (method !== "GET" && method !== "HEAD") return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
   try {
-    return json(route(ctx, query), 200);
+    return new Response(encodeApi(ctx, path, query), { headers: JSON_HEADERS });
   } catch (err) {
     if (err instanceof BadRequest) return json({ error: err.message }, 400);
     throw err;
   }
+}
+
+/**
+ * The cache key of a GET of a public API route: the path and the query values that route reads, normalized
+ * ("limit=0100" and "limit=100&x=1" are one key). Null for anything else (unknown paths, bad values): those
+ * get their cheap error answers from handleApi.
+ */
+export function apiCacheKey(path: string, q: URLSearchParams): string | null {
+  try {
+    switch (path) {
+      case "/api/stats":
+      case "/api/clients/list":
+        return path;
+      case "/api/trends":
+      case "/api/clients":
+        return `${path}?range=${range(q)[0]}`;
+      case "/api/top100":
+        return `${path}?limit=${topLimit(q)}`;
+      default:
+        return null;
+    }
+  } catch (err) {
+    if (err instanceof BadRequest) return null;
+    throw err;
+  }
+}
+
+/** The JSON body of a route's answer; throws BadRequest for bad query values. */
+export function encodeApi(ctx: ApiContext, path: string, q: URLSearchParams): string {
+  const answer = ROUTES[path](ctx, q);
+  return typeof answer === "string" ? answer : JSON.stringify(answer); // top100 encodes itself
 }
 
 const ROUTES: Record<string, (ctx: ApiContext, q: URLSearchParams) => unknown> = {
@@ -151,17 +195,32 @@ function clientsList(ctx: ApiContext): unknown {
   return { total, clients: live.map(([name, peers]) => ({ name, peers, share: total > 0 ? round4(peers / total) : 0 })) };
 }
 
-function top100(ctx: ApiContext, q: URLSearchParams): unknown {
+function topLimit(q: URLSearchParams): number {
   const text = q.get("limit");
-  let limit = 100;
-  if (text !== null) {
-    if (!/^[0-9]{1,4}$/.test(text) || Number(text) > TOP_MAX) throw new BadRequest(`limit must be an integer from 0 to ${TOP_MAX}`);
-    limit = Number(text);
-  }
+  if (text === null) return 100;
+  if (!/^[0-9]{1,4}$/.test(text) || Number(text) > TOP_MAX) throw new BadRequest(`limit must be an integer from 0 to ${TOP_MAX}`);
+  return Number(text);
+}
+
+/** Encoded by hand from the shared per-entry encodings: any limit costs a join, not a ranking pass. */
+function top100(ctx: ApiContext, q: URLSearchParams): string {
+  const limit = topLimit(q);
+  const r = rankingsJson(ctx);
+  const list = (i: number) => `[${r.lists[i].slice(0, limit).join(",")}]`;
+  return `{"limit":${limit},"generated_at":${r.generatedAt},"peers":${list(0)},"seeders":${list(1)},"leechers":${list(2)},"downloaded":${list(3)}}`;
+}
+
+/** The rankings at TOP_MAX with each entry encoded, rebuilt at most once per API_CACHE_MS. */
+function rankingsJson(ctx: ApiContext): RankingsJson {
+  const t = performance.now();
+  const old = ctx.rankJson;
+  if (old !== null && t - old.builtAt < API_CACHE_MS && t >= old.builtAt) return old;
   ctx.refreshTop();
-  const r = ctx.top.top(limit, ctx.allows);
-  const out = (list: TorrentRank[]) => list.map((e) => ({ info_hash: keyToHex(e.infoHash), seeders: e.seeders, leechers: e.leechers, peers: e.peers, downloaded: e.downloaded }));
-  return { limit, generated_at: ctx.now(), peers: out(r.peers), seeders: out(r.seeders), leechers: out(r.leechers), downloaded: out(r.downloaded) };
+  const r = ctx.top.top(TOP_MAX, ctx.allows);
+  const enc = (list: TorrentRank[]) =>
+    list.map((e) => JSON.stringify({ info_hash: keyToHex(e.infoHash), seeders: e.seeders, leechers: e.leechers, peers: e.peers, downloaded: e.downloaded }));
+  ctx.rankJson = { builtAt: t, generatedAt: ctx.now(), lists: [enc(r.peers), enc(r.seeders), enc(r.leechers), enc(r.downloaded)] };
+  return ctx.rankJson;
 }
 
 export function json(body: unknown, status: number, extraHeaders: Record<string, string> = {}): Response {

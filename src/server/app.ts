@@ -78,6 +78,9 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     maxTorrents: config.maxTorrents,
     maxPeersPerTorrent: config.maxPeersPerTorrent,
     maxPeers: config.maxPeers,
+    sourceShare: config.sourceShare / 100,
+    // (the per-source request budget's exemptions: a local proxy or health check is not one "client")
+    sourceExempt: config.rateLimitExempt,
     minIntervalS: config.minIntervalS,
   });
   const seed = () => crypto.getRandomValues(new Uint32Array(1))[0];
@@ -136,6 +139,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     peerTimeoutS: config.peerTimeoutS,
     trendsFile: config.trendsFile,
     allows: access.allows,
+    listVersion: () => access.list,
     ws,
     udpPort: () => udp?.port ?? null,
     sweep: sweeper.stats,
@@ -153,6 +157,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   const serveOptions = httpServeOptions({
     routes,
     proxies: config.trustProxy,
+    apiLimit: limit,
     api: (req, path, query, source) => {
       if (path === ADMIN_PATH) {
         if (admin !== null) return admin.handle(req, query, source());

@@ -17,10 +17,15 @@ import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
 import type { Faults } from "./faults.ts";
 import type { Source } from "./auth-throttle.ts";
+import type { SourceLimit } from "../frontend/source-limit.ts";
+import { RATE_LIMITED_REASON } from "../frontend/settings.ts";
+import { ADMIN_PATH } from "./admin.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
+const API_LIMITED_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+
 const GET_ONLY = () => new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
 
 /** A route handler; undefined: the request was upgraded to a WebSocket. */
@@ -36,6 +41,12 @@ export interface HttpServerOptions {
   routes?: Record<string, RouteValue>;
   /** Answers /api/* and /metrics (or returns null for 404); `source()` resolves the client's address. */
   api?: (req: Request, path: string, query: URLSearchParams, source: () => Source) => Response | Promise<Response> | null;
+  /**
+   * The per-source request budget the tracker requests use, which the public /api/* count against too: over
+   * it, a 429 with Retry-After. (Not the admin API, behind its token, nor /metrics: a monitoring host scrapes
+   * it, cheaply, and must still see a source it would refuse.)
+   */
+  apiLimit?: Pick<SourceLimit, "allow" | "retryAfterS">;
   /** Reverse proxies whose forwarding headers are believed (see client-address.ts). */
   proxies: CidrSet | null;
   tracker: HttpTracker;
@@ -101,8 +112,19 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
           return getOrHead ? new Response("ok\n", { headers: TEXT_HEADERS }) : GET_ONLY();
         }
         if (o.api !== undefined && (url.startsWith("/api/", pathStart) || url.startsWith("/metrics", pathStart))) {
+          const path = url.slice(pathStart, pathEnd);
+          if (o.apiLimit !== undefined && path !== ADMIN_PATH && path !== "/metrics") {
+            const client = clientOf(req, server);
+            if (client.len !== 0 && !o.apiLimit.allow(ip, client.len, o.now())) {
+              tracker.counters.httpRateLimited++;
+              return new Response(JSON.stringify({ error: RATE_LIMITED_REASON }), {
+                status: 429,
+                headers: { ...API_LIMITED_HEADERS, "retry-after": String(o.apiLimit.retryAfterS) },
+              });
+            }
+          }
           const query = new URLSearchParams(pathEnd < url.length ? url.slice(pathEnd + 1) : "");
-          const res = o.api(req, url.slice(pathStart, pathEnd), query, () => sourceOf(req, server));
+          const res = o.api(req, path, query, () => sourceOf(req, server));
           if (res !== null) return res;
         }
         if (!getOrHead && isRoute(url.slice(pathStart, pathEnd))) return GET_ONLY();

@@ -1,13 +1,14 @@
 // GET /metrics in the Prometheus text exposition format (version 0.0.4).
 
 import { CLIENT_NAMES } from "../core/clients.ts";
+import type { ApiCache } from "./api-cache.ts";
 import type { ApiContext } from "./api.ts";
 import type { SweepStats } from "./sweeper.ts";
 
 /** Clients listed individually in buntracker_peers_by_client; the rest are summed under "other". */
 const CLIENT_SERIES = 20;
 
-export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
+export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCache): string {
   const out: string[] = [];
   const metric = (name: string, type: "counter" | "gauge" | "summary", help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -44,6 +45,10 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
     ['{kind="answer"}', c.wsAnswersRelayed],
   ]);
   metric("buntracker_websocket_answers_dropped_total", "counter", "Answers not passed on: sender or addressee not in the torrent.", [["", c.wsAnswersDropped]]);
+  metric("buntracker_api_answers_total", "counter", "Statistics API answers, built or served from the one-second cache.", [
+    ['{source="built"}', cache.builds],
+    ['{source="cache"}', cache.hits],
+  ]);
   metric("buntracker_full_scrapes_total", "counter", "Full scrapes served.", [["", c.fullScrapes]]);
   metric("buntracker_announce_interval_seconds", "gauge", `Announce interval sent to clients before jitter (${ctx.interval.mode} mode).`, [["", Math.round(ctx.interval.intervalS)]]);
   metric("buntracker_interval_load", "gauge", "Smoothed load that drives the adaptive interval (1 = busy); 0 in fixed mode.", [["", round3(ctx.interval.load)]]);
@@ -52,6 +57,7 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats): string {
   metric("buntracker_limit_refused_total", "counter", "Announces refused because a store limit was reached.", [
     ['{limit="torrents"}', s.refusedTorrents],
     ['{limit="peers"}', s.refusedPeers],
+    ['{limit="source"}', s.refusedSource],
   ]);
   metric("buntracker_evicted_peers_total", "counter", "Peers evicted to make room in a torrent at --max-peers-per-torrent.", [["", s.evictedPeers]]);
   metric("buntracker_early_announces_total", "counter", "Announces (without an event) sooner than the min interval.", [["", s.earlyAnnounces]]);

@@ -10,7 +10,8 @@ import type { WsTracker } from "../frontend/ws-tracker.ts";
 import { RateWindow } from "../stats/rates.ts";
 import { TopTorrents } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendSample, TrendStore } from "../stats/trends.ts";
-import { type ApiContext, handleApi, json, rateTotals } from "./api.ts";
+import { ApiCache } from "./api-cache.ts";
+import { type ApiContext, apiCacheKey, encodeApi, handleApi, JSON_HEADERS, json, rateTotals } from "./api.ts";
 import type { Logger } from "./logger.ts";
 import type { Faults } from "./faults.ts";
 import { renderMetrics } from "./metrics.ts";
@@ -41,6 +42,8 @@ export interface StatisticsOptions {
   udpPort: () => number | null;
   sweep: SweepStats;
   faults: Faults;
+  /** Changes whenever the access list does (app.ts passes the current list object): cached answers go. */
+  listVersion?: () => unknown;
   now: () => number;
 }
 
@@ -48,6 +51,7 @@ export class Statistics {
   readonly ctx: ApiContext;
   readonly #sweep: SweepStats;
   readonly #faults: Faults;
+  readonly cache = new ApiCache();
   readonly #store: Store;
   readonly #file: TrendsFile | null;
   readonly #log: Logger;
@@ -56,12 +60,16 @@ export class Statistics {
   #rankWantedAt = -Infinity;
   #directRefreshAt = -Infinity;
   #writing: Promise<void> = Promise.resolve();
+  readonly #listVersion: () => unknown;
+  #listSeen: unknown;
 
   constructor(o: StatisticsOptions) {
     this.#store = o.store;
     this.#log = o.log;
     this.#sweep = o.sweep;
     this.#faults = o.faults;
+    this.#listVersion = o.listVersion ?? (() => null);
+    this.#listSeen = this.#listVersion();
     this.#file = o.trendsFile === null ? null : new TrendsFile(o.trendsFile, o.log);
     const top = new TopTorrents(o.store.shardCount);
     this.ctx = {
@@ -89,6 +97,7 @@ export class Statistics {
       ws: o.ws,
       faults: o.faults,
       now: o.now,
+      rankJson: null,
     };
   }
 
@@ -125,11 +134,20 @@ export class Statistics {
   handle(method: string, path: string, query: URLSearchParams): Response | null {
     if (path === "/metrics") {
       if (method !== "GET" && method !== "HEAD") return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
-      return new Response(renderMetrics(this.ctx, this.#sweep), {
+      return new Response(renderMetrics(this.ctx, this.#sweep, this.cache), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
       });
     }
-    return handleApi(this.ctx, method, path, query);
+    const key = method === "GET" || method === "HEAD" ? apiCacheKey(path, query) : null;
+    if (key === null) return handleApi(this.ctx, method, path, query); // errors: cheap, never cached
+    const list = this.#listVersion();
+    if (list !== this.#listSeen) {
+      this.#listSeen = list;
+      this.cache.clear();
+      this.ctx.rankJson = null;
+    }
+    const body = this.cache.get(key, performance.now(), () => encodeApi(this.ctx, path, query));
+    return new Response(body, { headers: JSON_HEADERS });
   }
 
   /** Stops the timers and waits for the trends file to be written (with the latest sample). */

@@ -9,7 +9,8 @@ import {
   ScrapeCounts,
 } from "../../src/core/announce.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
-import { REFUSED_PEERS, REFUSED_TORRENTS, Store } from "../../src/core/store.ts";
+import { CidrSet } from "../../src/core/cidr.ts";
+import { REFUSED_NONE, REFUSED_PEERS, REFUSED_SOURCE, REFUSED_TORRENTS, Store } from "../../src/core/store.ts";
 
 const HASH_A = "A".repeat(19) + "\u00ff";
 const HASH_B = "B".repeat(19) + "\u0080";
@@ -313,5 +314,104 @@ describe("Store WebRTC peers", () => {
     expect(rtc(HASH_A, 2).refused).toBe(REFUSED_PEERS);
     expect(store.dropTorrent(HASH_A)).toBe(true);
     expect([store.peersRtc, store.peers4, store.torrents]).toEqual([0, 0, 0]);
+  });
+});
+
+describe("Store per-source share", () => {
+  const shared = (o: { maxPeers?: number; maxTorrents?: number; maxPeersPerTorrent?: number; exempt?: string } = {}) => {
+    const exempt = o.exempt === undefined ? null : (CidrSet.parse(o.exempt) as CidrSet);
+    store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([5, 6, 7, 8])), maxPeers: o.maxPeers ?? 100, maxTorrents: o.maxTorrents ?? 1000, maxPeersPerTorrent: o.maxPeersPerTorrent, sourceShare: 0.05, sourceExempt: exempt });
+  };
+  const A = [198, 51, 100, 7];
+  const B = [198, 51, 100, 8];
+
+  test("one IPv4 address holds at most its share of --max-peers; its re-announces and other sources pass", () => {
+    shared(); // 5 peers per source
+    expect(store.maxPeersPerSource).toBe(5);
+    for (let port = 1; port <= 5; port++) expect(announce(port % 2 ? HASH_A : HASH_B, A, port).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, A, 6).refused).toBe(REFUSED_SOURCE);
+    expect(store.refusedSource).toBe(1);
+    expect(announce(HASH_A, A, 1, { left: 0 }).refused).toBe(REFUSED_NONE); // an existing peer: always passes
+    expect(announce(HASH_A, B, 1).refused).toBe(REFUSED_NONE);
+    expect(store.get(HASH_A)).toMatchObject({ seeders: 1, leechers: 3 });
+  });
+
+  test("the count is exact: stopped, expired, evicted and dropped peers give their place back", () => {
+    shared({ maxPeersPerTorrent: 3 });
+    const T = (n: number) => `torrent ${n}`.padEnd(20, ".");
+    for (let port = 1; port <= 5; port++) announce(port <= 3 ? HASH_A : HASH_B, A, port, { now: 1000 });
+    expect(announce(T(9), A, 9).refused).toBe(REFUSED_SOURCE);
+    announce(HASH_A, A, 1, { event: EVENT_STOPPED });
+    expect(announce(T(9), A, 9, { now: 1200 }).refused).toBe(REFUSED_NONE); // stopped
+    // Another source's newcomers fill torrent A (3 at most): the second evicts one of A's (older) peers there.
+    expect(announce(HASH_A, B, 1, { now: 1200 }).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, B, 2, { now: 1200 }).refused).toBe(REFUSED_NONE);
+    expect(store.evictedPeers).toBe(1);
+    expect(announce(T(10), A, 10, { now: 1200 }).refused).toBe(REFUSED_NONE); // evicted
+    expect(announce(T(11), A, 11, { now: 1200 }).refused).toBe(REFUSED_SOURCE);
+    // Expiry: A's three peers seen at 1000 go (one in torrent A, two in B); 9 and 10 stay.
+    expect(store.sweepIds(0, store.idLimit, 1000 + 304).peersRemoved).toBe(3);
+    for (let port = 11; port <= 13; port++) expect(announce(T(port), A, port, { now: 1304 }).refused).toBe(REFUSED_NONE);
+    expect(announce(T(14), A, 14, { now: 1304 }).refused).toBe(REFUSED_SOURCE);
+    expect(store.dropTorrent(T(11))).toBe(true); // denied: its peers go at once
+    expect(announce(T(20), A, 20, { now: 1304 }).refused).toBe(REFUSED_NONE);
+    expect(announce(T(21), A, 21, { now: 1304 }).refused).toBe(REFUSED_SOURCE);
+    expect(store.refusedSource).toBe(4);
+  });
+
+  test("IPv6 sources are /48s: other /64s of the same /48 share one count", () => {
+    shared();
+    const in48 = (sub: number, last: number) => [0x20, 0x01, 0x0d, 0xb8, 0x00, 0x07, sub, sub, 0, 0, 0, 0, 0, 0, 0, last];
+    for (let i = 1; i <= 5; i++) expect(announce(HASH_A, in48(i, 1), 1000 + i).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, in48(99, 1), 2000).refused).toBe(REFUSED_SOURCE);
+    const other48 = [0x20, 0x01, 0x0d, 0xb8, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    expect(announce(HASH_A, other48, 2000).refused).toBe(REFUSED_NONE);
+    // An IPv4 address whose bytes start like a /48 is another source.
+    expect(announce(HASH_A, [0x20, 0x01, 0x0d, 0xb8], 2000).refused).toBe(REFUSED_NONE);
+  });
+
+  test("a source may start torrents only while it holds fewer peers than its share of --max-torrents", () => {
+    shared({ maxTorrents: 60 }); // 3 torrents' worth, 5 peers
+    for (let i = 0; i < 3; i++) expect(announce(`torrent ${i}`.padEnd(20, "."), A, 1).refused).toBe(REFUSED_NONE);
+    expect(announce("torrent 3".padEnd(20, "."), A, 1).refused).toBe(REFUSED_SOURCE);
+    expect(store.torrents).toBe(3); // refused before a torrent was made
+    expect(announce("torrent 0".padEnd(20, "."), A, 2).refused).toBe(REFUSED_NONE); // joining one still works
+    expect(announce("torrent 3".padEnd(20, "."), B, 1).refused).toBe(REFUSED_NONE);
+  });
+
+  test("exempt sources are not bounded; without a share nothing is", () => {
+    shared({ exempt: "198.51.100.0/24" });
+    for (let port = 1; port <= 20; port++) expect(announce(HASH_A, A, port).refused).toBe(REFUSED_NONE);
+    store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([5, 6, 7, 8])), maxPeers: 100 });
+    for (let port = 1; port <= 100; port++) expect(announce(HASH_A, A, port).refused).toBe(REFUSED_NONE);
+  });
+
+  test("a WebRTC peer counts against its WebSocket connection's address", () => {
+    shared();
+    // Handles 1-9 belong to a connection from A, others to none.
+    store.rtcAddressOf = (handle, out) => {
+      if (handle > 9) return 0;
+      out.set(A);
+      return 4;
+    };
+    const rtc = (h: number, hash = HASH_A) => {
+      const req = new AnnounceRequest();
+      req.webrtc = true;
+      req.infoHash = hash;
+      req.ip.set([0, 0, 0, h]);
+      req.ipLen = 4;
+      req.numWant = 0;
+      req.left = 1;
+      store.announce(req, 1000, res);
+      return res.refused;
+    };
+    for (let h = 1; h <= 3; h++) expect(rtc(h)).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, A, 1).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, A, 2).refused).toBe(REFUSED_NONE);
+    expect(rtc(4)).toBe(REFUSED_SOURCE);
+    expect(announce(HASH_A, A, 3).refused).toBe(REFUSED_SOURCE);
+    expect(store.sweepIds(0, store.idLimit, 1000 + 304).peersRemoved).toBe(5);
+    for (let h = 4; h <= 8; h++) expect(rtc(h, HASH_B)).toBe(REFUSED_NONE);
+    expect(rtc(9, HASH_B)).toBe(REFUSED_SOURCE);
   });
 });

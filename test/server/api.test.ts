@@ -133,6 +133,67 @@ describe("/api/top100", () => {
   });
 });
 
+describe("cost and abuse", () => {
+  const built = async (tracker: TestTracker) => {
+    const text = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
+    const line = text.split("\n").find((l) => l.startsWith('buntracker_api_answers_total{source="built"} '));
+    if (line === undefined) throw new Error("no buntracker_api_answers_total in /metrics");
+    return Number(line.split(" ")[1]);
+  };
+
+  test("many readers within a second share one built answer per query", async () => {
+    const before = await built(t);
+    const bodies = await Promise.all(Array.from({ length: 30 }, () => fetch(`${base}/api/top100?limit=500`).then((r) => r.text())));
+    // "limit=0500" and an unknown parameter are the same query.
+    bodies.push(await (await fetch(`${base}/api/top100?limit=0500&x=1`)).text());
+    // One build, or two if a second boundary fell within the burst (the cache keeps an answer for a second).
+    expect((await built(t)) - before).toBeLessThanOrEqual(2);
+    expect(new Set(bodies.map((b) => JSON.parse(b).generated_at)).size).toBeLessThanOrEqual(2);
+    expect(JSON.parse(bodies[0]).peers[0].info_hash).toBe(hexOf("big"));
+  });
+
+  test("an answer is at most a second old", async () => {
+    // A tracker of its own, so the first /api/stats below is built now (not cached by an earlier test).
+    const own = await startTestTracker();
+    try {
+      const stats = async () => ((await (await fetch(`http://127.0.0.1:${own.httpPort}/api/stats`)).json()) as { torrents: number }).torrents;
+      expect(await stats()).toBe(0);
+      const q = announceQuery({ infoHash: sha1("fresh"), port: 7, peerId: id("-qB4650-"), left: 100 });
+      expect((await getBencode(`http://127.0.0.1:${own.httpPort}/announce?${q}`)).body["failure reason"]).toBeUndefined();
+      expect(await stats()).toBe(0); // served from the cache
+      const deadline = Date.now() + 3000;
+      while ((await stats()) === 0 && Date.now() < deadline) await Bun.sleep(50);
+      expect(await stats()).toBe(1);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test("API requests count against the per-source rate limit: 429 with Retry-After, announces share the budget", async () => {
+    const limited = await startTestTracker(["--rate-limit", "1", "--rate-burst", "3", "--rate-limit-exempt", ""]);
+    try {
+      const statuses: number[] = [];
+      let refusal: Response | null = null;
+      for (let i = 0; i < 8; i++) {
+        const res = await fetch(`http://127.0.0.1:${limited.httpPort}/api/top100?limit=500`);
+        statuses.push(res.status);
+        if (res.status === 429) refusal = res;
+        else await res.arrayBuffer();
+      }
+      // A burst of 3, and at most one more token if a second boundary fell within the loop.
+      expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(4);
+      expect(refusal).not.toBeNull();
+      expect(refusal!.headers.get("retry-after")).toBe("1");
+      expect(((await refusal!.json()) as { error: string }).error).toBe("too many requests from your address; slow down");
+      const q = announceQuery({ infoHash: sha1("limited"), port: 9, peerId: id("-qB4650-"), left: 1 });
+      const r = await getBencode(`http://127.0.0.1:${limited.httpPort}/announce?${q}`);
+      expect(r.body["failure reason"]).toBe("too many requests from your address; slow down");
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe("bad requests", () => {
   test("bad query values get a JSON error with status 400", async () => {
     for (const path of ["/api/top100?limit=501", "/api/top100?limit=-1", "/api/top100?limit=abc", "/api/top100?limit=", "/api/trends?range=1y", "/api/clients?range=x"]) {

@@ -16,10 +16,12 @@ import { type BValue, decodeBencode } from "../../src/codec/bencode-decode.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
 import { announcePacket, connectPacket, parseAnnounceReply, parseError, scrapePacket, UdpClient } from "../helpers/udp-client.ts";
+import { bin20, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
 const FULL_TORRENTS = "tracker is full: no room for another torrent";
 const FULL_PEERS = "tracker is full: no room for another peer";
 const RATE_LIMITED = "too many requests from your address; slow down";
+const SOURCE_FULL = "your network (IPv4 address or IPv6 /48) holds its full share of this tracker: no room for another peer from it";
 
 const trackers: TestTracker[] = [];
 const clients: UdpClient[] = [];
@@ -324,6 +326,59 @@ function rawFullScrape(port: number, local: string, acceptGzip: boolean): Promis
 }
 
 const filesOf = (body: Uint8Array) => (decodeBencode(body) as { files: Files }).files;
+
+// ---------------------------------------------------------------------------------------------------------
+// Per-source share of the store
+
+describe("per-source share (--max-peers 100 --source-share 3: 3 peers per address)", () => {
+  const SHARE_ARGS = ["--max-peers", "100", "--source-share", "3", "--rate-limit-exempt", ""];
+
+  test("HTTP, UDP and WebSocket peers of one address share its 3; re-announces and other addresses pass", async () => {
+    const t = await start(SHARE_ARGS);
+    const h = sha1("share");
+    const http = (port: number, event?: string) => getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: h, port, left: 1, event })}`);
+    expect((await http(1)).body["failure reason"]).toBeUndefined();
+    expect((await http(2)).body["failure reason"]).toBeUndefined();
+    // A WebRTC peer counts against its WebSocket connection's address: 127.0.0.1's third.
+    const ws = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
+    try {
+      const wsAnnounce = async (peer: number, torrent: string) => {
+        ws.send({ action: "announce", info_hash: bin20(torrent), peer_id: webtorrentPeerId(peer), numwant: 0, uploaded: 0, downloaded: 0, left: 10 });
+        return (await ws.next())["failure reason"];
+      };
+      expect(await wsAnnounce(1, "share ws")).toBeUndefined();
+      expect(await wsAnnounce(2, "share ws")).toBe(SOURCE_FULL);
+      expect((await http(3)).body).toEqual({ "failure reason": SOURCE_FULL });
+      const udp = await openUdp(t, "127.0.0.1");
+      const reply = await udp.request(announcePacket({ connectionId: await udp.connect(), infoHash: h, port: 4 }));
+      expect(parseError(reply).message).toBe(SOURCE_FULL);
+      // Known peers re-announce as always; another address has its own share.
+      expect((await http(1)).body.incomplete).toBe(2);
+      expect((await rawGet(t.httpPort, `/announce?${announceQuery({ infoHash: h, port: 5, left: 1 })}`, "127.0.0.2")).incomplete).toBe(3);
+      // A peer that leaves gives its place back.
+      await http(2, "stopped");
+      expect((await http(3)).body["failure reason"]).toBeUndefined();
+      expect(await metric(t, 'buntracker_limit_refused_total{limit="source"}')).toBe(3);
+      expect((await http(6)).body["failure reason"]).toBe(SOURCE_FULL);
+      // A closed connection's WebRTC peers leave, and their place is free again.
+      ws.close();
+      await ws.closed;
+      const deadline = Date.now() + 3000;
+      while (t.store.peersRtc > 0 && Date.now() < deadline) await Bun.sleep(10);
+      expect((await http(6)).body["failure reason"]).toBeUndefined();
+    } finally {
+      ws.close();
+    }
+  });
+
+  test("the --rate-limit-exempt sources (loopback by default) are not bound", async () => {
+    const t = await start(["--max-peers", "100", "--source-share", "3"]);
+    for (let port = 1; port <= 6; port++) {
+      const { body } = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: sha1("exempt"), port, left: 1 })}`);
+      expect(body["failure reason"]).toBeUndefined();
+    }
+  });
+});
 
 describe("full scrape", () => {
   test("is off by default: /scrape without info_hash gets a failure naming it", async () => {
