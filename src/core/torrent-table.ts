@@ -148,6 +148,15 @@ export class TorrentTable {
     }
   }
 
+  /**
+   * Bytes 4i..4i+3 of a live id's info hash as one big-endian unsigned number: comparing these for i = 0..4
+   * compares the hashes bytewise (the access list keeps its listing sorted so).
+   */
+  sortWord(id: number, i: number): number {
+    const x = this.#words[id * 5 + i];
+    return (((x & 0xff) << 24) | (((x >>> 8) & 0xff) << 16) | (((x >>> 16) & 0xff) << 8) | (x >>> 24)) >>> 0;
+  }
+
   #hashOf(id: number): number {
     const w = this.#words;
     const o = id * 5;

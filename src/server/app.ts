@@ -86,6 +86,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     defaultNumWant: config.defaultNumWant,
     maxNumWant: config.maxNumWant,
   };
+  // Also before anything starts: a list that cannot be read throws AccessListError (main.ts: exit 2).
   const access = new AccessControl(config.accessMode, config.accessList, store, log);
   await access.start();
   const admin = adminToken === null ? null : new AdminApi(adminToken, access, log);
@@ -137,7 +138,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
             store,
             access.allows,
             new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
-            () => access.list,
+            () => access.version,
           )
         : null,
     }),
