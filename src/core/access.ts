@@ -12,7 +12,8 @@ export class ParseReport {
   invalidCount = 0;
   /** The first MAX_SAMPLES of them (1-based line numbers, text cut to 80 characters). */
   readonly invalid: { line: number; text: string }[] = [];
-  /** Whether some hash was written in mixed case (neither all lower nor all upper): see findKeyLines. */
+  /** Whether some hash was written in upper case, or in mixed case (neither all lower nor all upper): see findKeyLines. */
+  upperCase = false;
   mixedCase = false;
 }
 
@@ -42,6 +43,7 @@ export function* parseSteps(bytes: Uint8Array, into: HashList, report: ParseRepo
     } else if (r !== BLANK) {
       into.addUnsorted(key, 0);
       if (r === MIXED) report.mixedCase = true;
+      else if (r === UPPER) report.upperCase = true;
     }
     start = end + 1;
     if (line % LINES_PER_STEP === 0) yield;
@@ -89,10 +91,11 @@ function hexValue(c: number): number {
 
 /**
  * The lines of `bytes` that hold `key`, as [start, end) ranges including their newline. Without mixed-case
- * lines (see ParseReport) the native substring search finds the candidates, so a 40 MB list is searched in
- * milliseconds; otherwise every line is read.
+ * lines (see ParseReport) the native substring search finds the candidates (lower case, and upper case if the
+ * file has any), so a 40 MB list is searched in milliseconds; otherwise every line is read.
  */
-export function findKeyLines(bytes: Uint8Array, key: string, mixedCase: boolean): [number, number][] {
+export function findKeyLines(bytes: Uint8Array, key: string, cases: { mixedCase: boolean; upperCase: boolean }): [number, number][] {
+  const mixedCase = cases.mixedCase;
   const found: [number, number][] = [];
   const out = new Uint8Array(20);
   const keyHere = (start: number, end: number): boolean => {
@@ -114,7 +117,7 @@ export function findKeyLines(bytes: Uint8Array, key: string, mixedCase: boolean)
   }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hex = keyToHex(key);
-  for (const needle of new Set([hex, hex.toUpperCase()])) {
+  for (const needle of cases.upperCase && /[a-f]/.test(hex) ? [hex, hex.toUpperCase()] : [hex]) {
     for (let at = buf.indexOf(needle, 0, "latin1"); at >= 0; ) {
       const start = at === 0 ? 0 : bytes.lastIndexOf(NL, at - 1) + 1;
       const end = lineEnd(at);
@@ -153,9 +156,11 @@ export function hexToKey(hex: string): string | null {
   return s;
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 export function keyToHex(key: string): string {
   let s = "";
-  for (let i = 0; i < key.length; i++) s += key.charCodeAt(i).toString(16).padStart(2, "0");
+  for (let i = 0; i < key.length; i++) s += HEX_PAIRS[key.charCodeAt(i)];
   return s;
 }
 

@@ -16,7 +16,7 @@ export class HashList {
 
   /** `seed0`, `seed1`: secret hash seeds (see TorrentTable); `expected`: entries to reserve room for. */
   constructor(seed0: number, seed1: number, expected = 0) {
-    this.#table = new TorrentTable(seed0, seed1, () => {}, expected);
+    this.#table = new TorrentTable(seed0, seed1, () => {}, expected, expected);
   }
 
   get size(): number {

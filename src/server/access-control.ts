@@ -52,7 +52,8 @@ export class AccessControl {
   readonly #log: Logger;
   #signature = ""; // mtime/size/inode of the file behind the current list (the poll compares)
   #digest: bigint | null = null; // hash of the bytes behind the current list; null after an admin edit
-  #mixedCase = false; // the file has mixed-case hashes: removals must read every line (findKeyLines)
+  #cases = { mixedCase: false, upperCase: false }; // how the file writes hashes: how removals search it
+  #sorted: Promise<void> = Promise.resolve(); // the current list's sorted order, built after it is swapped in
   #problem: string | null = null; // last load problem, logged once
   #version = 0;
   /** Torrents in the store the list refuses: key -> when to forget them (ms). */
@@ -79,6 +80,11 @@ export class AccessControl {
   /** Changes whenever the list does (a load or an admin edit): caches of what it allows compare this. */
   get version(): number {
     return this.#version;
+  }
+
+  /** Resolves once the current list's sorted order (keyAt) is ready: the admin API's listing waits for it. */
+  sorted(): Promise<void> {
+    return this.#sorted;
   }
 
   /** Torrents the list refuses that are still kept (hidden) until their time is up. */
@@ -149,6 +155,7 @@ export class AccessControl {
     return this.#serial(async () => {
       const path = this.#requirePath();
       const size = await this.#catchUp();
+      await this.#sorted;
       if (this.#list.hashes.has(key)) return "unchanged";
       const line = `${keyToHex(key)}\n`;
       if (size === null) {
@@ -170,6 +177,7 @@ export class AccessControl {
     return this.#serial(async () => {
       const path = this.#requirePath();
       const size = await this.#catchUp();
+      await this.#sorted;
       if (!this.#list.hashes.has(key)) return "unchanged";
       const bytes = size === null ? null : await readFile(path).catch(missingAsNull);
       if (bytes === null) {
@@ -178,7 +186,7 @@ export class AccessControl {
       } else {
         const pieces: Uint8Array[] = [];
         let from = 0;
-        for (const [start, end] of findKeyLines(bytes, key, this.#mixedCase)) {
+        for (const [start, end] of findKeyLines(bytes, key, this.#cases)) {
           pieces.push(bytes.subarray(from, start));
           from = end;
         }
@@ -237,15 +245,17 @@ export class AccessControl {
     const hashes = new HashList(randomU32(), randomU32(), Math.ceil(bytes.length / BYTES_PER_LINE));
     const report = new ParseReport();
     await sliced(parseSteps(bytes, hashes, report));
-    await sliced(hashes.sortSteps());
     if (report.invalidCount > 0) {
       this.#log.warn("access: skipped lines that are not a 40-hex info hash", { path: this.path, reason, lines: report.invalidCount, first: report.invalid });
     }
     this.#list = new AccessList(this.mode, hashes);
     this.#digest = Bun.hash(bytes) as bigint;
-    this.#mixedCase = report.mixedCase;
+    this.#cases = report;
     this.#version++;
     this.#log.info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: hashes.size });
+    // The sorted order only serves the admin API's listing and edits (which wait for it), not the front ends:
+    // built after the swap, so a start or reload is not held up by it.
+    this.#sorted = sliced(hashes.sortSteps(), () => this.#list.hashes === hashes);
     this.#reconcileHidden();
     await this.#hideRefused(reason === "start");
   }
@@ -383,9 +393,13 @@ function randomU32(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
 }
 
-/** Runs `steps` to the end, SLICE_MS at a time, letting the event loop serve requests in between. */
-async function sliced<T>(steps: Generator<void, T>): Promise<T> {
+/**
+ * Runs `steps` to the end, SLICE_MS at a time, letting the event loop serve requests in between; stops early
+ * once `wanted` says the result is no longer needed.
+ */
+async function sliced(steps: Generator<void, void>, wanted: () => boolean = () => true): Promise<void> {
   for (;;) {
+    if (!wanted()) return;
     const until = performance.now() + SLICE_MS;
     for (;;) {
       const r = steps.next();

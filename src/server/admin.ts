@@ -44,7 +44,7 @@ export class AdminApi {
       switch (req.method) {
         case "GET":
         case "HEAD":
-          return query.has("info_hash") ? this.#lookup(query.get("info_hash")!) : this.#page(query);
+          return query.has("info_hash") ? this.#lookup(query.get("info_hash")!) : await this.#page(query);
         case "POST":
           return await this.#add(req);
         case "DELETE":
@@ -71,12 +71,17 @@ export class AdminApi {
     return json({ mode: this.#access.mode, info_hash: keyToHex(key), listed: this.#access.list.hashes.has(key) }, 200);
   }
 
-  #page(query: URLSearchParams): Response {
+  async #page(query: URLSearchParams): Promise<Response> {
     const offset = intParam(query.get("offset"), 0, Number.MAX_SAFE_INTEGER, 0);
     const limit = intParam(query.get("limit"), 1, MAX_PAGE, 100);
     if (offset === null || limit === null) return json({ error: `offset must be 0 or more, limit 1-${MAX_PAGE}` }, 400);
-    // The list keeps its sorted order (built once per load): a page costs its own entries only.
-    const hashes = this.#access.list.hashes;
+    // The list keeps its sorted order (built once per load, after the swap): a page costs its own entries.
+    let hashes = this.#access.list.hashes;
+    for (let ready = this.#access.sorted(); ; ready = this.#access.sorted()) {
+      await ready;
+      if (this.#access.list.hashes === hashes) break;
+      hashes = this.#access.list.hashes; // a newer list came in meanwhile: wait for its order instead
+    }
     const page: string[] = [];
     for (let i = offset; i < Math.min(offset + limit, hashes.size); i++) page.push(keyToHex(hashes.keyAt(i)));
     return json({ mode: this.#access.mode, total: hashes.size, offset, limit, info_hashes: page }, 200);

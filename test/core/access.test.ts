@@ -161,13 +161,13 @@ describe("findKeyLines", () => {
   const bytes = (s: string) => new TextEncoder().encode(s);
   test("finds every line holding the hash, in either case, with its newline; not in comments", () => {
     const text = `# ${A}\n${A}\n${B}\n  ${A.toUpperCase()}  # again\n${A}`;
-    const found = findKeyLines(bytes(text), key(A), false);
+    const found = findKeyLines(bytes(text), key(A), { mixedCase: false, upperCase: true });
     expect(found.map(([s, e]) => text.slice(s, e))).toEqual([`${A}\n`, `  ${A.toUpperCase()}  # again\n`, A]);
   });
 
   test("mixed-case lines are found when the parse said they exist", () => {
     const mixed = A.slice(0, 20) + A.slice(20).toUpperCase();
     const text = `${B}\n${mixed}\n`;
-    expect(findKeyLines(bytes(text), key(A), true).map(([s, e]) => text.slice(s, e))).toEqual([`${mixed}\n`]);
+    expect(findKeyLines(bytes(text), key(A), { mixedCase: true, upperCase: false }).map(([s, e]) => text.slice(s, e))).toEqual([`${mixed}\n`]);
   });
 });
