@@ -25,29 +25,57 @@ const HASH = 35; // '#'
 
 /**
  * One 40-hex info hash per line; `#` starts a comment (whole line or after the hash); blank lines are fine;
- * CRLF too. Adds every hash to `into` (unsorted: run its sortSteps after) and yields every few thousand lines.
+ * CRLF too. Takes the file a chunk of whole lines at a time (so no copy of a big file is ever held), adds every
+ * hash to `into` (unsorted: run its sortSteps after) and reports the rest to `report`.
  */
-export function* parseSteps(bytes: Uint8Array, into: HashList, report: ParseReport): Generator<void, void> {
-  const key = new Uint8Array(20);
-  let line = 0;
-  for (let start = 0; start < bytes.length; ) {
-    let end = bytes.indexOf(NL, start);
-    if (end < 0) end = bytes.length;
-    line++;
-    const r = keyBytes(bytes, start, end, key);
-    if (r === BAD) {
-      report.invalidCount++;
-      if (report.invalid.length < MAX_SAMPLES) {
-        report.invalid.push({ line, text: new TextDecoder().decode(bytes.subarray(start, Math.min(end, start + 80))).replace(/\r$/, "") });
-      }
-    } else if (r !== BLANK) {
-      into.addUnsorted(key, 0);
-      if (r === MIXED) report.mixedCase = true;
-      else if (r === UPPER) report.upperCase = true;
-    }
-    start = end + 1;
-    if (line % LINES_PER_STEP === 0) yield;
+export class ListParser {
+  readonly #into: HashList;
+  readonly #report: ParseReport;
+  readonly #key = new Uint8Array(20);
+  #line = 0;
+
+  constructor(into: HashList, report: ParseReport) {
+    this.#into = into;
+    this.#report = report;
   }
+
+  /**
+   * Parses `chunk`: whole lines, but the last one may lack its newline (the end of the file, or a line longer
+   * than the reader's buffer, cut). `continued`: the chunk starts with the rest of such a cut line, which was
+   * judged by its start already and is skipped. Yields every few thousand lines.
+   */
+  *steps(chunk: Uint8Array, continued = false): Generator<void, void> {
+    const report = this.#report;
+    const key = this.#key;
+    let start = 0;
+    if (continued) {
+      const nl = chunk.indexOf(NL);
+      start = nl < 0 ? chunk.length : nl + 1;
+    }
+    while (start < chunk.length) {
+      let end = chunk.indexOf(NL, start);
+      if (end < 0) end = chunk.length;
+      const line = ++this.#line;
+      const r = keyBytes(chunk, start, end, key);
+      if (r === BAD) {
+        report.invalidCount++;
+        if (report.invalid.length < MAX_SAMPLES) {
+          report.invalid.push({ line, text: new TextDecoder().decode(chunk.subarray(start, Math.min(end, start + 80))).replace(/\r$/, "") });
+        }
+      } else if (r !== BLANK) {
+        this.#into.addUnsorted(key, 0);
+        if (r === MIXED) report.mixedCase = true;
+        else if (r === UPPER) report.upperCase = true;
+      }
+      start = end + 1;
+      if (line % LINES_PER_STEP === 0) yield;
+    }
+  }
+}
+
+/** A whole file's bytes at once (tests, small lists). */
+export function parseSteps(bytes: Uint8Array, into: HashList, report: ParseReport): Generator<void, void> {
+  return new ListParser(into, report).steps(bytes);
 }
 
 const BLANK = 0; // blank or comment only

@@ -17,12 +17,12 @@
 //   lines, comments kept. A file the operator changed since the last load is loaded first. If the file is
 //   gone, an edit writes it again from the list in force (plus or minus the hash), never an empty list.
 
-import { appendFile, open, readFile, stat } from "node:fs/promises";
+import { appendFile, open, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { AccessList, type AccessMode, findKeyLines, keyToHex, ParseReport, parseSteps } from "../core/access.ts";
+import { AccessList, type AccessMode, findKeyLines, keyToHex, ListParser, ParseReport } from "../core/access.ts";
 import { HashList } from "../core/hash-list.ts";
 import type { Store } from "../core/store.ts";
-import { writeFileAtomic, writeFileAtomicStream } from "./atomic-file.ts";
+import { writeFileAtomicStream } from "./atomic-file.ts";
 import { DirWatch } from "./dir-watch.ts";
 import { errorText, type Logger } from "./logger.ts";
 
@@ -36,13 +36,17 @@ const STABLE_TRIES = 25;
 const SLICE_MS = 5;
 /** Bytes per line of a list of bare hashes: sizes the table's reservation. */
 const BYTES_PER_LINE = 41;
+/** The file is read this much at a time: a big list is never held whole, and reads do not block. */
+const CHUNK_BYTES = 1 << 20;
+const NL = 10;
 
 export type EditResult = "done" | "unchanged";
 
 /** A list that cannot be used at start (main.ts: one line, exit 2). */
 export class AccessListError extends Error {}
 
-type ReadResult = { bytes: Uint8Array; signature: string } | { why: string; signature: string };
+/** A file read and parsed (not yet in force), or why it could not be. */
+type ReadResult = { hashes: HashList; report: ParseReport; digest: string; signature: string } | { why: string; signature: string };
 
 export class AccessControl {
   readonly mode: AccessMode;
@@ -51,7 +55,7 @@ export class AccessControl {
   readonly #store: Store;
   readonly #log: Logger;
   #signature = ""; // mtime/size/inode of the file behind the current list (the poll compares)
-  #digest: bigint | null = null; // hash of the bytes behind the current list; null after an admin edit
+  #digest: string | null = null; // hash of the bytes behind the current list; null after an admin edit
   #cases = { mixedCase: false, upperCase: false }; // how the file writes hashes: how removals search it
   #sorted: Promise<void> = Promise.resolve(); // the current list's sorted order, built after it is swapped in
   #problem: string | null = null; // last load problem, logged once
@@ -97,12 +101,12 @@ export class AccessControl {
     if (this.path === null) return;
     const path = this.path;
     const r = await this.#readStable();
-    if (!("bytes" in r)) {
+    if ("why" in r) {
       const hint = r.why === MISSING ? " (create it, empty if need be, before starting)" : "";
       throw new AccessListError(`cannot read the ${this.mode} list ${path}: ${r.why}${hint}`);
     }
     this.#signature = r.signature;
-    await this.#install(r.bytes, "start");
+    await this.#install(r, "start");
     try {
       this.#watcher = new DirWatch({
         dirs: [dirname(path)],
@@ -134,7 +138,7 @@ export class AccessControl {
       if (reason !== "SIGHUP" && (await this.#statSignature()) === this.#signature) return;
       const r = await this.#readStable();
       this.#signature = r.signature;
-      if (!("bytes" in r)) {
+      if ("why" in r) {
         if (this.#problem !== r.why) {
           this.#log.warn("access: cannot read the list; keeping the last good one", { path: this.path, reason, why: r.why, hashes: this.#list.hashes.size });
         }
@@ -142,11 +146,11 @@ export class AccessControl {
         return;
       }
       this.#problem = null;
-      if (Bun.hash(r.bytes) === this.#digest) {
+      if (r.digest === this.#digest) {
         if (reason === "SIGHUP") this.#log.info("access list unchanged", { path: this.path, reason, hashes: this.#list.hashes.size });
         return;
       }
-      await this.#install(r.bytes, reason);
+      await this.#install(r, reason);
     });
   }
 
@@ -179,19 +183,25 @@ export class AccessControl {
       const size = await this.#catchUp();
       await this.#sorted;
       if (!this.#list.hashes.has(key)) return "unchanged";
-      const bytes = size === null ? null : await readFile(path).catch(missingAsNull);
-      if (bytes === null) {
+      if (size === null) {
         // The file is gone: write the list in force without the hash (never an empty list in its place).
         await this.#writeFromMemory(null, key);
       } else {
-        const pieces: Uint8Array[] = [];
-        let from = 0;
-        for (const [start, end] of findKeyLines(bytes, key, this.#cases)) {
-          pieces.push(bytes.subarray(from, start));
-          from = end;
-        }
-        pieces.push(bytes.subarray(from));
-        await writeFileAtomic(path, pieces);
+        // One pass over the file, a chunk at a time, copying all but the hash's lines (comments kept).
+        await writeFileAtomicStream(path, async (write) => {
+          await readChunks(path, async (chunk, continued) => {
+            // The rest of a cut over-long line (never a hash line) goes through as it is.
+            const nl = continued ? chunk.indexOf(NL) : -1;
+            const lines = chunk.subarray(continued ? (nl < 0 ? chunk.length : nl + 1) : 0);
+            await write(chunk.subarray(0, chunk.length - lines.length));
+            let from = 0;
+            for (const [start, end] of findKeyLines(lines, key, this.#cases)) {
+              await write(lines.subarray(from, start));
+              from = end;
+            }
+            await write(lines.subarray(from));
+          });
+        });
       }
       this.#list.hashes.delete(key);
       await this.#edited(key);
@@ -209,9 +219,9 @@ export class AccessControl {
     if (signatureOf(s) === this.#signature) return s.size;
     const r = await this.#readStable();
     this.#signature = r.signature;
-    if (!("bytes" in r)) throw new Error(`cannot read the list: ${r.why}`);
-    if (Bun.hash(r.bytes) !== this.#digest) await this.#install(r.bytes, "admin API (the file had changed)");
-    return r.bytes.length;
+    if ("why" in r) throw new Error(`cannot read the list: ${r.why}`);
+    if (r.digest !== this.#digest) await this.#install(r, "admin API (the file had changed)");
+    return (await stat(this.path!)).size;
   }
 
   /** After an edit of file and memory: the file is ours again, and the edited torrent is hidden or shown. */
@@ -240,16 +250,14 @@ export class AccessControl {
     });
   }
 
-  /** Parses `bytes` into a new list a slice at a time, swaps it in, then hides what it newly refuses. */
-  async #install(bytes: Uint8Array, reason: string): Promise<void> {
-    const hashes = new HashList(randomU32(), randomU32(), Math.ceil(bytes.length / BYTES_PER_LINE));
-    const report = new ParseReport();
-    await sliced(parseSteps(bytes, hashes, report));
+  /** Swaps in a list read by #readStable, then hides what it newly refuses. */
+  async #install(r: { hashes: HashList; report: ParseReport; digest: string }, reason: string): Promise<void> {
+    const { hashes, report } = r;
     if (report.invalidCount > 0) {
       this.#log.warn("access: skipped lines that are not a 40-hex info hash", { path: this.path, reason, lines: report.invalidCount, first: report.invalid });
     }
     this.#list = new AccessList(this.mode, hashes);
-    this.#digest = Bun.hash(bytes) as bigint;
+    this.#digest = r.digest;
     this.#cases = report;
     this.#version++;
     this.#log.info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: hashes.size });
@@ -313,8 +321,9 @@ export class AccessControl {
   }
 
   /**
-   * Reads the file once it is stable: its mtime at least STABLE_MS old and the same before and after the
-   * read. An editor that truncates and then writes is so normally seen only once it is done.
+   * Reads and parses the file once it is stable: its mtime at least STABLE_MS old and the same before and after
+   * the read. An editor that truncates and then writes is so normally seen only once it is done. The parse runs
+   * a slice at a time into a new list, which is not in force yet.
    */
   async #readStable(): Promise<ReadResult> {
     const path = this.path!;
@@ -330,14 +339,17 @@ export class AccessControl {
         await Bun.sleep(STABLE_MS - age);
         continue;
       }
-      let bytes: Uint8Array;
+      const hashes = new HashList(randomU32(), randomU32(), Math.ceil(before.size / BYTES_PER_LINE));
+      const report = new ParseReport();
+      const parser = new ListParser(hashes, report);
+      let digest: string;
       try {
-        bytes = await readFile(path);
+        digest = await readChunks(path, (chunk, continued) => sliced(parser.steps(chunk, continued)));
       } catch (err) {
         return { why: whyUnreadable(err), signature: signatureOf(before) };
       }
       const after = await this.#statSignature();
-      if (after === signatureOf(before)) return { bytes, signature: after };
+      if (after === signatureOf(before)) return { hashes, report, digest, signature: after };
       if (tries >= STABLE_TRIES) return { why: "the file kept changing while it was read", signature: after };
     }
   }
@@ -371,6 +383,41 @@ function whyUnreadable(err: unknown): string {
 
 function signatureOf(s: { mtimeMs: number; size: number; ino: number }): string {
   return `${s.mtimeMs}:${s.size}:${s.ino}`;
+}
+
+/**
+ * Reads `path` CHUNK_BYTES at a time and hands `use` each run of whole lines (the last may lack its newline at
+ * the end of the file; a line longer than the buffer is handed over cut, and `continued` marks the chunk that
+ * carries its rest). `use` must be done with a chunk before it resolves: the buffer is reused. Returns a
+ * digest of the content.
+ */
+async function readChunks(path: string, use: (chunk: Uint8Array, continued: boolean) => Promise<void>): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const buf = new Uint8Array(CHUNK_BYTES);
+    const hasher = new Bun.CryptoHasher("sha256");
+    let have = 0;
+    let continued = false;
+    for (let eof = false; !eof; ) {
+      const { bytesRead } = await fh.read(buf, have, CHUNK_BYTES - have, null);
+      eof = bytesRead === 0;
+      hasher.update(buf.subarray(have, have + bytesRead));
+      have += bytesRead;
+      if (have === 0) break;
+      let cut = eof ? have : buf.lastIndexOf(NL, have - 1) + 1;
+      if (cut === 0) {
+        if (have < CHUNK_BYTES) continue; // no whole line yet: read on
+        cut = have; // a line longer than the buffer: hand over its start
+      }
+      await use(buf.subarray(0, cut), continued);
+      continued = buf[cut - 1] !== NL;
+      buf.copyWithin(0, cut, have);
+      have -= cut;
+    }
+    return hasher.digest("hex");
+  } finally {
+    await fh.close();
+  }
 }
 
 function missingAsNull(err: NodeJS.ErrnoException): null {

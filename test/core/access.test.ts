@@ -1,6 +1,6 @@
 // The access list itself: parsing the file's text, hex <-> key, and the allow/deny decision.
 import { describe, expect, test } from "bun:test";
-import { AccessList, findKeyLines, hexToKey, keyToHex, lineKey, ParseReport, parseList, parseSteps } from "../../src/core/access.ts";
+import { AccessList, findKeyLines, hexToKey, keyToHex, lineKey, ListParser, ParseReport, parseList, parseSteps } from "../../src/core/access.ts";
 import { HashList } from "../../src/core/hash-list.ts";
 
 const A = "0123456789abcdef0123456789abcdef01234567";
@@ -169,5 +169,26 @@ describe("findKeyLines", () => {
     const mixed = A.slice(0, 20) + A.slice(20).toUpperCase();
     const text = `${B}\n${mixed}\n`;
     expect(findKeyLines(bytes(text), key(A), { mixedCase: true, upperCase: false }).map(([s, e]) => text.slice(s, e))).toEqual([`${mixed}\n`]);
+  });
+});
+
+describe("ListParser (the file a chunk of lines at a time)", () => {
+  test("line numbers run on across chunks; a cut over-long line is judged by its start, its rest skipped", () => {
+    const l = new HashList(1, 2);
+    const report = new ParseReport();
+    const p = new ListParser(l, report);
+    const run = (text: string, continued = false) => {
+      const steps = p.steps(new TextEncoder().encode(text), continued);
+      while (!steps.next().done);
+    };
+    run(`${A}\njunk\n`);
+    run(`${B} # a comment cut by the reader's buffer: xxxx`); // no newline: cut
+    run(`xxxx still the comment\n${C}\nmore junk`, true);
+    expect(l.size).toBe(3);
+    expect(report.invalidCount).toBe(2);
+    expect(report.invalid.map((i) => [i.line, i.text])).toEqual([
+      [2, "junk"],
+      [5, "more junk"],
+    ]);
   });
 });

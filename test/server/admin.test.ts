@@ -334,6 +334,19 @@ describe("the file as the operator left it", () => {
     expect(await readdir(a.dir)).toEqual([]);
   });
 
+  test("DELETE in a list bigger than the reader's 1 MiB buffer removes just that line, wherever it falls", async () => {
+    const lines = Array.from({ length: 40_000 }, (_, i) => (i % 1000 === 0 ? `# section ${i}` : hexOf(`big${i}`)));
+    const text = `${lines.join("\n")}\n`;
+    const a = await admin(text);
+    expect((await a.call("GET")).body.total).toBe(39_960);
+    for (const i of [25_577, 39_998, 1]) {
+      expect((await a.call("DELETE", `?info_hash=${lines[i]}`)).status).toBe(200);
+      lines.splice(i, 1);
+      expect(await readFile(a.list, "utf8")).toBe(`${lines.join("\n")}\n`);
+    }
+    expect((await a.call("GET")).body.total).toBe(39_957);
+  });
+
   test("DELETE keeps the file's mode and owner", async () => {
     const a = await admin(`${hexOf("a")}\n${hexOf("b")}\n`);
     await chmod(a.list, 0o600);
