@@ -7,7 +7,7 @@ import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Specs } from "./args.ts";
-import { freePort, peakRssBytes, ROOT, rssBytes } from "./trackers.ts";
+import { cpuSeconds, freePort, peakRssBytes, ROOT, rssBytes } from "./trackers.ts";
 
 export const ACCESS_LIST_SPECS = {
   lines: { kind: "int", default: 1_000_000, min: 1, help: "info hashes in the deny list" },
@@ -34,6 +34,7 @@ export async function accessListCommand(o: { lines: number; seed: number; repeat
     const t = await startTracker(["--blacklist", list]);
     const rss = await settledRss(t.pid);
     console.log(`start: ${bare.startMs.toFixed(0)} ms without a list, ${t.startMs.toFixed(0)} ms with it (+${(t.startMs - bare.startMs).toFixed(0)} ms)`);
+    console.log(`start CPU: ${bare.startCpuS.toFixed(2)} s without a list, ${t.startCpuS.toFixed(2)} s with it (+${(t.startCpuS - bare.startCpuS).toFixed(2)} s)`);
     console.log(`RSS: ${mib(bareRss)} without a list, ${mib(rss)} with it: ${((rss - bareRss) / o.lines).toFixed(1)} B per listed hash`);
 
     const hexes = text.slice(0, 41 * 3).split("\n");
@@ -60,6 +61,7 @@ export async function accessListCommand(o: { lines: number; seed: number; repeat
     const tmp = join(dir, "deny.txt.new");
     await writeFile(tmp, text.slice(41));
     const waits: number[] = [];
+    const cpuBefore = cpuSeconds(t.pid) ?? 0;
     const reloadStarted = performance.now();
     await rename(tmp, list);
     for (;;) {
@@ -72,7 +74,8 @@ export async function accessListCommand(o: { lines: number; seed: number; repeat
       await Bun.sleep(2);
     }
     const reloadMs = performance.now() - reloadStarted;
-    console.log(`reload: done ${reloadMs.toFixed(0)} ms after the rename; /healthz: ${waits.length} requests, longest ${Math.max(...waits).toFixed(1)} ms, median ${median(waits).toFixed(1)} ms`);
+    const reloadCpu = (cpuSeconds(t.pid) ?? 0) - cpuBefore;
+    console.log(`reload: done ${reloadMs.toFixed(0)} ms after the rename (${reloadCpu.toFixed(2)} CPU s, all threads); /healthz: ${waits.length} requests, longest ${Math.max(...waits).toFixed(1)} ms, median ${median(waits).toFixed(1)} ms`);
     const after = await settledRss(t.pid);
     const peak = peakRssBytes(t.pid) ?? 0;
     console.log(`RSS after the reload ${mib(after)}; peak (VmHWM) over the run ${mib(peak)} = ${(peak / rss).toFixed(2)}x the steady ${mib(rss)}`);
@@ -103,6 +106,8 @@ interface Tracker {
   pid: number;
   base: string;
   startMs: number;
+  /** CPU seconds (all threads) the process had used when it first answered: less at the mercy of other jobs. */
+  startCpuS: number;
   stop(): Promise<void>;
 }
 
@@ -126,6 +131,7 @@ async function startTracker(args: string[]): Promise<Tracker> {
     pid: proc.pid,
     base,
     startMs,
+    startCpuS: cpuSeconds(proc.pid) ?? 0,
     async stop() {
       proc.kill("SIGTERM");
       await proc.exited;

@@ -19,7 +19,7 @@ export class ParseReport {
 
 const MAX_SAMPLES = 5;
 /** Lines between yields of parseSteps. */
-const LINES_PER_STEP = 4096;
+const LINES_PER_STEP = 1024;
 const NL = 10;
 const HASH = 35; // '#'
 

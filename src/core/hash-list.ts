@@ -7,7 +7,7 @@
 import { TorrentTable } from "./torrent-table.ts";
 
 /** Units of work between yields of the step generators: callers run them a few milliseconds at a time. */
-const STEP = 4096;
+const STEP = 1024;
 
 export class HashList {
   readonly #table: TorrentTable;
@@ -66,7 +66,7 @@ export class HashList {
         }
         sorted[j + 1] = id;
       }
-      if ((b & 255) === 0) yield;
+      if ((b & 63) === 0) yield;
     }
     this.#sorted = sorted;
   }
