@@ -91,11 +91,6 @@ export class AccessControl {
     return this.#sorted;
   }
 
-  /** Torrents the list refuses that are still kept (hidden) until their time is up. */
-  get hiddenTorrents(): number {
-    return this.#hidden.size;
-  }
-
   /** Loads the list (throws AccessListError if it cannot), then follows the file. */
   async start(): Promise<void> {
     if (this.path === null) return;
