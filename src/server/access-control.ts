@@ -76,6 +76,8 @@ export class AccessControl {
 
   /** The front ends' question, asked on every announce and scrape. */
   readonly allows = (infoHash: string): boolean => this.#list.allows(infoHash);
+  /** The same for the info hash at b[off, off + 20) (UDP packets), without making a string. */
+  readonly allowsBytes = (b: Uint8Array, off: number): boolean => this.#list.allowsBytes(b, off);
 
   get list(): AccessList {
     return this.#list;

@@ -179,7 +179,7 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
     try {
       udp = await startUdpServer({
         listen: config.udpListen,
-        tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allows, limit),
+        tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allowsBytes, limit),
         log,
         now: nowSeconds,
       });
