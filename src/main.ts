@@ -63,8 +63,8 @@ let tracker;
 try {
   tracker = await startTracker(config, log, adminToken);
 } catch (err) {
-  // An unusable certificate or key is bad input (exit 2, the file's problem in one line); anything else here
-  // is a listener that could not bind (exit 1).
+  // An unusable certificate or key, or an access list that cannot be read, is bad input (exit 2, the file's
+  // problem in one line); anything else here is a listener that could not bind (exit 1).
   if (err instanceof TlsFileError || err instanceof AccessListError) await fail(2, err.message);
   const message = errorText(err);
   log.error("cannot start", { err: message });
