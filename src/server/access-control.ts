@@ -60,8 +60,9 @@ export class AccessControl {
   #sorted: Promise<void> = Promise.resolve(); // the current list's sorted order, built after it is swapped in
   #problem: string | null = null; // last load problem, logged once
   #version = 0;
-  /** Torrents in the store the list refuses: key -> when to forget them (ms). */
+  /** Torrents in the store the list refuses: key -> when to forget them (ms), in that order. */
   readonly #hidden = new Map<string, number>();
+  #forgetting = false;
   #watcher: DirWatch | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #queue: Promise<unknown> = Promise.resolve();
@@ -117,7 +118,7 @@ export class AccessControl {
     }
     const poll = setInterval(() => {
       void this.#poll();
-      this.#forgetDue();
+      void this.#forgetDue();
     }, POLL_MS);
     poll.unref();
     this.#timers.push(poll);
@@ -261,18 +262,13 @@ export class AccessControl {
     // The sorted order only serves the admin API's listing and edits (which wait for it), not the front ends:
     // built after the swap, so a start or reload is not held up by it.
     this.#sorted = sliced(hashes.sortSteps(), () => this.#list.hashes === hashes);
-    this.#reconcileHidden();
     await this.#hideRefused(reason === "start");
   }
 
-  /** Hidden torrents the list serves again are kept for good. */
-  #reconcileHidden(): void {
-    for (const k of this.#hidden.keys()) if (this.allows(k)) this.#hidden.delete(k);
-  }
-
   /**
-   * Walks the store a slice at a time and hides every torrent the list refuses (new ones only get a time). At
-   * start they are forgotten at once instead: they come from a state file written before this list.
+   * A slice at a time: hidden torrents the list serves again are kept for good, and every torrent in the store
+   * it refuses is hidden (new ones only get a time). At start they are forgotten at once instead: they come from
+   * a state file written before this list.
    */
   async #hideRefused(atStart: boolean): Promise<void> {
     const store = this.#store;
@@ -280,6 +276,11 @@ export class AccessControl {
     const before = this.#hidden.size;
     await sliced(
       (function* (self: AccessControl) {
+        let n = 0;
+        for (const k of self.#hidden.keys()) {
+          if (self.allows(k)) self.#hidden.delete(k);
+          if ((++n & 4095) === 0) yield;
+        }
         for (let from = 0; from < store.idLimit; from += 4096) {
           store.forEachTorrentIn(from, from + 4096, (id) => {
             const k = store.infoHashOf(id);
@@ -289,7 +290,7 @@ export class AccessControl {
         }
       })(this),
     );
-    if (atStart) this.#forgetDue();
+    if (atStart) await this.#forgetDue();
     else if (this.#hidden.size > before) {
       this.#log.info("access: hiding torrents the list refuses; forgotten if still refused after the peer timeout", {
         torrents: this.#hidden.size - before,
@@ -302,17 +303,30 @@ export class AccessControl {
     if (!this.#hidden.has(key)) this.#hidden.set(key, now + this.#store.peerTimeoutS * 1000);
   }
 
-  /** Forgets hidden torrents whose time is up (peers and completion count), unless served again. */
-  #forgetDue(): void {
-    if (this.#hidden.size === 0) return;
-    const now = Date.now();
+  /**
+   * Forgets hidden torrents whose time is up (peers and completion count), unless served again. The map is in
+   * the order of those times (each is its insertion time plus one peer timeout), so only the due ones are
+   * visited, a slice at a time: an emptied allow list on a big tracker must not stall requests either.
+   */
+  async #forgetDue(): Promise<void> {
+    if (this.#forgetting || this.#hidden.size === 0) return;
+    this.#forgetting = true;
     let forgotten = 0;
-    for (const [k, at] of this.#hidden) {
-      if (this.allows(k)) this.#hidden.delete(k);
-      else if (at <= now) {
-        this.#hidden.delete(k);
-        if (this.#store.dropTorrent(k)) forgotten++;
-      }
+    try {
+      await sliced(
+        (function* (self: AccessControl) {
+          const now = Date.now();
+          let n = 0;
+          for (const [k, at] of self.#hidden) {
+            if (at > now) return;
+            self.#hidden.delete(k);
+            if (!self.allows(k) && self.#store.dropTorrent(k)) forgotten++;
+            if ((++n & 1023) === 0) yield;
+          }
+        })(this),
+      );
+    } finally {
+      this.#forgetting = false;
     }
     if (forgotten > 0) this.#log.info("access: forgot torrents the list refuses (hidden for a peer timeout, or restored at start)", { torrents: forgotten });
   }
