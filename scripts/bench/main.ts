@@ -1,6 +1,7 @@
 // Benchmark tools: `npm run bench -- <subcommand> [options]` (or `bun scripts/bench/main.ts ...`).
 // Each subcommand lives in its own file; this one only dispatches. See scripts/bench/README.md.
 
+import { ACCESS_LIST_SPECS, accessListCommand } from "./access-list.ts";
 import { helpText, parseOptions, type Specs, UsageError } from "./args.ts";
 import { COMPARE_SPECS, compareCommand } from "./compare.ts";
 import { HTTP_COMMAND_SPECS, httpCommand } from "./http.ts";
@@ -40,6 +41,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "Fill a tracker with N peers over M torrents over real UDP; resident memory per peer, fill check, probe latency.",
     specs: MEMORY_SPECS,
     run: (o: Parameters<typeof memoryCommand>[0]) => memoryCommand(o),
+  },
+  "access-list": {
+    summary: "A 1M-line deny list in a tracker process: start time, RSS per hash, admin API latency, /healthz during a reload.",
+    specs: ACCESS_LIST_SPECS,
+    run: (o: Parameters<typeof accessListCommand>[0]) => accessListCommand(o),
   },
   serve: {
     summary: "serve ours|opentracker|trivial|trivial-bun: start one target in the foreground (Ctrl+C stops it).",

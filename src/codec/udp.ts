@@ -80,14 +80,6 @@ export const MAX_SCRAPE_HASHES = 74;
 
 export { readU32, writeU32 };
 
-/** 20 bytes at b[o..] as a latin1 string: the store's key for an info hash. */
-export function latin1Key20(b: Uint8Array, o: number): string {
-  return String.fromCharCode(
-    b[o], b[o + 1], b[o + 2], b[o + 3], b[o + 4], b[o + 5], b[o + 6], b[o + 7], b[o + 8], b[o + 9],
-    b[o + 10], b[o + 11], b[o + 12], b[o + 13], b[o + 14], b[o + 15], b[o + 16], b[o + 17], b[o + 18], b[o + 19],
-  );
-}
-
 export function isConnectMagic(b: Uint8Array): boolean {
   return readU32(b, OFF_CONNECTION_ID) === PROTOCOL_ID_HI && readU32(b, OFF_CONNECTION_ID + 4) === PROTOCOL_ID_LO;
 }

@@ -27,7 +27,7 @@ export class FullScrape {
   #plain: Uint8Array | null = null;
   #gzipped: Uint8Array | null = null;
 
-  /** `listVersion` changes whenever the access list does (app.ts passes the current list object). */
+  /** `listVersion` changes whenever the access list does (app.ts passes its version number). */
   constructor(store: Store, allows: (infoHash: string) => boolean, limit: Pick<SourceLimit, "allow">, listVersion: () => unknown = () => null) {
     this.#store = store;
     this.#allows = allows;

@@ -22,7 +22,6 @@ import {
   encodeScrapeHeader,
   INFO_HASH_LEN,
   isConnectMagic,
-  latin1Key20,
   MAX_SCRAPE_HASHES,
   OFF_ACTION,
   OFF_CONNECTION_ID,
@@ -58,20 +57,21 @@ export class UdpTracker {
   readonly #res: AnnounceResult;
   readonly #scrape = new ScrapeCounts();
 
-  /** null: every torrent is allowed (then no info hash string is made per request). */
-  readonly #allows: ((infoHash: string) => boolean) | null;
+  /** null: every torrent is allowed. Asked with the packet's bytes: no info hash string per request. */
+  readonly #allows: ((b: Uint8Array, off: number) => boolean) | null;
   readonly #limit: Pick<SourceLimit, "allow">;
 
   /**
-   * `allows` is the access list's verdict per info hash (see core/access.ts); `limit` the per-source request
-   * budget: datagrams over it are dropped unanswered (an answer would cost as much as the request).
+   * `allows` is the access list's verdict on the info hash at b[off, off + 20) (see core/access.ts); `limit`
+   * the per-source request budget: datagrams over it are dropped unanswered (an answer would cost as much as
+   * the request).
    */
   constructor(
     store: Store,
     connIds: ConnIdIssuer,
     settings: AnnounceSettings,
     counters: Counters,
-    allows: ((infoHash: string) => boolean) | null = null,
+    allows: ((b: Uint8Array, off: number) => boolean) | null = null,
     limit: Pick<SourceLimit, "allow"> = NO_LIMIT,
   ) {
     this.#allows = allows;
@@ -115,7 +115,7 @@ export class UdpTracker {
     const req = this.#req;
     const err = decodeAnnounce(packet, req);
     if (err !== null) return this.#announceError(out, packet, err);
-    if (this.#allows !== null && !this.#allows(latin1Key20(packet, OFF_INFO_HASH))) {
+    if (this.#allows !== null && !this.#allows(packet, OFF_INFO_HASH)) {
       return this.#announceError(out, packet, NOT_ALLOWED);
     }
     for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
@@ -150,7 +150,7 @@ export class UdpTracker {
     for (let i = 0; i < hashes; i++) {
       // Entries are positional, so a torrent the access list refuses reads as unknown (zeros).
       const at = OFF_SCRAPE_HASHES + i * INFO_HASH_LEN;
-      if (this.#allows === null || this.#allows(latin1Key20(packet, at))) this.#store.scrapeBytes(packet, at, s);
+      if (this.#allows === null || this.#allows(packet, at)) this.#store.scrapeBytes(packet, at, s);
       else s.complete = s.downloaded = s.incomplete = 0;
       n = encodeScrapeEntry(out, n, s.complete, s.downloaded, s.incomplete);
     }

@@ -1,25 +1,52 @@
 // The deny or allow list file: loaded at start, reloaded when it changes (a directory watch for speed, a poll
 // every POLL_MS as the fallback that always works) and on SIGHUP, and edited by the admin API.
 //
-// - A reload swaps in a whole new list at once; requests see the old list or the new one, never a mix.
-// - A file that vanishes or cannot be read keeps the last good list, and says why in the log.
-// - Admin edits go to the file first, then to memory, one at a time (so concurrent requests cannot
-//   interleave writes). Adding appends a line, first ending the last line if it lacks a newline;
-//   removing rewrites the file atomically (temporary file, fsync, rename), keeping comments.
-// - Torrents that become denied are dropped from the store at once, so they leave the statistics too.
+// - At start the file must be readable: a missing or unreadable list throws AccessListError (main.ts: one
+//   line, exit 2). A deny list that cannot be read would serve every torrent, an allow list none.
+// - At run time a file that vanishes or cannot be read keeps the last good list, and says why in the log.
+// - A file is loaded only once it is stable: unchanged for STABLE_MS and not changed while it was read, so an
+//   editor's truncate-then-write is normally seen whole.
+// - A reload reads the file, parses it a slice at a time (SLICE_MS, then the event loop runs) into a new
+//   packed table, sorts it the same way, and swaps it in at once; requests see the old list or the new one.
+// - A torrent the list newly refuses is hidden, not forgotten: refused on announce, left out of scrapes and
+//   rankings, but its peers and completion count stay until it has been refused for one peer timeout. So a
+//   list that was briefly empty or short (an editor caught mid-save) loses nothing once the full list is back.
+// - Admin edits go to the file first, then to memory, one at a time (so concurrent requests cannot interleave
+//   writes), and never re-parse the file: adding appends a line (first ending the last line if it lacks a
+//   newline) without reading the file; removing reads it once and rewrites it atomically without that hash's
+//   lines, comments kept. A file the operator changed since the last load is loaded first. If the file is
+//   gone, an edit writes it again from the list in force (plus or minus the hash), never an empty list.
 
-import { appendFile, readFile, stat } from "node:fs/promises";
+import { appendFile, open, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { AccessList, type AccessMode, keyToHex, lineKey, parseList } from "../core/access.ts";
+import { AccessList, type AccessMode, findKeyLines, keyToHex, ListParser, ParseReport } from "../core/access.ts";
+import { HashList } from "../core/hash-list.ts";
 import type { Store } from "../core/store.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
+import { writeFileAtomicStream } from "./atomic-file.ts";
 import { DirWatch } from "./dir-watch.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 const POLL_MS = 2000;
 const DEBOUNCE_MS = 100;
+/** A file whose mtime is younger than this is still being written: wait before loading it. */
+const STABLE_MS = 200;
+/** Give up on a file that keeps changing after this many tries (the next change or poll tries again). */
+const STABLE_TRIES = 25;
+/** Longest stretch of parsing, sorting or store scanning before other work gets the event loop. */
+const SLICE_MS = 5;
+/** Bytes per line of a list of bare hashes: sizes the table's reservation. */
+const BYTES_PER_LINE = 41;
+/** The file is read this much at a time: a big list is never held whole, and reads do not block. */
+const CHUNK_BYTES = 1 << 20;
+const NL = 10;
 
 export type EditResult = "done" | "unchanged";
+
+/** A list that cannot be used at start (main.ts: one line, exit 2). */
+export class AccessListError extends Error {}
+
+/** A file read and parsed (not yet in force), or why it could not be. */
+type ReadResult = { hashes: HashList; report: ParseReport; digest: string; signature: string } | { why: string; signature: string };
 
 export class AccessControl {
   readonly mode: AccessMode;
@@ -27,9 +54,15 @@ export class AccessControl {
   #list: AccessList;
   readonly #store: Store;
   readonly #log: Logger;
-  #text: string | null = null; // the file content behind the current list
-  #signature = ""; // mtime/size/inode seen by the poll
+  #signature = ""; // mtime/size/inode of the file behind the current list (the poll compares)
+  #digest: string | null = null; // hash of the bytes behind the current list; null after an admin edit
+  #cases = { mixedCase: false, upperCase: false }; // how the file writes hashes: how removals search it
+  #sorted: Promise<void> = Promise.resolve(); // the current list's sorted order, built after it is swapped in
   #problem: string | null = null; // last load problem, logged once
+  #version = 0;
+  /** Torrents in the store the list refuses: key -> when to forget them (ms), in that order. */
+  readonly #hidden = new Map<string, number>();
+  #forgetting = false;
   #watcher: DirWatch | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #queue: Promise<unknown> = Promise.resolve();
@@ -44,15 +77,34 @@ export class AccessControl {
 
   /** The front ends' question, asked on every announce and scrape. */
   readonly allows = (infoHash: string): boolean => this.#list.allows(infoHash);
+  /** The same for the info hash at b[off, off + 20) (UDP packets), without making a string. */
+  readonly allowsBytes = (b: Uint8Array, off: number): boolean => this.#list.allowsBytes(b, off);
 
   get list(): AccessList {
     return this.#list;
   }
 
+  /** Changes whenever the list does (a load or an admin edit): caches of what it allows compare this. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Resolves once the current list's sorted order (keyAt) is ready: the admin API's listing waits for it. */
+  sorted(): Promise<void> {
+    return this.#sorted;
+  }
+
+  /** Loads the list (throws AccessListError if it cannot), then follows the file. */
   async start(): Promise<void> {
     if (this.path === null) return;
-    await this.reload("start");
     const path = this.path;
+    const r = await this.#readStable();
+    if ("why" in r) {
+      const hint = r.why === MISSING ? " (create it, empty if need be, before starting)" : "";
+      throw new AccessListError(`cannot read the ${this.mode} list ${path}: ${r.why}${hint}`);
+    }
+    this.#signature = r.signature;
+    await this.#install(r, "start");
     try {
       this.#watcher = new DirWatch({
         dirs: [dirname(path)],
@@ -64,7 +116,10 @@ export class AccessControl {
     } catch (err) {
       this.#log.warn("access: cannot watch the list's directory; polling only", { path, err: errorText(err) });
     }
-    const poll = setInterval(() => void this.#poll(), POLL_MS);
+    const poll = setInterval(() => {
+      void this.#poll();
+      void this.#forgetDue();
+    }, POLL_MS);
     poll.unref();
     this.#timers.push(poll);
   }
@@ -74,29 +129,26 @@ export class AccessControl {
     for (const t of this.#timers) clearTimeout(t);
   }
 
-  /** Re-reads the file; keeps the current list if it cannot be read. Serialized with admin edits. */
+  /** Re-reads the file if it changed (SIGHUP: in any case); keeps the current list if it cannot be read. */
   reload(reason: string): Promise<void> {
     return this.#serial(async () => {
       if (this.path === null) return;
-      let text: string;
-      try {
-        // Stat first: a change landing between the two is then seen by the next poll, not missed.
-        this.#signature = await this.#statSignature();
-        text = await readFile(this.path, "utf8");
-      } catch (err) {
-        const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "the file does not exist" : errorText(err);
-        if (this.#problem !== why) {
-          this.#log.warn("access: cannot read the list; keeping the last good one", { path: this.path, reason, why, hashes: this.#list.hashes.size });
+      if (reason !== "SIGHUP" && (await this.#statSignature()) === this.#signature) return;
+      const r = await this.#readStable();
+      this.#signature = r.signature;
+      if ("why" in r) {
+        if (this.#problem !== r.why) {
+          this.#log.warn("access: cannot read the list; keeping the last good one", { path: this.path, reason, why: r.why, hashes: this.#list.hashes.size });
         }
-        this.#problem = why;
+        this.#problem = r.why;
         return;
       }
       this.#problem = null;
-      if (text === this.#text) {
+      if (r.digest === this.#digest) {
         if (reason === "SIGHUP") this.#log.info("access list unchanged", { path: this.path, reason, hashes: this.#list.hashes.size });
         return;
       }
-      this.#install(text, reason);
+      await this.#install(r, reason);
     });
   }
 
@@ -104,28 +156,20 @@ export class AccessControl {
   add(key: string): Promise<EditResult> {
     return this.#serial(async () => {
       const path = this.#requirePath();
-      const current = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
-        if (err.code === "ENOENT") return null;
-        throw err;
-      });
+      const size = await this.#catchUp();
+      await this.#sorted;
+      if (this.#list.hashes.has(key)) return "unchanged";
       const line = `${keyToHex(key)}\n`;
-      if (current === null) {
-        // The file is gone: write it again from the list in force, plus the new hash, rather than
-        // silently shrinking the list to one entry.
-        if (this.#list.hashes.has(key)) return "unchanged";
-        const text = [...this.#list.hashes].map((h) => `${keyToHex(h)}\n`).join("") + line;
-        await writeFileAtomic(path, text);
-        this.#install(text, "admin API");
-        return "done";
+      if (size === null) {
+        // The file is gone: write it again from the list in force plus the new hash, rather than shrinking
+        // the list to one entry.
+        await this.#writeFromMemory(key, null);
+      } else {
+        // A last line without its newline would otherwise be glued to ours.
+        await appendFile(path, size === 0 || (await lastByte(path, size)) === 10 ? line : `\n${line}`);
       }
-      // The file decides, not memory: an operator's edit may not have been reloaded yet.
-      if (parseList(current).hashes.has(key)) {
-        if (current !== this.#text) this.#install(current, "admin API");
-        return "unchanged";
-      }
-      // A last line without its newline would otherwise be glued to ours.
-      await appendFile(path, current === "" || current.endsWith("\n") ? line : `\n${line}`);
-      this.#install(await readFile(path, "utf8"), "admin API");
+      this.#list.hashes.add(key);
+      await this.#edited(key);
       return "done";
     });
   }
@@ -134,55 +178,191 @@ export class AccessControl {
   remove(key: string): Promise<EditResult> {
     return this.#serial(async () => {
       const path = this.#requirePath();
-      const current = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
-        if (err.code === "ENOENT") return "";
-        throw err;
-      });
-      const lines = current.split("\n");
-      const kept = lines.filter((l) => lineKey(l) !== key);
-      if (kept.length === lines.length && !this.#list.hashes.has(key)) return "unchanged";
-      const next = kept.join("\n");
-      await writeFileAtomic(path, next);
-      this.#install(next, "admin API");
+      const size = await this.#catchUp();
+      await this.#sorted;
+      if (!this.#list.hashes.has(key)) return "unchanged";
+      if (size === null) {
+        // The file is gone: write the list in force without the hash (never an empty list in its place).
+        await this.#writeFromMemory(null, key);
+      } else {
+        // One pass over the file, a chunk at a time, copying all but the hash's lines (comments kept).
+        await writeFileAtomicStream(path, async (write) => {
+          await readChunks(path, async (chunk, continued) => {
+            // The rest of a cut over-long line (never a hash line) goes through as it is.
+            const nl = continued ? chunk.indexOf(NL) : -1;
+            const lines = chunk.subarray(continued ? (nl < 0 ? chunk.length : nl + 1) : 0);
+            await write(chunk.subarray(0, chunk.length - lines.length));
+            let from = 0;
+            for (const [start, end] of findKeyLines(lines, key, this.#cases)) {
+              await write(lines.subarray(from, start));
+              from = end;
+            }
+            await write(lines.subarray(from));
+          });
+        });
+      }
+      this.#list.hashes.delete(key);
+      await this.#edited(key);
       return "done";
     });
   }
 
-  #install(text: string, reason: string): void {
-    const parsed = parseList(text);
-    for (const bad of parsed.invalid) {
-      this.#log.warn("access: skipped a line that is not a 40-hex info hash", { path: this.path, line: bad.line, text: bad.text });
+  /**
+   * Before an edit: loads the file first if it changed since the last load (an operator's edit not yet
+   * reloaded: the file decides, not memory). Returns the file's size, or null if it is gone.
+   */
+  async #catchUp(): Promise<number | null> {
+    const s = await stat(this.path!).catch(missingAsNull);
+    if (s === null) return null;
+    if (signatureOf(s) === this.#signature) return s.size;
+    const r = await this.#readStable();
+    this.#signature = r.signature;
+    if ("why" in r) throw new Error(`cannot read the list: ${r.why}`);
+    if (r.digest !== this.#digest) await this.#install(r, "admin API (the file had changed)");
+    return (await stat(this.path!)).size;
+  }
+
+  /** After an edit of file and memory: the file is ours again, and the edited torrent is hidden or shown. */
+  async #edited(key: string): Promise<void> {
+    this.#version++;
+    this.#digest = null; // not read back: a SIGHUP re-reads rather than trust a stale digest
+    this.#signature = await this.#statSignature();
+    if (this.allows(key)) this.#hidden.delete(key);
+    else if (this.#store.idOf(key) >= 0) this.#hide(key, Date.now());
+  }
+
+  async #writeFromMemory(plus: string | null, minus: string | null): Promise<void> {
+    const list = this.#list.hashes;
+    await writeFileAtomicStream(this.path!, async (write) => {
+      const enc = new TextEncoder();
+      let text = plus === null ? "" : `${keyToHex(plus)}\n`;
+      for (let i = 0; i < list.size; i++) {
+        const k = list.keyAt(i);
+        if (k !== minus) text += `${keyToHex(k)}\n`;
+        if (text.length > 1 << 16) {
+          await write(enc.encode(text));
+          text = "";
+        }
+      }
+      await write(enc.encode(text));
+    });
+  }
+
+  /** Swaps in a list read by #readStable, then hides what it newly refuses. */
+  async #install(r: { hashes: HashList; report: ParseReport; digest: string }, reason: string): Promise<void> {
+    const { hashes, report } = r;
+    if (report.invalidCount > 0) {
+      this.#log.warn("access: skipped lines that are not a 40-hex info hash", { path: this.path, reason, lines: report.invalidCount, first: report.invalid });
     }
-    const before = this.#list;
-    const first = this.#text === null;
-    this.#list = new AccessList(this.mode, parsed.hashes);
-    this.#text = text;
-    this.#dropNewlyDenied(before, first);
-    this.#log.info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: parsed.hashes.size });
+    this.#list = new AccessList(this.mode, hashes);
+    this.#digest = r.digest;
+    this.#cases = report;
+    this.#version++;
+    this.#log.info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: hashes.size });
+    // The sorted order only serves the admin API's listing and edits (which wait for it), not the front ends:
+    // built after the swap, so a start or reload is not held up by it.
+    this.#sorted = sliced(hashes.sortSteps(), () => this.#list.hashes === hashes);
+    await this.#hideRefused(reason === "start");
   }
 
   /**
-   * Torrents the new list refuses leave the store now (only the changed hashes are looked at). The first list
-   * in allow mode is checked against the whole store instead: torrents restored from a state file were never
-   * checked against the (empty) list before it.
+   * A slice at a time: hidden torrents the list serves again are kept for good, and every torrent in the store
+   * it refuses is hidden (new ones only get a time). At start they are forgotten at once instead: they come from
+   * a state file written before this list.
    */
-  #dropNewlyDenied(before: AccessList, first: boolean): void {
-    let dropped = 0;
-    if (first && this.mode === "allow") {
-      const store = this.#store;
-      const refused: string[] = [];
-      for (let i = 0; i < store.shardCount; i++) {
-        store.forEachTorrent(i, (id) => {
-          const h = store.infoHashOf(id);
-          if (!this.#list.allows(h)) refused.push(h);
-        });
-      }
-      for (const h of refused) if (store.dropTorrent(h)) dropped++;
+  async #hideRefused(atStart: boolean): Promise<void> {
+    const store = this.#store;
+    const now = atStart ? -Infinity : Date.now();
+    const before = this.#hidden.size;
+    await sliced(
+      (function* (self: AccessControl) {
+        let n = 0;
+        for (const k of self.#hidden.keys()) {
+          if (self.allows(k)) self.#hidden.delete(k);
+          if ((++n & 4095) === 0) yield;
+        }
+        for (let from = 0; from < store.idLimit; from += 4096) {
+          store.forEachTorrentIn(from, from + 4096, (id) => {
+            const k = store.infoHashOf(id);
+            if (!self.allows(k)) self.#hide(k, now);
+          });
+          yield;
+        }
+      })(this),
+    );
+    if (atStart) await this.#forgetDue();
+    else if (this.#hidden.size > before) {
+      this.#log.info("access: hiding torrents the list refuses; forgotten if still refused after the peer timeout", {
+        torrents: this.#hidden.size - before,
+        peerTimeoutS: store.peerTimeoutS,
+      });
     }
-    const changed = this.mode === "deny" ? this.#list.hashes : before.hashes;
-    const other = this.mode === "deny" ? before.hashes : this.#list.hashes;
-    for (const h of changed) if (!other.has(h) && this.#store.dropTorrent(h)) dropped++;
-    if (dropped > 0) this.#log.info("access: dropped torrents that are no longer allowed", { torrents: dropped });
+  }
+
+  #hide(key: string, now: number): void {
+    if (!this.#hidden.has(key)) this.#hidden.set(key, now + this.#store.peerTimeoutS * 1000);
+  }
+
+  /**
+   * Forgets hidden torrents whose time is up (peers and completion count), unless served again. The map is in
+   * the order of those times (each is its insertion time plus one peer timeout), so only the due ones are
+   * visited, a slice at a time: an emptied allow list on a big tracker must not stall requests either.
+   */
+  async #forgetDue(): Promise<void> {
+    if (this.#forgetting || this.#hidden.size === 0) return;
+    this.#forgetting = true;
+    let forgotten = 0;
+    try {
+      await sliced(
+        (function* (self: AccessControl) {
+          const now = Date.now();
+          let n = 0;
+          for (const [k, at] of self.#hidden) {
+            if (at > now) return;
+            self.#hidden.delete(k);
+            if (!self.allows(k) && self.#store.dropTorrent(k)) forgotten++;
+            if ((++n & 1023) === 0) yield;
+          }
+        })(this),
+      );
+    } finally {
+      this.#forgetting = false;
+    }
+    if (forgotten > 0) this.#log.info("access: forgot torrents the list refuses (hidden for a peer timeout, or restored at start)", { torrents: forgotten });
+  }
+
+  /**
+   * Reads and parses the file once it is stable: its mtime at least STABLE_MS old and the same before and after
+   * the read. An editor that truncates and then writes is so normally seen only once it is done. The parse runs
+   * a slice at a time into a new list, which is not in force yet.
+   */
+  async #readStable(): Promise<ReadResult> {
+    const path = this.path!;
+    for (let tries = 1; ; tries++) {
+      let before;
+      try {
+        before = await stat(path);
+      } catch (err) {
+        return { why: whyUnreadable(err), signature: "missing" };
+      }
+      const age = Date.now() - before.mtimeMs;
+      if (age >= 0 && age < STABLE_MS && tries < STABLE_TRIES) {
+        await Bun.sleep(STABLE_MS - age);
+        continue;
+      }
+      const hashes = new HashList(randomU32(), randomU32(), Math.ceil(before.size / BYTES_PER_LINE));
+      const report = new ParseReport();
+      const parser = new ListParser(hashes, report);
+      let digest: string;
+      try {
+        digest = await readChunks(path, (chunk, continued) => sliced(parser.steps(chunk, continued)));
+      } catch (err) {
+        return { why: whyUnreadable(err), signature: signatureOf(before) };
+      }
+      const after = await this.#statSignature();
+      if (after === signatureOf(before)) return { hashes, report, digest, signature: after };
+      if (tries >= STABLE_TRIES) return { why: "the file kept changing while it was read", signature: after };
+    }
   }
 
   async #poll(): Promise<void> {
@@ -190,12 +370,8 @@ export class AccessControl {
   }
 
   async #statSignature(): Promise<string> {
-    try {
-      const s = await stat(this.path!);
-      return `${s.mtimeMs}:${s.size}:${s.ino}`;
-    } catch {
-      return "missing";
-    }
+    const s = await stat(this.path!).catch(() => null);
+    return s === null ? "missing" : signatureOf(s);
   }
 
   #requirePath(): string {
@@ -207,5 +383,87 @@ export class AccessControl {
     const run = this.#queue.then(task, task);
     this.#queue = run.catch(() => {});
     return run;
+  }
+}
+
+const MISSING = "the file does not exist";
+
+function whyUnreadable(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code === "ENOENT" ? MISSING : errorText(err);
+}
+
+function signatureOf(s: { mtimeMs: number; size: number; ino: number }): string {
+  return `${s.mtimeMs}:${s.size}:${s.ino}`;
+}
+
+/**
+ * Reads `path` CHUNK_BYTES at a time and hands `use` each run of whole lines (the last may lack its newline at
+ * the end of the file; a line longer than the buffer is handed over cut, and `continued` marks the chunk that
+ * carries its rest). `use` must be done with a chunk before it resolves: the buffer is reused. Returns a
+ * digest of the content.
+ */
+async function readChunks(path: string, use: (chunk: Uint8Array, continued: boolean) => Promise<void>): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const buf = new Uint8Array(CHUNK_BYTES);
+    const hasher = new Bun.CryptoHasher("sha256");
+    let have = 0;
+    let continued = false;
+    for (let eof = false; !eof; ) {
+      const { bytesRead } = await fh.read(buf, have, CHUNK_BYTES - have, null);
+      eof = bytesRead === 0;
+      hasher.update(buf.subarray(have, have + bytesRead));
+      have += bytesRead;
+      if (have === 0) break;
+      let cut = eof ? have : buf.lastIndexOf(NL, have - 1) + 1;
+      if (cut === 0) {
+        if (have < CHUNK_BYTES) continue; // no whole line yet: read on
+        cut = have; // a line longer than the buffer: hand over its start
+      }
+      await use(buf.subarray(0, cut), continued);
+      continued = buf[cut - 1] !== NL;
+      buf.copyWithin(0, cut, have);
+      have -= cut;
+    }
+    return hasher.digest("hex");
+  } finally {
+    await fh.close();
+  }
+}
+
+function missingAsNull(err: NodeJS.ErrnoException): null {
+  if (err.code === "ENOENT") return null;
+  throw err;
+}
+
+async function lastByte(path: string, size: number): Promise<number> {
+  const fh = await open(path, "r");
+  try {
+    const b = new Uint8Array(1);
+    await fh.read(b, 0, 1, size - 1);
+    return b[0];
+  } finally {
+    await fh.close();
+  }
+}
+
+function randomU32(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+/**
+ * Runs `steps` to the end, SLICE_MS at a time, letting the event loop serve requests in between; stops early
+ * once `wanted` says the result is no longer needed.
+ */
+async function sliced(steps: Generator<void, void>, wanted: () => boolean = () => true): Promise<void> {
+  for (;;) {
+    if (!wanted()) return;
+    const until = performance.now() + SLICE_MS;
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+      if (performance.now() >= until) break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

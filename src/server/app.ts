@@ -108,6 +108,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     defaultNumWant: config.defaultNumWant,
     maxNumWant: config.maxNumWant,
   };
+  // Also before anything starts: a list that cannot be read throws AccessListError (main.ts: exit 2).
   const access = new AccessControl(config.accessMode, config.accessList, store, log);
   await access.start();
   life.add("access list", () => access.stop());
@@ -173,7 +174,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
             store,
             access.allows,
             new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
-            () => access.list,
+            () => access.version,
           )
         : null,
     }),
@@ -215,7 +216,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     const connIds = new ConnIdIssuer(crypto.getRandomValues(new Uint8Array(16)));
     const listener = await startUdpServer({
       listen: config.udpListen,
-      tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allows, limit),
+      tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allowsBytes, limit),
       log,
       faults,
       now: nowSeconds,

@@ -1,6 +1,7 @@
 // The access list itself: parsing the file's text, hex <-> key, and the allow/deny decision.
 import { describe, expect, test } from "bun:test";
-import { AccessList, hexToKey, keyToHex, lineKey, parseList } from "../../src/core/access.ts";
+import { AccessList, findKeyLines, hexToKey, keyToHex, lineKey, ListParser, ParseReport, parseList, parseSteps } from "../../src/core/access.ts";
+import { HashList } from "../../src/core/hash-list.ts";
 
 const A = "0123456789abcdef0123456789abcdef01234567";
 const B = "fedcba9876543210fedcba9876543210fedcba98";
@@ -77,7 +78,8 @@ describe("lineKey", () => {
 });
 
 describe("AccessList", () => {
-  const listed = new Set([key(A)]);
+  const listed = new HashList(3, 4);
+  listed.add(key(A));
 
   test("off: every torrent is served", () => {
     const l = new AccessList("off", listed);
@@ -97,5 +99,96 @@ describe("AccessList", () => {
     expect(l.allows(key(A))).toBe(true);
     expect(l.allows(key(B))).toBe(false);
     expect(new AccessList("allow").allows(key(A))).toBe(false);
+  });
+});
+
+describe("HashList", () => {
+  /** `count` pseudo-random keys (a fixed LCG, so a failure repeats). */
+  function keys(count: number): string[] {
+    let x = 12345;
+    const out: string[] = [];
+    for (let i = 0; i < count; i++) {
+      let s = "";
+      for (let j = 0; j < 20; j++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        s += String.fromCharCode(x >>> 24);
+      }
+      out.push(s);
+    }
+    return out;
+  }
+  const inOrder = (l: HashList) => Array.from({ length: l.size }, (_, i) => l.keyAt(i));
+  const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0); // latin1 chars compare as bytes
+
+  test("a load parsed from bytes is listed in byte order; single edits keep that order", () => {
+    const all = keys(20_000);
+    const l = new HashList(7, 8, all.length);
+    const text = all.map((k) => `${keyToHex(k)}\n`).join("") + `${keyToHex(all[5]).toUpperCase()}\n`; // a duplicate
+    const report = new ParseReport();
+    const parse = parseSteps(new TextEncoder().encode(text), l, report);
+    while (!parse.next().done);
+    const sort = l.sortSteps();
+    while (!sort.next().done);
+    expect(l.size).toBe(all.length);
+    expect(inOrder(l)).toEqual([...all].sort(byteOrder));
+    expect(report.invalidCount).toBe(0);
+
+    const extra = keys(20_100).slice(20_000);
+    for (const k of extra) expect(l.add(k)).toBe(true);
+    expect(l.add(extra[0])).toBe(false);
+    for (const k of all.slice(0, 300)) expect(l.delete(k)).toBe(true);
+    expect(l.delete(all[0])).toBe(false);
+    expect(l.has(all[0])).toBe(false);
+    expect(l.has(all[400])).toBe(true);
+    expect(inOrder(l)).toEqual([...all.slice(300), ...extra].sort(byteOrder));
+  });
+});
+
+describe("ParseReport", () => {
+  test("counts every invalid line but keeps only the first five (binary junk does not flood the log)", () => {
+    const junk = Array.from({ length: 1000 }, (_, i) => `junk ${i}`);
+    const l = new HashList(1, 2);
+    const report = new ParseReport();
+    const parse = parseSteps(new TextEncoder().encode([A, ...junk, B].join("\n")), l, report);
+    while (!parse.next().done);
+    expect(report.invalidCount).toBe(1000);
+    expect(report.invalid.map((i) => [i.line, i.text])).toEqual(junk.slice(0, 5).map((t, i) => [i + 2, t]));
+    expect(l.size).toBe(2);
+  });
+});
+
+describe("findKeyLines", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  test("finds every line holding the hash, in either case, with its newline; not in comments", () => {
+    const text = `# ${A}\n${A}\n${B}\n  ${A.toUpperCase()}  # again\n${A}`;
+    const found = findKeyLines(bytes(text), key(A), { mixedCase: false, upperCase: true });
+    expect(found.map(([s, e]) => text.slice(s, e))).toEqual([`${A}\n`, `  ${A.toUpperCase()}  # again\n`, A]);
+  });
+
+  test("mixed-case lines are found when the parse said they exist", () => {
+    const mixed = A.slice(0, 20) + A.slice(20).toUpperCase();
+    const text = `${B}\n${mixed}\n`;
+    expect(findKeyLines(bytes(text), key(A), { mixedCase: true, upperCase: false }).map(([s, e]) => text.slice(s, e))).toEqual([`${mixed}\n`]);
+  });
+});
+
+describe("ListParser (the file a chunk of lines at a time)", () => {
+  test("line numbers run on across chunks; a cut over-long line is judged by its start, its rest skipped", () => {
+    const l = new HashList(1, 2);
+    const report = new ParseReport();
+    const p = new ListParser(l, report);
+    const run = (text: string, continued = false) => {
+      const steps = p.steps(new TextEncoder().encode(text), continued);
+      while (!steps.next().done);
+    };
+    run(`${A}\njunk\n`);
+    run(`${B} # a comment cut by the reader's buffer: xxxx`); // no newline: cut
+    run(`xxxx still the comment\n${C}\nmore junk`, true);
+    expect(l.size).toBe(3);
+    expect(report.invalidCount).toBe(2);
+    expect(report.invalid.map((i) => [i.line, i.text])).toEqual([
+      [2, "junk"],
+      [5, "more junk"],
+    ]);
   });
 });

@@ -155,3 +155,14 @@ describe("bench CLI over real sockets", () => {
     expect(err.trim()).toBe('bench: udp: invalid --peers "many": must be an integer >= 1');
   });
 });
+
+describe("access-list", () => {
+  test("a small list: start, memory, admin requests and a reload are all measured", async () => {
+    const proc = Bun.spawn([process.execPath, MAIN, "access-list", "--lines", "3000", "--repeat", "1"], { stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    for (const line of ["list: 3000 lines", "start: ", "start CPU: ", "B per listed hash", "admin GET lookup", "admin GET page", "admin POST", "admin DELETE", "reload: done", "peak (VmHWM)"]) {
+      expect(out).toContain(line);
+    }
+  }, 60_000);
+});

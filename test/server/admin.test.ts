@@ -3,7 +3,7 @@
 // Trackers made by admin() trust 127.0.0.1 as a proxy and every request names a fresh client address, so only
 // the throttle tests (which name one address on purpose) ever spend a source's budget of failed attempts.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseList } from "../../src/core/access.ts";
@@ -17,6 +17,7 @@ const NOT_ALLOWED = "torrent not allowed on this tracker";
 const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 
 const hexOf = (label: string) => Buffer.from(sha1(label)).toString("hex");
+const sha1Key = (label: string) => Buffer.from(sha1(label)).toString("latin1");
 
 let root: string;
 let dirCount = 0;
@@ -256,13 +257,6 @@ describe("adding", () => {
     expect(a.t.logs.some((l) => l.includes("not a 40-hex info hash"))).toBe(false);
   });
 
-  test("a list file that does not exist yet is created", async () => {
-    const a = await admin(null);
-    expect((await a.call("POST", "", { info_hash: hexOf("first") })).status).toBe(201);
-    expect(await readFile(a.list, "utf8")).toBe(`${hexOf("first")}\n`);
-    expect(await announce(a.t.httpPort, "first")).toBe(NOT_ALLOWED);
-  });
-
   test("a list file deleted under a running tracker is written again with the list in force plus the new hash", async () => {
     const a = await admin(`${hexOf("kept")}\n`);
     await rm(a.list);
@@ -331,7 +325,7 @@ describe("adding", () => {
     }
   });
 
-  test("a torrent added to the deny list leaves the statistics at once", async () => {
+  test("a torrent added to the deny list leaves the rankings at once, and is hidden, not forgotten", async () => {
     const a = await admin("");
     expect(await announce(a.t.httpPort, "busy", 1)).toBeNull();
     expect(await announce(a.t.httpPort, "busy", 2)).toBeNull();
@@ -339,7 +333,9 @@ describe("adding", () => {
     const stats = async () => (await (await fetch(`http://127.0.0.1:${a.t.httpPort}/api/stats`)).json()) as { torrents: number; peers: number };
     expect(await stats()).toMatchObject({ torrents: 2, peers: 3 });
     expect((await a.call("POST", "", { info_hash: hexOf("busy") })).status).toBe(201);
-    expect(await stats()).toMatchObject({ torrents: 1, peers: 1 });
+    expect(await announce(a.t.httpPort, "busy", 4)).toBe(NOT_ALLOWED);
+    expect(a.t.store.get(sha1Key("busy"))).toMatchObject({ peers: 2 }); // kept for a peer timeout
+    expect(a.t.logs.some((l) => l.includes("hiding torrents"))).toBe(false); // (that is for reloads)
     const top: any = await (await fetch(`http://127.0.0.1:${a.t.httpPort}/api/top100`)).json();
     expect(top.peers.map((e: any) => e.info_hash)).toEqual([hexOf("quiet")]);
   });
@@ -387,6 +383,64 @@ describe("removing", () => {
     }
     expect((await stat(a.list)).ino).toBe(inode);
     expect(await readFile(a.list, "utf8")).toBe(`${hexOf("a")}\n`);
+  });
+});
+
+describe("the file as the operator left it", () => {
+  test("DELETE while the list file is missing writes the rest of the list in force, not an empty file", async () => {
+    const many = Array.from({ length: 300 }, (_, i) => hexOf(`h${i}`));
+    const a = await admin(many.map((h) => `${h}\n`).join(""));
+    expect(await announce(a.t.httpPort, "h7")).toBe(NOT_ALLOWED);
+    await rm(a.list);
+    expect((await a.call("DELETE", `?info_hash=${many[0]}`)).status).toBe(200);
+    expect((await a.fileHashes()).sort()).toEqual(many.slice(1).sort());
+    expect((await a.call("GET")).body.total).toBe(299);
+    expect(await announce(a.t.httpPort, "h7")).toBe(NOT_ALLOWED);
+    expect(await announce(a.t.httpPort, "h0")).toBeNull();
+    // And a DELETE of what is not listed leaves the missing file missing.
+    await rm(a.list);
+    expect((await a.call("DELETE", `?info_hash=${many[0]}`)).status).toBe(404);
+    expect(await readdir(a.dir)).toEqual([]);
+  });
+
+  test("DELETE in a list bigger than the reader's 1 MiB buffer removes just that line, wherever it falls", async () => {
+    const lines = Array.from({ length: 40_000 }, (_, i) => (i % 1000 === 0 ? `# section ${i}` : hexOf(`big${i}`)));
+    const text = `${lines.join("\n")}\n`;
+    const a = await admin(text);
+    expect((await a.call("GET")).body.total).toBe(39_960);
+    for (const i of [25_577, 39_998, 1]) {
+      expect((await a.call("DELETE", `?info_hash=${lines[i]}`)).status).toBe(200);
+      lines.splice(i, 1);
+      expect(await readFile(a.list, "utf8")).toBe(`${lines.join("\n")}\n`);
+    }
+    expect((await a.call("GET")).body.total).toBe(39_957);
+  });
+
+  test("DELETE keeps the file's mode and owner", async () => {
+    const a = await admin(`${hexOf("a")}\n${hexOf("b")}\n`);
+    await chmod(a.list, 0o600);
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await chown(a.list, 1234, 2345);
+    expect((await a.call("DELETE", `?info_hash=${hexOf("a")}`)).status).toBe(200);
+    const s = await stat(a.list);
+    expect(s.mode & 0o7777).toBe(0o600);
+    if (asRoot) expect([s.uid, s.gid]).toEqual([1234, 2345]);
+    expect(await a.fileHashes()).toEqual([hexOf("b")]);
+  });
+
+  test("DELETE through a symlink rewrites the file it points to; the link stays a link", async () => {
+    const a = await admin("");
+    const real = join(a.dir, "real", "deny.txt");
+    await mkdir(join(a.dir, "real"));
+    await writeFile(real, `${hexOf("a")}\n${hexOf("b")}\n`);
+    await rm(a.list);
+    await symlink(join("real", "deny.txt"), a.list); // relative, as operators often make them
+    await a.t.access.reload("SIGHUP");
+    expect((await a.call("GET")).body.total).toBe(2);
+    expect((await a.call("DELETE", `?info_hash=${hexOf("a")}`)).status).toBe(200);
+    expect((await lstat(a.list)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, "utf8")).toBe(`${hexOf("b")}\n`);
+    expect((await readdir(join(a.dir, "real"))).sort()).toEqual(["deny.txt"]);
   });
 });
 
