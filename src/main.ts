@@ -9,6 +9,7 @@ import { helpText, parseArgs } from "./config/parse-args.ts";
 import { platformDefaults } from "./config/platform.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
+import { StateFileError } from "./server/state-file.ts";
 import { TlsFileError } from "./server/tls-files.ts";
 import { VERSION, versionLine } from "./version.ts";
 
@@ -62,9 +63,9 @@ let tracker;
 try {
   tracker = await startTracker(config, log, adminToken);
 } catch (err) {
-  // An unusable certificate or key is bad input (exit 2, the file's problem in one line); anything else here
-  // is a listener that could not bind (exit 1).
-  if (err instanceof TlsFileError) await fail(2, err.message);
+  // An unusable certificate or key, or a state file that cannot be read or saved, is bad input (exit 2, the
+  // file's problem in one line); anything else here is a listener that could not bind (exit 1).
+  if (err instanceof TlsFileError || err instanceof StateFileError) await fail(2, err.message);
   const message = errorText(err);
   log.error("cannot start", { err: message });
   await fail(1, `cannot listen: ${message}`);
