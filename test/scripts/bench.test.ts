@@ -120,11 +120,17 @@ describe("bench CLI over real sockets", () => {
     expect(r.ratios[0].ratio * r.ratios[1].ratio).toBeCloseTo(1, 6);
   });
 
-  test("memory: a 20k-peer fill of our tracker is confirmed peer for peer by scrapes", async () => {
+  test("memory: a 20k-peer fill of our tracker is confirmed peer for peer by scrapes, and again after a restart", async () => {
     const r = await bench([
       "memory", "--start", "ours", "--peers", "20000", "--torrents", "1000", "--sources", "4", "--sockets", "4",
-      "--sample", "0", "--idle-secs", "0.2", "--after-secs", "0.3", "--probe-rate", "40",
+      "--sample", "0", "--idle-secs", "0.2", "--after-secs", "0.3", "--probe-rate", "40", "--restart",
     ]);
+    // The restart restored every peer from the state file, and timed and measured it.
+    expect(r.restart.scrape).toEqual({ torrents: 1000, expected: 20000, seen: 20000, mismatched: 0, unanswered: 0 });
+    expect(r.restart.trackerCount).toBe(20000);
+    expect(r.restart.fileBytes).toBeGreaterThan(20000 * 12);
+    expect(r.restart.healthzSecs).toBeGreaterThan(0);
+    expect(r.restart.peakRssBytes).toBeGreaterThanOrEqual(r.restart.rssBytes);
     expect(r.fillComplete).toBe(true);
     expect(r.fillErrors).toBe(0);
     expect(r.scrape).toEqual({ torrents: 1000, expected: 20000, seen: 20000, mismatched: 0, unanswered: 0 });
