@@ -182,7 +182,8 @@ export class SnapshotReader {
       this.#carryLen = 0;
       this.#item(this.#carry, 0, need);
     }
-    return this.#fatal;
+    // A checking pass reads on to the end all the same: the checksum is the better explanation of damage.
+    return this.#fatal ?? (this.#hasher === null ? this.#damage : null);
   }
 
   /** After the last byte: what the file held, or why it is not usable. */
