@@ -20,7 +20,7 @@ import { type Options, type Specs, UsageError } from "./args.ts";
 import { nativeBinary } from "./native.ts";
 import { fixed, int, mib, ms, progress, table } from "./report.ts";
 import { externalTarget, parseKinds, TARGET_SPECS, withSession } from "./session.ts";
-import { peakRssBytes, rssBytes, type Target } from "./trackers.ts";
+import { cpuSeconds, peakRssBytes, rssBytes, type Target } from "./trackers.ts";
 import { UdpClient, readU32 } from "./udp-client.ts";
 import { jsonLines, sourceList } from "./udp.ts";
 import { fillCount, fillPlan, writePlan } from "./workload.ts";
@@ -73,8 +73,10 @@ export interface RestartResult {
   /** SIGTERM to exit (the final save), and the file it wrote. */
   saveSecs: number;
   fileBytes: number;
-  /** Start of the new process to its first /healthz answer (the restore runs before it listens). */
+  /** Start of the new process to its first /healthz answer (the restore runs before it listens), and the
+   * CPU seconds it had used by then (what a busy machine does not inflate). */
   healthzSecs: number;
+  healthzCpuSecs: number | null;
   /** After --idle-secs of rest, and the peak over the whole restore. */
   rssBytes: number | null;
   peakRssBytes: number | null;
@@ -161,6 +163,7 @@ async function restart(t: Target, statePath: string, hashes: Uint8Array, o: Opti
       await Bun.sleep(10);
     }
     const healthzSecs = (performance.now() - t1) / 1000;
+    const healthzCpuSecs = cpuSeconds(proc.pid);
     progress(`  /healthz answered after ${fixed(healthzSecs, 2)} s`);
     await Bun.sleep(o["idle-secs"] * 1000);
     const again: Target = { ...t, pid: proc.pid };
@@ -168,6 +171,7 @@ async function restart(t: Target, statePath: string, hashes: Uint8Array, o: Opti
       saveSecs,
       fileBytes,
       healthzSecs,
+      healthzCpuSecs,
       rssBytes: rssBytes(proc.pid),
       peakRssBytes: peakRssBytes(proc.pid),
       scrape: await verify(again, hashes, o),
@@ -312,7 +316,7 @@ function memoryReport(r: MemoryResult): string {
     const ratio = (a: number | null, b: number | null) => (a === null || b === null ? "-" : `${fixed(a / b, 2)}x`);
     rows.push(
       ["restart: SIGTERM to exit (save)", `${fixed(x.saveSecs, 2)} s, state file ${mib(x.fileBytes)}`],
-      ["restart: start to /healthz", `${fixed(x.healthzSecs, 2)} s`],
+      ["restart: start to /healthz", `${fixed(x.healthzSecs, 2)} s (${x.healthzCpuSecs === null ? "-" : fixed(x.healthzCpuSecs, 2)} CPU seconds)`],
       ["restart: RSS after restore", `${x.rssBytes === null ? "-" : mib(x.rssBytes)} (${ratio(x.rssBytes, r.rssAfterBytes)} the fill's)`],
       ["restart: peak RSS (VmHWM)", `${x.peakRssBytes === null ? "-" : mib(x.peakRssBytes)} (${ratio(x.peakRssBytes, r.rssAfterBytes)} the fill's RSS)`],
       ["restart: scrape check", `${int(x.scrape.seen)} of ${int(x.scrape.expected)} peers seen; ${x.scrape.mismatched} torrents differ, ${x.scrape.unanswered} unanswered`],

@@ -130,6 +130,7 @@ describe("bench CLI over real sockets", () => {
     expect(r.restart.trackerCount).toBe(20000);
     expect(r.restart.fileBytes).toBeGreaterThan(20000 * 12);
     expect(r.restart.healthzSecs).toBeGreaterThan(0);
+    expect(r.restart.healthzCpuSecs).toBeGreaterThan(0);
     expect(r.restart.peakRssBytes).toBeGreaterThanOrEqual(r.restart.rssBytes);
     expect(r.fillComplete).toBe(true);
     expect(r.fillErrors).toBe(0);
