@@ -142,6 +142,14 @@ describe("bench CLI over real sockets", () => {
     expect(r.probeDuring.errors + r.probeAfter.errors).toBe(0);
   });
 
+  test("restore: a state file written in-process is restored whole by a started tracker", async () => {
+    const r = await bench(["restore", "--peers", "20000", "--torrents", "1000", "--idle-secs", "0.2"]);
+    expect([r.restoredPeers, r.restoredTorrents]).toEqual([20000, 1000]);
+    expect(r.fileBytes).toBeGreaterThan(20000 * 12);
+    expect(r.healthzCpuSecs).toBeGreaterThan(0);
+    expect(r.peakRssBytes).toBeGreaterThanOrEqual(r.rssBytes);
+  });
+
   // Debian's opentracker refuses to run as root and is dropped to a user with runuser, so this needs both.
   const otUsable = existsSync("/usr/bin/opentracker") && process.getuid?.() === 0;
   test.skipIf(!otUsable)("memory against opentracker (whitelist written, readiness waits for it)", async () => {
