@@ -6,6 +6,7 @@ import { helpText, parseOptions, type Specs, UsageError } from "./args.ts";
 import { COMPARE_SPECS, compareCommand } from "./compare.ts";
 import { HTTP_COMMAND_SPECS, httpCommand } from "./http.ts";
 import { MEMORY_SPECS, memoryCommand } from "./memory.ts";
+import { RESTORE_SPECS, restoreCommand } from "./restore.ts";
 import { SERVE_SPECS, serveCommand } from "./serve.ts";
 import { UDP_COMMAND_SPECS, udpCommand } from "./udp.ts";
 import { WORKLOAD_SPECS } from "./udp.ts";
@@ -46,6 +47,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "A 1M-line deny list in a tracker process: start time, RSS per hash, admin API latency, /healthz during a reload.",
     specs: ACCESS_LIST_SPECS,
     run: (o: Parameters<typeof accessListCommand>[0]) => accessListCommand(o),
+  },
+  restore: {
+    summary: "Write a state file of N peers over M torrents in-process, start the tracker on it; time to /healthz, CPU, RSS and peak.",
+    specs: RESTORE_SPECS,
+    run: (o: Parameters<typeof restoreCommand>[0]) => restoreCommand(o),
   },
   serve: {
     summary: "serve ours|opentracker|trivial|trivial-bun: start one target in the foreground (Ctrl+C stops it).",

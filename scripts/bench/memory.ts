@@ -8,12 +8,19 @@
 // scraped afterwards and its seeders + leechers compared with what the fill put there. A low-rate probe
 // announces throughout (re-announcing peers of the fill, so it adds none) and reports its latency during and
 // after the fill: a store that stalls while growing shows up there.
+//
+// --restart (ours only) then stops the tracker with SIGTERM, which writes its --state-file, starts the same
+// command again, and times the restore to the first /healthz answer; RSS after the restore and its peak
+// (VmHWM) are set against the fill's RSS.
 
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Options, type Specs, UsageError } from "./args.ts";
 import { nativeBinary } from "./native.ts";
 import { fixed, int, mib, ms, progress, table } from "./report.ts";
 import { externalTarget, parseKinds, TARGET_SPECS, withSession } from "./session.ts";
-import { peakRssBytes, rssBytes, type Target } from "./trackers.ts";
+import { cpuSeconds, peakRssBytes, rssBytes, type Target } from "./trackers.ts";
 import { UdpClient } from "../lib/udp-client.ts";
 import { jsonLines, sourceList } from "./udp.ts";
 import { fillCount, fillPlan, writePlan } from "./workload.ts";
@@ -33,6 +40,7 @@ export const MEMORY_SPECS = {
   "idle-secs": { kind: "num", default: 2, help: "seconds to let the tracker settle before the idle reading" },
   "after-secs": { kind: "num", default: 5, help: "seconds of probing after the fill, before the final reading" },
   sample: { kind: "int", default: 1000, help: "torrents to scrape for the fill check (0: all)" },
+  restart: { kind: "flag", help: "then stop ours with SIGTERM (it saves --state-file), start it again from the file and measure the restore" },
 } satisfies Specs;
 
 interface ProbeStats {
@@ -58,10 +66,30 @@ export interface MemoryResult {
   trackerCount: number | null;
   probeDuring: ReturnType<typeof probeSummary>;
   probeAfter: ReturnType<typeof probeSummary>;
+  restart?: RestartResult;
+}
+
+export interface RestartResult {
+  /** SIGTERM to exit (the final save), and the file it wrote. */
+  saveSecs: number;
+  fileBytes: number;
+  /** Start of the new process to its first /healthz answer (the restore runs before it listens), and the
+   * CPU seconds it had used by then (what a busy machine does not inflate). */
+  healthzSecs: number;
+  healthzCpuSecs: number | null;
+  /** After --idle-secs of rest, and the peak over the whole restore. */
+  rssBytes: number | null;
+  peakRssBytes: number | null;
+  scrape: MemoryResult["scrape"];
+  trackerCount: number | null;
 }
 
 export async function memoryCommand(o: Options<typeof MEMORY_SPECS>): Promise<void> {
   if (o.sockets % o.sources !== 0) throw new UsageError("--sockets must be a multiple of --sources");
+  if (o.restart && o.start !== "ours") throw new UsageError("--restart needs --start ours");
+  // Outside the session's folder, which is removed when the first tracker is stopped.
+  const statePath = join(tmpdir(), `buntracker-bench-state-${process.pid}.bin`);
+  if (o.restart) o = { ...o, "ours-args": `${o["ours-args"]} --state-file ${statePath}` };
   progress(`building the fill: ${int(o.peers)} peers over ${int(o.torrents)} torrents from ${o.sources} source addresses ...`);
   const plan = fillPlan(o.seed, o.torrents, o.peers, o.sources, o.sockets);
   await withSession("memory", o, async (session) => {
@@ -100,8 +128,59 @@ export async function memoryCommand(o: Options<typeof MEMORY_SPECS>): Promise<vo
       probeDuring: probeSummary(during),
       probeAfter: probeSummary(after),
     };
+    if (o.restart) {
+      try {
+        r.restart = await restart(target, statePath, plan.hashes, o);
+      } finally {
+        rmSync(statePath, { force: true });
+      }
+    }
     console.log(o.json ? JSON.stringify(r) : memoryReport(r));
   });
+}
+
+/**
+ * Stops the tracker with SIGTERM (it writes its state file on the way out), starts the same command again and
+ * times the restore to the first /healthz answer; then, after --idle-secs, reads its RSS and peak and checks a
+ * scrape sample against the fill.
+ */
+async function restart(t: Target, statePath: string, hashes: Uint8Array, o: Options<typeof MEMORY_SPECS>): Promise<RestartResult> {
+  const pid = t.pid!;
+  progress("restart: SIGTERM, waiting for the final save ...");
+  const t0 = performance.now();
+  process.kill(pid, "SIGTERM");
+  while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ")) await Bun.sleep(10);
+  const saveSecs = (performance.now() - t0) / 1000;
+  const fileBytes = statSync(statePath).size;
+  progress(`  saved ${mib(fileBytes)} in ${fixed(saveSecs, 2)} s; starting again ...`);
+  const t1 = performance.now();
+  const proc = Bun.spawn(t.argv!, { stdin: "ignore", stdout: "ignore", stderr: "inherit" });
+  try {
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`the restarted tracker exited with ${proc.exitCode}`);
+      const ok = await fetch(`http://${t.host}:${t.port}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await Bun.sleep(10);
+    }
+    const healthzSecs = (performance.now() - t1) / 1000;
+    const healthzCpuSecs = cpuSeconds(proc.pid);
+    progress(`  /healthz answered after ${fixed(healthzSecs, 2)} s`);
+    await Bun.sleep(o["idle-secs"] * 1000);
+    const again: Target = { ...t, pid: proc.pid };
+    return {
+      saveSecs,
+      fileBytes,
+      healthzSecs,
+      healthzCpuSecs,
+      rssBytes: rssBytes(proc.pid),
+      peakRssBytes: peakRssBytes(proc.pid),
+      scrape: await verify(again, hashes, o),
+      trackerCount: await trackerPeerCount(again, "ours"),
+    };
+  } finally {
+    proc.kill("SIGKILL"); // no second save needed
+    await proc.exited;
+  }
 }
 
 async function runFill(bin: string, prefix: string[], planPath: string, t: Target, o: Options<typeof MEMORY_SPECS>) {
@@ -232,5 +311,17 @@ function memoryReport(r: MemoryResult): string {
     ["probe during fill", p(r.probeDuring)],
     ["probe after fill", p(r.probeAfter)],
   ];
+  const x = r.restart;
+  if (x !== undefined) {
+    const ratio = (a: number | null, b: number | null) => (a === null || b === null ? "-" : `${fixed(a / b, 2)}x`);
+    rows.push(
+      ["restart: SIGTERM to exit (save)", `${fixed(x.saveSecs, 2)} s, state file ${mib(x.fileBytes)}`],
+      ["restart: start to /healthz", `${fixed(x.healthzSecs, 2)} s (${x.healthzCpuSecs === null ? "-" : fixed(x.healthzCpuSecs, 2)} CPU seconds)`],
+      ["restart: RSS after restore", `${x.rssBytes === null ? "-" : mib(x.rssBytes)} (${ratio(x.rssBytes, r.rssAfterBytes)} the fill's)`],
+      ["restart: peak RSS (VmHWM)", `${x.peakRssBytes === null ? "-" : mib(x.peakRssBytes)} (${ratio(x.peakRssBytes, r.rssAfterBytes)} the fill's RSS)`],
+      ["restart: scrape check", `${int(x.scrape.seen)} of ${int(x.scrape.expected)} peers seen; ${x.scrape.mismatched} torrents differ, ${x.scrape.unanswered} unanswered`],
+      ["restart: tracker's own peer count", x.trackerCount === null ? "-" : int(x.trackerCount)],
+    );
+  }
   return `memory: ${r.tracker}\n${table(rows)}`;
 }

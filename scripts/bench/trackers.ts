@@ -25,6 +25,8 @@ export interface Target {
   stop(): Promise<void>;
   /** What the process printed (last 64 KiB), for error messages. */
   output(): string;
+  /** The command line it was started with (trackers started here). */
+  argv?: string[];
 }
 
 export interface StartOptions {
@@ -130,6 +132,7 @@ export async function startTarget(kind: Kind, o: StartOptions): Promise<Target> 
     pid,
     stop: () => stopProcess(proc, pid),
     output: () => out,
+    argv,
   };
 }
 

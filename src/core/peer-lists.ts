@@ -153,6 +153,16 @@ export class PeerLists {
     return r;
   }
 
+  /**
+   * Gives torrent `id`, which has no peers yet, room for `n` records (and, for a list that will need one, its
+   * full-size index) at once: a restore knows each list's size up front.
+   */
+  reserve(id: number, n: number): void {
+    if (n <= this.#capacity(id)) return;
+    this.#reallocate(id, n);
+    if (n >= INDEX_MIN && this.#count[id] === 0) this.#indexes.set(id, new Int32Array(indexSize(n)));
+  }
+
   /** Removes record r (partition kept; the hole is filled from the end of its part). */
   remove(id: number, r: number): void {
     this.#at(id);
@@ -382,13 +392,18 @@ export class PeerLists {
 
   #rebuildIndex(id: number): void {
     const n = this.#count[id];
-    let size = 64;
-    while (size < n * 2) size *= 2;
-    const index = new Int32Array(size);
+    const index = new Int32Array(indexSize(n));
     this.#indexes.set(id, index);
     this.#at(id);
     for (let r = 0; r < n; r++) this.#indexAdd(index, r);
   }
+}
+
+/** Index slots for n records: a power of two at least 2n (load at most 1/2), and at least 64. */
+function indexSize(n: number): number {
+  let size = 64;
+  while (size < n * 2) size *= 2;
+  return size;
 }
 
 function sameAddr(d: Uint8Array, o: number, ip: Uint8Array, len: number): boolean {

@@ -69,60 +69,286 @@ export interface DecodedSnapshot {
   torrents: number;
 }
 
+/** An incremental SHA-256 (Bun.CryptoHasher fits). */
+export interface Hasher {
+  update(bytes: Uint8Array): unknown;
+  digest(): Uint8Array;
+}
+
+/** Where a reading pass puts what it reads: nowhere (a check), or into an empty store. */
+export interface LoadInto {
+  store: Store;
+  clientNames: readonly string[];
+  /** Peers silent longer than the store's timeout at `now` (unix seconds) are left out. */
+  now: number;
+}
+
+const TRAILER = 4 + 32;
+/** Client names are a few hundred bytes; more is damage, not a reason to hold megabytes. */
+const MAX_NAMES_BYTES = 1 << 16;
+
+const S_HEADER = 0;
+const S_NAMES = 1;
+const S_TORRENT = 2;
+const S_RECORDS = 3;
+const S_TRAILER = 4;
+const S_DONE = 5;
+
 /**
- * Checks and loads a snapshot into an empty store. Returns what was loaded, or an error message (nothing is
- * loaded then: the checksum is verified before anything else). `sha256` hashes a byte range. Peers silent
- * longer than the store's timeout at `now` are left out.
+ * Reads a snapshot of `size` bytes fed in pieces of any size (`push`), holding only a record's worth of bytes
+ * between pieces: a large file is never in memory at once. With a hasher, a pass checks the SHA-256; with
+ * `load`, it puts torrents and peers into the store as they come. A restore makes two passes: one that
+ * checks everything and counts (nothing is loaded from a file that turns out bad at its end), then one that
+ * loads, sized up front from the counts.
+ */
+export class SnapshotReader {
+  readonly size: number;
+  readonly #hasher: Hasher | null;
+  readonly #load: LoadInto | null;
+  readonly #bodyEnd: number;
+  #state = S_HEADER;
+  /** Bytes fed so far, and the offset of the next byte to parse. */
+  #received = 0;
+  #pos = 0;
+  /** An item cut by a piece boundary, assembled here. */
+  #carry = new Uint8Array(64);
+  #carryLen = 0;
+  /** Wrong magic or version: nothing else is worth saying. */
+  #fatal: string | null = null;
+  /** Damage found while parsing: reported after the checksum (which usually explains it). */
+  #damage: string | null = null;
+  #namesLen = 0;
+  #tagMap: number[] = [];
+  #declared = 0;
+  readonly #sum = new Uint8Array(32);
+  /**
+   * The torrent being read: its store id (-1: not loaded), whether its peers are, and the records still to
+   * come per family.
+   */
+  #id = -1;
+  #peersWanted = false;
+  #left4 = 0;
+  #left6 = 0;
+  savedAt = 0;
+  /** What the file holds: torrents and peer records per family. */
+  torrents = 0;
+  records4 = 0;
+  records6 = 0;
+  /** What a loading pass left out for --max-torrents, --max-peers and --max-peers-per-torrent. */
+  torrentsOverLimit = 0;
+  peersOverLimit = 0;
+
+  constructor(size: number, hasher: Hasher | null, load: LoadInto | null) {
+    this.size = size;
+    this.#hasher = hasher;
+    this.#load = load;
+    this.#bodyEnd = size - TRAILER;
+    if (size < 20 + TRAILER) this.#fatal = "too short to be a state file";
+  }
+
+  /** Bytes of the file read so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Feeds the next bytes of the file. Returns a reason to stop reading (the file is not usable), or null. */
+  push(chunk: Uint8Array): string | null {
+    if (this.#fatal !== null) return this.#fatal;
+    const hashEnd = this.size - 32;
+    if (this.#hasher !== null && this.#received < hashEnd) {
+      const n = Math.min(chunk.length, hashEnd - this.#received);
+      this.#hasher.update(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+    this.#received += chunk.length;
+    if (this.#received > this.size) return (this.#fatal = "the file grew while it was read");
+    let off = 0;
+    while (off < chunk.length && this.#damage === null && this.#state !== S_DONE) {
+      const need = this.#need();
+      if (need < 0) break;
+      if (this.#carryLen === 0 && chunk.length - off >= need) {
+        off = this.#item(chunk, off, chunk.length);
+        continue;
+      }
+      if (this.#carry.length < need) {
+        const bigger = new Uint8Array(need);
+        bigger.set(this.#carry.subarray(0, this.#carryLen));
+        this.#carry = bigger;
+      }
+      const take = Math.min(need - this.#carryLen, chunk.length - off);
+      this.#carry.set(chunk.subarray(off, off + take), this.#carryLen);
+      this.#carryLen += take;
+      off += take;
+      if (this.#carryLen < need) break;
+      this.#carryLen = 0;
+      this.#item(this.#carry, 0, need);
+    }
+    // A checking pass reads on to the end all the same: the checksum is the better explanation of damage.
+    return this.#fatal ?? (this.#hasher === null ? this.#damage : null);
+  }
+
+  /** After the last byte: what the file held, or why it is not usable. */
+  finish(): DecodedSnapshot | string {
+    if (this.#fatal !== null) return this.#fatal;
+    if (this.#received !== this.size) return "the file shrank while it was read";
+    if (this.#hasher !== null) {
+      const actual = this.#hasher.digest();
+      if (actual.length !== 32 || actual.some((b, i) => b !== this.#sum[i])) return "checksum mismatch (truncated or damaged)";
+    }
+    if (this.#damage !== null) return this.#damage;
+    if (this.#state !== S_DONE) return "damaged torrent record";
+    if (this.torrents !== this.#declared) return `expected ${this.#declared} torrents, found ${this.torrents}`;
+    return { savedAt: this.savedAt, torrents: this.torrents };
+  }
+
+  /** Bytes the next item needs, or -1 after recording damage (an item would run past the body). */
+  #need(): number {
+    let need: number;
+    switch (this.#state) {
+      case S_HEADER:
+        return 20;
+      case S_NAMES:
+        need = this.#namesLen;
+        break;
+      case S_TORRENT:
+        if (this.#pos === this.#bodyEnd) {
+          this.#state = S_TRAILER;
+          return TRAILER;
+        }
+        need = TORRENT_HEADER;
+        break;
+      case S_RECORDS:
+        need = this.#left4 > 0 ? 12 : 24;
+        break;
+      default:
+        return TRAILER;
+    }
+    if (this.#pos + need > this.#bodyEnd) {
+      this.#damage = this.#state === S_TORRENT ? "damaged torrent record" : "damaged peer records";
+      return -1;
+    }
+    return need;
+  }
+
+  /** Parses the item at b[off..end) (at least `#need()` bytes); returns the offset after what it used. */
+  #item(b: Uint8Array, off: number, end: number): number {
+    const start = off;
+    switch (this.#state) {
+      case S_HEADER: {
+        for (let i = 0; i < 8; i++) if (b[off + i] !== MAGIC[i]) this.#fatal = "not a buntracker state file";
+        const version = readU32LE(b, off + 8);
+        if (this.#fatal === null && version !== SNAPSHOT_VERSION) {
+          this.#fatal = `state file version ${version} is not supported (expected ${SNAPSHOT_VERSION})`;
+        }
+        this.savedAt = readU32LE(b, off + 12);
+        this.#namesLen = readU32LE(b, off + 16);
+        if (this.#namesLen > MAX_NAMES_BYTES || 20 + this.#namesLen > this.#bodyEnd) this.#damage = "damaged header";
+        this.#state = this.#namesLen > 0 ? S_NAMES : S_TORRENT;
+        off += 20;
+        break;
+      }
+      case S_NAMES: {
+        if (this.#load !== null) {
+          const saved = new TextDecoder().decode(b.subarray(off, off + this.#namesLen)).split("\n");
+          const byName = new Map(this.#load.clientNames.map((n, i) => [n, i]));
+          this.#tagMap = saved.map((n) => byName.get(n) ?? 0);
+        }
+        off += this.#namesLen;
+        this.#state = S_TORRENT;
+        break;
+      }
+      case S_TORRENT: {
+        const downloaded = readU32LE(b, off + 20);
+        const dormant = (b[off + 24] & FLAG_DORMANT) !== 0;
+        const n4 = readU32LE(b, off + 25);
+        const n6 = readU32LE(b, off + 29);
+        if (this.#pos + TORRENT_HEADER + n4 * 12 + n6 * 24 > this.#bodyEnd) {
+          this.#damage = "damaged peer records";
+          return off;
+        }
+        this.torrents++;
+        this.records4 += n4;
+        this.records6 += n6;
+        this.#id = -1;
+        this.#peersWanted = false;
+        if (this.#load !== null) {
+          const store = this.#load.store;
+          const full = store.torrents + store.dormant >= store.maxTorrents;
+          this.#id = store.restoreTorrentBytes(b, off, downloaded);
+          if (this.#id < 0 && full) this.torrentsOverLimit++;
+          // A dormant torrent's records (if any) are not loaded: it had no live peers when saved.
+          this.#peersWanted = this.#id >= 0 && !dormant;
+          if (this.#peersWanted) store.reservePeers(this.#id, n4, n6);
+        }
+        this.#left4 = n4;
+        this.#left6 = n6;
+        off += TORRENT_HEADER;
+        this.#state = S_RECORDS;
+        if (n4 + n6 === 0) this.#endTorrent();
+        break;
+      }
+      case S_RECORDS:
+        off = this.#records(b, off, end);
+        break;
+      case S_TRAILER:
+        this.#declared = readU32LE(b, off);
+        this.#sum.set(b.subarray(off + 4, off + TRAILER));
+        off += TRAILER;
+        this.#state = S_DONE;
+        break;
+    }
+    this.#pos += off - start;
+    return off;
+  }
+
+  /** As many whole records of the current torrent as b[off..end) holds, of one family. */
+  #records(b: Uint8Array, off: number, end: number): number {
+    const v4 = this.#left4 > 0;
+    const a = v4 ? 4 : 16;
+    const stride = a + 8;
+    const n = Math.min(v4 ? this.#left4 : this.#left6, Math.floor((end - off) / stride));
+    const id = this.#id;
+    if (this.#peersWanted && this.#load !== null) {
+      const { store, now } = this.#load;
+      const tags = this.#tagMap;
+      for (let r = 0, o = off; r < n; r++, o += stride) {
+        const port = (b[o + a] << 8) | b[o + a + 1];
+        const ok = store.restorePeer(id, a, b, port, b[o + a + 2], tags[b[o + a + 3]] ?? 0, readU32LE(b, o + a + 4), now, o);
+        if (!ok) this.peersOverLimit++;
+      }
+    }
+    if (v4) this.#left4 -= n;
+    else this.#left6 -= n;
+    if (this.#left4 + this.#left6 === 0) this.#endTorrent();
+    return off + n * stride;
+  }
+
+  #endTorrent(): void {
+    if (this.#load !== null && this.#id >= 0) this.#load.store.finishRestore(this.#id);
+    this.#state = S_TORRENT;
+  }
+}
+
+function readU32LE(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}
+
+/**
+ * Checks and loads a snapshot held in memory into an empty store (both passes of SnapshotReader). Returns
+ * what was loaded, or why nothing was.
  */
 export function restoreSnapshot(
   data: Uint8Array,
   store: Store,
   clientNames: readonly string[],
-  sha256: (bytes: Uint8Array) => Uint8Array,
+  newHasher: () => Hasher,
   now: number,
 ): DecodedSnapshot | string {
-  if (data.length < 20 + 36) return "too short to be a state file";
-  for (let i = 0; i < 8; i++) if (data[i] !== MAGIC[i]) return "not a buntracker state file";
-  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const version = v.getUint32(8, true);
-  if (version !== SNAPSHOT_VERSION) return `state file version ${version} is not supported (expected ${SNAPSHOT_VERSION})`;
-  const bodyEnd = data.length - 32;
-  const expected = data.subarray(bodyEnd);
-  const actual = sha256(data.subarray(0, bodyEnd));
-  if (actual.length !== 32 || actual.some((b, i) => b !== expected[i])) return "checksum mismatch (truncated or damaged)";
-  const savedAt = v.getUint32(12, true);
-  const namesLen = v.getUint32(16, true);
-  if (20 + namesLen > bodyEnd - 4) return "damaged header";
-  const savedNames = new TextDecoder().decode(data.subarray(20, 20 + namesLen)).split("\n");
-  const byName = new Map(clientNames.map((n, i) => [n, i]));
-  const tagMap = savedNames.map((n) => byName.get(n) ?? 0);
-  const mapTag = (t: number) => tagMap[t] ?? 0;
-  const declared = v.getUint32(bodyEnd - 4, true);
-  let o = 20 + namesLen;
-  let torrents = 0;
-  while (o < bodyEnd - 4) {
-    if (o + TORRENT_HEADER > bodyEnd - 4) return "damaged torrent record";
-    let hash = "";
-    for (let i = 0; i < 20; i++) hash += String.fromCharCode(data[o + i]);
-    const downloaded = v.getUint32(o + 20, true);
-    const dormant = (data[o + 24] & FLAG_DORMANT) !== 0;
-    const n4 = v.getUint32(o + 25, true);
-    const n6 = v.getUint32(o + 29, true);
-    o += TORRENT_HEADER;
-    if (o + n4 * 12 + n6 * 24 > bodyEnd - 4) return "damaged peer records";
-    const id = store.restoreTorrent(hash, downloaded);
-    if (id >= 0 && !dormant) {
-      for (let r = 0; r < n4 + n6; r++) {
-        const a = r < n4 ? 4 : 16;
-        const port = (data[o + a] << 8) | data[o + a + 1];
-        store.restorePeer(id, a, data.subarray(o, o + a), port, data[o + a + 2], mapTag(data[o + a + 3]), v.getUint32(o + a + 4, true), now);
-        o += a + 8;
-      }
-    } else o += n4 * 12 + n6 * 24;
-    if (id >= 0) store.finishRestore(id);
-    torrents++;
-  }
-  if (torrents !== declared) return `expected ${declared} torrents, found ${torrents}`;
-  return { savedAt, torrents };
+  const check = new SnapshotReader(data.length, newHasher(), null);
+  check.push(data);
+  const checked = check.finish();
+  if (typeof checked === "string") return checked;
+  store.reserveTorrents(check.torrents);
+  const load = new SnapshotReader(data.length, null, { store, clientNames, now });
+  load.push(data);
+  return load.finish();
 }
-

@@ -368,12 +368,30 @@ export class Store {
   }
 
   /**
+   * Makes room for `n` more torrents in one step before a restore, so the table does not grow (and copy)
+   * torrent by torrent.
+   */
+  reserveTorrents(n: number): void {
+    this.#table.reserve(Math.min(n, this.maxTorrents - this.torrents - this.dormant));
+  }
+
+  /**
    * Starts putting back a torrent from a state snapshot: returns its id (dormant until peers are restored
-   * into it, see restorePeer and finishRestore), or -1 if the store has it already.
+   * into it, see restorePeer and finishRestore), or -1 if the store has it already or is full
+   * (--max-torrents).
    */
   restoreTorrent(infoHash: string, downloaded: number): number {
-    if (this.#table.find(infoHash) >= 0) return -1;
-    const id = this.#table.insert(infoHash);
+    if (this.#table.find(infoHash) >= 0 || this.torrents + this.dormant >= this.maxTorrents) return -1;
+    return this.#restored(this.#table.insert(infoHash), downloaded);
+  }
+
+  /** `restoreTorrent` for the info hash at b[off, off + 20) (no string made per torrent). */
+  restoreTorrentBytes(b: Uint8Array, off: number, downloaded: number): number {
+    if (this.#table.findBytes(b, off) >= 0 || this.torrents + this.dormant >= this.maxTorrents) return -1;
+    return this.#restored(this.#table.insertBytes(b, off), downloaded);
+  }
+
+  #restored(id: number, downloaded: number): number {
     this.#state[id] = DORMANT;
     this.#downloaded[id] = downloaded;
     this.completed += downloaded; // all-time, as far as the snapshot goes back
@@ -382,18 +400,34 @@ export class Store {
   }
 
   /**
-   * Puts back one saved peer. `time` is its last announce in full unix seconds; peers already past the
-   * timeout, with port 0 or seen before in this torrent are skipped. Limits do not apply: the snapshot
-   * was made within them.
+   * Sizes restored torrent `id`'s lists for the peers the snapshot holds (within the per-torrent limit) in
+   * one allocation each: growing record by record would leave a trail of outgrown blocks in the arenas.
    */
-  restorePeer(id: number, ipLen: 4 | 16, ip: Uint8Array, port: number, flags: number, tag: number, time: number, now: number): void {
-    if (port === 0 || now - time > this.peerTimeoutS) return;
-    const lists = ipLen === 4 ? this.v4 : this.v6;
-    if (lists.find(id, ip, port) >= 0) return;
-    this.#wake(id);
-    const source = this.#sources === null ? -1 : sourceKeyAt(ip, 0, ipLen);
-    this.#addPeer(lists, id, ip, port, (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, tag, Math.min(time, now), source);
+  reservePeers(id: number, n4: number, n6: number): void {
+    const max = this.maxPeersPerTorrent;
+    if (n4 > 0) this.v4.reserve(id, Math.min(n4, max));
+    if (n6 > 0) this.v6.reserve(id, Math.min(n6, max));
   }
+
+  /**
+   * Puts back one saved peer, whose address is ip[ipOff, ipOff + ipLen). `time` is its last announce in full
+   * unix seconds; peers already past the timeout, with port 0 or seen before in this torrent are skipped.
+   * Returns false when a limit (--max-peers, --max-peers-per-torrent) left it out.
+   */
+  restorePeer(id: number, ipLen: 4 | 16, ip: Uint8Array, port: number, flags: number, tag: number, time: number, now: number, ipOff = 0): boolean {
+    if (port === 0 || now - time > this.peerTimeoutS) return true;
+    const key = this.#restoreKey;
+    for (let i = 0; i < ipLen; i++) key[i] = ip[ipOff + i];
+    const lists = ipLen === 4 ? this.v4 : this.v6;
+    if (lists.find(id, key, port) >= 0) return true;
+    if (this.peers >= this.maxPeers || this.#countOf(id) >= this.maxPeersPerTorrent) return false;
+    this.#wake(id);
+    const source = this.#sources === null ? -1 : sourceKeyAt(key, 0, ipLen);
+    this.#addPeer(lists, id, key, port, (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, tag, Math.min(time, now), source);
+    return true;
+  }
+
+  readonly #restoreKey = new Uint8Array(16);
 
   /** Ends a restore: a torrent that got no peers and has no completions is not worth keeping. */
   finishRestore(id: number): void {

@@ -120,6 +120,16 @@ export class TorrentTable {
     return id;
   }
 
+  /** Makes room for `n` more ids at once (a restore knows how many it brings): one growth, one rehash. */
+  reserve(n: number): void {
+    if (n <= 0) return;
+    if (this.#highWater + n > this.capacity) this.#growIds(this.#highWater + n);
+    const want = this.size + n;
+    let slots = this.#slots.length;
+    while (want * 2 > slots) slots *= 2;
+    if (slots > this.#slots.length) this.#rehash(slots);
+  }
+
   /** Forgets `id` (which must be live); the id may be handed out again. */
   remove(id: number): void {
     const mask = this.#slots.length - 1;
@@ -201,8 +211,8 @@ export class TorrentTable {
     for (let i = 0; i < old.length; i++) if (old[i] !== 0) this.#place(old[i] - 1);
   }
 
-  #growIds(): void {
-    const capacity = Math.ceil(this.capacity * 1.25);
+  #growIds(atLeast = 0): void {
+    const capacity = Math.max(atLeast, Math.ceil(this.capacity * 1.25));
     const room = Math.max(capacity, this.#reserved);
     this.#words = grown(this.#words, capacity * 5, room * 5);
     this.#onGrow(capacity, room);

@@ -1,11 +1,18 @@
 // --state-file: the store snapshotted to disk every SAVE_EVERY_MS and on graceful shutdown, restored at
-// start. Each shard is encoded and written in turn (announces go on in between, and only one shard's bytes
-// are in memory); the file is replaced atomically. A damaged or partial file is moved aside (PATH.corrupt-<time>) with a warning and
-// the tracker starts empty: never a crash.
+// start (docs/files.md says what is promised). A slice of torrents is encoded and written at a time
+// (announces go on in between, and only one slice's bytes are in memory); the file is replaced atomically.
+//
+// A restore reads the file twice in READ_CHUNK pieces through one open handle: a first pass checks the
+// SHA-256 and the structure and counts, a second loads straight into the store, sized from the counts. So
+// the file is never in memory whole, and a file that is bad anywhere (even at its very end) loads nothing.
+// A damaged or partial file is moved aside (PATH.corrupt-<time>) with a warning and the tracker starts
+// empty. A file that cannot be read at all (permissions, a directory, an I/O error), or a folder the
+// tracker cannot write its saves into, stops the start (StateFileError; main.ts exits 2): starting empty
+// would overwrite the swarms at the first save.
 
-import { readFile, rename } from "node:fs/promises";
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { CLIENT_NAMES } from "../core/clients.ts";
-import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot } from "../core/snapshot.ts";
+import { encodeHeader, encodeTorrents, encodeTrailer, SnapshotReader } from "../core/snapshot.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomicStream } from "./atomic-file.ts";
 import { errorText, type Logger } from "./logger.ts";
@@ -14,6 +21,15 @@ import { errorText, type Logger } from "./logger.ts";
 const SAVE_SLICE_IDS = 4096;
 
 export const SAVE_EVERY_MS = 5 * 60_000;
+/** Bytes read per piece during a restore (one buffer, reused). */
+const READ_CHUNK = 1 << 20;
+/** A restore that runs longer than this says how far it is, at this interval. */
+const PROGRESS_EVERY_MS = 1000;
+
+/** The state file cannot be used at all: the start must stop (main.ts: one line, exit 2). */
+export class StateFileError extends Error {
+  override name = "StateFileError";
+}
 
 export class StateFile {
   readonly path: string;
@@ -90,24 +106,116 @@ export class StateFile {
   }
 
   async #restore(now: number): Promise<void> {
-    let data: Uint8Array;
+    let fh: FileHandle;
     try {
-      data = await readFile(this.path);
+      fh = await open(this.path, "r");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        this.#log.warn("state: cannot read the state file; starting empty", { path: this.path, err: errorText(err) });
-      }
-      return;
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw this.#unreadable(err);
+      await this.#checkWritable();
+      return; // the first start
     }
-    const sha256 = (b: Uint8Array) => new Uint8Array(new Bun.CryptoHasher("sha256").update(b).digest());
-    const result = restoreSnapshot(data, this.#store, CLIENT_NAMES, sha256, now);
-    if (typeof result === "string") {
+    let unusable: string | null = null;
+    try {
+      const info = await fh.stat();
+      if (info.isDirectory()) throw new StateFileError(`--state-file ${this.path} is a directory, not a file`);
+      if (!info.isFile()) throw new StateFileError(`--state-file ${this.path} is not a regular file`);
+      await this.#checkWritable();
+      unusable = await this.#load(fh, info.size, now);
+    } catch (err) {
+      throw err instanceof StateFileError ? err : this.#unreadable(err);
+    } finally {
+      await fh.close();
+    }
+    if (unusable !== null) {
       const aside = `${this.path}.corrupt-${now}`;
       await rename(this.path, aside).catch(() => {});
-      this.#log.warn("state: the state file is unusable; moved it aside and starting empty", { path: this.path, why: result, movedTo: aside });
-      return;
+      this.#log.warn("state: the state file is unusable; moved it aside and starting empty", { path: this.path, why: unusable, movedTo: aside });
     }
+  }
+
+  /** Both passes over the open file. Returns why the file is unusable (nothing loaded then), or null. */
+  async #load(fh: FileHandle, size: number, now: number): Promise<string | null> {
+    const started = performance.now();
+    const hasher = new Bun.CryptoHasher("sha256");
+    const check = new SnapshotReader(size, { update: (b) => hasher.update(b), digest: () => new Uint8Array(hasher.digest()) }, null);
+    const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
+    const progress = { next: started + PROGRESS_EVERY_MS, said: false };
+    await this.#pass(fh, buffer, check, "checking", progress);
+    const checked = check.finish();
+    if (typeof checked === "string") return checked;
     const s = this.#store;
-    this.#log.info("state restored", { path: this.path, savedAt: result.savedAt, torrents: s.torrents, dormant: s.dormant, peers: s.peers });
+    s.reserveTorrents(check.torrents);
+    const load = new SnapshotReader(size, null, { store: s, clientNames: CLIENT_NAMES, now });
+    await this.#pass(fh, buffer, load, "loading", progress);
+    const loaded = load.finish();
+    if (typeof loaded === "string") {
+      // The same open file checked out a moment ago: something rewrote it in place meanwhile. Load nothing.
+      this.#dropAll();
+      return `${loaded} (changed while it was read)`;
+    }
+    const ms = Math.round(performance.now() - started);
+    this.#log.info("state restored", { path: this.path, savedAt: loaded.savedAt, torrents: s.torrents, dormant: s.dormant, peers: s.peers, ms });
+    if (load.torrentsOverLimit > 0 || load.peersOverLimit > 0) {
+      this.#log.warn("state: the limits left part of the state file out", {
+        torrents: load.torrentsOverLimit,
+        peers: load.peersOverLimit,
+        maxTorrents: s.maxTorrents,
+        maxPeers: s.maxPeers,
+        maxPeersPerTorrent: s.maxPeersPerTorrent,
+      });
+    }
+    return null;
+  }
+
+  /** Feeds the whole file to `reader` from the start; stops early when it says the file is unusable. */
+  async #pass(fh: FileHandle, buffer: Uint8Array, reader: SnapshotReader, phase: string, progress: { next: number; said: boolean }): Promise<void> {
+    for (let at = 0; at < reader.size; ) {
+      const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, reader.size - at), at);
+      if (bytesRead === 0) break; // shorter than it was: finish() says so
+      if (reader.push(buffer.subarray(0, bytesRead)) !== null) return;
+      at += bytesRead;
+      const t = performance.now();
+      if (t >= progress.next) {
+        // A large restore: the tracker answers nothing until it is done, so say what it is doing.
+        progress.next = t + PROGRESS_EVERY_MS;
+        this.#log.info("state: restoring", { path: this.path, phase, percent: Math.floor((at / reader.size) * 100), peers: this.#store.peers });
+      }
+    }
+  }
+
+  /** Undoes a partial load: the store was empty before it. */
+  #dropAll(): void {
+    const s = this.#store;
+    s.forEachTorrentIn(0, s.idLimit, (id) => void s.dropTorrent(s.infoHashOf(id)));
+    s.completed = 0;
+  }
+
+  /**
+   * Fails the start now, not at the first save minutes later, if saves cannot work: the temporary file a save
+   * writes beside the state file must be creatable (the folder exists and is writable).
+   */
+  async #checkWritable(): Promise<void> {
+    const probe = `${this.path}.tmp-${process.pid}`;
+    try {
+      await (await open(probe, "w", 0o600)).close();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT" ? "its folder does not exist"
+        : code === "EACCES" || code === "EPERM" ? "its folder is not writable (permission denied)"
+        : code === "EROFS" ? "its folder is on a read-only file system"
+        : `its folder cannot be written (${code ?? errorText(err)})`;
+      throw new StateFileError(`--state-file ${this.path} cannot be saved: ${why}`);
+    }
+    await unlink(probe).catch(() => {});
+  }
+
+  #unreadable(err: unknown): StateFileError {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "EACCES" || code === "EPERM" ? "cannot be read (permission denied)"
+      : code === "EISDIR" ? "is a directory, not a file"
+      : `cannot be read (${code ?? errorText(err)})`;
+    return new StateFileError(`--state-file ${this.path} ${why}; it is left as it is`);
   }
 }

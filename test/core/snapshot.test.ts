@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED } from "../../src/core/announce.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
-import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot } from "../../src/core/snapshot.ts";
+import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot, SnapshotReader } from "../../src/core/snapshot.ts";
 import { Store } from "../../src/core/store.ts";
 
 const sha256 = (b: Uint8Array) => new Uint8Array(new Bun.CryptoHasher("sha256").update(b).digest());
+const hasher = () => { const h = new Bun.CryptoHasher("sha256"); return { update: (b: Uint8Array) => h.update(b), digest: () => new Uint8Array(h.digest()) }; };
 /** Peers announced at 1000..1299 with a 300 s timeout: all still live at NOW. */
 const NOW = 1300;
 const newStore = () => new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), shards: 4 });
@@ -39,12 +40,20 @@ function snapshot(store: Store, names: string[]): Uint8Array {
   return new Uint8Array(Buffer.concat([body, sha256(body)]));
 }
 
+/** `data` with the trailer's torrent count set to `n` and the checksum made right again. */
+function withCount(data: Uint8Array, n: number): Uint8Array {
+  const b = data.slice();
+  new DataView(b.buffer).setUint32(b.length - 36, n, true);
+  b.set(sha256(b.subarray(0, b.length - 32)), b.length - 32);
+  return b;
+}
+
 describe("state snapshots", () => {
   test("round trip: every torrent, peer, role, time, completion count and client comes back", () => {
     const a = newStore();
     fill(a);
     const b = newStore();
-    const r = restoreSnapshot(snapshot(a, ["Unknown", "qBittorrent", "Transmission"]), b, ["Unknown", "Transmission", "qBittorrent"], sha256, NOW);
+    const r = restoreSnapshot(snapshot(a, ["Unknown", "qBittorrent", "Transmission"]), b, ["Unknown", "Transmission", "qBittorrent"], hasher, NOW);
     expect(r).toEqual({ savedAt: 2000, torrents: a.torrents });
     expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([a.torrents, a.peers4, a.peers6, a.seeders, a.completed]);
     // Tags are mapped by name: qBittorrent was tag 1 when saved and is tag 2 here.
@@ -78,7 +87,7 @@ describe("state snapshots", () => {
     const b = newStore();
     const names = ["Unknown"];
     const data = snapshot(a, names);
-    expect(typeof restoreSnapshot(data, b, names, sha256, NOW + 150)).toBe("object");
+    expect(typeof restoreSnapshot(data, b, names, hasher, NOW + 150)).toBe("object");
     // Peers announced before NOW + 150 - 300 = 1150 are gone, to within the 3 s tick the store keeps time in
     // (a hundredth of the timeout): the one announced at 1149 shares 1150's tick and stays. 151 of the 300.
     expect(b.peers).toBe(151);
@@ -95,11 +104,78 @@ describe("state snapshots", () => {
       ["a flipped byte", good.map((x, i) => (i === 500 ? x ^ 1 : x))],
       ["another format", good.map((x, i) => (i === 0 ? 0x58 : x))],
       ["empty", new Uint8Array(0)],
+      ["a wrong torrent count, checksum fixed", withCount(good, a.torrents + a.dormant + 1)],
     ];
     for (const [, data] of cases) {
       const b = newStore();
-      expect(typeof restoreSnapshot(data, b, ["Unknown"], sha256, NOW)).toBe("string");
+      expect(typeof restoreSnapshot(data, b, ["Unknown"], hasher, NOW)).toBe("string");
       expect(b.torrents + b.dormant + b.peers).toBe(0);
+    }
+  });
+});
+
+describe("restoring from pieces (a file read a chunk at a time)", () => {
+  /** Both passes of a restore, fed in pieces of `sizes` bytes in turn: what a file read in chunks gives. */
+  function restoreInPieces(data: Uint8Array, store: Store, names: string[], sizes: number[]) {
+    const feed = (reader: SnapshotReader) => {
+      for (let o = 0, k = 0; o < data.length; k++) {
+        const n = sizes[k % sizes.length];
+        expect(reader.push(data.subarray(o, o + n))).toBeNull();
+        o += n;
+      }
+      return reader.finish();
+    };
+    const check = new SnapshotReader(data.length, hasher(), null);
+    expect(typeof feed(check)).toBe("object");
+    return feed(new SnapshotReader(data.length, null, { store, clientNames: names, now: NOW }));
+  }
+
+  test("any cut between pieces gives the same store as the whole file", () => {
+    const a = newStore();
+    fill(a);
+    const data = snapshot(a, ["Unknown", "qBittorrent", "Transmission"]);
+    for (const sizes of [[1], [7], [13, 1, 64], [4096]]) {
+      const b = newStore();
+      expect(restoreInPieces(data, b, ["Unknown", "qBittorrent", "Transmission"], sizes)).toEqual({ savedAt: 2000, torrents: a.torrents });
+      expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([a.torrents, a.peers4, a.peers6, a.seeders, a.completed]);
+      expect([b.peersByClient[1], b.peersByClient[2]]).toEqual([a.peersByClient[1], a.peersByClient[2]]);
+    }
+  });
+
+  test("a restored store holds each list in one block sized to it: no outgrown blocks left in the arenas", () => {
+    // Large swarms (up to 400 peers, indexed) and small ones: growing record by record left most of the
+    // arena as garbage.
+    const a = newStore();
+    const req = new AnnounceRequest();
+    const res = new AnnounceResult(50);
+    for (let t = 0; t < 40; t++) {
+      for (let i = 0; i < t * 10 + 1; i++) {
+        req.infoHash = `t${t}`.padEnd(20, "-");
+        req.ipLen = i % 3 === 0 ? 16 : 4;
+        req.ip.fill(0);
+        req.ip.set([10, t, i >> 8, i & 255]);
+        req.port = 6881;
+        req.left = i % 2;
+        req.clientTag = 1;
+        a.announce(req, 1100, res);
+      }
+    }
+    const b = newStore();
+    expect(typeof restoreSnapshot(snapshot(a, ["Unknown"]), b, ["Unknown"], hasher, NOW)).toBe("object");
+    expect(b.peers).toBe(a.peers);
+    expect([b.v4.arena.garbageBytes, b.v6.arena.garbageBytes]).toEqual([0, 0]);
+    // One 8-byte block header per list (t0's single peer is IPv6: 39 IPv4 lists), then the records.
+    expect(b.v4.arena.liveBytes).toBe(39 * 8 + a.peers4 * 8);
+    expect(b.v6.arena.liveBytes).toBe(40 * 8 + a.peers6 * 20);
+    // Lookups work in the big lists (the index was sized up front): every peer is found again.
+    for (let t = 0; t < 40; t++) {
+      const id = b.idOf(`t${t}`.padEnd(20, "-"));
+      for (let i = 0; i < t * 10 + 1; i++) {
+        const lists = i % 3 === 0 ? b.v6 : b.v4;
+        const ip = new Uint8Array(lists.addrLen);
+        ip.set([10, t, i >> 8, i & 255]);
+        expect(lists.find(id, ip, 6881)).toBeGreaterThanOrEqual(0);
+      }
     }
   });
 });
@@ -117,7 +193,7 @@ test("WebRTC peers are not saved (their connections end with the process), their
   a.announce(req, 1200, res);
   expect([a.peersRtc, a.get("W".repeat(20))!.downloaded]).toEqual([1, 1]);
   const b = newStore();
-  expect(restoreSnapshot(snapshot(a, ["Unknown"]), b, ["Unknown"], sha256, NOW)).toEqual({ savedAt: 2000, torrents: 1 });
+  expect(restoreSnapshot(snapshot(a, ["Unknown"]), b, ["Unknown"], hasher, NOW)).toEqual({ savedAt: 2000, torrents: 1 });
   expect([b.peers, b.peersRtc, b.completed]).toEqual([0, 0, 1]);
   expect(b.get("W".repeat(20))).toEqual({ seeders: 0, leechers: 0, peers: 0, downloaded: 1, dormant: true });
 });

@@ -120,11 +120,18 @@ describe("bench CLI over real sockets", () => {
     expect(r.ratios[0].ratio * r.ratios[1].ratio).toBeCloseTo(1, 6);
   });
 
-  test("memory: a 20k-peer fill of our tracker is confirmed peer for peer by scrapes", async () => {
+  test("memory: a 20k-peer fill of our tracker is confirmed peer for peer by scrapes, and again after a restart", async () => {
     const r = await bench([
       "memory", "--start", "ours", "--peers", "20000", "--torrents", "1000", "--sources", "4", "--sockets", "4",
-      "--sample", "0", "--idle-secs", "0.2", "--after-secs", "0.3", "--probe-rate", "40",
+      "--sample", "0", "--idle-secs", "0.2", "--after-secs", "0.3", "--probe-rate", "40", "--restart",
     ]);
+    // The restart restored every peer from the state file, and timed and measured it.
+    expect(r.restart.scrape).toEqual({ torrents: 1000, expected: 20000, seen: 20000, mismatched: 0, unanswered: 0 });
+    expect(r.restart.trackerCount).toBe(20000);
+    expect(r.restart.fileBytes).toBeGreaterThan(20000 * 12);
+    expect(r.restart.healthzSecs).toBeGreaterThan(0);
+    expect(r.restart.healthzCpuSecs).toBeGreaterThan(0);
+    expect(r.restart.peakRssBytes).toBeGreaterThanOrEqual(r.restart.rssBytes);
     expect(r.fillComplete).toBe(true);
     expect(r.fillErrors).toBe(0);
     expect(r.scrape).toEqual({ torrents: 1000, expected: 20000, seen: 20000, mismatched: 0, unanswered: 0 });
@@ -133,6 +140,14 @@ describe("bench CLI over real sockets", () => {
     expect(typeof r.bytesPerPeer).toBe("number");
     expect(r.probeDuring.answered + r.probeAfter.answered).toBeGreaterThan(0);
     expect(r.probeDuring.errors + r.probeAfter.errors).toBe(0);
+  });
+
+  test("restore: a state file written in-process is restored whole by a started tracker", async () => {
+    const r = await bench(["restore", "--peers", "20000", "--torrents", "1000", "--idle-secs", "0.2"]);
+    expect([r.restoredPeers, r.restoredTorrents]).toEqual([20000, 1000]);
+    expect(r.fileBytes).toBeGreaterThan(20000 * 12);
+    expect(r.healthzCpuSecs).toBeGreaterThan(0);
+    expect(r.peakRssBytes).toBeGreaterThanOrEqual(r.rssBytes);
   });
 
   // Debian's opentracker refuses to run as root and is dropped to a user with runuser, so this needs both.

@@ -1,9 +1,11 @@
 // --state-file with the real process (README "Limits, abuse and restarts"): swarms and all-time completion
 // counts survive a graceful restart and a crash after a save; a damaged, partial, foreign or future-version
-// file is moved aside with a warning and the tracker starts empty; an unreadable path never stops the start.
+// file is moved aside with a warning and the tracker starts empty; a file that cannot be read, or a folder
+// that cannot take the saves, stops the start (one line, exit 2) and the file is left as it is; a restore
+// keeps within the limits.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
@@ -198,6 +200,9 @@ describe("--state-file", () => {
       ["empty", () => new Uint8Array(0), "too short"],
       ["garbage", () => new Uint8Array(4096).map((_, i) => (i * 7919 + 13) & 0xff), "not a buntracker state file"],
       ["a future format version (checksum fixed)", futureVersion, "state file version 2 is not supported (expected 1)"],
+      // Every record reads fine, so all of them would load before the count at the end is seen: it must
+      // load none of them all the same.
+      ["a wrong torrent count (checksum fixed)", wrongCount, "expected 5 torrents, found 4"],
     ];
     for (const [name, corrupt, why] of corruptions) {
       test(name, async () => {
@@ -228,18 +233,57 @@ describe("--state-file", () => {
     }
   });
 
-  test("an unreadable path (a directory) gives a warning and an empty start, and shutdown still exits 0", async () => {
+  describe("a state file that cannot be read, or saves that could not be written, stop the start", () => {
+    test("a directory in place of the file: one line, exit 2, left as it is", async () => {
+      const dir = await tempDir();
+      const path = join(dir, "state.bin");
+      await mkdir(path);
+      expect(await refusal(path)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} is a directory, not a file\n` });
+      expect((await stat(path)).isDirectory()).toBe(true);
+      expect(await readdir(dir)).toEqual(["state.bin"]); // nothing moved aside, no temporary file
+    }, 30_000);
+
+    // Both need another user's file or folder: run as root, dropping to nobody for the tracker (setpriv).
+    const asRoot = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
+
+    test.skipIf(!asRoot)("a root-owned 0600 file read by an unprivileged tracker: exit 2, the file keeps every byte", async () => {
+      const dir = await tempDir();
+      const { path, bytes } = await goodStateFile(dir);
+      await chmod(dir, 0o777); // the folder is writable by anyone: only the file's permissions stop the read
+      expect(await refusal(path, true)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} cannot be read (permission denied); it is left as it is\n` });
+      expect(new Uint8Array(await readFile(path))).toEqual(bytes);
+      expect(await readdir(dir)).toEqual(["state.bin"]);
+    }, 30_000);
+
+    test("a folder that does not exist fails at start, not at the first save", async () => {
+      const dir = await tempDir();
+      const path = join(dir, "missing", "state.bin");
+      expect(await refusal(path)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} cannot be saved: its folder does not exist\n` });
+    }, 30_000);
+
+    test.skipIf(!asRoot)("a folder the tracker cannot write fails at start, even with a readable file in it", async () => {
+      const dir = await tempDir();
+      const { path, bytes } = await goodStateFile(dir);
+      await chmod(dir, 0o755);
+      await chmod(path, 0o644);
+      expect(await refusal(path, true)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} cannot be saved: its folder is not writable (permission denied)\n` });
+      expect(new Uint8Array(await readFile(path))).toEqual(bytes);
+    }, 30_000);
+  });
+
+  test("a restore keeps within --max-torrents, --max-peers and --max-peers-per-torrent, and says what it left out", async () => {
     const dir = await tempDir();
-    const path = join(dir, "state.bin");
-    await mkdir(path);
-    const p = await start(path);
-    expect(logLines(p, "warn").map((l) => l.msg)).toEqual(["state: cannot read the state file; starting empty"]);
-    await announce(p, "127.0.0.1", T.mixed, 1001, 0, "completed");
-    await stop(p);
-    expect(logLines(p, "warn").map((l) => l.msg)).toContain("state: cannot write the state file; swarms will not survive a restart");
-    expect((await stat(path)).isDirectory()).toBe(true);
-    expect(await readdir(path)).toEqual([]);
-    expect(await readdir(dir)).toEqual(["state.bin"]); // no temporary file left behind
+    const { path } = await goodStateFile(dir);
+    const p = await start(path, ["--max-torrents", "2", "--max-peers", "5"]);
+    const stats = (await (await fetch(`${base(p)}/api/stats`)).json()) as Record<string, number>;
+    // Saved in announce order: mixed (7 peers), gone (dormant), v6only, seeding. The first two fit, and 5
+    // of mixed's peers.
+    expect([stats.torrents, stats.peers]).toEqual([1, 5]);
+    const warn = logLines(p, "warn").find((l) => l.msg === "state: the limits left part of the state file out");
+    expect(warn).toMatchObject({ torrents: 2, peers: 2, maxTorrents: 2, maxPeers: 5 });
+    const q = await start(path, ["--max-peers-per-torrent", "2"]);
+    const view = (await getBencode(`${base(q)}/scrape?info_hash=${pct(T.mixed)}`)).body.files as Record<string, Record<string, number>>;
+    expect(view[latin1(T.mixed)].complete + view[latin1(T.mixed)].incomplete).toBe(2);
   }, 30_000);
 
   test("in allow mode, restored torrents the allow list does not name are dropped", async () => {
@@ -254,6 +298,39 @@ describe("--state-file", () => {
     expect(Object.keys(full)).toEqual([latin1(T.v6only)]);
   }, 30_000);
 });
+
+/**
+ * Runs the tracker on `stateFile` expecting it to refuse to start; `asNobody` runs it as an unprivileged user
+ * (the tests run as root, who reads anything). A tracker that starts instead is stopped: code -1.
+ */
+async function refusal(stateFile: string, asNobody = false): Promise<{ code: number; stderr: string }> {
+  const prefix = asNobody ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+  const proc = Bun.spawn([...prefix, process.execPath, join(import.meta.dir, "../../src/main.ts"), "--listen", "127.0.0.1:0", "--state-file", stateFile], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let started = false;
+  void (async () => {
+    for await (const chunk of proc.stdout) {
+      if (new TextDecoder().decode(chunk).includes('"msg":"listening"')) {
+        started = true;
+        proc.kill("SIGKILL");
+      }
+    }
+  })();
+  const code = await proc.exited;
+  return { code: started ? -1 : code, stderr: await new Response(proc.stderr).text() };
+}
+
+/** The good file claiming one torrent more than it holds, checksum fixed. */
+function wrongCount(good: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
+  const b = good.slice();
+  const v = new DataView(b.buffer);
+  v.setUint32(b.length - 36, v.getUint32(b.length - 36, true) + 1, true);
+  const body = b.subarray(0, b.length - 32);
+  b.set(new Uint8Array(new Bun.CryptoHasher("sha256").update(body).digest()), b.length - 32);
+  return b;
+}
 
 /** The good file with its version field set to 2 and the checksum recomputed, as a newer build would write. */
 function futureVersion(good: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
