@@ -159,6 +159,8 @@ export interface FrontEnd {
   announce(a: AnnounceArgs): Announced | Refused;
   /** Scrape from peer `from`'s address (default 1). */
   scrape(hashes: Uint8Array[], from?: number): Scraped | Refused;
+  /** Requests refused by the rate limit so far (the counter /metrics shows for this protocol). */
+  rateLimited(): number;
   /** Asserts that `outcome` is the refusal `why`, as a user of this protocol sees it. */
   expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void;
 }
@@ -268,6 +270,10 @@ export class HttpAdapter implements FrontEnd {
     if ("failure reason" in body) return { refused: body["failure reason"] as string };
     const files = body.files as unknown as Record<string, Counts>;
     return { files: hashes.map((h) => files[latin1(h)] ?? null) };
+  }
+
+  rateLimited(): number {
+    return this.t.counters.httpRateLimited;
   }
 
   expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void {
@@ -406,6 +412,10 @@ export class UdpAdapter implements FrontEnd {
     return { files: entries.map(([complete, downloaded, incomplete]) => ({ complete, incomplete, downloaded })) };
   }
 
+  rateLimited(): number {
+    return this.t.counters.udpRateLimited;
+  }
+
   expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void {
     // UDP answers nothing over the rate limit: an answer would cost as much as the request.
     if (why === "rate limited") expect(outcome).toEqual({ refused: null });
@@ -488,13 +498,19 @@ export class WsAdapter implements FrontEnd {
   scrape(hashes: Uint8Array[], from = 1): Scraped | Refused {
     const me = this.#peer(from);
     me.inbox.length = 0;
-    this.t.ws.message(me.conn, JSON.stringify({ action: "scrape", info_hash: hashes.map(latin1) }), this.t.now);
+    // One hash goes as a plain string, as the reference client sends it; more as a list.
+    const infoHash = hashes.length === 1 ? latin1(hashes[0]) : hashes.map(latin1);
+    this.t.ws.message(me.conn, JSON.stringify({ action: "scrape", info_hash: infoHash }), this.t.now);
     const reply = me.inbox.shift();
     if (reply === undefined) throw new Error("no reply to a scrape");
     if ("failure reason" in reply) return { refused: reply["failure reason"] as string };
     expect(reply).toMatchObject({ action: "scrape", flags: { min_request_interval: MIN_INTERVAL_S } });
     const files = reply.files as Record<string, Counts>;
     return { files: hashes.map((h) => files[latin1(h)] ?? null) };
+  }
+
+  rateLimited(): number {
+    return this.t.counters.wsRateLimited;
   }
 
   expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void {

@@ -277,6 +277,7 @@ for (const { name, make } of FRONT_ENDS) {
         expect(served).toBeWithin(2, 4);
         for (const o of outcomes.slice(served)) fe.expectRefused(o, "rate limited");
         fe.expectRefused(fe.scrape([h]), "rate limited");
+        expect(fe.rateLimited()).toBe(outcomes.length - served + 1);
         expect(announced(fe.announce({ infoHash: h, peer: 2, numwant: 5 })).peers).toEqual([1]);
         t.advance(2);
         expect(announced(fe.announce({ infoHash: h, peer: 1, numwant: 5 })).peers).toEqual([2]);
