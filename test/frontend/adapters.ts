@@ -21,7 +21,7 @@ import { type AnnounceSettings, IntervalSource } from "../../src/frontend/settin
 import { SourceLimit } from "../../src/frontend/source-limit.ts";
 import { UDP_REPLY_BUDGET, UdpTracker } from "../../src/frontend/udp-tracker.ts";
 import { type WsConnection, WsTracker } from "../../src/frontend/ws-tracker.ts";
-import { announceQuery, latin1 } from "../helpers/http-client.ts";
+import { latin1 } from "../helpers/http-client.ts";
 import { announcePacket, connectPacket, parseAnnounceReply, parseError, scrapePacket } from "../helpers/udp-client.ts";
 
 // ---------------------------------------------------------------------------------------------------------
@@ -248,14 +248,9 @@ export class HttpAdapter implements FrontEnd {
   readonly receives: readonly PeerKind[] = ["v4", "v6"];
 
   announce(a: AnnounceArgs): Announced | Refused {
-    const query = announceQuery({
-      infoHash: a.infoHash,
-      port: portOf(a.peer),
-      peerId: new TextEncoder().encode(peerIdOf(a.peer, "-TE0001-")),
-      left: a.left ?? 100,
-      event: a.event,
-      numwant: a.numwant,
-    });
+    let query = `info_hash=${pctAll(a.infoHash)}&peer_id=${peerIdOf(a.peer, "-TE0001-")}&port=${portOf(a.peer)}&uploaded=0&downloaded=0&left=${a.left ?? 100}`;
+    if (a.event !== undefined) query += `&event=${a.event}`;
+    if (a.numwant !== undefined) query += `&numwant=${a.numwant}`;
     const body = this.#decode(this.t.http.announce(`/announce?${query}`, addressOf(a.peer, this.family), this.len, this.t.now));
     if ("failure reason" in body) return { refused: body["failure reason"] as string };
     const peers = [...compact(body.peers, 4), ...compact(body.peers6, 16)].sort(byNumber);
@@ -304,9 +299,12 @@ function compact(v: BValue | undefined, ipLen: 4 | 16): number[] {
   return out;
 }
 
+const PCT = Array.from({ length: 256 }, (_, b) => "%" + b.toString(16).padStart(2, "0"));
+
+/** Every byte percent-encoded (peer ids are plain ASCII and go as they are). */
 function pctAll(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += "%" + b.toString(16).padStart(2, "0");
+  for (const b of bytes) s += PCT[b];
   return s;
 }
 
@@ -459,7 +457,7 @@ export class WsAdapter implements FrontEnd {
   readonly intervalS = WS_INTERVAL_S;
   readonly defaultPeers = 0;
   /** Offers beyond the cap are not relayed; more than this is just a bigger message. */
-  readonly hugeNumwant = 1000;
+  readonly hugeNumwant = 100;
   readonly peerKind: PeerKind = "rtc";
   readonly receives: readonly PeerKind[] = ["rtc"];
   readonly #peers = new Map<number, WsPeer>();
