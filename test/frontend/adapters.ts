@@ -368,6 +368,8 @@ export class UdpAdapter implements FrontEnd {
   readonly #ids = new Map<number, { id: Uint8Array; at: number }>();
   readonly #out = new Uint8Array(UDP_REPLY_BUDGET + 64);
   #txid = 0x10000;
+  /** The last datagram the tracker answered with. */
+  lastReply: Uint8Array | null = null;
 
   constructor(
     readonly t: Tracker,
@@ -437,7 +439,8 @@ export class UdpAdapter implements FrontEnd {
   #send(peer: number, packet: Uint8Array): Uint8Array | null {
     const n = this.t.udp.handle(packet, addressOf(peer, this.family), this.family === 4 ? 4 : 16, this.t.now, this.#out);
     expect(n).toBeLessThanOrEqual(UDP_REPLY_BUDGET);
-    return n === 0 ? null : this.#out.slice(0, n);
+    this.lastReply = n === 0 ? null : this.#out.slice(0, n);
+    return this.lastReply;
   }
 }
 
@@ -538,11 +541,14 @@ export class WsAdapter implements FrontEnd {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** Every front end, each with a way to build it over a tracker. */
-export const FRONT_ENDS: { name: string; make: (t: Tracker) => FrontEnd }[] = [
+/**
+ * Every front end, each with a way to build it over a tracker. `secondFamily` marks a protocol's IPv6 run:
+ * it repeats what depends on addresses, not what is per torrent whatever the family (store limits, access list).
+ */
+export const FRONT_ENDS: { name: string; make: (t: Tracker) => FrontEnd; secondFamily?: true }[] = [
   { name: "HTTP/IPv4", make: (t) => new HttpAdapter(t, 4) },
-  { name: "HTTP/IPv6", make: (t) => new HttpAdapter(t, 6) },
+  { name: "HTTP/IPv6", make: (t) => new HttpAdapter(t, 6), secondFamily: true },
   { name: "UDP/IPv4", make: (t) => new UdpAdapter(t, 4) },
-  { name: "UDP/IPv6", make: (t) => new UdpAdapter(t, 6) },
+  { name: "UDP/IPv6", make: (t) => new UdpAdapter(t, 6), secondFamily: true },
   { name: "WebSocket", make: (t) => new WsAdapter(t) },
 ];

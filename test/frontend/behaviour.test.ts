@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { latin1, sha1 } from "../helpers/http-client.ts";
-import { announced, type Counts, FRONT_ENDS, type FrontEnd, isRefused, scraped, Tracker, type TrackerOptions } from "./adapters.ts";
+import { announced, type Counts, FRONT_ENDS, type FrontEnd, isRefused, scraped, Tracker, type TrackerOptions, UdpAdapter } from "./adapters.ts";
 
 const DEFAULT_NUMWANT = 3;
 const MAX_NUMWANT = 5;
@@ -14,7 +14,7 @@ const ZERO: Counts = { complete: 0, incomplete: 0, downloaded: 0 };
 const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i);
 const without = (xs: number[], x: number) => xs.filter((y) => y !== x);
 
-for (const { name, make } of FRONT_ENDS) {
+for (const { name, make, secondFamily } of FRONT_ENDS) {
   describe(name, () => {
     let shared: { t: Tracker; fe: FrontEnd } | null = null;
     /**
@@ -204,7 +204,11 @@ for (const { name, make } of FRONT_ENDS) {
       });
     });
 
-    describe("limits", () => {
+    // Per torrent, whatever the family: once per protocol. (The rate limit is per address or IPv6 /64, so it
+    // runs for both families.)
+    const familyBlind = secondFamily ? () => {} : describe;
+
+    familyBlind("limits", () => {
       test("max peers per torrent: a newcomer takes the place of the longest-silent peer", () => {
         const { t, fe } = setup({ maxPeersPerTorrent: 3 });
         const h = hash("per torrent");
@@ -241,7 +245,7 @@ for (const { name, make } of FRONT_ENDS) {
       });
     });
 
-    describe("access list", () => {
+    familyBlind("access list", () => {
       test("deny list: a listed torrent is refused and not stored; others are served", () => {
         const denied = hash("denied");
         const { t, fe } = setup({ access: { mode: "deny", hashes: [denied] } });
@@ -287,6 +291,30 @@ for (const { name, make } of FRONT_ENDS) {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// UDP only: a reply is one datagram that no path fragments
+
+describe("UDP replies fit in 1232 bytes (the IPv6 minimum MTU less headers)", () => {
+  const BUDGET = 1232;
+  for (const family of [4, 6] as const) {
+    test(`IPv${family}: a huge num_want is capped by the byte budget, and the budget is used`, () => {
+      const t = new Tracker({ maxNumWant: 1000 }); // so the byte budget, not the configured maximum, caps replies
+      const udp = new UdpAdapter(t, family);
+      const h = sha1(`udp budget ${family}`);
+      for (let peer = 1; peer <= 260; peer++) announced(udp.announce({ infoHash: h, peer, numwant: 0 }));
+      const stride = family === 4 ? 6 : 18;
+      for (const numwant of [0x7fffffff, 1000, 300]) {
+        const r = announced(udp.announce({ infoHash: h, peer: 300, numwant }));
+        expect(udp.lastReply!.length).toBeLessThanOrEqual(BUDGET);
+        expect(udp.lastReply!.length).toBeGreaterThan(BUDGET - stride);
+        expect(new Set(r.peers).size).toBe(r.peers.length);
+        expect(r.peers).not.toContain(300);
+        expect(r.incomplete).toBe(261);
+      }
+    });
+  }
+});
 
 // ---------------------------------------------------------------------------------------------------------
 // One store behind every protocol
