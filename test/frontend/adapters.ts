@@ -14,6 +14,7 @@ import { FixedInterval } from "../../src/core/adaptive-interval.ts";
 import { ConnIdIssuer } from "../../src/core/conn-id.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { RateLimiter } from "../../src/core/rate-limit.ts";
+import { AnnounceRequest, AnnounceResult } from "../../src/core/announce.ts";
 import { Store } from "../../src/core/store.ts";
 import { Counters } from "../../src/frontend/counters.ts";
 import { FULL_SCRAPE, HttpTracker } from "../../src/frontend/http-tracker.ts";
@@ -93,6 +94,20 @@ export class Tracker {
   /** Puts `infoHash` on the access list now (a deny list: denies it; an allow list: allows it). */
   list(infoHash: Uint8Array): void {
     this.#listed.add(latin1(infoHash));
+  }
+
+  /** Puts leechers straight into the store, as if each had announced: for swarms too big to fill by request. */
+  seed(infoHash: Uint8Array, peers: number[], family: 4 | 6): void {
+    const req = new AnnounceRequest();
+    req.infoHash = latin1(infoHash);
+    req.ipLen = family === 4 ? 4 : 16;
+    req.left = 100;
+    const res = new AnnounceResult(0);
+    for (const peer of peers) {
+      req.ip.set(addressOf(peer, family));
+      req.port = portOf(peer);
+      this.store.announce(req, this.now, res);
+    }
   }
 
   advance(seconds: number): void {
@@ -545,7 +560,13 @@ export class WsAdapter implements FrontEnd {
  * Every front end, each with a way to build it over a tracker. `secondFamily` marks a protocol's IPv6 run:
  * it repeats what depends on addresses, not what is per torrent whatever the family (store limits, access list).
  */
-export const FRONT_ENDS: { name: string; make: (t: Tracker) => FrontEnd; secondFamily?: true }[] = [
+export interface FrontEndSpec {
+  name: string;
+  make: (t: Tracker) => FrontEnd;
+  secondFamily?: true;
+}
+
+export const FRONT_ENDS: FrontEndSpec[] = [
   { name: "HTTP/IPv4", make: (t) => new HttpAdapter(t, 4) },
   { name: "HTTP/IPv6", make: (t) => new HttpAdapter(t, 6), secondFamily: true },
   { name: "UDP/IPv4", make: (t) => new UdpAdapter(t, 4) },

@@ -5,28 +5,41 @@
 
 import { describe, expect, test } from "bun:test";
 import { latin1, sha1 } from "../helpers/http-client.ts";
-import { announced, type Counts, FRONT_ENDS, type FrontEnd, isRefused, scraped, Tracker, type TrackerOptions, UdpAdapter } from "./adapters.ts";
+import { announced, type Counts, FRONT_ENDS, type FrontEnd, type FrontEndSpec, isRefused, scraped, Tracker, type TrackerOptions, UdpAdapter } from "./adapters.ts";
 
 const DEFAULT_NUMWANT = 3;
 const MAX_NUMWANT = 5;
 const ZERO: Counts = { complete: 0, incomplete: 0, downloaded: 0 };
 
 const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i);
+
+/**
+ * Trackers that every front end shares, by purpose, each test on torrents of its own: building a store (and
+ * its first 1 MiB peer chunk) is most of what an in-process test costs. One adapter per front end and
+ * tracker, since a WebSocket peer id belongs to the connection that first used it.
+ */
+const sharedTrackers = new Map<string, { t: Tracker; adapters: Map<FrontEndSpec, FrontEnd> }>();
+
+function sharedTracker(purpose: string, o: TrackerOptions, spec: FrontEndSpec): { t: Tracker; fe: FrontEnd } {
+  let s = sharedTrackers.get(purpose);
+  if (s === undefined) {
+    s = { t: new Tracker({ defaultNumWant: DEFAULT_NUMWANT, maxNumWant: MAX_NUMWANT, ...o }), adapters: new Map() };
+    sharedTrackers.set(purpose, s);
+  }
+  let fe = s.adapters.get(spec);
+  if (fe === undefined) s.adapters.set(spec, (fe = spec.make(s.t)));
+  return { t: s.t, fe };
+}
 const without = (xs: number[], x: number) => xs.filter((y) => y !== x);
 
-for (const { name, make, secondFamily } of FRONT_ENDS) {
+for (const spec of FRONT_ENDS) {
+  const { name, make, secondFamily } = spec;
   describe(name, () => {
-    let shared: { t: Tracker; fe: FrontEnd } | null = null;
-    /**
-     * With options: a fresh tracker (its own store and clock) and this front end over it. Without: one tracker
-     * the plain tests share (each on torrents of its own), since building a store is what costs most here.
-     */
+    /** With options: a fresh tracker (its own store and clock) and this front end over it. Without: the shared one. */
     function setup(o?: TrackerOptions): { t: Tracker; fe: FrontEnd } {
-      if (o === undefined && shared !== null) return shared;
+      if (o === undefined) return sharedTracker("plain", {}, spec);
       const t = new Tracker({ defaultNumWant: DEFAULT_NUMWANT, maxNumWant: MAX_NUMWANT, ...o });
-      const made = { t, fe: make(t) };
-      if (o === undefined) shared = made;
-      return made;
+      return { t, fe: make(t) };
     }
     const hash = (label: string) => sha1(`${name} ${label}`);
 
@@ -210,7 +223,8 @@ for (const { name, make, secondFamily } of FRONT_ENDS) {
 
     familyBlind("limits", () => {
       test("max peers per torrent: a newcomer takes the place of the longest-silent peer", () => {
-        const { t, fe } = setup({ maxPeersPerTorrent: 3 });
+        const { t, fe } = sharedTracker("max peers per torrent", { maxPeersPerTorrent: 3 }, spec);
+        const evicted = t.store.evictedPeers;
         const h = hash("per torrent");
         for (const p of [1, 2, 3]) {
           fill(fe, h, [p]);
@@ -218,7 +232,7 @@ for (const { name, make, secondFamily } of FRONT_ENDS) {
         }
         expect(announced(fe.announce({ infoHash: h, peer: 4, numwant: MAX_NUMWANT }))).toMatchObject({ incomplete: 3, peers: [2, 3] });
         expect(announced(fe.announce({ infoHash: h, peer: 2, numwant: MAX_NUMWANT })).peers).toEqual([3, 4]);
-        expect(t.store.evictedPeers).toBe(1);
+        expect(t.store.evictedPeers).toBe(evicted + 1);
       });
 
       test("max torrents: a new torrent is refused once the table is full; known torrents still work", () => {
@@ -247,9 +261,12 @@ for (const { name, make, secondFamily } of FRONT_ENDS) {
 
     familyBlind("access list", () => {
       const denied = hash("denied");
-      let denying: ReturnType<typeof setup> | null = null;
-      /** One tracker with a deny list for the deny tests (each on torrents of its own). */
-      const denyList = () => (denying ??= setup({ access: { mode: "deny", hashes: [denied] } }));
+      /** The shared tracker with a deny list, `denied` on it. */
+      function denyList() {
+        const s = sharedTracker("deny list", { access: { mode: "deny", hashes: [] } }, spec);
+        s.t.list(denied);
+        return s;
+      }
 
       test("deny list: a listed torrent is refused and not stored; others are served", () => {
         const { t, fe } = denyList();
@@ -260,7 +277,8 @@ for (const { name, make, secondFamily } of FRONT_ENDS) {
 
       test("allow list: only listed torrents are served", () => {
         const allowed = hash("allowed");
-        const { fe } = setup({ access: { mode: "allow", hashes: [allowed] } });
+        const { t, fe } = sharedTracker("allow list", { access: { mode: "allow", hashes: [] } }, spec);
+        t.list(allowed);
         expect(announced(fe.announce({ infoHash: allowed, peer: 1 })).incomplete).toBe(1);
         fe.expectRefused(fe.announce({ infoHash: hash("unlisted"), peer: 1 }), "not allowed");
       });
@@ -306,7 +324,7 @@ describe("UDP replies fit in 1232 bytes (the IPv6 minimum MTU less headers)", ()
       const t = new Tracker({ maxNumWant: 1000 }); // so the byte budget, not the configured maximum, caps replies
       const udp = new UdpAdapter(t, family);
       const h = sha1(`udp budget ${family}`);
-      for (let peer = 1; peer <= 260; peer++) announced(udp.announce({ infoHash: h, peer, numwant: 0 }));
+      t.seed(h, range(260), family);
       const stride = family === 4 ? 6 : 18;
       for (const numwant of [0x7fffffff, 1000, 300]) {
         const r = announced(udp.announce({ infoHash: h, peer: 300, numwant }));
@@ -324,13 +342,11 @@ describe("UDP replies fit in 1232 bytes (the IPv6 minimum MTU less headers)", ()
 // One store behind every protocol
 
 describe("one store shared by every front end", () => {
-  const t = new Tracker({ maxNumWant: MAX_NUMWANT });
-  const adapters = new Map(FRONT_ENDS.map((f) => [f, f.make(t)]));
   for (const from of FRONT_ENDS) {
     for (const to of FRONT_ENDS) {
       if (from === to) continue;
       test(`a peer announced over ${from.name} is counted over ${to.name}, and listed when ${to.name} can reach it`, () => {
-        const [a, b] = [adapters.get(from)!, adapters.get(to)!];
+        const [a, b] = [sharedTracker("plain", {}, from).fe, sharedTracker("plain", {}, to).fe];
         const h = sha1(`shared ${from.name} ${to.name}`);
         announced(a.announce({ infoHash: h, peer: 1, event: "started", numwant: 0 }));
         announced(a.announce({ infoHash: h, peer: 1, left: 0, event: "completed", numwant: 0 }));
