@@ -255,49 +255,19 @@ for (const fam of FAMILIES) {
     });
 
     describe("malformed announces", () => {
-      const h = pct(sha1(`${fam.name} malformed`));
-      const p19 = pct(new Uint8Array(19).fill(0xaa));
-      const id = pct(PEER_ID);
-      const cases: [string, string, string][] = [
-        ["missing info_hash", `peer_id=${id}&port=6881`, "info_hash"],
-        ["empty info_hash", `info_hash=&peer_id=${id}&port=6881`, "info_hash"],
-        ["19-byte info_hash", `info_hash=${p19}&peer_id=${id}&port=6881`, "info_hash"],
-        ["21-byte info_hash", `info_hash=${p19}%01%02&peer_id=${id}&port=6881`, "info_hash"],
-        ["%zz in info_hash", `info_hash=%zz${p19}&peer_id=${id}&port=6881`, "info_hash"],
-        ["trailing % in info_hash", `info_hash=${p19}%&peer_id=${id}&port=6881`, "info_hash"],
-        ["trailing %4 in info_hash", `info_hash=${p19}%4&peer_id=${id}&port=6881`, "info_hash"],
-        ["missing peer_id", `info_hash=${h}&port=6881`, "peer_id"],
-        ["19-byte peer_id", `info_hash=${h}&peer_id=${p19}&port=6881`, "peer_id"],
-        ["bad escape in peer_id", `info_hash=${h}&peer_id=${id.slice(0, -3)}%g1&port=6881`, "peer_id"],
-        ["missing port", `info_hash=${h}&peer_id=${id}`, "port"],
-        ["port 0", `info_hash=${h}&peer_id=${id}&port=0`, "port"],
-        ["port 70000", `info_hash=${h}&peer_id=${id}&port=70000`, "port"],
-        ["port 65536", `info_hash=${h}&peer_id=${id}&port=65536`, "port"],
-        ["port abc", `info_hash=${h}&peer_id=${id}&port=abc`, "port"],
-        ["port -1", `info_hash=${h}&peer_id=${id}&port=-1`, "port"],
-        ["empty port", `info_hash=${h}&peer_id=${id}&port=`, "port"],
-        ["left -1", `info_hash=${h}&peer_id=${id}&port=6881&left=-1`, "left"],
-        ["left abc", `info_hash=${h}&peer_id=${id}&port=6881&left=abc`, "left"],
-        ["left 1.5", `info_hash=${h}&peer_id=${id}&port=6881&left=1.5`, "left"],
-        ["uploaded x", `info_hash=${h}&peer_id=${id}&port=6881&uploaded=x`, "uploaded"],
-        ["downloaded -5", `info_hash=${h}&peer_id=${id}&port=6881&downloaded=-5`, "downloaded"],
-        ["event bogus", `info_hash=${h}&peer_id=${id}&port=6881&event=bogus`, "event"],
-        ["event STARTED", `info_hash=${h}&peer_id=${id}&port=6881&event=STARTED`, "event"],
-        ["numwant abc", `info_hash=${h}&peer_id=${id}&port=6881&numwant=abc`, "numwant"],
-        ["numwant 1.5", `info_hash=${h}&peer_id=${id}&port=6881&numwant=1.5`, "numwant"],
-        ["numwant -", `info_hash=${h}&peer_id=${id}&port=6881&numwant=-`, "numwant"],
-        ["compact yes", `info_hash=${h}&peer_id=${id}&port=6881&compact=yes`, "compact"],
-        ["no query at all", "", "info_hash"],
-      ];
-
-      for (const [name, query, param] of cases) {
-        test(`${name}: HTTP 200 with a failure reason naming ${param}`, async () => {
+      // Each parameter's failure is checked in-process (test/frontend/http-tracker.test.ts); over a socket, the
+      // reply is HTTP 200 (many clients ignore bodies of errors) with only a bencoded failure reason.
+      test("get HTTP 200 with only a failure reason, and register nothing", async () => {
+        const h = sha1(`${fam.name} malformed`);
+        for (const [query, param] of [
+          [`peer_id=${pct(PEER_ID)}&port=6881`, "info_hash"],
+          [`info_hash=${pct(h)}&peer_id=${pct(PEER_ID)}&port=0`, "port"],
+          [`info_hash=${pct(h)}&peer_id=${pct(PEER_ID)}&port=6881&numwant=abc`, "numwant"],
+          ["", "info_hash"],
+        ]) {
           expect(await c.failure(`/announce?${query}`)).toContain(param);
-        });
-      }
-
-      test("none of them registered a peer", () => {
-        expect(tracker.store.get(latin1(sha1(`${fam.name} malformed`)))).toBeUndefined();
+        }
+        expect(tracker.store.get(latin1(h))).toBeUndefined();
       });
     });
 
