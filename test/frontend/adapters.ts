@@ -216,12 +216,19 @@ const PORT_BASE = 20000;
 
 /** Peer n's address: 10.0.x.y, or fd00:0:0:n::1 (each peer its own /64, the rate limit's unit for IPv6). */
 function addressOf(peer: number, family: 4 | 6): Uint8Array {
-  if (!(peer >= 1 && peer < 0x10000 && PORT_BASE + peer < 0x10000)) throw new RangeError(`peer ${peer}`);
-  const ip = new Uint8Array(16);
+  const key = family === 4 ? peer : -peer;
+  let ip = addresses.get(key);
+  if (ip !== undefined) return ip;
+  if (!(peer >= 1 && PORT_BASE + peer < 0x10000)) throw new RangeError(`peer ${peer}`);
+  ip = new Uint8Array(16);
   if (family === 4) ip.set([10, 0, peer >> 8, peer & 255]);
   else ip.set([0xfd, 0, 0, 0, 0, 0, peer >> 8, peer & 255, 0, 0, 0, 0, 0, 0, 0, 1]);
+  addresses.set(key, ip);
   return ip;
 }
+
+/** Made once per peer and family (read-only: the front ends copy what they keep). */
+const addresses = new Map<number, Uint8Array>();
 
 const portOf = (peer: number) => PORT_BASE + peer;
 

@@ -296,19 +296,22 @@ for (const spec of FRONT_ENDS) {
 
     describe("rate limit", () => {
       test("a source over its budget is refused until its bucket refills; other sources are served", () => {
-        const { t, fe } = setup({ rateLimit: { perSecond: 1, burst: 3 } });
+        // One rate-limited tracker for every front end, each with sources of its own.
+        const { t, fe } = sharedTracker("rate limit", { rateLimit: { perSecond: 1, burst: 3 } }, spec);
+        const [p1, p2] = [1, 2].map((n) => 10 * FRONT_ENDS.indexOf(spec) + n);
         const h = hash("rate");
-        const outcomes = range(6).map(() => fe.announce({ infoHash: h, peer: 1, numwant: 0 }));
+        const limited = fe.rateLimited();
+        const outcomes = range(6).map(() => fe.announce({ infoHash: h, peer: p1, numwant: 0 }));
         expect(isRefused(outcomes[0])).toBe(false);
         // At most the burst gets through (a UDP connect spends a request too), then every request is refused.
         const served = outcomes.findIndex(isRefused);
         expect(served).toBeWithin(2, 4);
         for (const o of outcomes.slice(served)) fe.expectRefused(o, "rate limited");
-        fe.expectRefused(fe.scrape([h]), "rate limited");
-        expect(fe.rateLimited()).toBe(outcomes.length - served + 1);
-        expect(announced(fe.announce({ infoHash: h, peer: 2, numwant: 5 })).peers).toEqual([1]);
+        fe.expectRefused(fe.scrape([h], p1), "rate limited");
+        expect(fe.rateLimited() - limited).toBe(outcomes.length - served + 1);
+        expect(announced(fe.announce({ infoHash: h, peer: p2, numwant: 5 })).peers).toEqual([p1]);
         t.advance(2);
-        expect(announced(fe.announce({ infoHash: h, peer: 1, numwant: 5 })).peers).toEqual([2]);
+        expect(announced(fe.announce({ infoHash: h, peer: p1, numwant: 5 })).peers).toEqual([p2]);
       });
     });
   });
@@ -321,8 +324,9 @@ describe("UDP replies fit in 1232 bytes (the IPv6 minimum MTU less headers)", ()
   const BUDGET = 1232;
   for (const family of [4, 6] as const) {
     test(`IPv${family}: a huge num_want is capped by the byte budget, and the budget is used`, () => {
-      const t = new Tracker({ maxNumWant: 1000 }); // so the byte budget, not the configured maximum, caps replies
-      const udp = new UdpAdapter(t, family);
+      // maxNumWant 1000: the byte budget, not the configured maximum, caps these replies.
+      const { t, fe } = sharedTracker("udp budget", { maxNumWant: 1000 }, FRONT_ENDS.find((f) => f.name === `UDP/IPv${family}`)!);
+      const udp = fe as UdpAdapter;
       const h = sha1(`udp budget ${family}`);
       t.seed(h, range(260), family);
       const stride = family === 4 ? 6 : 18;
