@@ -146,6 +146,8 @@ export interface Announced {
   incomplete: number;
   /** The peers handed out, as peer numbers, sorted. */
   peers: number[];
+  /** Downloads so far: only HTTP announce replies carry it. */
+  downloaded?: number;
 }
 
 /** A refusal: its reason text, or null when the protocol answers nothing at all (UDP over the rate limit). */
@@ -276,7 +278,7 @@ export class HttpAdapter implements FrontEnd {
     const body = this.#decode(this.t.http.announce(`/announce?${query}`, addressOf(a.peer, this.family), this.len, this.t.now));
     if ("failure reason" in body) return { refused: body["failure reason"] as string };
     const peers = [...compact(body.peers, 4), ...compact(body.peers6, 16)].sort(byNumber);
-    return { interval: body.interval as number, complete: body.complete as number, incomplete: body.incomplete as number, peers };
+    return { interval: body.interval as number, complete: body.complete as number, incomplete: body.incomplete as number, peers, downloaded: body.downloaded as number };
   }
 
   scrape(hashes: Uint8Array[], from = 1): Scraped | Refused {
@@ -505,8 +507,9 @@ export class WsAdapter implements FrontEnd {
     const reply = me.inbox.shift();
     if (reply === undefined) throw new Error("no reply to an announce");
     expect(me.inbox).toEqual([]); // nothing relayed back to the announcer
+    // The reference client routes replies, failures included, by action and info hash.
+    expect(reply).toMatchObject({ action: "announce", info_hash: infoHash });
     if ("failure reason" in reply) return { refused: reply["failure reason"] as string };
-    expect(reply.info_hash).toBe(infoHash);
     // The peers chosen are those the announcer's offers were relayed to, one offer each.
     const peers: number[] = [];
     for (const [n, p] of this.#peers) {
