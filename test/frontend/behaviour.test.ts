@@ -12,6 +12,7 @@ const MAX_NUMWANT = 5;
 const ZERO: Counts = { complete: 0, incomplete: 0, downloaded: 0 };
 
 const range = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i);
+const without = (xs: number[], x: number) => xs.filter((y) => y !== x);
 
 /**
  * Trackers that every front end shares, by purpose, each test on torrents of its own: building a store (and
@@ -30,7 +31,6 @@ function sharedTracker(purpose: string, o: TrackerOptions, spec: FrontEndSpec): 
   if (fe === undefined) s.adapters.set(spec, (fe = spec.make(s.t)));
   return { t: s.t, fe };
 }
-const without = (xs: number[], x: number) => xs.filter((y) => y !== x);
 
 for (const spec of FRONT_ENDS) {
   const { name, make, secondFamily } = spec;
