@@ -1,13 +1,15 @@
 // The WebTorrent tracker over real WebSockets on the HTTP port: announces with offers, offers relayed to other
-// peers of the torrent, answers relayed back, peers leaving on `stopped` and on close, scrape, the shared
-// counts with HTTP, and bad input (malformed JSON, oversized and binary messages, spoofed peer ids, relays
-// across torrents, answers to offers never sent, too many connections) answered with a failure reason or a close, never a crash.
+// peers of the torrent, answers relayed back, peers leaving on `stopped` and on close, and bad input
+// (malformed JSON, oversized and binary messages, spoofed peer ids, relays across torrents, answers to offers
+// never sent, too many connections) answered with a failure reason or a close, never a crash. Counts,
+// completions, scrape, the access list, the rate limit and the store shared with HTTP are checked in-process
+// for every protocol in test/frontend/behaviour.test.ts.
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { WS_MAX_MESSAGE_BYTES } from "../../src/server/http-server.ts";
 import { MAX_PEER_IDS_PER_CONNECTION } from "../../src/frontend/ws-tracker.ts";
 import { type TestTracker, startTestTracker } from "../helpers/in-process.ts";
-import { getBencode, pct, sha1 } from "../helpers/http-client.ts";
+import { getBencode, pct } from "../helpers/http-client.ts";
 import { bin20, type Json, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
 const WS_INTERVAL = 90;
@@ -81,18 +83,6 @@ describe("announce and relay", () => {
     const sent = new Map(offers("c", 5).map((o) => [o.offer_id, (o.offer as Json).sdp]));
     expect((atA.offer as Json).sdp).toBe(sent.get(atA.offer_id as string)!);
     expect(c.pending).toBe(0);
-  });
-
-  test("a seeder's offers go to leechers only", async () => {
-    const hash = freshHash();
-    const [seed1, seed2, leech] = [await client(), await client(), await client()];
-    await announce(seed1, hash, webtorrentPeerId(10), { left: 0 });
-    await announce(leech, hash, webtorrentPeerId(11), { left: 5 });
-    await announce(seed2, hash, webtorrentPeerId(12), { left: 0, offers: offers("seed2", 3) });
-    const m = await leech.next();
-    expect(m.peer_id).toBe(webtorrentPeerId(12));
-    // The other seeder got nothing: its next message is the reply to this announce.
-    expect((await announce(seed1, hash, webtorrentPeerId(10), { left: 0 })).complete).toBe(2);
   });
 
   test("an answer goes back to the peer that made the offer, with no reply to the answerer", async () => {
@@ -192,43 +182,6 @@ describe("leaving", () => {
     expect(await httpScrape(h1)).toEqual({ complete: 0, downloaded: 0, incomplete: 0 });
     expect(await httpScrape(h2)).toEqual({ complete: 0, downloaded: 0, incomplete: 0 });
   });
-
-  test("completed counts a download once, in the same count HTTP scrapes report", async () => {
-    const hash = freshHash();
-    const c = await client();
-    await announce(c, hash, webtorrentPeerId(60), { event: "started", left: 10 });
-    const done = await announce(c, hash, webtorrentPeerId(60), { event: "completed", left: 0 });
-    expect([done.complete, done.incomplete]).toEqual([1, 0]);
-    await announce(c, hash, webtorrentPeerId(60), { event: "completed", left: 0 });
-    expect(await httpScrape(hash)).toEqual({ complete: 1, downloaded: 1, incomplete: 0 });
-  });
-});
-
-describe("scrape", () => {
-  test("one hash or a list; unknown torrents report zeros", async () => {
-    const [h1, h2] = [freshHash(), freshHash()];
-    const c = await client();
-    await announce(c, h1, webtorrentPeerId(70), { left: 0 });
-    c.send({ action: "scrape", info_hash: h1 });
-    expect(await c.next()).toEqual({ action: "scrape", files: { [h1]: { complete: 1, incomplete: 0, downloaded: 0 } }, flags: { min_request_interval: tracker.stats.ctx.minIntervalS } });
-    c.send({ action: "scrape", info_hash: [h1, h2] });
-    const files = (await c.next()).files as Json;
-    expect(files[h2]).toEqual({ complete: 0, incomplete: 0, downloaded: 0 });
-    expect(Object.keys(files).length).toBe(2);
-  });
-
-  test("HTTP and WebSocket peers of a torrent are counted together", async () => {
-    const hash = freshHash();
-    const c = await client();
-    await announce(c, hash, webtorrentPeerId(80), { left: 0 });
-    const bytes = Uint8Array.from(hash, (ch) => ch.charCodeAt(0));
-    const r = await getBencode(`http://127.0.0.1:${tracker.httpPort}/announce?info_hash=${pct(bytes)}&peer_id=-TE0001-012345678901&port=6881&left=5&compact=1`);
-    expect([r.body.complete, r.body.incomplete]).toEqual([1, 1]);
-    // The HTTP peer gets no WebRTC peer as an address (it could not reach one).
-    expect(r.body.peers).toBe("");
-    c.send({ action: "scrape", info_hash: hash });
-    expect(((await c.next()).files as Record<string, Json>)[hash]).toEqual({ complete: 1, incomplete: 1, downloaded: 0 });
-  });
 });
 
 describe("bad input", () => {
@@ -269,23 +222,6 @@ describe("bad input", () => {
     expect((await announce(d, freshHash(), webtorrentPeerId(90))).incomplete).toBe(1);
   });
 
-  test("a torrent the access list refuses gets the usual failure reason", async () => {
-    const dir = (await import("node:fs/promises")).mkdtemp;
-    const tmp = await dir(`${(await import("node:os")).tmpdir()}/bt-ws-`);
-    const denied = sha1("denied over ws");
-    await Bun.write(`${tmp}/deny.txt`, Buffer.from(denied).toString("hex") + "\n");
-    const t = await startTestTracker(["--udp-listen", "off", "--blacklist", `${tmp}/deny.txt`]);
-    try {
-      const c = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
-      c.send({ action: "announce", info_hash: String.fromCharCode(...denied), peer_id: webtorrentPeerId(1), left: 1 });
-      expect((await c.next())["failure reason"]).toBe("torrent not allowed on this tracker");
-      c.close();
-      await c.closed;
-    } finally {
-      await t.stop();
-    }
-  });
-
   test("connections beyond the per-address cap are refused with 429, and freed slots are reusable", async () => {
     const held: WsClient[] = [];
     // Other tests' clients are closed by now (afterEach), so all slots are free.
@@ -323,23 +259,6 @@ describe("through a reverse proxy and under the rate limit", () => {
       expect(t.counters.wsRefusedConnections).toBe(1);
     } finally {
       for (const ws of opened) ws.close();
-      await t.stop();
-    }
-  });
-
-  test("messages over the per-source budget get a failure reason", async () => {
-    const t = await startTestTracker(["--udp-listen", "off", "--rate-limit", "1", "--rate-burst", "2", "--rate-limit-exempt", ""]);
-    const c = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
-    try {
-      const hash = freshHash();
-      await announce(c, hash, webtorrentPeerId(300));
-      await announce(c, hash, webtorrentPeerId(300));
-      c.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(300), left: 1 });
-      expect(await c.next()).toEqual({ action: "announce", info_hash: hash, "failure reason": "too many requests from your address; slow down" });
-      expect(t.counters.wsRateLimited).toBe(1);
-    } finally {
-      c.close();
-      await c.closed;
       await t.stop();
     }
   });
