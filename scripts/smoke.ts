@@ -1,16 +1,19 @@
 // Checks one built executable the way a user meets it: started from an unrelated, empty directory with no
-// tools on PATH, it must print its version and commit, serve HTTP and UDP, serve or leave out the dashboard,
-// ignore a .env and a bunfig.toml it finds there (release builds never autoload them), keep its trends where
-// the platform default says, and stop cleanly. Used by the tests and by CI on Linux and on Windows.
+// tools on PATH, it must print its version and commit; answer HTTP, UDP and WebSocket (WebTorrent) announces
+// for one swarm; serve or leave out the dashboard (the page and its script); complete a TLS handshake on a
+// second listener; ignore a .env and a bunfig.toml it finds there (release builds never autoload them); keep
+// its trends where the platform default says; and stop cleanly, saving its state file. Used by the tests, by
+// CI on Linux and on Windows, and by scripts/cpu-matrix.ts under emulated CPUs.
 //
-//   bun scripts/smoke.ts BINARY [--no-dashboard] [--commit HASH] [--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu"]
+//   bun scripts/smoke.ts BINARY [--no-dashboard] [--no-tls] [--commit HASH] [--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu"]
 //
-// --runner starts the binary through another program, e.g. an emulator for another CPU's build.
+// --runner starts the binary through another program, e.g. an emulator for another CPU or CPU model.
+// The TLS check makes a self-signed certificate with openssl (on PATH); --no-tls leaves it out.
 //
 // Prints one "ok" line per check and exits 0, or names the first failure and exits 1.
 
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -34,12 +37,8 @@ async function until<T>(what: string, ms: number, probe: () => T | null | Promis
   }
 }
 
-async function udpConnect(port: number): Promise<Uint8Array> {
-  const request = new Uint8Array(16);
-  const v = new DataView(request.buffer);
-  v.setBigUint64(0, 0x41727101980n); // BEP 15 protocol id
-  v.setUint32(8, 0); // connect
-  v.setUint32(12, 0x5eed1234); // transaction id
+/** Sends a BEP 15 request until a reply comes (UDP may drop it), at most 5 times a second apart. */
+async function udpExchange(port: number, request: Uint8Array): Promise<DataView> {
   let resolveReply!: (b: Uint8Array) => void;
   const reply = new Promise<Uint8Array>((r) => (resolveReply = r));
   const socket = await Bun.udpSocket({
@@ -50,30 +49,104 @@ async function udpConnect(port: number): Promise<Uint8Array> {
     for (let attempt = 0; attempt < 5; attempt++) {
       socket.send(request, port, "127.0.0.1");
       const got = await Promise.race([reply, Bun.sleep(1000).then(() => null)]);
-      if (got !== null) return got;
+      if (got !== null) return new DataView(got.buffer, got.byteOffset, got.byteLength);
     }
-    throw new SmokeFailure("no UDP connect reply after 5 tries");
+    throw new SmokeFailure("no UDP reply after 5 tries");
   } finally {
     socket.close();
   }
 }
 
-export async function smoke(binary: string, dashboard: boolean, commit: string | null, runner: string[] = []): Promise<void> {
+const INFO_HASH = Uint8Array.from({ length: 20 }, (_, i) => [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0][i % 8]);
+const percentEncoded = (b: Uint8Array) => [...b].map((x) => `%${x.toString(16).padStart(2, "0")}`).join("");
+const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
+
+/** A leecher's UDP connect and announce (BEP 15) for INFO_HASH on port 6882; returns the announce reply. */
+async function udpAnnounce(port: number): Promise<DataView> {
+  const connect = new Uint8Array(16);
+  const c = new DataView(connect.buffer);
+  c.setBigUint64(0, 0x41727101980n); // protocol id
+  c.setUint32(8, 0); // connect
+  c.setUint32(12, 0x5eed1234); // transaction id
+  const cr = await udpExchange(port, connect);
+  check(cr.byteLength === 16 && cr.getUint32(0) === 0 && cr.getUint32(4) === 0x5eed1234, "UDP connect");
+  const announce = new Uint8Array(98);
+  const a = new DataView(announce.buffer);
+  a.setBigUint64(0, cr.getBigUint64(8)); // connection id
+  a.setUint32(8, 1); // announce
+  a.setUint32(12, 0x5eed5678);
+  announce.set(INFO_HASH, 16);
+  announce.set(new TextEncoder().encode("-SM0001-udpudpudpudp"), 36);
+  a.setBigUint64(64, 1000n); // left: a leecher
+  a.setInt32(92, -1); // num_want: default
+  a.setUint16(96, 6882);
+  return await udpExchange(port, announce);
+}
+
+/** A WebTorrent client's announce over ws:// for INFO_HASH, and the tracker's answer. */
+async function wsAnnounce(port: number): Promise<Record<string, unknown>> {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/announce`);
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new SmokeFailure("no WebSocket announce reply within 30 s")), 30_000);
+      socket.onopen = () => socket.send(JSON.stringify({ action: "announce", info_hash: latin1(INFO_HASH), peer_id: "-WW0001-wswswswswsws", left: 0, numwant: 0, offers: [] }));
+      socket.onmessage = (e) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(String(e.data)) as Record<string, unknown>);
+      };
+      socket.onerror = () => {
+        clearTimeout(timer);
+        reject(new SmokeFailure("WebSocket connection failed"));
+      };
+    });
+  } finally {
+    socket.close();
+  }
+}
+
+/** A self-signed certificate for 127.0.0.1 (EC P-256) in dir, made with openssl. */
+function makeCertificate(dir: string): { cert: string; key: string } {
+  const openssl = Bun.which("openssl");
+  if (openssl === null) throw new SmokeFailure("openssl is not on PATH; it makes the TLS check's certificate (or pass --no-tls)");
+  const cert = join(dir, "smoke.crt");
+  const key = join(dir, "smoke.key");
+  const r = Bun.spawnSync([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=smoke.test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new SmokeFailure(`openssl could not make a certificate: ${r.stderr.toString()}`);
+  return { cert, key };
+}
+
+export interface SmokeOptions {
+  /** The build has the dashboard (GET / serves it) or not (404). Default true. */
+  dashboard?: boolean;
+  /** The commit --version must name; null: any but "unknown". */
+  commit?: string | null;
+  /** A program (and its arguments) the binary is started through, e.g. an emulator. */
+  runner?: string[];
+  /** Check a TLS handshake on a second listener (needs openssl). Default true. */
+  tls?: boolean;
+}
+
+export async function smoke(binary: string, options: SmokeOptions = {}): Promise<void> {
+  const { dashboard = true, commit = null, tls = true } = options;
+  let runner = options.runner ?? [];
   if (runner.length > 0) runner = [Bun.which(runner[0]) ?? runner[0], ...runner.slice(1)];
   const version = Bun.spawnSync([...runner, binary, "--version"], { stdout: "pipe", stderr: "pipe" });
   const line = version.stdout.toString().trim();
   const m = line.match(/^buntracker (\S+) \((\S+)\)$/);
-  check(version.exitCode === 0 && m !== null && m[1] === pkg.version, "--version prints the version", line);
+  check(version.exitCode === 0 && m !== null && m[1] === pkg.version, "--version prints the version",
+    `${version.exitCode === null ? `killed by ${version.signalCode}` : `exit ${version.exitCode}`}: ${line || version.stderr.toString().trim().split("\n")[0]}`);
   check(commit === null ? m![2] !== "unknown" : m![2] === commit, "--version names the commit it was built from", line);
 
   const dir = await mkdtemp(join(tmpdir(), "buntracker-smoke-"));
   const programData = join(dir, "ProgramData");
+  const stateFile = join(dir, "state.bin");
   let proc: ReturnType<typeof Bun.spawn> | null = null;
   try {
     // Traps for a build that still autoloads files from the working directory.
     await writeFile(join(dir, ".env"), "BUNTRACKER_LOG_LEVEL=not-a-level\n");
     await writeFile(join(dir, "preload.ts"), `console.log("${PRELOAD_MARKER}");\n`);
     await writeFile(join(dir, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+    const certificate = tls ? makeCertificate(dir) : null;
     const env: Record<string, string> = {};
     if (WINDOWS) {
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("BUNTRACKER_")) env[k] = v;
@@ -81,7 +154,9 @@ export async function smoke(binary: string, dashboard: boolean, commit: string |
     } else {
       Object.assign(env, { PATH: join(dir, "no-such-dir"), HOME: dir, LANG: "C" });
     }
-    proc = Bun.spawn([...runner, binary, "--listen", "127.0.0.1:0"], { cwd: dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const args = ["--listen", "127.0.0.1:0", "--state-file", stateFile];
+    if (certificate !== null) args.push("--tls-listen", "127.0.0.1:0", "--tls-cert", certificate.cert, "--tls-key", certificate.key);
+    proc = Bun.spawn([...runner, binary, ...args], { cwd: dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     let out = "";
     const collect = async (stream: ReadableStream<Uint8Array>) => {
       const decoder = new TextDecoder();
@@ -90,10 +165,11 @@ export async function smoke(binary: string, dashboard: boolean, commit: string |
     void collect(proc.stdout as ReadableStream<Uint8Array>);
     void collect(proc.stderr as ReadableStream<Uint8Array>);
     const exited = proc.exited;
-    const listening = await until("the listening log line", 30_000, () => {
+    // Generous: under an emulator the runtime starts in seconds, not milliseconds.
+    const listening = await until("the listening log line", 60_000, () => {
       if (proc!.exitCode !== null) throw new SmokeFailure(`exited with ${proc!.exitCode} before listening:\n${out}`);
       const l = out.split("\n").find((s) => s.includes('"msg":"listening"'));
-      return l === undefined ? null : (JSON.parse(l) as { httpPort: number; udpPort: number });
+      return l === undefined ? null : (JSON.parse(l) as { httpPort: number; udpPort: number; https?: string });
     });
     check(true, "starts from an empty directory with nothing on PATH, ignoring its .env");
     check(!out.includes(PRELOAD_MARKER), "does not autoload bunfig.toml from the working directory");
@@ -103,23 +179,41 @@ export async function smoke(binary: string, dashboard: boolean, commit: string |
     check(health.status === 200 && (await health.text()) === "ok\n", "GET /healthz");
     const page = await fetch(`${base}/`);
     const html = await page.text();
-    if (dashboard) check(page.status === 200 && html.includes("<html"), "GET / serves the dashboard", String(page.status));
-    else check(page.status === 404, "GET / is 404 without the dashboard", String(page.status));
+    if (dashboard) {
+      check(page.status === 200 && html.includes("<html"), "GET / serves the dashboard", String(page.status));
+      const script = html.match(/src="(\/[^"]+\.js)"/)?.[1];
+      const js = script === undefined ? null : await fetch(base + script);
+      check(js?.status === 200 && (await js.text()).length > 1000, "GET the dashboard's script", script ?? "no <script src> in the page");
+    } else {
+      check(page.status === 404, "GET / is 404 without the dashboard", String(page.status));
+    }
     const stats = (await (await fetch(`${base}/api/stats`)).json()) as { version: string };
     check(stats.version === pkg.version, "GET /api/stats", JSON.stringify(stats).slice(0, 200));
-    const hash = "%12%34%56%78%9a%bc%de%f0%12%34%56%78%9a%bc%de%f0%12%34%56%78";
-    const announce = await fetch(`${base}/announce?info_hash=${hash}&peer_id=-SM0001-abcdefghijkl&port=6881&left=0&compact=1`);
+
+    // One swarm announced to over HTTP (a seeder), UDP (a leecher) and WebSocket (a WebTorrent seeder).
+    const announce = await fetch(`${base}/announce?info_hash=${percentEncoded(INFO_HASH)}&peer_id=-SM0001-abcdefghijkl&port=6881&left=0&compact=1`);
     const body = Buffer.from(await announce.arrayBuffer()).toString("latin1");
     check(body.startsWith("d") && body.includes("8:intervali") && !body.includes("failure reason"), "HTTP announce", body.slice(0, 120));
-    const reply = await udpConnect(listening.udpPort);
-    const rv = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-    check(reply.length === 16 && rv.getUint32(0) === 0 && rv.getUint32(4) === 0x5eed1234, "UDP connect");
+    const ur = await udpAnnounce(listening.udpPort);
+    const udpPeers = ur.byteLength >= 20 ? Array.from({ length: (ur.byteLength - 20) / 6 }, (_, i) => `${ur.getUint8(20 + i * 6)}.${ur.getUint8(21 + i * 6)}.${ur.getUint8(22 + i * 6)}.${ur.getUint8(23 + i * 6)}:${ur.getUint16(24 + i * 6)}`) : [];
+    check(ur.byteLength >= 20 && ur.getUint32(0) === 1 && ur.getUint32(4) === 0x5eed5678 && ur.getUint32(16) === 1 && udpPeers.includes("127.0.0.1:6881"),
+      "UDP announce (gets the HTTP seeder)", `${ur.byteLength} bytes, action ${ur.getUint32(0)}, seeders ${ur.byteLength >= 20 ? ur.getUint32(16) : "?"}, peers ${udpPeers.join(" ")}`);
+    const wr = await wsAnnounce(listening.httpPort);
+    check(wr.action === "announce" && wr.complete === 2 && wr.incomplete === 1, "WebSocket (WebTorrent) announce counts all three peers", JSON.stringify(wr));
+
+    if (certificate !== null) {
+      const tlsPort = Number(listening.https?.split(":").pop());
+      const ca = await readFile(certificate.cert, "utf8");
+      const secure = await fetch(`https://127.0.0.1:${tlsPort}/healthz`, { tls: { ca } } as RequestInit);
+      check(secure.status === 200 && (await secure.text()) === "ok\n", "TLS handshake and GET /healthz over HTTPS");
+    }
 
     if (WINDOWS) {
       const trends = join(programData, "buntracker", "trends.jsonl");
       await until(trends, 10_000, () => (existsSync(trends) ? true : null));
       check(true, "keeps trends in %ProgramData%\\buntracker by default");
-      // Windows has no signal to send another process; a console's Ctrl+C cannot be simulated from here.
+      // Windows has no signal to send another process; a console's Ctrl+C cannot be simulated from here (so
+      // the state file, saved on a graceful stop, is not checked either).
       proc.kill();
       await exited;
       check(true, "stops when terminated");
@@ -127,6 +221,8 @@ export async function smoke(binary: string, dashboard: boolean, commit: string |
       proc.kill("SIGINT");
       const code = await exited;
       check(code === 0 && out.includes('"msg":"stopped"'), "stops gracefully on SIGINT with exit 0", `exit ${code}`);
+      const state = existsSync(stateFile) ? await readFile(stateFile) : Buffer.alloc(0);
+      check(state.subarray(0, 8).toString("latin1") === "BTSTATE\0" && state.includes(INFO_HASH), "saves the swarm to --state-file on stop", `${state.length} bytes`);
     }
   } finally {
     if (proc !== null && proc.exitCode === null) proc.kill("SIGKILL");
@@ -137,25 +233,24 @@ export async function smoke(binary: string, dashboard: boolean, commit: string |
 
 if (import.meta.main) {
   const binaries: string[] = [];
-  let dashboard = true;
-  let commit: string | null = null;
-  let runner: string[] = [];
+  const options: SmokeOptions = {};
   let bad = false;
   const args = process.argv.slice(2);
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--no-dashboard") dashboard = false;
-    else if (args[i] === "--commit" && i + 1 < args.length) commit = args[++i];
-    else if (args[i] === "--runner" && i + 1 < args.length) runner = args[++i].split(" ").filter((w) => w !== "");
+    if (args[i] === "--no-dashboard") options.dashboard = false;
+    else if (args[i] === "--no-tls") options.tls = false;
+    else if (args[i] === "--commit" && i + 1 < args.length) options.commit = args[++i];
+    else if (args[i] === "--runner" && i + 1 < args.length) options.runner = args[++i].split(" ").filter((w) => w !== "");
     else if (args[i].startsWith("--")) bad = true;
     else binaries.push(args[i]);
   }
   const binary = binaries[0];
   if (bad || binaries.length !== 1) {
-    console.error("usage: bun scripts/smoke.ts BINARY [--no-dashboard] [--commit HASH] [--runner COMMAND]");
+    console.error("usage: bun scripts/smoke.ts BINARY [--no-dashboard] [--no-tls] [--commit HASH] [--runner COMMAND]");
     process.exit(2);
   }
   try {
-    await smoke(resolve(binary), dashboard, commit, runner);
+    await smoke(resolve(binary), options);
     console.log(`smoke: ${binary} passed`);
   } catch (err) {
     console.error(`smoke: ${binary} FAILED: ${err instanceof Error ? err.message : err}`);

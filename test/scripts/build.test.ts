@@ -96,7 +96,7 @@ describe("npm run build", () => {
     await mkdir(unpacked);
     for (const variant of [base, `${base}-no-dashboard`]) {
       expect(run(["tar", "--extract", "--file", join(out, `${variant}.tar.gz`), "--directory", unpacked]).code).toBe(0);
-      await smoke(join(unpacked, variant, "buntracker"), !variant.endsWith("-no-dashboard"), commit);
+      await smoke(join(unpacked, variant, "buntracker"), { dashboard: !variant.endsWith("-no-dashboard"), commit });
     }
   }, 60_000);
 
@@ -113,7 +113,7 @@ describe("npm run build", () => {
     const loose = join(dir, "loose");
     const r = run([process.execPath, "build", "--compile", "--minify", "--define", `BUILD_COMMIT=${JSON.stringify(commit)}`, join(ROOT, "src", "main.ts"), "--outfile", loose]);
     expect(r.code).toBe(0);
-    const failure = await smoke(loose, true, commit).then(() => "passed", (e: Error) => e.message);
+    const failure = await smoke(loose, { commit }).then(() => "passed", (e: Error) => e.message);
     expect(failure).toContain("exited with 2 before listening"); // the .env's bad log level was read
     await rm(loose);
   }, 60_000);
