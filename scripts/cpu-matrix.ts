@@ -3,7 +3,7 @@
 // emulator, once per CPU model, and a Markdown table of the outcomes is printed. Run once by hand when Bun
 // is upgraded (the minimum CPU in README.md comes from it); the tests run only the lowest supported models.
 //
-//   bun scripts/cpu-matrix.ts [--models M,M,...] EXECUTABLE...
+//   bun scripts/cpu-matrix.ts [--models "M M ..."] EXECUTABLE...
 //
 // x64 executables run under qemu-x86_64 -cpu MODEL, arm64 ones under qemu-aarch64 -cpu MODEL with the loader
 // and libc of libc6-arm64-cross (apt-get install qemu-user libc6-arm64-cross). A model may carry QEMU
@@ -30,14 +30,14 @@ async function main(): Promise<void> {
   let models: string[] | null = null;
   const binaries: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--models" && i + 1 < args.length) models = args[++i].split(",").filter((m) => m !== "");
+    if (args[i] === "--models" && i + 1 < args.length) models = args[++i].split(/\s+/).filter((m) => m !== ""); // a model may hold commas
     else if (args[i].startsWith("--")) {
-      console.error("usage: bun scripts/cpu-matrix.ts [--models M,M,...] EXECUTABLE...");
+      console.error('usage: bun scripts/cpu-matrix.ts [--models "M M ..."] EXECUTABLE...');
       process.exit(2);
     } else binaries.push(resolve(args[i]));
   }
   if (binaries.length === 0) {
-    console.error("usage: bun scripts/cpu-matrix.ts [--models M,M,...] EXECUTABLE...");
+    console.error('usage: bun scripts/cpu-matrix.ts [--models "M M ..."] EXECUTABLE...');
     process.exit(2);
   }
 
@@ -54,15 +54,18 @@ async function main(): Promise<void> {
       console.error(`cpu-matrix: ${emulator} is missing (apt-get install qemu-user${arch === "arm64" ? " libc6-arm64-cross" : ""})`);
       process.exit(2);
     }
-    // Feature switches only make sense for x64 model names given by default; --models applies to every binary.
+    // --models applies to every executable given.
     for (const model of models ?? MODELS[arch]) {
       const started = performance.now();
       const r = Bun.spawnSync([process.execPath, resolve(import.meta.dir, "smoke.ts"), binary, "--runner", runnerFor(arch, model)], { stdout: "pipe", stderr: "pipe" });
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const output = r.stdout.toString() + r.stderr.toString();
+      const failure = (output.split("\n").find((l) => l.includes("FAILED:")) ?? output.trim().split("\n").pop() ?? "").replace(/^smoke: \S+ FAILED: /, "");
       const outcome = r.exitCode === 0
         ? `runs the whole workload (${output.split("\n").filter((l) => l.startsWith("ok ")).length} checks)`
-        : `**fails**: ${(output.split("\n").find((l) => l.includes("FAILED:")) ?? output.trim().split("\n").pop() ?? "").replace(/^smoke: \S+ FAILED: /, "").split("\n")[0]}`;
+        : failure.startsWith("--version prints the version: killed by SIGILL")
+          ? "**dies**: Illegal instruction (SIGILL) before printing its version"
+          : `**fails**: ${failure.replace(/^--version prints the version: /, "")}`;
       const row = `| ${basename(binary)} | \`${model}\` | ${outcome} | ${seconds} s |`;
       console.error(row);
       rows.push(row);
