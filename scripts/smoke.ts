@@ -5,10 +5,9 @@
 // its trends where the platform default says; and stop cleanly, saving its state file. Used by the tests, by
 // CI on Linux and on Windows, and by scripts/cpu-matrix.ts under emulated CPUs.
 //
-//   bun scripts/smoke.ts BINARY [--no-dashboard] [--no-tls] [--commit HASH] [--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu"]
+//   bun scripts/smoke.ts BINARY [--no-dashboard] [--commit HASH] [--runner "qemu-aarch64 -L /usr/aarch64-linux-gnu"]
 //
 // --runner starts the binary through another program, e.g. an emulator for another CPU or CPU model.
-// The TLS check makes a self-signed certificate with openssl (on PATH); --no-tls leaves it out.
 //
 // Prints one "ok" line per check and exits 0, or names the first failure and exits 1.
 
@@ -104,16 +103,26 @@ async function wsAnnounce(port: number): Promise<Record<string, unknown>> {
   }
 }
 
-/** A self-signed certificate for 127.0.0.1 (EC P-256) in dir, made with openssl. */
-function makeCertificate(dir: string): { cert: string; key: string } {
-  const openssl = Bun.which("openssl");
-  if (openssl === null) throw new SmokeFailure("openssl is not on PATH; it makes the TLS check's certificate (or pass --no-tls)");
-  const cert = join(dir, "smoke.crt");
-  const key = join(dir, "smoke.key");
-  const r = Bun.spawnSync([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=smoke.test", "-addext", "subjectAltName=IP:127.0.0.1"], { stdout: "ignore", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new SmokeFailure(`openssl could not make a certificate: ${r.stderr.toString()}`);
-  return { cert, key };
-}
+// A self-signed certificate for 127.0.0.1 (EC P-256, valid 2000-2100) and its key, for the TLS check only:
+// fixed here so that the check needs nothing on the machine but the executable (no openssl on Windows). Never use
+// this key for anything else; it is public.
+const SMOKE_CERT = `-----BEGIN CERTIFICATE-----
+MIIBdDCCARqgAwIBAgIBATAKBggqhkjOPQQDAjAgMR4wHAYDVQQDDBVidW50cmFj
+a2VyLXNtb2tlLnRlc3QwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBa
+MCAxHjAcBgNVBAMMFWJ1bnRyYWNrZXItc21va2UudGVzdDBZMBMGByqGSM49AgEG
+CCqGSM49AwEHA0IABGSEFvuMtQs4vPBERGWgYYCbaHOqI/LPlee2BNgO3KxacEOL
+1IaG6GT3y0JX9B1rqvjUZDtr57gpksnF1hwBhoWjQzBBMA8GA1UdEQQIMAaHBH8A
+AAEwDwYDVR0TAQH/BAUwAwEB/zAdBgNVHQ4EFgQUen2qESW4Ev6eI4hudFSAdy5b
+WFIwCgYIKoZIzj0EAwIDSAAwRQIhAK5xFxdeJ0idowXcsOT/G6y1seadvEjoR8+F
+ymMBrG8zAiBiTDCseH8Ge5wut8bNWyj0Dvly6IKUXgFCD1DkC+qKWg==
+-----END CERTIFICATE-----
+`;
+const SMOKE_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQguc4Jkkl9RBc+OVKK
+YcyEz1drnwu6zahhvbXN1wRO8YehRANCAARkhBb7jLULOLzwRERloGGAm2hzqiPy
+z5XntgTYDtysWnBDi9SGhuhk98tCV/Qda6r41GQ7a+e4KZLJxdYcAYaF
+-----END PRIVATE KEY-----
+`;
 
 export interface SmokeOptions {
   /** The build has the dashboard (GET / serves it) or not (404). Default true. */
@@ -122,12 +131,10 @@ export interface SmokeOptions {
   commit?: string | null;
   /** A program (and its arguments) the binary is started through, e.g. an emulator. */
   runner?: string[];
-  /** Check a TLS handshake on a second listener (needs openssl). Default true. */
-  tls?: boolean;
 }
 
 export async function smoke(binary: string, options: SmokeOptions = {}): Promise<void> {
-  const { dashboard = true, commit = null, tls = true } = options;
+  const { dashboard = true, commit = null } = options;
   let runner = options.runner ?? [];
   if (runner.length > 0) runner = [Bun.which(runner[0]) ?? runner[0], ...runner.slice(1)];
   const version = Bun.spawnSync([...runner, binary, "--version"], { stdout: "pipe", stderr: "pipe" });
@@ -146,7 +153,9 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
     await writeFile(join(dir, ".env"), "BUNTRACKER_LOG_LEVEL=not-a-level\n");
     await writeFile(join(dir, "preload.ts"), `console.log("${PRELOAD_MARKER}");\n`);
     await writeFile(join(dir, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
-    const certificate = tls ? makeCertificate(dir) : null;
+    const certificate = { cert: join(dir, "smoke.crt"), key: join(dir, "smoke.key") };
+    await writeFile(certificate.cert, SMOKE_CERT);
+    await writeFile(certificate.key, SMOKE_KEY);
     const env: Record<string, string> = {};
     if (WINDOWS) {
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("BUNTRACKER_")) env[k] = v;
@@ -154,8 +163,7 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
     } else {
       Object.assign(env, { PATH: join(dir, "no-such-dir"), HOME: dir, LANG: "C" });
     }
-    const args = ["--listen", "127.0.0.1:0", "--state-file", stateFile];
-    if (certificate !== null) args.push("--tls-listen", "127.0.0.1:0", "--tls-cert", certificate.cert, "--tls-key", certificate.key);
+    const args = ["--listen", "127.0.0.1:0", "--state-file", stateFile, "--tls-listen", "127.0.0.1:0", "--tls-cert", certificate.cert, "--tls-key", certificate.key];
     proc = Bun.spawn([...runner, binary, ...args], { cwd: dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     let out = "";
     const collect = async (stream: ReadableStream<Uint8Array>) => {
@@ -201,12 +209,9 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
     const wr = await wsAnnounce(listening.httpPort);
     check(wr.action === "announce" && wr.complete === 2 && wr.incomplete === 1, "WebSocket (WebTorrent) announce counts all three peers", JSON.stringify(wr));
 
-    if (certificate !== null) {
-      const tlsPort = Number(listening.https?.split(":").pop());
-      const ca = await readFile(certificate.cert, "utf8");
-      const secure = await fetch(`https://127.0.0.1:${tlsPort}/healthz`, { tls: { ca } } as RequestInit);
-      check(secure.status === 200 && (await secure.text()) === "ok\n", "TLS handshake and GET /healthz over HTTPS");
-    }
+    const tlsPort = Number(listening.https?.split(":").pop());
+    const secure = await fetch(`https://127.0.0.1:${tlsPort}/healthz`, { tls: { ca: SMOKE_CERT } } as RequestInit);
+    check(secure.status === 200 && (await secure.text()) === "ok\n", "TLS handshake and GET /healthz over HTTPS (certificate checked)");
 
     if (WINDOWS) {
       const trends = join(programData, "buntracker", "trends.jsonl");
@@ -238,7 +243,6 @@ if (import.meta.main) {
   const args = process.argv.slice(2);
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--no-dashboard") options.dashboard = false;
-    else if (args[i] === "--no-tls") options.tls = false;
     else if (args[i] === "--commit" && i + 1 < args.length) options.commit = args[++i];
     else if (args[i] === "--runner" && i + 1 < args.length) options.runner = args[++i].split(" ").filter((w) => w !== "");
     else if (args[i].startsWith("--")) bad = true;
@@ -246,7 +250,7 @@ if (import.meta.main) {
   }
   const binary = binaries[0];
   if (bad || binaries.length !== 1) {
-    console.error("usage: bun scripts/smoke.ts BINARY [--no-dashboard] [--no-tls] [--commit HASH] [--runner COMMAND]");
+    console.error("usage: bun scripts/smoke.ts BINARY [--no-dashboard] [--commit HASH] [--runner COMMAND]");
     process.exit(2);
   }
   try {
