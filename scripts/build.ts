@@ -7,7 +7,9 @@
 //   SHA256SUMS                                 `sha256sum -c SHA256SUMS` checks everything above
 //
 // Targets: linux-x64, linux-arm64, windows-x64 (cross-compiled: Bun fetches each target's runtime from the npm
-// registry once). Options: `--target NAME` (repeatable; `native` is this machine's), `--out DIR` (default
+// registry once). The x64 ones need an x86-64-v2 CPU and arm64 ARMv8.0 (README: "Which CPUs", measured with
+// scripts/cpu-matrix.ts); Bun 1.4.4's "-baseline" x64 runtimes are byte for byte the default ones, so none is
+// built. Options: `--target NAME` (repeatable; `native` is this machine's), `--out DIR` (default
 // dist). The output directory is replaced, but only if it is empty or was made by this script.
 // Every executable carries the commit it was built from (`--version`); one this machine can run is run once.
 

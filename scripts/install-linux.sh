@@ -35,6 +35,11 @@ DENY_FILE=$DATA_DIR/deny.txt
 TRENDS_FILE=$DATA_DIR/trends.jsonl
 UNIT_FILE=/etc/systemd/system/$SERVICE
 DEFAULT_LISTEN='[::]:6969'
+# What the x64 executables need of the CPU beyond x86-64 itself (x86-64-v2 without CMPXCHG16B/LAHF: Intel
+# Nehalem, AMD Bulldozer or newer), as /proc/cpuinfo names them. Without any of them the executable dies with
+# "Illegal instruction" before its own code runs; scripts/cpu-matrix.ts found the list (README: Downloads).
+X64_CPU_FLAGS="ssse3 sse4_1 sse4_2 popcnt"
+CPUINFO=${BUNTRACKER_CPUINFO:-/proc/cpuinfo} # another file only in tests
 
 ROOT=""
 UI_LANG=""
@@ -298,6 +303,23 @@ find_binary() {
     "脚本所在目录中找不到 buntracker 程序; 请用 --binary 文件 指定"
 }
 
+# Refuses an x86-64 executable on a CPU without X64_CPU_FLAGS, in one line instead of a crash. Other
+# executables, and a cpuinfo without a flags line, are left to the --version run.
+check_cpu() { # BINARY
+  [ "$(od -An -tx1 -N4 "$1" | tr -d ' \n')" = 7f454c46 ] || return 0
+  [ "$(od -An -tu2 -j18 -N2 "$1" | tr -d ' ')" = 62 ] || return 0 # e_machine EM_X86_64
+  local flags f missing=""
+  flags=$(awk -F: '$1 ~ /^flags[[:space:]]*$/ { print $2; exit }' "$CPUINFO" 2>/dev/null) || return 0
+  [ -n "$flags" ] || return 0
+  for f in $X64_CPU_FLAGS; do
+    case " $flags " in *" $f "*) ;; *) missing="$missing $f" ;; esac
+  done
+  [ -z "$missing" ] && return 0
+  missing=$(printf '%s' "${missing# }" | tr 'a-z_' 'A-Z.')
+  die "this CPU lacks $missing, which buntracker needs (x86-64-v2: Intel Nehalem, AMD Bulldozer or newer); in a virtual machine choose the host CPU type, not qemu64 or kvm64" \
+    "此 CPU 缺少 $missing, buntracker 需要它们 (x86-64-v2: Intel Nehalem、AMD Bulldozer 或更新); 虚拟机请选用 host CPU 类型, 而不是 qemu64 或 kvm64"
+}
+
 service_active() { systemctl is-active --quiet "$SERVICE"; }
 
 # Starts or restarts and reports whether the service stayed up.
@@ -330,7 +352,13 @@ cmd_install() {
   local src version listen ids upgrade=0
   src=$(find_binary)
   [ -x "$src" ] || chmod +x "$src" 2>/dev/null || true
-  version=$("$src" --version 2>/dev/null) || die "cannot run $src (wrong architecture?)" "无法运行 $src (架构不对?)"
+  check_cpu "$src"
+  local rc=0
+  version=$("$src" --version 2>/dev/null) || rc=$?
+  # 132: killed by SIGILL, an instruction this CPU does not have.
+  [ "$rc" -ne 132 ] || die "$src died with \"Illegal instruction\": this CPU is too old for it (see Downloads in README.md)" \
+    "$src 因 \"非法指令\" 退出: 此 CPU 太旧 (见 README.md 的下载一节)"
+  [ "$rc" -eq 0 ] || die "cannot run $src (wrong architecture?)" "无法运行 $src (架构不对?)"
   case "$version" in buntracker\ *) ;; *) die "$src is not buntracker" "$src 不是 buntracker" ;; esac
   installed && upgrade=1
   # The new binary checks the settings it will run with (kept ones on upgrade) before anything is changed.

@@ -124,6 +124,22 @@ function Find-Binary {
   Fail "no buntracker executable next to this script; give one with -Binary FILE"
 }
 
+# The x64 executable needs SSSE3, SSE4.1, SSE4.2 and POPCNT (x86-64-v2, as X64_CPU_FLAGS in
+# install-linux.sh); without them it dies at once with an illegal instruction, so the CPU is checked first.
+# Windows 10 and later report the first three (PF_SSSE3, PF_SSE4_1, PF_SSE4_2_INSTRUCTIONS_AVAILABLE); every
+# CPU with SSE4.2 has POPCNT. Checked only in a native x64 PowerShell: on ARM64 the executable is emulated.
+function Assert-Cpu {
+  if ($env:PROCESSOR_ARCHITECTURE -ne 'AMD64') { return }
+  if (-not ('Buntracker.Cpu' -as [type])) {
+    Add-Type -Namespace Buntracker -Name Cpu -MemberDefinition '[DllImport("kernel32.dll")] public static extern bool IsProcessorFeaturePresent(uint feature);'
+  }
+  $features = [ordered]@{ 'SSSE3' = 36; 'SSE4.1' = 37; 'SSE4.2' = 38 }
+  $missing = @($features.Keys | Where-Object { -not [Buntracker.Cpu]::IsProcessorFeaturePresent($features[$_]) })
+  if ($missing.Count -gt 0) {
+    Fail "this CPU lacks $($missing -join ' '), which buntracker needs (x86-64-v2: Intel Nehalem, AMD Bulldozer or newer); in a virtual machine choose the host CPU type"
+  }
+}
+
 function Get-TrackerProcesses {
   @(Get-Process -Name 'buntracker' -ErrorAction SilentlyContinue | Where-Object { $_.Path -eq $Exe })
 }
@@ -196,7 +212,10 @@ function Register-TrackerTask([string]$ListenAddress) {
 function Install-Tracker {
   Assert-Admin
   $source = Find-Binary
+  Assert-Cpu
   $version = (& $source --version) -join ''
+  # 0xC000001D, STATUS_ILLEGAL_INSTRUCTION: an instruction this CPU does not have.
+  if ($LASTEXITCODE -eq -1073741795) { Fail "$source died with an illegal instruction: this CPU is too old for it (see Release builds in README.md)" }
   if ($LASTEXITCODE -ne 0 -or $version -notmatch '^buntracker ') { Fail "$source is not a working buntracker executable" }
 
   $settings = Get-Settings

@@ -40,6 +40,12 @@ while read -r _ file; do
   echo "| \`$file\` | $(size "$dist/$file") | $what |"
 done <"$dist/SHA256SUMS"
 echo
+cat <<'EOF'
+The x64 executables need a CPU with SSSE3, SSE4.1, SSE4.2 and POPCNT (Intel Nehalem, AMD Bulldozer or newer;
+in a virtual machine a CPU type other than `qemu64` or `kvm64`); arm64 needs ARMv8.0-A. See "Which CPUs" in
+README.md.
+EOF
+echo
 echo "## Install"
 echo
 echo "Linux (x64; for arm64 use \`buntracker-linux-arm64.tar.gz\`):"

@@ -1,10 +1,13 @@
 // `npm run build` (scripts/build.ts) for this machine's Linux target: the executables, the tarball a user
 // downloads, the installers and SHA256SUMS; then the unpacked executables run the way a user runs them
 // (scripts/smoke.ts). The cross targets (linux-arm64, windows-x64) are built the same way by the same code,
-// and checked on their own machines by the release workflow.
+// and checked on their own machines by the release workflow. Under QEMU's user-mode emulator (Debian's
+// qemu-user and libc6-arm64-cross) the x64 executable also runs on the oldest CPU model it supports, and the
+// arm64 one on an ARMv8.0 core (the whole table: scripts/cpu-matrix.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { nativeTarget } from "../../scripts/build.ts";
@@ -17,6 +20,14 @@ const base = `buntracker-${target}`;
 const commit = gitCommit(ROOT) ?? "";
 let dir: string;
 let out: string;
+
+const AARCH64_SYSROOT = "/usr/aarch64-linux-gnu"; // libc6-arm64-cross: the loader and libc for qemu-aarch64
+const emulation = target !== "linux-x64"
+  ? `the emulated-CPU tests need an x64 host (this is ${target})`
+  : Bun.which("qemu-x86_64") === null || Bun.which("qemu-aarch64") === null || !existsSync(join(AARCH64_SYSROOT, "lib", "ld-linux-aarch64.so.1"))
+    ? "qemu-user or libc6-arm64-cross is missing (apt-get install qemu-user libc6-arm64-cross; .ci/run does)"
+    : null;
+if (emulation !== null) console.warn(`build.test.ts: skipping the emulated-CPU tests: ${emulation}`);
 
 function run(cmd: string[], cwd = ROOT) {
   const p = Bun.spawnSync(cmd, { cwd, stdout: "pipe", stderr: "pipe" });
@@ -96,7 +107,7 @@ describe("npm run build", () => {
     await mkdir(unpacked);
     for (const variant of [base, `${base}-no-dashboard`]) {
       expect(run(["tar", "--extract", "--file", join(out, `${variant}.tar.gz`), "--directory", unpacked]).code).toBe(0);
-      await smoke(join(unpacked, variant, "buntracker"), !variant.endsWith("-no-dashboard"), commit);
+      await smoke(join(unpacked, variant, "buntracker"), { dashboard: !variant.endsWith("-no-dashboard"), commit });
     }
   }, 60_000);
 
@@ -113,7 +124,7 @@ describe("npm run build", () => {
     const loose = join(dir, "loose");
     const r = run([process.execPath, "build", "--compile", "--minify", "--define", `BUILD_COMMIT=${JSON.stringify(commit)}`, join(ROOT, "src", "main.ts"), "--outfile", loose]);
     expect(r.code).toBe(0);
-    const failure = await smoke(loose, true, commit).then(() => "passed", (e: Error) => e.message);
+    const failure = await smoke(loose, { commit }).then(() => "passed", (e: Error) => e.message);
     expect(failure).toContain("exited with 2 before listening"); // the .env's bad log level was read
     await rm(loose);
   }, 60_000);
@@ -133,4 +144,35 @@ describe("npm run build", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("unknown target plan9-mips");
   });
+});
+
+describe.skipIf(emulation !== null)("on other CPUs, emulated by qemu-user", () => {
+  // The installer's list of what the x64 executable needs (one source: scripts/install-linux.sh).
+  const flagsLine = Bun.file(join(ROOT, "scripts", "install-linux.sh")).text().then((t) => t.match(/^X64_CPU_FLAGS="([^"]+)"/m)![1].split(" "));
+  const qemuName = (cpuinfoFlag: string) => cpuinfoFlag.replace("_", ".");
+  const version = (runner: string[], binary: string) => Bun.spawnSync([...runner, binary, "--version"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+
+  test("the x64 executable runs the whole workload on the oldest CPU model it supports (Nehalem)", async () => {
+    await smoke(join(out, base), { commit, runner: ["qemu-x86_64", "-cpu", "Nehalem"] });
+  }, 120_000);
+
+  test("the x64 executable needs exactly the CPU features install-linux.sh checks for", async () => {
+    const flags = await flagsLine;
+    expect(flags.length).toBeGreaterThan(0);
+    // QEMU's plain x86-64 model plus those features suffices...
+    const enough = version(["qemu-x86_64", "-cpu", `qemu64,${flags.map((f) => `+${qemuName(f)}`).join(",")}`], join(out, base));
+    expect(enough.stdout.toString()).toBe(`buntracker ${pkg.version} (${commit})\n`);
+    // ...and without any one of them it does not start (the README's minimum CPU is still the real one).
+    for (const flag of flags) {
+      const without = version(["qemu-x86_64", "-cpu", `Nehalem,-${qemuName(flag)}`], join(out, base));
+      expect({ flag, started: without.exitCode === 0 || without.stdout.length > 0 }).toEqual({ flag, started: false });
+    }
+  }, 60_000);
+
+  test("the arm64 executable runs the whole workload on an ARMv8.0 core (Cortex-A53)", async () => {
+    const armOut = join(dir, "dist-arm64");
+    const r = run([process.execPath, join(ROOT, "scripts", "build.ts"), "--target", "linux-arm64", "--out", armOut]);
+    if (r.code !== 0) throw new Error(`build failed:\n${r.stderr}${r.stdout}`);
+    await smoke(join(armOut, "buntracker-linux-arm64"), { commit, runner: ["qemu-aarch64", "-cpu", "cortex-a53", "-L", AARCH64_SYSROOT] });
+  }, 240_000);
 });

@@ -35,7 +35,7 @@ interface Sandbox {
   /** A copy of the release tarball's directory: the script, a (fake) binary, README.md and LICENSE. */
   release: string;
   calls(): Promise<string[]>;
-  run(args: string[], opts?: { stdin?: string; lang?: string }): { code: number; stdout: string; stderr: string };
+  run(args: string[], opts?: { stdin?: string; lang?: string; env?: Record<string, string> }): { code: number; stdout: string; stderr: string };
   file(path: string): Promise<string>;
   info(path: string): Promise<{ mode: number; uid: number; gid: number }>;
   ids(): Promise<{ uid: number; gid: number }>;
@@ -89,7 +89,7 @@ exit 0
     calls: async () => (await readFile(calls, "utf8")).split("\n").filter((l) => l !== ""),
     run(args, opts = {}) {
       const p = Bun.spawnSync(["bash", join(release, "install-linux.sh"), ...args, "--root", root], {
-        env: { PATH: `${stubs}:${process.env.PATH}`, LANG: opts.lang ?? "C", HOME: dir },
+        env: { PATH: `${stubs}:${process.env.PATH}`, LANG: opts.lang ?? "C", HOME: dir, ...opts.env },
         stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
         stdout: "pipe",
         stderr: "pipe",
@@ -315,6 +315,56 @@ describe("install", () => {
     expect(r.stderr).toContain('invalid --listen "70000": port out of range (0-65535)');
     expect(existsSync(join(sb.root, "opt"))).toBe(false);
     expect(await sb.calls()).toEqual([]);
+  });
+});
+
+describe("the CPU an x64 executable needs", () => {
+  // /proc/cpuinfo flags lines: a VM with QEMU's default kvm64 CPU type, a Core 2 (SSSE3 only), a Nehalem.
+  const KVM64 = "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc nopl xtopology cpuid tsc_known_freq pni cx16 x2apic hypervisor lahf_lm cpuid_fault pti";
+  const CORE2 = `${KVM64} ssse3`;
+  const NEHALEM = `${CORE2} sse4_1 sse4_2 popcnt`;
+
+  /** A sandbox whose binary starts like an x86-64 ELF executable (the header is all the check reads). */
+  async function x64Sandbox(flags: string): Promise<{ sb: Sandbox; env: Record<string, string> }> {
+    const sb = await sandbox();
+    const elf = new Uint8Array(64);
+    elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+    new DataView(elf.buffer).setUint16(16, 2, true); // ET_EXEC
+    new DataView(elf.buffer).setUint16(18, 62, true); // EM_X86_64
+    await writeFile(join(sb.release, "buntracker"), elf, { mode: 0o755 });
+    const cpuinfo = join(sb.dir, "cpuinfo");
+    await writeFile(cpuinfo, `processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: ${flags}\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`);
+    return { sb, env: { BUNTRACKER_CPUINFO: cpuinfo } };
+  }
+
+  test("refuses, in one line and changing nothing, on a CPU without SSSE3, SSE4.1, SSE4.2 and POPCNT", async () => {
+    for (const [flags, missing] of [[KVM64, "SSSE3 SSE4.1 SSE4.2 POPCNT"], [CORE2, "SSE4.1 SSE4.2 POPCNT"]]) {
+      const { sb, env } = await x64Sandbox(flags);
+      const r = sb.run(["install"], { env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(`buntracker: this CPU lacks ${missing}, which buntracker needs (x86-64-v2: Intel Nehalem, AMD Bulldozer or newer); in a virtual machine choose the host CPU type, not qemu64 or kvm64\n`);
+      expect(existsSync(join(sb.root, "opt"))).toBe(false);
+      expect(await sb.calls()).toEqual([]);
+    }
+  });
+
+  test("lets a CPU that has them through to running the executable", async () => {
+    const { sb, env } = await x64Sandbox(NEHALEM);
+    const r = sb.run(["install"], { env });
+    // The header alone does not run: the install stops there, after the CPU check.
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot run");
+    expect(r.stderr).not.toContain("lacks");
+  });
+
+  test("an executable killed by SIGILL is reported as needing a newer CPU", async () => {
+    const sb = await sandbox();
+    await writeFile(join(sb.release, "buntracker"), "#!/bin/sh\nkill -ILL $$\n", { mode: 0o755 });
+    const r = sb.run(["install"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('died with "Illegal instruction": this CPU is too old for it');
+    expect(existsSync(join(sb.root, "opt"))).toBe(false);
   });
 });
 

@@ -74,4 +74,16 @@ describe("install-windows.ps1", () => {
     expect(uninstall).toContain("Remove-Item -LiteralPath $ProgramDir -Recurse");
     expect(uninstall).toMatch(/Read-Host "Also delete/);
   });
+
+  test("checks the CPU before running the executable, for what install-linux.sh checks (POPCNT comes with SSE4.2)", async () => {
+    const linux = (await readFile(join(ROOT, "scripts", "install-linux.sh"), "utf8")).match(/^X64_CPU_FLAGS="([^"]+)"/m)![1].split(" ");
+    // Windows' numbers for them (winnt.h PF_*_INSTRUCTIONS_AVAILABLE).
+    const windowsNumber: Record<string, number> = { ssse3: 36, sse4_1: 37, sse4_2: 38 };
+    const features = script.match(/\$features = \[ordered\]@\{([^}]*)\}/)?.[1] ?? "";
+    const checked = Object.fromEntries([...features.matchAll(/'([^']+)' = (\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    expect(checked).toEqual(Object.fromEntries(linux.filter((f) => f !== "popcnt").map((f) => [f.toUpperCase().replace("_", "."), windowsNumber[f]])));
+    const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
+    expect(install.indexOf("Assert-Cpu")).toBeGreaterThan(-1);
+    expect(install.indexOf("Assert-Cpu")).toBeLessThan(install.indexOf("--version"));
+  });
 });
