@@ -5,11 +5,22 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");
-const FILES = [join(ROOT, "README.md"), join(ROOT, "CHANGELOG.md"), ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => join(ROOT, "docs", f))];
+const FILES = [
+  join(ROOT, "README.md"),
+  join(ROOT, "CHANGELOG.md"),
+  ...readdirSync(join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => join(ROOT, "docs", f)),
+];
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes. */
 function slug(heading: string): string {
-  return heading.trim().toLowerCase().replace(/`/g, "").replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/`/g, "")
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
 }
 
 function anchors(file: string): Set<string> {
@@ -28,7 +39,8 @@ test("every relative link and anchor in the operator docs resolves", () => {
       const resolved = path === "" ? file : join(dirname(file), path);
       const where = `${relative(ROOT, file)}: (${target})`;
       if (!existsSync(resolved)) dead.push(`${where}: no such file`);
-      else if (anchor !== undefined && resolved.endsWith(".md") && !anchors(resolved).has(anchor)) dead.push(`${where}: no heading #${anchor}`);
+      else if (anchor !== undefined && resolved.endsWith(".md") && !anchors(resolved).has(anchor))
+        dead.push(`${where}: no heading #${anchor}`);
     }
   }
   expect(dead).toEqual([]);

@@ -11,7 +11,8 @@ import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 const DIR = join(import.meta.dir, "..", "..", "docs", "prometheus");
 const ALERTS = join(DIR, "alerts.yml");
 const PROMTOOL = Bun.which("promtool");
-if (PROMTOOL === null) console.warn("prometheus.test.ts: promtool checks SKIPPED: promtool is not installed (apt-get install prometheus)");
+if (PROMTOOL === null)
+  console.warn("prometheus.test.ts: promtool checks SKIPPED: promtool is not installed (apt-get install prometheus)");
 
 interface Rule {
   alert: string;
@@ -41,7 +42,9 @@ afterAll(async () => {
 function selectors(expr: string): { name: string; matchers: [string, string, string][] }[] {
   const out: { name: string; matchers: [string, string, string][] }[] = [];
   for (const m of expr.matchAll(/\b((?:buntracker|process)_[a-z0-9_]+)(\{([^}]*)\})?/g)) {
-    const matchers = [...(m[3] ?? "").matchAll(/(\w+)\s*(=~|!=|!~|=)\s*"([^"]*)"/g)].map((x): [string, string, string] => [x[1], x[2], x[3]]);
+    const matchers = [...(m[3] ?? "").matchAll(/(\w+)\s*(=~|!=|!~|=)\s*"([^"]*)"/g)].map(
+      (x): [string, string, string] => [x[1], x[2], x[3]],
+    );
     out.push({ name: m[1], matchers });
   }
   return out;
@@ -78,7 +81,8 @@ describe("docs/prometheus/alerts.yml", () => {
           if (label === "job" || label === "instance") continue; // Prometheus adds these
           const wanted = op === "=" ? [value] : op === "=~" ? value.split("|") : [];
           for (const v of wanted) {
-            if (!lines.some((l) => l.includes(`${label}="${v}"`))) problems.push(`${r.alert}: no ${name} sample with ${label}="${v}"`);
+            if (!lines.some((l) => l.includes(`${label}="${v}"`)))
+              problems.push(`${r.alert}: no ${name} sample with ${label}="${v}"`);
           }
         }
       }
@@ -98,9 +102,14 @@ describe("docs/prometheus/alerts.yml", () => {
   });
 
   test.skipIf(PROMTOOL === null)("promtool accepts the rules and their unit tests pass", () => {
-    for (const args of [["check", "rules", ALERTS], ["test", "rules", join(DIR, "alerts.test.yml")]]) {
+    for (const args of [
+      ["check", "rules", ALERTS],
+      ["test", "rules", join(DIR, "alerts.test.yml")],
+    ]) {
       const p = Bun.spawnSync([PROMTOOL!, ...args], { cwd: DIR, stdout: "pipe", stderr: "pipe" });
-      expect(`promtool ${args.join(" ")}: exit ${p.exitCode}\n${p.stderr.toString()}`).toBe(`promtool ${args.join(" ")}: exit 0\n`);
+      expect(`promtool ${args.join(" ")}: exit ${p.exitCode}\n${p.stderr.toString()}`).toBe(
+        `promtool ${args.join(" ")}: exit 0\n`,
+      );
     }
   });
 });

@@ -29,7 +29,10 @@ function recipe(): string {
 
 function replaceOnce(text: string, from: string, to: string): string {
   const n = text.split(from).length - 1;
-  if (n !== 1) throw new Error(`the nginx recipe in docs/reverse-proxy.md should contain "${from}" once (found ${n}): this test adapts it to loopback ports`);
+  if (n !== 1)
+    throw new Error(
+      `the nginx recipe in docs/reverse-proxy.md should contain "${from}" once (found ${n}): this test adapts it to loopback ports`,
+    );
   return text.replace(from, () => to);
 }
 
@@ -65,13 +68,20 @@ function wssOpen(url: string, ca: string): Promise<WebSocket> {
 }
 
 function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(String(e.data))), { once: true }));
+  return new Promise((resolve) =>
+    ws.addEventListener("message", (e) => resolve(JSON.parse(String(e.data))), { once: true }),
+  );
 }
 
 /** A WebSocket handshake sent by hand, to read the status of a refused one (a browser only sees "error"). */
 function handshakeStatus(url: string, ca: string): Promise<number> {
   return fetch(url, {
-    headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==" },
+    headers: {
+      Connection: "Upgrade",
+      Upgrade: "websocket",
+      "Sec-WebSocket-Version": "13",
+      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    },
     tls: { ca },
   } as RequestInit).then((r) => r.status);
 }
@@ -88,9 +98,36 @@ describe.skipIf(NGINX === null)("nginx recipe from docs/reverse-proxy.md", () =>
     dir = await mkdtemp(join(tmpdir(), "buntracker-nginx-"));
     const cert = join(dir, "proxy.crt");
     const key = join(dir, "proxy.key");
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", "/CN=proxy.test", "-addext", "subjectAltName=IP:::1,IP:127.0.0.1,DNS:localhost");
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "30",
+      "-subj",
+      "/CN=proxy.test",
+      "-addext",
+      "subjectAltName=IP:::1,IP:127.0.0.1,DNS:localhost",
+    );
     ca = await readFile(cert, "utf8");
-    tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off", "--trust-proxy", "127.0.0.1", "--ws-max-sockets-per-ip", "1"]);
+    tracker = await startTracker([
+      "--listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "off",
+      "--trust-proxy",
+      "127.0.0.1",
+      "--ws-max-sockets-per-ip",
+      "1",
+    ]);
     const [plainPort, tlsPort] = [freePort(), freePort()];
     let server = recipe();
     server = replaceOnce(server, "listen 80;", `listen 127.0.0.1:${plainPort};`);
@@ -102,22 +139,35 @@ describe.skipIf(NGINX === null)("nginx recipe from docs/reverse-proxy.md", () =>
     server = replaceOnce(server, "/etc/letsencrypt/live/tracker.example.org/privkey.pem", key);
     // A private nginx: its own prefix for the pid, logs and temporary files; in the foreground as one process,
     // so this test owns it and stops it by its pid.
-    const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${join(dir, t)};`).join("\n");
+    const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+      .map((t) => `  ${t}_temp_path ${join(dir, t)};`)
+      .join("\n");
     await writeFile(
       join(dir, "nginx.conf"),
       `daemon off;\nmaster_process off;\npid ${join(dir, "nginx.pid")};\nevents { worker_connections 64; }\nhttp {\n  access_log off;\n${temp}\n${server}\n}\n`,
     );
     const errorLog = join(dir, "error.log");
-    nginx = Bun.spawn([NGINX!, "-p", `${dir}/`, "-c", join(dir, "nginx.conf"), "-e", errorLog], { stdin: "ignore", stdout: "ignore", stderr: "pipe" });
+    nginx = Bun.spawn([NGINX!, "-p", `${dir}/`, "-c", join(dir, "nginx.conf"), "-e", errorLog], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
     plain = `http://[::1]:${plainPort}`;
     tls = `https://[::1]:${tlsPort}`;
     // nginx says nothing when it is ready: ask through it until the tracker answers.
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}:\n${await new Response(nginx.stderr as ReadableStream).text()}${await readFile(errorLog, "utf8").catch(() => "")}`);
-      const ok = await fetch(`${plain}/healthz`).then((r) => r.ok, () => false);
+      if (nginx.exitCode !== null)
+        throw new Error(
+          `nginx exited with ${nginx.exitCode}:\n${await new Response(nginx.stderr as ReadableStream).text()}${await readFile(errorLog, "utf8").catch(() => "")}`,
+        );
+      const ok = await fetch(`${plain}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
-      if (Date.now() > deadline) throw new Error(`nginx did not answer within 10 s:\n${await readFile(errorLog, "utf8").catch(() => "")}`);
+      if (Date.now() > deadline)
+        throw new Error(`nginx did not answer within 10 s:\n${await readFile(errorLog, "utf8").catch(() => "")}`);
       await Bun.sleep(25);
     }
   });
@@ -139,11 +189,16 @@ describe.skipIf(NGINX === null)("nginx recipe from docs/reverse-proxy.md", () =>
     expect(viaPlain.status).toBe(200);
     expect(viaPlain.body["failure reason"]).toBeUndefined();
     expect(viaPlain.body["external ip"]).toBe(latin1(new Uint8Array([...new Uint8Array(15), 1]))); // ::1 (BEP 24)
-    const viaTls = await getBencode(`${tls}/announce?${announceQuery({ infoHash, port: 6882, left: 1 })}`, { ...forged, tls: { ca } } as RequestInit);
+    const viaTls = await getBencode(`${tls}/announce?${announceQuery({ infoHash, port: 6882, left: 1 })}`, {
+      ...forged,
+      tls: { ca },
+    } as RequestInit);
     expect(viaTls.body["external ip"]).toBe(viaPlain.body["external ip"]);
     // Another client, straight to the tracker, is handed both as ::1 peers: nobody is stored as nginx's
     // 127.0.0.1 or as the forged address.
-    const direct = await getBencode(`http://127.0.0.1:${tracker.httpPort}/announce?${announceQuery({ infoHash, port: 7000, left: 1 })}`);
+    const direct = await getBencode(
+      `http://127.0.0.1:${tracker.httpPort}/announce?${announceQuery({ infoHash, port: 7000, left: 1 })}`,
+    );
     expect(direct.body.incomplete).toBe(3);
     expect(compactPeers(direct.body.peers6, 18).sort()).toEqual([loopbackPeer("::1", 6881), loopbackPeer("::1", 6882)]);
     expect(compactPeers(direct.body.peers, 6)).toEqual([]);
@@ -154,7 +209,16 @@ describe.skipIf(NGINX === null)("nginx recipe from docs/reverse-proxy.md", () =>
     const browser = await wssOpen(`${tls.replace("https:", "wss:")}/announce`, ca);
     const infoHash = bin20("webtorrent behind nginx");
     const reply = nextMessage(browser);
-    browser.send(JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: webtorrentPeerId(1), left: 1, numwant: 0, offers: [] }));
+    browser.send(
+      JSON.stringify({
+        action: "announce",
+        info_hash: infoHash,
+        peer_id: webtorrentPeerId(1),
+        left: 1,
+        numwant: 0,
+        offers: [],
+      }),
+    );
     const m = await reply;
     expect(m["failure reason"]).toBeUndefined();
     expect(m).toMatchObject({ action: "announce", info_hash: infoHash, incomplete: 1 });
@@ -165,7 +229,8 @@ describe.skipIf(NGINX === null)("nginx recipe from docs/reverse-proxy.md", () =>
     const local = new WebSocket(`ws://127.0.0.1:${tracker.httpPort}/announce`);
     await new Promise((resolve, reject) => {
       local.onopen = resolve;
-      local.onerror = () => reject(new Error("a direct connection from 127.0.0.1 was refused: the proxied one was counted as nginx's"));
+      local.onerror = () =>
+        reject(new Error("a direct connection from 127.0.0.1 was refused: the proxied one was counted as nginx's"));
     });
     local.close();
     browser.close();

@@ -52,7 +52,8 @@ beforeAll(async () => {
   await mkdir(join(dir, "dist"));
   await writeFile(join(dir, "dist", "buntracker-linux-x64.tar.gz"), "pretend tarball\n");
   expect(run(["sh", "-c", "cd dist && sha256sum buntracker-linux-x64.tar.gz > SHA256SUMS"]).code).toBe(0);
-  const git = (...args: string[]) => expect(run(["git", "-c", "user.name=t", "-c", "user.email=t@t", ...args]).code).toBe(0);
+  const git = (...args: string[]) =>
+    expect(run(["git", "-c", "user.name=t", "-c", "user.email=t@t", ...args]).code).toBe(0);
   git("init", "-q");
   git("add", "CHANGELOG.md");
   git("commit", "-q", "-m", "first");
@@ -69,9 +70,14 @@ describe("release notes", () => {
     const r = run(["bash", NOTES, "0.2.0", "dist", "CHANGELOG.md"], { GITHUB_REPOSITORY: "example/buntracker" });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toStartWith("## buntracker 0.2.0\n\n### Changed\n\n- The new thing.\n\n### Upgrade notes\n\n- State file: format version 2; 0.1.0 cannot read it.\n\n");
-    for (const other of ["Not released yet", "release candidate", "The first release", "Intro text"]) expect(r.stdout).not.toContain(other);
-    expect(r.stdout).toContain("[Every commit since v0.1.0](https://github.com/example/buntracker/compare/v0.1.0...v0.2.0)");
+    expect(r.stdout).toStartWith(
+      "## buntracker 0.2.0\n\n### Changed\n\n- The new thing.\n\n### Upgrade notes\n\n- State file: format version 2; 0.1.0 cannot read it.\n\n",
+    );
+    for (const other of ["Not released yet", "release candidate", "The first release", "Intro text"])
+      expect(r.stdout).not.toContain(other);
+    expect(r.stdout).toContain(
+      "[Every commit since v0.1.0](https://github.com/example/buntracker/compare/v0.1.0...v0.2.0)",
+    );
     expect(r.stdout).toContain("gh attestation verify buntracker-linux-x64.tar.gz --repo example/buntracker");
     expect(r.stdout).toContain("| `buntracker-linux-x64.tar.gz` |");
   });
@@ -87,7 +93,9 @@ describe("release notes", () => {
       const r = run(["bash", NOTES, version, "dist", "CHANGELOG.md"]);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toBe(`changelog: CHANGELOG.md has no section for ${version} (a heading "## ${version} - DATE" with the changes under it)\n`);
+      expect(r.stderr).toBe(
+        `changelog: CHANGELOG.md has no section for ${version} (a heading "## ${version} - DATE" with the changes under it)\n`,
+      );
     }
   });
 
