@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
-# Prints the notes of a GitHub release: the commits since the previous release tag, the downloads, how to
-# install, and the SHA-256 checksums. Used by .github/workflows/release.yml.
+# Prints the notes of a GitHub release: the version's section of CHANGELOG.md (written for operators, with
+# its upgrade notes), the downloads, how to install and verify them, and the SHA-256 checksums. Used by
+# .github/workflows/release.yml. Fails, printing nothing, when CHANGELOG.md has no section for the version.
 #
-#   scripts/release-notes.sh VERSION DIST_DIR > notes.md
+#   scripts/release-notes.sh VERSION DIST_DIR [CHANGELOG] > notes.md
 set -euo pipefail
 
-version=${1:?usage: release-notes.sh VERSION DIST_DIR}
-dist=${2:?usage: release-notes.sh VERSION DIST_DIR}
+version=${1:?usage: release-notes.sh VERSION DIST_DIR [CHANGELOG]}
+dist=${2:?usage: release-notes.sh VERSION DIST_DIR [CHANGELOG]}
+changelog=${3:-"$(dirname "$0")/../CHANGELOG.md"}
 [ -f "$dist/SHA256SUMS" ] || { echo "release-notes: no $dist/SHA256SUMS" >&2; exit 1; }
+changes=$(bash "$(dirname "$0")/changelog-section.sh" "$version" "$changelog")
+# The repository the release is published from (set in GitHub Actions), for the links and the verify command.
+repo=${GITHUB_REPOSITORY:-OWNER/REPO}
 
 # The newest v* tag that is an ancestor of HEAD and not this version's own.
 previous=$(git tag --merged HEAD --list 'v*' --sort=-version:refname | grep -vx "v$version" | head -n 1 || true)
-range=HEAD
-[ -z "$previous" ] || range="$previous..HEAD"
 
 size() { awk -v b="$(wc -c <"$1")" 'BEGIN { if (b >= 1e6) printf "%.1f MB", b / 1e6; else printf "%.0f kB", b / 1e3 }'; }
 
 echo "## buntracker $version"
 echo
-if [ -n "$previous" ]; then echo "Changes since $previous:"; else echo "Changes:"; fi
+printf '%s\n' "$changes"
 echo
-git log --no-merges --format='- %s (%h)' "$range"
-echo
+if [ -n "$previous" ]; then
+  echo "[Every commit since $previous](https://github.com/$repo/compare/$previous...v$version)"
+  echo
+fi
 echo "## Downloads"
 echo
 echo "| file | size | what |"
@@ -61,9 +66,19 @@ echo '```powershell'
 echo 'powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 install -Listen 6969'
 echo '```'
 echo
-echo "## Checksums (SHA-256)"
+echo "Installing, verifying, reverse proxies, monitoring, upgrades and backups: https://github.com/$repo/tree/v$version/docs"
 echo
-echo "Check the files you downloaded with \`sha256sum -c --ignore-missing SHA256SUMS\`."
+echo "## Verify the download"
+echo
+echo "Check the files you downloaded against the checksums, and that they were built by this repository's release"
+echo "workflow (a build provenance attestation; needs the GitHub CLI):"
+echo
+echo '```sh'
+echo "sha256sum -c --ignore-missing SHA256SUMS"
+echo "gh attestation verify buntracker-linux-x64.tar.gz --repo $repo"
+echo '```'
+echo
+echo "## Checksums (SHA-256)"
 echo
 echo '```'
 cat "$dist/SHA256SUMS"

@@ -59,7 +59,7 @@ export interface HttpServerOptions {
 /** A WebTorrent message larger than this closes the connection (1009): ten offers take a few KiB. */
 export const WS_MAX_MESSAGE_BYTES = 64 * 1024;
 /** A connection silent this long is pinged, then closed if the ping goes unanswered (seconds). */
-const WS_IDLE_TIMEOUT_S = 120;
+export const WS_IDLE_TIMEOUT_S = 120;
 /** A connection that stops reading is closed once this much is waiting to be sent to it. */
 const WS_BACKPRESSURE_BYTES = 1024 * 1024;
 
