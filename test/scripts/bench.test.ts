@@ -140,7 +140,7 @@ describe("bench CLI over real sockets", () => {
     expect(typeof r.bytesPerPeer).toBe("number");
     expect(r.probeDuring.answered + r.probeAfter.answered).toBeGreaterThan(0);
     expect(r.probeDuring.errors + r.probeAfter.errors).toBe(0);
-  });
+  }, 60_000);
 
   test("restore: a state file written in-process is restored whole by a started tracker", async () => {
     const r = await bench(["restore", "--peers", "20000", "--torrents", "1000", "--idle-secs", "0.2"]);
