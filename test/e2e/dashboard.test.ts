@@ -335,6 +335,21 @@ test(
     await overviewReady(page);
     expect(await text(heading)).toBe("Tracker 概览");
     await eventually(async () => expect(await text(page.getByTestId("footer-uptime"))).toStartWith("已运行"));
+    // The Chinese text is drawn with a real CJK font (as a Chinese visitor sees it), not as boxes: two
+    // different characters in the page's font must give different pixels; missing glyphs all look alike.
+    const distinct = await page.evaluate(`(() => {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 40;
+      const ctx = canvas.getContext("2d");
+      const draw = (ch) => {
+        ctx.clearRect(0, 0, 40, 40);
+        ctx.font = "32px " + getComputedStyle(document.body).fontFamily;
+        ctx.fillText(ch, 2, 32);
+        return ctx.getImageData(0, 0, 40, 40).data.join();
+      };
+      return draw("节") !== draw("种");
+    })()`);
+    expect(distinct).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, "overview-zh.png"), fullPage: true });
 
     await page.getByTestId("lang-toggle").click();
