@@ -75,7 +75,7 @@ const en = {
 
   "about.heading": "About this tracker",
   "about.lead":
-    "buntracker is a BitTorrent tracker speaking HTTP and UDP. It introduces BitTorrent clients that share the same torrent to each other; the files themselves travel directly between those clients.",
+    "buntracker is a BitTorrent tracker speaking HTTP, UDP and WebSocket (for WebTorrent clients in web browsers). It introduces BitTorrent clients that share the same torrent to each other; the files themselves travel directly between those clients.",
   "about.settings": "Announce settings",
   "about.interval": "Announce interval",
   "about.intervalAdaptive": "{d} (adaptive, load {load})",
@@ -179,7 +179,7 @@ const zh: Record<Key, string> = {
 
   "about.heading": "关于此 Tracker",
   "about.lead":
-    "buntracker 是一个支持 HTTP 与 UDP 的 BitTorrent Tracker。它让下载同一个种子的 BitTorrent 客户端互相发现；文件本身在这些客户端之间直接传输。",
+    "buntracker 是一个支持 HTTP、UDP 与 WebSocket（供浏览器中的 WebTorrent 客户端使用）的 BitTorrent Tracker。它让下载同一个种子的 BitTorrent 客户端互相发现；文件本身在这些客户端之间直接传输。",
   "about.settings": "Announce 参数",
   "about.interval": "Announce 间隔",
   "about.intervalAdaptive": "{d}（自适应，负载 {load}）",

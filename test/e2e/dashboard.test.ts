@@ -449,6 +449,9 @@ test(
     await page.locator('nav a[href="#/about"]').click();
     await eventually(async () => expect(await text(page.getByTestId("page-heading"))).toBe("About this tracker"));
     expect(await text(page.getByTestId("disclaimer"))).toContain("IP address and port");
+    // The tracker speaks WebSocket (WebTorrent) too, and the page says so.
+    expect(await text(page.locator(".page-header .lead"))).toContain("HTTP, UDP and WebSocket");
+    expect(await page.locator('meta[name="description"]').getAttribute("content")).toContain("WebSocket");
     await page.close();
   },
   TEST_TIMEOUT_MS,
