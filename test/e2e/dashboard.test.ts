@@ -171,6 +171,13 @@ async function longestPath(page: Page, testId: string): Promise<number> {
   return Math.max(0, ...ds);
 }
 
+/** Stat card parts whose text does not fit (cut off, e.g. with an ellipsis). */
+async function cutStatText(page: Page): Promise<string[]> {
+  return page.locator(".stat-value, .stat-hint").evaluateAll((els) =>
+    els.filter((el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1).map((el) => el.textContent ?? ""),
+  );
+}
+
 /** Waits until the overview shows counters and both charts have drawn their lines (and finished animating). */
 async function overviewReady(page: Page): Promise<void> {
   const timeout = 10_000; // well inside the test's own limit, whose expiry would kill the browser
@@ -236,6 +243,12 @@ test(
       expect(await el.getAttribute("data-value")).toBe(String(value));
       expect(await text(el)).toBe(fmt(value));
     }
+    // Every card shows its details whole (they wrap rather than end in an ellipsis), here and on a narrower
+    // desktop where the six cards are narrower still.
+    expect(await cutStatText(page)).toEqual([]);
+    await page.setViewportSize({ width: 1024, height: 900 });
+    expect(await cutStatText(page)).toEqual([]);
+    await page.setViewportSize({ width: 1280, height: 900 });
     const rate = await page.getByTestId("stat-requests").getAttribute("data-value");
     expect(Number(rate)).toBeGreaterThanOrEqual(0);
 
@@ -350,6 +363,7 @@ test(
       return draw("节") !== draw("种");
     })()`);
     expect(distinct).toBe(true);
+    expect(await cutStatText(page)).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, "overview-zh.png"), fullPage: true });
 
     await page.getByTestId("lang-toggle").click();
@@ -473,6 +487,16 @@ test(
       if (route === "#/") await page.screenshot({ path: join(ARTIFACTS, "mobile-overview.png"), fullPage: true });
       if (route === "#/top") await page.screenshot({ path: join(ARTIFACTS, "mobile-top.png"), fullPage: true });
     }
+    // The overview in Chinese, whose card details wrap differently.
+    await page.goto(`${s.base}/#/`);
+    await page.getByTestId("lang-toggle").click();
+    await eventually(async () => expect(await text(page.getByTestId("page-heading"))).toBe("Tracker 概览"));
+    await overviewReady(page);
+    expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(375);
+    expect(await cutStatText(page)).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, "mobile-overview-zh.png"), fullPage: true });
+    await page.getByTestId("lang-toggle").click(); // back to English for the tests after this one
+    await eventually(async () => expect(await text(page.getByTestId("page-heading"))).toBe("Tracker overview"));
     await page.close();
   },
   TEST_TIMEOUT_MS,

@@ -94,16 +94,21 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
   const values = {} as Record<StatKey, HTMLElement>;
   const hints = {} as Record<StatKey, HTMLElement>;
   const tile = (key: StatKey) => {
-    values[key] = h("div", { class: "stat-value", "data-testid": `stat-${key}` }, "—");
+    values[key] = h("div", { class: "stat-value", "data-testid": `stat-${key}`, "data-size": "l" }, "—");
     hints[key] = h("div", { class: "stat-hint" }, "\u00a0");
     return h("div", { class: `stat stat-${key}` }, h("div", { class: "stat-label" }, t(`stat.${key}`)), values[key], hints[key]);
   };
   const keys: StatKey[] = ["peers", "seeders", "leechers", "torrents", "completed", "requests"];
   const el = h("section", { class: "stats", "aria-live": "off" }, ...keys.map(tile));
   const set = (key: StatKey, raw: number, text: string, hint: string) => {
-    values[key].dataset.value = String(raw);
-    values[key].textContent = text;
-    hints[key].textContent = hint;
+    const value = values[key];
+    value.dataset.value = String(raw);
+    value.textContent = text;
+    // Long numbers get a smaller size so they fit the card whole; the exact text stays in the tooltip.
+    value.dataset.size = text.length > 12 ? "s" : text.length > 9 ? "m" : "l";
+    value.title = text;
+    // The hint wraps between its items ("IPv4 … · IPv6 …"), never inside one, rather than end in an ellipsis.
+    replace(hints[key], ...hint.split(" · ").flatMap((part, i) => [i > 0 ? " · " : null, h("span", {}, part)]));
   };
   const update = (s: Stats) => {
     const share = (n: number) => t("stat.shareHint", { pct: fmtPct(s.peers > 0 ? n / s.peers : 0) });
