@@ -48,7 +48,7 @@ const en = {
   "trend.lead": "Peers, seeders, leechers and torrents over time.",
   "clientsChart.heading": "Client distribution",
   "clientsChart.lead": "Peers per client software over time (top 15).",
-  "chart.empty": "No data recorded yet.",
+  "chart.empty": "No peers yet: the charts fill in as clients announce.",
   "chart.loading": "Loading…",
 
   "top.heading": "Top 100 torrents",
@@ -152,7 +152,7 @@ const zh: Record<Key, string> = {
   "trend.lead": "节点、做种、下载中与种子数量随时间的变化。",
   "clientsChart.heading": "客户端分布",
   "clientsChart.lead": "各客户端软件的节点数随时间的变化（前 15 名）。",
-  "chart.empty": "暂无记录的数据。",
+  "chart.empty": "暂无节点：客户端 Announce 后，图表会开始显示数据。",
   "chart.loading": "加载中…",
 
   "top.heading": "热门种子 Top 100",

@@ -134,7 +134,8 @@ async function assetPaths(base: string): Promise<string[]> {
 
 const text = async (l: Locator) => (await l.textContent())?.trim() ?? null;
 
-async function newPage(s: Setup): Promise<Page> {
+/** A page in the shared browser, for the shared tracker or the one at `base`. */
+async function newPage(s: Setup, base = s.base): Promise<Page> {
   const page = await s.context.newPage();
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
@@ -142,7 +143,7 @@ async function newPage(s: Setup): Promise<Page> {
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   // Air-gapped: the page may only ever ask its own tracker for anything (no CDN, no web fonts).
   page.on("request", (r) => {
-    if (!r.url().startsWith(s.base + "/") && !r.url().startsWith("data:")) problems.push(`external request: ${r.url()}`);
+    if (!r.url().startsWith(base + "/") && !r.url().startsWith("data:")) problems.push(`external request: ${r.url()}`);
   });
   return page;
 }
@@ -169,6 +170,26 @@ async function longestPath(page: Page, testId: string): Promise<number> {
     els.map((el) => (el.getAttribute("d") ?? "").length),
   );
   return Math.max(0, ...ds);
+}
+
+/** The most points any line in a chart joins (line segments in its longest SVG path, plus one). */
+async function mostPoints(page: Page, testId: string): Promise<number> {
+  const counts = await page.locator(`[data-testid="${testId}"] svg path`).evaluateAll((els) =>
+    els.map((el) => (el.getAttribute("d") ?? "").split("L").length),
+  );
+  return Math.max(0, ...counts);
+}
+
+/** The chart's text: legend entries and axis labels. */
+const chartTexts = (page: Page, testId: string) => page.locator(`[data-testid="${testId}"] svg text`).allTextContents();
+
+/** Minutes between the first and the last HH:MM label of a chart's time axis. */
+async function axisMinutes(page: Page, testId: string): Promise<number> {
+  const minutes = (await chartTexts(page, testId))
+    .filter((l) => /^\d\d:\d\d$/.test(l))
+    .map((l) => Number(l.slice(0, 2)) * 60 + Number(l.slice(3)));
+  if (minutes.length < 2) throw new Error(`too few time labels: ${minutes}`);
+  return (minutes[minutes.length - 1] - minutes[0] + 1440) % 1440;
 }
 
 /** Stat card parts whose text does not fit (cut off, e.g. with an ellipsis). */
@@ -469,6 +490,48 @@ test(
     await page.close();
   },
   TEST_TIMEOUT_MS,
+);
+
+test(
+  "a fresh tracker: one clear empty state in both charts, then the live samples on a minutes axis",
+  async () => {
+    const s = await start(); // (for the browser; this tracker is a second one, without history)
+    const tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"]);
+    const base = `http://127.0.0.1:${tracker.httpPort}`;
+    const page = await newPage(s, base);
+    try {
+      await page.goto(base + "/");
+      await page.locator('[data-testid="stat-peers"][data-value="0"]').waitFor();
+
+      // Empty: both charts say the same thing, and neither draws a made-up 0 to 1 scale.
+      const notes = page.locator(".chart-note:not([hidden])");
+      await eventually(async () => expect(await notes.count()).toBe(2));
+      const [trendNote, clientNote] = await notes.allTextContents();
+      expect(trendNote).toBe("No peers yet: the charts fill in as clients announce.");
+      expect(clientNote).toBe(trendNote);
+      for (const id of ["trend-chart", "clients-chart"]) {
+        await eventually(async () => expect(await chartTexts(page, id)).toContain("0"));
+        expect(await chartTexts(page, id)).not.toContain("1");
+      }
+      await page.screenshot({ path: join(ARTIFACTS, "overview-empty.png"), fullPage: true });
+
+      // Peers arrive: the note goes, and until the tracker has a few 10-minute samples the charts draw what
+      // the page polls itself, on an axis of minutes (not an hour with everything at its right edge).
+      await announce(base, sha1("fresh-a"), "-qB4650-000000000001", 30001, 0, "started");
+      await announce(base, sha1("fresh-a"), "-TR3000-000000000002", 30002, 1000, "started");
+      await eventually(async () => expect(await notes.count()).toBe(0), 15_000);
+      for (const id of ["trend-chart", "clients-chart"]) {
+        await eventually(async () => expect(await mostPoints(page, id)).toBeGreaterThanOrEqual(3), 20_000);
+        expect(await axisMinutes(page, id)).toBeLessThanOrEqual(10);
+      }
+      expect(await chartTexts(page, "clients-chart")).toContain("qBittorrent");
+      await page.screenshot({ path: join(ARTIFACTS, "overview-live.png"), fullPage: true });
+    } finally {
+      await page.close();
+      await tracker.stop();
+    }
+  },
+  60_000,
 );
 
 test(
