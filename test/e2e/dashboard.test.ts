@@ -172,24 +172,29 @@ async function longestPath(page: Page, testId: string): Promise<number> {
   return Math.max(0, ...ds);
 }
 
-/** The most points any line in a chart joins (line segments in its longest SVG path, plus one). */
+/**
+ * The most points any line in a chart joins: its SVG paths that are plain open polylines ("M x y L x y ...";
+ * legend icons have arcs, areas and boxes are closed with Z), counted by their vertices.
+ */
 async function mostPoints(page: Page, testId: string): Promise<number> {
-  const counts = await page.locator(`[data-testid="${testId}"] svg path`).evaluateAll((els) =>
-    els.map((el) => (el.getAttribute("d") ?? "").split("L").length),
-  );
-  return Math.max(0, ...counts);
+  const ds = await page.locator(`[data-testid="${testId}"] svg path`).evaluateAll((els) => els.map((el) => el.getAttribute("d") ?? ""));
+  return Math.max(0, ...ds.filter((d) => /^M[-\d.\s]+(L[-\d.\s]+)+$/.test(d)).map((d) => d.split("L").length));
 }
 
 /** The chart's text: legend entries and axis labels. */
 const chartTexts = (page: Page, testId: string) => page.locator(`[data-testid="${testId}"] svg text`).allTextContents();
 
-/** Minutes between the first and the last HH:MM label of a chart's time axis. */
+/** Minutes from the earliest to the latest HH:MM label of a chart's time axis (across midnight too). */
 async function axisMinutes(page: Page, testId: string): Promise<number> {
   const minutes = (await chartTexts(page, testId))
     .filter((l) => /^\d\d:\d\d$/.test(l))
-    .map((l) => Number(l.slice(0, 2)) * 60 + Number(l.slice(3)));
+    .map((l) => Number(l.slice(0, 2)) * 60 + Number(l.slice(3)))
+    .sort((a, b) => a - b);
   if (minutes.length < 2) throw new Error(`too few time labels: ${minutes}`);
-  return (minutes[minutes.length - 1] - minutes[0] + 1440) % 1440;
+  // The labels cover the day except for the widest gap between neighbours (ECharts lists them out of order).
+  let widestGap = minutes[0] + 1440 - minutes[minutes.length - 1];
+  for (let i = 1; i < minutes.length; i++) widestGap = Math.max(widestGap, minutes[i] - minutes[i - 1]);
+  return 1440 - widestGap;
 }
 
 /** Stat card parts whose text does not fit (cut off, e.g. with an ellipsis). */
