@@ -498,6 +498,35 @@ test(
 );
 
 test(
+  "stat cards show large numbers whole, on a desktop and a phone",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    // A big tracker's counters, put into the real /api/stats replies.
+    await page.route("**/api/stats", async (route) => {
+      const response = await route.fetch();
+      const stats = { ...((await response.json()) as Record<string, unknown>) };
+      Object.assign(stats, { peers: 123_456_789, seeders: 98_765_432, leechers: 24_691_357, torrents: 4_567_890, completed: 1_234_567_890 });
+      stats.peers_ipv4 = 100_000_000;
+      stats.peers_ipv6 = 23_456_789;
+      await route.fulfill({ response, json: stats });
+    });
+    await page.goto(s.base + "/");
+    await page.locator('[data-testid="stat-completed"][data-value="1234567890"]').waitFor();
+    for (const width of [1280, 1024, 375]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect({ width, cut: await cutStatText(page) }).toEqual({ width, cut: [] });
+      // Still a headline figure, not shrunk to fine print.
+      const size = Number(await page.evaluate(`parseFloat(getComputedStyle(document.querySelector('[data-testid="stat-completed"]')).fontSize)`));
+      expect(size).toBeGreaterThanOrEqual(14);
+      await page.screenshot({ path: join(ARTIFACTS, `large-numbers-${width}.png`) });
+    }
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
   "a fresh tracker: one clear empty state in both charts, then the live samples on a minutes axis",
   async () => {
     const s = await start(); // (for the browser; this tracker is a second one, without history)

@@ -108,7 +108,7 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
   const values = {} as Record<StatKey, HTMLElement>;
   const hints = {} as Record<StatKey, HTMLElement>;
   const tile = (key: StatKey) => {
-    values[key] = h("div", { class: "stat-value", "data-testid": `stat-${key}`, "data-size": "l" }, "—");
+    values[key] = h("div", { class: "stat-value", "data-testid": `stat-${key}` }, "—");
     hints[key] = h("div", { class: "stat-hint" }, "\u00a0");
     return h("div", { class: `stat stat-${key}` }, h("div", { class: "stat-label" }, t(`stat.${key}`)), values[key], hints[key]);
   };
@@ -118,11 +118,10 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
     const value = values[key];
     value.dataset.value = String(raw);
     value.textContent = text;
-    // Long numbers get a smaller size so they fit the card whole; the exact text stays in the tooltip.
-    value.dataset.size = text.length > 12 ? "s" : text.length > 9 ? "m" : "l";
-    value.title = text;
-    // The hint wraps between its items ("IPv4 … · IPv6 …"), never inside one, rather than end in an ellipsis.
-    replace(hints[key], ...hint.split(" · ").flatMap((part, i) => [i > 0 ? " · " : null, h("span", {}, part)]));
+    value.style.setProperty("--chars", String(Math.max(6, text.length))); // its size (styles.css)
+    // The hint wraps between its items ("IPv4 … · IPv6 …"), never inside one, rather than end in an ellipsis;
+    // a line ends with the dot (a no-break space before it), the next starts with an item.
+    replace(hints[key], ...hint.split(" · ").flatMap((part, i) => [i > 0 ? "\u00a0· " : null, h("span", {}, part)]));
   };
   const update = (s: Stats) => {
     const share = (n: number) => t("stat.shareHint", { pct: fmtPct(s.peers > 0 ? n / s.peers : 0) });
