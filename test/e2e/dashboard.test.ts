@@ -548,6 +548,14 @@ test(
         expect(await chartTexts(page, id)).not.toContain("1");
       }
       await page.screenshot({ path: join(ARTIFACTS, "overview-empty.png"), fullPage: true });
+      // The same on a phone in Chinese.
+      await page.setViewportSize({ width: 375, height: 812 });
+      await page.getByTestId("lang-toggle").click();
+      await eventually(async () => expect(await notes.allTextContents()).toEqual(Array(2).fill("暂无节点：客户端 Announce 后，图表会开始显示数据。")));
+      await page.screenshot({ path: join(ARTIFACTS, "mobile-overview-empty-zh.png"), fullPage: true });
+      await page.getByTestId("lang-toggle").click(); // back to English for the tests after this one
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await eventually(async () => expect(await notes.allTextContents()).toEqual([trendNote, trendNote]));
 
       // Peers arrive: the note goes, and until the tracker has a few 10-minute samples the charts draw what
       // the page polls itself, on an axis of minutes (not an hour with everything at its right edge).
