@@ -27,7 +27,13 @@ export class LiveSamples<S extends { t: number }> {
 /** Every /api/stats reply the page got (the header polls it every 5 seconds on every page). */
 export const liveTrend = new LiveSamples<TrendSample>();
 onStats((s) =>
-  liveTrend.add({ t: s.started_at + s.uptime_secs, peers: s.peers, seeders: s.seeders, leechers: s.leechers, torrents: s.torrents }),
+  liveTrend.add({
+    t: s.started_at + s.uptime_secs,
+    peers: s.peers,
+    seeders: s.seeders,
+    leechers: s.leechers,
+    torrents: s.torrents,
+  }),
 );
 
 /** Peers per client from every client list the overview fetched. */

@@ -1,8 +1,10 @@
 // The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against the real tracker
 // loaded with real HTTP announces. Checks the counters against /api/stats, the charts, the language switch
-// (and that it is remembered), the Top 100 and client pages, dark mode and a phone-sized viewport, with no
-// console errors anywhere; and that every page and asset comes with the security headers and the pages work
-// under that Content-Security-Policy (no violation reported). Screenshots go to test-artifacts/. A missing Chromium fails the tests.
+// (and that it is remembered, and that Chinese is drawn with a real CJK font), the Top 100 and client pages,
+// dark mode and a phone-sized viewport, stat cards that cut no text (large counters too), a fresh tracker's
+// empty and live charts, with no console errors anywhere; and that every page and asset comes with the
+// security headers and the pages work under that Content-Security-Policy (no violation reported).
+// Screenshots go to test-artifacts/. A missing Chromium fails the tests.
 
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
