@@ -64,8 +64,11 @@ export function mountChart(el: HTMLElement): Chart {
 
   const draw = () => {
     if (!build) return;
+    const first = !instance;
     if (!instance) instance = init(el, null, { renderer: "svg" });
-    instance.setOption(build(palette()), { notMerge: true });
+    // Only the first drawing animates: a redraw replaces every series, and would replay the animation each
+    // time (every few seconds while a chart draws live samples).
+    instance.setOption({ ...build(palette()), ...(first ? {} : { animation: false }) }, { notMerge: true });
   };
   const onScheme = () => {
     instance?.dispose();
@@ -131,17 +134,23 @@ interface TooltipParam {
 }
 
 const RANGE_SECS: Record<Range, number> = { "24h": 86400, "3d": 3 * 86400, "7d": 7 * 86400 };
-const MIN_SPAN_SECS = 3600;
+const MIN_SPAN_SECS = 300;
 
 /**
- * The x-axis window in ms: from the first sample (or the start of the range, whichever is later) to now, at
- * least an hour wide, so a tracker that just started shows its few samples on a readable scale.
+ * The x-axis window in ms: from the first point (or the start of the range, whichever is later) to now. A
+ * window under five minutes is stretched to the right, so the first minutes of a tracker draw from the left
+ * edge on a minutes scale and grow rightwards, instead of a spike at the right edge of a long window.
  */
-export function timeWindow(samples: readonly { t: number }[], range: Range, nowSecs: number): [number, number] {
-  const last = samples.length > 0 ? Math.max(nowSecs, samples[samples.length - 1].t) : nowSecs;
-  let first = Math.max(last - RANGE_SECS[range], samples.length > 0 ? samples[0].t : last);
-  if (last - first < MIN_SPAN_SECS) first = last - MIN_SPAN_SECS;
-  return [first * 1000, last * 1000];
+export function timeWindow(points: readonly { t: number }[], range: Range, nowSecs: number): [number, number] {
+  if (points.length === 0) return [(nowSecs - MIN_SPAN_SECS) * 1000, nowSecs * 1000];
+  const last = Math.max(nowSecs, points[points.length - 1].t);
+  const first = Math.max(last - RANGE_SECS[range], points[0].t);
+  return [first * 1000, Math.max(last, first + MIN_SPAN_SECS) * 1000];
+}
+
+/** Whether nothing has ever been charted: no series, or every value zero. */
+export function allZero(series: readonly SeriesSpec[]): boolean {
+  return series.every((s) => s.points.every((pt) => !pt[1]));
 }
 
 /** A time-series line chart; `stacked` draws filled, stacked areas (for shares of a whole). */
@@ -152,6 +161,10 @@ export function timeSeriesOption(
   [min, max]: [number, number],
 ): ChartOption {
   const few = series.every((s) => s.points.filter((pt) => pt[1] !== null).length < 3);
+  // Nothing to scale to: a zero baseline with only its "0" label (the chart's note says why), rather than an
+  // invented 0 to 1 scale.
+  const empty = allZero(series);
+  const short = max - min < 3600_000; // minutes, where a tooltip needs the seconds
   return {
     backgroundColor: "transparent",
     color: p.series,
@@ -181,7 +194,7 @@ export function timeSeriesOption(
       formatter: (raw: unknown) => {
         const items = (Array.isArray(raw) ? raw : [raw]) as TooltipParam[];
         const first = items[0]?.value;
-        const time = Array.isArray(first) ? fmtDateTime(Number(first[0]) / 1000) : "";
+        const time = Array.isArray(first) ? fmtDateTime(Number(first[0]) / 1000, short) : "";
         const rows = items
           .filter((it) => Array.isArray(it.value) && it.value[1] !== null)
           .map((it) => {
@@ -199,14 +212,16 @@ export function timeSeriesOption(
       max,
       axisLine: { lineStyle: { color: p.border } },
       axisTick: { show: false },
+      minInterval: 60_000, // labels show minutes at the finest
       axisLabel: { color: p.muted, hideOverlap: true, formatter: (v: number) => fmtAxisTime(v) },
       splitLine: { show: false },
     },
     yAxis: {
       type: "value",
       minInterval: 1,
-      axisLabel: { color: p.muted, formatter: (v: number) => fmtInt(v) },
-      splitLine: { lineStyle: { color: p.grid } },
+      ...(empty ? { min: 0, max: 1, interval: 1 } : {}),
+      axisLabel: { color: p.muted, formatter: (v: number) => (empty && v !== 0 ? "" : fmtInt(v)) },
+      splitLine: { show: !empty, lineStyle: { color: p.grid } },
     },
     series: series.map(
       (s): LineSeriesOption => ({

@@ -36,10 +36,11 @@ export function fmtDuration(secs: number): string {
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
-/** Local "YYYY-MM-DD HH:MM" (unambiguous in both languages). */
-export function fmtDateTime(unixSecs: number): string {
+/** Local "YYYY-MM-DD HH:MM" (unambiguous in both languages), with ":SS" if asked. */
+export function fmtDateTime(unixSecs: number, seconds = false): string {
   const d = new Date(unixSecs * 1000);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const time = `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ""}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
 export function fmtTime(unixSecs: number): string {

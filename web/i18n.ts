@@ -48,7 +48,7 @@ const en = {
   "trend.lead": "Peers, seeders, leechers and torrents over time.",
   "clientsChart.heading": "Client distribution",
   "clientsChart.lead": "Peers per client software over time (top 15).",
-  "chart.empty": "No data recorded yet.",
+  "chart.empty": "No peers yet: the charts fill in as clients announce.",
   "chart.loading": "Loading…",
 
   "top.heading": "Top 100 torrents",
@@ -75,7 +75,7 @@ const en = {
 
   "about.heading": "About this tracker",
   "about.lead":
-    "buntracker is a BitTorrent tracker speaking HTTP and UDP. It introduces BitTorrent clients that share the same torrent to each other; the files themselves travel directly between those clients.",
+    "buntracker is a BitTorrent tracker speaking HTTP, UDP and WebSocket (for WebTorrent clients in web browsers). It introduces BitTorrent clients that share the same torrent to each other; the files themselves travel directly between those clients.",
   "about.settings": "Announce settings",
   "about.interval": "Announce interval",
   "about.intervalAdaptive": "{d} (adaptive, load {load})",
@@ -152,7 +152,7 @@ const zh: Record<Key, string> = {
   "trend.lead": "节点、做种、下载中与种子数量随时间的变化。",
   "clientsChart.heading": "客户端分布",
   "clientsChart.lead": "各客户端软件的节点数随时间的变化（前 15 名）。",
-  "chart.empty": "暂无记录的数据。",
+  "chart.empty": "暂无节点：客户端 Announce 后，图表会开始显示数据。",
   "chart.loading": "加载中…",
 
   "top.heading": "热门种子 Top 100",
@@ -179,7 +179,7 @@ const zh: Record<Key, string> = {
 
   "about.heading": "关于此 Tracker",
   "about.lead":
-    "buntracker 是一个支持 HTTP 与 UDP 的 BitTorrent Tracker。它让下载同一个种子的 BitTorrent 客户端互相发现；文件本身在这些客户端之间直接传输。",
+    "buntracker 是一个支持 HTTP、UDP 与 WebSocket（供浏览器中的 WebTorrent 客户端使用）的 BitTorrent Tracker。它让下载同一个种子的 BitTorrent 客户端互相发现；文件本身在这些客户端之间直接传输。",
   "about.settings": "Announce 参数",
   "about.interval": "Announce 间隔",
   "about.intervalAdaptive": "{d}（自适应，负载 {load}）",

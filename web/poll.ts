@@ -3,7 +3,8 @@
 
 const RETRY_MS = 3000;
 
-export function poll(task: (signal: AbortSignal) => Promise<void>, everyMs: number): () => void {
+/** `every` is in ms, or a function asked after each run (for a pace that depends on what the task found). */
+export function poll(task: (signal: AbortSignal) => Promise<void>, every: number | (() => number)): () => void {
   const abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running = false;
@@ -20,6 +21,7 @@ export function poll(task: (signal: AbortSignal) => Promise<void>, everyMs: numb
       ok = false; // the connection state shows the failure; keep the last data on screen
     }
     running = false;
+    const everyMs = typeof every === "number" ? every : every();
     if (!abort.signal.aborted) timer = setTimeout(run, ok ? everyMs : Math.min(everyMs, RETRY_MS));
   };
   const onVisible = () => {

@@ -1,8 +1,10 @@
 // The dashboard in a real browser: Debian's Chromium, driven by playwright-core, against the real tracker
 // loaded with real HTTP announces. Checks the counters against /api/stats, the charts, the language switch
-// (and that it is remembered), the Top 100 and client pages, dark mode and a phone-sized viewport, with no
-// console errors anywhere; and that every page and asset comes with the security headers and the pages work
-// under that Content-Security-Policy (no violation reported). Screenshots go to test-artifacts/. A missing Chromium fails the tests.
+// (and that it is remembered, and that Chinese is drawn with a real CJK font), the Top 100 and client pages,
+// dark mode and a phone-sized viewport, stat cards that cut no text (large counters too), a fresh tracker's
+// empty and live charts, with no console errors anywhere; and that every page and asset comes with the
+// security headers and the pages work under that Content-Security-Policy (no violation reported).
+// Screenshots go to test-artifacts/. A missing Chromium fails the tests.
 
 import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { chromium, type BrowserContext, type Locator, type Page } from "playwright-core";
@@ -134,7 +136,8 @@ async function assetPaths(base: string): Promise<string[]> {
 
 const text = async (l: Locator) => (await l.textContent())?.trim() ?? null;
 
-async function newPage(s: Setup): Promise<Page> {
+/** A page in the shared browser, for the shared tracker or the one at `base`. */
+async function newPage(s: Setup, base = s.base): Promise<Page> {
   const page = await s.context.newPage();
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
@@ -142,7 +145,7 @@ async function newPage(s: Setup): Promise<Page> {
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   // Air-gapped: the page may only ever ask its own tracker for anything (no CDN, no web fonts).
   page.on("request", (r) => {
-    if (!r.url().startsWith(s.base + "/") && !r.url().startsWith("data:")) problems.push(`external request: ${r.url()}`);
+    if (!r.url().startsWith(base + "/") && !r.url().startsWith("data:")) problems.push(`external request: ${r.url()}`);
   });
   return page;
 }
@@ -169,6 +172,38 @@ async function longestPath(page: Page, testId: string): Promise<number> {
     els.map((el) => (el.getAttribute("d") ?? "").length),
   );
   return Math.max(0, ...ds);
+}
+
+/**
+ * The most points any line in a chart joins: its SVG paths that are plain open polylines ("M x y L x y ...";
+ * legend icons have arcs, areas and boxes are closed with Z), counted by their vertices.
+ */
+async function mostPoints(page: Page, testId: string): Promise<number> {
+  const ds = await page.locator(`[data-testid="${testId}"] svg path`).evaluateAll((els) => els.map((el) => el.getAttribute("d") ?? ""));
+  return Math.max(0, ...ds.filter((d) => /^M[-\d.\s]+(L[-\d.\s]+)+$/.test(d)).map((d) => d.split("L").length));
+}
+
+/** The chart's text: legend entries and axis labels. */
+const chartTexts = (page: Page, testId: string) => page.locator(`[data-testid="${testId}"] svg text`).allTextContents();
+
+/** Minutes from the earliest to the latest HH:MM label of a chart's time axis (across midnight too). */
+async function axisMinutes(page: Page, testId: string): Promise<number> {
+  const minutes = (await chartTexts(page, testId))
+    .filter((l) => /^\d\d:\d\d$/.test(l))
+    .map((l) => Number(l.slice(0, 2)) * 60 + Number(l.slice(3)))
+    .sort((a, b) => a - b);
+  if (minutes.length < 2) throw new Error(`too few time labels: ${minutes}`);
+  // The labels cover the day except for the widest gap between neighbours (ECharts lists them out of order).
+  let widestGap = minutes[0] + 1440 - minutes[minutes.length - 1];
+  for (let i = 1; i < minutes.length; i++) widestGap = Math.max(widestGap, minutes[i] - minutes[i - 1]);
+  return 1440 - widestGap;
+}
+
+/** Stat card parts whose text does not fit (cut off, e.g. with an ellipsis). */
+async function cutStatText(page: Page): Promise<string[]> {
+  return page.locator(".stat-value, .stat-hint").evaluateAll((els) =>
+    els.filter((el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1).map((el) => el.textContent ?? ""),
+  );
 }
 
 /** Waits until the overview shows counters and both charts have drawn their lines (and finished animating). */
@@ -236,6 +271,12 @@ test(
       expect(await el.getAttribute("data-value")).toBe(String(value));
       expect(await text(el)).toBe(fmt(value));
     }
+    // Every card shows its details whole (they wrap rather than end in an ellipsis), here and on a narrower
+    // desktop where the six cards are narrower still.
+    expect(await cutStatText(page)).toEqual([]);
+    await page.setViewportSize({ width: 1024, height: 900 });
+    expect(await cutStatText(page)).toEqual([]);
+    await page.setViewportSize({ width: 1280, height: 900 });
     const rate = await page.getByTestId("stat-requests").getAttribute("data-value");
     expect(Number(rate)).toBeGreaterThanOrEqual(0);
 
@@ -335,6 +376,22 @@ test(
     await overviewReady(page);
     expect(await text(heading)).toBe("Tracker 概览");
     await eventually(async () => expect(await text(page.getByTestId("footer-uptime"))).toStartWith("已运行"));
+    // The Chinese text is drawn with a real CJK font (as a Chinese visitor sees it), not as boxes: two
+    // different characters in the page's font must give different pixels; missing glyphs all look alike.
+    const distinct = await page.evaluate(`(() => {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 40;
+      const ctx = canvas.getContext("2d");
+      const draw = (ch) => {
+        ctx.clearRect(0, 0, 40, 40);
+        ctx.font = "32px " + getComputedStyle(document.body).fontFamily;
+        ctx.fillText(ch, 2, 32);
+        return ctx.getImageData(0, 0, 40, 40).data.join();
+      };
+      return draw("节") !== draw("种");
+    })()`);
+    expect(distinct).toBe(true);
+    expect(await cutStatText(page)).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, "overview-zh.png"), fullPage: true });
 
     await page.getByTestId("lang-toggle").click();
@@ -434,9 +491,91 @@ test(
     await page.locator('nav a[href="#/about"]').click();
     await eventually(async () => expect(await text(page.getByTestId("page-heading"))).toBe("About this tracker"));
     expect(await text(page.getByTestId("disclaimer"))).toContain("IP address and port");
+    // The tracker speaks WebSocket (WebTorrent) too, and the page says so.
+    expect(await text(page.locator(".page-header .lead"))).toContain("HTTP, UDP and WebSocket");
+    expect(await page.locator('meta[name="description"]').getAttribute("content")).toContain("WebSocket");
     await page.close();
   },
   TEST_TIMEOUT_MS,
+);
+
+test(
+  "stat cards show large numbers whole, on a desktop and a phone",
+  async () => {
+    const s = await start();
+    const page = await newPage(s);
+    // A big tracker's counters, put into the real /api/stats replies.
+    await page.route("**/api/stats", async (route) => {
+      const response = await route.fetch();
+      const stats = { ...((await response.json()) as Record<string, unknown>) };
+      Object.assign(stats, { peers: 123_456_789, seeders: 98_765_432, leechers: 24_691_357, torrents: 4_567_890, completed: 1_234_567_890 });
+      stats.peers_ipv4 = 100_000_000;
+      stats.peers_ipv6 = 23_456_789;
+      await route.fulfill({ response, json: stats });
+    });
+    await page.goto(s.base + "/");
+    await page.locator('[data-testid="stat-completed"][data-value="1234567890"]').waitFor();
+    for (const width of [1280, 1024, 375]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect({ width, cut: await cutStatText(page) }).toEqual({ width, cut: [] });
+      // Still a headline figure, not shrunk to fine print.
+      const size = Number(await page.evaluate(`parseFloat(getComputedStyle(document.querySelector('[data-testid="stat-completed"]')).fontSize)`));
+      expect(size).toBeGreaterThanOrEqual(14);
+      await page.screenshot({ path: join(ARTIFACTS, `large-numbers-${width}.png`) });
+    }
+    await page.close();
+  },
+  TEST_TIMEOUT_MS,
+);
+
+test(
+  "a fresh tracker: one clear empty state in both charts, then the live samples on a minutes axis",
+  async () => {
+    const s = await start(); // (for the browser; this tracker is a second one, without history)
+    const tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"]);
+    const base = `http://127.0.0.1:${tracker.httpPort}`;
+    const page = await newPage(s, base);
+    try {
+      await page.goto(base + "/");
+      await page.locator('[data-testid="stat-peers"][data-value="0"]').waitFor();
+
+      // Empty: both charts say the same thing, and neither draws a made-up 0 to 1 scale.
+      const notes = page.locator(".chart-note:not([hidden])");
+      await eventually(async () => expect(await notes.count()).toBe(2));
+      const [trendNote, clientNote] = await notes.allTextContents();
+      expect(trendNote).toBe("No peers yet: the charts fill in as clients announce.");
+      expect(clientNote).toBe(trendNote);
+      for (const id of ["trend-chart", "clients-chart"]) {
+        await eventually(async () => expect(await chartTexts(page, id)).toContain("0"));
+        expect(await chartTexts(page, id)).not.toContain("1");
+      }
+      await page.screenshot({ path: join(ARTIFACTS, "overview-empty.png"), fullPage: true });
+      // The same on a phone in Chinese.
+      await page.setViewportSize({ width: 375, height: 812 });
+      await page.getByTestId("lang-toggle").click();
+      await eventually(async () => expect(await notes.allTextContents()).toEqual(Array(2).fill("暂无节点：客户端 Announce 后，图表会开始显示数据。")));
+      await page.screenshot({ path: join(ARTIFACTS, "mobile-overview-empty-zh.png"), fullPage: true });
+      await page.getByTestId("lang-toggle").click(); // back to English for the tests after this one
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await eventually(async () => expect(await notes.allTextContents()).toEqual([trendNote, trendNote]));
+
+      // Peers arrive: the note goes, and until the tracker has a few 10-minute samples the charts draw what
+      // the page polls itself, on an axis of minutes (not an hour with everything at its right edge).
+      await announce(base, sha1("fresh-a"), "-qB4650-000000000001", 30001, 0, "started");
+      await announce(base, sha1("fresh-a"), "-TR3000-000000000002", 30002, 1000, "started");
+      await eventually(async () => expect(await notes.count()).toBe(0), 15_000);
+      for (const id of ["trend-chart", "clients-chart"]) {
+        await eventually(async () => expect(await mostPoints(page, id)).toBeGreaterThanOrEqual(3), 20_000);
+        expect(await axisMinutes(page, id)).toBeLessThanOrEqual(10);
+      }
+      expect(await chartTexts(page, "clients-chart")).toContain("qBittorrent");
+      await page.screenshot({ path: join(ARTIFACTS, "overview-live.png"), fullPage: true });
+    } finally {
+      await page.close();
+      await tracker.stop();
+    }
+  },
+  60_000,
 );
 
 test(
@@ -455,6 +594,16 @@ test(
       if (route === "#/") await page.screenshot({ path: join(ARTIFACTS, "mobile-overview.png"), fullPage: true });
       if (route === "#/top") await page.screenshot({ path: join(ARTIFACTS, "mobile-top.png"), fullPage: true });
     }
+    // The overview in Chinese, whose card details wrap differently.
+    await page.goto(`${s.base}/#/`);
+    await page.getByTestId("lang-toggle").click();
+    await eventually(async () => expect(await text(page.getByTestId("page-heading"))).toBe("Tracker 概览"));
+    await overviewReady(page);
+    expect(Number(await page.evaluate("document.documentElement.scrollWidth"))).toBeLessThanOrEqual(375);
+    expect(await cutStatText(page)).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, "mobile-overview-zh.png"), fullPage: true });
+    await page.getByTestId("lang-toggle").click(); // back to English for the tests after this one
+    await eventually(async () => expect(await text(page.getByTestId("page-heading"))).toBe("Tracker overview"));
     await page.close();
   },
   TEST_TIMEOUT_MS,

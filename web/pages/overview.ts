@@ -1,15 +1,29 @@
 // Overview: announce URLs, live counters, the swarm trend chart and the client distribution chart.
 
 import { api, type ClientList, type ClientTrends, type Range, type Stats, type TrendSample } from "../api.ts";
-import { sampleInterval, timeSeriesOption, timeWindow, withGaps } from "../charts.ts";
+import { allZero, sampleInterval, timeSeriesOption, timeWindow, withGaps, type SeriesSpec } from "../charts.ts";
 import { copyButton, h, replace } from "../dom.ts";
 import { fmtInt, fmtPct, fmtRate } from "../format.ts";
 import { t, type Key } from "../i18n.ts";
+import { liveClients, liveTrend } from "../live.ts";
 import { poll } from "../poll.ts";
 import { latestStats, onStats, publishStats, uptimeNow } from "../store.ts";
 import { card, chartPanel, pageHeader, rangeSwitch, type ChartPanel, type Page } from "../widgets.ts";
 
 const CHART_REFRESH_MS = 60_000;
+/** While a chart draws the page's own samples: as often as the stats poll brings a new one. */
+const LIVE_REFRESH_MS = 5_000;
+/**
+ * The tracker's history is charted once the range holds this many of its 10-minute samples; before that (the
+ * first 20 minutes or so) the charts draw the samples the page has polled itself, every few seconds.
+ */
+const HISTORY_MIN_SAMPLES = 3;
+
+/** Recorded and live samples in time order (a live one at the time of a recorded one is left out). */
+function merged<S extends { t: number }>(recorded: readonly S[], live: readonly S[]): S[] {
+  const recordedAt = new Set(recorded.map((s) => s.t));
+  return [...recorded, ...live.filter((s) => !recordedAt.has(s.t))].sort((a, b) => a.t - b.t);
+}
 
 /** The tracker's clock now (samples are stamped with it), or the browser's before the first stats reply. */
 function serverNow(): number {
@@ -101,9 +115,13 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
   const keys: StatKey[] = ["peers", "seeders", "leechers", "torrents", "completed", "requests"];
   const el = h("section", { class: "stats", "aria-live": "off" }, ...keys.map(tile));
   const set = (key: StatKey, raw: number, text: string, hint: string) => {
-    values[key].dataset.value = String(raw);
-    values[key].textContent = text;
-    hints[key].textContent = hint;
+    const value = values[key];
+    value.dataset.value = String(raw);
+    value.textContent = text;
+    value.style.setProperty("--chars", String(Math.max(6, text.length))); // its size (styles.css)
+    // The hint wraps between its items ("IPv4 … · IPv6 …"), never inside one, rather than end in an ellipsis;
+    // a line ends with the dot (a no-break space before it), the next starts with an item.
+    replace(hints[key], ...hint.split(" · ").flatMap((part, i) => [i > 0 ? "\u00a0· " : null, h("span", {}, part)]));
   };
   const update = (s: Stats) => {
     const share = (n: number) => t("stat.shareHint", { pct: fmtPct(s.peers > 0 ? n / s.peers : 0) });
@@ -128,27 +146,34 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
   return { el, update };
 }
 
-/** A chart panel with its own range switch that reloads on a switch and every minute. */
+/**
+ * A chart panel with its own range switch that reloads on a switch and every minute, or every few seconds
+ * while `load` says it drew live samples.
+ */
 function rangedChart(
   panelArgs: [testId: string, title: Key, lead: Key],
   initial: Range,
   remember: (r: Range) => void,
-  load: (range: Range, panel: ChartPanel, signal: AbortSignal) => Promise<void>,
+  load: (range: Range, panel: ChartPanel, signal: AbortSignal) => Promise<{ live: boolean }>,
 ): { el: HTMLElement; dispose(): void } {
   let range = initial;
   let stop = () => {};
   let loaded = false;
+  let live = false;
   const start = () => {
     stop();
-    stop = poll(async (signal) => {
-      try {
-        await load(range, panel, signal);
-        loaded = true;
-      } catch (err) {
-        if (!loaded) panel.note(t("error.load"));
-        throw err;
-      }
-    }, CHART_REFRESH_MS);
+    stop = poll(
+      async (signal) => {
+        try {
+          ({ live } = await load(range, panel, signal));
+          loaded = true;
+        } catch (err) {
+          if (!loaded) panel.note(t("error.load"));
+          throw err;
+        }
+      },
+      () => (live ? LIVE_REFRESH_MS : CHART_REFRESH_MS),
+    );
   };
   const panel = chartPanel(
     ...panelArgs,
@@ -180,18 +205,14 @@ export const overviewPage: Page = (root) => {
       // The live point needs the counters: on a first visit, fetch them rather than wait for the stats poll.
       const [data] = await Promise.all([api.trends(range, signal), latestStats() ? null : refreshStats(signal)]);
       const every = sampleInterval(data.samples, data.interval_secs);
-      const samples = withLivePoint(data.samples);
-      const window = timeWindow(samples, range, serverNow());
+      const live = data.samples.length < HISTORY_MIN_SAMPLES;
+      const samples = live ? merged(data.samples, liveTrend.all()) : withLivePoint(data.samples);
       const keys = ["peers", "seeders", "leechers", "torrents"] as const;
-      panel.chart.render((p) =>
-        timeSeriesOption(
-          p,
-          keys.map((k) => ({ name: t(`stat.${k}`), points: withGaps(samples, every, (s) => s[k]) })),
-          false,
-          window,
-        ),
-      );
-      panel.note(data.samples.length === 0 ? t("chart.empty") : null);
+      const series: SeriesSpec[] = keys.map((k) => ({ name: t(`stat.${k}`), points: withGaps(samples, every, (s) => s[k]) }));
+      const window = timeWindow(samples, range, serverNow());
+      panel.chart.render((p) => timeSeriesOption(p, series, false, window));
+      panel.note(allZero(series) ? t("chart.empty") : null);
+      return { live };
     },
   );
   const clients = rangedChart(
@@ -199,19 +220,21 @@ export const overviewPage: Page = (root) => {
     clientRange,
     (r) => (clientRange = r),
     async (range, panel, signal) => {
-      const [data, live] = await Promise.all([api.clientTrends(range, signal), api.clientList(signal)]);
+      const [data, list] = await Promise.all([api.clientTrends(range, signal), api.clientList(signal)]);
+      liveClients.add({ t: serverNow(), peers: new Map(list.clients.map((c) => [c.name, c.peers])) });
       const every = sampleInterval(data.samples, data.interval_secs);
-      const samples = withLiveCounts(data, live);
+      const live = data.samples.length < HISTORY_MIN_SAMPLES;
+      const samples = live
+        ? merged(
+            data.samples,
+            liveClients.all().map((l) => ({ t: l.t, counts: data.clients.map((name) => l.peers.get(name) ?? 0) })),
+          )
+        : withLiveCounts(data, list);
+      const series: SeriesSpec[] = data.clients.map((name, i) => ({ name, points: withGaps(samples, every, (s) => s.counts[i] ?? 0) }));
       const window = timeWindow(samples, range, serverNow());
-      panel.chart.render((p) =>
-        timeSeriesOption(
-          p,
-          data.clients.map((name, i) => ({ name, points: withGaps(samples, every, (s) => s.counts[i] ?? 0) })),
-          true,
-          window,
-        ),
-      );
-      panel.note(data.clients.length === 0 || data.samples.length === 0 ? t("chart.empty") : null);
+      panel.chart.render((p) => timeSeriesOption(p, series, true, window));
+      panel.note(allZero(series) ? t("chart.empty") : null);
+      return { live };
     },
   );
 
