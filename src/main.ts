@@ -102,6 +102,11 @@ async function shutdown(signal: string): Promise<void> {
   process.exit(0);
 }
 
+// The last resort behind the per-callback boundaries (server/faults.ts): anything that still escapes is logged
+// and counted the same way, and the tracker keeps serving instead of exiting.
+process.on("uncaughtException", (err) => tracker!.faults.caught("process", err));
+process.on("unhandledRejection", (err) => tracker!.faults.caught("process", err));
+
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 if (process.platform === "win32") signals.push("SIGBREAK", "SIGHUP");
 for (const s of signals) process.on(s, () => void shutdown(s));

@@ -24,6 +24,7 @@ import { HashList } from "../core/hash-list.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomicStream } from "./atomic-file.ts";
 import { DirWatch } from "./dir-watch.ts";
+import { Faults } from "./faults.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 const POLL_MS = 2000;
@@ -53,6 +54,7 @@ export class AccessControl {
   readonly path: string | null;
   #list: AccessList;
   readonly #store: Store;
+  readonly #faults: Faults;
   readonly #log: Logger;
   #signature = ""; // mtime/size/inode of the file behind the current list (the poll compares)
   #digest: string | null = null; // hash of the bytes behind the current list; null after an admin edit
@@ -67,12 +69,14 @@ export class AccessControl {
   #timers: ReturnType<typeof setTimeout>[] = [];
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(mode: AccessMode, path: string | null, store: Store, log: Logger) {
+  /** `faults`: the boundary the poll and the watch run behind (app.ts passes the tracker's). */
+  constructor(mode: AccessMode, path: string | null, store: Store, log: Logger, faults: Faults = new Faults(log)) {
     this.mode = mode;
     this.path = path;
     this.#list = new AccessList(mode);
     this.#store = store;
     this.#log = log;
+    this.#faults = faults;
   }
 
   /** The front ends' question, asked on every announce and scrape. */
@@ -110,18 +114,13 @@ export class AccessControl {
         dirs: [dirname(path)],
         names: new Set([basename(path)]),
         quietMs: DEBOUNCE_MS,
-        onChange: () => void this.reload("file changed"),
+        onChange: this.#faults.guard("access list reload", () => this.reload("file changed")),
         onError: () => {}, // the poll below still covers changes
       });
     } catch (err) {
       this.#log.warn("access: cannot watch the list's directory; polling only", { path, err: errorText(err) });
     }
-    const poll = setInterval(() => {
-      void this.#poll();
-      void this.#forgetDue();
-    }, POLL_MS);
-    poll.unref();
-    this.#timers.push(poll);
+    this.#timers.push(this.#faults.every("access list poll", POLL_MS, () => Promise.all([this.#poll(), this.#forgetDue()])));
   }
 
   stop(): void {

@@ -87,7 +87,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   const limiter = new RateLimiter({ perSecond: config.rateLimit, burst: config.rateBurst, seed: seed() });
   const limit = new SourceLimit(limiter, config.rateLimitExempt);
   if (config.stateFile !== null) {
-    const state = new StateFile(config.stateFile, store, log);
+    const state = new StateFile(config.stateFile, store, log, faults);
     await state.start(nowSeconds());
     life.add("state file (final save)", () => state.stop(), STATE_SAVE_TIMEOUT_MS);
   }
@@ -109,7 +109,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     maxNumWant: config.maxNumWant,
   };
   // Also before anything starts: a list that cannot be read throws AccessListError (main.ts: exit 2).
-  const access = new AccessControl(config.accessMode, config.accessList, store, log);
+  const access = new AccessControl(config.accessMode, config.accessList, store, log, faults);
   await access.start();
   life.add("access list", () => access.stop());
   let admin: AdminApi | null = null;

@@ -15,6 +15,7 @@ import { CLIENT_NAMES } from "../core/clients.ts";
 import { encodeHeader, encodeTorrents, encodeTrailer, SnapshotReader } from "../core/snapshot.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomicStream } from "./atomic-file.ts";
+import { Faults } from "./faults.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 /** Torrent ids per written piece: a few milliseconds of encoding even when torrents are large. */
@@ -34,6 +35,7 @@ export class StateFileError extends Error {
 export class StateFile {
   readonly path: string;
   readonly #store: Store;
+  readonly #faults: Faults;
   readonly #log: Logger;
   #timer: ReturnType<typeof setInterval> | null = null;
   #saving: Promise<void> | null = null;
@@ -41,17 +43,18 @@ export class StateFile {
   saves = 0;
   lastSaveSeconds = 0;
 
-  constructor(path: string, store: Store, log: Logger) {
+  /** `faults`: the boundary the periodic save runs behind (app.ts passes the tracker's). */
+  constructor(path: string, store: Store, log: Logger, faults: Faults = new Faults(log)) {
     this.path = path;
     this.#store = store;
     this.#log = log;
+    this.#faults = faults;
   }
 
   /** Loads the snapshot (if any) into the empty store and starts periodic saves. */
   async start(now: number): Promise<void> {
     await this.#restore(now);
-    this.#timer = setInterval(() => void this.save(), SAVE_EVERY_MS);
-    this.#timer.unref();
+    this.#timer = this.#faults.every("state save", SAVE_EVERY_MS, () => this.save());
   }
 
   /** Stops the timer and writes a final snapshot. */

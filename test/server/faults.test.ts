@@ -2,6 +2,9 @@
 // a bug would raise it, is logged and counted by place, and the tracker goes on answering over every protocol.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Store } from "../../src/core/store.ts";
 import { announceQuery, getBencode, sha1 } from "../helpers/http-client.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
@@ -108,4 +111,30 @@ test("a throw inside the WebSocket message and close handlers keeps the tracker 
   expect((await b.next()).action).toBe("announce");
   b.close();
   expect((await httpAnnounce(3)).status).toBe(200);
+});
+
+test("a reload of the access list that throws is caught at the boundary; the tracker keeps its list and serves", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "faults-"));
+  const list = join(dir, "deny.txt");
+  await writeFile(list, "");
+  const t = await startTestTracker(["--access-mode", "deny", "--access-list", list]);
+  try {
+    const caught = new Promise<string>((resolve) => {
+      const original = t.faults.caught;
+      t.faults.caught = (where, err) => {
+        t.faults.caught = original;
+        original.call(t.faults, where, err);
+        resolve(where);
+      };
+    });
+    t.access.reload = () => Promise.reject(new Error("invariant broken in reload"));
+    await writeFile(list, `${"ab".repeat(20)}\n`); // the directory watch (or the poll) sees the change
+    expect(await caught).toMatch(/^access list (reload|poll)$/);
+    const res = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: sha1("faults list"), port: 6300 })}`);
+    expect(res.status).toBe(200);
+    expect(res.body["failure reason"]).toBeUndefined();
+  } finally {
+    await t.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
