@@ -43,7 +43,7 @@ const V6_LOOPBACK = "[0:0:0:0:0:0:0:1]"; // how ::1 appears in peer lists (see h
 const peerKey = (host: string, port: number) => (host === "::1" ? `${V6_LOOPBACK}:${port}` : `${host}:${port}`);
 
 // ---------------------------------------------------------------------------------------------------------
-// The model: what the store must hold for the good clients' torrents (README "Peers and swarms").
+// The model: what the store must hold for the good clients' torrents (docs/protocol.md, "Peers and swarms").
 
 interface ModelPeer {
   family: Family;

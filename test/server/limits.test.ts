@@ -1,4 +1,4 @@
-// README "Limits, abuse and restarts" over real sockets: the store limits (--max-torrents, --max-peers,
+// docs/limits.md over real sockets: the store limits (--max-torrents, --max-peers,
 // --max-peers-per-torrent) with their refusal messages and /metrics counters, early re-announces, the
 // per-source rate limit on HTTP and UDP, and the full scrape (off by default; cached, gzip, once per address).
 //

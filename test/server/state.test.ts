@@ -1,4 +1,4 @@
-// --state-file with the real process (README "Limits, abuse and restarts"): swarms and all-time completion
+// --state-file with the real process (docs/limits.md): swarms and all-time completion
 // counts survive a graceful restart and a crash after a save; a damaged, partial, foreign or future-version
 // file is moved aside with a warning and the tracker starts empty; a file that cannot be read, or a folder
 // that cannot take the saves, stops the start (one line, exit 2) and the file is left as it is; a restore
