@@ -1,8 +1,7 @@
-// Command-line entry: flags and BUNTRACKER_* environment -> Config -> running tracker (or, with
-// --check-config, the settings printed). Bad input prints one
-// line and exits 2; a listener that cannot bind exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and
-// SIGHUP, sent when the console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the
-// access list.
+// Command-line entry: flags, BUNTRACKER_* environment and --config file -> Config -> running tracker (or, with
+// --check-config, the settings printed). Bad input prints one line and exits 2; a listener that cannot bind
+// exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and SIGHUP, sent when the console closes) shut down
+// gracefully with exit 0; elsewhere SIGHUP reloads the access list and the TLS certificate.
 
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
