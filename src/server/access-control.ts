@@ -6,7 +6,7 @@
 // - At run time a file that vanishes or cannot be read keeps the last good list, and says why in the log.
 // - A file is loaded only once it is stable: unchanged for STABLE_MS and not changed while it was read, so an
 //   editor's truncate-then-write is normally seen whole.
-// - A reload reads the file, parses it a slice at a time (SLICE_MS, then the event loop runs) into a new
+// - A reload reads the file, parses it a slice at a time (sliced.ts: then the event loop runs) into a new
 //   packed table, sorts it the same way, and swaps it in at once; requests see the old list or the new one.
 // - A torrent the list newly refuses is hidden, not forgotten: refused on announce, left out of scrapes and
 //   rankings, but its peers and completion count stay until it has been refused for one peer timeout. So a
@@ -17,7 +17,7 @@
 //   lines, comments kept. A file the operator changed since the last load is loaded first. If the file is
 //   gone, an edit writes it again from the list in force (plus or minus the hash), never an empty list.
 
-import { appendFile, open, stat } from "node:fs/promises";
+import { appendFile, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { AccessList, type AccessMode, findKeyLines, keyToHex, ListParser, ParseReport } from "../core/access.ts";
 import { HashList } from "../core/hash-list.ts";
@@ -26,6 +26,8 @@ import { writeFileAtomicStream } from "./atomic-file.ts";
 import { DirWatch } from "./dir-watch.ts";
 import { Faults } from "./faults.ts";
 import { errorText, type Logger } from "./logger.ts";
+import { lastByte, MISSING, missingAsNull, readChunks, signatureOf, whyUnreadable } from "./line-file.ts";
+import { sliced } from "./sliced.ts";
 
 const POLL_MS = 2000;
 const DEBOUNCE_MS = 100;
@@ -33,12 +35,8 @@ const DEBOUNCE_MS = 100;
 const STABLE_MS = 200;
 /** Give up on a file that keeps changing after this many tries (the next change or poll tries again). */
 const STABLE_TRIES = 25;
-/** Longest stretch of parsing, sorting or store scanning before other work gets the event loop. */
-const SLICE_MS = 5;
 /** Bytes per line of a list of bare hashes: sizes the table's reservation. */
 const BYTES_PER_LINE = 41;
-/** The file is read this much at a time: a big list is never held whole, and reads do not block. */
-const CHUNK_BYTES = 1 << 20;
 const NL = 10;
 
 export type EditResult = "done" | "unchanged";
@@ -385,84 +383,7 @@ export class AccessControl {
   }
 }
 
-const MISSING = "the file does not exist";
-
-function whyUnreadable(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code === "ENOENT" ? MISSING : errorText(err);
-}
-
-function signatureOf(s: { mtimeMs: number; size: number; ino: number }): string {
-  return `${s.mtimeMs}:${s.size}:${s.ino}`;
-}
-
-/**
- * Reads `path` CHUNK_BYTES at a time and hands `use` each run of whole lines (the last may lack its newline at
- * the end of the file; a line longer than the buffer is handed over cut, and `continued` marks the chunk that
- * carries its rest). `use` must be done with a chunk before it resolves: the buffer is reused. Returns a
- * digest of the content.
- */
-async function readChunks(path: string, use: (chunk: Uint8Array, continued: boolean) => Promise<void>): Promise<string> {
-  const fh = await open(path, "r");
-  try {
-    const buf = new Uint8Array(CHUNK_BYTES);
-    const hasher = new Bun.CryptoHasher("sha256");
-    let have = 0;
-    let continued = false;
-    for (let eof = false; !eof; ) {
-      const { bytesRead } = await fh.read(buf, have, CHUNK_BYTES - have, null);
-      eof = bytesRead === 0;
-      hasher.update(buf.subarray(have, have + bytesRead));
-      have += bytesRead;
-      if (have === 0) break;
-      let cut = eof ? have : buf.lastIndexOf(NL, have - 1) + 1;
-      if (cut === 0) {
-        if (have < CHUNK_BYTES) continue; // no whole line yet: read on
-        cut = have; // a line longer than the buffer: hand over its start
-      }
-      await use(buf.subarray(0, cut), continued);
-      continued = buf[cut - 1] !== NL;
-      buf.copyWithin(0, cut, have);
-      have -= cut;
-    }
-    return hasher.digest("hex");
-  } finally {
-    await fh.close();
-  }
-}
-
-function missingAsNull(err: NodeJS.ErrnoException): null {
-  if (err.code === "ENOENT") return null;
-  throw err;
-}
-
-async function lastByte(path: string, size: number): Promise<number> {
-  const fh = await open(path, "r");
-  try {
-    const b = new Uint8Array(1);
-    await fh.read(b, 0, 1, size - 1);
-    return b[0];
-  } finally {
-    await fh.close();
-  }
-}
 
 function randomU32(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
-}
-
-/**
- * Runs `steps` to the end, SLICE_MS at a time, letting the event loop serve requests in between; stops early
- * once `wanted` says the result is no longer needed.
- */
-async function sliced(steps: Generator<void, void>, wanted: () => boolean = () => true): Promise<void> {
-  for (;;) {
-    if (!wanted()) return;
-    const until = performance.now() + SLICE_MS;
-    for (;;) {
-      const r = steps.next();
-      if (r.done) return r.value;
-      if (performance.now() >= until) break;
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
