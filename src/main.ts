@@ -10,6 +10,7 @@ import { effectiveSettings } from "./config/effective.ts";
 import { helpText, helpWidth } from "./config/help.ts";
 import { parseArgs } from "./config/parse-args.ts";
 import { platformDefaults } from "./config/platform.ts";
+import { describeAlias } from "./config/rustracker-env.ts";
 import { Invalid, secret } from "./config/value-types.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
@@ -74,6 +75,11 @@ if (parsed.kind === "check") {
   process.exit(0);
 }
 const log = new Logger(config.logLevel);
+// One line per Rustracker variable found (never its value: one of them is the admin token).
+for (const a of parsed.aliases) {
+  const fields = { variable: a.variable, ...(a.outcome === "unsupported" ? { use: a.instead } : { ours: a.ours }) };
+  log[a.outcome === "unsupported" ? "warn" : "info"](`config: ${describeAlias(a)}`, fields);
+}
 // The trends file's folder may not exist yet (the Windows default is in %ProgramData%). If it cannot be made,
 // the trends file itself reports why and the tracker keeps its history in memory.
 if (config.trendsFile !== null) await mkdir(dirname(config.trendsFile), { recursive: true }).catch(() => {});
