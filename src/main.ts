@@ -77,8 +77,7 @@ if (parsed.kind === "check") {
 const log = new Logger(config.logLevel);
 // One line per Rustracker variable found (never its value: one of them is the admin token).
 for (const a of parsed.aliases) {
-  const fields = { variable: a.variable, ...(a.outcome === "unsupported" ? { use: a.instead } : { ours: a.ours }) };
-  log[a.outcome === "unsupported" ? "warn" : "info"](`config: ${describeAlias(a)}`, fields);
+  log[a.outcome === "unsupported" ? "warn" : "info"](`config: ${describeAlias(a)}`, { variable: a.variable });
 }
 // The trends file's folder may not exist yet (the Windows default is in %ProgramData%). If it cannot be made,
 // the trends file itself reports why and the tracker keeps its history in memory.

@@ -133,7 +133,7 @@ function applyAliases(env: Readonly<Record<string, string | undefined>>, given: 
     const text = env[v.name];
     if (text === undefined || text === "") continue;
     if (v.key === null) {
-      uses.push({ variable: v.name, outcome: "unsupported", instead: v.instead ?? "nothing" });
+      uses.push({ variable: v.name, outcome: "unsupported", note: v.note ?? "" });
       continue;
     }
     const ours = OPTION_BY_KEY.get(v.key)!.env;

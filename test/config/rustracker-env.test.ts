@@ -38,6 +38,17 @@ describe("RUSTRACKER_* variables", () => {
     ]);
   });
 
+  test("RUSTRACKER_TRENDS_FILE is imported (its format is not ours); our history goes beside it unless told", () => {
+    const env = { RUSTRACKER_TRENDS_FILE: "/var/lib/rustracker/trends.jsonl" };
+    const r = parse([], env);
+    expect(r.config.importRustrackerTrends).toBe("/var/lib/rustracker/trends.jsonl");
+    expect(r.config.trendsFile).toBe(join("/var/lib/rustracker", "buntracker-trends.jsonl"));
+    expect(r.aliases).toEqual([{ variable: "RUSTRACKER_TRENDS_FILE", outcome: "used", ours: "BUNTRACKER_IMPORT_RUSTRACKER_TRENDS" }]);
+    expect(parse([], { ...env, BUNTRACKER_TRENDS_FILE: "/srv/trends.jsonl" }).config.trendsFile).toBe("/srv/trends.jsonl");
+    // Without it, nothing is imported and the history stays in memory (as before).
+    expect([parse([], {}).config.importRustrackerTrends, parse([], {}).config.trendsFile]).toEqual([null, null]);
+  });
+
   test("ours win: a flag, a BUNTRACKER_* variable or a --config key over the Rustracker variable", () => {
     const env = { RUSTRACKER_INTERVAL_SECS: "900" };
     expect(parse([], env).config.intervalS).toBe(900);
@@ -69,8 +80,8 @@ describe("RUSTRACKER_* variables", () => {
     expect(r.config.trustProxy).toBeNull();
     expect(r.config.listen).toEqual({ host: "::", port: 6969 });
     expect(r.aliases).toEqual([
-      { variable: "RUSTRACKER_TRUST_PROXY_HEADERS", outcome: "unsupported", instead: "BUNTRACKER_TRUST_PROXY with your proxies' addresses" },
-      { variable: "RUSTRACKER_KEEPALIVE_TIMEOUT_SECS", outcome: "unsupported", instead: "nothing (not needed)" },
+      { variable: "RUSTRACKER_TRUST_PROXY_HEADERS", outcome: "unsupported", note: "set BUNTRACKER_TRUST_PROXY to your proxies' addresses" },
+      { variable: "RUSTRACKER_KEEPALIVE_TIMEOUT_SECS", outcome: "unsupported", note: "the server closes idle connections itself" },
     ]);
   });
 
@@ -98,7 +109,7 @@ describe("RUSTRACKER_* variables", () => {
     expect(r.sources.get("peer_timeout_secs")).toEqual({ kind: "env", from: "RUSTRACKER_PEER_TIMEOUT_SECS" });
     expect(r.warnings).toEqual([
       "RUSTRACKER_INTERVAL_SECS is ignored: --interval-secs is given",
-      "RUSTRACKER_TRUST_PROXY_HEADERS has no equivalent and is ignored; use BUNTRACKER_TRUST_PROXY with your proxies' addresses",
+      "RUSTRACKER_TRUST_PROXY_HEADERS has no equivalent and is ignored: set BUNTRACKER_TRUST_PROXY to your proxies' addresses",
     ]);
   });
 });
@@ -123,7 +134,7 @@ describe("the real process", () => {
         ["info", "config: RUSTRACKER_LISTEN is read as BUNTRACKER_LISTEN"],
         ["info", "config: RUSTRACKER_INTERVAL_SECS is ignored: BUNTRACKER_INTERVAL_SECS is given"],
         ["info", "config: RUSTRACKER_ADMIN_TOKEN is read as BUNTRACKER_ADMIN_TOKEN"],
-        ["warn", "config: RUSTRACKER_TRUST_PROXY_HEADERS has no equivalent and is ignored; use BUNTRACKER_TRUST_PROXY with your proxies' addresses"],
+        ["warn", "config: RUSTRACKER_TRUST_PROXY_HEADERS has no equivalent and is ignored: set BUNTRACKER_TRUST_PROXY to your proxies' addresses"],
       ]);
       expect(p.output()).toContain('"interval":1200');
       expect(p.output()).not.toContain(TOKEN);
