@@ -321,7 +321,9 @@ export const OPTIONS: readonly Option[] = [
       const imported = c.given("import_rustracker_trends")?.text;
       return c.platform.trendsFile ?? (imported ? join(dirname(imported), RUSTRACKER_IMPORT_TRENDS_FILE) : null);
     },
-    defaultText: `memory only; with --import-rustracker-trends: ${RUSTRACKER_IMPORT_TRENDS_FILE} in that file's folder; a compiled Windows .exe: %ProgramData%\\buntracker\\trends.jsonl`,
+    defaultText:
+      `memory only; with --import-rustracker-trends: ${RUSTRACKER_IMPORT_TRENDS_FILE} in that file's folder; ` +
+      "a compiled Windows .exe: %ProgramData%\\buntracker\\trends.jsonl",
     help: "Keep the dashboard's 7-day trend and client history in this JSONL file across restarts (its folder is created if missing).",
   }),
   option("import_rustracker_trends", "importRustrackerTrends", "Files and logging", {
@@ -329,7 +331,10 @@ export const OPTIONS: readonly Option[] = [
     type: path,
     default: null,
     defaultText: null,
-    help: "Rustracker's trends.jsonl (its --trends-file; top_clients.jsonl is read from the same folder): its history is imported at start when the --trends-file history is empty or absent, so only once. Rustracker's files are only read.",
+    help:
+      "Rustracker's trends.jsonl (its --trends-file; top_clients.jsonl is read from the same folder): its history " +
+      "is imported at start when the --trends-file history is empty or absent, so only once. Rustracker's files " +
+      "are only read.",
   }),
   option("state_file", "stateFile", "Files and logging", {
     value: "PATH",

@@ -107,7 +107,8 @@ export const RULES: readonly Rule[] = [
       const imported = c.given("import_rustracker_trends");
       const ours = c.get("trendsFile");
       if (imported === undefined || ours === null || resolve(imported.text) !== resolve(ours)) return null;
-      return `${imported.from} and ${c.name("trends_file")} name the same file: give --trends-file another path (the history is kept in buntracker's own format)`;
+      const why = "give --trends-file another path (the history is kept in buntracker's own format)";
+      return `${imported.from} and ${c.name("trends_file")} name the same file: ${why}`;
     },
   },
   {

@@ -125,7 +125,10 @@ export class AdminApi {
     const hex40 = keyToHex(key);
     return result === "done"
       ? json({ ok: true, added: true, info_hash: hex40, error: null, mode: this.#access.mode }, 200)
-      : json({ ok: true, added: false, info_hash: hex40, error: null, mode: this.#access.mode, reason: "already listed" }, 200);
+      : json(
+          { ok: true, added: false, info_hash: hex40, error: null, mode: this.#access.mode, reason: "already listed" },
+          200,
+        );
   }
 
   async #remove(hex: string | null): Promise<Response> {

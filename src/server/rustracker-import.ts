@@ -10,7 +10,12 @@ import type { TrendStore } from "../stats/trends.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 /** Loads the history into `trends` (within its 7 days) and logs what came in; returns the samples kept. */
-export async function importRustrackerTrends(path: string, trends: TrendStore, now: number, log: Logger): Promise<number> {
+export async function importRustrackerTrends(
+  path: string,
+  trends: TrendStore,
+  now: number,
+  log: Logger,
+): Promise<number> {
   const clientsPath = join(dirname(path), "top_clients.jsonl");
   const [trendsText, clientsText] = await Promise.all([read(path, log), read(clientsPath, log)]);
   if (trendsText === null) return 0;

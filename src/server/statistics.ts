@@ -117,7 +117,9 @@ export class Statistics {
       this.#log.info("trends loaded", { path: this.#file.path, samples: this.ctx.trends.size });
     }
     // Only into an empty or absent file (the first start): the rewrite below then makes it ours for good.
-    if (this.#importFrom !== null && ours === 0) await importRustrackerTrends(this.#importFrom, this.ctx.trends, now, this.#log);
+    if (this.#importFrom !== null && ours === 0) {
+      await importRustrackerTrends(this.#importFrom, this.ctx.trends, now, this.#log);
+    }
     // A first sample now, so the charts have a point; unless the history already covers this bucket (a
     // restart), whose sample from before the restart is the better one to keep.
     if (!this.ctx.trends.hasBucketOf(now)) this.#sample();

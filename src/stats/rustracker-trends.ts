@@ -8,6 +8,7 @@
 import { TREND_INTERVAL_S, type TrendSample } from "./trends.ts";
 
 /** Rustracker's client names by tag (its src/protocol/client_id.rs constants 0-102). */
+// biome-ignore format: eight tags a row
 const RUSTRACKER_CLIENTS: readonly string[] = [
   "Unknown", "qBittorrent", "Transmission", "uTorrent", "BitTorrent", "libtorrent", "BitComet", "Deluge",
   "Vuze", "BiglyBT", "Xunlei", "Xunlei Fast", "Aria2", "FDM", "Mainline", "Tixati",
@@ -36,7 +37,7 @@ const OUR_NAME: Readonly<Record<string, string>> = {
   // Rustracker files the -RT- peer ids (Retriever) under "rTorrent"; real rTorrent ids are Unknown there.
   rTorrent: "Retriever",
   picotorrent: "PicoTorrent",
-  "QQ旋风": "QQDownload",
+  QQ旋风: "QQDownload",
   "Torrent.NET": "TorrentDotNET",
   "TorrentStorm (2)": "TorrentStorm",
   uLeecher: "uLeecher!",

@@ -28,7 +28,8 @@ const CASES: Record<string, { argv: string[]; env?: Record<string, string>; mess
       argv: ["--trends-file", "/var/lib/rustracker/trends.jsonl"],
       env: { RUSTRACKER_TRENDS_FILE: "/var/lib/rustracker/../rustracker/trends.jsonl" },
       message:
-        "RUSTRACKER_TRENDS_FILE and --trends-file name the same file: give --trends-file another path (the history is kept in buntracker's own format)",
+        "RUSTRACKER_TRENDS_FILE and --trends-file name the same file: " +
+        "give --trends-file another path (the history is kept in buntracker's own format)",
     },
   ],
   "one-admin-token": [

@@ -43,8 +43,12 @@ describe("RUSTRACKER_* variables", () => {
     const r = parse([], env);
     expect(r.config.importRustrackerTrends).toBe("/var/lib/rustracker/trends.jsonl");
     expect(r.config.trendsFile).toBe(join("/var/lib/rustracker", "buntracker-trends.jsonl"));
-    expect(r.aliases).toEqual([{ variable: "RUSTRACKER_TRENDS_FILE", outcome: "used", ours: "BUNTRACKER_IMPORT_RUSTRACKER_TRENDS" }]);
-    expect(parse([], { ...env, BUNTRACKER_TRENDS_FILE: "/srv/trends.jsonl" }).config.trendsFile).toBe("/srv/trends.jsonl");
+    expect(r.aliases).toEqual([
+      { variable: "RUSTRACKER_TRENDS_FILE", outcome: "used", ours: "BUNTRACKER_IMPORT_RUSTRACKER_TRENDS" },
+    ]);
+    expect(parse([], { ...env, BUNTRACKER_TRENDS_FILE: "/srv/trends.jsonl" }).config.trendsFile).toBe(
+      "/srv/trends.jsonl",
+    );
     // Without it, nothing is imported and the history stays in memory (as before).
     expect([parse([], {}).config.importRustrackerTrends, parse([], {}).config.trendsFile]).toEqual([null, null]);
   });
@@ -54,7 +58,14 @@ describe("RUSTRACKER_* variables", () => {
     expect(parse([], env).config.intervalS).toBe(900);
     const byVar = parse([], { ...env, BUNTRACKER_INTERVAL_SECS: "1200" });
     expect(byVar.config.intervalS).toBe(1200);
-    expect(byVar.aliases).toEqual([{ variable: "RUSTRACKER_INTERVAL_SECS", outcome: "overridden", ours: "BUNTRACKER_INTERVAL_SECS", by: "BUNTRACKER_INTERVAL_SECS" }]);
+    expect(byVar.aliases).toEqual([
+      {
+        variable: "RUSTRACKER_INTERVAL_SECS",
+        outcome: "overridden",
+        ours: "BUNTRACKER_INTERVAL_SECS",
+        by: "BUNTRACKER_INTERVAL_SECS",
+      },
+    ]);
     const byFlag = parse(["--interval-secs", "600"], { ...env, BUNTRACKER_INTERVAL_SECS: "1200" });
     expect(byFlag.config.intervalS).toBe(600);
     expect(byFlag.aliases[0]).toMatchObject({ outcome: "overridden", by: "--interval-secs" });
@@ -68,7 +79,12 @@ describe("RUSTRACKER_* variables", () => {
       RUSTRACKER_BLACKLIST: "/etc/rustracker/blacklist.txt",
       RUSTRACKER_ADMIN_TOKEN: TOKEN,
     });
-    expect([r.config.accessMode, r.config.accessList, r.config.adminToken, r.config.adminTokenFile]).toEqual(["allow", "/srv/allow.txt", null, "/etc/token"]);
+    expect([r.config.accessMode, r.config.accessList, r.config.adminToken, r.config.adminTokenFile]).toEqual([
+      "allow",
+      "/srv/allow.txt",
+      null,
+      "/etc/token",
+    ]);
     expect(r.aliases.map((a) => [a.variable, a.outcome])).toEqual([
       ["RUSTRACKER_BLACKLIST", "overridden"],
       ["RUSTRACKER_ADMIN_TOKEN", "overridden"],
@@ -76,12 +92,24 @@ describe("RUSTRACKER_* variables", () => {
   });
 
   test("variables without an equivalent are reported, not applied; empty ones are not there", () => {
-    const r = parse([], { RUSTRACKER_TRUST_PROXY_HEADERS: "true", RUSTRACKER_KEEPALIVE_TIMEOUT_SECS: "2", RUSTRACKER_LISTEN: "" });
+    const r = parse([], {
+      RUSTRACKER_TRUST_PROXY_HEADERS: "true",
+      RUSTRACKER_KEEPALIVE_TIMEOUT_SECS: "2",
+      RUSTRACKER_LISTEN: "",
+    });
     expect(r.config.trustProxy).toBeNull();
     expect(r.config.listen).toEqual({ host: "::", port: 6969 });
     expect(r.aliases).toEqual([
-      { variable: "RUSTRACKER_TRUST_PROXY_HEADERS", outcome: "unsupported", note: "set BUNTRACKER_TRUST_PROXY to your proxies' addresses" },
-      { variable: "RUSTRACKER_KEEPALIVE_TIMEOUT_SECS", outcome: "unsupported", note: "the server closes idle connections itself" },
+      {
+        variable: "RUSTRACKER_TRUST_PROXY_HEADERS",
+        outcome: "unsupported",
+        note: "set BUNTRACKER_TRUST_PROXY to your proxies' addresses",
+      },
+      {
+        variable: "RUSTRACKER_KEEPALIVE_TIMEOUT_SECS",
+        outcome: "unsupported",
+        note: "the server closes idle connections itself",
+      },
     ]);
   });
 
@@ -90,9 +118,13 @@ describe("RUSTRACKER_* variables", () => {
       const r = parseArgs([], env);
       return r.kind === "error" ? r.message : JSON.stringify(r);
     };
-    expect(error({ RUSTRACKER_INTERVAL_SECS: "abc" })).toBe('invalid RUSTRACKER_INTERVAL_SECS "abc": must be an integer from 1 to 86400');
+    expect(error({ RUSTRACKER_INTERVAL_SECS: "abc" })).toBe(
+      'invalid RUSTRACKER_INTERVAL_SECS "abc": must be an integer from 1 to 86400',
+    );
     // Rustracker takes several comma-separated addresses; one is served here.
-    expect(error({ RUSTRACKER_LISTEN: "[::]:8080,0.0.0.0:8080" })).toStartWith('invalid RUSTRACKER_LISTEN "[::]:8080,0.0.0.0:8080"');
+    expect(error({ RUSTRACKER_LISTEN: "[::]:8080,0.0.0.0:8080" })).toStartWith(
+      'invalid RUSTRACKER_LISTEN "[::]:8080,0.0.0.0:8080"',
+    );
     expect(error({ RUSTRACKER_ADMIN_TOKEN: "short" })).toStartWith("invalid RUSTRACKER_ADMIN_TOKEN");
     expect(error({ RUSTRACKER_PEER_TIMEOUT_SECS: "60" })).toBe(
       'invalid RUSTRACKER_PEER_TIMEOUT_SECS "60": the peer timeout must be at least the announce interval (--interval-secs, 1800)',
@@ -134,12 +166,17 @@ describe("the real process", () => {
         ["info", "config: RUSTRACKER_LISTEN is read as BUNTRACKER_LISTEN"],
         ["info", "config: RUSTRACKER_INTERVAL_SECS is ignored: BUNTRACKER_INTERVAL_SECS is given"],
         ["info", "config: RUSTRACKER_ADMIN_TOKEN is read as BUNTRACKER_ADMIN_TOKEN"],
-        ["warn", "config: RUSTRACKER_TRUST_PROXY_HEADERS has no equivalent and is ignored: set BUNTRACKER_TRUST_PROXY to your proxies' addresses"],
+        [
+          "warn",
+          "config: RUSTRACKER_TRUST_PROXY_HEADERS has no equivalent and is ignored: set BUNTRACKER_TRUST_PROXY to your proxies' addresses",
+        ],
       ]);
       expect(p.output()).toContain('"interval":1200');
       expect(p.output()).not.toContain(TOKEN);
       // The token works for the admin API.
-      const res = await fetch(`http://127.0.0.1:${p.httpPort}/api/blacklist`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`http://127.0.0.1:${p.httpPort}/api/blacklist`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       expect(res.status).toBe(409); // authorized; no list configured
     } finally {
       await p.stop();
@@ -147,8 +184,12 @@ describe("the real process", () => {
   });
 
   test("--check-config names the variable in its one-line error", () => {
-    const r = Bun.spawnSync([process.execPath, MAIN, "--check-config"], { env: { PATH: process.env.PATH ?? "", RUSTRACKER_INTERVAL_SECS: "0" } });
+    const r = Bun.spawnSync([process.execPath, MAIN, "--check-config"], {
+      env: { PATH: process.env.PATH ?? "", RUSTRACKER_INTERVAL_SECS: "0" },
+    });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr.toString()).toBe('buntracker: invalid RUSTRACKER_INTERVAL_SECS "0": must be an integer from 1 to 86400\n');
+    expect(r.stderr.toString()).toBe(
+      'buntracker: invalid RUSTRACKER_INTERVAL_SECS "0": must be an integer from 1 to 86400\n',
+    );
   });
 });

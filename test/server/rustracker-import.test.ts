@@ -25,8 +25,23 @@ async function rustrackerFolder(): Promise<{ dir: string; trends: string; client
   await mkdir(dir);
   const trends = join(dir, "trends.jsonl");
   const clients = join(dir, "top_clients.jsonl");
-  await writeFile(trends, trendLine(ts(8 * 144), 9, 99, 9) + trendLine(ts(3), 10, 100, 60) + trendLine(ts(2), 11, 110, 70) + trendLine(ts(1), 12, 120, 80));
-  await writeFile(clients, clientLine(ts(8 * 144), [[1, 99]]) + clientLine(ts(2), [[1, 80], [3, 30], [0, 0]]) + clientLine(ts(1), [[2, 120]]));
+  await writeFile(
+    trends,
+    trendLine(ts(8 * 144), 9, 99, 9) +
+      trendLine(ts(3), 10, 100, 60) +
+      trendLine(ts(2), 11, 110, 70) +
+      trendLine(ts(1), 12, 120, 80),
+  );
+  await writeFile(
+    clients,
+    clientLine(ts(8 * 144), [[1, 99]]) +
+      clientLine(ts(2), [
+        [1, 80],
+        [3, 30],
+        [0, 0],
+      ]) +
+      clientLine(ts(1), [[2, 120]]),
+  );
   return { dir, trends, clients };
 }
 
@@ -34,10 +49,11 @@ async function api(t: TestTracker, path: string): Promise<any> {
   return (await fetch(`http://127.0.0.1:${t.httpPort}${path}`)).json();
 }
 
-const importLines = (logs: string[]) => logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "trends: imported Rustracker's history");
+const importLines = (logs: string[]) =>
+  logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "trends: imported Rustracker's history");
 
 describe("importing Rustracker's trend history", () => {
-  test("the first start imports the last 7 days into the charts and our file; a restart does not import again", async () => {
+  test("the first start imports the last 7 days into the charts and our file; a restart does not again", async () => {
     const rt = await rustrackerFolder();
     const ours = join(rt.dir, "ours.jsonl");
     const before = [await readFile(rt.trends, "utf8"), await readFile(rt.clients, "utf8")];
@@ -61,15 +77,26 @@ describe("importing Rustracker's trend history", () => {
     ]);
     const logged = importLines(first.logs);
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatchObject({ level: "info", from: rt.trends, top_clients: rt.clients, lines: 4, samples: 3, with_clients: 2, bad_lines: 0 });
+    expect(logged[0]).toMatchObject({
+      level: "info",
+      from: rt.trends,
+      top_clients: rt.clients,
+      lines: 4,
+      samples: 3,
+      with_clients: 2,
+      bad_lines: 0,
+    });
     expect(logged[0].oldest).toBe(new Date(ts(3) * 1000).toISOString());
     await first.stop();
 
     // Our file now holds the imported history in our format; Rustracker's files are untouched.
-    const saved = (await readFile(ours, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const saved = (await readFile(ours, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(saved.slice(0, 3)).toEqual([
       { t: ts(3), torrents: 10, peers: 100, seeders: 60, leechers: 40, clients: {} },
-      { t: ts(2), torrents: 11, peers: 110, seeders: 70, leechers: 40, clients: { qBittorrent: 80, "µTorrent": 30 } },
+      { t: ts(2), torrents: 11, peers: 110, seeders: 70, leechers: 40, clients: { qBittorrent: 80, µTorrent: 30 } },
       { t: ts(1), torrents: 12, peers: 120, seeders: 80, leechers: 40, clients: { Transmission: 120 } },
     ]);
     expect([await readFile(rt.trends, "utf8"), await readFile(rt.clients, "utf8")]).toEqual(before);
@@ -87,7 +114,12 @@ describe("importing Rustracker's trend history", () => {
   test("missing Rustracker files are logged and the tracker starts with no history", async () => {
     const dir = join(root, `rt${++dirs}`);
     await mkdir(dir);
-    const t = await startTestTracker(["--trends-file", join(dir, "ours.jsonl"), "--import-rustracker-trends", join(dir, "trends.jsonl")]);
+    const t = await startTestTracker([
+      "--trends-file",
+      join(dir, "ours.jsonl"),
+      "--import-rustracker-trends",
+      join(dir, "trends.jsonl"),
+    ]);
     const warned = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "trends: no Rustracker file to import");
     expect(warned.map((l) => [l.level, l.path])).toEqual([
       ["warn", join(dir, "trends.jsonl")],
@@ -100,7 +132,9 @@ describe("importing Rustracker's trend history", () => {
   test("RUSTRACKER_TRENDS_FILE alone (the installer's env file): imported, and ours kept beside it", async () => {
     const rt = await rustrackerFolder();
     const p = await startTracker(["--listen", "127.0.0.1:0"], { RUSTRACKER_TRENDS_FILE: rt.trends });
-    const trends = (await (await fetch(`http://127.0.0.1:${p.httpPort}/api/trends`)).json()) as { samples: { t: number }[] };
+    const trends = (await (await fetch(`http://127.0.0.1:${p.httpPort}/api/trends`)).json()) as {
+      samples: { t: number }[];
+    };
     expect(trends.samples.slice(0, 3).map((s) => s.t)).toEqual([ts(3), ts(2), ts(1)]);
     expect(await p.stop()).toBe(0);
     expect(p.output()).toContain("config: RUSTRACKER_TRENDS_FILE is read as BUNTRACKER_IMPORT_RUSTRACKER_TRENDS");

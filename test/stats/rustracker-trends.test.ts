@@ -23,7 +23,7 @@ describe("parseRustrackerTrends", () => {
           leechers: 40,
           // qBittorrent, Transmission and Unknown keep their names; uTorrent is spelt µTorrent here, and its two
           // Xunlei tags are one client here.
-          clients: { qBittorrent: 300, "µTorrent": 20, Transmission: 120, Unknown: 40, Xunlei: 11 },
+          clients: { qBittorrent: 300, µTorrent: 20, Transmission: 120, Unknown: 40, Xunlei: 11 },
         },
         { t: T + 600, torrents: 2, peers: 3, seeders: 2, leechers: 1, clients: {} },
       ],
@@ -41,7 +41,11 @@ describe("parseRustrackerTrends", () => {
       "",
       `{"leechers":1,"peers":2,"seeders":1,"timesta`, // torn by a crash
     ].join("\n");
-    const clients = [`{"clients":[[1,2],"x",[2],[3,-1],[4,1.5],[1,3]],"timestamp":${T}}`, `{"clients":"none","timestamp":${T}}`, "{"].join("\n");
+    const clients = [
+      `{"clients":[[1,2],"x",[2],[3,-1],[4,1.5],[1,3]],"timestamp":${T}}`,
+      `{"clients":"none","timestamp":${T}}`,
+      "{",
+    ].join("\n");
     const r = parseRustrackerTrends(trends, clients);
     expect(r.samples).toEqual([{ t: T, torrents: 1, peers: 2, seeders: 1, leechers: 1, clients: { qBittorrent: 5 } }]);
     expect(r.badLines).toBe(5 + 2);
