@@ -17,6 +17,7 @@ import { errorText, Logger } from "./server/logger.ts";
 import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { AccessListError } from "./server/access-control.ts";
 import { StateFileError } from "./server/state-file.ts";
+import { TrendsFileError } from "./server/trends-file.ts";
 import { VERSION, versionLine } from "./version.ts";
 
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
@@ -86,10 +87,11 @@ let tracker;
 try {
   tracker = await startTracker(config, log, adminToken);
 } catch (err) {
-  // An unusable certificate or key, an access list that cannot be read, or a state file that cannot be read or
-  // saved, is bad input (exit 2, the file's problem in one line); anything else here is a listener that could
-  // not bind (exit 1).
-  if (err instanceof TlsFileError || err instanceof AccessListError || err instanceof StateFileError) await fail(2, err.message);
+  // An unusable certificate or key, an access list that cannot be read, a state file that cannot be read or
+  // saved, or a trends file in Rustracker's format, is bad input (exit 2, the file's problem in one line);
+  // anything else here is a listener that could not bind (exit 1).
+  const badInput = [TlsFileError, AccessListError, StateFileError, TrendsFileError];
+  if (badInput.some((type) => err instanceof type)) await fail(2, (err as Error).message);
   const message = errorText(err);
   log.error("cannot start", { err: message });
   await fail(1, `cannot listen: ${message}`);

@@ -17,8 +17,9 @@ export async function importRustrackerTrends(
   log: Logger,
 ): Promise<number> {
   const clientsPath = join(dirname(path), "top_clients.jsonl");
-  const [trendsText, clientsText] = await Promise.all([read(path, log), read(clientsPath, log)]);
-  if (trendsText === null) return 0;
+  const trendsText = await read(path, log);
+  if (trendsText === null) return 0; // (then its client counts have nothing to join)
+  const clientsText = await read(clientsPath, log);
   const history = parseRustrackerTrends(trendsText, clientsText);
   trends.load(history.samples, now);
   const kept = trends.all();

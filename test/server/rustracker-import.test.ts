@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { startTracker } from "../helpers/tracker-process.ts";
 
+const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
+
 const root = await mkdtemp(join(tmpdir(), "buntracker-rt-import-"));
 afterAll(() => rm(root, { recursive: true, force: true }));
 let dirs = 0;
@@ -111,6 +113,19 @@ describe("importing Rustracker's trend history", () => {
     await second.stop();
   });
 
+  test("--trends-file naming Rustracker's file (a flag both have): exit 2, one line, the file untouched", async () => {
+    const rt = await rustrackerFolder();
+    const before = await readFile(rt.trends, "utf8");
+    const args = ["--listen", "127.0.0.1:0", "--trends-file", rt.trends];
+    const r = Bun.spawnSync([process.execPath, MAIN, ...args], { timeout: 10_000 }); // (a start would not end)
+    expect(r.exitCode).toBe(2);
+    const stderr = r.stderr.toString();
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toStartWith(`buntracker: the trends file ${rt.trends} holds Rustracker's history`);
+    expect(stderr).toContain("--import-rustracker-trends");
+    expect(await readFile(rt.trends, "utf8")).toBe(before);
+  });
+
   test("missing Rustracker files are logged and the tracker starts with no history", async () => {
     const dir = join(root, `rt${++dirs}`);
     await mkdir(dir);
@@ -121,11 +136,26 @@ describe("importing Rustracker's trend history", () => {
       join(dir, "trends.jsonl"),
     ]);
     const warned = t.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === "trends: no Rustracker file to import");
-    expect(warned.map((l) => [l.level, l.path])).toEqual([
-      ["warn", join(dir, "trends.jsonl")],
-      ["warn", join(dir, "top_clients.jsonl")],
-    ]);
+    expect(warned.map((l) => [l.level, l.path])).toEqual([["warn", join(dir, "trends.jsonl")]]);
     expect((await api(t, "/api/trends")).samples).toHaveLength(1); // its own first sample
+    await t.stop();
+  });
+
+  test("without top_clients.jsonl the totals are imported alone", async () => {
+    const rt = await rustrackerFolder();
+    await rm(rt.clients);
+    const t = await startTestTracker([
+      "--trends-file",
+      join(rt.dir, "ours.jsonl"),
+      "--import-rustracker-trends",
+      rt.trends,
+    ]);
+    const logs = t.logs.map((l) => JSON.parse(l));
+    expect(logs.filter((l) => l.msg === "trends: no Rustracker file to import").map((l) => l.path)).toEqual([
+      rt.clients,
+    ]);
+    expect(importLines(t.logs)[0]).toMatchObject({ top_clients: null, samples: 3, with_clients: 0 });
+    expect((await api(t, "/api/trends")).samples).toHaveLength(4);
     await t.stop();
   });
 
