@@ -51,14 +51,16 @@ export class AdminApi {
       return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, { "www-authenticate": 'Bearer realm="buntracker"' });
     }
     const access = this.#access;
-    if (access.path === null) {
+    // A lookup is answered with access control off too (nothing is refused), as Rustracker does without a list.
+    const lookup = (req.method === "GET" || req.method === "HEAD") && query.has("info_hash");
+    if (access.path === null && !lookup) {
       return json({ error: "access control is off: start with --access-mode deny|allow and --access-list PATH" }, 409);
     }
     try {
       switch (req.method) {
         case "GET":
         case "HEAD":
-          return query.has("info_hash") ? this.#lookup(query.get("info_hash")!) : await this.#page(query);
+          return lookup ? this.#lookup(query.get("info_hash")!) : await this.#page(query);
         case "POST":
           return await this.#add(req);
         case "DELETE":

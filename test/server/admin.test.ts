@@ -145,14 +145,21 @@ describe("authorization", () => {
     expect(await readFile(join(dir, "deny.txt"), "utf8")).toBe("");
   });
 
-  test("a token but no list configured: 409 (after the token check)", async () => {
+  test("a token but no list: 409 (after the token check), but a lookup says nothing is refused", async () => {
     const t = await startTestTracker(["--admin-token", TOKEN]);
     running.push(t);
     const r = await request(t.httpPort, "GET", "", undefined);
     expect(r.status).toBe(409);
     expect(r.body.error).toContain("--access-mode");
     expect((await request(t.httpPort, "POST", "", { info_hash: hexOf("a") })).status).toBe(409);
+    expect((await request(t.httpPort, "DELETE", `?info_hash=${hexOf("a")}`, undefined)).status).toBe(409);
     expect((await request(t.httpPort, "GET", "", undefined, null)).status).toBe(401);
+    // Rustracker answers this one without a list too.
+    const lookup = await request(t.httpPort, "GET", `?info_hash=${hexOf("a")}`, undefined);
+    expect(lookup.status).toBe(200);
+    const off = { ok: true, blacklisted: false, info_hash: hexOf("a"), error: null, mode: "off", listed: false };
+    expect(lookup.body).toEqual(off);
+    expect((await request(t.httpPort, "GET", `?info_hash=${hexOf("a")}`, undefined, null)).status).toBe(401);
   });
 });
 
