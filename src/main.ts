@@ -9,12 +9,14 @@ import { effectiveSettings } from "./config/effective.ts";
 import { helpText, helpWidth } from "./config/help.ts";
 import { parseArgs } from "./config/parse-args.ts";
 import { platformDefaults } from "./config/platform.ts";
+import { describeAlias } from "./config/rustracker-env.ts";
 import { Invalid, secret } from "./config/value-types.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
 import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { AccessListError } from "./server/access-control.ts";
 import { StateFileError } from "./server/state-file.ts";
+import { TrendsFileError } from "./server/trends-file.ts";
 import { VERSION, versionLine } from "./version.ts";
 
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
@@ -73,6 +75,10 @@ if (parsed.kind === "check") {
   process.exit(0);
 }
 const log = new Logger(config.logLevel);
+// One line per Rustracker variable found (never its value: one of them is the admin token).
+for (const a of parsed.aliases) {
+  log[a.outcome === "unsupported" ? "warn" : "info"](`config: ${describeAlias(a)}`, { variable: a.variable });
+}
 // The trends file's folder may not exist yet (the Windows default is in %ProgramData%). If it cannot be made,
 // the trends file itself reports why and the tracker keeps its history in memory.
 if (config.trendsFile !== null) await mkdir(dirname(config.trendsFile), { recursive: true }).catch(() => {});
@@ -80,10 +86,11 @@ let tracker;
 try {
   tracker = await startTracker(config, log, adminToken);
 } catch (err) {
-  // An unusable certificate or key, an access list that cannot be read, or a state file that cannot be read or
-  // saved, is bad input (exit 2, the file's problem in one line); anything else here is a listener that could
-  // not bind (exit 1).
-  if (err instanceof TlsFileError || err instanceof AccessListError || err instanceof StateFileError) await fail(2, err.message);
+  // An unusable certificate or key, an access list that cannot be read, a state file that cannot be read or
+  // saved, or a trends file in Rustracker's format, is bad input (exit 2, the file's problem in one line);
+  // anything else here is a listener that could not bind (exit 1).
+  const badInput = [TlsFileError, AccessListError, StateFileError, TrendsFileError];
+  if (badInput.some((type) => err instanceof type)) await fail(2, (err as Error).message);
   const message = errorText(err);
   log.error("cannot start", { err: message });
   await fail(1, `cannot listen: ${message}`);

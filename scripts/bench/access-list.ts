@@ -50,7 +50,7 @@ export async function accessListCommand(o: { lines: number; seed: number; repeat
       const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString("hex");
       times["GET lookup"].push(await ms("GET", `?info_hash=${hexes[i % 3]}`, undefined, 200));
       times["GET page (1000 at offset N/2)"].push(await ms("GET", `?offset=${o.lines >> 1}&limit=1000`, undefined, 200));
-      times.POST.push(await ms("POST", "", JSON.stringify({ info_hash: fresh }), 201));
+      times.POST.push(await ms("POST", "", JSON.stringify({ info_hash: fresh }), 200));
       times.DELETE.push(await ms("DELETE", `?info_hash=${fresh}`, undefined, 200));
     }
     for (const [name, xs] of Object.entries(times)) {

@@ -34,6 +34,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Trend history file (JSONL); null keeps the history in memory only. */
   trendsFile: string | null;
+  /** Rustracker's trends.jsonl (its top_clients.jsonl beside it), imported when the history is empty; null: none. */
+  importRustrackerTrends: string | null;
   accessMode: AccessMode;
   /** Deny or allow list file; null when accessMode is off. */
   accessList: string | null;

@@ -1,8 +1,9 @@
 // docs/options.md, from the option table and the rules (scripts/gen-options-doc.ts writes it; a test checks
 // that the committed file is current). Pure.
 
-import { GROUPS, OPTIONS } from "./options.ts";
+import { GROUPS, OPTION_BY_KEY, OPTIONS } from "./options.ts";
 import { RULES } from "./rules.ts";
+import { RUSTRACKER_VARIABLES } from "./rustracker-env.ts";
 
 const cell = (s: string) => s.replaceAll("|", "\\|");
 const code = (s: string) => `\`${cell(s)}\``;
@@ -32,6 +33,21 @@ export function optionsDoc(): string {
   }
   out.push("", "## Rules between options", "", "Each is checked at start (and by `--check-config`); breaking one is a one-line error and exit code 2.", "");
   for (const rule of RULES) out.push(`- ${rule.doc}`);
+  out.push(
+    "",
+    "## Rustracker's variables",
+    "",
+    "Rustracker's environment variables are read too, so that its settings file (`/etc/rustracker.env`) keeps working.",
+    "Ours win: a variable is ignored when the option it stands for is given any other way (flag, `BUNTRACKER_*`",
+    "variable or config file). Each one found is logged at start (never its value).",
+    "",
+    "| Rustracker variable | read as |",
+    "|---|---|",
+  );
+  for (const v of RUSTRACKER_VARIABLES) {
+    const as = v.key === null ? `no equivalent, ignored: ${v.note}` : code(OPTION_BY_KEY.get(v.key)!.env);
+    out.push(`| ${code(v.name)} | ${as} |`);
+  }
   out.push(
     "",
     "## Other flags",

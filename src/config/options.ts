@@ -8,6 +8,7 @@
 // rules.ts if it constrains another option (with a case in test/config/rules.test.ts), then
 // `bun scripts/gen-options-doc.ts` to refresh docs/options.md.
 
+import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import type { PlatformDefaults } from "./platform.ts";
 import { cidrList, int, listen, listenOrOff, optionalListen, oneOf, onOff, path, secret, type ValueType } from "./value-types.ts";
@@ -80,6 +81,8 @@ const PEER_TIMEOUT = 3000;
 const DEFAULT_NUMWANT = 50;
 // bittorrent-tracker and aquatic_ws both send 120 s: offers are only good for a short while.
 const WS_INTERVAL = 120;
+/** Our trend history's file beside an imported Rustracker one, when --trends-file is not given. */
+const RUSTRACKER_IMPORT_TRENDS_FILE = "buntracker-trends.jsonl";
 
 export const OPTIONS: readonly Option[] = [
   // Listeners
@@ -313,9 +316,25 @@ export const OPTIONS: readonly Option[] = [
   option("trends_file", "trendsFile", "Files and logging", {
     value: "PATH",
     type: path,
-    default: (c) => c.platform.trendsFile,
-    defaultText: "memory only; a compiled Windows .exe: %ProgramData%\\buntracker\\trends.jsonl",
+    // Importing needs a file of our own, or every start would import again.
+    default: (c) => {
+      const imported = c.given("import_rustracker_trends")?.text;
+      return c.platform.trendsFile ?? (imported ? join(dirname(imported), RUSTRACKER_IMPORT_TRENDS_FILE) : null);
+    },
+    defaultText:
+      `memory only; with --import-rustracker-trends: ${RUSTRACKER_IMPORT_TRENDS_FILE} in that file's folder; ` +
+      "a compiled Windows .exe: %ProgramData%\\buntracker\\trends.jsonl",
     help: "Keep the dashboard's 7-day trend and client history in this JSONL file across restarts (its folder is created if missing).",
+  }),
+  option("import_rustracker_trends", "importRustrackerTrends", "Files and logging", {
+    value: "PATH",
+    type: path,
+    default: null,
+    defaultText: null,
+    help:
+      "Rustracker's trends.jsonl (its --trends-file; top_clients.jsonl is read from the same folder): its history " +
+      "is imported at start when the --trends-file history is empty or absent, so only once. Rustracker's files " +
+      "are only read.",
   }),
   option("state_file", "stateFile", "Files and logging", {
     value: "PATH",

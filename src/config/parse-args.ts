@@ -1,13 +1,15 @@
 // Command line + BUNTRACKER_* environment + optional TOML config file -> Config, driven by the option table
 // (options.ts) and the rules (rules.ts). Pure: argv, env and the file reader are passed in. The command line
-// wins over the environment, which wins over the file; every bad value yields one line naming the flag,
-// variable or file key, the value and what is allowed.
+// wins over the environment, which wins over the file, which wins over Rustracker's variables
+// (rustracker-env.ts); every bad value yields one line naming the flag, variable or file key, the value and
+// what is allowed.
 
 import { readFileSync } from "node:fs";
 import type { Config } from "./config.ts";
 import { type DefaultContext, OPTION_BY_FLAG, OPTION_BY_KEY, OPTIONS } from "./options.ts";
 import type { PlatformDefaults } from "./platform.ts";
 import { RULES, type RuleContext } from "./rules.ts";
+import { type AliasUse, describeAlias, RUSTRACKER_VARIABLES } from "./rustracker-env.ts";
 import { Invalid } from "./value-types.ts";
 
 /** Where a setting came from: `from` is the flag or variable as given ("default" when neither). */
@@ -22,9 +24,10 @@ export const CONFIG_ENV = "BUNTRACKER_CONFIG";
 
 type Given = Map<string, { text: string; from: string; kind: "file" | "env" | "flag" }>;
 
+/** `aliases`: each Rustracker variable found in the environment and what became of it (main.ts logs them). */
 export type ParseResult =
-  | { kind: "run"; config: Config }
-  | { kind: "check"; config: Config; sources: ReadonlyMap<string, Source>; warnings: string[] }
+  | { kind: "run"; config: Config; aliases: AliasUse[] }
+  | { kind: "check"; config: Config; sources: ReadonlyMap<string, Source>; warnings: string[]; aliases: AliasUse[] }
   | { kind: "help" }
   | { kind: "version" }
   | { kind: "error"; message: string };
@@ -76,6 +79,7 @@ export function parseArgs(
     if (v !== undefined && v !== "") given.set(o.key, { text: v, from: o.env, kind: "env" });
   }
   for (const f of flags) given.set(f.key, { text: f.text, from: f.from, kind: "flag" });
+  const aliases = applyAliases(env, given);
 
   // Every given value is parsed first (in table order, so the first bad one is reported), then defaults are
   // derived on demand, then the rules run.
@@ -108,7 +112,7 @@ export function parseArgs(
     const message = rule.check(ctx);
     if (message !== null) return { kind: "error", message };
   }
-  if (!check) return { kind: "run", config: result };
+  if (!check) return { kind: "run", config: result, aliases };
   const sources = new Map<string, Source>();
   for (const o of OPTIONS) {
     const g = given.get(o.key);
@@ -118,7 +122,29 @@ export function parseArgs(
     const g = given.get(alias.key);
     for (const key of alias.sets ?? []) if (g !== undefined && !given.has(key)) sources.set(key, { kind: g.kind, from: g.from });
   }
-  return { kind: "check", config: result, sources, warnings: unknownVariables(env) };
+  const warnings = [...aliases.filter((a) => a.outcome !== "used").map(describeAlias), ...unknownVariables(env)];
+  return { kind: "check", config: result, sources, warnings, aliases };
+}
+
+/** Rustracker's variables, lowest of all: each fills its option unless one of ours already covers it. */
+function applyAliases(env: Readonly<Record<string, string | undefined>>, given: Given): AliasUse[] {
+  const uses: AliasUse[] = [];
+  for (const v of RUSTRACKER_VARIABLES) {
+    const text = env[v.name];
+    if (text === undefined || text === "") continue;
+    if (v.key === null) {
+      uses.push({ variable: v.name, outcome: "unsupported", note: v.note ?? "" });
+      continue;
+    }
+    const ours = OPTION_BY_KEY.get(v.key)!.env;
+    const winner = [v.key, ...(v.yieldsTo ?? [])].map((k) => given.get(k)).find((g) => g !== undefined);
+    if (winner !== undefined) uses.push({ variable: v.name, outcome: "overridden", ours, by: winner.from });
+    else {
+      given.set(v.key, { text, from: v.name, kind: "env" });
+      uses.push({ variable: v.name, outcome: "used", ours });
+    }
+  }
+  return uses;
 }
 
 /** A TOML file with the table's keys at top level: its values go into `given`. Returns a message when bad. */

@@ -2,6 +2,7 @@
 // default); the defaults always satisfy them, so each rule only fires on something the user gave. Messages
 // name options as the user gave them (--flag or BUNTRACKER_VARIABLE), or by flag when they were not given.
 
+import { resolve } from "node:path";
 import type { Config } from "./config.ts";
 
 export interface RuleContext {
@@ -97,6 +98,17 @@ export const RULES: readonly Rule[] = [
     doc: "`--access-list` needs `--access-mode deny` or `allow`.",
     check(c) {
       return c.get("accessMode") === "off" && c.get("accessList") !== null ? `${c.name("access_list")} needs --access-mode deny or allow` : null;
+    },
+  },
+  {
+    id: "import-is-not-the-trends-file",
+    doc: "`--import-rustracker-trends` is not the `--trends-file` (Rustracker's file is read, never written).",
+    check(c) {
+      const imported = c.given("import_rustracker_trends");
+      const ours = c.get("trendsFile");
+      if (imported === undefined || ours === null || resolve(imported.text) !== resolve(ours)) return null;
+      const why = "give --trends-file another path (the history is kept in buntracker's own format)";
+      return `${imported.from} and ${c.name("trends_file")} name the same file: ${why}`;
     },
   },
   {

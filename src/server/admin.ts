@@ -8,6 +8,9 @@
 //   POST   /api/blacklist {"info_hash": HEX}   add (file first, then memory); a duplicate is reported
 //   DELETE /api/blacklist?info_hash=HEX   remove (atomic rewrite)
 //
+// The lookup and the add answer as Rustracker documents them (`ok`, `blacklisted` / `added`, `info_hash`,
+// `error: null`, and 200 for an add), so its operators' scripts keep working; our own fields come on top.
+//
 // Each answers in milliseconds on a list of millions: lookups and pages come from the packed table and its
 // sorted order; an add appends one line and a removal rewrites the file from one read, neither re-parses it
 // (see access-control.ts). If the list file is gone, an edit writes it again from the list in force.
@@ -48,14 +51,16 @@ export class AdminApi {
       return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, { "www-authenticate": 'Bearer realm="buntracker"' });
     }
     const access = this.#access;
-    if (access.path === null) {
+    // A lookup is answered with access control off too (nothing is refused), as Rustracker does without a list.
+    const lookup = (req.method === "GET" || req.method === "HEAD") && query.has("info_hash");
+    if (access.path === null && !lookup) {
       return json({ error: "access control is off: start with --access-mode deny|allow and --access-list PATH" }, 409);
     }
     try {
       switch (req.method) {
         case "GET":
         case "HEAD":
-          return query.has("info_hash") ? this.#lookup(query.get("info_hash")!) : await this.#page(query);
+          return lookup ? this.#lookup(query.get("info_hash")!) : await this.#page(query);
         case "POST":
           return await this.#add(req);
         case "DELETE":
@@ -79,7 +84,10 @@ export class AdminApi {
   #lookup(hex: string): Response {
     const key = hexToKey(hex.trim());
     if (key === null) return badHash();
-    return json({ mode: this.#access.mode, info_hash: keyToHex(key), listed: this.#access.list.hashes.has(key) }, 200);
+    const listed = this.#access.list.hashes.has(key);
+    // Rustracker's question is "is it refused?": in allow mode that is a hash not on the list.
+    const blacklisted = this.#access.mode === "allow" ? !listed : listed;
+    return json({ ok: true, blacklisted, info_hash: keyToHex(key), error: null, mode: this.#access.mode, listed }, 200);
   }
 
   async #page(query: URLSearchParams): Promise<Response> {
@@ -116,9 +124,13 @@ export class AdminApi {
     if (key === null) return badHash();
     const result = await this.#access.add(key);
     this.#log.info("admin: access list add", { info_hash: keyToHex(key), added: result === "done" });
+    const hex40 = keyToHex(key);
     return result === "done"
-      ? json({ mode: this.#access.mode, info_hash: keyToHex(key), added: true }, 201)
-      : json({ mode: this.#access.mode, info_hash: keyToHex(key), added: false, reason: "already listed" }, 200);
+      ? json({ ok: true, added: true, info_hash: hex40, error: null, mode: this.#access.mode }, 200)
+      : json(
+          { ok: true, added: false, info_hash: hex40, error: null, mode: this.#access.mode, reason: "already listed" },
+          200,
+        );
   }
 
   async #remove(hex: string | null): Promise<Response> {

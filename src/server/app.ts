@@ -139,6 +139,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     minIntervalS: config.minIntervalS,
     peerTimeoutS: config.peerTimeoutS,
     trendsFile: config.trendsFile,
+    importRustrackerTrends: config.importRustrackerTrends,
     allows: access.allows,
     listVersion: () => access.list,
     ws,

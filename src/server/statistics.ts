@@ -16,6 +16,7 @@ import type { Logger } from "./logger.ts";
 import type { Faults } from "./faults.ts";
 import { renderMetrics } from "./metrics.ts";
 import type { SweepStats } from "./sweeper.ts";
+import { importRustrackerTrends } from "./rustracker-import.ts";
 import { TrendsFile } from "./trends-file.ts";
 
 /** Rankings are refreshed every this many ms, spending at most RANK_SLICE_MS per refresh. */
@@ -36,6 +37,8 @@ export interface StatisticsOptions {
   minIntervalS: number;
   peerTimeoutS: number;
   trendsFile: string | null;
+  /** Rustracker's trends.jsonl, imported at start when our history is empty (see rustracker-import.ts). */
+  importRustrackerTrends?: string | null;
   /** The access list's verdict: refused torrents never show in the rankings. */
   allows: (infoHash: string) => boolean;
   ws: WsTracker | null;
@@ -54,6 +57,7 @@ export class Statistics {
   readonly cache = new ApiCache();
   readonly #store: Store;
   readonly #file: TrendsFile | null;
+  readonly #importFrom: string | null;
   readonly #log: Logger;
   readonly #timers: ReturnType<typeof setTimeout>[] = [];
   #nextRankShard = 0;
@@ -71,6 +75,7 @@ export class Statistics {
     this.#listVersion = o.listVersion ?? (() => null);
     this.#listSeen = this.#listVersion();
     this.#file = o.trendsFile === null ? null : new TrendsFile(o.trendsFile, o.log);
+    this.#importFrom = o.importRustrackerTrends ?? null;
     const top = new TopTorrents(o.store.shardCount);
     this.ctx = {
       store: o.store,
@@ -104,10 +109,16 @@ export class Statistics {
   /** Loads the trend history, takes the first sample and starts the timers. */
   async start(): Promise<void> {
     const now = this.ctx.now();
+    let ours = 0;
     if (this.#file !== null) {
       const loaded = await this.#file.load();
+      ours = loaded.length;
       this.ctx.trends.load(loaded, now);
       this.#log.info("trends loaded", { path: this.#file.path, samples: this.ctx.trends.size });
+    }
+    // Only into an empty or absent file (the first start): the rewrite below then makes it ours for good.
+    if (this.#importFrom !== null && ours === 0) {
+      await importRustrackerTrends(this.#importFrom, this.ctx.trends, now, this.#log);
     }
     // A first sample now, so the charts have a point; unless the history already covers this bucket (a
     // restart), whose sample from before the restart is the better one to keep.

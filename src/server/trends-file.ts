@@ -1,15 +1,22 @@
 // Trend history on disk: one JSON sample per line (totals and per-client counts together), appended as
 // samples are taken and rewritten atomically (see atomic-file.ts) when it has grown a day past the
 // retention window, so it never grows without bound. A torn last line (power loss) or a corrupt line is
-// skipped with a warning; a read-only or full disk is logged and the tracker keeps serving.
+// skipped with a warning; a read-only or full disk is logged and the tracker keeps serving. A file in
+// Rustracker's format (its --trends-file has our flag's name) is refused, not overwritten.
 
 import { appendFile, readFile } from "node:fs/promises";
+import { parseRustrackerTrends } from "../stats/rustracker-trends.ts";
 import { TREND_INTERVAL_S, type TrendSample } from "../stats/trends.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 /** Rewrite the file after this many appended lines (a day of samples). */
 const COMPACT_AFTER_APPENDS = 86400 / TREND_INTERVAL_S;
+
+/** The trends file cannot be used without losing what it holds: the start must stop (main.ts: exit 2). */
+export class TrendsFileError extends Error {
+  override name = "TrendsFileError";
+}
 
 export class TrendsFile {
   readonly path: string;
@@ -22,7 +29,7 @@ export class TrendsFile {
     this.#log = log;
   }
 
-  /** Reads every valid sample. A missing file is an empty history. */
+  /** Reads every valid sample. A missing file is an empty history. Throws TrendsFileError for Rustracker's. */
   async load(): Promise<TrendSample[]> {
     let text: string;
     try {
@@ -36,14 +43,21 @@ export class TrendsFile {
     const torn = lines.pop() ?? ""; // text after the last newline: empty unless the last write was cut short
     if (torn.trim() !== "") this.#log.warn("trends: skipped a torn last line", { path: this.path, bytes: torn.length });
     const samples: TrendSample[] = [];
-    let bad = 0;
+    const bad: string[] = [];
     for (const line of lines) {
       if (line.trim() === "") continue;
       const sample = parseSample(line);
-      if (sample === null) bad++;
+      if (sample === null) bad.push(line);
       else samples.push(sample);
     }
-    if (bad > 0) this.#log.warn("trends: skipped unreadable lines", { path: this.path, lines: bad });
+    // The start rewrites the file with what it could read: Rustracker's lines would be gone for good.
+    if (parseRustrackerTrends(bad.join("\n"), null).samples.length > 0) {
+      throw new TrendsFileError(
+        `the trends file ${this.path} holds Rustracker's history, in its own format: import it with ` +
+          "--import-rustracker-trends PATH and give --trends-file another path (or none: it then goes beside it)",
+      );
+    }
+    if (bad.length > 0) this.#log.warn("trends: skipped unreadable lines", { path: this.path, lines: bad.length });
     return samples;
   }
 

@@ -23,6 +23,15 @@ const CASES: Record<string, { argv: string[]; env?: Record<string, string>; mess
   "blacklist-is-deny": [{ argv: ["--blacklist", "/x", "--access-mode", "allow"], message: "--blacklist is a deny list, but --access-mode is allow" }],
   "access-mode-needs-list": [{ argv: [], env: { BUNTRACKER_ACCESS_MODE: "allow" }, message: "BUNTRACKER_ACCESS_MODE allow needs --access-list PATH" }],
   "access-list-needs-mode": [{ argv: ["--access-list", "/x"], message: "--access-list needs --access-mode deny or allow" }],
+  "import-is-not-the-trends-file": [
+    {
+      argv: ["--trends-file", "/var/lib/rustracker/trends.jsonl"],
+      env: { RUSTRACKER_TRENDS_FILE: "/var/lib/rustracker/../rustracker/trends.jsonl" },
+      message:
+        "RUSTRACKER_TRENDS_FILE and --trends-file name the same file: " +
+        "give --trends-file another path (the history is kept in buntracker's own format)",
+    },
+  ],
   "one-admin-token": [
     { argv: ["--admin-token", "t".repeat(16), "--admin-token-file", "/t"], message: "--admin-token and --admin-token-file both give an admin token: use one" },
   ],
@@ -46,6 +55,7 @@ describe("cross-option rules", () => {
       ["--interval-secs", "86400"], // the timeout follows the interval up
       ["--tls-cert", "c", "--tls-key", "k", "--tls-listen", "443"],
       ["--blacklist", "/x", "--access-mode", "deny"],
+      ["--import-rustracker-trends", "/var/lib/rustracker/trends.jsonl"], // ours goes beside it
     ]) {
       expect(parseArgs(argv, {}).kind).toBe("run");
     }

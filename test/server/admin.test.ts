@@ -145,14 +145,21 @@ describe("authorization", () => {
     expect(await readFile(join(dir, "deny.txt"), "utf8")).toBe("");
   });
 
-  test("a token but no list configured: 409 (after the token check)", async () => {
+  test("a token but no list: 409 (after the token check), but a lookup says nothing is refused", async () => {
     const t = await startTestTracker(["--admin-token", TOKEN]);
     running.push(t);
     const r = await request(t.httpPort, "GET", "", undefined);
     expect(r.status).toBe(409);
     expect(r.body.error).toContain("--access-mode");
     expect((await request(t.httpPort, "POST", "", { info_hash: hexOf("a") })).status).toBe(409);
+    expect((await request(t.httpPort, "DELETE", `?info_hash=${hexOf("a")}`, undefined)).status).toBe(409);
     expect((await request(t.httpPort, "GET", "", undefined, null)).status).toBe(401);
+    // Rustracker answers this one without a list too.
+    const lookup = await request(t.httpPort, "GET", `?info_hash=${hexOf("a")}`, undefined);
+    expect(lookup.status).toBe(200);
+    const off = { ok: true, blacklisted: false, info_hash: hexOf("a"), error: null, mode: "off", listed: false };
+    expect(lookup.body).toEqual(off);
+    expect((await request(t.httpPort, "GET", `?info_hash=${hexOf("a")}`, undefined, null)).status).toBe(401);
   });
 });
 
@@ -199,7 +206,8 @@ describe("reading the list", () => {
       status: 200,
       body: { mode: "deny", info_hash: hexOf("listed"), listed: true },
     });
-    expect((await a.call("GET", `?info_hash=${hexOf("other")}`)).body).toEqual({ mode: "deny", info_hash: hexOf("other"), listed: false });
+    const other = (await a.call("GET", `?info_hash=${hexOf("other")}`)).body;
+    expect(other).toMatchObject({ mode: "deny", info_hash: hexOf("other"), listed: false });
     for (const bad of ["", "xyz", hexOf("a").slice(1), `${hexOf("a")}00`, "%00"]) {
       const r = await a.call("GET", `?info_hash=${bad}`);
       expect({ bad, status: r.status }).toEqual({ bad, status: 400 });
@@ -230,12 +238,57 @@ describe("reading the list", () => {
   });
 });
 
+describe("Rustracker's documented answers (its scripts keep working)", () => {
+  // Rustracker's README: GET answers "blacklisted": true|false; POST answers 200 with "added": true, and
+  // "added": false for a duplicate. Its code adds ok, info_hash and error: null. Ours ride along.
+  const HASH = "0123456789abcdef0123456789abcdef01234567"; // the README's own example
+
+  test("GET ?info_hash= and POST, exactly as in Rustracker's README examples", async () => {
+    const a = await admin("");
+    const curl = (init: RequestInit = {}, query = "") =>
+      fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist${query}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          "x-forwarded-for": freshSource(),
+          ...(init.headers as Record<string, string>),
+        },
+      });
+    const before = await curl({}, `?info_hash=${HASH}`);
+    expect(before.status).toBe(200);
+    expect(before.headers.get("content-type")).toStartWith("application/json");
+    const common = { ok: true, info_hash: HASH, error: null, mode: "deny" };
+    expect(await before.json()).toEqual({ ...common, blacklisted: false, listed: false });
+
+    const body = `{"info_hash":"${HASH}"}`;
+    const post = () => curl({ method: "POST", headers: { "content-type": "application/json" }, body });
+    const added = await post();
+    expect(added.status).toBe(200);
+    expect(await added.json()).toEqual({ ...common, added: true });
+    const duplicate = await post();
+    expect(duplicate.status).toBe(200);
+    expect(await duplicate.json()).toEqual({ ...common, added: false, reason: "already listed" });
+    expect(await readFile(a.list, "utf8")).toBe(`${HASH}\n`);
+
+    const after = await curl({}, `?info_hash=${HASH.toUpperCase()}`);
+    expect(await after.json()).toEqual({ ...common, blacklisted: true, listed: true });
+  });
+
+  test("in allow mode, blacklisted means refused: a hash not on the allow list", async () => {
+    const a = await admin(`${HASH}\n`, ["--access-mode", "allow"]);
+    const allowed = (await a.call("GET", `?info_hash=${HASH}`)).body;
+    expect(allowed).toMatchObject({ blacklisted: false, listed: true, mode: "allow" });
+    const other = (await a.call("GET", `?info_hash=${hexOf("other")}`)).body;
+    expect(other).toMatchObject({ blacklisted: true, listed: false, mode: "allow" });
+  });
+});
+
 describe("adding", () => {
-  test("POST writes the file, then applies it: 201, then a duplicate is 200 added:false and not written again", async () => {
+  test("POST writes the file, then applies it (200 added:true); a duplicate is 200 added:false, not written", async () => {
     const a = await admin(`# my deny list\n${hexOf("old")}\n`);
     expect(await announce(a.t.httpPort, "new")).toBeNull();
     const r = await a.call("POST", "", { info_hash: hexOf("new") });
-    expect(r).toMatchObject({ status: 201, body: { mode: "deny", info_hash: hexOf("new"), added: true } });
+    expect(r).toMatchObject({ status: 200, body: { mode: "deny", info_hash: hexOf("new"), added: true } });
     expect(await readFile(a.list, "utf8")).toBe(`# my deny list\n${hexOf("old")}\n${hexOf("new")}\n`);
     // Applied at once, no reload needed.
     expect(await announce(a.t.httpPort, "new")).toBe(NOT_ALLOWED);
@@ -250,7 +303,7 @@ describe("adding", () => {
 
   test("appending to a file whose last line has no newline keeps both hashes intact", async () => {
     const a = await admin(`# no newline at the end\n${hexOf("last")}`);
-    expect((await a.call("POST", "", { info_hash: hexOf("added") })).status).toBe(201);
+    expect((await a.call("POST", "", { info_hash: hexOf("added") })).body.added).toBe(true);
     expect(await readFile(a.list, "utf8")).toBe(`# no newline at the end\n${hexOf("last")}\n${hexOf("added")}\n`);
     expect((await a.call("GET", `?info_hash=${hexOf("last")}`)).body.listed).toBe(true);
     expect((await a.call("GET", `?info_hash=${hexOf("added")}`)).body.listed).toBe(true);
@@ -260,7 +313,7 @@ describe("adding", () => {
   test("a list file deleted under a running tracker is written again with the list in force plus the new hash", async () => {
     const a = await admin(`${hexOf("kept")}\n`);
     await rm(a.list);
-    expect((await a.call("POST", "", { info_hash: hexOf("new") })).status).toBe(201);
+    expect((await a.call("POST", "", { info_hash: hexOf("new") })).body.added).toBe(true);
     expect((await a.fileHashes()).sort()).toEqual([hexOf("kept"), hexOf("new")].sort());
     expect(await announce(a.t.httpPort, "kept")).toBe(NOT_ALLOWED); // the old entry still applies
   });
@@ -332,7 +385,7 @@ describe("adding", () => {
     expect(await announce(a.t.httpPort, "quiet", 3)).toBeNull();
     const stats = async () => (await (await fetch(`http://127.0.0.1:${a.t.httpPort}/api/stats`)).json()) as { torrents: number; peers: number };
     expect(await stats()).toMatchObject({ torrents: 2, peers: 3 });
-    expect((await a.call("POST", "", { info_hash: hexOf("busy") })).status).toBe(201);
+    expect((await a.call("POST", "", { info_hash: hexOf("busy") })).body.added).toBe(true);
     expect(await announce(a.t.httpPort, "busy", 4)).toBe(NOT_ALLOWED);
     expect(a.t.store.get(sha1Key("busy"))).toMatchObject({ peers: 2 }); // kept for a peer timeout
     expect(a.t.logs.some((l) => l.includes("hiding torrents"))).toBe(false); // (that is for reloads)
@@ -465,10 +518,11 @@ describe("concurrent edits", () => {
     const fresh = Array.from({ length: 50 }, (_, i) => hexOf(`c${i}`));
     const bodies = [...fresh, ...fresh.slice(0, 20).map((h) => h.toUpperCase()), ...fresh.slice(30), hexOf("pre"), hexOf("pre")];
     const results = await Promise.all(bodies.map((h) => a.call("POST", "", { info_hash: h })));
-    expect(results.filter((r) => r.status === 201)).toHaveLength(50);
-    expect(results.filter((r) => r.status === 200 && r.body.added === false)).toHaveLength(bodies.length - 50);
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results.filter((r) => r.body.added === true)).toHaveLength(50);
+    expect(results.filter((r) => r.body.added === false)).toHaveLength(bodies.length - 50);
     // Each fresh hash was reported added exactly once.
-    const addedHashes = results.filter((r) => r.status === 201).map((r) => r.body.info_hash);
+    const addedHashes = results.filter((r) => r.body.added === true).map((r) => r.body.info_hash);
     expect(addedHashes.sort()).toEqual([...fresh].sort());
 
     const inFile = await a.fileHashes();
@@ -487,7 +541,8 @@ describe("concurrent edits", () => {
       ...keep.map((h) => a.call("POST", "", { info_hash: h })),
       ...gone.map((h) => a.call("DELETE", `?info_hash=${h}`)),
     ]);
-    expect(results.map((r) => r.status).sort()).toEqual([...Array(20).fill(200), ...Array(20).fill(201)]);
+    expect(results.map((r) => r.status)).toEqual(Array(40).fill(200));
+    expect(results.map((r) => r.body.added ?? r.body.removed)).toEqual(Array(40).fill(true));
     expect((await a.fileHashes()).sort()).toEqual([...keep].sort());
     expect((await a.call("GET")).body.info_hashes).toEqual([...keep].sort());
     expect(await readdir(a.dir)).toEqual(["list.txt"]);

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Logger } from "../../src/server/logger.ts";
-import { TrendsFile } from "../../src/server/trends-file.ts";
+import { TrendsFile, TrendsFileError } from "../../src/server/trends-file.ts";
 import type { TrendSample } from "../../src/stats/trends.ts";
 
 const dirs: string[] = [];
@@ -67,6 +67,17 @@ describe("TrendsFile", () => {
     const lines = (await readFile(path, "utf8")).trim().split("\n");
     expect(lines.length).toBeLessThan(144);
     expect(lines.map((l) => JSON.parse(l).t)).toEqual([5, 605]);
+  });
+
+  test("a file in Rustracker's format (its --trends-file: our flag's name) is refused, left as it was", async () => {
+    const path = join(await tempDir(), "trends.jsonl");
+    const rustracker = `{"leechers":40,"peers":120,"seeders":80,"timestamp":1715800000,"torrents":40}\n`;
+    await writeFile(path, rustracker);
+    const { file } = setup(path);
+    const err = await file.load().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrendsFileError);
+    expect((err as Error).message).toContain("--import-rustracker-trends");
+    expect(await readFile(path, "utf8")).toBe(rustracker);
   });
 
   test("a directory that does not exist is logged once and the history stays in memory", async () => {
