@@ -8,6 +8,7 @@
 // arrival order), and /metrics shows the datagram was counted as dropped.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -18,10 +19,10 @@ import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../h
 import { announcePacket, connectPacket, parseAnnounceReply, parseError, scrapePacket, UdpClient } from "../helpers/udp-client.ts";
 import { bin20, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
-const FULL_TORRENTS = "tracker is full: no room for another torrent";
-const FULL_PEERS = "tracker is full: no room for another peer";
-const RATE_LIMITED = "too many requests from your address; slow down";
-const SOURCE_FULL = "your network (IPv4 address or IPv6 /48) holds its full share of this tracker: no room for another peer from it";
+const FULL_TORRENTS = FAILURE_TEXT.torrent_limit;
+const FULL_PEERS = FAILURE_TEXT.peer_limit;
+const RATE_LIMITED = FAILURE_TEXT.rate_limited;
+const SOURCE_FULL = FAILURE_TEXT.source_share;
 
 const trackers: TestTracker[] = [];
 const clients: UdpClient[] = [];
@@ -386,7 +387,7 @@ describe("full scrape", () => {
     for (const path of ["/scrape", "/scrape?", "/k3y/scrape.php", "/scrape?foo=bar"]) {
       const { status, body } = await getBencode(`http://127.0.0.1:${t.httpPort}${path}`);
       expect(status).toBe(200);
-      expect(String(body["failure reason"])).toContain("full scrape is off");
+      expect(body["failure reason"]).toBe(FAILURE_TEXT.full_scrape_off);
     }
     expect(await metric(t, "buntracker_full_scrapes_total")).toBe(0);
   });
@@ -416,7 +417,7 @@ describe("full scrape", () => {
 
     // The same address again within 5 minutes: refused.
     const again = await getBencode(`${base}/scrape`, { headers: { "accept-encoding": "identity" } });
-    expect(again.body).toEqual({ "failure reason": "full scrape: at most one per 5 minutes per address" });
+    expect(again.body).toEqual({ "failure reason": FAILURE_TEXT.full_scrape_too_often });
 
     // A torrent announced now does not show until the cached reply expires; every copy is the same.
     await announce(sha1("full scrape later"), 5, 10);
