@@ -18,7 +18,7 @@ import { xoshiro128 } from "../../src/core/random.ts";
 import { RateLimiter } from "../../src/core/rate-limit.ts";
 import { AnnounceRequest, AnnounceResult } from "../../src/core/announce.ts";
 import { Store } from "../../src/core/store.ts";
-import { Counters } from "../../src/frontend/counters.ts";
+import { Counters, type Protocol } from "../../src/frontend/counters.ts";
 import { FULL_SCRAPE, HttpTracker } from "../../src/frontend/http-tracker.ts";
 import { type AnnounceSettings, IntervalSource } from "../../src/frontend/settings.ts";
 import { SourceLimit } from "../../src/frontend/source-limit.ts";
@@ -180,8 +180,13 @@ export interface FrontEnd {
   announce(a: AnnounceArgs): Announced | Refused;
   /** Scrape from peer `from`'s address (default 1). */
   scrape(hashes: Uint8Array[], from?: number): Scraped | Refused;
+  /** Its name in /metrics labels and in `Counters.failures`. */
+  readonly protocol: Protocol;
   /** What a scrape without info hashes gets: HTTP could offer a full scrape (off here), UDP and WebSocket have none. */
   readonly emptyScrape: FailureCode;
+  /** A request from peer `peer` that the protocol refuses for its form: it gets `malformedCode`. */
+  malformed(peer: number): Refused;
+  readonly malformedCode: FailureCode;
   /** Requests refused by the rate limit so far (the counter /metrics shows for this protocol). */
   rateLimited(): number;
   /** Asserts that `outcome` is the refusal `code`, as a user of this protocol sees it. */
@@ -274,6 +279,8 @@ export class HttpAdapter implements FrontEnd {
 
   readonly hugeNumwant = 99_999_999_999_999;
   readonly emptyScrape = "full_scrape_off";
+  readonly protocol = "http";
+  readonly malformedCode = "missing_info_hash";
   readonly peerKind: PeerKind;
   /** Both families, whichever the client asks from (BEP 7: peers and peers6). */
   readonly receives: readonly PeerKind[] = ["v4", "v6"];
@@ -296,6 +303,13 @@ export class HttpAdapter implements FrontEnd {
     if ("failure reason" in body) return { refused: codeOf(body["failure reason"] as string) };
     const files = body.files as unknown as Record<string, Counts>;
     return { files: hashes.map((h) => files[latin1(h)] ?? null) };
+  }
+
+  /** An announce without a query. */
+  malformed(peer: number): Refused {
+    const body = this.#decode(this.t.http.announce("/announce", addressOf(peer, this.family), this.len, this.t.now));
+    if (!("failure reason" in body)) throw new Error("a malformed announce was answered");
+    return { refused: codeOf(body["failure reason"] as string) };
   }
 
   rateLimited(): number {
@@ -347,7 +361,8 @@ function pctAll(bytes: Uint8Array): string {
 const udpWire = {
   connect: (txid: number) => connectPacket(txid),
   connectionId: (reply: Uint8Array) => reply.slice(8, 16),
-  announce: (connectionId: Uint8Array, txid: number, a: AnnounceArgs, peerId: string) =>
+  /** `port` defaults to the peer's. */
+  announce: (connectionId: Uint8Array, txid: number, a: AnnounceArgs, peerId: string, port = portOf(a.peer)) =>
     announcePacket({
       connectionId,
       txid,
@@ -356,7 +371,7 @@ const udpWire = {
       left: BigInt(a.left ?? 100),
       event: a.event === undefined ? 0 : { completed: 1, started: 2, stopped: 3 }[a.event],
       numWant: a.numwant ?? -1,
-      port: portOf(a.peer),
+      port,
     }),
   scrape: (connectionId: Uint8Array, txid: number, hashes: Uint8Array[]) => scrapePacket(connectionId, hashes, txid),
   action: (reply: Uint8Array) => new DataView(reply.buffer, reply.byteOffset).getUint32(0),
@@ -414,6 +429,8 @@ export class UdpAdapter implements FrontEnd {
 
   readonly hugeNumwant = 0x7fffffff;
   readonly emptyScrape = "missing_info_hash";
+  readonly protocol = "udp";
+  readonly malformedCode = "invalid_port";
   readonly peerKind: PeerKind;
   /** Only its own family: a reply's peer stride is fixed by the request's family. */
   readonly receives: readonly PeerKind[];
@@ -442,6 +459,18 @@ export class UdpAdapter implements FrontEnd {
     expect(udpWire.action(reply)).toBe(udpWire.ACTION_SCRAPE);
     const entries = udpWire.scrapeEntries(reply);
     return { files: entries.map(([complete, downloaded, incomplete]) => ({ complete, incomplete, downloaded })) };
+  }
+
+  /** An announce for port 0. */
+  malformed(peer: number): Refused {
+    const id = this.#connectionId(peer);
+    if (id === null) return { refused: null };
+    const txid = this.#txid++;
+    const reply = this.#send(peer, udpWire.announce(id, txid, { infoHash: new Uint8Array(20), peer }, peerIdOf(peer, "-TE0001-"), 0));
+    if (reply === null) return { refused: null };
+    expect(udpWire.txid(reply)).toBe(txid);
+    expect(udpWire.action(reply)).toBe(udpWire.ACTION_ERROR);
+    return { refused: codeOf(udpWire.errorMessage(reply)) };
   }
 
   rateLimited(): number {
@@ -494,6 +523,8 @@ export class WsAdapter implements FrontEnd {
   /** Offers beyond the cap are not relayed; more than this is just a bigger message. */
   readonly hugeNumwant = 100;
   readonly emptyScrape = "missing_info_hash";
+  readonly protocol = "websocket";
+  readonly malformedCode = "invalid_message";
   readonly peerKind: PeerKind = "rtc";
   readonly receives: readonly PeerKind[] = ["rtc"];
   readonly #peers = new Map<number, WsPeer>();
@@ -542,6 +573,17 @@ export class WsAdapter implements FrontEnd {
     expect(reply).toMatchObject({ action: "scrape", flags: { min_request_interval: MIN_INTERVAL_S } });
     const files = reply.files as Record<string, Counts>;
     return { files: hashes.map((h) => files[latin1(h)] ?? null) };
+  }
+
+  /** A message that is not JSON: its failure carries no action or info hash to route it by. */
+  malformed(peer: number): Refused {
+    const me = this.#peer(peer);
+    me.inbox.length = 0;
+    this.t.ws.message(me.conn, "{nope", this.t.now);
+    const reply = me.inbox.shift();
+    if (reply === undefined) throw new Error("no reply to a malformed message");
+    expect(Object.keys(reply)).toEqual(["failure reason"]);
+    return { refused: codeOf(reply["failure reason"] as string) };
   }
 
   rateLimited(): number {

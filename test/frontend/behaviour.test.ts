@@ -270,9 +270,11 @@ for (const spec of FRONT_ENDS) {
         return s;
       }
 
-      test("deny list: a listed torrent is refused and not stored; others are served", () => {
+      test("deny list: a listed torrent is refused (and counted by code) and not stored; others are served", () => {
         const { t, fe } = denyList();
+        const before = t.counters.failures[fe.protocol].not_allowed;
         fe.expectRefused(fe.announce({ infoHash: denied, peer: 1 }), "not_allowed");
+        expect(t.counters.failures[fe.protocol].not_allowed).toBe(before + 1);
         expect(t.store.get(latin1(denied))).toBeUndefined();
         expect(announced(fe.announce({ infoHash: hash("fine"), peer: 1 })).incomplete).toBe(1);
       });
@@ -314,6 +316,19 @@ for (const spec of FRONT_ENDS) {
         expect(announced(fe.announce({ infoHash: h, peer: p2, numwant: 5 })).peers).toEqual([p1]);
         t.advance(2);
         expect(announced(fe.announce({ infoHash: h, peer: p1, numwant: 5 })).peers).toEqual([p2]);
+      });
+
+      test("the limit comes before a request is read: malformed requests spend the budget too", () => {
+        const { t, fe } = sharedTracker("rate limit", { rateLimit: { perSecond: 1, burst: 3 } }, spec);
+        const p = 10 * FRONT_ENDS.indexOf(spec) + 3;
+        const limited = t.counters.failures[fe.protocol].rate_limited;
+        const outcomes = range(6).map(() => fe.malformed(p));
+        expect(outcomes[0]).toEqual({ refused: fe.malformedCode });
+        const served = outcomes.findIndex((o) => o.refused !== fe.malformedCode);
+        expect(served).toBeWithin(2, 4);
+        for (const o of outcomes.slice(served)) fe.expectRefused(o, "rate_limited");
+        expect(t.counters.failures[fe.protocol].rate_limited - limited).toBe(outcomes.length - served);
+        expect(t.counters.failures[fe.protocol][fe.malformedCode]).toBeGreaterThanOrEqual(served);
       });
     });
   });
