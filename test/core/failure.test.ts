@@ -16,3 +16,9 @@ test("every code is snake_case and has a text of its own", () => {
 test("every text is printable ASCII (a UDP error packet sends 7-bit bytes)", () => {
   for (const code of FAILURE_CODES) expect(FAILURE_TEXT[code]).toMatch(/^[\x20-\x7e]+$/);
 });
+
+test("the README lists every code (operators alert on them)", async () => {
+  const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+  const section = readme.slice(readme.indexOf("Failure codes:"));
+  for (const code of FAILURE_CODES) expect(section).toContain(`\`${code}\``);
+});
