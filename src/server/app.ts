@@ -174,7 +174,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
       fullScrape: config.fullScrape
         ? new FullScrape(
             store,
-            access.allows,
+            list,
             new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
             () => access.version,
           )
