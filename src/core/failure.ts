@@ -28,6 +28,7 @@ export const FAILURE_TEXT = {
   peer_id_in_use: "peer_id is in use by another connection",
   too_many_peer_ids: "too many peer ids on one connection",
   too_many_torrents: "too many torrents on one connection",
+  too_many_connections: "too many WebSocket connections from your address",
   // Full scrape (HTTP only: UDP and WebSocket have none, and answer missing_info_hash).
   full_scrape_off: "missing info_hash (full scrape is off on this tracker)",
   full_scrape_too_often: "full scrape: too often from your address; try again later",

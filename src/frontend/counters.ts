@@ -39,8 +39,6 @@ export class Counters {
   wsAnswersRelayed = 0;
   /** Answers not passed on: the sender or the addressee is not (or no longer) in the torrent. */
   wsAnswersDropped = 0;
-  /** WebSocket connections refused because their source had too many open. */
-  wsRefusedConnections = 0;
   /** Every refusal by protocol and code (core/failure.ts), rate_limited included; each front end counts its own. */
   readonly failures: Record<Protocol, FailureCounts> = { http: noFailures(), udp: noFailures(), websocket: noFailures() };
 
@@ -55,5 +53,10 @@ export class Counters {
 
   get wsRateLimited(): number {
     return this.failures.websocket.rate_limited;
+  }
+
+  /** WebSocket connections refused because their source had too many open. */
+  get wsRefusedConnections(): number {
+    return this.failures.websocket.too_many_connections;
   }
 }

@@ -128,12 +128,15 @@ export class WsTracker {
     };
   }
 
-  /** A new connection from ip[0..ipLen), or null when its source already has maxSocketsPerIp open. */
+  /**
+   * A new connection from ip[0..ipLen), or null when its source already has maxSocketsPerIp open (counted as
+   * too_many_connections; the server refuses the handshake with that code's text).
+   */
   connect(ip: Uint8Array, ipLen: 4 | 16): WsConnection | null {
     const key = sourceKey(ip, ipLen);
     const open = this.#perSource.get(key) ?? 0;
     if (open >= this.#o.maxSocketsPerIp) {
-      this.counters.wsRefusedConnections++;
+      this.#failures.too_many_connections++;
       return null;
     }
     this.#perSource.set(key, open + 1);

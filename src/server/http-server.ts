@@ -101,7 +101,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
         const client = clientOf(req, server);
         if (client.len === 0) return new Response(`${FAILURE_TEXT.no_address}\n`, { status: 400, headers: TEXT_HEADERS });
         const conn = ws.connect(ip, client.len);
-        if (conn === null) return new Response("too many WebSocket connections from your address\n", { status: 429, headers: TEXT_HEADERS });
+        if (conn === null) return new Response(`${FAILURE_TEXT.too_many_connections}\n`, { status: 429, headers: TEXT_HEADERS });
         if (server.upgrade(req, { data: conn })) return undefined;
         ws.close(conn, o.now());
         return new Response("bad WebSocket handshake\n", { status: 400, headers: TEXT_HEADERS });

@@ -236,8 +236,11 @@ describe("bad input", () => {
       headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
     });
     expect(r.status).toBe(429);
+    expect(await r.text()).toBe(`${FAILURE_TEXT.too_many_connections}\n`);
     await expect(WsClient.open(url + "/announce")).rejects.toThrow();
     expect(tracker.counters.wsRefusedConnections).toBeGreaterThanOrEqual(2);
+    const metrics = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
+    expect(metrics).toContain(`buntracker_failures_total{protocol="websocket",code="too_many_connections"} ${tracker.counters.wsRefusedConnections}`);
     held[0].close();
     await held[0].closed;
     const deadline = Date.now() + 5000;
