@@ -6,6 +6,7 @@
 // mean a literal '+' send %2B.
 
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STARTED, EVENT_STOPPED } from "../core/announce.ts";
+import type { FailureCode } from "../core/failure.ts";
 
 export class AnnounceQuery {
   infoHash: string | null = null;
@@ -55,10 +56,10 @@ export function queryStart(url: string): number {
 }
 
 /**
- * Parses an announce query from url[start..] into q (reset first). Returns null, or a short message naming
- * the bad or missing parameter, which goes back to the client as the `failure reason`.
+ * Parses an announce query from url[start..] into q (reset first). Returns null, or the failure code naming
+ * the bad or missing parameter (core/failure.ts).
  */
-export function parseAnnounceQuery(url: string, start: number, q: AnnounceQuery): string | null {
+export function parseAnnounceQuery(url: string, start: number, q: AnnounceQuery): FailureCode | null {
   q.reset();
   const end = queryEnd(url);
   let i = start < 0 ? end : start;
@@ -70,32 +71,32 @@ export function parseAnnounceQuery(url: string, start: number, q: AnnounceQuery)
     const keyLen = eq - i;
     const v = eq < amp ? eq + 1 : amp; // value [v, amp)
     const c = url.charCodeAt(i);
-    let err: string | null = null;
+    let err: FailureCode | null = null;
     if (keyLen === 9 && url.startsWith("info_hash", i)) {
       q.infoHash = decode20(url, v, amp);
-      if (q.infoHash === null) err = "invalid info_hash: must be 20 bytes, percent-encoded";
+      if (q.infoHash === null) err = "invalid_info_hash";
     } else if (keyLen === 7 && url.startsWith("peer_id", i)) {
       q.peerId = decode20(url, v, amp);
-      if (q.peerId === null) err = "invalid peer_id: must be 20 bytes, percent-encoded";
+      if (q.peerId === null) err = "invalid_peer_id";
     } else if (keyLen === 4 && c === 112 /* p */ && url.startsWith("port", i)) {
       q.port = parseUint(url, v, amp);
-      if (q.port < 1 || q.port > 65535) err = "invalid port: must be 1-65535";
+      if (q.port < 1 || q.port > 65535) err = "invalid_port";
     } else if (keyLen === 4 && c === 108 /* l */ && url.startsWith("left", i)) {
       q.left = parseUint(url, v, amp);
-      if (q.left < 0) err = "invalid left: must be a non-negative integer";
+      if (q.left < 0) err = "invalid_left";
     } else if (keyLen === 8 && url.startsWith("uploaded", i)) {
       q.uploaded = parseUint(url, v, amp);
-      if (q.uploaded < 0) err = "invalid uploaded: must be a non-negative integer";
+      if (q.uploaded < 0) err = "invalid_uploaded";
     } else if (keyLen === 10 && url.startsWith("downloaded", i)) {
       q.downloaded = parseUint(url, v, amp);
-      if (q.downloaded < 0) err = "invalid downloaded: must be a non-negative integer";
+      if (q.downloaded < 0) err = "invalid_downloaded";
     } else if (keyLen === 5 && url.startsWith("event", i)) {
       const e = parseEvent(url, v, amp);
-      if (e < 0) err = "invalid event: must be started, completed, stopped, paused or empty";
+      if (e < 0) err = "invalid_event";
       else q.event = e;
     } else if (keyLen === 7 && url.startsWith("compact", i)) {
       const n = parseUint(url, v, amp);
-      if (n < 0) err = "invalid compact: must be 0 or 1";
+      if (n < 0) err = "invalid_compact";
       else q.compact = n !== 0;
     } else if (keyLen === 10 && url.startsWith("no_peer_id", i)) {
       q.noPeerId = amp === v || parseUint(url, v, amp) !== 0;
@@ -104,24 +105,24 @@ export function parseAnnounceQuery(url: string, start: number, q: AnnounceQuery)
       q.ip = n > 0 ? String.fromCharCode(...scratch.subarray(0, n)) : null;
     } else if (keyLen === 7 && url.startsWith("numwant", i)) {
       const n = parseInt32(url, v, amp);
-      if (n === null) err = "invalid numwant: must be an integer";
+      if (n === null) err = "invalid_numwant";
       else q.numWant = n;
     }
     // key, trackerid, supportcrypto, corrupt, ...: accepted and ignored.
     if (err !== null) return err;
     i = amp + 1;
   }
-  if (q.infoHash === null) return "missing info_hash";
-  if (q.peerId === null) return "missing peer_id";
-  if (q.port < 0) return "missing port";
+  if (q.infoHash === null) return "missing_info_hash";
+  if (q.peerId === null) return "missing_peer_id";
+  if (q.port < 0) return "missing_port";
   return null;
 }
 
 /**
- * Collects every info_hash of a scrape query. Returns the list, or an error message. Duplicates are kept
- * here; the encoder merges them.
+ * Collects every info_hash of a scrape query into `out`. Returns null, or the failure code. Duplicates are
+ * kept here; the encoder merges them.
  */
-export function parseScrapeQuery(url: string, start: number, max: number, out: string[]): string | null {
+export function parseScrapeQuery(url: string, start: number, max: number, out: string[]): FailureCode | null {
   out.length = 0;
   const end = queryEnd(url);
   let i = start < 0 ? end : start;
@@ -132,8 +133,8 @@ export function parseScrapeQuery(url: string, start: number, max: number, out: s
     if (eq < 0 || eq > amp) eq = amp;
     if (eq - i === 9 && url.startsWith("info_hash", i)) {
       const h = decode20(url, eq < amp ? eq + 1 : amp, amp);
-      if (h === null) return "invalid info_hash: must be 20 bytes, percent-encoded";
-      if (out.length === max) return `too many info_hash values: at most ${max} per scrape`;
+      if (h === null) return "invalid_info_hash";
+      if (out.length === max) return "too_many_info_hashes";
       out.push(h);
     }
     i = amp + 1;

@@ -7,6 +7,7 @@
 
 import type { AnnounceRequest } from "../core/announce.ts";
 import { readU32, writeU32 } from "../core/bytes.ts";
+import type { FailureCode } from "../core/failure.ts";
 
 export const ACTION_CONNECT = 0;
 export const ACTION_ANNOUNCE = 1;
@@ -86,19 +87,19 @@ export function isConnectMagic(b: Uint8Array): boolean {
 
 /**
  * Reads an announce (length >= 98 already checked) into `req`: info hash, left, event, port. `num_want` is
- * returned separately (signed: negative means "default"). Returns an error message for the client, or null.
+ * returned separately (signed: negative means "default"). Returns the failure code (core/failure.ts), or null.
  * The IP field is ignored (spoofable); the source address is the peer's address.
  */
-export function decodeAnnounce(b: Uint8Array, req: AnnounceRequest): string | null {
+export function decodeAnnounce(b: Uint8Array, req: AnnounceRequest): FailureCode | null {
   const event = readU32(b, OFF_EVENT);
-  if (event > 3) return "invalid event";
+  if (event > 3) return "invalid_event";
   req.event = event; // BEP 15 numbering matches ours: 0 none, 1 completed, 2 started, 3 stopped
   req.hashBytes = b;
   req.hashOff = OFF_INFO_HASH;
   // Only "nothing left" matters; either half non-zero means bytes are still missing.
   req.left = (readU32(b, OFF_LEFT) | readU32(b, OFF_LEFT + 4)) === 0 ? 0 : 1;
   req.port = (b[OFF_PORT] << 8) | b[OFF_PORT + 1];
-  if (req.port === 0) return "port must not be 0";
+  if (req.port === 0) return "invalid_port";
   return null;
 }
 

@@ -6,6 +6,8 @@
 // Only the fields we relay are kept, rebuilt from checked values: an offer or answer is passed on as
 // {type, sdp} and nothing else a client put in it.
 
+import type { FailureCode } from "../core/failure.ts";
+
 export const EVENTS = ["started", "stopped", "completed", "update", "paused"] as const;
 export type WsEvent = (typeof EVENTS)[number] | null;
 
@@ -38,17 +40,17 @@ export interface WsScrape {
   infoHashes: string[];
 }
 
-/** A rejected message: `reason` goes back as the `failure reason`, with `action` and `infoHash` when known. */
+/** A rejected message: why (core/failure.ts), and the `action` and `infoHash` its failure is routed by, when known. */
 export interface WsInvalid {
   action: "announce" | "scrape" | null;
   infoHash: string | null;
-  reason: string;
+  code: FailureCode;
 }
 
 export type WsMessage = WsAnnounce | WsScrape | WsInvalid;
 
 export function isInvalid(m: WsMessage): m is WsInvalid {
-  return "reason" in m;
+  return "code" in m;
 }
 
 /** A 20-char string of chars 0-255 (a 20-byte binary string). */
@@ -64,45 +66,43 @@ export function parseWsMessage(text: string, maxOffers: number, maxScrape: numbe
   try {
     m = JSON.parse(text);
   } catch {
-    return invalid(null, null, "invalid message: not JSON");
+    return invalid(null, null, "invalid_message");
   }
-  if (typeof m !== "object" || m === null || Array.isArray(m)) return invalid(null, null, "invalid message: not a JSON object");
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return invalid(null, null, "invalid_message");
   const o = m as Record<string, unknown>;
   if (o.action === "announce") return parseAnnounce(o, maxOffers);
   if (o.action === "scrape") return parseScrape(o, maxScrape);
-  return invalid(null, null, `invalid action: expected "announce" or "scrape"`);
+  return invalid(null, null, "invalid_action");
 }
 
 function parseAnnounce(o: Record<string, unknown>, maxOffers: number): WsAnnounce | WsInvalid {
-  if (!isBinary20(o.info_hash)) return invalid("announce", null, "invalid info_hash: expected a 20-byte binary string");
+  if (!isBinary20(o.info_hash)) return invalid("announce", null, "invalid_info_hash");
   const infoHash = o.info_hash;
-  if (!isBinary20(o.peer_id)) return invalid("announce", infoHash, "invalid peer_id: expected a 20-byte binary string");
+  if (!isBinary20(o.peer_id)) return invalid("announce", infoHash, "invalid_peer_id");
   const base = { action: "announce" as const, infoHash, peerId: o.peer_id };
   if (o.answer !== undefined) {
     const answer = description(o.answer, "answer");
-    if (answer === null) return invalid("announce", infoHash, 'invalid answer: expected {type: "answer", sdp}');
-    if (!isBinary20(o.to_peer_id)) return invalid("announce", infoHash, "invalid to_peer_id: expected a 20-byte binary string");
-    if (!isBinary20(o.offer_id)) return invalid("announce", infoHash, "invalid offer_id: expected a 20-byte binary string");
+    if (answer === null || !isBinary20(o.to_peer_id) || !isBinary20(o.offer_id)) return invalid("announce", infoHash, "invalid_answer");
     return { ...base, event: null, left: null, offers: [], answer: { toPeerId: o.to_peer_id, offerId: o.offer_id, answer } };
   }
   let event: WsEvent = null;
   if (o.event !== undefined && o.event !== null && o.event !== "") {
-    if (!EVENTS.includes(o.event as never)) return invalid("announce", infoHash, "invalid event: expected started, stopped, completed or update");
+    if (!EVENTS.includes(o.event as never)) return invalid("announce", infoHash, "invalid_event");
     event = o.event as WsEvent;
   }
   let left: number | null = null;
   if (o.left !== undefined && o.left !== null) {
-    if (typeof o.left !== "number" || !(o.left >= 0)) return invalid("announce", infoHash, "invalid left: expected a number of bytes");
+    if (typeof o.left !== "number" || !(o.left >= 0)) return invalid("announce", infoHash, "invalid_left");
     left = o.left;
   }
   const offers: WsOffer[] = [];
   if (o.offers !== undefined && o.offers !== null) {
-    if (!Array.isArray(o.offers)) return invalid("announce", infoHash, "invalid offers: expected an array");
+    if (!Array.isArray(o.offers)) return invalid("announce", infoHash, "invalid_offers");
     for (let i = 0; i < o.offers.length && offers.length < maxOffers; i++) {
       const entry = o.offers[i] as Record<string, unknown> | null;
       const offer = typeof entry === "object" && entry !== null ? description(entry.offer, "offer") : null;
       if (offer === null || !isBinary20(entry!.offer_id)) {
-        return invalid("announce", infoHash, 'invalid offers: each needs offer_id (20-byte binary string) and offer {type: "offer", sdp}');
+        return invalid("announce", infoHash, "invalid_offers");
       }
       offers.push({ offerId: entry!.offer_id as string, offer });
     }
@@ -113,9 +113,9 @@ function parseAnnounce(o: Record<string, unknown>, maxOffers: number): WsAnnounc
 function parseScrape(o: Record<string, unknown>, maxScrape: number): WsScrape | WsInvalid {
   const raw = o.info_hash;
   const list = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
-  if (list.length === 0) return invalid("scrape", null, "missing info_hash (full scrape is not offered over WebSocket)");
-  if (list.length > maxScrape) return invalid("scrape", null, `too many info hashes: at most ${maxScrape} per scrape`);
-  for (const h of list) if (!isBinary20(h)) return invalid("scrape", null, "invalid info_hash: expected 20-byte binary strings");
+  if (list.length === 0) return invalid("scrape", null, "missing_info_hash"); // no full scrape over WebSocket
+  if (list.length > maxScrape) return invalid("scrape", null, "too_many_info_hashes");
+  for (const h of list) if (!isBinary20(h)) return invalid("scrape", null, "invalid_info_hash");
   return { action: "scrape", infoHashes: list as string[] };
 }
 
@@ -125,8 +125,8 @@ function description(v: unknown, type: "offer" | "answer"): SessionDescription |
   return d.type === type && typeof d.sdp === "string" ? { type, sdp: d.sdp } : null;
 }
 
-function invalid(action: WsInvalid["action"], infoHash: string | null, reason: string): WsInvalid {
-  return { action, infoHash, reason };
+function invalid(action: WsInvalid["action"], infoHash: string | null, code: FailureCode): WsInvalid {
+  return { action, infoHash, code };
 }
 
 // Replies. JSON.stringify writes chars 0x80-0xFF as themselves (sent as UTF-8), which is what browsers send

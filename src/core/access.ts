@@ -192,8 +192,17 @@ export function keyToHex(key: string): string {
   return s;
 }
 
+/**
+ * What every front end asks of the access list: whether it serves a torrent, by info hash string or by the
+ * 20 bytes at b[off] (UDP packets, no string made). Front ends take `Access | null`, null meaning no list.
+ */
+export interface Access {
+  allows(infoHash: string): boolean;
+  allowsBytes(b: Uint8Array, off: number): boolean;
+}
+
 /** The decision the front ends ask for on every announce and scrape: one table lookup. */
-export class AccessList {
+export class AccessList implements Access {
   constructor(
     readonly mode: AccessMode,
     readonly hashes: HashList = new HashList(1, 2),

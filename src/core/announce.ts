@@ -1,6 +1,8 @@
 // The shapes that cross between the front ends (HTTP, UDP) and the store. Both are allocated once per
 // front end and reused for every request: the hot path fills them in place instead of building objects.
 
+import type { StoreRefusal } from "./failure.ts";
+
 export const EVENT_NONE = 0;
 export const EVENT_COMPLETED = 1;
 export const EVENT_STARTED = 2;
@@ -47,8 +49,8 @@ export class AnnounceResult {
   count4 = 0;
   peers6: Uint8Array;
   count6 = 0;
-  /** Non-zero (REFUSED_* in store.ts) when a limit stopped the announce from being recorded. */
-  refused = 0;
+  /** Which store limit stopped the announce from being recorded (see core/failure.ts); null when none did. */
+  refused: StoreRefusal | null = null;
 
   constructor(maxPeers: number) {
     this.peers4 = new Uint8Array(maxPeers * 6);

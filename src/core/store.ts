@@ -73,12 +73,6 @@ export interface TorrentView {
 /** Records looked at to pick the longest-silent peer when a torrent is full. */
 const EVICTION_SAMPLE = 8;
 
-/** Why an announce was refused (AnnounceResult.refused). */
-export const REFUSED_NONE = 0;
-export const REFUSED_TORRENTS = 1;
-export const REFUSED_PEERS = 2;
-/** The announcing source (IPv4 address, IPv6 /48) holds its share of the store. */
-export const REFUSED_SOURCE = 3;
 
 // Torrent states, per id.
 const FREE = 0;
@@ -261,7 +255,7 @@ export class Store {
   announce(req: AnnounceRequest, now: number, out: AnnounceResult): void {
     out.count4 = 0;
     out.count6 = 0;
-    out.refused = REFUSED_NONE;
+    out.refused = null;
     const bytes = req.hashBytes;
     let id = bytes === null ? this.#table.find(req.infoHash) : this.#table.findBytes(bytes, req.hashOff);
     if (req.webrtc && !this.#rtcOn) this.#enableRtc();
@@ -283,13 +277,13 @@ export class Store {
       if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
       if (source >= 0 && this.#atShare(source, Math.min(this.maxTorrentsPerSource, this.maxPeersPerSource), lists, req)) {
         this.refusedSource++;
-        out.refused = REFUSED_SOURCE;
+        out.refused = "source_share"; // the source (IPv4 address, IPv6 /48) holds its share
         this.#fillCounts(-1, out);
         return;
       }
       if (this.torrents + this.dormant >= this.maxTorrents && !this.#evictDormant()) {
         this.refusedTorrents++;
-        out.refused = REFUSED_TORRENTS;
+        out.refused = "torrent_limit";
         this.#fillCounts(-1, out);
         return;
       }
@@ -303,14 +297,14 @@ export class Store {
     if (r < 0) {
       if (this.peers >= this.maxPeers) {
         this.refusedPeers++;
-        out.refused = REFUSED_PEERS;
+        out.refused = "peer_limit";
         this.#fillCounts(id, out);
         return;
       }
       if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
       if (source >= 0 && this.#atShare(source, this.maxPeersPerSource, lists, req)) {
         this.refusedSource++;
-        out.refused = REFUSED_SOURCE;
+        out.refused = "source_share";
         this.#fillCounts(id, out);
         return;
       }

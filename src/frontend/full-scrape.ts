@@ -6,6 +6,7 @@
 
 import { BencodeWriter } from "../codec/bencode.ts";
 import { encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
+import type { Access } from "../core/access.ts";
 import type { Store } from "../core/store.ts";
 import type { SourceLimit } from "./source-limit.ts";
 
@@ -19,7 +20,7 @@ export interface FullScrapeReply {
 
 export class FullScrape {
   readonly #store: Store;
-  readonly #allows: (infoHash: string) => boolean;
+  readonly #access: Access | null;
   readonly #limit: Pick<SourceLimit, "allow">;
   readonly #listVersion: () => unknown;
   #builtFor: unknown = undefined;
@@ -27,10 +28,13 @@ export class FullScrape {
   #plain: Uint8Array | null = null;
   #gzipped: Uint8Array | null = null;
 
-  /** `listVersion` changes whenever the access list does (app.ts passes its version number). */
-  constructor(store: Store, allows: (infoHash: string) => boolean, limit: Pick<SourceLimit, "allow">, listVersion: () => unknown = () => null) {
+  /**
+   * `access` as the front ends take it (null: no list); `listVersion` changes whenever the access list does
+   * (app.ts passes its version number).
+   */
+  constructor(store: Store, access: Access | null, limit: Pick<SourceLimit, "allow">, listVersion: () => unknown = () => null) {
     this.#store = store;
-    this.#allows = allows;
+    this.#access = access;
     this.#limit = limit;
     this.#listVersion = listVersion;
   }
@@ -57,10 +61,11 @@ export class FullScrape {
   #build(): Uint8Array {
     const entries: ScrapeEntry[] = [];
     const store = this.#store;
+    const access = this.#access;
     for (let i = 0; i < store.shardCount; i++) {
       store.forEachTorrent(i, (id) => {
         const infoHash = store.infoHashOf(id);
-        if (!this.#allows(infoHash)) return;
+        if (access !== null && !access.allows(infoHash)) return;
         entries.push({ infoHash, complete: store.seedersOf(id), downloaded: store.downloadedOf(id), incomplete: store.leechersOf(id) });
       });
     }

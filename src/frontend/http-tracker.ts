@@ -2,21 +2,23 @@
 // the URL, the client's canonical address and the time. Every outcome, including bad input, is a bencoded
 // body; client mistakes get a `failure reason` (HTTP 200, because many clients ignore bodies of errors).
 
+import type { Access } from "../core/access.ts";
 import { AnnounceRequest, AnnounceResult, ScrapeCounts } from "../core/announce.ts";
+import { FAILURE_TEXT, type FailureCode } from "../core/failure.ts";
 import type { Store } from "../core/store.ts";
 import { BencodeWriter } from "../codec/bencode.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, queryStart } from "../codec/http-query.ts";
 import { parseIp } from "../codec/ip.ts";
 import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
 import { clientTagOfString } from "../core/clients.ts";
-import type { Counters } from "./counters.ts";
-import { FULL_SCRAPE_LIMIT_S, type FullScrape } from "./full-scrape.ts";
+import type { Counters, FailureCounts } from "./counters.ts";
+import type { FullScrape } from "./full-scrape.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
-import { type AnnounceSettings, NOT_ALLOWED, RATE_LIMITED_REASON, REFUSED_REASON, resolveNumWant } from "./settings.ts";
+import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
 
 export interface HttpTrackerOptions {
-  /** The access list's verdict per info hash (see core/access.ts). */
-  allows?: (infoHash: string) => boolean;
+  /** The access list (see core/access.ts); null or absent: no list, every torrent is served. */
+  access?: Access | null;
   /** Per-source request budget; requests over it get a short `failure reason`. */
   limit?: Pick<SourceLimit, "allow">;
   fullScrape?: FullScrape | null;
@@ -39,13 +41,15 @@ export class HttpTracker {
   readonly #hashes: string[] = [];
   readonly #counts = new ScrapeCounts();
 
-  readonly #allows: (infoHash: string) => boolean;
+  readonly #access: Access | null;
+  readonly #failures: FailureCounts;
   readonly #limit: Pick<SourceLimit, "allow">;
   /** Null when full scrapes are off. */
   readonly fullScrape: FullScrape | null;
 
   constructor(store: Store, settings: AnnounceSettings, counters: Counters, o: HttpTrackerOptions = {}) {
-    this.#allows = o.allows ?? (() => true);
+    this.#access = o.access ?? null;
+    this.#failures = counters.failures.http;
     this.#limit = o.limit ?? NO_LIMIT;
     this.fullScrape = o.fullScrape ?? null;
     this.#store = store;
@@ -59,11 +63,12 @@ export class HttpTracker {
    * a trusted proxy (`viaTrustedProxy`) may name the peer's address with the `ip` parameter.
    */
   announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number, viaTrustedProxy = false): Uint8Array {
-    if (!this.#limit.allow(ip, ipLen, now)) return this.#rateLimited();
+    // The rate limit first, as in every front end: before any parsing, so every request spends budget.
+    if (!this.#limit.allow(ip, ipLen, now)) return this.failure("rate_limited");
     const q = this.#query;
     const err = parseAnnounceQuery(url, queryStart(url), q);
-    if (err !== null) return this.announceFailure(err);
-    if (!this.#allows(q.infoHash!)) return this.announceFailure(NOT_ALLOWED);
+    if (err !== null) return this.failure(err);
+    if (this.#access !== null && !this.#access.allows(q.infoHash!)) return this.failure("not_allowed");
     const req = this.#req;
     req.infoHash = q.infoHash!;
     req.clientTag = clientTagOfString(q.peerId!);
@@ -79,7 +84,7 @@ export class HttpTracker {
     req.numWant = resolveNumWant(q.numWant, q.event, this.#settings, this.#settings.maxNumWant);
     const res = this.#res;
     this.#store.announce(req, now, res);
-    if (res.refused !== 0) return this.announceFailure(REFUSED_REASON[res.refused]);
+    if (res.refused !== null) return this.failure(res.refused);
     this.counters.httpAnnounce++;
     const s = this.#settings;
     return encodeAnnounce(this.#writer, res, {
@@ -96,15 +101,14 @@ export class HttpTracker {
    * scrapes are on and allowed for this address: the server then sends `fullScrape.reply()`.
    */
   scrape(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array | typeof FULL_SCRAPE {
-    if (!this.#limit.allow(ip, ipLen, now)) return this.#rateLimited();
+    // The rate limit first, as in every front end: before any parsing, so every request spends budget.
+    if (!this.#limit.allow(ip, ipLen, now)) return this.failure("rate_limited", true);
     const hashes = this.#hashes;
     const err = parseScrapeQuery(url, queryStart(url), MAX_HTTP_SCRAPE_HASHES, hashes);
-    if (err !== null) return this.#scrapeFailure(err);
+    if (err !== null) return this.failure(err, true);
     if (hashes.length === 0) {
-      if (this.fullScrape === null) return this.#scrapeFailure("missing info_hash (full scrape is off on this tracker)");
-      if (!this.fullScrape.allow(ip, ipLen, now)) {
-        return this.#scrapeFailure(`full scrape: at most one per ${FULL_SCRAPE_LIMIT_S / 60} minutes per address`);
-      }
+      if (this.fullScrape === null) return this.failure("full_scrape_off", true);
+      if (!this.fullScrape.allow(ip, ipLen, now)) return this.failure("full_scrape_too_often", true);
       this.counters.fullScrapes++;
       return FULL_SCRAPE;
     }
@@ -114,7 +118,7 @@ export class HttpTracker {
     const c = this.#counts;
     for (let i = 0; i < hashes.length; i++) {
       // Each hash once; a torrent the access list refuses is left out, as if unknown to this tracker.
-      if ((i > 0 && hashes[i] === hashes[i - 1]) || !this.#allows(hashes[i])) continue;
+      if ((i > 0 && hashes[i] === hashes[i - 1]) || (this.#access !== null && !this.#access.allows(hashes[i]))) continue;
       this.#store.scrape(hashes[i], c);
       entries.push({ infoHash: hashes[i], complete: c.complete, downloaded: c.downloaded, incomplete: c.incomplete });
     }
@@ -122,18 +126,16 @@ export class HttpTracker {
     return encodeScrape(this.#writer, entries);
   }
 
-  announceFailure(reason: string): Uint8Array {
-    this.counters.httpAnnounceFailure++;
-    return encodeFailure(this.#writer, reason);
-  }
-
-  #rateLimited(): Uint8Array {
-    this.counters.httpRateLimited++;
-    return encodeFailure(this.#writer, RATE_LIMITED_REASON);
-  }
-
-  #scrapeFailure(reason: string): Uint8Array {
-    this.counters.httpScrapeFailure++;
-    return encodeFailure(this.#writer, reason);
+  /**
+   * The one way a refusal becomes an HTTP reply: a bencoded `failure reason` with the code's text, counted by
+   * code (and, but for the rate limit, as a failed announce or scrape).
+   */
+  failure(code: FailureCode, scrape = false): Uint8Array {
+    this.#failures[code]++;
+    if (code !== "rate_limited") {
+      if (scrape) this.counters.httpScrapeFailure++;
+      else this.counters.httpAnnounceFailure++;
+    }
+    return encodeFailure(this.#writer, FAILURE_TEXT[code]);
   }
 }

@@ -42,20 +42,6 @@ export class IntervalSource {
   }
 }
 
-/** The failure reason for a request over the per-source rate limit (UDP drops those unanswered). */
-export const RATE_LIMITED_REASON = "too many requests from your address; slow down";
-
-/** The answer (failure reason, UDP error) for a torrent the access list refuses. */
-export const NOT_ALLOWED = "torrent not allowed on this tracker";
-
-/** Failure reasons for announces a store limit refused (see REFUSED_* in core/store.ts), by code. */
-export const REFUSED_REASON = [
-  "",
-  "tracker is full: no room for another torrent",
-  "tracker is full: no room for another peer",
-  "your network (IPv4 address or IPv6 /48) holds its full share of this tracker: no room for another peer from it",
-];
-
 /** How many peers to return: a negative or missing ask means the default; `stopped` gets none. */
 export function resolveNumWant(asked: number | null, event: number, s: AnnounceSettings, cap: number): number {
   if (event === EVENT_STOPPED) return 0;

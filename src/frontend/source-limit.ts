@@ -1,4 +1,4 @@
-// The per-source request budget both front ends consult first: the rate limiter, minus exempt networks
+// The per-source request budget every front end consults first: the rate limiter, minus exempt networks
 // (loopback by default: a local reverse proxy or health check must not be limited as one "client").
 
 import type { CidrSet } from "../core/cidr.ts";

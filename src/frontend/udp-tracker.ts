@@ -5,7 +5,9 @@
 // connection id), except the 16-byte connect reply to a 16-byte connect. Short packets, unknown actions, a
 // wrong magic and bad connection ids are dropped silently.
 
+import type { Access } from "../core/access.ts";
 import { AnnounceRequest, AnnounceResult, ScrapeCounts } from "../core/announce.ts";
+import { FAILURE_TEXT, type FailureCode } from "../core/failure.ts";
 import type { ConnIdIssuer } from "../core/conn-id.ts";
 import type { Store } from "../core/store.ts";
 import {
@@ -36,9 +38,9 @@ import {
   REQUEST_HEADER_LEN,
 } from "../codec/udp.ts";
 import { clientTag } from "../core/clients.ts";
-import type { Counters } from "./counters.ts";
+import type { Counters, FailureCounts } from "./counters.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
-import { type AnnounceSettings, NOT_ALLOWED, REFUSED_REASON, resolveNumWant } from "./settings.ts";
+import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
 
 /**
  * Replies stay within 1232 bytes: the IPv6 minimum MTU (1280) less the IPv6 and UDP headers, so they are
@@ -47,6 +49,13 @@ import { type AnnounceSettings, NOT_ALLOWED, REFUSED_REASON, resolveNumWant } fr
 export const UDP_REPLY_BUDGET = 1232;
 export const UDP_MAX_PEERS_V4 = Math.floor((UDP_REPLY_BUDGET - ANNOUNCE_REPLY_HEADER_LEN) / PEER_LEN_V4);
 export const UDP_MAX_PEERS_V6 = Math.floor((UDP_REPLY_BUDGET - ANNOUNCE_REPLY_HEADER_LEN) / PEER_LEN_V6);
+
+export interface UdpTrackerOptions {
+  /** The access list (see core/access.ts), asked with the packet's bytes; null or absent: no list. */
+  access?: Access | null;
+  /** Per-source request budget: datagrams over it are dropped unanswered (an answer would cost as much). */
+  limit?: Pick<SourceLimit, "allow">;
+}
 
 export class UdpTracker {
   readonly #store: Store;
@@ -57,25 +66,14 @@ export class UdpTracker {
   readonly #res: AnnounceResult;
   readonly #scrape = new ScrapeCounts();
 
-  /** null: every torrent is allowed. Asked with the packet's bytes: no info hash string per request. */
-  readonly #allows: ((b: Uint8Array, off: number) => boolean) | null;
+  readonly #access: Access | null;
   readonly #limit: Pick<SourceLimit, "allow">;
+  readonly #failures: FailureCounts;
 
-  /**
-   * `allows` is the access list's verdict on the info hash at b[off, off + 20) (see core/access.ts); `limit`
-   * the per-source request budget: datagrams over it are dropped unanswered (an answer would cost as much as
-   * the request).
-   */
-  constructor(
-    store: Store,
-    connIds: ConnIdIssuer,
-    settings: AnnounceSettings,
-    counters: Counters,
-    allows: ((b: Uint8Array, off: number) => boolean) | null = null,
-    limit: Pick<SourceLimit, "allow"> = NO_LIMIT,
-  ) {
-    this.#allows = allows;
-    this.#limit = limit;
+  constructor(store: Store, connIds: ConnIdIssuer, settings: AnnounceSettings, counters: Counters, o: UdpTrackerOptions = {}) {
+    this.#access = o.access ?? null;
+    this.#limit = o.limit ?? NO_LIMIT;
+    this.#failures = counters.failures.udp;
     this.#store = store;
     this.#connIds = connIds;
     this.#settings = settings;
@@ -88,11 +86,9 @@ export class UdpTracker {
    * UDP_REPLY_BUDGET bytes) and returns its length, or 0 for no reply.
    */
   handle(packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, out: Uint8Array): number {
+    // The rate limit first, as in every front end: before any parsing, so every datagram spends budget.
+    if (!this.#limit.allow(ip, ipLen, now)) return this.#fail("rate_limited", -1 /* not read */, packet, out);
     const c = this.counters;
-    if (!this.#limit.allow(ip, ipLen, now)) {
-      c.udpRateLimited++;
-      return 0;
-    }
     if (packet.length < REQUEST_HEADER_LEN) return this.#drop();
     const action = readU32(packet, OFF_ACTION);
     if (action === ACTION_CONNECT) {
@@ -111,13 +107,11 @@ export class UdpTracker {
   }
 
   #announce(packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, out: Uint8Array): number {
-    if (packet.length < ANNOUNCE_MIN_LEN) return this.#announceError(out, packet, "announce too short: 98 bytes needed");
+    if (packet.length < ANNOUNCE_MIN_LEN) return this.#fail("announce_too_short", ACTION_ANNOUNCE, packet, out);
     const req = this.#req;
     const err = decodeAnnounce(packet, req);
-    if (err !== null) return this.#announceError(out, packet, err);
-    if (this.#allows !== null && !this.#allows(packet, OFF_INFO_HASH)) {
-      return this.#announceError(out, packet, NOT_ALLOWED);
-    }
+    if (err !== null) return this.#fail(err, ACTION_ANNOUNCE, packet, out);
+    if (this.#access !== null && !this.#access.allowsBytes(packet, OFF_INFO_HASH)) return this.#fail("not_allowed", ACTION_ANNOUNCE, packet, out);
     for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
     req.clientTag = clientTag(packet, OFF_PEER_ID);
@@ -127,7 +121,7 @@ export class UdpTracker {
     req.numWant = resolveNumWant(readNumWant(packet), req.event, this.#settings, cap);
     const res = this.#res;
     this.#store.announce(req, now, res);
-    if (res.refused !== 0) return this.#announceError(out, packet, REFUSED_REASON[res.refused]);
+    if (res.refused !== null) return this.#fail(res.refused, ACTION_ANNOUNCE, packet, out);
     this.counters.udpAnnounce++;
     let n = encodeAnnounceHeader(out, packet, this.#settings.interval.next(), res.incomplete, res.complete);
     const peers = ipLen === 4 ? res.peers4 : res.peers6;
@@ -140,26 +134,31 @@ export class UdpTracker {
   #scrapeReply(packet: Uint8Array, out: Uint8Array): number {
     // A trailing partial hash is ignored; beyond 74 hashes the rest are ignored too (the reply stays small).
     const hashes = Math.min(Math.floor((packet.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN), MAX_SCRAPE_HASHES);
-    if (hashes === 0) {
-      this.counters.udpScrapeError++;
-      return encodeError(out, packet, "scrape needs at least one info_hash (no full scrape)");
-    }
+    if (hashes === 0) return this.#fail("missing_info_hash", ACTION_SCRAPE, packet, out); // no full scrape over UDP
     this.counters.udpScrape++;
     let n = encodeScrapeHeader(out, packet);
     const s = this.#scrape;
     for (let i = 0; i < hashes; i++) {
       // Entries are positional, so a torrent the access list refuses reads as unknown (zeros).
       const at = OFF_SCRAPE_HASHES + i * INFO_HASH_LEN;
-      if (this.#allows === null || this.#allows(packet, at)) this.#store.scrapeBytes(packet, at, s);
+      if (this.#access === null || this.#access.allowsBytes(packet, at)) this.#store.scrapeBytes(packet, at, s);
       else s.complete = s.downloaded = s.incomplete = 0;
       n = encodeScrapeEntry(out, n, s.complete, s.downloaded, s.incomplete);
     }
     return n;
   }
 
-  #announceError(out: Uint8Array, packet: Uint8Array, message: string): number {
-    this.counters.udpAnnounceError++;
-    return encodeError(out, packet, message);
+  /**
+   * The one way a refusal becomes a BEP 15 reply: an error packet with the code's text, counted by code and as
+   * a failed announce or scrape. Over the rate limit: no reply at all, whatever the action (an answer would
+   * cost as much as the request, and the datagram is not even read).
+   */
+  #fail(code: FailureCode, action: number, packet: Uint8Array, out: Uint8Array): number {
+    this.#failures[code]++;
+    if (code === "rate_limited") return 0;
+    if (action === ACTION_SCRAPE) this.counters.udpScrapeError++;
+    else this.counters.udpAnnounceError++;
+    return encodeError(out, packet, FAILURE_TEXT[code]);
   }
 
   #drop(): number {

@@ -14,9 +14,11 @@
 // MAX_PENDING_OFFERS answerable offers per connection; message size and idle time are capped by the server. Closing a connection takes its peers out of every
 // swarm at once.
 
+import type { Access } from "../core/access.ts";
 import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED, ScrapeCounts } from "../core/announce.ts";
 import { writeU32, readU32 } from "../core/bytes.ts";
 import { clientTagOfString } from "../core/clients.ts";
+import { FAILURE_TEXT, type FailureCode } from "../core/failure.ts";
 import type { Store } from "../core/store.ts";
 import {
   announceReply,
@@ -30,10 +32,10 @@ import {
   type WsScrape,
   type WsScrapeFile,
 } from "../codec/ws-message.ts";
-import type { Counters } from "./counters.ts";
+import type { Counters, FailureCounts } from "./counters.ts";
 import { PendingOffers } from "./pending-offers.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
-import { type IntervalSource, NOT_ALLOWED, RATE_LIMITED_REASON, REFUSED_REASON } from "./settings.ts";
+import type { IntervalSource } from "./settings.ts";
 
 /** Offers relayed per announce (the reference client sends up to 10; aquatic's default cap is 10 too). */
 export const DEFAULT_MAX_OFFERS = 10;
@@ -51,7 +53,8 @@ export interface WsTrackerOptions {
   minIntervalS: number;
   maxSocketsPerIp: number;
   maxOffers?: number;
-  allows?: (infoHash: string) => boolean;
+  /** The access list (see core/access.ts); null or absent: no list, every torrent is served. */
+  access?: Access | null;
   limit?: Pick<SourceLimit, "allow">;
 }
 
@@ -98,6 +101,7 @@ export class WsTracker {
   readonly #req = new AnnounceRequest();
   readonly #res: AnnounceResult;
   readonly #counts = new ScrapeCounts();
+  readonly #failures: FailureCounts;
   /** Peer id -> handle, and handle -> owner. */
   readonly #handleOf = new Map<string, number>();
   readonly #owners = new Map<number, Owner>();
@@ -109,7 +113,8 @@ export class WsTracker {
   constructor(store: Store, counters: Counters, o: WsTrackerOptions) {
     this.#store = store;
     this.counters = counters;
-    this.#o = { maxOffers: DEFAULT_MAX_OFFERS, allows: () => true, limit: NO_LIMIT, ...o };
+    this.#o = { maxOffers: DEFAULT_MAX_OFFERS, access: null, limit: NO_LIMIT, ...o };
+    this.#failures = counters.failures.websocket;
     this.#res = new AnnounceResult(this.#o.maxOffers);
     this.#req.webrtc = true;
     this.#req.ipLen = 4;
@@ -123,12 +128,15 @@ export class WsTracker {
     };
   }
 
-  /** A new connection from ip[0..ipLen), or null when its source already has maxSocketsPerIp open. */
+  /**
+   * A new connection from ip[0..ipLen), or null when its source already has maxSocketsPerIp open (counted as
+   * too_many_connections; the server refuses the handshake with that code's text).
+   */
   connect(ip: Uint8Array, ipLen: 4 | 16): WsConnection | null {
     const key = sourceKey(ip, ipLen);
     const open = this.#perSource.get(key) ?? 0;
     if (open >= this.#o.maxSocketsPerIp) {
-      this.counters.wsRefusedConnections++;
+      this.#failures.too_many_connections++;
       return null;
     }
     this.#perSource.set(key, open + 1);
@@ -137,18 +145,18 @@ export class WsTracker {
     return conn;
   }
 
-  message(conn: WsConnection, text: string, now: number): void {
+  /** One message as it came: text, or a binary frame (refused: the protocol is JSON text). */
+  message(conn: WsConnection, data: string | Uint8Array, now: number): void {
     if (conn.closed) return;
-    const m = parseWsMessage(text, this.#o.maxOffers, MAX_WS_SCRAPE_HASHES);
-    if (isInvalid(m)) {
-      this.#fail(conn, m.action, m.infoHash, m.reason);
-      return;
-    }
-    if (!this.#o.limit.allow(conn.ip, conn.ipLen, now)) {
-      this.counters.wsRateLimited++;
-      conn.send(failureReply(m.action, m.action === "announce" ? m.infoHash : null, RATE_LIMITED_REASON));
-      return;
-    }
+    // The rate limit first, as in every front end: before any parsing, so every message spends budget,
+    // malformed ones too.
+    const limited = !this.#o.limit.allow(conn.ip, conn.ipLen, now);
+    if (typeof data !== "string") return this.#fail(conn, null, null, limited ? "rate_limited" : "invalid_message");
+    const m = parseWsMessage(data, this.#o.maxOffers, MAX_WS_SCRAPE_HASHES);
+    // An over-limit message is read only to route its failure: the reference client takes a failure without
+    // action and info_hash for a broken socket and reconnects, which would cost more than the parse.
+    if (limited) return this.#fail(conn, m.action, "infoHash" in m ? m.infoHash : null, "rate_limited");
+    if (isInvalid(m)) return this.#fail(conn, m.action, m.infoHash, m.code);
     if (m.action === "scrape") this.#scrape(conn, m);
     else if (m.answer !== null) this.#answer(conn, m, now);
     else this.#announce(conn, m, now);
@@ -177,13 +185,14 @@ export class WsTracker {
   }
 
   #announce(conn: WsConnection, m: WsAnnounce, now: number): void {
-    if (!this.#o.allows(m.infoHash)) return this.#fail(conn, "announce", m.infoHash, NOT_ALLOWED);
+    const access = this.#o.access;
+    if (access !== null && !access.allows(m.infoHash)) return this.#fail(conn, "announce", m.infoHash, "not_allowed");
     const handle = this.#own(conn, m.peerId);
     if (typeof handle === "string") return this.#fail(conn, "announce", m.infoHash, handle);
     const member = m.infoHash + m.peerId;
     const stopping = m.event === "stopped";
     if (!stopping && !conn.swarms.has(member) && conn.swarms.size >= MAX_SWARMS_PER_CONNECTION) {
-      return this.#fail(conn, "announce", m.infoHash, `too many torrents on one connection (at most ${MAX_SWARMS_PER_CONNECTION})`);
+      return this.#fail(conn, "announce", m.infoHash, "too_many_torrents");
     }
     const req = this.#req;
     req.infoHash = m.infoHash;
@@ -194,7 +203,7 @@ export class WsTracker {
     req.clientTag = clientTagOfString(m.peerId);
     const res = this.#res;
     this.#store.announce(req, now, res);
-    if (res.refused !== 0) return this.#fail(conn, "announce", m.infoHash, REFUSED_REASON[res.refused]);
+    if (res.refused !== null) return this.#fail(conn, "announce", m.infoHash, res.refused);
     this.counters.wsAnnounce++;
     if (stopping) conn.swarms.delete(member);
     else conn.swarms.add(member);
@@ -220,7 +229,8 @@ export class WsTracker {
     const to = this.#handleOf.get(a.toPeerId);
     const owner = to === undefined ? undefined : this.#owners.get(to);
     const bothIn = from !== undefined && owner !== undefined && conn.swarms.has(m.infoHash + m.peerId) && owner.conn.swarms.has(m.infoHash + a.toPeerId);
-    if (!bothIn || !this.#o.allows(m.infoHash) || !conn.offers.take(a.offerId, m.infoHash, to!, from!, now)) {
+    const access = this.#o.access;
+    if (!bothIn || (access !== null && !access.allows(m.infoHash)) || !conn.offers.take(a.offerId, m.infoHash, to!, from!, now)) {
       // No reply on success either (the reference server sends none for answers); a dropped answer is counted.
       this.counters.wsAnswersDropped++;
       return;
@@ -232,8 +242,9 @@ export class WsTracker {
   #scrape(conn: WsConnection, m: WsScrape): void {
     const files: Record<string, WsScrapeFile> = {};
     const c = this.#counts;
+    const access = this.#o.access;
     for (const h of m.infoHashes) {
-      if (!this.#o.allows(h)) continue; // as if unknown to this tracker
+      if (access !== null && !access.allows(h)) continue; // as if unknown to this tracker
       this.#store.scrape(h, c);
       files[h] = { complete: c.complete, incomplete: c.incomplete, downloaded: c.downloaded };
     }
@@ -242,11 +253,11 @@ export class WsTracker {
   }
 
   /** The handle of `peerId` for this connection, taking ownership if it is free; or why not. */
-  #own(conn: WsConnection, peerId: string): number | string {
+  #own(conn: WsConnection, peerId: string): number | FailureCode {
     const mine = conn.peerIds.get(peerId);
     if (mine !== undefined) return mine;
-    if (this.#handleOf.has(peerId)) return "peer_id is in use by another connection";
-    if (conn.peerIds.size >= MAX_PEER_IDS_PER_CONNECTION) return `too many peer ids on one connection (at most ${MAX_PEER_IDS_PER_CONNECTION})`;
+    if (this.#handleOf.has(peerId)) return "peer_id_in_use";
+    if (conn.peerIds.size >= MAX_PEER_IDS_PER_CONNECTION) return "too_many_peer_ids";
     let handle = this.#nextHandle;
     while (this.#owners.has(handle)) handle = (handle + 1) >>> 0 || 1;
     this.#nextHandle = (handle + 1) >>> 0 || 1;
@@ -265,10 +276,18 @@ export class WsTracker {
     this.#store.announce(req, now, this.#res);
   }
 
-  #fail(conn: WsConnection, action: "announce" | "scrape" | null, infoHash: string | null, reason: string): void {
-    if (action === "scrape") this.counters.wsScrapeFailure++;
-    else this.counters.wsAnnounceFailure++;
-    conn.send(failureReply(action, infoHash, reason));
+  /**
+   * The one way a refusal becomes a WebSocket reply: a `failure reason` with the code's text and the action
+   * and info hash the reference client routes it by (when known), counted by code and, but for the rate
+   * limit, as a failed announce or scrape.
+   */
+  #fail(conn: WsConnection, action: "announce" | "scrape" | null, infoHash: string | null, code: FailureCode): void {
+    this.#failures[code]++;
+    if (code !== "rate_limited") {
+      if (action === "scrape") this.counters.wsScrapeFailure++;
+      else this.counters.wsAnnounceFailure++;
+    }
+    conn.send(failureReply(action, infoHash, FAILURE_TEXT[code]));
   }
 }
 

@@ -112,6 +112,8 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   const access = new AccessControl(config.accessMode, config.accessList, store, log, faults);
   await access.start();
   life.add("access list", () => access.stop());
+  /** What the front ends ask, the same for all three: null when there is no list. */
+  const list = access.mode === "off" ? null : access;
   let admin: AdminApi | null = null;
   if (adminToken !== null) {
     const throttle = new AuthThrottle({ log, now: nowSeconds, seed: seed() });
@@ -124,7 +126,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
         interval: new IntervalSource(new FixedInterval(config.wsIntervalS), 1, config.peerTimeoutS, random),
         minIntervalS: config.minIntervalS,
         maxSocketsPerIp: config.wsMaxSocketsPerIp,
-        allows: access.allows,
+        access: list,
         limit,
       })
     : null;
@@ -168,12 +170,12 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
       return stats.handle(req.method, path, query);
     },
     tracker: new HttpTracker(store, settings, counters, {
-      allows: access.allows,
+      access: list,
       limit,
       fullScrape: config.fullScrape
         ? new FullScrape(
             store,
-            access.allows,
+            list,
             new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
             () => access.version,
           )
@@ -217,7 +219,7 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     const connIds = new ConnIdIssuer(crypto.getRandomValues(new Uint8Array(16)));
     const listener = await startUdpServer({
       listen: config.udpListen,
-      tracker: new UdpTracker(store, connIds, settings, counters, access.mode === "off" ? null : access.allowsBytes, limit),
+      tracker: new UdpTracker(store, connIds, settings, counters, { access: list, limit }),
       log,
       faults,
       now: nowSeconds,

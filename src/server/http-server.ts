@@ -18,7 +18,7 @@ import type { ServeOptions } from "./http-listener.ts";
 import type { Faults } from "./faults.ts";
 import type { Source } from "./auth-throttle.ts";
 import type { SourceLimit } from "../frontend/source-limit.ts";
-import { RATE_LIMITED_REASON } from "../frontend/settings.ts";
+import { FAILURE_TEXT } from "../core/failure.ts";
 import { ADMIN_PATH } from "./admin.ts";
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
@@ -99,9 +99,9 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       // header lookup.
       if (ws !== null && pathEnd === url.length && (kind === ANNOUNCE || pathEnd - pathStart <= 1) && isWebSocketUpgrade(req)) {
         const client = clientOf(req, server);
-        if (client.len === 0) return new Response("cannot determine your address\n", { status: 400, headers: TEXT_HEADERS });
+        if (client.len === 0) return new Response(`${FAILURE_TEXT.no_address}\n`, { status: 400, headers: TEXT_HEADERS });
         const conn = ws.connect(ip, client.len);
-        if (conn === null) return new Response("too many WebSocket connections from your address\n", { status: 429, headers: TEXT_HEADERS });
+        if (conn === null) return new Response(`${FAILURE_TEXT.too_many_connections}\n`, { status: 429, headers: TEXT_HEADERS });
         if (server.upgrade(req, { data: conn })) return undefined;
         ws.close(conn, o.now());
         return new Response("bad WebSocket handshake\n", { status: 400, headers: TEXT_HEADERS });
@@ -116,8 +116,8 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
           if (o.apiLimit !== undefined && path !== ADMIN_PATH && path !== "/metrics") {
             const client = clientOf(req, server);
             if (client.len !== 0 && !o.apiLimit.allow(ip, client.len, o.now())) {
-              tracker.counters.httpRateLimited++;
-              return new Response(JSON.stringify({ error: RATE_LIMITED_REASON }), {
+              tracker.counters.failures.http.rate_limited++;
+              return new Response(JSON.stringify({ error: FAILURE_TEXT.rate_limited }), {
                 status: 429,
                 headers: { ...API_LIMITED_HEADERS, "retry-after": String(o.apiLimit.retryAfterS) },
               });
@@ -132,7 +132,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       }
       if (req.method !== "GET" && req.method !== "HEAD") return GET_ONLY();
       const client = clientOf(req, server);
-      if (client.len === 0) return new Response(tracker.announceFailure("cannot determine your address"), BENCODE_INIT);
+      if (client.len === 0) return new Response(tracker.failure("no_address", kind === SCRAPE), BENCODE_INIT);
       const now = o.now();
       if (kind === ANNOUNCE) return new Response(tracker.announce(url, ip, client.len, now, client.trusted), BENCODE_INIT);
       const body = tracker.scrape(url, ip, client.len, now);
@@ -162,13 +162,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
         };
       }),
       message: faults.guard("websocket message", (socket: ServerWebSocket<WsConnection>, message: string | Buffer) => {
-        if (ws === null) return;
-        if (typeof message !== "string") {
-          socket.data.send(JSON.stringify({ "failure reason": "expected a text (JSON) message" }));
-          ws.counters.wsAnnounceFailure++;
-          return;
-        }
-        ws.message(socket.data, message, o.now());
+        ws?.message(socket.data, message, o.now());
       }),
       close: faults.guard("websocket close", (socket: ServerWebSocket<WsConnection>) => {
         ws?.close(socket.data, o.now());

@@ -1,12 +1,15 @@
 // GET /metrics in the Prometheus text exposition format (version 0.0.4).
 
 import { CLIENT_NAMES } from "../core/clients.ts";
+import { FAILURE_CODES } from "../core/failure.ts";
+import type { Protocol } from "../frontend/counters.ts";
 import type { ApiCache } from "./api-cache.ts";
 import type { ApiContext } from "./api.ts";
 import type { SweepStats } from "./sweeper.ts";
 
 /** Clients listed individually in buntracker_peers_by_client; the rest are summed under "other". */
 const CLIENT_SERIES = 20;
+const PROTOCOLS: Protocol[] = ["http", "udp", "websocket"];
 
 export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCache): string {
   const out: string[] = [];
@@ -31,6 +34,12 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
     ['{protocol="websocket",action="scrape",outcome="ok"}', c.wsScrape],
     ['{protocol="websocket",action="scrape",outcome="failure"}', c.wsScrapeFailure],
   ]);
+  const failures: [string, number][] = [];
+  for (const protocol of PROTOCOLS) {
+    const counts = c.failures[protocol];
+    for (const code of FAILURE_CODES) if (counts[code] > 0) failures.push([`{protocol="${protocol}",code="${code}"}`, counts[code]]);
+  }
+  metric("buntracker_failures_total", "counter", "Refused requests by protocol and failure code (a series appears with its first failure).", failures);
   metric("buntracker_udp_dropped_total", "counter", "UDP datagrams dropped without a reply (malformed, unknown action, bad connection id).", [["", c.udpDropped]]);
   metric("buntracker_udp_bad_connection_id_total", "counter", "UDP announces and scrapes with an invalid or expired connection id.", [["", c.udpBadConnectionId]]);
   metric("buntracker_rate_limited_total", "counter", "Requests refused by the per-source rate limit.", [

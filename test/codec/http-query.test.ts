@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, percentDecode, queryStart } from "../../src/codec/http-query.ts";
+import type { FailureCode } from "../../src/core/failure.ts";
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STOPPED } from "../../src/core/announce.ts";
 
 const HASH = "%12%34%56%78%9a%bc%de%f1%23%45%67%89%ab%cd%ef%12%34%56%78%9a";
 const PEER = "-qB4650-abcdefghijkl";
 
-function parse(query: string): { q: AnnounceQuery; err: string | null } {
+function parse(query: string): { q: AnnounceQuery; err: FailureCode | null } {
   const q = new AnnounceQuery();
   const url = `http://t/announce?${query}`;
   return { q, err: parseAnnounceQuery(url, queryStart(url), q) };
@@ -39,23 +40,23 @@ describe("parseAnnounceQuery", () => {
     const { q } = parse(`info_hash=+%2Babcdefghijklmnopq.&peer_id=${PEER}&port=1`);
     expect(q.infoHash).toBe(" +abcdefghijklmnopq.");
   });
-  test("names the bad or missing parameter", () => {
+  test("names the bad or missing parameter by its failure code", () => {
     const base = `peer_id=${PEER}&port=1`;
-    expect(parse(base).err).toBe("missing info_hash");
-    expect(parse(`info_hash=${HASH}&port=1`).err).toBe("missing peer_id");
-    expect(parse(`info_hash=${HASH}&peer_id=${PEER}`).err).toBe("missing port");
-    expect(parse(`info_hash=abc&${base}`).err).toContain("info_hash");
-    expect(parse(`info_hash=${HASH}%00&${base}`).err).toContain("info_hash");
-    expect(parse(`info_hash=${HASH.slice(0, -1)}z&${base}`).err).toContain("info_hash");
-    expect(parse(`info_hash=${HASH.slice(0, -2)}&${base}`).err).toContain("info_hash");
-    expect(parse(`info_hash=${HASH}&peer_id=short&port=1`).err).toContain("peer_id");
-    for (const port of ["0", "65536", "abc", "", "-1"]) expect(parse(`info_hash=${HASH}&peer_id=${PEER}&port=${port}`).err).toContain("port");
-    expect(parse(`info_hash=${HASH}&${base}&left=x`).err).toContain("left");
-    expect(parse(`info_hash=${HASH}&${base}&uploaded=-5`).err).toContain("uploaded");
-    expect(parse(`info_hash=${HASH}&${base}&downloaded=1.5`).err).toContain("downloaded");
-    expect(parse(`info_hash=${HASH}&${base}&event=finished`).err).toContain("event");
-    expect(parse(`info_hash=${HASH}&${base}&numwant=lots`).err).toContain("numwant");
-    expect(parse(`info_hash=${HASH}&${base}&compact=yes`).err).toContain("compact");
+    expect(parse(base).err).toBe("missing_info_hash");
+    expect(parse(`info_hash=${HASH}&port=1`).err).toBe("missing_peer_id");
+    expect(parse(`info_hash=${HASH}&peer_id=${PEER}`).err).toBe("missing_port");
+    expect(parse(`info_hash=abc&${base}`).err).toBe("invalid_info_hash");
+    expect(parse(`info_hash=${HASH}%00&${base}`).err).toBe("invalid_info_hash");
+    expect(parse(`info_hash=${HASH.slice(0, -1)}z&${base}`).err).toBe("invalid_info_hash");
+    expect(parse(`info_hash=${HASH.slice(0, -2)}&${base}`).err).toBe("invalid_info_hash");
+    expect(parse(`info_hash=${HASH}&peer_id=short&port=1`).err).toBe("invalid_peer_id");
+    for (const port of ["0", "65536", "abc", "", "-1"]) expect(parse(`info_hash=${HASH}&peer_id=${PEER}&port=${port}`).err).toBe("invalid_port");
+    expect(parse(`info_hash=${HASH}&${base}&left=x`).err).toBe("invalid_left");
+    expect(parse(`info_hash=${HASH}&${base}&uploaded=-5`).err).toBe("invalid_uploaded");
+    expect(parse(`info_hash=${HASH}&${base}&downloaded=1.5`).err).toBe("invalid_downloaded");
+    expect(parse(`info_hash=${HASH}&${base}&event=finished`).err).toBe("invalid_event");
+    expect(parse(`info_hash=${HASH}&${base}&numwant=lots`).err).toBe("invalid_numwant");
+    expect(parse(`info_hash=${HASH}&${base}&compact=yes`).err).toBe("invalid_compact");
   });
   test("a huge numwant saturates instead of failing", () => {
     expect(parse(`info_hash=${HASH}&peer_id=${PEER}&port=1&numwant=99999999999`).q.numWant).toBe(0x7fffffff);
@@ -68,7 +69,8 @@ describe("parseScrapeQuery", () => {
     const url = `/scrape?info_hash=${HASH}&x=1&info_hash=${"%00".repeat(20)}`;
     expect(parseScrapeQuery(url, queryStart(url), 10, out)).toBeNull();
     expect(out.length).toBe(2);
-    expect(parseScrapeQuery(url, queryStart(url), 1, out)).toContain("too many");
+    expect(parseScrapeQuery(`/scrape?info_hash=${HASH.slice(3)}`, 8, 10, out)).toBe("invalid_info_hash");
+    expect(parseScrapeQuery(url, queryStart(url), 1, out)).toBe("too_many_info_hashes");
     expect(parseScrapeQuery("/scrape", -1, 10, out)).toBeNull();
     expect(out.length).toBe(0);
   });

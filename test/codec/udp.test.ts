@@ -24,8 +24,8 @@ describe("BEP 15 codec", () => {
   });
   test("rejects port 0 and unknown events", () => {
     const req = new AnnounceRequest();
-    expect(decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 0 }), req)).toContain("port");
-    expect(decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 1, event: 4 }), req)).toContain("event");
+    expect(decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 0 }), req)).toBe("invalid_port");
+    expect(decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 1, event: 4 }), req)).toBe("invalid_event");
   });
   test("error packets carry action 3, the transaction id and the text", () => {
     const out = new Uint8Array(64);

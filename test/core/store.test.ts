@@ -10,7 +10,7 @@ import {
 } from "../../src/core/announce.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { CidrSet } from "../../src/core/cidr.ts";
-import { REFUSED_NONE, REFUSED_PEERS, REFUSED_SOURCE, REFUSED_TORRENTS, Store } from "../../src/core/store.ts";
+import { Store } from "../../src/core/store.ts";
 
 const HASH_A = "A".repeat(19) + "\u00ff";
 const HASH_B = "B".repeat(19) + "\u0080";
@@ -228,11 +228,11 @@ describe("Store limits and dormant torrents", () => {
     announce(HASH_A, [1, 0, 0, 1], 1, { now: 1000, left: 0, event: EVENT_COMPLETED });
     announce(HASH_B, [1, 0, 0, 1], 1, { now: 1000 });
     const third = "C".repeat(20);
-    expect(announce(third, [1, 0, 0, 1], 1).refused).toBe(REFUSED_TORRENTS);
+    expect(announce(third, [1, 0, 0, 1], 1).refused).toBe("torrent_limit");
     expect(store.get(third)).toBeUndefined();
     store.sweepIds(0, store.idLimit, 1400); // A goes dormant, B is forgotten
     announce("D".repeat(20), [1, 0, 0, 1], 1, { now: 1400 });
-    expect(announce(third, [1, 0, 0, 1], 1, { now: 1400 }).refused).toBe(0); // A made room
+    expect(announce(third, [1, 0, 0, 1], 1, { now: 1400 }).refused).toBeNull(); // A made room
     expect(store.get(HASH_A)).toBeUndefined();
     expect(store.refusedTorrents).toBe(1);
   });
@@ -241,8 +241,8 @@ describe("Store limits and dormant torrents", () => {
     store = make({ maxPeers: 2 });
     announce(HASH_A, [1, 0, 0, 1], 1);
     announce(HASH_A, [1, 0, 0, 2], 1);
-    expect(announce(HASH_B, [1, 0, 0, 3], 1).refused).toBe(REFUSED_PEERS);
-    expect(announce(HASH_A, [1, 0, 0, 1], 1).refused).toBe(0);
+    expect(announce(HASH_B, [1, 0, 0, 3], 1).refused).toBe("peer_limit");
+    expect(announce(HASH_A, [1, 0, 0, 1], 1).refused).toBeNull();
     expect([store.peers, store.refusedPeers]).toEqual([2, 1]);
   });
 
@@ -252,7 +252,7 @@ describe("Store limits and dormant torrents", () => {
     announce(HASH_A, [1, 0, 0, 2], 1, { now: 100 });
     announce(HASH_A, [1, 0, 0, 3], 1, { now: 900 });
     const r = announce(HASH_A, [1, 0, 0, 4], 1, { now: 1000 });
-    expect(r.refused).toBe(0);
+    expect(r.refused).toBeNull();
     expect([store.peers, store.evictedPeers]).toEqual([3, 1]);
     expect(store.v4.find(store.idOf(HASH_A), new Uint8Array([1, 0, 0, 4]), 1)).toBeGreaterThanOrEqual(0);
   });
@@ -311,7 +311,7 @@ describe("Store WebRTC peers", () => {
     store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), maxPeers: 2 });
     rtc(HASH_A, 1);
     announce(HASH_A, [10, 0, 0, 1], 6881);
-    expect(rtc(HASH_A, 2).refused).toBe(REFUSED_PEERS);
+    expect(rtc(HASH_A, 2).refused).toBe("peer_limit");
     expect(store.dropTorrent(HASH_A)).toBe(true);
     expect([store.peersRtc, store.peers4, store.torrents]).toEqual([0, 0, 0]);
   });
@@ -328,11 +328,11 @@ describe("Store per-source share", () => {
   test("one IPv4 address holds at most its share of --max-peers; its re-announces and other sources pass", () => {
     shared(); // 5 peers per source
     expect(store.maxPeersPerSource).toBe(5);
-    for (let port = 1; port <= 5; port++) expect(announce(port % 2 ? HASH_A : HASH_B, A, port).refused).toBe(REFUSED_NONE);
-    expect(announce(HASH_A, A, 6).refused).toBe(REFUSED_SOURCE);
+    for (let port = 1; port <= 5; port++) expect(announce(port % 2 ? HASH_A : HASH_B, A, port).refused).toBeNull();
+    expect(announce(HASH_A, A, 6).refused).toBe("source_share");
     expect(store.refusedSource).toBe(1);
-    expect(announce(HASH_A, A, 1, { left: 0 }).refused).toBe(REFUSED_NONE); // an existing peer: always passes
-    expect(announce(HASH_A, B, 1).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, A, 1, { left: 0 }).refused).toBeNull(); // an existing peer: always passes
+    expect(announce(HASH_A, B, 1).refused).toBeNull();
     expect(store.get(HASH_A)).toMatchObject({ seeders: 1, leechers: 3 });
   });
 
@@ -340,50 +340,50 @@ describe("Store per-source share", () => {
     shared({ maxPeersPerTorrent: 3 });
     const T = (n: number) => `torrent ${n}`.padEnd(20, ".");
     for (let port = 1; port <= 5; port++) announce(port <= 3 ? HASH_A : HASH_B, A, port, { now: 1000 });
-    expect(announce(T(9), A, 9).refused).toBe(REFUSED_SOURCE);
+    expect(announce(T(9), A, 9).refused).toBe("source_share");
     announce(HASH_A, A, 1, { event: EVENT_STOPPED });
-    expect(announce(T(9), A, 9, { now: 1200 }).refused).toBe(REFUSED_NONE); // stopped
+    expect(announce(T(9), A, 9, { now: 1200 }).refused).toBeNull(); // stopped
     // Another source's newcomers fill torrent A (3 at most): the second evicts one of A's (older) peers there.
-    expect(announce(HASH_A, B, 1, { now: 1200 }).refused).toBe(REFUSED_NONE);
-    expect(announce(HASH_A, B, 2, { now: 1200 }).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, B, 1, { now: 1200 }).refused).toBeNull();
+    expect(announce(HASH_A, B, 2, { now: 1200 }).refused).toBeNull();
     expect(store.evictedPeers).toBe(1);
-    expect(announce(T(10), A, 10, { now: 1200 }).refused).toBe(REFUSED_NONE); // evicted
-    expect(announce(T(11), A, 11, { now: 1200 }).refused).toBe(REFUSED_SOURCE);
+    expect(announce(T(10), A, 10, { now: 1200 }).refused).toBeNull(); // evicted
+    expect(announce(T(11), A, 11, { now: 1200 }).refused).toBe("source_share");
     // Expiry: A's three peers seen at 1000 go (one in torrent A, two in B); 9 and 10 stay.
     expect(store.sweepIds(0, store.idLimit, 1000 + 304).peersRemoved).toBe(3);
-    for (let port = 11; port <= 13; port++) expect(announce(T(port), A, port, { now: 1304 }).refused).toBe(REFUSED_NONE);
-    expect(announce(T(14), A, 14, { now: 1304 }).refused).toBe(REFUSED_SOURCE);
+    for (let port = 11; port <= 13; port++) expect(announce(T(port), A, port, { now: 1304 }).refused).toBeNull();
+    expect(announce(T(14), A, 14, { now: 1304 }).refused).toBe("source_share");
     expect(store.dropTorrent(T(11))).toBe(true); // denied: its peers go at once
-    expect(announce(T(20), A, 20, { now: 1304 }).refused).toBe(REFUSED_NONE);
-    expect(announce(T(21), A, 21, { now: 1304 }).refused).toBe(REFUSED_SOURCE);
+    expect(announce(T(20), A, 20, { now: 1304 }).refused).toBeNull();
+    expect(announce(T(21), A, 21, { now: 1304 }).refused).toBe("source_share");
     expect(store.refusedSource).toBe(4);
   });
 
   test("IPv6 sources are /48s: other /64s of the same /48 share one count", () => {
     shared();
     const in48 = (sub: number, last: number) => [0x20, 0x01, 0x0d, 0xb8, 0x00, 0x07, sub, sub, 0, 0, 0, 0, 0, 0, 0, last];
-    for (let i = 1; i <= 5; i++) expect(announce(HASH_A, in48(i, 1), 1000 + i).refused).toBe(REFUSED_NONE);
-    expect(announce(HASH_A, in48(99, 1), 2000).refused).toBe(REFUSED_SOURCE);
+    for (let i = 1; i <= 5; i++) expect(announce(HASH_A, in48(i, 1), 1000 + i).refused).toBeNull();
+    expect(announce(HASH_A, in48(99, 1), 2000).refused).toBe("source_share");
     const other48 = [0x20, 0x01, 0x0d, 0xb8, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-    expect(announce(HASH_A, other48, 2000).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, other48, 2000).refused).toBeNull();
     // An IPv4 address whose bytes start like a /48 is another source.
-    expect(announce(HASH_A, [0x20, 0x01, 0x0d, 0xb8], 2000).refused).toBe(REFUSED_NONE);
+    expect(announce(HASH_A, [0x20, 0x01, 0x0d, 0xb8], 2000).refused).toBeNull();
   });
 
   test("a source may start torrents only while it holds fewer peers than its share of --max-torrents", () => {
     shared({ maxTorrents: 60 }); // 3 torrents' worth, 5 peers
-    for (let i = 0; i < 3; i++) expect(announce(`torrent ${i}`.padEnd(20, "."), A, 1).refused).toBe(REFUSED_NONE);
-    expect(announce("torrent 3".padEnd(20, "."), A, 1).refused).toBe(REFUSED_SOURCE);
+    for (let i = 0; i < 3; i++) expect(announce(`torrent ${i}`.padEnd(20, "."), A, 1).refused).toBeNull();
+    expect(announce("torrent 3".padEnd(20, "."), A, 1).refused).toBe("source_share");
     expect(store.torrents).toBe(3); // refused before a torrent was made
-    expect(announce("torrent 0".padEnd(20, "."), A, 2).refused).toBe(REFUSED_NONE); // joining one still works
-    expect(announce("torrent 3".padEnd(20, "."), B, 1).refused).toBe(REFUSED_NONE);
+    expect(announce("torrent 0".padEnd(20, "."), A, 2).refused).toBeNull(); // joining one still works
+    expect(announce("torrent 3".padEnd(20, "."), B, 1).refused).toBeNull();
   });
 
   test("exempt sources are not bounded; without a share nothing is", () => {
     shared({ exempt: "198.51.100.0/24" });
-    for (let port = 1; port <= 20; port++) expect(announce(HASH_A, A, port).refused).toBe(REFUSED_NONE);
+    for (let port = 1; port <= 20; port++) expect(announce(HASH_A, A, port).refused).toBeNull();
     store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([5, 6, 7, 8])), maxPeers: 100 });
-    for (let port = 1; port <= 100; port++) expect(announce(HASH_A, A, port).refused).toBe(REFUSED_NONE);
+    for (let port = 1; port <= 100; port++) expect(announce(HASH_A, A, port).refused).toBeNull();
   });
 
   test("a WebRTC peer counts against its WebSocket connection's address", () => {
@@ -405,13 +405,13 @@ describe("Store per-source share", () => {
       store.announce(req, 1000, res);
       return res.refused;
     };
-    for (let h = 1; h <= 3; h++) expect(rtc(h)).toBe(REFUSED_NONE);
-    expect(announce(HASH_A, A, 1).refused).toBe(REFUSED_NONE);
-    expect(announce(HASH_A, A, 2).refused).toBe(REFUSED_NONE);
-    expect(rtc(4)).toBe(REFUSED_SOURCE);
-    expect(announce(HASH_A, A, 3).refused).toBe(REFUSED_SOURCE);
+    for (let h = 1; h <= 3; h++) expect(rtc(h)).toBeNull();
+    expect(announce(HASH_A, A, 1).refused).toBeNull();
+    expect(announce(HASH_A, A, 2).refused).toBeNull();
+    expect(rtc(4)).toBe("source_share");
+    expect(announce(HASH_A, A, 3).refused).toBe("source_share");
     expect(store.sweepIds(0, store.idLimit, 1000 + 304).peersRemoved).toBe(5);
-    for (let h = 4; h <= 8; h++) expect(rtc(h, HASH_B)).toBe(REFUSED_NONE);
-    expect(rtc(9, HASH_B)).toBe(REFUSED_SOURCE);
+    for (let h = 4; h <= 8; h++) expect(rtc(h, HASH_B)).toBeNull();
+    expect(rtc(9, HASH_B)).toBe("source_share");
   });
 });

@@ -10,6 +10,7 @@
 import { expect } from "bun:test";
 import { type BValue, decodeBencode, latin1Bytes } from "../../src/codec/bencode-decode.ts";
 import { AccessList, type AccessMode } from "../../src/core/access.ts";
+import { FAILURE_CODES, FAILURE_TEXT, type FailureCode } from "../../src/core/failure.ts";
 import { HashList } from "../../src/core/hash-list.ts";
 import { FixedInterval } from "../../src/core/adaptive-interval.ts";
 import { ConnIdIssuer } from "../../src/core/conn-id.ts";
@@ -17,7 +18,7 @@ import { xoshiro128 } from "../../src/core/random.ts";
 import { RateLimiter } from "../../src/core/rate-limit.ts";
 import { AnnounceRequest, AnnounceResult } from "../../src/core/announce.ts";
 import { Store } from "../../src/core/store.ts";
-import { Counters } from "../../src/frontend/counters.ts";
+import { Counters, type Protocol } from "../../src/frontend/counters.ts";
 import { FULL_SCRAPE, HttpTracker } from "../../src/frontend/http-tracker.ts";
 import { type AnnounceSettings, IntervalSource } from "../../src/frontend/settings.ts";
 import { SourceLimit } from "../../src/frontend/source-limit.ts";
@@ -73,19 +74,18 @@ export class Tracker {
     };
     const list = new AccessList(o.access?.mode ?? "off", this.#listed);
     for (const h of o.access?.hashes ?? []) this.#listed.add(latin1(h));
-    const allows = (infoHash: string) => list.allows(infoHash);
-    const allowsBytes = (b: Uint8Array, off: number) => list.allowsBytes(b, off);
+    const access = list.mode === "off" ? null : list; // as app.ts passes it
     const r = o.rateLimit ?? { perSecond: 0, burst: 1 };
     // No exempt networks: every test address is an ordinary client.
     const limit = new SourceLimit(new RateLimiter({ perSecond: r.perSecond, burst: r.burst, slots: 1024, seed: 1 }), null);
-    this.http = new HttpTracker(this.store, this.settings, this.counters, { allows, limit });
-    this.udp = new UdpTracker(this.store, new ConnIdIssuer(new Uint8Array(16).fill(3)), this.settings, this.counters, list.mode === "off" ? null : allowsBytes, limit);
+    this.http = new HttpTracker(this.store, this.settings, this.counters, { access, limit });
+    this.udp = new UdpTracker(this.store, new ConnIdIssuer(new Uint8Array(16).fill(3)), this.settings, this.counters, { access, limit });
     this.ws = new WsTracker(this.store, this.counters, {
       interval: new IntervalSource(new FixedInterval(WS_INTERVAL_S), 1, PEER_TIMEOUT_S, random),
       minIntervalS: MIN_INTERVAL_S,
       maxSocketsPerIp: 1000,
       maxOffers: this.settings.maxNumWant,
-      allows,
+      access,
       limit,
     });
   }
@@ -152,9 +152,12 @@ export interface Announced {
   downloaded?: number;
 }
 
-/** A refusal: its reason text, or null when the protocol answers nothing at all (UDP over the rate limit). */
+/**
+ * A refusal: its code, read back from the reply's text (a text that is no code's fails the test), or null when
+ * the protocol answers nothing at all (UDP over the rate limit).
+ */
 export interface Refused {
-  refused: string | null;
+  refused: FailureCode | null;
 }
 
 export interface Scraped {
@@ -162,7 +165,6 @@ export interface Scraped {
   files: (Counts | null)[];
 }
 
-export type Refusal = "not allowed" | "torrent limit" | "peer limit" | "rate limited" | "no info hash";
 
 export interface FrontEnd {
   readonly name: string;
@@ -178,10 +180,17 @@ export interface FrontEnd {
   announce(a: AnnounceArgs): Announced | Refused;
   /** Scrape from peer `from`'s address (default 1). */
   scrape(hashes: Uint8Array[], from?: number): Scraped | Refused;
+  /** Its name in /metrics labels and in `Counters.failures`. */
+  readonly protocol: Protocol;
+  /** What a scrape without info hashes gets: HTTP could offer a full scrape (off here), UDP and WebSocket have none. */
+  readonly emptyScrape: FailureCode;
+  /** A request from peer `peer` that the protocol refuses for its form: it gets `malformedCode`. */
+  malformed(peer: number): Refused;
+  readonly malformedCode: FailureCode;
   /** Requests refused by the rate limit so far (the counter /metrics shows for this protocol). */
   rateLimited(): number;
-  /** Asserts that `outcome` is the refusal `why`, as a user of this protocol sees it. */
-  expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void;
+  /** Asserts that `outcome` is the refusal `code`, as a user of this protocol sees it. */
+  expectRefused(outcome: Announced | Scraped | Refused, code: FailureCode): void;
 }
 
 export function isRefused(o: Announced | Scraped | Refused): o is Refused {
@@ -199,18 +208,18 @@ export function scraped(o: Scraped | Refused): Scraped {
   return o;
 }
 
-// The failure texts, matched loosely in one place (to become stable error codes later).
-const REASON: Record<Refusal, RegExp> = {
-  "not allowed": /not allowed/,
-  "torrent limit": /full.*torrent/,
-  "peer limit": /full.*peer/,
-  "rate limited": /too many requests/,
-  "no info hash": /info_hash/,
-};
+const CODE_OF_TEXT = new Map<string, FailureCode>(FAILURE_CODES.map((code) => [FAILURE_TEXT[code], code]));
 
-function expectReason(outcome: Announced | Scraped | Refused, why: Refusal): void {
-  if (!isRefused(outcome)) throw new Error(`expected a refusal (${why}), got ${JSON.stringify(outcome)}`);
-  expect(outcome.refused).toMatch(REASON[why]);
+/** The code whose text a reply carries; a text that is no code's is a test failure. */
+export function codeOf(text: string): FailureCode {
+  const code = CODE_OF_TEXT.get(text);
+  if (code === undefined) throw new Error(`failure text of no code: ${JSON.stringify(text)}`);
+  return code;
+}
+
+function expectCode(outcome: Announced | Scraped | Refused, code: FailureCode): void {
+  if (!isRefused(outcome)) throw new Error(`expected a refusal (${code}), got ${JSON.stringify(outcome)}`);
+  expect(outcome.refused).toBe(code);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -269,6 +278,9 @@ export class HttpAdapter implements FrontEnd {
   }
 
   readonly hugeNumwant = 99_999_999_999_999;
+  readonly emptyScrape = "full_scrape_off";
+  readonly protocol = "http";
+  readonly malformedCode = "missing_info_hash";
   readonly peerKind: PeerKind;
   /** Both families, whichever the client asks from (BEP 7: peers and peers6). */
   readonly receives: readonly PeerKind[] = ["v4", "v6"];
@@ -278,7 +290,7 @@ export class HttpAdapter implements FrontEnd {
     if (a.event !== undefined) query += `&event=${a.event}`;
     if (a.numwant !== undefined) query += `&numwant=${a.numwant}`;
     const body = this.#decode(this.t.http.announce(`/announce?${query}`, addressOf(a.peer, this.family), this.len, this.t.now));
-    if ("failure reason" in body) return { refused: body["failure reason"] as string };
+    if ("failure reason" in body) return { refused: codeOf(body["failure reason"] as string) };
     const peers = [...compact(body.peers, 4), ...compact(body.peers6, 16)].sort(byNumber);
     return { interval: body.interval as number, complete: body.complete as number, incomplete: body.incomplete as number, peers, downloaded: body.downloaded as number };
   }
@@ -288,17 +300,24 @@ export class HttpAdapter implements FrontEnd {
     const reply = this.t.http.scrape(`/scrape?${query}`, addressOf(from, this.family), this.len, this.t.now);
     if (reply === FULL_SCRAPE) throw new Error("unexpected full scrape");
     const body = this.#decode(reply);
-    if ("failure reason" in body) return { refused: body["failure reason"] as string };
+    if ("failure reason" in body) return { refused: codeOf(body["failure reason"] as string) };
     const files = body.files as unknown as Record<string, Counts>;
     return { files: hashes.map((h) => files[latin1(h)] ?? null) };
+  }
+
+  /** An announce without a query. */
+  malformed(peer: number): Refused {
+    const body = this.#decode(this.t.http.announce("/announce", addressOf(peer, this.family), this.len, this.t.now));
+    if (!("failure reason" in body)) throw new Error("a malformed announce was answered");
+    return { refused: codeOf(body["failure reason"] as string) };
   }
 
   rateLimited(): number {
     return this.t.counters.httpRateLimited;
   }
 
-  expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void {
-    expectReason(outcome, why);
+  expectRefused(outcome: Announced | Scraped | Refused, code: FailureCode): void {
+    expectCode(outcome, code);
   }
 
   get len(): 4 | 16 {
@@ -342,7 +361,8 @@ function pctAll(bytes: Uint8Array): string {
 const udpWire = {
   connect: (txid: number) => connectPacket(txid),
   connectionId: (reply: Uint8Array) => reply.slice(8, 16),
-  announce: (connectionId: Uint8Array, txid: number, a: AnnounceArgs, peerId: string) =>
+  /** `port` defaults to the peer's. */
+  announce: (connectionId: Uint8Array, txid: number, a: AnnounceArgs, peerId: string, port = portOf(a.peer)) =>
     announcePacket({
       connectionId,
       txid,
@@ -351,7 +371,7 @@ const udpWire = {
       left: BigInt(a.left ?? 100),
       event: a.event === undefined ? 0 : { completed: 1, started: 2, stopped: 3 }[a.event],
       numWant: a.numwant ?? -1,
-      port: portOf(a.peer),
+      port,
     }),
   scrape: (connectionId: Uint8Array, txid: number, hashes: Uint8Array[]) => scrapePacket(connectionId, hashes, txid),
   action: (reply: Uint8Array) => new DataView(reply.buffer, reply.byteOffset).getUint32(0),
@@ -408,6 +428,9 @@ export class UdpAdapter implements FrontEnd {
   }
 
   readonly hugeNumwant = 0x7fffffff;
+  readonly emptyScrape = "missing_info_hash";
+  readonly protocol = "udp";
+  readonly malformedCode = "invalid_port";
   readonly peerKind: PeerKind;
   /** Only its own family: a reply's peer stride is fixed by the request's family. */
   readonly receives: readonly PeerKind[];
@@ -419,7 +442,7 @@ export class UdpAdapter implements FrontEnd {
     const reply = this.#send(a.peer, udpWire.announce(id, txid, a, peerIdOf(a.peer, "-TE0001-")));
     if (reply === null) return { refused: null };
     expect(udpWire.txid(reply)).toBe(txid);
-    if (udpWire.action(reply) === udpWire.ACTION_ERROR) return { refused: udpWire.errorMessage(reply) };
+    if (udpWire.action(reply) === udpWire.ACTION_ERROR) return { refused: codeOf(udpWire.errorMessage(reply)) };
     expect(udpWire.action(reply)).toBe(udpWire.ACTION_ANNOUNCE);
     const r = udpWire.announceReply(reply, this.family);
     return { interval: r.interval, complete: r.seeders, incomplete: r.leechers, peers: r.peers.map((p) => peerOfText(p, this.family)).sort(byNumber) };
@@ -432,20 +455,32 @@ export class UdpAdapter implements FrontEnd {
     const reply = this.#send(from, udpWire.scrape(id, txid, hashes));
     if (reply === null) return { refused: null };
     expect(udpWire.txid(reply)).toBe(txid);
-    if (udpWire.action(reply) === udpWire.ACTION_ERROR) return { refused: udpWire.errorMessage(reply) };
+    if (udpWire.action(reply) === udpWire.ACTION_ERROR) return { refused: codeOf(udpWire.errorMessage(reply)) };
     expect(udpWire.action(reply)).toBe(udpWire.ACTION_SCRAPE);
     const entries = udpWire.scrapeEntries(reply);
     return { files: entries.map(([complete, downloaded, incomplete]) => ({ complete, incomplete, downloaded })) };
+  }
+
+  /** An announce for port 0. */
+  malformed(peer: number): Refused {
+    const id = this.#connectionId(peer);
+    if (id === null) return { refused: null };
+    const txid = this.#txid++;
+    const reply = this.#send(peer, udpWire.announce(id, txid, { infoHash: new Uint8Array(20), peer }, peerIdOf(peer, "-TE0001-"), 0));
+    if (reply === null) return { refused: null };
+    expect(udpWire.txid(reply)).toBe(txid);
+    expect(udpWire.action(reply)).toBe(udpWire.ACTION_ERROR);
+    return { refused: codeOf(udpWire.errorMessage(reply)) };
   }
 
   rateLimited(): number {
     return this.t.counters.udpRateLimited;
   }
 
-  expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void {
+  expectRefused(outcome: Announced | Scraped | Refused, code: FailureCode): void {
     // UDP answers nothing over the rate limit: an answer would cost as much as the request.
-    if (why === "rate limited") expect(outcome).toEqual({ refused: null });
-    else expectReason(outcome, why);
+    if (code === "rate_limited") expect(outcome).toEqual({ refused: null });
+    else expectCode(outcome, code);
   }
 
   #connectionId(peer: number): Uint8Array | null {
@@ -487,6 +522,9 @@ export class WsAdapter implements FrontEnd {
   readonly defaultPeers = 0;
   /** Offers beyond the cap are not relayed; more than this is just a bigger message. */
   readonly hugeNumwant = 100;
+  readonly emptyScrape = "missing_info_hash";
+  readonly protocol = "websocket";
+  readonly malformedCode = "invalid_message";
   readonly peerKind: PeerKind = "rtc";
   readonly receives: readonly PeerKind[] = ["rtc"];
   readonly #peers = new Map<number, WsPeer>();
@@ -511,7 +549,7 @@ export class WsAdapter implements FrontEnd {
     expect(me.inbox).toEqual([]); // nothing relayed back to the announcer
     // The reference client routes replies, failures included, by action and info hash.
     expect(reply).toMatchObject({ action: "announce", info_hash: infoHash });
-    if ("failure reason" in reply) return { refused: reply["failure reason"] as string };
+    if ("failure reason" in reply) return { refused: codeOf(reply["failure reason"] as string) };
     // The peers chosen are those the announcer's offers were relayed to, one offer each.
     const peers: number[] = [];
     for (const [n, p] of this.#peers) {
@@ -531,18 +569,29 @@ export class WsAdapter implements FrontEnd {
     this.t.ws.message(me.conn, JSON.stringify({ action: "scrape", info_hash: infoHash }), this.t.now);
     const reply = me.inbox.shift();
     if (reply === undefined) throw new Error("no reply to a scrape");
-    if ("failure reason" in reply) return { refused: reply["failure reason"] as string };
+    if ("failure reason" in reply) return { refused: codeOf(reply["failure reason"] as string) };
     expect(reply).toMatchObject({ action: "scrape", flags: { min_request_interval: MIN_INTERVAL_S } });
     const files = reply.files as Record<string, Counts>;
     return { files: hashes.map((h) => files[latin1(h)] ?? null) };
+  }
+
+  /** A message that is not JSON: its failure carries no action or info hash to route it by. */
+  malformed(peer: number): Refused {
+    const me = this.#peer(peer);
+    me.inbox.length = 0;
+    this.t.ws.message(me.conn, "{nope", this.t.now);
+    const reply = me.inbox.shift();
+    if (reply === undefined) throw new Error("no reply to a malformed message");
+    expect(Object.keys(reply)).toEqual(["failure reason"]);
+    return { refused: codeOf(reply["failure reason"] as string) };
   }
 
   rateLimited(): number {
     return this.t.counters.wsRateLimited;
   }
 
-  expectRefused(outcome: Announced | Scraped | Refused, why: Refusal): void {
-    expectReason(outcome, why);
+  expectRefused(outcome: Announced | Scraped | Refused, code: FailureCode): void {
+    expectCode(outcome, code);
   }
 
   /** Closes peer n's connection, as a browser tab going away. */

@@ -215,7 +215,7 @@ for (const spec of FRONT_ENDS) {
 
       test("a scrape without any info hash is refused (no full scrape)", () => {
         const { fe } = setup();
-        fe.expectRefused(fe.scrape([]), "no info hash");
+        fe.expectRefused(fe.scrape([]), fe.emptyScrape);
       });
     });
 
@@ -242,7 +242,7 @@ for (const spec of FRONT_ENDS) {
         const [a, b, c] = [hash("torrent a"), hash("torrent b"), hash("torrent c")];
         fill(fe, a, [1]);
         fill(fe, b, [2]);
-        fe.expectRefused(fe.announce({ infoHash: c, peer: 3 }), "torrent limit");
+        fe.expectRefused(fe.announce({ infoHash: c, peer: 3 }), "torrent_limit");
         expect(t.store.torrents).toBe(2);
         expect(announced(fe.announce({ infoHash: a, peer: 3, numwant: 5 })).peers).toEqual([1]);
         expect(counts(fe, c)).toEqual(ZERO);
@@ -253,7 +253,7 @@ for (const spec of FRONT_ENDS) {
         const [a, b] = [hash("peers a"), hash("peers b")];
         fill(fe, a, [1, 2]);
         fill(fe, b, [3]);
-        fe.expectRefused(fe.announce({ infoHash: a, peer: 4 }), "peer limit");
+        fe.expectRefused(fe.announce({ infoHash: a, peer: 4 }), "peer_limit");
         expect(announced(fe.announce({ infoHash: a, peer: 1, numwant: 5 })).peers).toEqual([2]);
         // A peer that leaves makes room.
         announced(fe.announce({ infoHash: b, peer: 3, event: "stopped" }));
@@ -270,9 +270,11 @@ for (const spec of FRONT_ENDS) {
         return s;
       }
 
-      test("deny list: a listed torrent is refused and not stored; others are served", () => {
+      test("deny list: a listed torrent is refused (and counted by code) and not stored; others are served", () => {
         const { t, fe } = denyList();
-        fe.expectRefused(fe.announce({ infoHash: denied, peer: 1 }), "not allowed");
+        const before = t.counters.failures[fe.protocol].not_allowed;
+        fe.expectRefused(fe.announce({ infoHash: denied, peer: 1 }), "not_allowed");
+        expect(t.counters.failures[fe.protocol].not_allowed).toBe(before + 1);
         expect(t.store.get(latin1(denied))).toBeUndefined();
         expect(announced(fe.announce({ infoHash: hash("fine"), peer: 1 })).incomplete).toBe(1);
       });
@@ -282,7 +284,7 @@ for (const spec of FRONT_ENDS) {
         const { t, fe } = sharedTracker("allow list", { access: { mode: "allow", hashes: [] } }, spec);
         t.list(allowed);
         expect(announced(fe.announce({ infoHash: allowed, peer: 1 })).incomplete).toBe(1);
-        fe.expectRefused(fe.announce({ infoHash: hash("unlisted"), peer: 1 }), "not allowed");
+        fe.expectRefused(fe.announce({ infoHash: hash("unlisted"), peer: 1 }), "not_allowed");
       });
 
       test("a torrent denied after peers joined: announces are refused and a scrape reads it as unknown", () => {
@@ -290,7 +292,7 @@ for (const spec of FRONT_ENDS) {
         const { t, fe } = denyList();
         fill(fe, h, [1, 2]);
         t.list(h);
-        fe.expectRefused(fe.announce({ infoHash: h, peer: 1 }), "not allowed");
+        fe.expectRefused(fe.announce({ infoHash: h, peer: 1 }), "not_allowed");
         // HTTP and WebSocket leave it out of the reply; UDP entries are positional, so zeros.
         expect(counts(fe, h) ?? ZERO).toEqual(ZERO);
       });
@@ -308,12 +310,25 @@ for (const spec of FRONT_ENDS) {
         // At most the burst gets through (a UDP connect spends a request too), then every request is refused.
         const served = outcomes.findIndex(isRefused);
         expect(served).toBeWithin(2, 4);
-        for (const o of outcomes.slice(served)) fe.expectRefused(o, "rate limited");
-        fe.expectRefused(fe.scrape([h], p1), "rate limited");
+        for (const o of outcomes.slice(served)) fe.expectRefused(o, "rate_limited");
+        fe.expectRefused(fe.scrape([h], p1), "rate_limited");
         expect(fe.rateLimited() - limited).toBe(outcomes.length - served + 1);
         expect(announced(fe.announce({ infoHash: h, peer: p2, numwant: 5 })).peers).toEqual([p1]);
         t.advance(2);
         expect(announced(fe.announce({ infoHash: h, peer: p1, numwant: 5 })).peers).toEqual([p2]);
+      });
+
+      test("the limit comes before a request is read: malformed requests spend the budget too", () => {
+        const { t, fe } = sharedTracker("rate limit", { rateLimit: { perSecond: 1, burst: 3 } }, spec);
+        const p = 10 * FRONT_ENDS.indexOf(spec) + 3;
+        const limited = t.counters.failures[fe.protocol].rate_limited;
+        const outcomes = range(6).map(() => fe.malformed(p));
+        expect(outcomes[0]).toEqual({ refused: fe.malformedCode });
+        const served = outcomes.findIndex((o) => o.refused !== fe.malformedCode);
+        expect(served).toBeWithin(2, 4);
+        for (const o of outcomes.slice(served)) fe.expectRefused(o, "rate_limited");
+        expect(t.counters.failures[fe.protocol].rate_limited - limited).toBe(outcomes.length - served);
+        expect(t.counters.failures[fe.protocol][fe.malformedCode]).toBeGreaterThanOrEqual(served);
       });
     });
   });

@@ -1,6 +1,7 @@
 // Access control as an operator sees it: a deny or allow list file that the running tracker follows (edits,
 // replacements, deletion, SIGHUP), and what clients and the dashboard see for a refused torrent.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { appendFile, mkdir, mkdtemp, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { startTracker, type TrackerProcess } from "../helpers/tracker-process.ts";
 import { announcePacket, parseAnnounceReply, parseError, scrapePacket, UdpClient } from "../helpers/udp-client.ts";
 
-const NOT_ALLOWED = "torrent not allowed on this tracker";
+const NOT_ALLOWED = FAILURE_TEXT.not_allowed;
 /** How long a change to the list may take to apply: the watch is immediate, the poll fallback every 2 s. */
 const RELOAD_DEADLINE_MS = 5000;
 

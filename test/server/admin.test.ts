@@ -3,6 +3,7 @@
 // Trackers made by admin() trust 127.0.0.1 as a proxy and every request names a fresh client address, so only
 // the throttle tests (which name one address on purpose) ever spend a source's budget of failed attempts.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,7 @@ import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { startTracker } from "../helpers/tracker-process.ts";
 
 const TOKEN = "s3cret-admin-token-0123456789abcdef";
-const NOT_ALLOWED = "torrent not allowed on this tracker";
+const NOT_ALLOWED = FAILURE_TEXT.not_allowed;
 const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 
 const hexOf = (label: string) => Buffer.from(sha1(label)).toString("hex");

@@ -1,5 +1,6 @@
 // The statistics API and /metrics against a tracker loaded with real announces over HTTP and UDP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -184,10 +185,10 @@ describe("cost and abuse", () => {
       expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(4);
       expect(refusal).not.toBeNull();
       expect(refusal!.headers.get("retry-after")).toBe("1");
-      expect(((await refusal!.json()) as { error: string }).error).toBe("too many requests from your address; slow down");
+      expect(((await refusal!.json()) as { error: string }).error).toBe(FAILURE_TEXT.rate_limited);
       const q = announceQuery({ infoHash: sha1("limited"), port: 9, peerId: id("-qB4650-"), left: 1 });
       const r = await getBencode(`http://127.0.0.1:${limited.httpPort}/announce?${q}`);
-      expect(r.body["failure reason"]).toBe("too many requests from your address; slow down");
+      expect(r.body["failure reason"]).toBe(FAILURE_TEXT.rate_limited);
     } finally {
       await limited.stop();
     }

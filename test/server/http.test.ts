@@ -4,6 +4,7 @@
 // scrapes need no socket: they are checked once for every protocol in test/frontend/behaviour.test.ts.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { decodeBencode, latin1Bytes } from "../../src/codec/bencode-decode.ts";
 import type { TestTracker } from "../helpers/in-process.ts";
 import { startTestTracker } from "../helpers/in-process.ts";
@@ -238,18 +239,18 @@ for (const fam of FAMILIES) {
         const hashes = Array.from({ length: 101 }, (_, i) => hash(`cap ${i}`));
         expect(Object.keys(await c.scrape(hashes.slice(0, 100)))).toHaveLength(100);
         const query = hashes.map((h) => `info_hash=${pct(h)}`).join("&");
-        expect(await c.failure(`/scrape?${query}`)).toContain("info_hash");
+        expect(await c.failure(`/scrape?${query}`)).toBe(FAILURE_TEXT.too_many_info_hashes);
       });
 
       test("a full scrape (no hash) gets a failure reason", async () => {
-        expect(await c.failure("/scrape")).toContain("info_hash");
-        expect(await c.failure("/scrape?foo=bar")).toContain("info_hash");
+        expect(await c.failure("/scrape")).toBe(FAILURE_TEXT.full_scrape_off);
+        expect(await c.failure("/scrape?foo=bar")).toBe(FAILURE_TEXT.full_scrape_off);
       });
 
       test("a malformed hash gets a failure reason", async () => {
         const good = `info_hash=${pct(hash("scrape good"))}`;
         for (const bad of [pct(new Uint8Array(19)), pct(new Uint8Array(21)), "%zz" + pct(new Uint8Array(19)), pct(new Uint8Array(19)) + "%"]) {
-          expect(await c.failure(`/scrape?${good}&info_hash=${bad}`)).toContain("info_hash");
+          expect(await c.failure(`/scrape?${good}&info_hash=${bad}`)).toBe(FAILURE_TEXT.invalid_info_hash);
         }
       });
     });
@@ -259,13 +260,13 @@ for (const fam of FAMILIES) {
       // reply is HTTP 200 (many clients ignore bodies of errors) with only a bencoded failure reason.
       test("get HTTP 200 with only a failure reason, and register nothing", async () => {
         const h = sha1(`${fam.name} malformed`);
-        for (const [query, param] of [
-          [`peer_id=${pct(PEER_ID)}&port=6881`, "info_hash"],
-          [`info_hash=${pct(h)}&peer_id=${pct(PEER_ID)}&port=0`, "port"],
-          [`info_hash=${pct(h)}&peer_id=${pct(PEER_ID)}&port=6881&numwant=abc`, "numwant"],
-          ["", "info_hash"],
-        ]) {
-          expect(await c.failure(`/announce?${query}`)).toContain(param);
+        for (const [query, code] of [
+          [`peer_id=${pct(PEER_ID)}&port=6881`, "missing_info_hash"],
+          [`info_hash=${pct(h)}&peer_id=${pct(PEER_ID)}&port=0`, "invalid_port"],
+          [`info_hash=${pct(h)}&peer_id=${pct(PEER_ID)}&port=6881&numwant=abc`, "invalid_numwant"],
+          ["", "missing_info_hash"],
+        ] as const) {
+          expect(await c.failure(`/announce?${query}`)).toBe(FAILURE_TEXT[code]);
         }
         expect(tracker.store.get(latin1(h))).toBeUndefined();
       });

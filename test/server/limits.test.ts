@@ -8,6 +8,7 @@
 // arrival order), and /metrics shows the datagram was counted as dropped.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -18,10 +19,10 @@ import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../h
 import { announcePacket, connectPacket, parseAnnounceReply, parseError, scrapePacket, UdpClient } from "../helpers/udp-client.ts";
 import { bin20, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
-const FULL_TORRENTS = "tracker is full: no room for another torrent";
-const FULL_PEERS = "tracker is full: no room for another peer";
-const RATE_LIMITED = "too many requests from your address; slow down";
-const SOURCE_FULL = "your network (IPv4 address or IPv6 /48) holds its full share of this tracker: no room for another peer from it";
+const FULL_TORRENTS = FAILURE_TEXT.torrent_limit;
+const FULL_PEERS = FAILURE_TEXT.peer_limit;
+const RATE_LIMITED = FAILURE_TEXT.rate_limited;
+const SOURCE_FULL = FAILURE_TEXT.source_share;
 
 const trackers: TestTracker[] = [];
 const clients: UdpClient[] = [];
@@ -386,7 +387,7 @@ describe("full scrape", () => {
     for (const path of ["/scrape", "/scrape?", "/k3y/scrape.php", "/scrape?foo=bar"]) {
       const { status, body } = await getBencode(`http://127.0.0.1:${t.httpPort}${path}`);
       expect(status).toBe(200);
-      expect(String(body["failure reason"])).toContain("full scrape is off");
+      expect(body["failure reason"]).toBe(FAILURE_TEXT.full_scrape_off);
     }
     expect(await metric(t, "buntracker_full_scrapes_total")).toBe(0);
   });
@@ -416,7 +417,7 @@ describe("full scrape", () => {
 
     // The same address again within 5 minutes: refused.
     const again = await getBencode(`${base}/scrape`, { headers: { "accept-encoding": "identity" } });
-    expect(again.body).toEqual({ "failure reason": "full scrape: at most one per 5 minutes per address" });
+    expect(again.body).toEqual({ "failure reason": FAILURE_TEXT.full_scrape_too_often });
 
     // A torrent announced now does not show until the cached reply expires; every copy is the same.
     await announce(sha1("full scrape later"), 5, 10);
@@ -464,5 +465,74 @@ describe("full scrape", () => {
     await deny(deniedLate);
     const second = filesOf(Bun.gunzipSync(new Uint8Array(await (await fetch(`http://[::1]:${t.httpPort}/scrape`, { headers: { "accept-encoding": "gzip" }, decompress: false })).arrayBuffer())));
     expect(Object.keys(second)).toEqual([latin1(keep)]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// One failure vocabulary: a refusal reads the same over every protocol, and /metrics counts it by code
+
+describe("failures by code", () => {
+  /** buntracker_failures_total of one protocol and code (0 while the series is absent). */
+  const failures = async (t: TestTracker, protocol: string, code: string) =>
+    (await metrics(t)).get(`buntracker_failures_total{protocol="${protocol}",code="${code}"}`) ?? 0;
+
+  test("a torrent the access list refuses: the same text over HTTP, UDP and WebSocket, counted per protocol", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "buntracker-failures-"));
+    dirs.push(dir);
+    const denied = sha1("refused everywhere");
+    const list = join(dir, "deny.txt");
+    await writeFile(list, `${Buffer.from(denied).toString("hex")}\n`);
+    const t = await start(["--access-mode", "deny", "--access-list", list]);
+    for (const protocol of ["http", "udp", "websocket"]) expect(await failures(t, protocol, "not_allowed")).toBe(0);
+
+    const http = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: denied, port: 6001, left: 1 })}`);
+    const u = await openUdp(t, "127.0.0.1");
+    const udp = parseError(await u.request(announcePacket({ connectionId: await u.connect(), txid: 7, infoHash: denied, port: 6002 })));
+    const ws = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
+    try {
+      ws.send({ action: "announce", info_hash: latin1(denied), peer_id: webtorrentPeerId(1), left: 1, offers: [] });
+      expect(await ws.next()).toEqual({ action: "announce", info_hash: latin1(denied), "failure reason": FAILURE_TEXT.not_allowed });
+    } finally {
+      ws.close();
+    }
+    expect(http.body).toEqual({ "failure reason": FAILURE_TEXT.not_allowed });
+    expect(udp).toEqual({ action: 3, txid: 7, message: FAILURE_TEXT.not_allowed });
+    for (const protocol of ["http", "udp", "websocket"]) expect(await failures(t, protocol, "not_allowed")).toBe(1);
+    expect(t.store.get(latin1(denied))).toBeUndefined();
+  });
+
+  test("over the rate limit: the same text over HTTP and WebSocket, silence over UDP, each counted by code", async () => {
+    const t = await start(["--rate-limit", "1", "--rate-burst", "1", "--rate-limit-exempt", ""]);
+    const h = sha1("rate limited everywhere");
+    const u = await openUdp(t, "127.0.0.2");
+    const ws = await WsClient.open(`ws://[::1]:${t.httpPort}/announce`); // its own source: ::1
+    try {
+      const second = await startOfSecond();
+      const url = `http://127.0.0.1:${t.httpPort}/scrape?info_hash=${pct(h)}`;
+      expect((await getBencode(url)).body["failure reason"]).toBeUndefined();
+      const http = await getBencode(url);
+      ws.send({ action: "scrape", info_hash: latin1(h) });
+      expect((await ws.next())["failure reason"]).toBeUndefined();
+      // Not even JSON: the budget is spent before a message is read, so this gets the rate limit's answer.
+      ws.send("{nope");
+      const wsReply = await ws.next();
+      await u.connect();
+      u.send(connectPacket(0xc0ffee)); // over the budget: dropped
+      const deadline = Date.now() + 3000;
+      while ((await failures(t, "udp", "rate_limited")) < 1) {
+        if (Date.now() > deadline) throw new Error("the second UDP datagram was never counted as rate limited");
+      }
+      sameSecond(second);
+      expect(http.body).toEqual({ "failure reason": FAILURE_TEXT.rate_limited });
+      expect(wsReply).toEqual({ "failure reason": FAILURE_TEXT.rate_limited });
+      await expect(u.next(0)).rejects.toThrow("no UDP reply");
+    } finally {
+      ws.close();
+    }
+    for (const protocol of ["http", "udp", "websocket"]) {
+      expect(await failures(t, protocol, "rate_limited")).toBe(1);
+      expect(await metric(t, `buntracker_rate_limited_total{protocol="${protocol}"}`)).toBe(1);
+    }
+    expect(await failures(t, "websocket", "invalid_message")).toBe(0);
   });
 });

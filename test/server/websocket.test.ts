@@ -8,6 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { WS_MAX_MESSAGE_BYTES } from "../../src/server/http-server.ts";
 import { MAX_PEER_IDS_PER_CONNECTION } from "../../src/frontend/ws-tracker.ts";
+import { FAILURE_TEXT, type FailureCode } from "../../src/core/failure.ts";
 import { type TestTracker, startTestTracker } from "../helpers/in-process.ts";
 import { getBencode, pct } from "../helpers/http-client.ts";
 import { bin20, type Json, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
@@ -34,6 +35,11 @@ async function client(path = "/announce"): Promise<WsClient> {
   const c = await WsClient.open(url + path);
   open.push(c);
   return c;
+}
+
+/** The failure for `code`, with the routing keys (action, info_hash) the reply must carry. */
+function failure(code: FailureCode, route: Json = {}): Json {
+  return { ...route, "failure reason": FAILURE_TEXT[code] };
 }
 
 let torrents = 0;
@@ -145,7 +151,7 @@ describe("announce and relay", () => {
     const [a, mallory] = [await client(), await client()];
     await announce(a, hash, webtorrentPeerId(40));
     mallory.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(40), left: 0 });
-    expect(await mallory.next()).toEqual({ action: "announce", info_hash: hash, "failure reason": "peer_id is in use by another connection" });
+    expect(await mallory.next()).toEqual(failure("peer_id_in_use", { action: "announce", info_hash: hash }));
     // Once the owner is gone, the id is free again (a reconnecting browser).
     a.close();
     await a.closed;
@@ -157,7 +163,7 @@ describe("announce and relay", () => {
     const c = await client();
     for (let i = 0; i < MAX_PEER_IDS_PER_CONNECTION; i++) await announce(c, hash, webtorrentPeerId(100 + i));
     c.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(999), left: 1 });
-    expect((await c.next())["failure reason"]).toBe(`too many peer ids on one connection (at most ${MAX_PEER_IDS_PER_CONNECTION})`);
+    expect(await c.next()).toEqual(failure("too_many_peer_ids", { action: "announce", info_hash: hash }));
     expect(await httpScrape(hash)).toEqual({ complete: 0, downloaded: 0, incomplete: MAX_PEER_IDS_PER_CONNECTION });
   });
 });
@@ -186,17 +192,17 @@ describe("leaving", () => {
 
 describe("bad input", () => {
   const cases: [string, string | Json, Json][] = [
-    ["not JSON", "{nope", { "failure reason": "invalid message: not JSON" }],
-    ["not an object", "[1,2]", { "failure reason": "invalid message: not a JSON object" }],
-    ["unknown action", { action: "hello" }, { "failure reason": 'invalid action: expected "announce" or "scrape"' }],
-    ["short info_hash", { action: "announce", info_hash: "abc", peer_id: webtorrentPeerId(1) }, { action: "announce", "failure reason": "invalid info_hash: expected a 20-byte binary string" }],
-    ["info_hash with a char above 0xFF", { action: "announce", info_hash: "\u0100".repeat(20), peer_id: webtorrentPeerId(1) }, { action: "announce", "failure reason": "invalid info_hash: expected a 20-byte binary string" }],
-    ["missing peer_id", { action: "announce", info_hash: bin20("bad 1") }, { action: "announce", info_hash: bin20("bad 1"), "failure reason": "invalid peer_id: expected a 20-byte binary string" }],
-    ["bad event", { action: "announce", info_hash: bin20("bad 2"), peer_id: webtorrentPeerId(1), event: "exploded" }, { action: "announce", info_hash: bin20("bad 2"), "failure reason": "invalid event: expected started, stopped, completed or update" }],
-    ["offers not an array", { action: "announce", info_hash: bin20("bad 3"), peer_id: webtorrentPeerId(1), offers: {} }, { action: "announce", info_hash: bin20("bad 3"), "failure reason": "invalid offers: expected an array" }],
-    ["offer without sdp", { action: "announce", info_hash: bin20("bad 4"), peer_id: webtorrentPeerId(1), offers: [{ offer_id: bin20("o"), offer: { type: "offer" } }] }, { action: "announce", info_hash: bin20("bad 4"), "failure reason": 'invalid offers: each needs offer_id (20-byte binary string) and offer {type: "offer", sdp}' }],
-    ["scrape without info_hash", { action: "scrape" }, { action: "scrape", "failure reason": "missing info_hash (full scrape is not offered over WebSocket)" }],
-    ["scrape of 101 hashes", { action: "scrape", info_hash: Array.from({ length: 101 }, (_, i) => bin20(`s${i}`)) }, { action: "scrape", "failure reason": "too many info hashes: at most 100 per scrape" }],
+    ["not JSON", "{nope", failure("invalid_message")],
+    ["not an object", "[1,2]", failure("invalid_message")],
+    ["unknown action", { action: "hello" }, failure("invalid_action")],
+    ["short info_hash", { action: "announce", info_hash: "abc", peer_id: webtorrentPeerId(1) }, failure("invalid_info_hash", { action: "announce" })],
+    ["info_hash with a char above 0xFF", { action: "announce", info_hash: "\u0100".repeat(20), peer_id: webtorrentPeerId(1) }, failure("invalid_info_hash", { action: "announce" })],
+    ["missing peer_id", { action: "announce", info_hash: bin20("bad 1") }, failure("invalid_peer_id", { action: "announce", info_hash: bin20("bad 1") })],
+    ["bad event", { action: "announce", info_hash: bin20("bad 2"), peer_id: webtorrentPeerId(1), event: "exploded" }, failure("invalid_event", { action: "announce", info_hash: bin20("bad 2") })],
+    ["offers not an array", { action: "announce", info_hash: bin20("bad 3"), peer_id: webtorrentPeerId(1), offers: {} }, failure("invalid_offers", { action: "announce", info_hash: bin20("bad 3") })],
+    ["offer without sdp", { action: "announce", info_hash: bin20("bad 4"), peer_id: webtorrentPeerId(1), offers: [{ offer_id: bin20("o"), offer: { type: "offer" } }] }, failure("invalid_offers", { action: "announce", info_hash: bin20("bad 4") })],
+    ["scrape without info_hash", { action: "scrape" }, failure("missing_info_hash", { action: "scrape" })],
+    ["scrape of 101 hashes", { action: "scrape", info_hash: Array.from({ length: 101 }, (_, i) => bin20(`s${i}`)) }, failure("too_many_info_hashes", { action: "scrape" })],
   ];
   for (const [name, message, reply] of cases) {
     test(`${name}: a failure reason, and the connection keeps working`, async () => {
@@ -211,7 +217,7 @@ describe("bad input", () => {
   test("a binary message gets a failure reason", async () => {
     const c = await client();
     c.socket.send(new Uint8Array([1, 2, 3]));
-    expect(await c.next()).toEqual({ "failure reason": "expected a text (JSON) message" });
+    expect(await c.next()).toEqual(failure("invalid_message"));
   });
 
   test("a message over the size cap closes the connection with 1009, and the tracker keeps serving", async () => {
@@ -230,8 +236,11 @@ describe("bad input", () => {
       headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
     });
     expect(r.status).toBe(429);
+    expect(await r.text()).toBe(`${FAILURE_TEXT.too_many_connections}\n`);
     await expect(WsClient.open(url + "/announce")).rejects.toThrow();
     expect(tracker.counters.wsRefusedConnections).toBeGreaterThanOrEqual(2);
+    const metrics = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
+    expect(metrics).toContain(`buntracker_failures_total{protocol="websocket",code="too_many_connections"} ${tracker.counters.wsRefusedConnections}`);
     held[0].close();
     await held[0].closed;
     const deadline = Date.now() + 5000;
