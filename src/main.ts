@@ -1,5 +1,5 @@
 // Command-line entry: flags and BUNTRACKER_* environment -> Config -> running tracker (or, with
-// --check-config, the settings printed). Bad input prints one
+// --check-config, the settings printed; `healthcheck`: see server/healthcheck.ts). Bad input prints one
 // line and exits 2; a listener that cannot bind exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and
 // SIGHUP, sent when the console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the
 // access list.
@@ -15,12 +15,14 @@ import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
 import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { AccessListError } from "./server/access-control.ts";
+import { healthcheckCommand } from "./server/healthcheck.ts";
 import { StateFileError } from "./server/state-file.ts";
 import { VERSION, versionLine } from "./version.ts";
 
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
 declare const WITH_DASHBOARD: boolean | undefined;
 
+if (process.argv[2] === "healthcheck") process.exit(await healthcheckCommand(process.argv.slice(3), process.env));
 const parsed = parseArgs(process.argv.slice(2), process.env, platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable));
 if (parsed.kind === "help") {
   console.log(helpText(VERSION, helpWidth(process.stdout)));
@@ -122,8 +124,10 @@ log.info("listening", {
   ...(config.tlsListen !== null ? { https: hostPort(config.tlsListen.host, tracker.tlsPort!) } : {}),
   websocket: config.websocket,
   udp: config.udpListen === null ? "off" : hostPort(config.udpListen.host, tracker.udpPort!),
+  ...(config.adminListen !== null ? { admin: hostPort(config.adminListen.host, tracker.adminPort!) } : {}),
   httpPort: tracker.httpPort,
   udpPort: tracker.udpPort,
+  adminPort: tracker.adminPort,
   interval: config.intervalS,
   intervalMode: config.intervalMode,
   peerTimeout: config.peerTimeoutS,
