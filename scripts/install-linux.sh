@@ -35,6 +35,8 @@ DENY_FILE=$DATA_DIR/deny.txt
 TRENDS_FILE=$DATA_DIR/trends.jsonl
 UNIT_FILE=/etc/systemd/system/$SERVICE
 DEFAULT_LISTEN='[::]:6969'
+# A fresh install's private listener for operators: /metrics, the admin API and the /healthz that checks more.
+DEFAULT_ADMIN_LISTEN=127.0.0.1:6970
 
 ROOT=""
 UI_LANG=""
@@ -203,6 +205,7 @@ new_env_text() { # LISTEN TOKEN
 # admin token. Every option of the tracker has a BUNTRACKER_* variable (see: $BIN --help).
 # After editing: sudo $BIN_DIR/install-linux.sh restart
 BUNTRACKER_LISTEN=$1
+BUNTRACKER_ADMIN_LISTEN=$DEFAULT_ADMIN_LISTEN
 BUNTRACKER_TRENDS_FILE=$TRENDS_FILE
 BUNTRACKER_ACCESS_MODE=deny
 BUNTRACKER_ACCESS_LIST=$DENY_FILE
@@ -321,6 +324,16 @@ show_urls() {
   say "Dashboard: http://YOUR-HOST:$port/  (if this build has it)" "仪表盘: http://你的主机:$port/  (若此版本包含)"
 }
 
+# With a private admin listener, /metrics is there only: a block to paste under scrape_configs in prometheus.yml.
+show_scrape_config() {
+  local admin
+  admin=$(env_get BUNTRACKER_ADMIN_LISTEN)
+  [ -n "$admin" ] || return 0
+  say "Metrics and the admin API: http://$admin/ (private). Prometheus scrape_configs entry:" \
+    "指标和管理 API: http://$admin/ (仅本机)。Prometheus scrape_configs 配置:"
+  printf '  - job_name: buntracker\n    static_configs:\n      - targets: ["%s"]\n' "$admin"
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # Commands
 
@@ -334,13 +347,14 @@ cmd_install() {
   case "$version" in buntracker\ *) ;; *) die "$src is not buntracker" "$src 不是 buntracker" ;; esac
   installed && upgrade=1
   # The new binary checks the settings it will run with (kept ones on upgrade) before anything is changed.
-  local settings
+  local settings fresh=()
+  [ -f "$ROOT$ENV_FILE" ] || fresh=(--admin-listen "$DEFAULT_ADMIN_LISTEN")
   if [ -n "$OPT_LISTEN" ]; then
-    settings=$(check_config "$src" --listen "$OPT_LISTEN")
+    settings=$(check_config "$src" ${fresh[@]+"${fresh[@]}"} --listen "$OPT_LISTEN")
     listen=$(setting listen <<<"$settings")
     need_fixed_port "$listen"
   else
-    settings=$(check_config "$src")
+    settings=$(check_config "$src" ${fresh[@]+"${fresh[@]}"})
   fi
 
   ensure_user
@@ -401,6 +415,7 @@ cmd_install() {
     start_and_report restart || return 1
   fi
   show_urls
+  show_scrape_config
   say "Admin token: sudo $BIN_DIR/install-linux.sh token" "管理令牌: sudo $BIN_DIR/install-linux.sh token"
 }
 
