@@ -142,5 +142,7 @@ if (process.stdout.isTTY) {
   const wildcard = config.listen.host === "::" || config.listen.host === "0.0.0.0";
   const dashboard = `${tlsOnMain ? "https" : "http"}://${hostPort(wildcard ? "localhost" : config.listen.host, tracker.httpPort)}/`;
   const withDashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
-  console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${withDashboard ? `, dashboard ${dashboard}` : ""} (Ctrl+C stops)`);
+  const admin = config.adminListen === null ? "" : `, admin http://${hostPort(config.adminListen.host, tracker.adminPort!)}/`;
+  const showDashboard = withDashboard && config.publicStats;
+  console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${showDashboard ? `, dashboard ${dashboard}` : ""}${admin} (Ctrl+C stops)`);
 }

@@ -7,6 +7,7 @@ import type { Config } from "../config/config.ts";
 import { parseArgs } from "../config/parse-args.ts";
 import { platformDefaults } from "../config/platform.ts";
 import { formatListen } from "../config/value-types.ts";
+import { errorText } from "./logger.ts";
 
 export const HEALTHCHECK_TIMEOUT_MS = 5000;
 
@@ -43,7 +44,9 @@ export async function checkHealth(target: HealthTarget, timeoutMs = HEALTHCHECK_
     if (err instanceof DOMException && err.name === "TimeoutError") {
       return { ok: false, line: `unhealthy: ${url} did not answer within ${timeoutMs / 1000} s` };
     }
-    return { ok: false, line: `unhealthy: cannot reach ${url}: ${err instanceof Error ? err.message : String(err)}` };
+    // (Bun's own text for a refused connection asks whether the computer can reach the URL: say what it means.)
+    const why = (err as { code?: unknown }).code === "ECONNREFUSED" ? "connection refused (is the tracker running?)" : errorText(err);
+    return { ok: false, line: `unhealthy: cannot reach ${url}: ${why}` };
   }
 }
 

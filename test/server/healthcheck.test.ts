@@ -69,7 +69,7 @@ describe("buntracker healthcheck", () => {
     closed.stop(true);
     const refused = await healthcheck([`http://127.0.0.1:${port}/healthz`]);
     expect(refused.code).toBe(1);
-    expect(oneLine(refused.out)).toContain(`unhealthy: cannot reach http://127.0.0.1:${port}/healthz`);
+    expect(oneLine(refused.out)).toBe(`buntracker: unhealthy: cannot reach http://127.0.0.1:${port}/healthz: connection refused (is the tracker running?)`);
     for (const args of [["ftp://x/healthz"], ["--bogus"], ["--listen", "127.0.0.1:0"]]) {
       const r = await healthcheck(args);
       expect(r.code).toBe(1);
