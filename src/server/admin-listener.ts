@@ -13,13 +13,19 @@ import { routeMatcher, type RouteValue } from "./http-server.ts";
 import type { ServeOptions } from "./http-listener.ts";
 
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
-const GET_ONLY = () => new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
+const GET_ONLY = () =>
+  new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
 
 export interface AdminServeOptions {
   /** The dashboard's routes (GET and HEAD). */
   routes: Record<string, RouteValue>;
   /** Answers /api/* and /metrics (or null for 404). */
-  api: (req: Request, path: string, query: URLSearchParams, source: () => Source) => Response | Promise<Response> | null;
+  api: (
+    req: Request,
+    path: string,
+    query: URLSearchParams,
+    source: () => Source,
+  ) => Response | Promise<Response> | null;
   health: Health;
   /** Reverse proxies whose forwarding headers are believed (the admin login throttle counts by source). */
   proxies: CidrSet | null;

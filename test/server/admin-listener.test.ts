@@ -41,7 +41,16 @@ describe("admin listener", () => {
   test("serves the admin API and /metrics; the public port answers 404 for them", async () => {
     const list = join(root, "deny.txt");
     await Bun.write(list, "");
-    const t = await start(["--admin-listen", "127.0.0.1:0", "--admin-token", TOKEN, "--blacklist", list, "--udp-listen", "off"]);
+    const t = await start([
+      "--admin-listen",
+      "127.0.0.1:0",
+      "--admin-token",
+      TOKEN,
+      "--blacklist",
+      list,
+      "--udp-listen",
+      "off",
+    ]);
     expect(t.adminPort).toBeGreaterThan(0);
     expect(t.adminPort).not.toBe(t.httpPort);
 
@@ -57,7 +66,11 @@ describe("admin listener", () => {
       expect(res.status).toBe(404);
       expect(await res.text()).not.toContain("buntracker_");
     }
-    const post = await pub(t, "/api/blacklist", { method: "POST", headers: AUTH, body: JSON.stringify({ info_hash: "ab".repeat(20) }) });
+    const post = await pub(t, "/api/blacklist", {
+      method: "POST",
+      headers: AUTH,
+      body: JSON.stringify({ info_hash: "ab".repeat(20) }),
+    });
     expect(post.status).toBe(404);
     expect(await Bun.file(list).text()).toBe("");
 
@@ -106,7 +119,10 @@ describe("admin listener", () => {
     t.lag.record(MAX_HEALTHY_LAG_MS - 1);
     expect((await health(t)).status).toBe(200);
     t.lag.record(MAX_HEALTHY_LAG_MS + 500);
-    expect(await health(t)).toEqual({ status: 503, body: `unhealthy: event-loop lag ${MAX_HEALTHY_LAG_MS + 500} ms (over ${MAX_HEALTHY_LAG_MS} ms)\n` });
+    expect(await health(t)).toEqual({
+      status: 503,
+      body: `unhealthy: event-loop lag ${MAX_HEALTHY_LAG_MS + 500} ms (over ${MAX_HEALTHY_LAG_MS} ms)\n`,
+    });
   });
 
   test("/healthz: 503 with the reason when the state file's folder can no longer be written", async () => {
@@ -116,7 +132,10 @@ describe("admin listener", () => {
     const t = await start(["--admin-listen", "127.0.0.1:0", "--udp-listen", "off", "--state-file", path]);
     expect((await health(t)).status).toBe(200);
     await rm(dir, { recursive: true });
-    expect(await health(t)).toEqual({ status: 503, body: `unhealthy: --state-file ${path} cannot be saved: its folder does not exist\n` });
+    expect(await health(t)).toEqual({
+      status: 503,
+      body: `unhealthy: --state-file ${path} cannot be saved: its folder does not exist\n`,
+    });
     await mkdir(dir);
     expect((await health(t)).status).toBe(200);
   });
@@ -124,7 +143,14 @@ describe("admin listener", () => {
   test("/healthz lists every failing check; other methods get 405", async () => {
     const dir = join(root, "state2");
     await mkdir(dir);
-    const t = await start(["--admin-listen", "127.0.0.1:0", "--udp-listen", "127.0.0.1:0", "--state-file", join(dir, "s.bin")]);
+    const t = await start([
+      "--admin-listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "127.0.0.1:0",
+      "--state-file",
+      join(dir, "s.bin"),
+    ]);
     t.udp!.close();
     await rm(dir, { recursive: true });
     const { status, body } = await health(t);

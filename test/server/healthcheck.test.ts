@@ -22,8 +22,16 @@ afterAll(async () => {
 /** Runs the subcommand (asynchronously: the tracker under test answers from this process). */
 async function healthcheck(args: string[], env: Record<string, string> = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BUNTRACKER_")));
-  const p = Bun.spawn([process.execPath, MAIN, "healthcheck", ...args], { env: { ...clean, ...env }, stdout: "pipe", stderr: "pipe" });
-  const [code, stdout, stderr] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  const p = Bun.spawn([process.execPath, MAIN, "healthcheck", ...args], {
+    env: { ...clean, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stdout, stderr] = await Promise.all([
+    p.exited,
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+  ]);
   return { code, out: stdout + stderr, stdout, stderr };
 }
 
@@ -38,7 +46,14 @@ describe("buntracker healthcheck", () => {
   test("defaults to the admin listener's /healthz from the same settings: 0 when healthy, 1 with the reason", async () => {
     const dir = join(root, "state");
     await mkdir(dir);
-    const t = await startTestTracker(["--admin-listen", "127.0.0.1:0", "--udp-listen", "off", "--state-file", join(dir, "s.bin")]);
+    const t = await startTestTracker([
+      "--admin-listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "off",
+      "--state-file",
+      join(dir, "s.bin"),
+    ]);
     running.push(t);
     const env = { BUNTRACKER_ADMIN_LISTEN: `127.0.0.1:${t.adminPort}` };
     const ok = await healthcheck([], env);
@@ -47,7 +62,9 @@ describe("buntracker healthcheck", () => {
     await rm(dir, { recursive: true });
     const bad = await healthcheck(["--admin-listen", `127.0.0.1:${t.adminPort}`]);
     expect(bad.code).toBe(1);
-    expect(oneLine(bad.stderr)).toContain(`answered 503: unhealthy: --state-file ${join(dir, "s.bin")} cannot be saved`);
+    expect(oneLine(bad.stderr)).toContain(
+      `answered 503: unhealthy: --state-file ${join(dir, "s.bin")} cannot be saved`,
+    );
   });
 
   test("without --admin-listen: the public /healthz; with a URL: that URL", async () => {
@@ -69,7 +86,9 @@ describe("buntracker healthcheck", () => {
     closed.stop(true);
     const refused = await healthcheck([`http://127.0.0.1:${port}/healthz`]);
     expect(refused.code).toBe(1);
-    expect(oneLine(refused.out)).toBe(`buntracker: unhealthy: cannot reach http://127.0.0.1:${port}/healthz: connection refused (is the tracker running?)`);
+    expect(oneLine(refused.out)).toBe(
+      `buntracker: unhealthy: cannot reach http://127.0.0.1:${port}/healthz: connection refused (is the tracker running?)`,
+    );
     for (const args of [["ftp://x/healthz"], ["--bogus"], ["--listen", "127.0.0.1:0"]]) {
       const r = await healthcheck(args);
       expect(r.code).toBe(1);
