@@ -172,15 +172,17 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     }
     return stats.handle(req.method, path, query);
   };
-  // With --admin-listen, the admin API and /metrics are served there only; --public-stats off keeps the
-  // dashboard and its JSON off the public port.
+  // With --admin-listen, the public port reaches nothing but the read-only statistics (never the admin API,
+  // whatever its paths); --public-stats off keeps those and the dashboard off it too.
   const serveOptions = httpServeOptions({
     routes: config.publicStats ? routes : {},
     proxies: config.trustProxy,
     apiLimit: limit,
     api: (req, path, query, source) => {
-      const operatorOnly = path === ADMIN_PATH || path === "/metrics";
-      if (operatorOnly ? config.adminListen !== null : !config.publicStats) return null;
+      if (config.adminListen !== null) {
+        return config.publicStats && path !== "/metrics" ? stats.handle(req.method, path, query) : null;
+      }
+      if (!config.publicStats && path !== ADMIN_PATH && path !== "/metrics") return null;
       return operatorApi(req, path, query, source);
     },
     tracker: new HttpTracker(store, settings, counters, {

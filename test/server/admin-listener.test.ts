@@ -102,6 +102,14 @@ describe("admin listener", () => {
     expect(t.adminPort).toBeNull();
     expect((await pub(t, "/metrics")).status).toBe(200);
     expect((await pub(t, "/api/stats")).status).toBe(200);
+    expect((await pub(t, "/api/blacklist", { headers: AUTH })).status).toBe(404); // (no token: the API is off)
+
+    // --public-stats off alone: no dashboard or statistics; /metrics and the admin API stay where they were.
+    const off = await start(["--udp-listen", "off", "--public-stats", "off", "--admin-token", TOKEN]);
+    expect((await pub(off, "/api/stats")).status).toBe(404);
+    expect((await pub(off, "/")).status).toBe(404);
+    expect((await pub(off, "/metrics")).status).toBe(200);
+    expect((await pub(off, "/api/blacklist", { headers: AUTH })).status).toBe(409); // on, but no access list
   });
 
   test("/healthz: 200 when healthy; 503 with the reason when the UDP socket is closed", async () => {
