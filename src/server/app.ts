@@ -245,12 +245,12 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   }
   sweeper.start(faults);
   life.add("expiry sweep", () => sweeper.stop());
-  const lag = new LagMonitor();
-  lag.start(faults);
-  life.add("lag monitor", () => lag.stop());
   // Last, so that its /healthz only answers once everything it checks has started.
+  const lag = new LagMonitor();
   let adminListener: HttpListener | null = null;
   if (config.adminListen !== null) {
+    lag.start(faults); // (only its /healthz reads the lag: no timer without it)
+    life.add("lag monitor", () => lag.stop());
     const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state });
     const options = adminServeOptions({ routes, api: operatorApi, health, proxies: config.trustProxy, faults });
     const listener = new HttpListener(options, config.adminListen, null);
