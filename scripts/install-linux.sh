@@ -40,6 +40,8 @@ DEFAULT_LISTEN='[::]:6969'
 # "Illegal instruction" before its own code runs; scripts/cpu-matrix.ts found the list (README: Downloads).
 X64_CPU_FLAGS="ssse3 sse4_1 sse4_2 popcnt"
 CPUINFO=${BUNTRACKER_CPUINFO:-/proc/cpuinfo} # another file only in tests
+# A fresh install's private listener for operators: /metrics, the admin API and the /healthz that checks more.
+DEFAULT_ADMIN_LISTEN=127.0.0.1:6970
 
 ROOT=""
 UI_LANG=""
@@ -208,6 +210,7 @@ new_env_text() { # LISTEN TOKEN
 # admin token. Every option of the tracker has a BUNTRACKER_* variable (see: $BIN --help).
 # After editing: sudo $BIN_DIR/install-linux.sh restart
 BUNTRACKER_LISTEN=$1
+BUNTRACKER_ADMIN_LISTEN=$DEFAULT_ADMIN_LISTEN
 BUNTRACKER_TRENDS_FILE=$TRENDS_FILE
 BUNTRACKER_ACCESS_MODE=deny
 BUNTRACKER_ACCESS_LIST=$DENY_FILE
@@ -343,6 +346,16 @@ show_urls() {
   say "Dashboard: http://YOUR-HOST:$port/  (if this build has it)" "仪表盘: http://你的主机:$port/  (若此版本包含)"
 }
 
+# With a private admin listener, /metrics is there only: a block to paste under scrape_configs in prometheus.yml.
+show_scrape_config() {
+  local admin
+  admin=$(env_get BUNTRACKER_ADMIN_LISTEN)
+  [ -n "$admin" ] || return 0
+  say "Metrics and the admin API: http://$admin/ (private). Prometheus scrape_configs entry:" \
+    "指标和管理 API: http://$admin/ (仅本机)。Prometheus scrape_configs 配置:"
+  printf '  - job_name: buntracker\n    static_configs:\n      - targets: ["%s"]\n' "$admin"
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # Commands
 
@@ -362,13 +375,14 @@ cmd_install() {
   case "$version" in buntracker\ *) ;; *) die "$src is not buntracker" "$src 不是 buntracker" ;; esac
   installed && upgrade=1
   # The new binary checks the settings it will run with (kept ones on upgrade) before anything is changed.
-  local settings
+  local settings fresh=()
+  [ -f "$ROOT$ENV_FILE" ] || fresh=(--admin-listen "$DEFAULT_ADMIN_LISTEN")
   if [ -n "$OPT_LISTEN" ]; then
-    settings=$(check_config "$src" --listen "$OPT_LISTEN")
+    settings=$(check_config "$src" ${fresh[@]+"${fresh[@]}"} --listen "$OPT_LISTEN")
     listen=$(setting listen <<<"$settings")
     need_fixed_port "$listen"
   else
-    settings=$(check_config "$src")
+    settings=$(check_config "$src" ${fresh[@]+"${fresh[@]}"})
   fi
 
   ensure_user
@@ -429,6 +443,7 @@ cmd_install() {
     start_and_report restart || return 1
   fi
   show_urls
+  show_scrape_config
   say "Admin token: sudo $BIN_DIR/install-linux.sh token" "管理令牌: sudo $BIN_DIR/install-linux.sh token"
 }
 

@@ -53,6 +53,8 @@ $ErrorActionPreference = 'Stop'
 $TaskName = 'buntracker'
 $FirewallGroup = 'buntracker'
 $DefaultListen = '[::]:6969'
+# A fresh install's private listener for operators: /metrics, the admin API and the /healthz that checks more.
+$DefaultAdminListen = '127.0.0.1:6970'
 $ProgramDir = Join-Path $env:ProgramFiles 'buntracker'
 $Exe = Join-Path $ProgramDir 'buntracker.exe'
 $DataDir = Join-Path $env:ProgramData 'buntracker'
@@ -193,13 +195,15 @@ function Set-FirewallRules([int]$Port) {
 }
 
 # The tracker's command line in the task.
-function Get-TrackerArguments([string]$ListenAddress) {
-  return @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--access-mode', 'deny',
+function Get-TrackerArguments([string]$ListenAddress, [string]$AdminListen) {
+  $arguments = @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--access-mode', 'deny',
     '--access-list', $DenyFile, '--admin-token-file', $TokenFile)
+  if ($AdminListen) { $arguments += @('--admin-listen', $AdminListen) }
+  return $arguments
 }
 
-function Register-TrackerTask([string]$ListenAddress) {
-  $arguments = Get-TrackerArguments $ListenAddress | ForEach-Object { '"' + $_ + '"' }
+function Register-TrackerTask([string]$ListenAddress, [string]$AdminListen) {
+  $arguments = Get-TrackerArguments $ListenAddress $AdminListen | ForEach-Object { '"' + $_ + '"' }
   $taskAction = New-ScheduledTaskAction -Execute $Exe -Argument ($arguments -join ' ') -WorkingDirectory $DataDir
   $trigger = New-ScheduledTaskTrigger -AtStartup
   $principal = New-ScheduledTaskPrincipal -UserId (Get-AccountName $SidLocalService) -LogonType ServiceAccount -RunLevel Limited
@@ -222,10 +226,16 @@ function Install-Tracker {
   if ($Listen) { $listenAddress = ConvertTo-ListenAddress $source $Listen }
   elseif ($settings) { $listenAddress = $settings.Listen }
   else { $listenAddress = $DefaultListen }
+  # The admin listener: on for a fresh install; an install from before it keeps /metrics on the public port,
+  # where its scrapes find it ('' in install.json: none).
+  if (-not $settings) { $adminListen = $DefaultAdminListen }
+  elseif ($settings.PSObject.Properties['AdminListen']) { $adminListen = [string]$settings.AdminListen }
+  else { $adminListen = '' }
 
   # With a token file kept from an earlier install, the new executable checks the whole command line the task
   # will run before the running tracker is stopped. (A fresh install makes every file itself.)
-  if (Test-Path -LiteralPath $TokenFile) { Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress) | Out-Null }
+  if (Test-Path -LiteralPath $TokenFile) { Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress $adminListen) | Out-Null }
+  elseif ($adminListen) { Invoke-CheckConfig $source @('--listen', $listenAddress, '--admin-listen', $adminListen) | Out-Null }
 
   $upgrade = Test-Path -LiteralPath $Exe
   Stop-Tracker
@@ -244,15 +254,21 @@ function Install-Tracker {
   if ($LASTEXITCODE -ne 0) { Fail "icacls failed on $DataDir" }
   if (-not (Test-Path -LiteralPath $TokenFile)) { New-Token }
   if (-not (Test-Path -LiteralPath $DenyFile)) { New-Item -ItemType File -Path $DenyFile | Out-Null }
-  @{ Listen = $listenAddress } | ConvertTo-Json | Set-Content -LiteralPath $SettingsFile -Encoding ASCII
+  @{ Listen = $listenAddress; AdminListen = $adminListen } | ConvertTo-Json | Set-Content -LiteralPath $SettingsFile -Encoding ASCII
 
   Set-FirewallRules (Get-Port $listenAddress)
-  Register-TrackerTask $listenAddress
+  Register-TrackerTask $listenAddress $adminListen
   if ($upgrade) { Write-Host "Upgraded to $version." } else { Write-Host "Installed $version." }
   Start-Tracker
   $port = Get-Port $listenAddress
   Write-Host "Announce URLs: http://YOUR-HOST:$port/announce  udp://YOUR-HOST:$port/announce"
   Write-Host "Dashboard (if this build has it): http://localhost:$port/"
+  if ($adminListen) {
+    Write-Host "Metrics and the admin API: http://$adminListen/ (this machine only). Prometheus scrape_configs entry:"
+    Write-Host '  - job_name: buntracker'
+    Write-Host '    static_configs:'
+    Write-Host ('      - targets: ["' + $adminListen + '"]')
+  }
   Write-Host "Admin token: $TokenFile  (or: install-windows.ps1 token)"
 }
 

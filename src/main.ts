@@ -1,7 +1,8 @@
 // Command-line entry: flags, BUNTRACKER_* environment and --config file -> Config -> running tracker (or, with
-// --check-config, the settings printed). Bad input prints one line and exits 2; a listener that cannot bind
-// exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and SIGHUP, sent when the console closes) shut down
-// gracefully with exit 0; elsewhere SIGHUP reloads the access list and the TLS certificate.
+// --check-config, the settings printed; `healthcheck`: see server/healthcheck.ts). Bad input prints one line and
+// exits 2; a listener that cannot bind exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and SIGHUP, sent when the
+// console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the access list and the TLS
+// certificate.
 
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -15,6 +16,7 @@ import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
 import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { AccessListError } from "./server/access-control.ts";
+import { healthcheckCommand } from "./server/healthcheck.ts";
 import { StateFileError } from "./server/state-file.ts";
 import { TrendsFileError } from "./server/trends-file.ts";
 import { VERSION, versionLine } from "./version.ts";
@@ -22,6 +24,7 @@ import { VERSION, versionLine } from "./version.ts";
 /** Set by `bun build --define WITH_DASHBOARD=false` for a build without the dashboard; undefined otherwise. */
 declare const WITH_DASHBOARD: boolean | undefined;
 
+if (process.argv[2] === "healthcheck") process.exit(await healthcheckCommand(process.argv.slice(3), process.env));
 const parsed = parseArgs(process.argv.slice(2), process.env, platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable));
 if (parsed.kind === "help") {
   console.log(helpText(VERSION, helpWidth(process.stdout)));
@@ -133,8 +136,10 @@ log.info("listening", {
   ...(config.tlsListen !== null ? { https: hostPort(config.tlsListen.host, tracker.tlsPort!) } : {}),
   websocket: config.websocket,
   udp: config.udpListen === null ? "off" : hostPort(config.udpListen.host, tracker.udpPort!),
+  ...(config.adminListen !== null ? { admin: hostPort(config.adminListen.host, tracker.adminPort!) } : {}),
   httpPort: tracker.httpPort,
   udpPort: tracker.udpPort,
+  adminPort: tracker.adminPort,
   interval: config.intervalS,
   intervalMode: config.intervalMode,
   peerTimeout: config.peerTimeoutS,
@@ -149,5 +154,7 @@ if (process.stdout.isTTY) {
   const wildcard = config.listen.host === "::" || config.listen.host === "0.0.0.0";
   const dashboard = `${tlsOnMain ? "https" : "http"}://${hostPort(wildcard ? "localhost" : config.listen.host, tracker.httpPort)}/`;
   const withDashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
-  console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${withDashboard ? `, dashboard ${dashboard}` : ""} (Ctrl+C stops)`);
+  const admin = config.adminListen === null ? "" : `, admin http://${hostPort(config.adminListen.host, tracker.adminPort!)}/`;
+  const showDashboard = withDashboard && config.publicStats;
+  console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${showDashboard ? `, dashboard ${dashboard}` : ""}${admin} (Ctrl+C stops)`);
 }

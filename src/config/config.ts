@@ -64,6 +64,13 @@ export interface Config {
   tlsCert: string | null;
   tlsKey: string | null;
   tlsListen: ListenAddress | null;
+  /**
+   * Private listener for operators (plain HTTP): the admin API, /metrics, the deep /healthz and the dashboard;
+   * when set, the admin API and /metrics are no longer on the public listeners. null: none.
+   */
+  adminListen: ListenAddress | null;
+  /** Serve the dashboard and its read-only JSON (/api/*) on the public listeners. */
+  publicStats: boolean;
   /** Serve WebTorrent (WebSocket) on the HTTP port. */
   websocket: boolean;
   /** Announce interval sent to WebTorrent clients, seconds. */

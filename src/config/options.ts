@@ -121,6 +121,20 @@ export const OPTIONS: readonly Option[] = [
     defaultText: "none (--listen itself speaks TLS when --tls-cert is given)",
     help: "Serve HTTPS/WSS on this address and keep --listen plain HTTP.",
   }),
+  option("admin_listen", "adminListen", "Listeners", {
+    value: "HOST:PORT",
+    type: optionalListen,
+    default: null,
+    defaultText: "none (everything on --listen)",
+    help: "Private plain-HTTP listener for operators: the admin API, /metrics, the dashboard and a /healthz that checks the UDP socket, event-loop lag and the state file's folder (503 with the reason). When set, the admin API and /metrics answer 404 on the public port. Keep it on a private address (127.0.0.1:6970).",
+  }),
+  option("public_stats", "publicStats", "Listeners", {
+    value: "on|off",
+    type: onOff,
+    default: true,
+    defaultText: "on",
+    help: "Serve the dashboard and its read-only JSON (/api/stats, ...) on the public port too; off: only on --admin-listen (if set).",
+  }),
   option("websocket", "websocket", "Listeners", {
     value: "on|off",
     type: onOff,

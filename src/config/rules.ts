@@ -120,4 +120,16 @@ export const RULES: readonly Rule[] = [
       return token !== undefined && file !== undefined ? `${token.from} and ${file.from} both give an admin token: use one` : null;
     },
   },
+  {
+    id: "admin-listen-own-port",
+    doc: "`--admin-listen` has a port of its own (not that of `--listen` or `--tls-listen`).",
+    check(c) {
+      const admin = c.given("admin_listen");
+      const port = c.get("adminListen")?.port ?? 0;
+      if (admin === undefined || port === 0) return null;
+      const clash = c.get("listen").port === port ? "listen" : c.get("tlsListen")?.port === port ? "tls_listen" : null;
+      if (clash === null) return null;
+      return `invalid ${admin.from} "${admin.text}": the admin listener needs a port of its own (${c.name(clash)} uses ${port})`;
+    },
+  },
 ];

@@ -15,14 +15,17 @@ import { type AnnounceSettings, IntervalSource } from "../frontend/settings.ts";
 import { UdpTracker } from "../frontend/udp-tracker.ts";
 import { WsTracker } from "../frontend/ws-tracker.ts";
 import { VERSION } from "../version.ts";
+import { adminServeOptions } from "./admin-listener.ts";
+import { Health } from "./health.ts";
 import { HttpListener } from "./http-listener.ts";
+import { LagMonitor } from "./lag-monitor.ts";
 import { httpServeOptions, type RouteValue } from "./http-server.ts";
 import { IntervalControl } from "./interval-control.ts";
 import { loadTlsPair, TlsFileWatcher, type TlsPair, type TlsReloadOutcome } from "./tls-files.ts";
 import type { Logger } from "./logger.ts";
 import { AccessControl } from "./access-control.ts";
 import { ADMIN_PATH, AdminApi } from "./admin.ts";
-import { AuthThrottle } from "./auth-throttle.ts";
+import { AuthThrottle, type Source } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { Faults } from "./faults.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -46,6 +49,11 @@ export interface RunningTracker {
   httpPort: number;
   tlsPort: number | null;
   udpPort: number | null;
+  /** The --admin-listen port; null without one. */
+  adminPort: number | null;
+  udp: UdpListener | null;
+  /** Event-loop lag, as the admin /healthz reads it. */
+  lag: LagMonitor;
   /** Re-reads the TLS certificate and key now (SIGHUP); null without TLS. */
   reloadTls(): TlsReloadOutcome | null;
   stop(): Promise<void>;
@@ -86,10 +94,12 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   const seed = () => crypto.getRandomValues(new Uint32Array(1))[0];
   const limiter = new RateLimiter({ perSecond: config.rateLimit, burst: config.rateBurst, seed: seed() });
   const limit = new SourceLimit(limiter, config.rateLimitExempt);
+  let state: StateFile | null = null;
   if (config.stateFile !== null) {
-    const state = new StateFile(config.stateFile, store, log, faults);
-    await state.start(nowSeconds());
-    life.add("state file (final save)", () => state.stop(), STATE_SAVE_TIMEOUT_MS);
+    const started = new StateFile(config.stateFile, store, log, faults);
+    await started.start(nowSeconds());
+    life.add("state file (final save)", () => started.stop(), STATE_SAVE_TIMEOUT_MS);
+    state = started;
   }
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
@@ -158,16 +168,25 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
     routes = await (await import("./dashboard.ts")).dashboardRoutes();
   }
+  const operatorApi = (req: Request, path: string, query: URLSearchParams, source: () => Source) => {
+    if (path === ADMIN_PATH) {
+      if (admin !== null) return admin.handle(req, query, source());
+      return json({ error: "the admin API is off: start with --admin-token or --admin-token-file" }, 404);
+    }
+    return stats.handle(req.method, path, query);
+  };
+  // With --admin-listen, the public port reaches nothing but the read-only statistics (never the admin API,
+  // whatever its paths); --public-stats off keeps those and the dashboard off it too.
   const serveOptions = httpServeOptions({
-    routes,
+    routes: config.publicStats ? routes : {},
     proxies: config.trustProxy,
     apiLimit: limit,
     api: (req, path, query, source) => {
-      if (path === ADMIN_PATH) {
-        if (admin !== null) return admin.handle(req, query, source());
-        return json({ error: "the admin API is off: start with --admin-token or --admin-token-file" }, 404);
+      if (config.adminListen !== null) {
+        return config.publicStats && path !== "/metrics" ? stats.handle(req.method, path, query) : null;
       }
-      return stats.handle(req.method, path, query);
+      if (!config.publicStats && path !== ADMIN_PATH && path !== "/metrics") return null;
+      return operatorApi(req, path, query, source);
     },
     tracker: new HttpTracker(store, settings, counters, {
       access: list,
@@ -229,6 +248,18 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
   }
   sweeper.start(faults);
   life.add("expiry sweep", () => sweeper.stop());
+  // Last, so that its /healthz only answers once everything it checks has started.
+  const lag = new LagMonitor();
+  let adminListener: HttpListener | null = null;
+  if (config.adminListen !== null) {
+    lag.start(faults); // (only its /healthz reads the lag: no timer without it)
+    life.add("lag monitor", () => lag.stop());
+    const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state });
+    const options = adminServeOptions({ routes, api: operatorApi, health, proxies: config.trustProxy, faults });
+    const listener = new HttpListener(options, config.adminListen, null);
+    life.add("admin listener", () => listener.stop(SHUTDOWN_GRACE_MS), SHUTDOWN_GRACE_MS + 1000);
+    adminListener = listener;
+  }
 
   return {
     store,
@@ -239,6 +270,9 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     httpPort: listeners[0].port,
     tlsPort: tlsListener?.port ?? null,
     udpPort: udp?.port ?? null,
+    adminPort: adminListener?.port ?? null,
+    udp,
+    lag,
     reloadTls: () => certificates?.reload() ?? null,
     stop: () => life.stop(),
   };

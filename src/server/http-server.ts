@@ -78,9 +78,8 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
     return client.len === 0 ? { ip: new Uint8Array(4), len: 4 } : { ip: ip.slice(0, client.len), len: client.len };
   };
   const routes = o.routes ?? {};
-  const routePrefixes = Object.keys(routes).filter((p) => p.endsWith("/*")).map((p) => p.slice(0, -1));
   /** A dashboard path, reached by `fetch` only with a method its route does not take. */
-  const isRoute = (path: string) => path in routes || routePrefixes.some((p) => path.startsWith(p));
+  const isRoute = routeMatcher(routes);
   const options: ServeOptions = {
     development: false, // never stack traces to clients
     // Clients reconnect for every announce anyway; an idle keep-alive socket only holds a descriptor.
@@ -187,6 +186,12 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
 }
 
 const NO_ADDRESS = { len: 0, trusted: false } as const;
+
+/** Whether a path is one of `routes`: an exact path, or under a prefix route ("/assets/*"). */
+export function routeMatcher(routes: Record<string, RouteValue>): (path: string) => boolean {
+  const prefixes = Object.keys(routes).filter((p) => p.endsWith("/*")).map((p) => p.slice(0, -1));
+  return (path) => path in routes || prefixes.some((p) => path.startsWith(p));
+}
 
 function isWebSocketUpgrade(req: Request): boolean {
   return req.method === "GET" && req.headers.get("upgrade")?.toLowerCase() === "websocket";

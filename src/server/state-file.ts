@@ -198,19 +198,31 @@ export class StateFile {
    * writes beside the state file must be creatable (the folder exists and is writable).
    */
   async #checkWritable(): Promise<void> {
-    const probe = `${this.path}.tmp-${process.pid}`;
+    const why = await this.#probe(`${this.path}.tmp-${process.pid}`);
+    if (why !== null) throw new StateFileError(`--state-file ${this.path} cannot be saved: ${why}`);
+  }
+
+  /**
+   * Why a save would fail now (the same check as at start, for the admin /healthz), or null. The probe file
+   * has a name of its own: a save may be writing its temporary file meanwhile.
+   */
+  saveProblem(): Promise<string | null> {
+    return this.#probe(`${this.path}.probe-${process.pid}`);
+  }
+
+  /** Creates and removes `probe` beside the state file: null, or why it cannot be created. */
+  async #probe(probe: string): Promise<string | null> {
     try {
       await (await open(probe, "w", 0o600)).close();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why =
-        code === "ENOENT" ? "its folder does not exist"
+      return code === "ENOENT" ? "its folder does not exist"
         : code === "EACCES" || code === "EPERM" ? "its folder is not writable (permission denied)"
         : code === "EROFS" ? "its folder is on a read-only file system"
         : `its folder cannot be written (${code ?? errorText(err)})`;
-      throw new StateFileError(`--state-file ${this.path} cannot be saved: ${why}`);
     }
     await unlink(probe).catch(() => {});
+    return null;
   }
 
   #unreadable(err: unknown): StateFileError {

@@ -41,6 +41,8 @@ export interface UdpListener {
   port: number;
   /** Addresses with a socket of their own (empty unless listening on a wildcard). */
   boundAddresses(): string[];
+  /** The main socket is open (for the admin /healthz). */
+  isOpen(): boolean;
   close(): void;
 }
 
@@ -87,6 +89,7 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
   return {
     port,
     boundAddresses: () => [...perAddress.keys()],
+    isOpen: () => !main.closed,
     close() {
       clearInterval(timer);
       for (const socket of perAddress.values()) socket.close();

@@ -35,6 +35,14 @@ const CASES: Record<string, { argv: string[]; env?: Record<string, string>; mess
   "one-admin-token": [
     { argv: ["--admin-token", "t".repeat(16), "--admin-token-file", "/t"], message: "--admin-token and --admin-token-file both give an admin token: use one" },
   ],
+  "admin-listen-own-port": [
+    { argv: ["--admin-listen", "127.0.0.1:6969"], message: 'invalid --admin-listen "127.0.0.1:6969": the admin listener needs a port of its own (--listen uses 6969)' },
+    {
+      argv: ["--tls-cert", "c", "--tls-key", "k", "--tls-listen", "443"],
+      env: { BUNTRACKER_ADMIN_LISTEN: "[::1]:443" },
+      message: 'invalid BUNTRACKER_ADMIN_LISTEN "[::1]:443": the admin listener needs a port of its own (--tls-listen uses 443)',
+    },
+  ],
 };
 
 describe("cross-option rules", () => {
@@ -56,6 +64,8 @@ describe("cross-option rules", () => {
       ["--tls-cert", "c", "--tls-key", "k", "--tls-listen", "443"],
       ["--blacklist", "/x", "--access-mode", "deny"],
       ["--import-rustracker-trends", "/var/lib/rustracker/trends.jsonl"], // ours goes beside it
+      ["--admin-listen", "127.0.0.1:6970"],
+      ["--listen", "0", "--admin-listen", "127.0.0.1:0"], // port 0: each gets a free port of its own
     ]) {
       expect(parseArgs(argv, {}).kind).toBe("run");
     }

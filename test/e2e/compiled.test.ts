@@ -55,6 +55,23 @@ describe("compiled executable", () => {
     }
   });
 
+  test("--admin-listen serves the embedded dashboard and /metrics, and `healthcheck` checks its /healthz", async () => {
+    const binary = join(dir, "buntracker");
+    const t = await startTracker(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], {}, [], binary, dir);
+    try {
+      const adminPort = Number(/"adminPort":(\d+)/.exec(t.output())?.[1]);
+      expect(adminPort).toBeGreaterThan(0);
+      expect((await fetch(`http://127.0.0.1:${adminPort}/`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${adminPort}/metrics`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${t.httpPort}/metrics`)).status).toBe(404);
+      const check = Bun.spawn([binary, "healthcheck", "--admin-listen", `127.0.0.1:${adminPort}`], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+      expect(await check.exited).toBe(0);
+      expect(await new Response(check.stdout).text()).toBe(`buntracker: healthy: http://127.0.0.1:${adminPort}/healthz answered 200 (ok)\n`);
+    } finally {
+      expect(await t.stop()).toBe(0);
+    }
+  });
+
   test("the no-dashboard build answers 404 at / and carries none of the dashboard", async () => {
     const binary = join(dir, "buntracker-no-dashboard");
     const t = await startTracker(["--listen", "127.0.0.1:0"], {}, [], binary, dir);

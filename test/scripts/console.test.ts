@@ -70,4 +70,20 @@ describe("console", () => {
       t.proc.terminal?.close();
     }
   });
+
+  test("with --admin-listen the line names it; --public-stats off drops the public dashboard link", async () => {
+    const t = await inTerminal([], ["--listen", "127.0.0.1:0", "--udp-listen", "off", "--admin-listen", "127.0.0.1:0", "--public-stats", "off"]);
+    try {
+      const m = await t.waitFor(/listening: (.*)\r?\n/);
+      const json = JSON.parse(t.output().split(/\r?\n/).find((l) => l.includes('"msg":"listening"'))!);
+      expect(json.admin).toBe(`127.0.0.1:${json.adminPort}`);
+      const port = json.httpPort;
+      expect(m[1]).toBe(`http://127.0.0.1:${port}/announce ws://127.0.0.1:${port}/announce, admin http://127.0.0.1:${json.adminPort}/ (Ctrl+C stops)`);
+      t.proc.terminal!.write("\x03");
+      expect(await t.proc.exited).toBe(0);
+    } finally {
+      t.proc.kill("SIGKILL");
+      t.proc.terminal?.close();
+    }
+  });
 });

@@ -177,7 +177,8 @@ describe("install", () => {
 
     const env = await sb.env();
     expect(Object.keys(env).sort()).toEqual([
-      "BUNTRACKER_ACCESS_LIST", "BUNTRACKER_ACCESS_MODE", "BUNTRACKER_ADMIN_TOKEN", "BUNTRACKER_LISTEN", "BUNTRACKER_TRENDS_FILE",
+      "BUNTRACKER_ACCESS_LIST", "BUNTRACKER_ACCESS_MODE", "BUNTRACKER_ADMIN_LISTEN", "BUNTRACKER_ADMIN_TOKEN", "BUNTRACKER_LISTEN",
+      "BUNTRACKER_TRENDS_FILE",
     ]);
     expect(env.BUNTRACKER_LISTEN).toBe("[::]:7000");
     expect(env.BUNTRACKER_TRENDS_FILE).toBe("/var/lib/buntracker/trends.jsonl");
@@ -192,6 +193,7 @@ describe("install", () => {
     expect(parsed.config.trendsFile).toBe("/var/lib/buntracker/trends.jsonl");
     expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", "/var/lib/buntracker/deny.txt"]);
     expect(parsed.config.adminToken).toBe(env.BUNTRACKER_ADMIN_TOKEN);
+    expect(parsed.config.adminListen).toEqual({ host: "127.0.0.1", port: 6970 });
 
     expect(await sb.calls()).toEqual([
       "systemctl daemon-reload",
@@ -295,6 +297,35 @@ describe("install", () => {
     expectOk(sb.run(["install", "--listen", "127.0.0.1:8000"]));
     const after = await sb.file("etc/buntracker/buntracker.env");
     expect(after).toBe(envBefore.replace("BUNTRACKER_LISTEN=[::]:7000", "BUNTRACKER_LISTEN=127.0.0.1:8000"));
+  });
+
+  test("a fresh install puts /metrics and the admin API on 127.0.0.1:6970 and prints a Prometheus scrape block", async () => {
+    const sb = await sandbox();
+    const r = sb.run(["install", "--listen", "7000"]);
+    expectOk(r);
+    expect((await sb.env()).BUNTRACKER_ADMIN_LISTEN).toBe("127.0.0.1:6970");
+    expect(r.stdout).toContain(
+      'Prometheus scrape_configs entry:\n  - job_name: buntracker\n    static_configs:\n      - targets: ["127.0.0.1:6970"]\n',
+    );
+    const block = r.stdout.slice(r.stdout.indexOf("  - job_name")).split("\n").slice(0, 3).join("\n");
+    const yaml = Bun.YAML.parse(block) as { job_name: string; static_configs: { targets: string[] }[] }[];
+    expect(yaml).toEqual([{ job_name: "buntracker", static_configs: [{ targets: ["127.0.0.1:6970"] }] }]);
+
+    // An install from before the admin listener keeps /metrics where its scrapes find it: nothing is added.
+    const envFile = join(sb.root, "etc/buntracker/buntracker.env");
+    await writeFile(envFile, (await sb.file("etc/buntracker/buntracker.env")).replace(/^BUNTRACKER_ADMIN_LISTEN=.*\n/m, ""));
+    const upgrade = sb.run(["install"]);
+    expectOk(upgrade);
+    expect((await sb.env()).BUNTRACKER_ADMIN_LISTEN).toBeUndefined();
+    expect(upgrade.stdout).not.toContain("job_name");
+  });
+
+  test("a fresh install refuses a --listen port that the admin listener takes, and changes nothing", async () => {
+    const sb = await sandbox();
+    const r = sb.run(["install", "--listen", "6970"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('invalid --admin-listen "127.0.0.1:6970": the admin listener needs a port of its own (--listen uses 6970)');
+    expect(existsSync(join(sb.root, "etc/buntracker/buntracker.env"))).toBe(false);
   });
 
   test("refuses a binary that is not buntracker, and changes nothing", async () => {
@@ -563,10 +594,10 @@ describe("menu", () => {
 
   test("installs with the listen address typed in; an error returns to the menu", async () => {
     const sb = await sandbox();
-    const r = sb.run(["menu"], { stdin: "3\n1\n6970\n0\n" });
+    const r = sb.run(["menu"], { stdin: "3\n1\n6980\n0\n" });
     expectOk(r);
     expect(r.stderr).toContain("not installed"); // 3 (start) before installing: reported, menu goes on
-    expect((await sb.env()).BUNTRACKER_LISTEN).toBe("[::]:6970");
+    expect((await sb.env()).BUNTRACKER_LISTEN).toBe("[::]:6980");
     expect(r.stdout.match(/Choice: /g)).toHaveLength(3);
   });
 });

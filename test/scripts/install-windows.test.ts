@@ -23,13 +23,18 @@ describe("install-windows.ps1", () => {
   });
 
   test("the task's command line is one the tracker accepts, with every file in %ProgramData%\\buntracker", () => {
-    const list = script.match(/function Get-TrackerArguments[^{]*\{\s*return @\(([\s\S]*?)\)\s*\}/)?.[1];
-    expect(list).toBeDefined();
+    const body = script.match(/function Get-TrackerArguments[^{]*\{\s*\$arguments = @\(([\s\S]*?)\)\s*(if [^\n]*)\s*return \$arguments\s*\}/);
+    expect(body).not.toBeNull();
+    // The admin listener's flag is added when there is one (a fresh install: 127.0.0.1:6970).
+    expect(body![2]).toBe("if ($AdminListen) { $arguments += @('--admin-listen', $AdminListen) }");
+    expect(script).toContain("$DefaultAdminListen = '127.0.0.1:6970'");
+    const list = `${body![1]}, '--admin-listen', $AdminListen`;
     const sample: Record<string, string> = {
       $ListenAddress: "[::]:6969",
       $TrendsFile: "C:\\ProgramData\\buntracker\\trends.jsonl",
       $DenyFile: "C:\\ProgramData\\buntracker\\deny.txt",
       $TokenFile: "C:\\ProgramData\\buntracker\\admin-token",
+      $AdminListen: "127.0.0.1:6970",
     };
     const args = [...list!.matchAll(/'([^']*)'|(\$\w+)/g)].map((m) => m[1] ?? sample[m[2]] ?? `unknown variable ${m[2]}`);
     for (const a of args.filter((a) => a.startsWith("--"))) expect(OPTIONS.map((o) => o.flag)).toContain(a);
@@ -39,6 +44,7 @@ describe("install-windows.ps1", () => {
     expect(parsed.config.trendsFile).toBe(sample.$TrendsFile);
     expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", sample.$DenyFile]);
     expect(parsed.config.adminTokenFile).toBe(sample.$TokenFile);
+    expect(parsed.config.adminListen).toEqual({ host: "127.0.0.1", port: 6970 });
     for (const name of ["TrendsFile", "DenyFile", "TokenFile", "SettingsFile"]) {
       expect(script).toMatch(new RegExp(`\\$${name} = Join-Path \\$DataDir '`));
     }
@@ -49,7 +55,8 @@ describe("install-windows.ps1", () => {
     const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
     expect(script).toMatch(/& \$Program --check-config @Arguments/);
     expect(install).toContain("ConvertTo-ListenAddress $source $Listen");
-    expect(install).toContain("Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress)");
+    expect(install).toContain("Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress $adminListen)");
+    expect(install).toContain("Invoke-CheckConfig $source @('--listen', $listenAddress, '--admin-listen', $adminListen)");
     // Checked before the running tracker is stopped, so a refused setting changes nothing.
     expect(install.indexOf("Invoke-CheckConfig")).toBeLessThan(install.indexOf("Stop-Tracker"));
     // No range check of its own.

@@ -1,0 +1,49 @@
+// The admin listener's /healthz: checks what a running tracker needs (the public /healthz only says the
+// process answers HTTP). Each check that fails adds a reason; none: healthy.
+
+import type { LagMonitor } from "./lag-monitor.ts";
+import type { StateFile } from "./state-file.ts";
+import type { UdpListener } from "./udp-server.ts";
+
+/** Event-loop lag (ms) above which the tracker is unhealthy: every reply is that late. */
+export const MAX_HEALTHY_LAG_MS = 1000;
+
+export interface HealthOptions {
+  /** The UDP listener; null while none is open. */
+  udp: () => UdpListener | null;
+  /** UDP is configured (--udp-listen is not off): then it must be open. */
+  udpWanted: boolean;
+  lag: Pick<LagMonitor, "worstMs">;
+  /** With --state-file: its folder must stay writable, or the next save fails. */
+  stateFile: Pick<StateFile, "path" | "saveProblem"> | null;
+}
+
+export class Health {
+  readonly #o: HealthOptions;
+
+  constructor(o: HealthOptions) {
+    this.#o = o;
+  }
+
+  /** Why the tracker is unhealthy; empty when it is healthy. */
+  async problems(): Promise<string[]> {
+    const o = this.#o;
+    const out: string[] = [];
+    if (o.udpWanted && !(o.udp()?.isOpen() ?? false)) out.push("the UDP socket is not open");
+    const lag = o.lag.worstMs;
+    if (lag > MAX_HEALTHY_LAG_MS) out.push(`event-loop lag ${Math.round(lag)} ms (over ${MAX_HEALTHY_LAG_MS} ms)`);
+    if (o.stateFile !== null) {
+      const why = await o.stateFile.saveProblem();
+      if (why !== null) out.push(`--state-file ${o.stateFile.path} cannot be saved: ${why}`);
+    }
+    return out;
+  }
+
+  /** The /healthz answer: 200 "ok", or 503 with the reasons. */
+  async response(method: string): Promise<Response> {
+    const problems = await this.problems();
+    const headers = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
+    const body = problems.length === 0 ? "ok\n" : `unhealthy: ${problems.join("; ")}\n`;
+    return new Response(method === "HEAD" ? null : body, { status: problems.length === 0 ? 200 : 503, headers });
+  }
+}
