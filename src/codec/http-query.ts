@@ -22,8 +22,6 @@ export class AnnounceQuery {
   noPeerId = false;
   /** null when absent; may be negative ("default"). */
   numWant: number | null = null;
-  /** The `ip` parameter as text (only believed from a trusted proxy); null when absent or not text. */
-  ip: string | null = null;
 
   reset(): void {
     this.infoHash = null;
@@ -36,7 +34,6 @@ export class AnnounceQuery {
     this.compact = true;
     this.noPeerId = false;
     this.numWant = null;
-    this.ip = null;
   }
 }
 
@@ -100,9 +97,6 @@ export function parseAnnounceQuery(url: string, start: number, q: AnnounceQuery)
       else q.compact = n !== 0;
     } else if (keyLen === 10 && url.startsWith("no_peer_id", i)) {
       q.noPeerId = amp === v || parseUint(url, v, amp) !== 0;
-    } else if (keyLen === 2 && url.startsWith("ip", i)) {
-      const n = percentDecode(url, v, amp, scratch);
-      q.ip = n > 0 ? String.fromCharCode(...scratch.subarray(0, n)) : null;
     } else if (keyLen === 7 && url.startsWith("numwant", i)) {
       const n = parseInt32(url, v, amp);
       if (n === null) err = "invalid_numwant";

@@ -316,7 +316,7 @@ export const OPTIONS: readonly Option[] = [
     type: cidrList,
     default: null,
     defaultText: null,
-    help: "Reverse proxies whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP and ip= are believed.",
+    help: "Reverse proxies whose X-Forwarded-For / X-Real-IP / CF-Connecting-IP headers are believed.",
   }),
 
   // Files and logging

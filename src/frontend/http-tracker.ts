@@ -8,7 +8,6 @@ import { FAILURE_TEXT, type FailureCode } from "../core/failure.ts";
 import type { Store } from "../core/store.ts";
 import { BencodeWriter } from "../codec/bencode.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, queryStart } from "../codec/http-query.ts";
-import { parseIp } from "../codec/ip.ts";
 import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
 import { clientTagOfString } from "../core/clients.ts";
 import type { Counters, FailureCounts } from "./counters.ts";
@@ -59,10 +58,11 @@ export class HttpTracker {
   }
 
   /**
-   * `ip` holds the client's address in its first `ipLen` bytes (IPv4 canonical: 4 bytes). Only a request from
-   * a trusted proxy (`viaTrustedProxy`) may name the peer's address with the `ip` parameter.
+   * `ip` holds the client's address in its first `ipLen` bytes (IPv4 canonical: 4 bytes): the peer's address.
+   * The `ip` parameter of BEP 3 is ignored, from anyone: a proxy forwards its client's query as it is, so
+   * believing it would let any client hand out a victim's address as a peer.
    */
-  announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number, viaTrustedProxy = false): Uint8Array {
+  announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array {
     // The rate limit first, as in every front end: before any parsing, so every request spends budget.
     if (!this.#limit.allow(ip, ipLen, now)) return this.failure("rate_limited");
     const q = this.#query;
@@ -72,9 +72,7 @@ export class HttpTracker {
     const req = this.#req;
     req.infoHash = q.infoHash!;
     req.clientTag = clientTagOfString(q.peerId!);
-    const named = viaTrustedProxy && q.ip !== null ? parseIp(q.ip, req.ip) : 0;
-    if (named !== 0) ipLen = named;
-    else for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
+    for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
     req.port = q.port;
     req.left = q.left < 0 ? 1 : q.left; // unknown "left": not a seeder

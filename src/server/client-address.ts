@@ -10,22 +10,19 @@ const scratch = new Uint8Array(16);
 
 export interface ClientAddress {
   len: 0 | 4 | 16;
-  /** The socket peer is a trusted proxy (so the caller may also honour the `ip` parameter). */
-  trusted: boolean;
 }
 
 // One result object, refilled per call: resolving runs on every announce and must not allocate.
-const result: ClientAddress = { len: 0, trusted: false };
+const result: ClientAddress = { len: 0 };
 
-function answer(len: 0 | 4 | 16, trusted: boolean): ClientAddress {
+function answer(len: 0 | 4 | 16): ClientAddress {
   result.len = len;
-  result.trusted = trusted;
   return result;
 }
 
 /**
- * Writes the client's address into out (16 bytes) and returns its length (0: no usable address) and whether
- * it came through a trusted proxy. The returned object is reused by the next call: read it at once.
+ * Writes the client's address into out (16 bytes) and returns its length (0: no usable address). The returned
+ * object is reused by the next call: read it at once.
  */
 export function resolveClientAddress(
   socketAddress: string,
@@ -34,20 +31,20 @@ export function resolveClientAddress(
   out: Uint8Array,
 ): ClientAddress {
   const len = parseIp(socketAddress, out);
-  if (len === 0 || proxies === null || !proxies.has(out, len)) return answer(len, false);
+  if (len === 0 || proxies === null || !proxies.has(out, len)) return answer(len);
   // Headers are only looked at (and built, in Bun) for requests from a trusted proxy.
   const headers = req.headers;
   const fromXff = forwardedFor(headers.get("x-forwarded-for"), proxies, out);
-  if (fromXff !== 0) return answer(fromXff, true);
+  if (fromXff !== 0) return answer(fromXff);
   for (const name of ["x-real-ip", "cf-connecting-ip"]) {
     const v = headers.get(name);
     const n = v === null ? 0 : parseHostOnly(v.trim(), scratch);
     if (n !== 0) {
       out.set(scratch.subarray(0, n));
-      return answer(n, true);
+      return answer(n);
     }
   }
-  return answer(parseIp(socketAddress, out), true); // out may hold a rejected hop: restore it
+  return answer(parseIp(socketAddress, out)); // out may hold a rejected hop: restore it
 }
 
 /**

@@ -133,7 +133,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       const client = clientOf(req, server);
       if (client.len === 0) return new Response(tracker.failure("no_address", kind === SCRAPE), BENCODE_INIT);
       const now = o.now();
-      if (kind === ANNOUNCE) return new Response(tracker.announce(url, ip, client.len, now, client.trusted), BENCODE_INIT);
+      if (kind === ANNOUNCE) return new Response(tracker.announce(url, ip, client.len, now), BENCODE_INIT);
       const body = tracker.scrape(url, ip, client.len, now);
       if (body !== FULL_SCRAPE) return new Response(body, BENCODE_INIT);
       const full = tracker.fullScrape!.reply(now, /\bgzip\b/.test(req.headers.get("accept-encoding") ?? ""));
@@ -185,7 +185,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
   return options;
 }
 
-const NO_ADDRESS = { len: 0, trusted: false } as const;
+const NO_ADDRESS = { len: 0 } as const;
 
 /** Whether a path is one of `routes`: an exact path, or under a prefix route ("/assets/*"). */
 export function routeMatcher(routes: Record<string, RouteValue>): (path: string) => boolean {
