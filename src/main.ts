@@ -6,6 +6,7 @@
 
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { networkInterfaces } from "node:os";
 import { effectiveSettings } from "./config/effective.ts";
 import { helpText, helpWidth } from "./config/help.ts";
 import { parseArgs } from "./config/parse-args.ts";
@@ -119,6 +120,14 @@ process.on("unhandledRejection", (err) => tracker!.faults.caught("process", err)
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 if (process.platform === "win32") signals.push("SIGBREAK", "SIGHUP");
 for (const s of signals) process.on(s, () => void shutdown(s));
+// Under `npm start` a SIGTERM reaches npm's shell, which dies without passing it on: the tracker would go on,
+// re-parented, holding its ports. So when npm started it and its parent goes, it stops as if sent SIGTERM.
+if (process.env.npm_lifecycle_event !== undefined && process.platform !== "win32") {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void shutdown("parent exited");
+  }, 500).unref();
+}
 // Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read (the usual daemon
 // convention).
 if (process.platform !== "win32") {
@@ -144,12 +153,15 @@ log.info("listening", {
   intervalMode: config.intervalMode,
   peerTimeout: config.peerTimeoutS,
 });
-// Someone at a console (a double-clicked .exe on Windows, a terminal) also gets one plain line.
+// Someone at a console (a double-clicked .exe on Windows, a terminal) also gets one plain line, with addresses
+// that can be pasted into a client: a wildcard listener is shown by one of this host's addresses (clients
+// elsewhere need that one), or localhost when it has none but loopback.
 if (process.stdout.isTTY) {
-  const main = hostPort(config.listen.host, tracker.httpPort);
+  const reachable = (host: string) => (host === "::" || host === "0.0.0.0" ? hostAddress(host === "::") : host);
+  const main = hostPort(reachable(config.listen.host), tracker.httpPort);
   const urls = [`${tlsOnMain ? "https" : "http"}://${main}/announce`];
-  if (config.tlsListen !== null) urls.push(`https://${hostPort(config.tlsListen.host, tracker.tlsPort!)}/announce`);
-  if (config.udpListen !== null) urls.push(`udp://${hostPort(config.udpListen.host, tracker.udpPort!)}/announce`);
+  if (config.tlsListen !== null) urls.push(`https://${hostPort(reachable(config.tlsListen.host), tracker.tlsPort!)}/announce`);
+  if (config.udpListen !== null) urls.push(`udp://${hostPort(reachable(config.udpListen.host), tracker.udpPort!)}/announce`);
   if (config.websocket) urls.push(`${tlsOnMain ? "wss" : "ws"}://${main}/announce`);
   const wildcard = config.listen.host === "::" || config.listen.host === "0.0.0.0";
   const dashboard = `${tlsOnMain ? "https" : "http"}://${hostPort(wildcard ? "localhost" : config.listen.host, tracker.httpPort)}/`;
@@ -157,4 +169,12 @@ if (process.stdout.isTTY) {
   const admin = config.adminListen === null ? "" : `, admin http://${hostPort(config.adminListen.host, tracker.adminPort!)}/`;
   const showDashboard = withDashboard && config.publicStats;
   console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${showDashboard ? `, dashboard ${dashboard}` : ""}${admin} (Ctrl+C stops)`);
+}
+
+/** A unicast address of this host (IPv4 first; IPv6 too for a dual-stack listener), or "localhost". */
+function hostAddress(withV6: boolean): string {
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+  const v4 = all.find((a) => a.family === "IPv4" && !a.internal);
+  const v6 = all.find((a) => a.family === "IPv6" && !a.internal && !a.address.toLowerCase().startsWith("fe80:"));
+  return v4?.address ?? (withV6 ? v6?.address : undefined) ?? "localhost";
 }
