@@ -57,6 +57,20 @@ describe("console", () => {
     }
   });
 
+  test("a wildcard listener is shown by an address a client can use, never [::] or 0.0.0.0", async () => {
+    const t = await inTerminal([], ["--listen", "0", "--websocket", "off"]);
+    try {
+      const m = await t.waitFor(/listening: (.*)\r?\n/);
+      expect(m[1]).not.toMatch(/\[::\]|0\.0\.0\.0/);
+      expect(m[1]).toMatch(/^http:\/\/([0-9.]+|localhost|\[[0-9a-f:]+\]):\d+\/announce udp:\/\/([0-9.]+|localhost|\[[0-9a-f:]+\]):\d+\/announce/);
+      t.proc.terminal!.write("\x03");
+      expect(await t.proc.exited).toBe(0);
+    } finally {
+      t.proc.kill("SIGKILL");
+      t.proc.terminal?.close();
+    }
+  });
+
   test("without the dashboard (or UDP, or WebSocket) the line leaves them out", async () => {
     const t = await inTerminal(["--define", "WITH_DASHBOARD=false"], ["--listen", "127.0.0.1:0", "--udp-listen", "off", "--websocket", "off"]);
     try {
