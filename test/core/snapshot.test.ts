@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED } from "../../src/core/announce.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot, SnapshotReader } from "../../src/core/snapshot.ts";
@@ -196,4 +197,21 @@ test("WebRTC peers are not saved (their connections end with the process), their
   expect(restoreSnapshot(snapshot(a, ["Unknown"]), b, ["Unknown"], hasher, NOW)).toEqual({ savedAt: 2000, torrents: 1 });
   expect([b.peers, b.peersRtc, b.completed]).toEqual([0, 0, 1]);
   expect(b.get("W".repeat(20))).toEqual({ seeders: 0, leechers: 0, peers: 0, downloaded: 1, dormant: true });
+});
+
+describe("state files written by earlier builds", () => {
+  // test/fixtures/state-v1.bin was written by the encoder of commit ceef945 (before the store's snapshot
+  // API): 16 torrents (one dormant with a completion), 45 IPv4 and 15 IPv6 peers announced at 1000..1295,
+  // seeders and leechers, two client tags, saved at 2000 with peer times relative to 1300.
+  const fixture = new Uint8Array(readFileSync(`${import.meta.dir}/../fixtures/state-v1.bin`));
+  const names = ["Unknown", "qBittorrent", "Transmission"];
+
+  test("a version 1 file restores, and saving the restored store gives the same bytes back", () => {
+    const b = newStore();
+    expect(restoreSnapshot(fixture, b, names, hasher, NOW)).toEqual({ savedAt: 2000, torrents: 16 });
+    expect([b.torrents, b.dormant, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([15, 1, 45, 15, 20, 21]);
+    expect([b.peersByClient[1], b.peersByClient[2]]).toEqual([30, 30]);
+    expect(b.get("D".repeat(20))).toEqual({ seeders: 0, leechers: 0, peers: 0, downloaded: 1, dormant: true });
+    expect(snapshot(b, names)).toEqual(fixture);
+  });
 });
