@@ -9,7 +9,8 @@
 // refreshes.
 //
 // Totals are kept incrementally, so statistics never walk the swarms. Expiry runs a range of ids at a time
-// (`sweepIds`), so no request ever waits behind a sweep of everything.
+// (`sweepIds`), so no request ever waits behind a sweep of everything. Peer records stay inside: a snapshot
+// moves peers in and out one PeerRecord at a time (peerCount, readPeer, restorePeer).
 //
 // Memory is bounded: at most maxTorrents torrents (a torrent whose peers are all gone but which has
 // completions stays as a "dormant" entry, keeping its all-time count, and is the first to go when room is
@@ -29,7 +30,7 @@ import {
   ScrapeCounts,
 } from "./announce.ts";
 import { CLIENT_NAMES } from "./clients.ts";
-import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, timeUnitFor } from "./peer-lists.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, type PeerRecord, timeUnitFor } from "./peer-lists.ts";
 import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
 import { readU32 } from "./bytes.ts";
@@ -114,14 +115,14 @@ export class Store {
   readonly #minIntervalS: number;
   #random: Random;
   readonly #table: TorrentTable;
-  readonly v4: PeerLists;
-  readonly v6: PeerLists;
+  readonly #v4: PeerLists;
+  readonly #v6: PeerLists;
   /**
    * WebRTC peers: a 4-byte handle (see frontend/ws-tracker.ts) where an address would be, port 0. Their
    * per-torrent arrays are only made once the first one arrives (`#rtcOn`), so a tracker without WebTorrent
    * traffic pays nothing for them.
    */
-  readonly rtc: PeerLists;
+  readonly #rtc: PeerLists;
   #rtcOn = false;
   #capacity = 0;
   /** Per torrent id: completions seen (BEP 48 `downloaded`) and FREE / LIVE / DORMANT. */
@@ -168,19 +169,19 @@ export class Store {
     this.#sourceExempt = options.sourceExempt ?? null;
     this.#minIntervalS = options.minIntervalS ?? 0;
     const unit = timeUnitFor(this.peerTimeoutS);
-    this.v4 = new PeerLists(4, unit);
-    this.v6 = new PeerLists(16, unit);
-    this.rtc = new PeerLists(4, unit);
-    this.#lists2 = [this.v4, this.v6];
-    this.#lists3 = [this.v4, this.v6, this.rtc];
+    this.#v4 = new PeerLists(4, unit);
+    this.#v6 = new PeerLists(16, unit);
+    this.#rtc = new PeerLists(4, unit);
+    this.#lists2 = [this.#v4, this.#v6];
+    this.#lists3 = [this.#v4, this.#v6, this.#rtc];
     const seed = () => Math.floor(this.#random() * 4294967296);
     // Room for every id the torrent limit allows: the per-id arrays then grow in place (id-arrays.ts).
     const reserve = Number.isFinite(this.maxTorrents) ? this.maxTorrents : 0;
     this.#table = new TorrentTable(seed(), seed(), (capacity, room) => {
       this.#capacity = capacity;
-      this.v4.resize(capacity, room);
-      this.v6.resize(capacity, room);
-      if (this.#rtcOn) this.rtc.resize(capacity, room);
+      this.#v4.resize(capacity, room);
+      this.#v6.resize(capacity, room);
+      if (this.#rtcOn) this.#rtc.resize(capacity, room);
       this.#downloaded = grown(this.#downloaded, capacity, room);
       this.#state = grown(this.#state, capacity, room);
     }, reserve);
@@ -230,19 +231,19 @@ export class Store {
   }
 
   seedersOf(id: number): number {
-    const n = this.v4.seeders(id) + this.v6.seeders(id);
-    return this.#rtcOn ? n + this.rtc.seeders(id) : n;
+    const n = this.#v4.seeders(id) + this.#v6.seeders(id);
+    return this.#rtcOn ? n + this.#rtc.seeders(id) : n;
   }
 
   leechersOf(id: number): number {
-    const n = this.v4.leechers(id) + this.v6.leechers(id);
-    return this.#rtcOn ? n + this.rtc.leechers(id) : n;
+    const n = this.#v4.leechers(id) + this.#v6.leechers(id);
+    return this.#rtcOn ? n + this.#rtc.leechers(id) : n;
   }
 
   /** Peers of torrent `id` in all lists. */
   #countOf(id: number): number {
-    const n = this.v4.count(id) + this.v6.count(id);
-    return this.#rtcOn ? n + this.rtc.count(id) : n;
+    const n = this.#v4.count(id) + this.#v6.count(id);
+    return this.#rtcOn ? n + this.#rtc.count(id) : n;
   }
 
   downloadedOf(id: number): number {
@@ -265,7 +266,7 @@ export class Store {
     const bytes = req.hashBytes;
     let id = bytes === null ? this.#table.find(req.infoHash) : this.#table.findBytes(bytes, req.hashOff);
     if (req.webrtc && !this.#rtcOn) this.#enableRtc();
-    const lists = req.webrtc ? this.rtc : req.ipLen === 4 ? this.v4 : this.v6;
+    const lists = req.webrtc ? this.#rtc : req.ipLen === 4 ? this.#v4 : this.#v6;
     if (req.event === EVENT_STOPPED) {
       // Remove the peer; never create a torrent for a peer that is leaving.
       if (id >= 0) {
@@ -405,29 +406,45 @@ export class Store {
    */
   reservePeers(id: number, n4: number, n6: number): void {
     const max = this.maxPeersPerTorrent;
-    if (n4 > 0) this.v4.reserve(id, Math.min(n4, max));
-    if (n6 > 0) this.v6.reserve(id, Math.min(n6, max));
+    if (n4 > 0) this.#v4.reserve(id, Math.min(n4, max));
+    if (n6 > 0) this.#v6.reserve(id, Math.min(n6, max));
+  }
+
+  /** IPv4 (ipLen 4) or IPv6 (16) peers of torrent `id`: what readPeer reads, at 0..count-1. */
+  peerCount(id: number, ipLen: 4 | 16): number {
+    return (ipLen === 4 ? this.#v4 : this.#v6).count(id);
   }
 
   /**
-   * Puts back one saved peer, whose address is ip[ipOff, ipOff + ipLen). `time` is its last announce in full
-   * unix seconds; peers already past the timeout, with port 0 or seen before in this torrent are skipped.
-   * Returns false when a limit (--max-peers, --max-peers-per-torrent) left it out.
+   * The r-th IPv4 or IPv6 peer of torrent `id` into `out` (for a snapshot), its last announce in unix seconds
+   * at `now`. The order is the store's and changes with it: read a torrent's peers without announcing between.
    */
-  restorePeer(id: number, ipLen: 4 | 16, ip: Uint8Array, port: number, flags: number, tag: number, time: number, now: number, ipOff = 0): boolean {
+  readPeer(id: number, ipLen: 4 | 16, r: number, now: number, out: PeerRecord): void {
+    (ipLen === 4 ? this.#v4 : this.#v6).read(id, r, now, out);
+  }
+
+  /**
+   * Puts back one saved peer (`rec.time` is its last announce in unix seconds); peers already past the
+   * timeout, with port 0 or seen before in this torrent are skipped. Returns false when a limit
+   * (--max-peers, --max-peers-per-torrent) left it out.
+   */
+  restorePeer(id: number, rec: PeerRecord, now: number): boolean {
+    const { ip, ipLen, port, time } = rec;
     if (port === 0 || now - time > this.peerTimeoutS) return true;
-    const key = this.#restoreKey;
-    for (let i = 0; i < ipLen; i++) key[i] = ip[ipOff + i];
-    const lists = ipLen === 4 ? this.v4 : this.v6;
-    if (lists.find(id, key, port) >= 0) return true;
+    const lists = ipLen === 4 ? this.#v4 : this.#v6;
+    if (lists.find(id, ip, port) >= 0) return true;
     if (this.peers >= this.maxPeers || this.#countOf(id) >= this.maxPeersPerTorrent) return false;
     this.#wake(id);
-    const source = this.#sources === null ? -1 : sourceKeyAt(key, 0, ipLen);
-    this.#addPeer(lists, id, key, port, (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, tag, Math.min(time, now), source);
+    const source = this.#sources === null ? -1 : sourceKeyAt(ip, 0, ipLen);
+    this.#addPeer(lists, id, ip, port, rec.seeder, rec.counted ? FLAG_COUNTED : 0, rec.tag, Math.min(time, now), source);
     return true;
   }
 
-  readonly #restoreKey = new Uint8Array(16);
+  /** Bytes of an address family's arena in records (live) and in blocks waiting to be compacted away. */
+  arenaBytes(ipLen: 4 | 16): { live: number; garbage: number } {
+    const arena = (ipLen === 4 ? this.#v4 : this.#v6).arena;
+    return { live: arena.liveBytes, garbage: arena.garbageBytes };
+  }
 
   /** Ends a restore: a torrent that got no peers and has no completions is not worth keeping. */
   finishRestore(id: number): void {
@@ -497,11 +514,11 @@ export class Store {
   readonly #leftRtc = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
     this.peersRtc--;
     this.#left(tag, seeder);
-    if (this.#sources !== null) this.#sources.remove(this.#sourceOf(this.rtc, data, at));
+    if (this.#sources !== null) this.#sources.remove(this.#sourceOf(this.#rtc, data, at));
   };
 
   #leftOf(lists: PeerLists): (tag: number, seeder: boolean, data: Uint8Array, at: number) => void {
-    return lists === this.v4 ? this.#left4 : lists === this.v6 ? this.#left6 : this.#leftRtc;
+    return lists === this.#v4 ? this.#left4 : lists === this.#v6 ? this.#left6 : this.#leftRtc;
   }
 
   /** The lists that may hold peers: the WebRTC ones only once they exist. */
@@ -514,7 +531,7 @@ export class Store {
 
   #enableRtc(): void {
     this.#rtcOn = true;
-    this.rtc.resize(this.#capacity, this.#table.room);
+    this.#rtc.resize(this.#capacity, this.#table.room);
   }
 
   #left(tag: number, seeder: boolean): void {
@@ -527,7 +544,7 @@ export class Store {
    * without an owner.
    */
   #sourceOf(lists: PeerLists, b: Uint8Array, off: number): number {
-    if (lists !== this.rtc) return sourceKeyAt(b, off, lists.addrLen);
+    if (lists !== this.#rtc) return sourceKeyAt(b, off, lists.addrLen);
     const len = (this.#rtcAddressLen = this.rtcAddressOf(readU32(b, off), this.#rtcAddress));
     return len === 0 ? -1 : sourceKeyAt(this.#rtcAddress, 0, len);
   }
@@ -537,7 +554,7 @@ export class Store {
     if (this.#sources!.get(key) < limit) return false;
     if (this.#sourceExempt === null) return true;
     // (#sourceOf just wrote a WebRTC peer's connection address to #rtcAddress.)
-    if (lists === this.rtc) return !this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
+    if (lists === this.#rtc) return !this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
     return !this.#sourceExempt.has(req.ip, req.ipLen);
   }
 
@@ -545,8 +562,8 @@ export class Store {
   #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number, source: number): number {
     const r = lists.insert(id, ip, port, seeder, flags, tag, now);
     if (source >= 0) this.#sources!.add(source);
-    if (lists === this.v4) this.peers4++;
-    else if (lists === this.v6) this.peers6++;
+    if (lists === this.#v4) this.peers4++;
+    else if (lists === this.#v6) this.peers6++;
     else this.peersRtc++;
     if (seeder) this.seeders++;
     this.peersByClient[tag]++;
@@ -603,8 +620,8 @@ export class Store {
   }
 
   #removePeer(lists: PeerLists, id: number, r: number): void {
-    const tag = lists.tag(id, r); // (resolves the block: data and start below are its)
-    this.#leftOf(lists)(tag, (lists.flags(id, r) & FLAG_SEEDER) !== 0, lists.data, lists.start + r * lists.stride);
+    const seeder = (lists.flags(id, r) & FLAG_SEEDER) !== 0;
+    this.#leftOf(lists)(lists.tag(id, r), seeder, lists.dataOf(id), lists.offsetOf(id, r));
     lists.remove(id, r);
   }
 
@@ -622,9 +639,9 @@ export class Store {
 
   /** Lets the arenas reclaim garbage, between requests (block addresses may change). */
   #compact(): void {
-    this.v4.arena.compactStep();
-    this.v6.arena.compactStep();
-    if (this.#rtcOn) this.rtc.arena.compactStep();
+    this.#v4.arena.compactStep();
+    this.#v6.arena.compactStep();
+    if (this.#rtcOn) this.#rtc.arena.compactStep();
   }
 
   /**
@@ -632,8 +649,8 @@ export class Store {
    * requester's own record `self` (in `own`) is never returned.
    */
   #select(id: number, req: AnnounceRequest, own: PeerLists, self: number, seeder: boolean, out: AnnounceResult): void {
-    const v4 = this.v4;
-    const v6 = this.v6;
+    const v4 = this.#v4;
+    const v6 = this.#v6;
     const end4 = !req.want4 ? 0 : seeder ? v4.leechers(id) : v4.count(id);
     const end6 = !req.want6 ? 0 : seeder ? v6.leechers(id) : v6.count(id);
     const skip4 = own === v4 ? self : -1;
@@ -648,7 +665,7 @@ export class Store {
 
   /** The WebRTC peers a WebRTC announce's offers go to: the same rule, among WebRTC peers only. */
   #selectRtc(id: number, want: number, self: number, seeder: boolean, out: AnnounceResult): void {
-    const rtc = this.rtc;
+    const rtc = this.#rtc;
     const end = seeder ? rtc.leechers(id) : rtc.count(id);
     if (end > 0) out.count4 = selectPeers(rtc, id, 0, end, self, want, this.#random, out.peers4, 0);
   }

@@ -8,6 +8,7 @@ import {
   EVENT_STOPPED,
   ScrapeCounts,
 } from "../../src/core/announce.ts";
+import { PeerRecord } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { CidrSet } from "../../src/core/cidr.ts";
 import { REFUSED_NONE, REFUSED_PEERS, REFUSED_SOURCE, REFUSED_TORRENTS, Store } from "../../src/core/store.ts";
@@ -198,7 +199,7 @@ describe("Store totals", () => {
     for (let i = 0; i < store.shardCount; i++) {
       store.forEachTorrent(i, (id) => {
         torrents++;
-        peers += store.v4.count(id) + store.v6.count(id);
+        peers += store.peerCount(id, 4) + store.peerCount(id, 16);
         seeders += store.seedersOf(id);
       });
     }
@@ -254,7 +255,13 @@ describe("Store limits and dormant torrents", () => {
     const r = announce(HASH_A, [1, 0, 0, 4], 1, { now: 1000 });
     expect(r.refused).toBe(0);
     expect([store.peers, store.evictedPeers]).toEqual([3, 1]);
-    expect(store.v4.find(store.idOf(HASH_A), new Uint8Array([1, 0, 0, 4]), 1)).toBeGreaterThanOrEqual(0);
+    const id = store.idOf(HASH_A);
+    const rec = new PeerRecord();
+    const kept = Array.from({ length: store.peerCount(id, 4) }, (_, r) => {
+      store.readPeer(id, 4, r, 1000, rec);
+      return rec.ip.subarray(0, 4).join(".");
+    });
+    expect(kept).toContain("1.0.0.4");
   });
 });
 
