@@ -8,9 +8,10 @@
 // bytes (see BENCHMARKS.md). A "shard" is the ids equal to i modulo the shard count: the unit of ranking
 // refreshes.
 //
-// Totals are kept incrementally, so statistics never walk the swarms. Expiry runs a range of ids at a time
-// (`sweepIds`), so no request ever waits behind a sweep of everything. Peer records stay inside: a snapshot
-// moves peers in and out one PeerRecord at a time (peerCount, readPeer, restorePeer).
+// Totals are kept incrementally, so statistics never walk the swarms; they are read-only outside the store.
+// Expiry runs a range of ids at a time (`sweepIds`), so no request ever waits behind a sweep of everything.
+// Peer records stay inside: a snapshot moves peers in and out one PeerRecord at a time (peerCount, readPeer,
+// restorePeer).
 //
 // Memory is bounded: at most maxTorrents torrents (a torrent whose peers are all gone but which has
 // completions stays as a "dormant" entry, keeping its all-time count, and is the first to go when room is
@@ -131,26 +132,93 @@ export class Store {
   /** Where the search for a dormant torrent to forget goes on from. */
   #dormantCursor = 0;
 
+  // Totals: written only here, read through the getters below.
+  #torrents = 0;
+  #dormant = 0;
+  #refusedTorrents = 0;
+  #refusedPeers = 0;
+  #refusedSource = 0;
+  #evictedPeers = 0;
+  #earlyAnnounces = 0;
+  #peers4 = 0;
+  #peers6 = 0;
+  #peersRtc = 0;
+  #seeders = 0;
+  #completed = 0;
+  readonly #peersByClient = new Float64Array(CLIENT_NAMES.length);
+
   /** Torrents with peers (or emptied by `stopped` and not yet swept). */
-  torrents = 0;
+  get torrents(): number {
+    return this.#torrents;
+  }
+
   /** Torrents without peers kept for their completion count. */
-  dormant = 0;
-  /** Announces refused because the torrent or peer limit was reached, and peers evicted to make room. */
-  refusedTorrents = 0;
-  refusedPeers = 0;
+  get dormant(): number {
+    return this.#dormant;
+  }
+
+  // The refusal counters keep private setters so that the lines counting refusals read `this.refusedX++`.
+  /** Announces refused because the torrent or peer limit was reached. */
+  get refusedTorrents(): number {
+    return this.#refusedTorrents;
+  }
+
+  private set refusedTorrents(n: number) {
+    this.#refusedTorrents = n;
+  }
+
+  get refusedPeers(): number {
+    return this.#refusedPeers;
+  }
+
+  private set refusedPeers(n: number) {
+    this.#refusedPeers = n;
+  }
+
   /** Announces of new peers or torrents refused because their source held its share. */
-  refusedSource = 0;
-  evictedPeers = 0;
+  get refusedSource(): number {
+    return this.#refusedSource;
+  }
+
+  private set refusedSource(n: number) {
+    this.#refusedSource = n;
+  }
+
+  /** Peers evicted to make room in a full torrent. */
+  get evictedPeers(): number {
+    return this.#evictedPeers;
+  }
+
   /** Announces (without an event) sooner than the min interval. */
-  earlyAnnounces = 0;
-  peers4 = 0;
-  peers6 = 0;
-  peersRtc = 0;
-  seeders = 0;
+  get earlyAnnounces(): number {
+    return this.#earlyAnnounces;
+  }
+
+  get peers4(): number {
+    return this.#peers4;
+  }
+
+  get peers6(): number {
+    return this.#peers6;
+  }
+
+  get peersRtc(): number {
+    return this.#peersRtc;
+  }
+
+  get seeders(): number {
+    return this.#seeders;
+  }
+
   /** Completions recorded: since start, plus what a restored state file carried (never goes down). */
-  completed = 0;
+  get completed(): number {
+    return this.#completed;
+  }
+
   /** Live peers per client tag (see core/clients.ts), kept as peers arrive, change client and leave. */
-  readonly peersByClient = new Float64Array(CLIENT_NAMES.length);
+  get peersByClient(): ArrayLike<number> {
+    return this.#peersByClient;
+  }
 
   constructor(options: StoreOptions) {
     const n = options.shards ?? 64;
@@ -188,11 +256,11 @@ export class Store {
   }
 
   get peers(): number {
-    return this.peers4 + this.peers6 + this.peersRtc;
+    return this.#peers4 + this.#peers6 + this.#peersRtc;
   }
 
   get leechers(): number {
-    return this.peers - this.seeders;
+    return this.peers - this.#seeders;
   }
 
   /** The id of a stored torrent (live or dormant), or -1. */
@@ -288,7 +356,7 @@ export class Store {
         this.#fillCounts(-1, out);
         return;
       }
-      if (this.torrents + this.dormant >= this.maxTorrents && !this.#evictDormant()) {
+      if (this.#torrents + this.#dormant >= this.maxTorrents && !this.#evictDormant()) {
         this.refusedTorrents++;
         out.refused = REFUSED_TORRENTS;
         this.#fillCounts(-1, out);
@@ -297,7 +365,7 @@ export class Store {
       id = bytes === null ? this.#table.insert(req.infoHash) : this.#table.insertBytes(bytes, req.hashOff);
       this.#state[id] = LIVE;
       this.#downloaded[id] = 0;
-      this.torrents++;
+      this.#torrents++;
     } else this.#wake(id);
     const seeder = req.left === 0;
     let r = lists.find(id, req.ip, req.port);
@@ -324,7 +392,7 @@ export class Store {
       const flags = lists.flags(id, r);
       const wasSeeder = (flags & FLAG_SEEDER) !== 0;
       // (WebTorrent clients announce every few minutes by design: their offers go stale.)
-      if (req.event === EVENT_NONE && !req.webrtc && lists.age(id, r, now) < this.#minIntervalS) this.earlyAnnounces++;
+      if (req.event === EVENT_NONE && !req.webrtc && lists.age(id, r, now) < this.#minIntervalS) this.#earlyAnnounces++;
       // A completion is a leecher becoming a seeder, announced or not; each peer counts once.
       if (seeder && (flags & FLAG_COUNTED) === 0 && (req.event === EVENT_COMPLETED || !wasSeeder)) {
         lists.setFlags(id, r, flags | FLAG_COUNTED);
@@ -332,13 +400,13 @@ export class Store {
       }
       if (wasSeeder !== seeder) {
         r = lists.setSeeder(id, r, seeder);
-        this.seeders += seeder ? 1 : -1;
+        this.#seeders += seeder ? 1 : -1;
       }
       lists.setTime(id, r, now);
       const oldTag = lists.tag(id, r);
       if (oldTag !== req.clientTag) {
-        this.peersByClient[oldTag]--;
-        this.peersByClient[req.clientTag]++;
+        this.#peersByClient[oldTag]--;
+        this.#peersByClient[req.clientTag]++;
         lists.setTag(id, r, req.clientTag);
       }
     }
@@ -373,7 +441,7 @@ export class Store {
    * torrent by torrent.
    */
   reserveTorrents(n: number): void {
-    this.#table.reserve(Math.min(n, this.maxTorrents - this.torrents - this.dormant));
+    this.#table.reserve(Math.min(n, this.maxTorrents - this.#torrents - this.#dormant));
   }
 
   /**
@@ -382,21 +450,21 @@ export class Store {
    * (--max-torrents).
    */
   restoreTorrent(infoHash: string, downloaded: number): number {
-    if (this.#table.find(infoHash) >= 0 || this.torrents + this.dormant >= this.maxTorrents) return -1;
+    if (this.#table.find(infoHash) >= 0 || this.#torrents + this.#dormant >= this.maxTorrents) return -1;
     return this.#restored(this.#table.insert(infoHash), downloaded);
   }
 
   /** `restoreTorrent` for the info hash at b[off, off + 20) (no string made per torrent). */
   restoreTorrentBytes(b: Uint8Array, off: number, downloaded: number): number {
-    if (this.#table.findBytes(b, off) >= 0 || this.torrents + this.dormant >= this.maxTorrents) return -1;
+    if (this.#table.findBytes(b, off) >= 0 || this.#torrents + this.#dormant >= this.maxTorrents) return -1;
     return this.#restored(this.#table.insertBytes(b, off), downloaded);
   }
 
   #restored(id: number, downloaded: number): number {
     this.#state[id] = DORMANT;
     this.#downloaded[id] = downloaded;
-    this.completed += downloaded; // all-time, as far as the snapshot goes back
-    this.dormant++;
+    this.#completed += downloaded; // all-time, as far as the snapshot goes back
+    this.#dormant++;
     return id;
   }
 
@@ -451,6 +519,15 @@ export class Store {
     if (this.#state[id] === DORMANT && this.#downloaded[id] === 0) this.#forget(id);
   }
 
+  /**
+   * Undoes a restore that failed part way, into a store that was empty before it: every torrent and peer
+   * goes, and the completions the restore carried with them.
+   */
+  undoRestore(): void {
+    this.forEachTorrentIn(0, this.idLimit, (id) => void this.dropTorrent(this.infoHashOf(id)));
+    this.#completed = 0;
+  }
+
   /** Forgets a torrent and its peers at once (it was just denied). Returns whether it existed. */
   dropTorrent(infoHash: string): boolean {
     const id = this.#table.find(infoHash);
@@ -459,8 +536,8 @@ export class Store {
       for (let r = lists.count(id) - 1; r >= 0; r--) this.#removePeer(lists, id, r);
     }
     if (this.#state[id] === LIVE) {
-      this.torrents--;
-      this.dormant++; // #forget takes it off the dormant count
+      this.#torrents--;
+      this.#dormant++; // #forget takes it off the dormant count
     }
     this.#forget(id);
     return true;
@@ -489,8 +566,8 @@ export class Store {
         lists.shrink(id);
       }
       if (this.#countOf(id) === 0) {
-        this.torrents--;
-        this.dormant++;
+        this.#torrents--;
+        this.#dormant++;
         result.torrentsRemoved++;
         if (this.#downloaded[id] > 0) state[id] = DORMANT;
         else this.#forget(id);
@@ -502,17 +579,17 @@ export class Store {
 
   /** Takes a peer that is leaving off the totals (made once, as the sweep's per-peer callback). */
   readonly #left4 = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
-    this.peers4--;
+    this.#peers4--;
     this.#left(tag, seeder);
     if (this.#sources !== null) this.#sources.remove(sourceKeyAt(data, at, 4));
   };
   readonly #left6 = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
-    this.peers6--;
+    this.#peers6--;
     this.#left(tag, seeder);
     if (this.#sources !== null) this.#sources.remove(sourceKeyAt(data, at, 16));
   };
   readonly #leftRtc = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
-    this.peersRtc--;
+    this.#peersRtc--;
     this.#left(tag, seeder);
     if (this.#sources !== null) this.#sources.remove(this.#sourceOf(this.#rtc, data, at));
   };
@@ -535,8 +612,8 @@ export class Store {
   }
 
   #left(tag: number, seeder: boolean): void {
-    this.peersByClient[tag]--;
-    if (seeder) this.seeders--;
+    this.#peersByClient[tag]--;
+    if (seeder) this.#seeders--;
   }
 
   /**
@@ -562,11 +639,11 @@ export class Store {
   #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number, source: number): number {
     const r = lists.insert(id, ip, port, seeder, flags, tag, now);
     if (source >= 0) this.#sources!.add(source);
-    if (lists === this.#v4) this.peers4++;
-    else if (lists === this.#v6) this.peers6++;
-    else this.peersRtc++;
-    if (seeder) this.seeders++;
-    this.peersByClient[tag]++;
+    if (lists === this.#v4) this.#peers4++;
+    else if (lists === this.#v6) this.#peers6++;
+    else this.#peersRtc++;
+    if (seeder) this.#seeders++;
+    this.#peersByClient[tag]++;
     return r;
   }
 
@@ -574,8 +651,8 @@ export class Store {
   #wake(id: number): void {
     if (this.#state[id] !== DORMANT) return;
     this.#state[id] = LIVE;
-    this.dormant--;
-    this.torrents++;
+    this.#dormant--;
+    this.#torrents++;
   }
 
   /** Removes a torrent without peers (counted as dormant) from the table. */
@@ -583,12 +660,12 @@ export class Store {
     this.#table.remove(id);
     this.#state[id] = FREE;
     this.#downloaded[id] = 0;
-    this.dormant--;
+    this.#dormant--;
   }
 
   /** Makes room for a new torrent by forgetting a dormant one (its completion count goes with it). */
   #evictDormant(): boolean {
-    if (this.dormant === 0) return false;
+    if (this.#dormant === 0) return false;
     const end = this.#table.highWater;
     for (let k = 0; k < end; k++) {
       const id = (this.#dormantCursor + k) % end;
@@ -616,7 +693,7 @@ export class Store {
       }
     }
     this.#removePeer(pool, id, victim);
-    this.evictedPeers++;
+    this.#evictedPeers++;
   }
 
   #removePeer(lists: PeerLists, id: number, r: number): void {
@@ -627,7 +704,7 @@ export class Store {
 
   #countCompletion(id: number): void {
     this.#downloaded[id]++;
-    this.completed++;
+    this.#completed++;
   }
 
   /** Counts of torrent `id` (-1: unknown, zeros) into an announce result. */

@@ -180,7 +180,7 @@ describe("Store per-client counts", () => {
     expect(store.peersByClient[5]).toBe(0);
     store.sweepIds(0, store.idLimit, 1000); // drops the peer seen at 500
     expect(store.peersByClient[7]).toBe(1);
-    expect(store.peersByClient.reduce((a, b) => a + b, 0)).toBe(store.peers);
+    expect(Array.from(store.peersByClient).reduce((a, b) => a + b, 0)).toBe(store.peers);
   });
 });
 
