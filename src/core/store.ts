@@ -11,7 +11,7 @@
 // Totals are kept incrementally, so statistics never walk the swarms; they are read-only outside the store.
 // Expiry runs a range of ids at a time (`sweepIds`), so no request ever waits behind a sweep of everything.
 // Peer records stay inside: a snapshot moves peers in and out one PeerRecord at a time (peerCount, readPeer,
-// restorePeer).
+// restorePeer), and WebRTC peers are named by their RtcHandle, never by an address.
 //
 // Memory is bounded: at most maxTorrents torrents (a torrent whose peers are all gone but which has
 // completions stays as a "dormant" entry, keeping its all-time count, and is the first to go when room is
@@ -28,13 +28,14 @@ import {
   EVENT_COMPLETED,
   EVENT_NONE,
   EVENT_STOPPED,
+  type RtcHandle,
   ScrapeCounts,
 } from "./announce.ts";
 import { CLIENT_NAMES } from "./clients.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, type PeerRecord, timeUnitFor } from "./peer-lists.ts";
 import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
-import { readU32 } from "./bytes.ts";
+import { readU32, writeU32 } from "./bytes.ts";
 import type { CidrSet } from "./cidr.ts";
 import { SourceCounts, sourceKeyAt } from "./source-quota.ts";
 import { TorrentTable } from "./torrent-table.ts";
@@ -72,6 +73,9 @@ export interface TorrentView {
   dormant: boolean;
 }
 
+/** The port in a WebRTC peer's record (they have none; their handle is the whole key). */
+const RTC_PORT = 0;
+
 /** Records looked at to pick the longest-silent peer when a torrent is full. */
 const EVICTION_SAMPLE = 8;
 
@@ -105,12 +109,8 @@ export class Store {
   /** Stored peers per source; null when the share bounds nothing. */
   readonly #sources: SourceCounts | null;
   readonly #sourceExempt: Pick<CidrSet, "has"> | null;
-  /**
-   * The address of the WebSocket connection that owns WebRTC peer `handle`, written to out[0..len); returns
-   * len, or 0 when the handle has no owner. Set by the WebSocket front end; a WebRTC peer counts against its
-   * connection's source.
-   */
-  rtcAddressOf: (handle: number, out: Uint8Array) => 0 | 4 | 16 = () => 0;
+  /** See setRtcAddressLookup. */
+  #rtcAddressOf: (handle: RtcHandle, out: Uint8Array) => 0 | 4 | 16 = () => 0;
   readonly #rtcAddress = new Uint8Array(16);
   #rtcAddressLen: 0 | 4 | 16 = 0;
   readonly #minIntervalS: number;
@@ -119,12 +119,16 @@ export class Store {
   readonly #v4: PeerLists;
   readonly #v6: PeerLists;
   /**
-   * WebRTC peers: a 4-byte handle (see frontend/ws-tracker.ts) where an address would be, port 0. Their
-   * per-torrent arrays are only made once the first one arrives (`#rtcOn`), so a tracker without WebTorrent
-   * traffic pays nothing for them.
+   * WebRTC peers: a record's 4 address bytes hold its RtcHandle (big-endian, see #rtcKey), its port is
+   * RTC_PORT. Their per-torrent arrays are only made once the first one arrives (`#rtcOn`), so a tracker
+   * without WebTorrent traffic pays nothing for them.
    */
   readonly #rtc: PeerLists;
   #rtcOn = false;
+  /** The record key of the WebRTC peer being announced. */
+  readonly #rtcKey = new Uint8Array(4);
+  /** WebRTC peers chosen for an announce, in compact form (handle, port), before they become handles. */
+  #rtcPicked = new Uint8Array(0);
   #capacity = 0;
   /** Per torrent id: completions seen (BEP 48 `downloaded`) and FREE / LIVE / DORMANT. */
   #downloaded = new Uint32Array(0);
@@ -324,21 +328,26 @@ export class Store {
 
   /**
    * Records the announce in `req` and fills `out` with counts and selected peers. A WebRTC announce
-   * (`req.webrtc`) gets WebRTC peers only: their handles in `out.peers4` (6 bytes each, as a compact IPv4 peer
-   * with port 0), `out.count4` of them.
+   * (`req.webrtc`, the peer named by `req.rtcHandle`) gets WebRTC peers only: their handles in `out.rtcPeers`,
+   * `out.countRtc` of them.
    */
   announce(req: AnnounceRequest, now: number, out: AnnounceResult): void {
     out.count4 = 0;
     out.count6 = 0;
+    out.countRtc = 0;
     out.refused = REFUSED_NONE;
     const bytes = req.hashBytes;
     let id = bytes === null ? this.#table.find(req.infoHash) : this.#table.findBytes(bytes, req.hashOff);
     if (req.webrtc && !this.#rtcOn) this.#enableRtc();
     const lists = req.webrtc ? this.#rtc : req.ipLen === 4 ? this.#v4 : this.#v6;
+    // A WebRTC peer's key is its handle (see #rtc).
+    if (req.webrtc) writeU32(this.#rtcKey, 0, req.rtcHandle);
+    const ip = req.webrtc ? this.#rtcKey : req.ip;
+    const port = req.webrtc ? RTC_PORT : req.port;
     if (req.event === EVENT_STOPPED) {
       // Remove the peer; never create a torrent for a peer that is leaving.
       if (id >= 0) {
-        const r = lists.find(id, req.ip, req.port);
+        const r = lists.find(id, ip, port);
         if (r >= 0) this.#removePeer(lists, id, r);
       }
       this.#fillCounts(id, out);
@@ -349,7 +358,7 @@ export class Store {
     // are not counted or a WebRTC handle has no owner.
     let source = -1;
     if (id < 0) {
-      if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
+      if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
       if (source >= 0 && this.#atShare(source, Math.min(this.maxTorrentsPerSource, this.maxPeersPerSource), lists, req)) {
         this.refusedSource++;
         out.refused = REFUSED_SOURCE;
@@ -368,7 +377,7 @@ export class Store {
       this.#torrents++;
     } else this.#wake(id);
     const seeder = req.left === 0;
-    let r = lists.find(id, req.ip, req.port);
+    let r = lists.find(id, ip, port);
     if (r < 0) {
       if (this.peers >= this.maxPeers) {
         this.refusedPeers++;
@@ -376,7 +385,7 @@ export class Store {
         this.#fillCounts(id, out);
         return;
       }
-      if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
+      if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
       if (source >= 0 && this.#atShare(source, this.maxPeersPerSource, lists, req)) {
         this.refusedSource++;
         out.refused = REFUSED_SOURCE;
@@ -386,7 +395,7 @@ export class Store {
       if (this.#countOf(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
-      r = this.#addPeer(lists, id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, source);
+      r = this.#addPeer(lists, id, ip, port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, source);
       if (counts) this.#countCompletion(id);
     } else {
       const flags = lists.flags(id, r);
@@ -514,6 +523,15 @@ export class Store {
     return { live: arena.liveBytes, garbage: arena.garbageBytes };
   }
 
+  /**
+   * How the store finds the address of the WebSocket connection that owns WebRTC peer `handle`: `lookup`
+   * writes it to out[0..len) and returns len, or 0 when the handle has no owner. Set by the WebSocket front
+   * end; a WebRTC peer counts against its connection's source.
+   */
+  setRtcAddressLookup(lookup: (handle: RtcHandle, out: Uint8Array) => 0 | 4 | 16): void {
+    this.#rtcAddressOf = lookup;
+  }
+
   /** Ends a restore: a torrent that got no peers and has no completions is not worth keeping. */
   finishRestore(id: number): void {
     if (this.#state[id] === DORMANT && this.#downloaded[id] === 0) this.#forget(id);
@@ -622,7 +640,7 @@ export class Store {
    */
   #sourceOf(lists: PeerLists, b: Uint8Array, off: number): number {
     if (lists !== this.#rtc) return sourceKeyAt(b, off, lists.addrLen);
-    const len = (this.#rtcAddressLen = this.rtcAddressOf(readU32(b, off), this.#rtcAddress));
+    const len = (this.#rtcAddressLen = this.#rtcAddressOf(readU32(b, off) as RtcHandle, this.#rtcAddress));
     return len === 0 ? -1 : sourceKeyAt(this.#rtcAddress, 0, len);
   }
 
@@ -744,6 +762,11 @@ export class Store {
   #selectRtc(id: number, want: number, self: number, seeder: boolean, out: AnnounceResult): void {
     const rtc = this.#rtc;
     const end = seeder ? rtc.leechers(id) : rtc.count(id);
-    if (end > 0) out.count4 = selectPeers(rtc, id, 0, end, self, want, this.#random, out.peers4, 0);
+    if (end === 0) return;
+    const size = rtc.compactLen;
+    if (this.#rtcPicked.length < want * size) this.#rtcPicked = new Uint8Array(want * size);
+    const n = selectPeers(rtc, id, 0, end, self, want, this.#random, this.#rtcPicked, 0);
+    for (let i = 0; i < n; i++) out.rtcPeers[i] = readU32(this.#rtcPicked, i * size);
+    out.countRtc = n;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED } from "../../src/core/announce.ts";
+import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED, rtcHandle } from "../../src/core/announce.ts";
 import { PeerRecord } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot, SnapshotReader } from "../../src/core/snapshot.ts";
@@ -194,7 +194,7 @@ test("WebRTC peers are not saved (their connections end with the process), their
   req.webrtc = true;
   req.infoHash = "W".repeat(20);
   req.ipLen = 4;
-  req.ip.set([0, 0, 0, 7]);
+  req.rtcHandle = rtcHandle(7);
   req.left = 0;
   req.event = EVENT_COMPLETED;
   a.announce(req, 1200, res);

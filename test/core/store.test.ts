@@ -6,6 +6,7 @@ import {
   EVENT_NONE,
   EVENT_STARTED,
   EVENT_STOPPED,
+  rtcHandle,
   ScrapeCounts,
 } from "../../src/core/announce.ts";
 import { PeerRecord } from "../../src/core/peer-lists.ts";
@@ -271,16 +272,16 @@ describe("Store WebRTC peers", () => {
     const req = new AnnounceRequest();
     req.webrtc = true;
     req.infoHash = hash;
-    req.ip.set([0, 0, h >> 8, h & 0xff]);
-    req.ipLen = 4;
-    req.port = 0;
+    req.rtcHandle = rtcHandle(h);
+    // @ts-expect-error a WebRTC peer is named by a handle, and a plain number is not one
+    if (h < 0) req.rtcHandle = h;
     req.left = opts.left ?? 100;
     req.event = opts.event ?? EVENT_NONE;
     req.numWant = opts.numWant ?? 10;
     store.announce(req, opts.now ?? 1000, res);
     return res;
   }
-  const handles = (r: AnnounceResult) => peers4(r).map((p) => Number(p.split(".")[3].split(":")[0]) + 256 * Number(p.split(".")[2]));
+  const handles = (r: AnnounceResult) => Array.from({ length: r.countRtc }, (_, i): number => r.rtcPeer(i));
 
   test("are kept apart from IPv4 peers with the same bytes, but counted in the torrent and the totals", () => {
     announce(HASH_A, [0, 0, 0, 1], 0, { left: 0 });
@@ -396,17 +397,16 @@ describe("Store per-source share", () => {
   test("a WebRTC peer counts against its WebSocket connection's address", () => {
     shared();
     // Handles 1-9 belong to a connection from A, others to none.
-    store.rtcAddressOf = (handle, out) => {
+    store.setRtcAddressLookup((handle, out) => {
       if (handle > 9) return 0;
       out.set(A);
       return 4;
-    };
+    });
     const rtc = (h: number, hash = HASH_A) => {
       const req = new AnnounceRequest();
       req.webrtc = true;
       req.infoHash = hash;
-      req.ip.set([0, 0, 0, h]);
-      req.ipLen = 4;
+      req.rtcHandle = rtcHandle(h);
       req.numWant = 0;
       req.left = 1;
       store.announce(req, 1000, res);
