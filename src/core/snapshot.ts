@@ -87,7 +87,7 @@ export function encodeTorrents(store: Store, from: number, to: number, now: numb
 /** Writes peer r of torrent `id`'s family `ipLen` at out[o..]; returns the offset after it. */
 function writeRecord(store: Store, id: number, ipLen: 4 | 16, r: number, now: number, rec: PeerRecord, out: Uint8Array, v: DataView, o: number): number {
   store.readPeer(id, ipLen, r, now, rec);
-  out.set(rec.ip.subarray(0, ipLen), o);
+  for (let i = 0; i < ipLen; i++) out[o + i] = rec.ip[i];
   const t = o + ipLen;
   v.setUint16(t + R_PORT, rec.port);
   out[t + R_FLAGS] = (rec.seeder ? R_SEEDER : 0) | (rec.counted ? R_COUNTED : 0);
