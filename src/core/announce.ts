@@ -10,6 +10,20 @@ export const EVENT_STOPPED = 3;
 /** BEP 21: an upload-only (partial) seed. Handled like a plain announce. */
 export const EVENT_PAUSED = 4;
 
+/**
+ * A WebRTC peer's name in the store: a non-zero u32 the WebSocket front end picks for each peer id it owns
+ * (server-chosen, so clients cannot pick colliding keys). A type of its own, not an address.
+ */
+export type RtcHandle = number & { readonly __rtcHandle: true };
+
+/** `n` (a non-zero u32) as a handle. */
+export function rtcHandle(n: number): RtcHandle {
+  if (n !== n >>> 0 || n === 0) throw new RangeError("a WebRTC handle is a non-zero u32");
+  return n as RtcHandle;
+}
+
+export const NO_RTC_HANDLE = 0 as RtcHandle;
+
 export class AnnounceRequest {
   /** The 20-byte info hash as a latin1 string (one char per byte), used when `hashBytes` is null. */
   infoHash = "";
@@ -34,10 +48,11 @@ export class AnnounceRequest {
   /** Client identity tag derived from the peer id (0 = unknown). */
   clientTag = 0;
   /**
-   * A WebRTC peer (WebTorrent, over WebSocket): `ip` then holds its 4-byte handle (ipLen 4, port 0), and the
-   * peers chosen for it are WebRTC peers only.
+   * A WebRTC peer (WebTorrent, over WebSocket), named by `rtcHandle` (`ip`, `ipLen` and `port` are not read):
+   * the peers chosen for it are WebRTC peers only.
    */
   webrtc = false;
+  rtcHandle = NO_RTC_HANDLE;
 }
 
 export class AnnounceResult {
@@ -49,12 +64,21 @@ export class AnnounceResult {
   count4 = 0;
   peers6: Uint8Array;
   count6 = 0;
+  /** The WebRTC peers chosen for a WebRTC announce (see rtcPeer). */
+  readonly rtcPeers: Uint32Array;
+  countRtc = 0;
   /** Which store limit stopped the announce from being recorded (see core/failure.ts); null when none did. */
   refused: StoreRefusal | null = null;
 
   constructor(maxPeers: number) {
     this.peers4 = new Uint8Array(maxPeers * 6);
     this.peers6 = new Uint8Array(maxPeers * 18);
+    this.rtcPeers = new Uint32Array(maxPeers);
+  }
+
+  /** The i-th WebRTC peer chosen, i < countRtc. */
+  rtcPeer(i: number): RtcHandle {
+    return this.rtcPeers[i] as RtcHandle;
   }
 }
 

@@ -2,11 +2,12 @@
 // one block in the arena (peer-arena.ts) holding its records back to back; per-torrent numbers live in
 // typed arrays indexed by id. No object per torrent, none per peer.
 //
-// Record layout (stride = addrLen + 4: 8 bytes for IPv4, 20 for IPv6, as in opentracker):
+// Record layout (stride = addrLen + TAIL: 8 bytes for IPv4, 20 for IPv6, as in opentracker), offsets after
+// the address named below; this file is the only one that knows it (a snapshot reads records as PeerRecord):
 //   [0, addrLen)     IP address            } together: the compact wire form (BEP 23 / BEP 7),
-//   [addrLen, +2)    port, big-endian      } copied straight into replies
-//   +2               client tag << 1 | FLAG_COUNTED >> 1 (tags are below 128; see clients.ts)
-//   +3               last announce in ticks of `unit` seconds, mod 256 (see timeUnitFor)
+//   PORT, +1         port, big-endian      } copied straight into replies
+//   TAG              client tag << 1 | FLAG_COUNTED >> 1 (tags are below 128; see clients.ts)
+//   TIME             last announce in ticks of `unit` seconds, mod 256 (see timeUnitFor)
 // Whether a peer seeds is not stored: its place in the partition says it.
 //
 // Records are partitioned: leechers in [0, leechers), seeders in [leechers, count). Peer selection then
@@ -27,6 +28,28 @@ export const FLAG_COUNTED = 2;
 /** Client tags must fit in 7 bits (they share a byte with FLAG_COUNTED's bit). */
 export const MAX_TAG = 127;
 const TICK_MASK = 0xff;
+/** Offsets in a record after its address, and the bytes after the address. */
+const PORT = 0;
+const TAG = 2;
+const TIME = 3;
+const TAIL = 4;
+
+/**
+ * One peer in a neutral form, for moving peers in and out of the store whole (a snapshot's save and
+ * restore) without knowing how records are packed. Reused: the reader fills it in place.
+ */
+export class PeerRecord {
+  /** The address, at ip[0..ipLen). */
+  readonly ip = new Uint8Array(16);
+  ipLen: 4 | 16 = 4;
+  port = 0;
+  seeder = false;
+  /** Its completion has been counted (see FLAG_COUNTED). */
+  counted = false;
+  tag = 0;
+  /** Last announce, unix seconds. */
+  time = 0;
+}
 
 /**
  * Seconds per tick of a record's one-byte time, for a peer timeout: a hundredth of the timeout (at least a
@@ -57,19 +80,16 @@ export class PeerLists {
   #count: Int32Array = new Int32Array(0);
   #leechers: Int32Array = new Int32Array(0);
   readonly #indexes = new Map<number, Int32Array>(); // id -> (slot -> record + 1, 0 = empty)
-  /**
-   * The block of the list worked on last (see resolve): record r of it starts at start + r * stride. Valid
-   * until the store next changes.
-   */
-  data: Uint8Array = swapScratch;
-  start = 0;
+  /** The block of the list worked on last (see #at): record r of it starts at #start + r * stride. */
+  #data: Uint8Array = swapScratch;
+  #start = 0;
 
   /** `unit`: seconds per tick of the time byte (timeUnitFor the peer timeout). */
   constructor(addrLen: 4 | 16, unit = 1) {
     this.addrLen = addrLen;
     this.unit = unit;
-    this.stride = addrLen + 4;
-    this.compactLen = addrLen + 2;
+    this.stride = addrLen + TAIL;
+    this.compactLen = addrLen + TAG; // address and port: everything before the tag
     this.arena = new PeerArena((id, addr) => {
       this.#addr[id] = addr;
     });
@@ -102,15 +122,16 @@ export class PeerLists {
     const n = this.#count[id];
     if (n === 0) return -1;
     this.#at(id);
-    const d = this.data;
+    const d = this.#data;
     const s = this.stride;
     const a = this.addrLen;
+    const p = a + PORT;
     const hi = port >>> 8;
     const lo = port & 0xff;
     const index = n >= INDEX_MIN / 2 ? this.#indexes.get(id) : undefined;
     if (index === undefined) {
-      for (let r = 0, o = this.start; r < n; r++, o += s) {
-        if (d[o + a] === hi && d[o + a + 1] === lo && sameAddr(d, o, ip, a)) return r;
+      for (let r = 0, o = this.#start; r < n; r++, o += s) {
+        if (d[o + p] === hi && d[o + p + 1] === lo && sameAddr(d, o, ip, a)) return r;
       }
       return -1;
     }
@@ -118,8 +139,8 @@ export class PeerLists {
     for (let slot = hashKey(ip, 0, a, port) & mask; ; slot = (slot + 1) & mask) {
       const v = index[slot];
       if (v === 0) return -1;
-      const o = this.start + (v - 1) * s;
-      if (d[o + a] === hi && d[o + a + 1] === lo && sameAddr(d, o, ip, a)) return v - 1;
+      const o = this.#start + (v - 1) * s;
+      if (d[o + p] === hi && d[o + p + 1] === lo && sameAddr(d, o, ip, a)) return v - 1;
     }
   }
 
@@ -137,14 +158,14 @@ export class PeerLists {
       this.#leechers[id] = l + 1;
     }
     this.#count[id] = n + 1;
-    const d = this.data;
-    const o = this.start + r * this.stride;
+    const d = this.#data;
+    const o = this.#start + r * this.stride;
     const a = this.addrLen;
     for (let i = 0; i < a; i++) d[o + i] = ip[i];
-    d[o + a] = port >>> 8;
-    d[o + a + 1] = port & 0xff;
-    d[o + a + 2] = ((tag & MAX_TAG) << 1) | ((flags & FLAG_COUNTED) >>> 1);
-    d[o + a + 3] = this.#tick(now);
+    d[o + a + PORT] = port >>> 8;
+    d[o + a + PORT + 1] = port & 0xff;
+    d[o + a + TAG] = ((tag & MAX_TAG) << 1) | ((flags & FLAG_COUNTED) >>> 1);
+    d[o + a + TIME] = this.#tick(now);
     const index = this.#indexes.get(id);
     if (index !== undefined) {
       if ((n + 1) * 4 > index.length * 3) this.#rebuildIndex(id); // keep the load under 3/4
@@ -214,8 +235,8 @@ export class PeerLists {
   /** Sets FLAG_COUNTED as given (FLAG_SEEDER follows the partition: see setSeeder). */
   setFlags(id: number, r: number, flags: number): void {
     this.#at(id);
-    const o = this.start + r * this.stride + this.addrLen + 2;
-    this.data[o] = (this.data[o] & ~1) | ((flags & FLAG_COUNTED) >>> 1);
+    const o = this.#start + r * this.stride + this.addrLen + TAG;
+    this.#data[o] = (this.#data[o] & ~1) | ((flags & FLAG_COUNTED) >>> 1);
   }
 
   tag(id: number, r: number): number {
@@ -224,19 +245,19 @@ export class PeerLists {
 
   setTag(id: number, r: number, tag: number): void {
     this.#at(id);
-    const o = this.start + r * this.stride + this.addrLen + 2;
-    this.data[o] = ((tag & MAX_TAG) << 1) | (this.data[o] & 1);
+    const o = this.#start + r * this.stride + this.addrLen + TAG;
+    this.#data[o] = ((tag & MAX_TAG) << 1) | (this.#data[o] & 1);
   }
 
   /** Seconds since record r's last announce at `now` (unix seconds), in whole ticks: within a tick. */
   age(id: number, r: number, now: number): number {
     this.#at(id);
-    return ((this.#tick(now) - this.data[this.start + r * this.stride + this.addrLen + 3]) & TICK_MASK) * this.unit;
+    return ((this.#tick(now) - this.#data[this.#start + r * this.stride + this.addrLen + TIME]) & TICK_MASK) * this.unit;
   }
 
   setTime(id: number, r: number, now: number): void {
     this.#at(id);
-    this.data[this.start + r * this.stride + this.addrLen + 3] = this.#tick(now);
+    this.#data[this.#start + r * this.stride + this.addrLen + TIME] = this.#tick(now);
   }
 
   /** `now` (unix seconds) as a tick, mod 256. */
@@ -246,21 +267,22 @@ export class PeerLists {
 
   /**
    * Removes the records of torrent `id` older than `timeout` seconds at `now`, calling `removed(tag, seeder,
-   * data, at)` for each before it goes (its record, address first, is at data[at..]). One pass over the raw records: the expiry sweep runs this over every peer.
+   * data, at)` for each before it goes (its address is at data[at..]). One pass over the raw records: the
+   * expiry sweep runs this over every peer.
    */
   expire(id: number, now: number, timeout: number, removed: (tag: number, seeder: boolean, data: Uint8Array, at: number) => void): number {
     let n = this.#count[id];
     if (n === 0) return 0;
     this.#at(id); // remove() keeps the block where it is, so data and start stay valid through the loop
-    const d = this.data;
-    const t = this.start + this.addrLen + 3;
+    const d = this.#data;
+    const t = this.#start + this.addrLen + TIME;
     const tick = this.#tick(now);
     const limit = Math.floor(timeout / this.unit); // ticks of age that are still within the timeout
     let gone = 0;
     for (let r = n - 1; r >= 0; r--) {
       const o = t + r * this.stride;
       if (((tick - d[o]) & TICK_MASK) <= limit) continue;
-      removed(d[o - 1] >>> 1, r >= this.#leechers[id], d, o - this.addrLen - 3);
+      removed(d[o - TIME + TAG] >>> 1, r >= this.#leechers[id], d, o - this.addrLen - TIME);
       this.remove(id, r);
       gone++;
       if (--n === 0) break;
@@ -268,37 +290,34 @@ export class PeerLists {
     return gone;
   }
 
-  /**
-   * Writes torrent `id`'s records to out[at..] in the saved form (see snapshot.ts): address, port, flags,
-   * tag, last announce as a full u32 little-endian unix time. Returns the offset after them.
-   */
-  exportRecords(id: number, now: number, out: Uint8Array, at: number): number {
-    const n = this.#count[id];
-    if (n === 0) return at;
+  /** Record r of torrent `id` into `out`; its time as unix seconds at `now` (to within a tick). */
+  read(id: number, r: number, now: number, out: PeerRecord): void {
     this.#at(id);
-    const d = this.data;
+    const d = this.#data;
+    const o = this.#start + r * this.stride;
     const a = this.addrLen;
-    const leechers = this.#leechers[id];
-    const tick = this.#tick(now);
-    let o = at;
-    for (let r = 0, from = this.start; r < n; r++, from += this.stride) {
-      for (let i = 0; i < a + 2; i++) out[o + i] = d[from + i];
-      const tagged = d[from + a + 2];
-      out[o + a + 2] = (r >= leechers ? FLAG_SEEDER : 0) | ((tagged & 1) << 1);
-      out[o + a + 3] = tagged >>> 1;
-      const t = (now - ((tick - d[from + a + 3]) & TICK_MASK) * this.unit) >>> 0;
-      out[o + a + 4] = t & 0xff;
-      out[o + a + 5] = (t >>> 8) & 0xff;
-      out[o + a + 6] = (t >>> 16) & 0xff;
-      out[o + a + 7] = t >>> 24;
-      o += a + 8;
-    }
-    return o;
+    for (let i = 0; i < a; i++) out.ip[i] = d[o + i];
+    out.ipLen = this.addrLen;
+    out.port = (d[o + a + PORT] << 8) | d[o + a + PORT + 1];
+    out.seeder = r >= this.#leechers[id];
+    out.counted = (d[o + a + TAG] & 1) !== 0;
+    out.tag = d[o + a + TAG] >>> 1;
+    out.time = now - ((this.#tick(now) - d[o + a + TIME]) & TICK_MASK) * this.unit;
   }
 
-  /** Points `data` and `start` at torrent `id`'s block, for loops that read many records of one list. */
-  resolve(id: number): void {
+  /**
+   * The bytes that hold torrent `id`'s records, and where record r starts in them (dataOf(id), offsetOf(id,
+   * r)): the compact form (address, port) is there, first. Valid until the list next changes or the arena
+   * compacts; readers take both and use them at once.
+   */
+  dataOf(id: number): Uint8Array {
     this.#at(id);
+    return this.#data;
+  }
+
+  offsetOf(id: number, r: number): number {
+    this.#at(id);
+    return this.#start + r * this.stride;
   }
 
   /** Gives back memory after many removals (called by the expiry sweep, not per request). */
@@ -327,29 +346,29 @@ export class PeerLists {
 
   #at(id: number): void {
     const a = this.#addr[id];
-    this.data = this.arena.chunks[a >>> CHUNK_SHIFT]!;
-    this.start = (a & OFFSET_MASK) + BLOCK_HEADER;
+    this.#data = this.arena.chunks[a >>> CHUNK_SHIFT]!;
+    this.#start = (a & OFFSET_MASK) + BLOCK_HEADER;
   }
 
   /** The tag-and-counted byte of record r. */
   #byte(id: number, r: number): number {
     this.#at(id);
-    return this.data[this.start + r * this.stride + this.addrLen + 2];
+    return this.#data[this.#start + r * this.stride + this.addrLen + TAG];
   }
 
   /** Copies record `from` over record `to` (overwriting it) and re-points the index. */
   #move(id: number, from: number, to: number): void {
     const s = this.stride;
-    const b = this.start;
-    this.data.copyWithin(b + to * s, b + from * s, b + from * s + s);
+    const b = this.#start;
+    this.#data.copyWithin(b + to * s, b + from * s, b + from * s + s);
     const index = this.#indexes.get(id);
     if (index !== undefined) index[this.#slotOf(index, to, from + 1)] = to + 1;
   }
 
   #swap(id: number, x: number, y: number): void {
     const s = this.stride;
-    const d = this.data;
-    const b = this.start;
+    const d = this.#data;
+    const b = this.#start;
     const t = swapScratch;
     for (let i = 0; i < s; i++) t[i] = d[b + x * s + i];
     d.copyWithin(b + x * s, b + y * s, b + y * s + s);
@@ -375,7 +394,7 @@ export class PeerLists {
   }
 
   #hashRecord(r: number): number {
-    return hashKey(this.data, this.start + r * this.stride, this.addrLen, -1);
+    return hashKey(this.#data, this.#start + r * this.stride, this.addrLen, -1);
   }
 
   #indexAdd(index: Int32Array, r: number): void {
@@ -420,6 +439,6 @@ function hashKey(src: Uint8Array, off: number, len: number, port: number): numbe
   for (let i = 0; i < len; i += 4) {
     h = mix(h, src[off + i] | (src[off + i + 1] << 8) | (src[off + i + 2] << 16) | (src[off + i + 3] << 24));
   }
-  const p = port >= 0 ? port : (src[off + len] << 8) | src[off + len + 1];
+  const p = port >= 0 ? port : (src[off + len + PORT] << 8) | src[off + len + PORT + 1];
   return finish(h ^ Math.imul(p, 0x85ebca6b));
 }

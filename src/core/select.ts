@@ -29,9 +29,8 @@ export function selectPeers(
   if (want <= 0 || n <= 0) return 0;
   const size = lists.compactLen;
   const stride = lists.stride;
-  lists.resolve(id);
-  const d = lists.data;
-  const base = lists.start;
+  const d = lists.dataOf(id);
+  const base = lists.offsetOf(id, 0);
   // Virtual positions v in [0, n) map to records from + v, stepping over `skip`.
   const gap = skipInRange ? skip : to;
   if (n <= want) {

@@ -8,24 +8,49 @@
 //             | v4 records (12 bytes each) | v6 records (24 bytes each)]*
 //   record   address (4 or 16) | u16 port, big-endian | u8 flags | u8 client tag | u32 last announce (unix s)
 //   trailer  u32 torrent count | 32 bytes SHA-256 of everything before it
-// Client tags are per build, so the header names them and a restore maps them by name.
+// Client tags are per build, so the header names them and a restore maps them by name. This file alone knows
+// the layout (the offsets below); the store hands peers out and takes them back as PeerRecord.
 
+import { PeerRecord } from "./peer-lists.ts";
 import type { Store } from "./store.ts";
 
 const MAGIC = [0x42, 0x54, 0x53, 0x54, 0x41, 0x54, 0x45, 0x00]; // "BTSTATE\0"
 export const SNAPSHOT_VERSION = 1;
-const TORRENT_HEADER = 20 + 4 + 1 + 4 + 4;
+// Header: magic, then these, then the names.
+const H_VERSION = 8;
+const H_SAVED_AT = 12;
+const H_NAMES_LEN = 16;
+const HEADER = 20;
+// Torrent: info hash at 0, then these, then its records.
+const T_DOWNLOADED = 20;
+const T_FLAGS = 24;
+const T_COUNT4 = 25;
+const T_COUNT6 = 29;
+const TORRENT_HEADER = 33;
 const FLAG_DORMANT = 1;
+// Record: the address, then these (offsets after the address); RECORD_TAIL bytes in all after it.
+const R_PORT = 0;
+const R_FLAGS = 2;
+const R_TAG = 3;
+const R_TIME = 4;
+const RECORD_TAIL = 8;
+const RECORD4 = 4 + RECORD_TAIL;
+const RECORD6 = 16 + RECORD_TAIL;
+const R_SEEDER = 1;
+const R_COUNTED = 2;
+// Trailer: torrent count, then the checksum.
+const TRAILER_SUM = 4;
+const TRAILER = TRAILER_SUM + 32;
 
 export function encodeHeader(savedAt: number, clientNames: readonly string[]): Uint8Array {
   const names = new TextEncoder().encode(clientNames.join("\n"));
-  const out = new Uint8Array(8 + 12 + names.length);
+  const out = new Uint8Array(HEADER + names.length);
   out.set(MAGIC, 0);
   const v = new DataView(out.buffer);
-  v.setUint32(8, SNAPSHOT_VERSION, true);
-  v.setUint32(12, savedAt >>> 0, true);
-  v.setUint32(16, names.length, true);
-  out.set(names, 20);
+  v.setUint32(H_VERSION, SNAPSHOT_VERSION, true);
+  v.setUint32(H_SAVED_AT, savedAt >>> 0, true);
+  v.setUint32(H_NAMES_LEN, names.length, true);
+  out.set(names, HEADER);
   return out;
 }
 
@@ -37,30 +62,45 @@ export function encodeTorrents(store: Store, from: number, to: number, now: numb
   let size = 0;
   let torrents = 0;
   store.forEachTorrentIn(from, to, (id) => {
-    size += TORRENT_HEADER + store.v4.count(id) * 12 + store.v6.count(id) * 24;
+    size += TORRENT_HEADER + store.peerCount(id, 4) * RECORD4 + store.peerCount(id, 16) * RECORD6;
     torrents++;
   });
   const out = new Uint8Array(size);
   const v = new DataView(out.buffer);
+  const rec = new PeerRecord();
   let o = 0;
   store.forEachTorrentIn(from, to, (id) => {
+    const n4 = store.peerCount(id, 4);
+    const n6 = store.peerCount(id, 16);
     store.copyInfoHash(id, out, o);
-    v.setUint32(o + 20, store.downloadedOf(id), true);
-    out[o + 24] = store.isDormant(id) ? FLAG_DORMANT : 0;
-    v.setUint32(o + 25, store.v4.count(id), true);
-    v.setUint32(o + 29, store.v6.count(id), true);
+    v.setUint32(o + T_DOWNLOADED, store.downloadedOf(id), true);
+    out[o + T_FLAGS] = store.isDormant(id) ? FLAG_DORMANT : 0;
+    v.setUint32(o + T_COUNT4, n4, true);
+    v.setUint32(o + T_COUNT6, n6, true);
     o += TORRENT_HEADER;
-    o = store.v4.exportRecords(id, now, out, o);
-    o = store.v6.exportRecords(id, now, out, o);
+    for (let r = 0; r < n4; r++) o = writeRecord(store, id, 4, r, now, rec, out, v, o);
+    for (let r = 0; r < n6; r++) o = writeRecord(store, id, 16, r, now, rec, out, v, o);
   });
   return { bytes: out, torrents };
 }
 
+/** Writes peer r of torrent `id`'s family `ipLen` at out[o..]; returns the offset after it. */
+function writeRecord(store: Store, id: number, ipLen: 4 | 16, r: number, now: number, rec: PeerRecord, out: Uint8Array, v: DataView, o: number): number {
+  store.readPeer(id, ipLen, r, now, rec);
+  for (let i = 0; i < ipLen; i++) out[o + i] = rec.ip[i];
+  const t = o + ipLen;
+  v.setUint16(t + R_PORT, rec.port);
+  out[t + R_FLAGS] = (rec.seeder ? R_SEEDER : 0) | (rec.counted ? R_COUNTED : 0);
+  out[t + R_TAG] = rec.tag;
+  v.setUint32(t + R_TIME, rec.time >>> 0, true);
+  return t + RECORD_TAIL;
+}
+
 
 export function encodeTrailer(torrents: number, sha256: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + 32);
+  const out = new Uint8Array(TRAILER);
   new DataView(out.buffer).setUint32(0, torrents, true);
-  out.set(sha256, 4);
+  out.set(sha256, TRAILER_SUM);
   return out;
 }
 
@@ -83,7 +123,6 @@ export interface LoadInto {
   now: number;
 }
 
-const TRAILER = 4 + 32;
 /** Client names are a few hundred bytes; more is damage, not a reason to hold megabytes. */
 const MAX_NAMES_BYTES = 1 << 16;
 
@@ -127,6 +166,7 @@ export class SnapshotReader {
    */
   #id = -1;
   #peersWanted = false;
+  readonly #rec = new PeerRecord();
   #left4 = 0;
   #left6 = 0;
   savedAt = 0;
@@ -143,7 +183,7 @@ export class SnapshotReader {
     this.#hasher = hasher;
     this.#load = load;
     this.#bodyEnd = size - TRAILER;
-    if (size < 20 + TRAILER) this.#fatal = "too short to be a state file";
+    if (size < HEADER + TRAILER) this.#fatal = "too short to be a state file";
   }
 
   /** Bytes of the file read so far. */
@@ -205,7 +245,7 @@ export class SnapshotReader {
     let need: number;
     switch (this.#state) {
       case S_HEADER:
-        return 20;
+        return HEADER;
       case S_NAMES:
         need = this.#namesLen;
         break;
@@ -217,7 +257,7 @@ export class SnapshotReader {
         need = TORRENT_HEADER;
         break;
       case S_RECORDS:
-        need = this.#left4 > 0 ? 12 : 24;
+        need = this.#left4 > 0 ? RECORD4 : RECORD6;
         break;
       default:
         return TRAILER;
@@ -235,15 +275,15 @@ export class SnapshotReader {
     switch (this.#state) {
       case S_HEADER: {
         for (let i = 0; i < 8; i++) if (b[off + i] !== MAGIC[i]) this.#fatal = "not a buntracker state file";
-        const version = readU32LE(b, off + 8);
+        const version = readU32LE(b, off + H_VERSION);
         if (this.#fatal === null && version !== SNAPSHOT_VERSION) {
           this.#fatal = `state file version ${version} is not supported (expected ${SNAPSHOT_VERSION})`;
         }
-        this.savedAt = readU32LE(b, off + 12);
-        this.#namesLen = readU32LE(b, off + 16);
-        if (this.#namesLen > MAX_NAMES_BYTES || 20 + this.#namesLen > this.#bodyEnd) this.#damage = "damaged header";
+        this.savedAt = readU32LE(b, off + H_SAVED_AT);
+        this.#namesLen = readU32LE(b, off + H_NAMES_LEN);
+        if (this.#namesLen > MAX_NAMES_BYTES || HEADER + this.#namesLen > this.#bodyEnd) this.#damage = "damaged header";
         this.#state = this.#namesLen > 0 ? S_NAMES : S_TORRENT;
-        off += 20;
+        off += HEADER;
         break;
       }
       case S_NAMES: {
@@ -257,11 +297,11 @@ export class SnapshotReader {
         break;
       }
       case S_TORRENT: {
-        const downloaded = readU32LE(b, off + 20);
-        const dormant = (b[off + 24] & FLAG_DORMANT) !== 0;
-        const n4 = readU32LE(b, off + 25);
-        const n6 = readU32LE(b, off + 29);
-        if (this.#pos + TORRENT_HEADER + n4 * 12 + n6 * 24 > this.#bodyEnd) {
+        const downloaded = readU32LE(b, off + T_DOWNLOADED);
+        const dormant = (b[off + T_FLAGS] & FLAG_DORMANT) !== 0;
+        const n4 = readU32LE(b, off + T_COUNT4);
+        const n6 = readU32LE(b, off + T_COUNT6);
+        if (this.#pos + TORRENT_HEADER + n4 * RECORD4 + n6 * RECORD6 > this.#bodyEnd) {
           this.#damage = "damaged peer records";
           return off;
         }
@@ -291,7 +331,7 @@ export class SnapshotReader {
         break;
       case S_TRAILER:
         this.#declared = readU32LE(b, off);
-        this.#sum.set(b.subarray(off + 4, off + TRAILER));
+        this.#sum.set(b.subarray(off + TRAILER_SUM, off + TRAILER));
         off += TRAILER;
         this.#state = S_DONE;
         break;
@@ -304,16 +344,23 @@ export class SnapshotReader {
   #records(b: Uint8Array, off: number, end: number): number {
     const v4 = this.#left4 > 0;
     const a = v4 ? 4 : 16;
-    const stride = a + 8;
+    const stride = v4 ? RECORD4 : RECORD6;
     const n = Math.min(v4 ? this.#left4 : this.#left6, Math.floor((end - off) / stride));
     const id = this.#id;
     if (this.#peersWanted && this.#load !== null) {
       const { store, now } = this.#load;
       const tags = this.#tagMap;
+      const rec = this.#rec;
+      rec.ipLen = a;
       for (let r = 0, o = off; r < n; r++, o += stride) {
-        const port = (b[o + a] << 8) | b[o + a + 1];
-        const ok = store.restorePeer(id, a, b, port, b[o + a + 2], tags[b[o + a + 3]] ?? 0, readU32LE(b, o + a + 4), now, o);
-        if (!ok) this.peersOverLimit++;
+        const t = o + a;
+        for (let i = 0; i < a; i++) rec.ip[i] = b[o + i];
+        rec.port = (b[t + R_PORT] << 8) | b[t + R_PORT + 1];
+        rec.seeder = (b[t + R_FLAGS] & R_SEEDER) !== 0;
+        rec.counted = (b[t + R_FLAGS] & R_COUNTED) !== 0;
+        rec.tag = tags[b[t + R_TAG]] ?? 0;
+        rec.time = readU32LE(b, t + R_TIME);
+        if (!store.restorePeer(id, rec, now)) this.peersOverLimit++;
       }
     }
     if (v4) this.#left4 -= n;

@@ -8,8 +8,10 @@
 // bytes (see BENCHMARKS.md). A "shard" is the ids equal to i modulo the shard count: the unit of ranking
 // refreshes.
 //
-// Totals are kept incrementally, so statistics never walk the swarms. Expiry runs a range of ids at a time
-// (`sweepIds`), so no request ever waits behind a sweep of everything.
+// Totals are kept incrementally, so statistics never walk the swarms; they are read-only outside the store.
+// Expiry runs a range of ids at a time (`sweepIds`), so no request ever waits behind a sweep of everything.
+// Peer records stay inside: a snapshot moves peers in and out one PeerRecord at a time (peerCount, readPeer,
+// restorePeer), and WebRTC peers are named by their RtcHandle, never by an address.
 //
 // Memory is bounded: at most maxTorrents torrents (a torrent whose peers are all gone but which has
 // completions stays as a "dormant" entry, keeping its all-time count, and is the first to go when room is
@@ -26,13 +28,14 @@ import {
   EVENT_COMPLETED,
   EVENT_NONE,
   EVENT_STOPPED,
+  type RtcHandle,
   ScrapeCounts,
 } from "./announce.ts";
 import { CLIENT_NAMES } from "./clients.ts";
-import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, timeUnitFor } from "./peer-lists.ts";
+import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, type PeerRecord, timeUnitFor } from "./peer-lists.ts";
 import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
-import { readU32 } from "./bytes.ts";
+import { readU32, writeU32 } from "./bytes.ts";
 import type { CidrSet } from "./cidr.ts";
 import { SourceCounts, sourceKeyAt } from "./source-quota.ts";
 import { TorrentTable } from "./torrent-table.ts";
@@ -70,6 +73,9 @@ export interface TorrentView {
   dormant: boolean;
 }
 
+/** The port in a WebRTC peer's record (they have none; their handle is the whole key). */
+const RTC_PORT = 0;
+
 /** Records looked at to pick the longest-silent peer when a torrent is full. */
 const EVICTION_SAMPLE = 8;
 
@@ -97,26 +103,26 @@ export class Store {
   /** Stored peers per source; null when the share bounds nothing. */
   readonly #sources: SourceCounts | null;
   readonly #sourceExempt: Pick<CidrSet, "has"> | null;
-  /**
-   * The address of the WebSocket connection that owns WebRTC peer `handle`, written to out[0..len); returns
-   * len, or 0 when the handle has no owner. Set by the WebSocket front end; a WebRTC peer counts against its
-   * connection's source.
-   */
-  rtcAddressOf: (handle: number, out: Uint8Array) => 0 | 4 | 16 = () => 0;
+  /** See setRtcAddressLookup. */
+  #rtcAddressOf: (handle: RtcHandle, out: Uint8Array) => 0 | 4 | 16 = () => 0;
   readonly #rtcAddress = new Uint8Array(16);
   #rtcAddressLen: 0 | 4 | 16 = 0;
   readonly #minIntervalS: number;
   #random: Random;
   readonly #table: TorrentTable;
-  readonly v4: PeerLists;
-  readonly v6: PeerLists;
+  readonly #v4: PeerLists;
+  readonly #v6: PeerLists;
   /**
-   * WebRTC peers: a 4-byte handle (see frontend/ws-tracker.ts) where an address would be, port 0. Their
-   * per-torrent arrays are only made once the first one arrives (`#rtcOn`), so a tracker without WebTorrent
-   * traffic pays nothing for them.
+   * WebRTC peers: a record's 4 address bytes hold its RtcHandle (big-endian, see #rtcKey), its port is
+   * RTC_PORT. Their per-torrent arrays are only made once the first one arrives (`#rtcOn`), so a tracker
+   * without WebTorrent traffic pays nothing for them.
    */
-  readonly rtc: PeerLists;
+  readonly #rtc: PeerLists;
   #rtcOn = false;
+  /** The record key of the WebRTC peer being announced. */
+  readonly #rtcKey = new Uint8Array(4);
+  /** WebRTC peers chosen for an announce, in compact form (handle, port), before they become handles. */
+  #rtcPicked = new Uint8Array(0);
   #capacity = 0;
   /** Per torrent id: completions seen (BEP 48 `downloaded`) and FREE / LIVE / DORMANT. */
   #downloaded = new Uint32Array(0);
@@ -124,26 +130,93 @@ export class Store {
   /** Where the search for a dormant torrent to forget goes on from. */
   #dormantCursor = 0;
 
+  // Totals: written only here, read through the getters below.
+  #torrents = 0;
+  #dormant = 0;
+  #refusedTorrents = 0;
+  #refusedPeers = 0;
+  #refusedSource = 0;
+  #evictedPeers = 0;
+  #earlyAnnounces = 0;
+  #peers4 = 0;
+  #peers6 = 0;
+  #peersRtc = 0;
+  #seeders = 0;
+  #completed = 0;
+  readonly #peersByClient = new Float64Array(CLIENT_NAMES.length);
+
   /** Torrents with peers (or emptied by `stopped` and not yet swept). */
-  torrents = 0;
+  get torrents(): number {
+    return this.#torrents;
+  }
+
   /** Torrents without peers kept for their completion count. */
-  dormant = 0;
-  /** Announces refused because the torrent or peer limit was reached, and peers evicted to make room. */
-  refusedTorrents = 0;
-  refusedPeers = 0;
+  get dormant(): number {
+    return this.#dormant;
+  }
+
+  // The refusal counters keep private setters so that the lines counting refusals read `this.refusedX++`.
+  /** Announces refused because the torrent or peer limit was reached. */
+  get refusedTorrents(): number {
+    return this.#refusedTorrents;
+  }
+
+  private set refusedTorrents(n: number) {
+    this.#refusedTorrents = n;
+  }
+
+  get refusedPeers(): number {
+    return this.#refusedPeers;
+  }
+
+  private set refusedPeers(n: number) {
+    this.#refusedPeers = n;
+  }
+
   /** Announces of new peers or torrents refused because their source held its share. */
-  refusedSource = 0;
-  evictedPeers = 0;
+  get refusedSource(): number {
+    return this.#refusedSource;
+  }
+
+  private set refusedSource(n: number) {
+    this.#refusedSource = n;
+  }
+
+  /** Peers evicted to make room in a full torrent. */
+  get evictedPeers(): number {
+    return this.#evictedPeers;
+  }
+
   /** Announces (without an event) sooner than the min interval. */
-  earlyAnnounces = 0;
-  peers4 = 0;
-  peers6 = 0;
-  peersRtc = 0;
-  seeders = 0;
+  get earlyAnnounces(): number {
+    return this.#earlyAnnounces;
+  }
+
+  get peers4(): number {
+    return this.#peers4;
+  }
+
+  get peers6(): number {
+    return this.#peers6;
+  }
+
+  get peersRtc(): number {
+    return this.#peersRtc;
+  }
+
+  get seeders(): number {
+    return this.#seeders;
+  }
+
   /** Completions recorded: since start, plus what a restored state file carried (never goes down). */
-  completed = 0;
+  get completed(): number {
+    return this.#completed;
+  }
+
   /** Live peers per client tag (see core/clients.ts), kept as peers arrive, change client and leave. */
-  readonly peersByClient = new Float64Array(CLIENT_NAMES.length);
+  get peersByClient(): ArrayLike<number> {
+    return this.#peersByClient;
+  }
 
   constructor(options: StoreOptions) {
     const n = options.shards ?? 64;
@@ -162,30 +235,30 @@ export class Store {
     this.#sourceExempt = options.sourceExempt ?? null;
     this.#minIntervalS = options.minIntervalS ?? 0;
     const unit = timeUnitFor(this.peerTimeoutS);
-    this.v4 = new PeerLists(4, unit);
-    this.v6 = new PeerLists(16, unit);
-    this.rtc = new PeerLists(4, unit);
-    this.#lists2 = [this.v4, this.v6];
-    this.#lists3 = [this.v4, this.v6, this.rtc];
+    this.#v4 = new PeerLists(4, unit);
+    this.#v6 = new PeerLists(16, unit);
+    this.#rtc = new PeerLists(4, unit);
+    this.#lists2 = [this.#v4, this.#v6];
+    this.#lists3 = [this.#v4, this.#v6, this.#rtc];
     const seed = () => Math.floor(this.#random() * 4294967296);
     // Room for every id the torrent limit allows: the per-id arrays then grow in place (id-arrays.ts).
     const reserve = Number.isFinite(this.maxTorrents) ? this.maxTorrents : 0;
     this.#table = new TorrentTable(seed(), seed(), (capacity, room) => {
       this.#capacity = capacity;
-      this.v4.resize(capacity, room);
-      this.v6.resize(capacity, room);
-      if (this.#rtcOn) this.rtc.resize(capacity, room);
+      this.#v4.resize(capacity, room);
+      this.#v6.resize(capacity, room);
+      if (this.#rtcOn) this.#rtc.resize(capacity, room);
       this.#downloaded = grown(this.#downloaded, capacity, room);
       this.#state = grown(this.#state, capacity, room);
     }, reserve);
   }
 
   get peers(): number {
-    return this.peers4 + this.peers6 + this.peersRtc;
+    return this.#peers4 + this.#peers6 + this.#peersRtc;
   }
 
   get leechers(): number {
-    return this.peers - this.seeders;
+    return this.peers - this.#seeders;
   }
 
   /** The id of a stored torrent (live or dormant), or -1. */
@@ -224,19 +297,19 @@ export class Store {
   }
 
   seedersOf(id: number): number {
-    const n = this.v4.seeders(id) + this.v6.seeders(id);
-    return this.#rtcOn ? n + this.rtc.seeders(id) : n;
+    const n = this.#v4.seeders(id) + this.#v6.seeders(id);
+    return this.#rtcOn ? n + this.#rtc.seeders(id) : n;
   }
 
   leechersOf(id: number): number {
-    const n = this.v4.leechers(id) + this.v6.leechers(id);
-    return this.#rtcOn ? n + this.rtc.leechers(id) : n;
+    const n = this.#v4.leechers(id) + this.#v6.leechers(id);
+    return this.#rtcOn ? n + this.#rtc.leechers(id) : n;
   }
 
   /** Peers of torrent `id` in all lists. */
   #countOf(id: number): number {
-    const n = this.v4.count(id) + this.v6.count(id);
-    return this.#rtcOn ? n + this.rtc.count(id) : n;
+    const n = this.#v4.count(id) + this.#v6.count(id);
+    return this.#rtcOn ? n + this.#rtc.count(id) : n;
   }
 
   downloadedOf(id: number): number {
@@ -249,21 +322,26 @@ export class Store {
 
   /**
    * Records the announce in `req` and fills `out` with counts and selected peers. A WebRTC announce
-   * (`req.webrtc`) gets WebRTC peers only: their handles in `out.peers4` (6 bytes each, as a compact IPv4 peer
-   * with port 0), `out.count4` of them.
+   * (`req.webrtc`, the peer named by `req.rtcHandle`) gets WebRTC peers only: their handles in `out.rtcPeers`,
+   * `out.countRtc` of them.
    */
   announce(req: AnnounceRequest, now: number, out: AnnounceResult): void {
     out.count4 = 0;
     out.count6 = 0;
+    out.countRtc = 0;
     out.refused = null;
     const bytes = req.hashBytes;
     let id = bytes === null ? this.#table.find(req.infoHash) : this.#table.findBytes(bytes, req.hashOff);
     if (req.webrtc && !this.#rtcOn) this.#enableRtc();
-    const lists = req.webrtc ? this.rtc : req.ipLen === 4 ? this.v4 : this.v6;
+    const lists = req.webrtc ? this.#rtc : req.ipLen === 4 ? this.#v4 : this.#v6;
+    // A WebRTC peer's key is its handle (see #rtc).
+    if (req.webrtc) writeU32(this.#rtcKey, 0, req.rtcHandle);
+    const ip = req.webrtc ? this.#rtcKey : req.ip;
+    const port = req.webrtc ? RTC_PORT : req.port;
     if (req.event === EVENT_STOPPED) {
       // Remove the peer; never create a torrent for a peer that is leaving.
       if (id >= 0) {
-        const r = lists.find(id, req.ip, req.port);
+        const r = lists.find(id, ip, port);
         if (r >= 0) this.#removePeer(lists, id, r);
       }
       this.#fillCounts(id, out);
@@ -274,14 +352,14 @@ export class Store {
     // are not counted or a WebRTC handle has no owner.
     let source = -1;
     if (id < 0) {
-      if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
+      if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
       if (source >= 0 && this.#atShare(source, Math.min(this.maxTorrentsPerSource, this.maxPeersPerSource), lists, req)) {
         this.refusedSource++;
         out.refused = "source_share"; // the source (IPv4 address, IPv6 /48) holds its share
         this.#fillCounts(-1, out);
         return;
       }
-      if (this.torrents + this.dormant >= this.maxTorrents && !this.#evictDormant()) {
+      if (this.#torrents + this.#dormant >= this.maxTorrents && !this.#evictDormant()) {
         this.refusedTorrents++;
         out.refused = "torrent_limit";
         this.#fillCounts(-1, out);
@@ -290,10 +368,10 @@ export class Store {
       id = bytes === null ? this.#table.insert(req.infoHash) : this.#table.insertBytes(bytes, req.hashOff);
       this.#state[id] = LIVE;
       this.#downloaded[id] = 0;
-      this.torrents++;
+      this.#torrents++;
     } else this.#wake(id);
     const seeder = req.left === 0;
-    let r = lists.find(id, req.ip, req.port);
+    let r = lists.find(id, ip, port);
     if (r < 0) {
       if (this.peers >= this.maxPeers) {
         this.refusedPeers++;
@@ -301,7 +379,7 @@ export class Store {
         this.#fillCounts(id, out);
         return;
       }
-      if (this.#sources !== null) source = this.#sourceOf(lists, req.ip, 0);
+      if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
       if (source >= 0 && this.#atShare(source, this.maxPeersPerSource, lists, req)) {
         this.refusedSource++;
         out.refused = "source_share";
@@ -311,13 +389,13 @@ export class Store {
       if (this.#countOf(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
-      r = this.#addPeer(lists, id, req.ip, req.port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, source);
+      r = this.#addPeer(lists, id, ip, port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, source);
       if (counts) this.#countCompletion(id);
     } else {
       const flags = lists.flags(id, r);
       const wasSeeder = (flags & FLAG_SEEDER) !== 0;
       // (WebTorrent clients announce every few minutes by design: their offers go stale.)
-      if (req.event === EVENT_NONE && !req.webrtc && lists.age(id, r, now) < this.#minIntervalS) this.earlyAnnounces++;
+      if (req.event === EVENT_NONE && !req.webrtc && lists.age(id, r, now) < this.#minIntervalS) this.#earlyAnnounces++;
       // A completion is a leecher becoming a seeder, announced or not; each peer counts once.
       if (seeder && (flags & FLAG_COUNTED) === 0 && (req.event === EVENT_COMPLETED || !wasSeeder)) {
         lists.setFlags(id, r, flags | FLAG_COUNTED);
@@ -325,13 +403,13 @@ export class Store {
       }
       if (wasSeeder !== seeder) {
         r = lists.setSeeder(id, r, seeder);
-        this.seeders += seeder ? 1 : -1;
+        this.#seeders += seeder ? 1 : -1;
       }
       lists.setTime(id, r, now);
       const oldTag = lists.tag(id, r);
       if (oldTag !== req.clientTag) {
-        this.peersByClient[oldTag]--;
-        this.peersByClient[req.clientTag]++;
+        this.#peersByClient[oldTag]--;
+        this.#peersByClient[req.clientTag]++;
         lists.setTag(id, r, req.clientTag);
       }
     }
@@ -366,7 +444,7 @@ export class Store {
    * torrent by torrent.
    */
   reserveTorrents(n: number): void {
-    this.#table.reserve(Math.min(n, this.maxTorrents - this.torrents - this.dormant));
+    this.#table.reserve(Math.min(n, this.maxTorrents - this.#torrents - this.#dormant));
   }
 
   /**
@@ -375,21 +453,21 @@ export class Store {
    * (--max-torrents).
    */
   restoreTorrent(infoHash: string, downloaded: number): number {
-    if (this.#table.find(infoHash) >= 0 || this.torrents + this.dormant >= this.maxTorrents) return -1;
+    if (this.#table.find(infoHash) >= 0 || this.#torrents + this.#dormant >= this.maxTorrents) return -1;
     return this.#restored(this.#table.insert(infoHash), downloaded);
   }
 
   /** `restoreTorrent` for the info hash at b[off, off + 20) (no string made per torrent). */
   restoreTorrentBytes(b: Uint8Array, off: number, downloaded: number): number {
-    if (this.#table.findBytes(b, off) >= 0 || this.torrents + this.dormant >= this.maxTorrents) return -1;
+    if (this.#table.findBytes(b, off) >= 0 || this.#torrents + this.#dormant >= this.maxTorrents) return -1;
     return this.#restored(this.#table.insertBytes(b, off), downloaded);
   }
 
   #restored(id: number, downloaded: number): number {
     this.#state[id] = DORMANT;
     this.#downloaded[id] = downloaded;
-    this.completed += downloaded; // all-time, as far as the snapshot goes back
-    this.dormant++;
+    this.#completed += downloaded; // all-time, as far as the snapshot goes back
+    this.#dormant++;
     return id;
   }
 
@@ -399,33 +477,67 @@ export class Store {
    */
   reservePeers(id: number, n4: number, n6: number): void {
     const max = this.maxPeersPerTorrent;
-    if (n4 > 0) this.v4.reserve(id, Math.min(n4, max));
-    if (n6 > 0) this.v6.reserve(id, Math.min(n6, max));
+    if (n4 > 0) this.#v4.reserve(id, Math.min(n4, max));
+    if (n6 > 0) this.#v6.reserve(id, Math.min(n6, max));
+  }
+
+  /** IPv4 (ipLen 4) or IPv6 (16) peers of torrent `id`: what readPeer reads, at 0..count-1. */
+  peerCount(id: number, ipLen: 4 | 16): number {
+    return (ipLen === 4 ? this.#v4 : this.#v6).count(id);
   }
 
   /**
-   * Puts back one saved peer, whose address is ip[ipOff, ipOff + ipLen). `time` is its last announce in full
-   * unix seconds; peers already past the timeout, with port 0 or seen before in this torrent are skipped.
-   * Returns false when a limit (--max-peers, --max-peers-per-torrent) left it out.
+   * The r-th IPv4 or IPv6 peer of torrent `id` into `out` (for a snapshot), its last announce in unix seconds
+   * at `now`. The order is the store's and changes with it: read a torrent's peers without announcing between.
    */
-  restorePeer(id: number, ipLen: 4 | 16, ip: Uint8Array, port: number, flags: number, tag: number, time: number, now: number, ipOff = 0): boolean {
+  readPeer(id: number, ipLen: 4 | 16, r: number, now: number, out: PeerRecord): void {
+    (ipLen === 4 ? this.#v4 : this.#v6).read(id, r, now, out);
+  }
+
+  /**
+   * Puts back one saved peer (`rec.time` is its last announce in unix seconds); peers already past the
+   * timeout, with port 0 or seen before in this torrent are skipped. Returns false when a limit
+   * (--max-peers, --max-peers-per-torrent) left it out.
+   */
+  restorePeer(id: number, rec: PeerRecord, now: number): boolean {
+    const { ip, ipLen, port, time } = rec;
     if (port === 0 || now - time > this.peerTimeoutS) return true;
-    const key = this.#restoreKey;
-    for (let i = 0; i < ipLen; i++) key[i] = ip[ipOff + i];
-    const lists = ipLen === 4 ? this.v4 : this.v6;
-    if (lists.find(id, key, port) >= 0) return true;
+    const lists = ipLen === 4 ? this.#v4 : this.#v6;
+    if (lists.find(id, ip, port) >= 0) return true;
     if (this.peers >= this.maxPeers || this.#countOf(id) >= this.maxPeersPerTorrent) return false;
     this.#wake(id);
-    const source = this.#sources === null ? -1 : sourceKeyAt(key, 0, ipLen);
-    this.#addPeer(lists, id, key, port, (flags & FLAG_SEEDER) !== 0, flags & FLAG_COUNTED, tag, Math.min(time, now), source);
+    const source = this.#sources === null ? -1 : sourceKeyAt(ip, 0, ipLen);
+    this.#addPeer(lists, id, ip, port, rec.seeder, rec.counted ? FLAG_COUNTED : 0, rec.tag, Math.min(time, now), source);
     return true;
   }
 
-  readonly #restoreKey = new Uint8Array(16);
+  /** Bytes of an address family's arena in records (live) and in blocks waiting to be compacted away. */
+  arenaBytes(ipLen: 4 | 16): { live: number; garbage: number } {
+    const arena = (ipLen === 4 ? this.#v4 : this.#v6).arena;
+    return { live: arena.liveBytes, garbage: arena.garbageBytes };
+  }
+
+  /**
+   * How the store finds the address of the WebSocket connection that owns WebRTC peer `handle`: `lookup`
+   * writes it to out[0..len) and returns len, or 0 when the handle has no owner. Set by the WebSocket front
+   * end; a WebRTC peer counts against its connection's source.
+   */
+  setRtcAddressLookup(lookup: (handle: RtcHandle, out: Uint8Array) => 0 | 4 | 16): void {
+    this.#rtcAddressOf = lookup;
+  }
 
   /** Ends a restore: a torrent that got no peers and has no completions is not worth keeping. */
   finishRestore(id: number): void {
     if (this.#state[id] === DORMANT && this.#downloaded[id] === 0) this.#forget(id);
+  }
+
+  /**
+   * Undoes a restore that failed part way, into a store that was empty before it: every torrent and peer
+   * goes, and the completions the restore carried with them.
+   */
+  undoRestore(): void {
+    this.forEachTorrentIn(0, this.idLimit, (id) => void this.dropTorrent(this.infoHashOf(id)));
+    this.#completed = 0;
   }
 
   /** Forgets a torrent and its peers at once (it was just denied). Returns whether it existed. */
@@ -436,8 +548,8 @@ export class Store {
       for (let r = lists.count(id) - 1; r >= 0; r--) this.#removePeer(lists, id, r);
     }
     if (this.#state[id] === LIVE) {
-      this.torrents--;
-      this.dormant++; // #forget takes it off the dormant count
+      this.#torrents--;
+      this.#dormant++; // #forget takes it off the dormant count
     }
     this.#forget(id);
     return true;
@@ -466,8 +578,8 @@ export class Store {
         lists.shrink(id);
       }
       if (this.#countOf(id) === 0) {
-        this.torrents--;
-        this.dormant++;
+        this.#torrents--;
+        this.#dormant++;
         result.torrentsRemoved++;
         if (this.#downloaded[id] > 0) state[id] = DORMANT;
         else this.#forget(id);
@@ -479,23 +591,23 @@ export class Store {
 
   /** Takes a peer that is leaving off the totals (made once, as the sweep's per-peer callback). */
   readonly #left4 = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
-    this.peers4--;
+    this.#peers4--;
     this.#left(tag, seeder);
     if (this.#sources !== null) this.#sources.remove(sourceKeyAt(data, at, 4));
   };
   readonly #left6 = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
-    this.peers6--;
+    this.#peers6--;
     this.#left(tag, seeder);
     if (this.#sources !== null) this.#sources.remove(sourceKeyAt(data, at, 16));
   };
   readonly #leftRtc = (tag: number, seeder: boolean, data: Uint8Array, at: number): void => {
-    this.peersRtc--;
+    this.#peersRtc--;
     this.#left(tag, seeder);
-    if (this.#sources !== null) this.#sources.remove(this.#sourceOf(this.rtc, data, at));
+    if (this.#sources !== null) this.#sources.remove(this.#sourceOf(this.#rtc, data, at));
   };
 
   #leftOf(lists: PeerLists): (tag: number, seeder: boolean, data: Uint8Array, at: number) => void {
-    return lists === this.v4 ? this.#left4 : lists === this.v6 ? this.#left6 : this.#leftRtc;
+    return lists === this.#v4 ? this.#left4 : lists === this.#v6 ? this.#left6 : this.#leftRtc;
   }
 
   /** The lists that may hold peers: the WebRTC ones only once they exist. */
@@ -508,12 +620,12 @@ export class Store {
 
   #enableRtc(): void {
     this.#rtcOn = true;
-    this.rtc.resize(this.#capacity, this.#table.room);
+    this.#rtc.resize(this.#capacity, this.#table.room);
   }
 
   #left(tag: number, seeder: boolean): void {
-    this.peersByClient[tag]--;
-    if (seeder) this.seeders--;
+    this.#peersByClient[tag]--;
+    if (seeder) this.#seeders--;
   }
 
   /**
@@ -521,8 +633,8 @@ export class Store {
    * without an owner.
    */
   #sourceOf(lists: PeerLists, b: Uint8Array, off: number): number {
-    if (lists !== this.rtc) return sourceKeyAt(b, off, lists.addrLen);
-    const len = (this.#rtcAddressLen = this.rtcAddressOf(readU32(b, off), this.#rtcAddress));
+    if (lists !== this.#rtc) return sourceKeyAt(b, off, lists.addrLen);
+    const len = (this.#rtcAddressLen = this.#rtcAddressOf(readU32(b, off) as RtcHandle, this.#rtcAddress));
     return len === 0 ? -1 : sourceKeyAt(this.#rtcAddress, 0, len);
   }
 
@@ -531,7 +643,7 @@ export class Store {
     if (this.#sources!.get(key) < limit) return false;
     if (this.#sourceExempt === null) return true;
     // (#sourceOf just wrote a WebRTC peer's connection address to #rtcAddress.)
-    if (lists === this.rtc) return !this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
+    if (lists === this.#rtc) return !this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
     return !this.#sourceExempt.has(req.ip, req.ipLen);
   }
 
@@ -539,11 +651,11 @@ export class Store {
   #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number, source: number): number {
     const r = lists.insert(id, ip, port, seeder, flags, tag, now);
     if (source >= 0) this.#sources!.add(source);
-    if (lists === this.v4) this.peers4++;
-    else if (lists === this.v6) this.peers6++;
-    else this.peersRtc++;
-    if (seeder) this.seeders++;
-    this.peersByClient[tag]++;
+    if (lists === this.#v4) this.#peers4++;
+    else if (lists === this.#v6) this.#peers6++;
+    else this.#peersRtc++;
+    if (seeder) this.#seeders++;
+    this.#peersByClient[tag]++;
     return r;
   }
 
@@ -551,8 +663,8 @@ export class Store {
   #wake(id: number): void {
     if (this.#state[id] !== DORMANT) return;
     this.#state[id] = LIVE;
-    this.dormant--;
-    this.torrents++;
+    this.#dormant--;
+    this.#torrents++;
   }
 
   /** Removes a torrent without peers (counted as dormant) from the table. */
@@ -560,12 +672,12 @@ export class Store {
     this.#table.remove(id);
     this.#state[id] = FREE;
     this.#downloaded[id] = 0;
-    this.dormant--;
+    this.#dormant--;
   }
 
   /** Makes room for a new torrent by forgetting a dormant one (its completion count goes with it). */
   #evictDormant(): boolean {
-    if (this.dormant === 0) return false;
+    if (this.#dormant === 0) return false;
     const end = this.#table.highWater;
     for (let k = 0; k < end; k++) {
       const id = (this.#dormantCursor + k) % end;
@@ -593,18 +705,18 @@ export class Store {
       }
     }
     this.#removePeer(pool, id, victim);
-    this.evictedPeers++;
+    this.#evictedPeers++;
   }
 
   #removePeer(lists: PeerLists, id: number, r: number): void {
-    const tag = lists.tag(id, r); // (resolves the block: data and start below are its)
-    this.#leftOf(lists)(tag, (lists.flags(id, r) & FLAG_SEEDER) !== 0, lists.data, lists.start + r * lists.stride);
+    const seeder = (lists.flags(id, r) & FLAG_SEEDER) !== 0;
+    this.#leftOf(lists)(lists.tag(id, r), seeder, lists.dataOf(id), lists.offsetOf(id, r));
     lists.remove(id, r);
   }
 
   #countCompletion(id: number): void {
     this.#downloaded[id]++;
-    this.completed++;
+    this.#completed++;
   }
 
   /** Counts of torrent `id` (-1: unknown, zeros) into an announce result. */
@@ -616,9 +728,9 @@ export class Store {
 
   /** Lets the arenas reclaim garbage, between requests (block addresses may change). */
   #compact(): void {
-    this.v4.arena.compactStep();
-    this.v6.arena.compactStep();
-    if (this.#rtcOn) this.rtc.arena.compactStep();
+    this.#v4.arena.compactStep();
+    this.#v6.arena.compactStep();
+    if (this.#rtcOn) this.#rtc.arena.compactStep();
   }
 
   /**
@@ -626,8 +738,8 @@ export class Store {
    * requester's own record `self` (in `own`) is never returned.
    */
   #select(id: number, req: AnnounceRequest, own: PeerLists, self: number, seeder: boolean, out: AnnounceResult): void {
-    const v4 = this.v4;
-    const v6 = this.v6;
+    const v4 = this.#v4;
+    const v6 = this.#v6;
     const end4 = !req.want4 ? 0 : seeder ? v4.leechers(id) : v4.count(id);
     const end6 = !req.want6 ? 0 : seeder ? v6.leechers(id) : v6.count(id);
     const skip4 = own === v4 ? self : -1;
@@ -642,8 +754,13 @@ export class Store {
 
   /** The WebRTC peers a WebRTC announce's offers go to: the same rule, among WebRTC peers only. */
   #selectRtc(id: number, want: number, self: number, seeder: boolean, out: AnnounceResult): void {
-    const rtc = this.rtc;
+    const rtc = this.#rtc;
     const end = seeder ? rtc.leechers(id) : rtc.count(id);
-    if (end > 0) out.count4 = selectPeers(rtc, id, 0, end, self, want, this.#random, out.peers4, 0);
+    if (end === 0) return;
+    const size = rtc.compactLen;
+    if (this.#rtcPicked.length < want * size) this.#rtcPicked = new Uint8Array(want * size);
+    const n = selectPeers(rtc, id, 0, end, self, want, this.#random, this.#rtcPicked, 0);
+    for (let i = 0; i < n; i++) out.rtcPeers[i] = readU32(this.#rtcPicked, i * size);
+    out.countRtc = n;
   }
 }

@@ -15,7 +15,17 @@
 // swarm at once.
 
 import type { Access } from "../core/access.ts";
-import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED, EVENT_NONE, EVENT_STARTED, EVENT_STOPPED, ScrapeCounts } from "../core/announce.ts";
+import {
+  AnnounceRequest,
+  AnnounceResult,
+  EVENT_COMPLETED,
+  EVENT_NONE,
+  EVENT_STARTED,
+  EVENT_STOPPED,
+  type RtcHandle,
+  rtcHandle,
+  ScrapeCounts,
+} from "../core/announce.ts";
 import { writeU32, readU32 } from "../core/bytes.ts";
 import { clientTagOfString } from "../core/clients.ts";
 import { FAILURE_TEXT, type FailureCode } from "../core/failure.ts";
@@ -71,7 +81,7 @@ export class WsConnection {
   readonly ipLen: 4 | 16;
   readonly sourceKey: string;
   /** Peer ids this connection owns -> their handles. */
-  readonly peerIds = new Map<string, number>();
+  readonly peerIds = new Map<string, RtcHandle>();
   /** Torrents it is in, as info hash + peer id (40 chars; the peer id's handle is in peerIds). */
   readonly swarms = new Set<string>();
   /** Offers relayed to this connection that it may answer. */
@@ -103,8 +113,8 @@ export class WsTracker {
   readonly #counts = new ScrapeCounts();
   readonly #failures: FailureCounts;
   /** Peer id -> handle, and handle -> owner. */
-  readonly #handleOf = new Map<string, number>();
-  readonly #owners = new Map<number, Owner>();
+  readonly #handleOf = new Map<string, RtcHandle>();
+  readonly #owners = new Map<RtcHandle, Owner>();
   #nextHandle = 1;
   /** Open connections per source (IPv4 address or IPv6 /64). */
   readonly #perSource = new Map<string, number>();
@@ -117,15 +127,13 @@ export class WsTracker {
     this.#failures = counters.failures.websocket;
     this.#res = new AnnounceResult(this.#o.maxOffers);
     this.#req.webrtc = true;
-    this.#req.ipLen = 4;
-    this.#req.port = 0;
     // A WebRTC peer counts against its connection's address in the store's per-source share.
-    store.rtcAddressOf = (handle, out) => {
+    store.setRtcAddressLookup((handle, out) => {
       const owner = this.#owners.get(handle);
       if (owner === undefined) return 0;
       out.set(owner.conn.ip);
       return owner.conn.ipLen;
-    };
+    });
   }
 
   /**
@@ -196,7 +204,7 @@ export class WsTracker {
     }
     const req = this.#req;
     req.infoHash = m.infoHash;
-    writeU32(req.ip, 0, handle);
+    req.rtcHandle = handle;
     req.left = m.left === null ? 1 : m.left; // unknown: not a seeder
     req.event = stopping ? EVENT_STOPPED : m.event === "completed" ? EVENT_COMPLETED : m.event === "started" ? EVENT_STARTED : EVENT_NONE;
     req.numWant = stopping ? 0 : m.offers.length;
@@ -209,8 +217,8 @@ export class WsTracker {
     else conn.swarms.add(member);
     conn.send(announceReply(m.infoHash, this.#o.interval.next(), res.complete, res.incomplete));
     // Each chosen peer gets one of the offers.
-    for (let i = 0; i < res.count4; i++) {
-      const receiver = readU32(res.peers4, i * 6);
+    for (let i = 0; i < res.countRtc; i++) {
+      const receiver = res.rtcPeer(i);
       const owner = this.#owners.get(receiver);
       if (owner === undefined) continue;
       owner.conn.offers.add(m.offers[i].offerId, m.infoHash, handle, receiver, now);
@@ -253,24 +261,25 @@ export class WsTracker {
   }
 
   /** The handle of `peerId` for this connection, taking ownership if it is free; or why not. */
-  #own(conn: WsConnection, peerId: string): number | FailureCode {
+  #own(conn: WsConnection, peerId: string): RtcHandle | FailureCode {
     const mine = conn.peerIds.get(peerId);
     if (mine !== undefined) return mine;
     if (this.#handleOf.has(peerId)) return "peer_id_in_use";
     if (conn.peerIds.size >= MAX_PEER_IDS_PER_CONNECTION) return "too_many_peer_ids";
-    let handle = this.#nextHandle;
-    while (this.#owners.has(handle)) handle = (handle + 1) >>> 0 || 1;
-    this.#nextHandle = (handle + 1) >>> 0 || 1;
+    let n = this.#nextHandle;
+    while (this.#owners.has(n as RtcHandle)) n = (n + 1) >>> 0 || 1;
+    this.#nextHandle = (n + 1) >>> 0 || 1;
+    const handle = rtcHandle(n);
     this.#handleOf.set(peerId, handle);
     this.#owners.set(handle, { conn, peerId });
     conn.peerIds.set(peerId, handle);
     return handle;
   }
 
-  #leave(infoHash: string, handle: number, now: number): void {
+  #leave(infoHash: string, handle: RtcHandle, now: number): void {
     const req = this.#req;
     req.infoHash = infoHash;
-    writeU32(req.ip, 0, handle);
+    req.rtcHandle = handle;
     req.event = EVENT_STOPPED;
     req.numWant = 0;
     this.#store.announce(req, now, this.#res);

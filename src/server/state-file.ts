@@ -188,9 +188,7 @@ export class StateFile {
 
   /** Undoes a partial load: the store was empty before it. */
   #dropAll(): void {
-    const s = this.#store;
-    s.forEachTorrentIn(0, s.idLimit, (id) => void s.dropTorrent(s.infoHashOf(id)));
-    s.completed = 0;
+    this.#store.undoRestore();
   }
 
   /**

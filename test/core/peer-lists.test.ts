@@ -10,9 +10,8 @@ const NOW = 255;
 
 /** The compact form (address + port) of record r of torrent `id`, as a reply would carry it. */
 function compactOf(lists: PeerLists, id: number, r: number): Uint8Array {
-  lists.resolve(id);
-  const o = lists.start + r * lists.stride;
-  return lists.data.slice(o, o + lists.compactLen);
+  const o = lists.offsetOf(id, r);
+  return lists.dataOf(id).slice(o, o + lists.compactLen);
 }
 
 function family(torrents: number): PeerLists {

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { FLAG_SEEDER } from "../../src/core/peer-lists.ts";
+import { PeerRecord } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { Store } from "../../src/core/store.ts";
 import { TOP_MAX, type TorrentRank, TopTorrents } from "../../src/stats/top-torrents.ts";
@@ -10,8 +10,13 @@ function storeWith(shards: number, torrents: [hash: string, seeders: number, lee
   const store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), shards });
   for (const [hash, seeders, leechers, downloaded] of torrents) {
     const id = store.restoreTorrent(hash, downloaded);
+    const rec = new PeerRecord();
+    rec.port = 1;
+    rec.time = NOW;
     for (let i = 0; i < seeders + leechers; i++) {
-      store.restorePeer(id, 4, new Uint8Array([1, 1, i >> 8, i & 255]), 1, i < seeders ? FLAG_SEEDER : 0, 0, NOW, NOW);
+      rec.ip.set([1, 1, i >> 8, i & 255]);
+      rec.seeder = i < seeders;
+      store.restorePeer(id, rec, NOW);
     }
     store.finishRestore(id);
   }
