@@ -13,8 +13,8 @@
 # and journalctl are still called as usual).
 #
 # Layout: /opt/buntracker/ (the binary, this script, README, licence), /etc/buntracker/buntracker.env (settings
-# and the admin token, root only, mode 0600), /var/lib/buntracker/ (trend history and the deny list, owned by
-# the unprivileged user buntracker), /etc/systemd/system/buntracker.service (a hardened unit).
+# and the admin token, root only, mode 0600), /var/lib/buntracker/ (swarm state, trend history and the deny list,
+# owned by the unprivileged user buntracker), /etc/systemd/system/buntracker.service (a hardened unit).
 # Re-running install upgrades the binary and the unit in place and keeps the settings, token and data.
 
 # Started with "sh install-linux.sh"? This is a bash script.
@@ -33,6 +33,8 @@ DATA_DIR=/var/lib/buntracker
 # root-only settings file (with the token) that the service must not be able to replace.
 DENY_FILE=$DATA_DIR/deny.txt
 TRENDS_FILE=$DATA_DIR/trends.jsonl
+# Swarms and completion counts, saved every few minutes and at stop, so a restart or an upgrade keeps them.
+STATE_FILE=$DATA_DIR/state.bin
 UNIT_FILE=/etc/systemd/system/$SERVICE
 DEFAULT_LISTEN='[::]:6969'
 
@@ -204,6 +206,7 @@ new_env_text() { # LISTEN TOKEN
 # After editing: sudo $BIN_DIR/install-linux.sh restart
 BUNTRACKER_LISTEN=$1
 BUNTRACKER_TRENDS_FILE=$TRENDS_FILE
+BUNTRACKER_STATE_FILE=$STATE_FILE
 BUNTRACKER_ACCESS_MODE=deny
 BUNTRACKER_ACCESS_LIST=$DENY_FILE
 BUNTRACKER_ADMIN_TOKEN=$2
@@ -370,6 +373,8 @@ cmd_install() {
   if [ -f "$ROOT$ENV_FILE" ]; then
     [ -n "$(env_get BUNTRACKER_ADMIN_TOKEN)" ] || env_set BUNTRACKER_ADMIN_TOKEN "$(new_token)"
     [ -z "${listen:-}" ] || env_set BUNTRACKER_LISTEN "$listen"
+    # Installs from before the state file gain it; one set to another path (or to nothing) is left alone.
+    grep -q '^BUNTRACKER_STATE_FILE=' "$ROOT$ENV_FILE" || env_set BUNTRACKER_STATE_FILE "$STATE_FILE"
     chmod 0600 "$ROOT$ENV_FILE"
     chown 0:0 "$ROOT$ENV_FILE"
     say "Kept the settings in $ENV_FILE." "保留了 $ENV_FILE 中的设置。"

@@ -12,7 +12,8 @@
 
   What install does:
   - copies the executable to %ProgramFiles%\buntracker\buntracker.exe (with this script);
-  - keeps its data in %ProgramData%\buntracker: trends.jsonl (trend history), deny.txt (the deny list, empty
+  - keeps its data in %ProgramData%\buntracker: state.bin (swarms and completion counts, saved every 5 minutes
+    and at a graceful stop), trends.jsonl (trend history), deny.txt (the deny list, empty
     at first), admin-token (readable by Administrators, SYSTEM and the tracker only) and install.json (the
     listen address chosen here);
   - registers the scheduled task "buntracker": it starts at boot, before anyone logs on, as the built-in
@@ -60,6 +61,7 @@ $SettingsFile = Join-Path $DataDir 'install.json'
 $TokenFile = Join-Path $DataDir 'admin-token'
 $DenyFile = Join-Path $DataDir 'deny.txt'
 $TrendsFile = Join-Path $DataDir 'trends.jsonl'
+$StateFile = Join-Path $DataDir 'state.bin'
 # Well-known SIDs: names differ between Windows languages, SIDs do not.
 $SidLocalService = 'S-1-5-19'
 $SidSystem = 'S-1-5-18'
@@ -178,8 +180,8 @@ function Set-FirewallRules([int]$Port) {
 
 # The tracker's command line in the task.
 function Get-TrackerArguments([string]$ListenAddress) {
-  return @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--access-mode', 'deny',
-    '--access-list', $DenyFile, '--admin-token-file', $TokenFile)
+  return @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--state-file', $StateFile,
+    '--access-mode', 'deny', '--access-list', $DenyFile, '--admin-token-file', $TokenFile)
 }
 
 function Register-TrackerTask([string]$ListenAddress) {
@@ -249,7 +251,7 @@ function Uninstall-Tracker {
   if (-not (Test-Path -LiteralPath $DataDir)) { return }
   if ($Purge) { $answer = 'y' }
   elseif ($KeepData) { $answer = 'n' }
-  else { $answer = Read-Host "Also delete the trend history, deny list and admin token in $DataDir? [y/N]" }
+  else { $answer = Read-Host "Also delete the swarm state, trend history, deny list and admin token in $DataDir? [y/N]" }
   if ($answer -match '^(y|yes)$') {
     Remove-Item -LiteralPath $DataDir -Recurse -Force
     Write-Host "Deleted $DataDir."

@@ -177,7 +177,8 @@ describe("install", () => {
 
     const env = await sb.env();
     expect(Object.keys(env).sort()).toEqual([
-      "BUNTRACKER_ACCESS_LIST", "BUNTRACKER_ACCESS_MODE", "BUNTRACKER_ADMIN_TOKEN", "BUNTRACKER_LISTEN", "BUNTRACKER_TRENDS_FILE",
+      "BUNTRACKER_ACCESS_LIST", "BUNTRACKER_ACCESS_MODE", "BUNTRACKER_ADMIN_TOKEN", "BUNTRACKER_LISTEN", "BUNTRACKER_STATE_FILE",
+      "BUNTRACKER_TRENDS_FILE",
     ]);
     expect(env.BUNTRACKER_LISTEN).toBe("[::]:7000");
     expect(env.BUNTRACKER_TRENDS_FILE).toBe("/var/lib/buntracker/trends.jsonl");
@@ -190,6 +191,7 @@ describe("install", () => {
     expect(parsed.config.listen).toEqual({ host: "::", port: 7000 });
     expect(parsed.config.udpListen).toEqual({ host: "::", port: 7000 });
     expect(parsed.config.trendsFile).toBe("/var/lib/buntracker/trends.jsonl");
+    expect(parsed.config.stateFile).toBe("/var/lib/buntracker/state.bin");
     expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", "/var/lib/buntracker/deny.txt"]);
     expect(parsed.config.adminToken).toBe(env.BUNTRACKER_ADMIN_TOKEN);
 
@@ -295,6 +297,21 @@ describe("install", () => {
     expectOk(sb.run(["install", "--listen", "127.0.0.1:8000"]));
     const after = await sb.file("etc/buntracker/buntracker.env");
     expect(after).toBe(envBefore.replace("BUNTRACKER_LISTEN=[::]:7000", "BUNTRACKER_LISTEN=127.0.0.1:8000"));
+  });
+
+  test("an upgrade of an install from before the state file turns it on; one set elsewhere is kept", async () => {
+    const sb = await installed();
+    const path = join(sb.root, "etc/buntracker/buntracker.env");
+    const withState = await sb.file("etc/buntracker/buntracker.env");
+    const without = withState.replace("BUNTRACKER_STATE_FILE=/var/lib/buntracker/state.bin\n", "");
+    expect(without).not.toBe(withState);
+    await writeFile(path, without);
+    expectOk(sb.run(["install"]));
+    expect((await sb.env()).BUNTRACKER_STATE_FILE).toBe("/var/lib/buntracker/state.bin");
+
+    await writeFile(path, withState.replace("state.bin", "swarms.bin"));
+    expectOk(sb.run(["install"]));
+    expect((await sb.env()).BUNTRACKER_STATE_FILE).toBe("/var/lib/buntracker/swarms.bin");
   });
 
   test("refuses a binary that is not buntracker, and changes nothing", async () => {

@@ -28,6 +28,7 @@ describe("install-windows.ps1", () => {
     const sample: Record<string, string> = {
       $ListenAddress: "[::]:6969",
       $TrendsFile: "C:\\ProgramData\\buntracker\\trends.jsonl",
+      $StateFile: "C:\\ProgramData\\buntracker\\state.bin",
       $DenyFile: "C:\\ProgramData\\buntracker\\deny.txt",
       $TokenFile: "C:\\ProgramData\\buntracker\\admin-token",
     };
@@ -37,9 +38,11 @@ describe("install-windows.ps1", () => {
     if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
     expect(parsed.config.listen).toEqual({ host: "::", port: 6969 });
     expect(parsed.config.trendsFile).toBe(sample.$TrendsFile);
+    // Swarms and completion counts survive a restart or an upgrade.
+    expect(parsed.config.stateFile).toBe(sample.$StateFile);
     expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", sample.$DenyFile]);
     expect(parsed.config.adminTokenFile).toBe(sample.$TokenFile);
-    for (const name of ["TrendsFile", "DenyFile", "TokenFile", "SettingsFile"]) {
+    for (const name of ["TrendsFile", "StateFile", "DenyFile", "TokenFile", "SettingsFile"]) {
       expect(script).toMatch(new RegExp(`\\$${name} = Join-Path \\$DataDir '`));
     }
     expect(script).toContain("$DataDir = Join-Path $env:ProgramData 'buntracker'");
