@@ -13,6 +13,7 @@ import { platformDefaults } from "./config/platform.ts";
 import { Invalid, secret } from "./config/value-types.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
+import { LogFileError, logOutput, type LogOutput } from "./server/log-output.ts";
 import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { AccessListError } from "./server/access-control.ts";
 import { StateFileError } from "./server/state-file.ts";
@@ -73,7 +74,14 @@ if (parsed.kind === "check") {
   console.log(effectiveSettings(config, parsed.sources, VERSION, parsed.warnings));
   process.exit(0);
 }
-const log = new Logger(config.logLevel);
+let output: LogOutput;
+try {
+  output = logOutput(config.logFile, process.env);
+} catch (err) {
+  if (err instanceof LogFileError) await fail(2, err.message);
+  throw err;
+}
+const log = new Logger(config.logLevel, output!.write.bind(output!));
 // The trends file's folder may not exist yet (the Windows default is in %ProgramData%). If it cannot be made,
 // the trends file itself reports why and the tracker keeps its history in memory.
 if (config.trendsFile !== null) await mkdir(dirname(config.trendsFile), { recursive: true }).catch(() => {});
@@ -105,10 +113,11 @@ async function shutdown(signal: string): Promise<void> {
 const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 if (process.platform === "win32") signals.push("SIGBREAK", "SIGHUP");
 for (const s of signals) process.on(s, () => void shutdown(s));
-// Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read (the usual daemon
-// convention).
+// Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read, and the log file is
+// reopened (the usual daemon convention).
 if (process.platform !== "win32") {
   process.on("SIGHUP", () => {
+    output!.reopen();
     void tracker!.access.reload("SIGHUP");
     tracker!.reloadTls();
   });
