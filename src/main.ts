@@ -71,7 +71,8 @@ if (parsed.kind === "check") {
       throw err;
     }
   }
-  console.log(effectiveSettings(config, parsed.sources, VERSION, parsed.warnings));
+  const dashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
+  console.log(effectiveSettings(config, parsed.sources, VERSION, parsed.warnings, dashboard));
   process.exit(0);
 }
 let output: LogOutput;
