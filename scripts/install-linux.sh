@@ -121,11 +121,12 @@ systemd_running() {
   case "$state" in "" | offline | unknown) return 1 ;; esac
 }
 
-no_systemd_help() {
+no_systemd_help() { # BINARY [LISTEN]
+  local run="$1 --listen ${2:-$DEFAULT_LISTEN} --state-file $STATE_FILE --trends-file $TRENDS_FILE"
   warn "systemd is not running on this host (a container, or WSL without systemd), so there is no service to install it as." \
     "此主机上没有运行 systemd (容器, 或未启用 systemd 的 WSL), 无法安装为服务。"
-  warn "Instead, run the tracker in the foreground or under your container's supervisor, e.g.: $1 --listen ${2:-$DEFAULT_LISTEN} --state-file $STATE_FILE --trends-file $TRENDS_FILE" \
-    "可以直接运行 (或交给容器的进程管理), 例如: $1 --listen ${2:-$DEFAULT_LISTEN} --state-file $STATE_FILE --trends-file $TRENDS_FILE"
+  warn "Instead, run the tracker in the foreground or under your container's supervisor, e.g.: $run" \
+    "可以直接运行 (或交给容器的进程管理), 例如: $run"
   warn "On WSL, systemd can be turned on: [boot] systemd=true in /etc/wsl.conf, then wsl --shutdown." \
     "在 WSL 中可以启用 systemd: 在 /etc/wsl.conf 中写入 [boot] systemd=true, 然后执行 wsl --shutdown。"
 }
@@ -541,7 +542,11 @@ cmd_install() {
   fi
 
   if [ "$OPT_DRY_RUN" -eq 1 ]; then
-    if [ "$upgrade" -eq 1 ]; then say "Would upgrade to $version:" "将升级到 $version:"; else say "Would install $version:" "将安装 $version:"; fi
+    if [ "$upgrade" -eq 1 ]; then
+      say "Would upgrade to $version:" "将升级到 $version:"
+    else
+      say "Would install $version:" "将安装 $version:"
+    fi
   fi
   svc_ids >/dev/null 2>&1 || step "create the system user $NAME" "创建系统用户 $NAME" ensure_user
   step "create $BIN_DIR, $CONF_DIR and $DATA_DIR (owned by $NAME, 0750)" "创建 $BIN_DIR, $CONF_DIR 和 $DATA_DIR (属于 $NAME, 0750)" \
@@ -689,8 +694,9 @@ cmd_configure() {
   local listen interval timeout level
   if [ -z "$OPT_LISTEN$OPT_INTERVAL$OPT_TIMEOUT$OPT_LOG_LEVEL" ]; then
     # Without a terminal nobody answers: every value would be kept and the service restarted for nothing.
-    [ -t 0 ] || die "configure without options asks at a terminal, and there is none: give the values as options (--listen, --interval-secs, --peer-timeout-secs, --log-level)" \
-      "configure 不带选项时需要在终端中询问, 但当前没有终端: 请用选项给出 (--listen, --interval-secs, --peer-timeout-secs, --log-level)"
+    local opts="--listen, --interval-secs, --peer-timeout-secs, --log-level"
+    [ -t 0 ] || die "configure without options asks at a terminal, and there is none: give the values as options ($opts)" \
+      "configure 不带选项时需要在终端中询问, 但当前没有终端: 请用选项给出 ($opts)"
     listen=$(ask "Listen address (a port alone means [::]:PORT)" "监听地址 (只写端口表示 [::]:端口)" "$(env_get BUNTRACKER_LISTEN)")
     interval=$(ask "Announce interval, seconds" "汇报间隔 (秒)" "$(env_get BUNTRACKER_INTERVAL_SECS)")
     timeout=$(ask "Peer timeout, seconds" "节点超时 (秒)" "$(env_get BUNTRACKER_PEER_TIMEOUT_SECS)")
