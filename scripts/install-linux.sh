@@ -616,12 +616,14 @@ cmd_install() {
 
 cmd_uninstall() {
   need_root
-  need_systemctl
-  if installed; then
+  # Without a running systemd (what an older installer left behind in a container) the files still go.
+  local systemd=0
+  if command -v systemctl >/dev/null 2>&1 && systemd_running; then systemd=1; fi
+  if installed && [ "$systemd" -eq 1 ]; then
     systemctl disable --now "$SERVICE" >/dev/null 2>&1 || systemctl stop "$SERVICE" 2>/dev/null || true
   fi
   rm -f "$ROOT$UNIT_FILE"
-  systemctl daemon-reload || true
+  [ "$systemd" -eq 0 ] || systemctl daemon-reload || true
   rm -rf -- "$ROOT$BIN_DIR"
   say "Removed the service and $BIN_DIR." "已删除服务和 $BIN_DIR。"
 

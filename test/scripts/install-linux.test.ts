@@ -848,6 +848,18 @@ describe("uninstall", () => {
     expect(await sb.file("etc/buntracker/admin-token")).toBe(token);
   });
 
+  test("on a host without a running systemd it still removes what an older installer left there", async () => {
+    const sb = await sandbox();
+    expectOk(sb.run(["install", "--listen", String(sb.port), "--no-start"]));
+    const r = sb.run(["uninstall", "--purge"], { systemd: false });
+    expectOk(r);
+    expect(r.stderr).toBe("");
+    for (const path of ["opt/buntracker", "etc/buntracker", "var/lib/buntracker", "etc/systemd/system/buntracker.service"]) {
+      expect(existsSync(join(sb.root, path))).toBe(false);
+    }
+    expect(await sb.file("etc/passwd")).not.toContain("buntracker:");
+  });
+
   test("with no answer (no terminal) it keeps the data", async () => {
     const sb = await installed();
     expectOk(sb.run(["uninstall"]));
