@@ -173,10 +173,14 @@ function Stop-Tracker {
   Get-TrackerProcesses | Stop-Process -Force
 }
 
+# The tracker listens once its state file is loaded, which takes a while for a large one; one that has exited
+# (a bad setting, a port in use) is reported without waiting that long.
+$StartTimeoutSeconds = 120
 function Wait-Listening([int]$Port) {
-  $deadline = (Get-Date).AddSeconds(15)
-  while ((Get-Date) -lt $deadline) {
+  $started = Get-Date
+  while ((Get-Date) -lt $started.AddSeconds($StartTimeoutSeconds)) {
     if (Get-NetTCPConnection -LocalPort $Port -State Listen -ErrorAction SilentlyContinue) { return $true }
+    if ((Get-TrackerProcesses).Count -eq 0 -and (Get-Date) -gt $started.AddSeconds(10)) { return $false }
     Start-Sleep -Milliseconds 250
   }
   return $false
@@ -188,7 +192,7 @@ function Start-Tracker {
   if (Wait-Listening $port) {
     Write-Host "buntracker is running on port $port."
   } else {
-    Fail "buntracker did not open port $port within 15 seconds; try running $Exe in a console to see why"
+    Fail "buntracker is not listening on port $port; see: install-windows.ps1 logs"
   }
 }
 
