@@ -26,8 +26,8 @@ setDefaultTimeout(60_000);
 let scratch: string;
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error("the installer tests need root (useradd --root, chown), as in CI");
-  for (const tool of ["shellcheck", "systemd-analyze", "useradd"]) {
-    if (Bun.which(tool) === null) throw new Error(`${tool} is missing: apt-get install shellcheck systemd passwd`);
+  for (const tool of ["shellcheck", "systemd-analyze", "useradd", "setpriv", "script"]) {
+    if (Bun.which(tool) === null) throw new Error(`${tool} is missing: apt-get install shellcheck systemd passwd util-linux`);
   }
   scratch = await mkdtemp(join(tmpdir(), "buntracker-install-"));
   await chmod(scratch, 0o755); // the service user runs the tracker from in here
