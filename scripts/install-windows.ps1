@@ -9,10 +9,13 @@
     powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 uninstall [-Purge | -KeepData]
     powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 start | stop | restart | status
     powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 token [-NewToken]
+    powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 logs [-Lines N] [-Follow]
 
   What install does:
   - copies the executable to %ProgramFiles%\buntracker\buntracker.exe (with this script);
-  - keeps its data in %ProgramData%\buntracker: trends.jsonl (trend history), deny.txt (the deny list, empty
+  - keeps its data in %ProgramData%\buntracker: state.bin (swarms and completion counts, saved every 5 minutes
+    and at a graceful stop), buntracker.log (the log, 10 MiB at most plus buntracker.log.1), trends.jsonl
+    (trend history), deny.txt (the deny list, empty
     at first), admin-token (readable by Administrators, SYSTEM and the tracker only) and install.json (the
     listen address chosen here);
   - registers the scheduled task "buntracker": it starts at boot, before anyone logs on, as the built-in
@@ -20,12 +23,12 @@
   - adds inbound firewall rules (group "buntracker") for TCP and UDP on the chosen port, for this program only;
   - starts it and waits until the port is open.
   Why a scheduled task and not a Windows service: a service must answer the service control manager, which a
-  plain console program does not; a task needs no wrapper program. Stopping the task ends the process at once
-  (Windows cannot send it Ctrl+C): HTTP requests in flight are cut and at most the last 10 minutes of trend
-  history are lost (samples are written as they are taken).
-  Running install again upgrades in place: the task is stopped, the executable replaced, and the settings,
+  plain console program does not; a task needs no wrapper program. Stopping the task would end the process at
+  once (Windows cannot send it Ctrl+C), so stop, restart and upgrades first ask the tracker itself to stop
+  (POST /admin/shutdown with the admin token on its admin listener, 127.0.0.1:6970), which saves the swarms to
+  state.bin; only a tracker that does not answer or has not exited within 30 seconds is ended.
+  Running install again upgrades in place: the tracker is stopped, the executable replaced, and the settings,
   token and data kept. A new -Listen replaces the port (and the firewall rules).
-  The tracker's JSON log goes nowhere while it runs as a task; for a log, run the .exe in a console instead.
 
 .EXAMPLE
   powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 install -Listen 6969
@@ -33,7 +36,7 @@
 [CmdletBinding()]
 param(
   [Parameter(Position = 0)]
-  [ValidateSet('install', 'uninstall', 'start', 'stop', 'restart', 'status', 'token')]
+  [ValidateSet('install', 'uninstall', 'start', 'stop', 'restart', 'status', 'token', 'logs')]
   [string]$Action = 'install',
   # The executable to install; default: one next to this script.
   [string]$Binary,
@@ -44,7 +47,11 @@ param(
   # uninstall: keep %ProgramData%\buntracker without asking.
   [switch]$KeepData,
   # token: make a new admin token (the old one stops working) and restart.
-  [switch]$NewToken
+  [switch]$NewToken,
+  # logs: how many of the last lines to show.
+  [int]$Lines = 100,
+  # logs: keep showing new lines as they come (Ctrl+C ends).
+  [switch]$Follow
 )
 
 Set-StrictMode -Version 3
@@ -62,6 +69,10 @@ $SettingsFile = Join-Path $DataDir 'install.json'
 $TokenFile = Join-Path $DataDir 'admin-token'
 $DenyFile = Join-Path $DataDir 'deny.txt'
 $TrendsFile = Join-Path $DataDir 'trends.jsonl'
+$StateFile = Join-Path $DataDir 'state.bin'
+$LogFile = Join-Path $DataDir 'buntracker.log'
+# The tracker's admin-only listener (loopback), where stop asks it to shut down gracefully.
+$AdminAddress = '127.0.0.1:6970'
 # Well-known SIDs: names differ between Windows languages, SIDs do not.
 $SidLocalService = 'S-1-5-19'
 $SidSystem = 'S-1-5-18'
@@ -146,7 +157,32 @@ function Get-TrackerProcesses {
   @(Get-Process -Name 'buntracker' -ErrorAction SilentlyContinue | Where-Object { $_.Path -eq $Exe })
 }
 
+# Asks the running tracker to stop as Ctrl+C would: it saves its state file and last trend sample, then exits.
+# Needs the admin listener's POST /admin/shutdown; false when it cannot be asked (no token, not listening, an
+# older tracker without the endpoint).
+function Request-Shutdown {
+  if (-not (Test-Path -LiteralPath $TokenFile)) { return $false }
+  $token = (Get-Content -LiteralPath $TokenFile -Raw).Trim()
+  try {
+    Invoke-WebRequest -UseBasicParsing -Method Post -Uri "http://$AdminAddress/admin/shutdown" `
+      -Headers @{ Authorization = "Bearer $token" } -TimeoutSec 5 | Out-Null
+    return $true
+  } catch {
+    return $false
+  }
+}
+
 function Stop-Tracker {
+  if ((Get-TrackerProcesses).Count -gt 0) {
+    if (Request-Shutdown) {
+      # Writing a large state file takes a while.
+      $deadline = (Get-Date).AddSeconds(30)
+      while ((Get-TrackerProcesses).Count -gt 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 200 }
+    } else {
+      Write-Host ('buntracker: could not ask the tracker to stop; ending it (what changed since its last save, ' +
+        'at most 5 minutes ago, is lost)') -ForegroundColor Yellow
+    }
+  }
   if (Get-ScheduledTask -TaskName $TaskName -ErrorAction SilentlyContinue) {
     Stop-ScheduledTask -TaskName $TaskName
   }
@@ -155,10 +191,14 @@ function Stop-Tracker {
   Get-TrackerProcesses | Stop-Process -Force
 }
 
+# The tracker listens once its state file is loaded, which takes a while for a large one; one that has exited
+# (a bad setting, a port in use) is reported without waiting that long.
+$StartTimeoutSeconds = 120
 function Wait-Listening([int]$Port) {
-  $deadline = (Get-Date).AddSeconds(15)
-  while ((Get-Date) -lt $deadline) {
+  $started = Get-Date
+  while ((Get-Date) -lt $started.AddSeconds($StartTimeoutSeconds)) {
     if (Get-NetTCPConnection -LocalPort $Port -State Listen -ErrorAction SilentlyContinue) { return $true }
+    if ((Get-TrackerProcesses).Count -eq 0 -and (Get-Date) -gt $started.AddSeconds(10)) { return $false }
     Start-Sleep -Milliseconds 250
   }
   return $false
@@ -170,7 +210,7 @@ function Start-Tracker {
   if (Wait-Listening $port) {
     Write-Host "buntracker is running on port $port."
   } else {
-    Fail "buntracker did not open port $port within 15 seconds; try running $Exe in a console to see why"
+    Fail "buntracker is not listening on port $port; see: install-windows.ps1 logs"
   }
 }
 
@@ -196,8 +236,8 @@ function Set-FirewallRules([int]$Port) {
 
 # The tracker's command line in the task.
 function Get-TrackerArguments([string]$ListenAddress, [string]$AdminListen) {
-  $arguments = @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--access-mode', 'deny',
-    '--access-list', $DenyFile, '--admin-token-file', $TokenFile)
+  $arguments = @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--state-file', $StateFile,
+    '--access-mode', 'deny', '--access-list', $DenyFile, '--admin-token-file', $TokenFile, '--log-file', $LogFile)
   if ($AdminListen) { $arguments += @('--admin-listen', $AdminListen) }
   return $arguments
 }
@@ -261,8 +301,13 @@ function Install-Tracker {
   if ($upgrade) { Write-Host "Upgraded to $version." } else { Write-Host "Installed $version." }
   Start-Tracker
   $port = Get-Port $listenAddress
-  Write-Host "Announce URLs: http://YOUR-HOST:$port/announce  udp://YOUR-HOST:$port/announce"
-  Write-Host "Dashboard (if this build has it): http://localhost:$port/"
+  Write-Host "Announce URLs: http://YOUR-HOST:$port/announce  udp://YOUR-HOST:$port/announce  ws://YOUR-HOST:$port/announce"
+  # The executable says whether it was built with the dashboard.
+  if (Invoke-CheckConfig $Exe @('--listen', $listenAddress) | Where-Object { $_ -like '# built without the dashboard*' }) {
+    Write-Host "Dashboard: none in this build (the -no-dashboard one)"
+  } else {
+    Write-Host "Dashboard: http://localhost:$port/"
+  }
   if ($adminListen) {
     Write-Host "Metrics and the admin API: http://$adminListen/ (this machine only). Prometheus scrape_configs entry:"
     Write-Host '  - job_name: buntracker'
@@ -284,7 +329,7 @@ function Uninstall-Tracker {
   if (-not (Test-Path -LiteralPath $DataDir)) { return }
   if ($Purge) { $answer = 'y' }
   elseif ($KeepData) { $answer = 'n' }
-  else { $answer = Read-Host "Also delete the trend history, deny list and admin token in $DataDir? [y/N]" }
+  else { $answer = Read-Host "Also delete the swarm state, log, trend history, deny list and admin token in $DataDir? [y/N]" }
   if ($answer -match '^(y|yes)$') {
     Remove-Item -LiteralPath $DataDir -Recurse -Force
     Write-Host "Deleted $DataDir."
@@ -325,5 +370,10 @@ switch ($Action) {
       Start-Tracker
     }
     Get-Content -LiteralPath $TokenFile -Raw
+  }
+  'logs' {
+    if (-not (Test-Path -LiteralPath $LogFile)) { Fail "no log yet ($LogFile)" }
+    if ($Follow) { Get-Content -LiteralPath $LogFile -Tail $Lines -Wait }
+    else { Get-Content -LiteralPath $LogFile -Tail $Lines }
   }
 }

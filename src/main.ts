@@ -15,6 +15,7 @@ import { describeAlias } from "./config/rustracker-env.ts";
 import { Invalid, secret } from "./config/value-types.ts";
 import { startTracker } from "./server/app.ts";
 import { errorText, Logger } from "./server/logger.ts";
+import { LogFileError, logOutput, type LogOutput } from "./server/log-output.ts";
 import { loadTlsPair, TlsFileError } from "./server/tls-files.ts";
 import { AccessListError } from "./server/access-control.ts";
 import { healthcheckCommand } from "./server/healthcheck.ts";
@@ -75,10 +76,18 @@ if (parsed.kind === "check") {
       throw err;
     }
   }
-  console.log(effectiveSettings(config, parsed.sources, VERSION, parsed.warnings));
+  const dashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
+  console.log(effectiveSettings(config, parsed.sources, VERSION, parsed.warnings, dashboard));
   process.exit(0);
 }
-const log = new Logger(config.logLevel);
+let output: LogOutput;
+try {
+  output = logOutput(config.logFile, process.env);
+} catch (err) {
+  if (err instanceof LogFileError) await fail(2, err.message);
+  throw err;
+}
+const log = new Logger(config.logLevel, output!.write.bind(output!));
 // One line per Rustracker variable found (never its value: one of them is the admin token).
 for (const a of parsed.aliases) {
   log[a.outcome === "unsupported" ? "warn" : "info"](`config: ${describeAlias(a)}`, { variable: a.variable });
@@ -88,7 +97,7 @@ for (const a of parsed.aliases) {
 if (config.trendsFile !== null) await mkdir(dirname(config.trendsFile), { recursive: true }).catch(() => {});
 let tracker;
 try {
-  tracker = await startTracker(config, log, adminToken);
+  tracker = await startTracker(config, log, adminToken, () => void shutdown("admin request"));
 } catch (err) {
   // An unusable certificate or key, an access list that cannot be read, a state file that cannot be read or
   // saved, or a trends file in Rustracker's format, is bad input (exit 2, the file's problem in one line);
@@ -128,10 +137,11 @@ if (process.env.npm_lifecycle_event !== undefined && process.platform !== "win32
     if (process.ppid !== parent) void shutdown("parent exited");
   }, 500).unref();
 }
-// Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read (the usual daemon
-// convention).
+// Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read, and the log file is
+// reopened (the usual daemon convention).
 if (process.platform !== "win32") {
   process.on("SIGHUP", () => {
+    output!.reopen();
     void tracker!.access.reload("SIGHUP");
     tracker!.reloadTls();
   });

@@ -32,6 +32,8 @@ export interface Config {
   /** Most peers returned in one reply (UDP replies are further capped to fit one unfragmented datagram). */
   maxNumWant: number;
   logLevel: LogLevel;
+  /** Log to this file (size-capped, reopened on SIGHUP) instead of stdout; null: stdout. */
+  logFile: string | null;
   /** Trend history file (JSONL); null keeps the history in memory only. */
   trendsFile: string | null;
   /** Rustracker's trends.jsonl (its top_clients.jsonl beside it), imported when the history is empty; null: none. */

@@ -5,8 +5,16 @@ import type { Config } from "./config.ts";
 import { GROUPS, OPTIONS } from "./options.ts";
 import type { Source } from "./parse-args.ts";
 
-export function effectiveSettings(config: Config, sources: ReadonlyMap<string, Source>, version: string, warnings: readonly string[] = []): string {
+/** `dashboard`: whether this build serves it (the installers read the line to say so); null: no line. */
+export function effectiveSettings(
+  config: Config,
+  sources: ReadonlyMap<string, Source>,
+  version: string,
+  warnings: readonly string[] = [],
+  dashboard: boolean | null = null,
+): string {
   const out = [`# buntracker ${version}: these settings are valid. Where each came from is on its right.`];
+  if (dashboard !== null) out.push(dashboard ? "# built with the dashboard" : "# built without the dashboard (/ answers 404)");
   for (const w of warnings) out.push(`# warning: ${w}`);
   for (const group of GROUPS) {
     out.push("", `# ${group}`);

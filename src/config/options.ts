@@ -325,7 +325,14 @@ export const OPTIONS: readonly Option[] = [
     type: oneOf("error", "warn", "info", "debug"),
     default: "info",
     defaultText: "info",
-    help: "error, warn, info or debug. Logs are JSON lines on stdout.",
+    help: "error, warn, info or debug. Logs are JSON lines on stdout (led by their syslog priority, <3> to <7>, when stdout is the systemd journal).",
+  }),
+  option("log_file", "logFile", "Files and logging", {
+    value: "PATH",
+    type: path,
+    default: null,
+    defaultText: "stdout",
+    help: "Write the log to this file instead (its folder is created if missing). At 10 MiB it is renamed to PATH.1 (replacing the one before) and started over; reopened on SIGHUP.",
   }),
   option("trends_file", "trendsFile", "Files and logging", {
     value: "PATH",

@@ -26,7 +26,6 @@ import {
   rtcHandle,
   ScrapeCounts,
 } from "../core/announce.ts";
-import { writeU32, readU32 } from "../core/bytes.ts";
 import { clientTagOfString } from "../core/clients.ts";
 import { FAILURE_TEXT, type FailureCode } from "../core/failure.ts";
 import type { Store } from "../core/store.ts";

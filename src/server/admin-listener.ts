@@ -1,5 +1,5 @@
 // The private listener for operators (--admin-listen, plain HTTP): the deep /healthz (health.ts), /metrics,
-// the admin API, the read-only JSON and the dashboard. No tracker traffic: announce, scrape and WebSocket
+// the admin API, POST /admin/shutdown (with the admin token), the read-only JSON and the dashboard. No tracker traffic: announce, scrape and WebSocket
 // requests get 404 here. Nothing is rate limited: only operators should reach this address.
 
 import type { Server } from "bun";
@@ -13,6 +13,8 @@ import { routeMatcher, type RouteValue } from "./http-server.ts";
 import type { ServeOptions } from "./http-listener.ts";
 
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
+/** A graceful stop on request, with the admin token: Windows has no SIGTERM for its scheduled task. */
+export const SHUTDOWN_PATH = "/admin/shutdown";
 const GET_ONLY = () =>
   new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
 
@@ -27,6 +29,8 @@ export interface AdminServeOptions {
     source: () => Source,
   ) => Response | Promise<Response> | null;
   health: Health;
+  /** Answers POST SHUTDOWN_PATH (a graceful stop, for service managers without signals); absent: 404. */
+  shutdown?: (req: Request, source: Source) => Response;
   /** Reverse proxies whose forwarding headers are believed (the admin login throttle counts by source). */
   proxies: CidrSet | null;
   faults: Faults;
@@ -51,6 +55,10 @@ export function adminServeOptions(o: AdminServeOptions): ServeOptions {
       const path = url.pathname;
       const getOrHead = req.method === "GET" || req.method === "HEAD";
       if (path === "/healthz") return getOrHead ? o.health.response(req.method) : GET_ONLY();
+      if (path === SHUTDOWN_PATH && o.shutdown !== undefined) {
+        if (req.method !== "POST") return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "POST" } });
+        return o.shutdown(req, sourceOf(req, server));
+      }
       if (path.startsWith("/api/") || path === "/metrics") {
         const res = o.api(req, path, url.searchParams, () => sourceOf(req, server));
         if (res !== null) return res;

@@ -40,8 +40,12 @@ export class AdminApi {
     this.#throttle = throttle;
   }
 
-  /** `source`: the client's address (behind a trusted proxy, the forwarded one). */
-  async handle(req: Request, query: URLSearchParams, source: Source): Promise<Response> {
+  /**
+   * The token check every admin request passes first (the access list's API, the shutdown request): null when
+   * the request carries the admin token, else the answer (429 for a throttled source, 401).
+   * `source`: the client's address (behind a trusted proxy, the forwarded one).
+   */
+  refusal(req: Request, source: Source): Response | null {
     const wait = this.#throttle.retryAfter(source);
     if (wait > 0) {
       return json({ error: "too many failed admin token attempts from your address; try again later" }, 429, { "retry-after": String(wait) });
@@ -50,6 +54,12 @@ export class AdminApi {
       this.#throttle.failed(source, req.method);
       return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, { "www-authenticate": 'Bearer realm="buntracker"' });
     }
+    return null;
+  }
+
+  async handle(req: Request, query: URLSearchParams, source: Source): Promise<Response> {
+    const refused = this.refusal(req, source);
+    if (refused !== null) return refused;
     const access = this.#access;
     // A lookup is answered with access control off too (nothing is refused), as Rustracker does without a list.
     const lookup = (req.method === "GET" || req.method === "HEAD") && query.has("info_hash");

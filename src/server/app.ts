@@ -2,6 +2,7 @@
 // with the lifecycle (lifecycle.ts) as it starts. The only file that knows every part.
 
 import type { Config } from "../config/config.ts";
+import { formatIp } from "../codec/ip.ts";
 import { FixedInterval } from "../core/adaptive-interval.ts";
 import { ConnIdIssuer } from "../core/conn-id.ts";
 import { xoshiro128 } from "../core/random.ts";
@@ -65,12 +66,21 @@ declare const WITH_DASHBOARD: boolean | undefined;
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** `adminToken` is the token from --admin-token or the content of --admin-token-file (read by main.ts). */
-export async function startTracker(config: Config, log: Logger, adminToken: string | null = config.adminToken): Promise<RunningTracker> {
+/**
+ * `requestShutdown`: what an authorized POST /admin/shutdown on the admin listener calls (main.ts: the same
+ * graceful stop as SIGTERM).
+ */
+export async function startTracker(
+  config: Config,
+  log: Logger,
+  adminToken: string | null = config.adminToken,
+  requestShutdown: () => void = () => {},
+): Promise<RunningTracker> {
   // First, before anything starts: an unusable certificate or key throws TlsFileError (main.ts: exit 2).
   const tls = config.tlsCert === null ? null : loadTlsPair(config.tlsCert, config.tlsKey!);
   const life = new Lifecycle(log);
   try {
-    return await startComponents(config, log, adminToken, tls, life);
+    return await startComponents(config, log, adminToken, tls, life, requestShutdown);
   } catch (err) {
     await life.stop(); // whatever started before the failure, in reverse order
     throw err;
@@ -78,7 +88,14 @@ export async function startTracker(config: Config, log: Logger, adminToken: stri
 }
 
 /** Starts each component and registers its stop with `life` right away (see lifecycle.ts for the order). */
-async function startComponents(config: Config, log: Logger, adminToken: string | null, tls: TlsPair | null, life: Lifecycle): Promise<RunningTracker> {
+async function startComponents(
+  config: Config,
+  log: Logger,
+  adminToken: string | null,
+  tls: TlsPair | null,
+  life: Lifecycle,
+  requestShutdown: () => void,
+): Promise<RunningTracker> {
   const faults = new Faults(log);
   const store = new Store({
     peerTimeoutS: config.peerTimeoutS,
@@ -255,7 +272,17 @@ async function startComponents(config: Config, log: Logger, adminToken: string |
     lag.start(faults); // (only its /healthz reads the lag: no timer without it)
     life.add("lag monitor", () => lag.stop());
     const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state });
-    const options = adminServeOptions({ routes, api: operatorApi, health, proxies: config.trustProxy, faults });
+    const shutdown =
+      admin === null
+        ? undefined
+        : (req: Request, source: Source) => {
+            const refused = admin!.refusal(req, source);
+            if (refused !== null) return refused;
+            log.info("admin: shutdown requested", { from: formatIp(source.ip, 0, source.len) });
+            setTimeout(requestShutdown, 0); // after this answer is on its way
+            return json({ ok: true, stopping: true }, 202);
+          };
+    const options = adminServeOptions({ routes, api: operatorApi, health, shutdown, proxies: config.trustProxy, faults });
     const listener = new HttpListener(options, config.adminListen, null);
     life.add("admin listener", () => listener.stop(SHUTDOWN_GRACE_MS), SHUTDOWN_GRACE_MS + 1000);
     adminListener = listener;

@@ -9,9 +9,10 @@ export type LogFields = Record<string, unknown>;
 
 export class Logger {
   #max: number;
-  #write: (line: string) => void;
+  #write: (line: string, level: LogLevel) => void;
 
-  constructor(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line + "\n")) {
+  /** `write` gets each line without its newline, and its level (see log-output.ts). */
+  constructor(level: LogLevel, write: (line: string, level: LogLevel) => void = (line) => process.stdout.write(line + "\n")) {
     this.#max = RANK[level];
     this.#write = write;
   }
@@ -42,7 +43,7 @@ export class Logger {
     for (const [k, v] of Object.entries(entry)) {
       if (v instanceof Error) entry[k] = v.message;
     }
-    this.#write(JSON.stringify(entry));
+    this.#write(JSON.stringify(entry), level);
   }
 }
 

@@ -40,6 +40,13 @@ describe("--check-config", () => {
     expect(r.stdout).not.toContain("listening");
   });
 
+  test("says whether this build has the dashboard (the installers' summary reads it)", () => {
+    expect(check([]).stdout.split("\n")[1]).toBe("# built with the dashboard");
+    const without = Bun.spawnSync([process.execPath, "--define", "WITH_DASHBOARD=false", MAIN, "--check-config"]);
+    expect(without.exitCode).toBe(0);
+    expect(without.stdout.toString().split("\n")[1]).toBe("# built without the dashboard (/ answers 404)");
+  });
+
   test("warns about BUNTRACKER_ variables that are no setting (a typo in a settings file), without failing", () => {
     const r = check([], { BUNTRACKER_LISEN: "7000", BUNTRACKER_SOMETHING_ELSE: "x" });
     expect(r.code).toBe(0);

@@ -16,10 +16,25 @@ describe("install-windows.ps1", () => {
     expect(bad.map(([c, i]) => `${JSON.stringify(c)} at ${i}`)).toEqual([]);
   });
 
-  test("offers install, uninstall, start, stop, restart, status and token", () => {
+  test("offers install, uninstall, start, stop, restart, status, token and logs", () => {
+    const actions = ["install", "uninstall", "start", "stop", "restart", "status", "token", "logs"];
     const set = script.match(/\[ValidateSet\(([^)]*)\)\]/)?.[1] ?? "";
-    expect(set.split(",").map((s) => s.trim().replaceAll("'", ""))).toEqual(["install", "uninstall", "start", "stop", "restart", "status", "token"]);
-    for (const action of ["install", "uninstall", "start", "stop", "restart", "status", "token"]) expect(script).toContain(`'${action}' {`);
+    expect(set.split(",").map((s) => s.trim().replaceAll("'", ""))).toEqual(actions);
+    for (const action of actions) expect(script).toContain(`'${action}' {`);
+    expect(script).toMatch(/Get-Content -LiteralPath \$LogFile -Tail \$Lines -Wait/);
+  });
+
+  test("stop asks the tracker to shut down (state saved) before ending the task, and only then kills", () => {
+    const stop = script.slice(script.indexOf("function Stop-Tracker"), script.indexOf("function Wait-Listening"));
+    expect(script).toMatch(/-Method Post -Uri "http:\/\/\$AdminAddress\/admin\/shutdown"/);
+    expect(script).toContain('-Headers @{ Authorization = "Bearer $token" }');
+    expect(stop.indexOf("Request-Shutdown")).toBeGreaterThan(-1);
+    expect(stop.indexOf("Request-Shutdown")).toBeLessThan(stop.indexOf("Stop-ScheduledTask"));
+    expect(stop.indexOf("Stop-ScheduledTask")).toBeLessThan(stop.indexOf("Stop-Process -Force"));
+    // Every way of stopping goes through it.
+    for (const action of ["'stop' {", "'restart' {"]) expect(script.slice(script.indexOf(action)).split("\n")[0]).toContain("Stop-Tracker");
+    const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
+    expect(install).toContain("Stop-Tracker");
   });
 
   test("the task's command line is one the tracker accepts, with every file in %ProgramData%\\buntracker", () => {
@@ -32,6 +47,8 @@ describe("install-windows.ps1", () => {
     const sample: Record<string, string> = {
       $ListenAddress: "[::]:6969",
       $TrendsFile: "C:\\ProgramData\\buntracker\\trends.jsonl",
+      $StateFile: "C:\\ProgramData\\buntracker\\state.bin",
+      $LogFile: "C:\\ProgramData\\buntracker\\buntracker.log",
       $DenyFile: "C:\\ProgramData\\buntracker\\deny.txt",
       $TokenFile: "C:\\ProgramData\\buntracker\\admin-token",
       $AdminListen: "127.0.0.1:6970",
@@ -42,10 +59,14 @@ describe("install-windows.ps1", () => {
     if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
     expect(parsed.config.listen).toEqual({ host: "::", port: 6969 });
     expect(parsed.config.trendsFile).toBe(sample.$TrendsFile);
+    // Swarms and completion counts survive a restart or an upgrade.
+    expect(parsed.config.stateFile).toBe(sample.$StateFile);
+    // The task's output goes nowhere: the log goes to a file (`logs` shows it).
+    expect(parsed.config.logFile).toBe(sample.$LogFile);
     expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", sample.$DenyFile]);
     expect(parsed.config.adminTokenFile).toBe(sample.$TokenFile);
     expect(parsed.config.adminListen).toEqual({ host: "127.0.0.1", port: 6970 });
-    for (const name of ["TrendsFile", "DenyFile", "TokenFile", "SettingsFile"]) {
+    for (const name of ["TrendsFile", "StateFile", "LogFile", "DenyFile", "TokenFile", "SettingsFile"]) {
       expect(script).toMatch(new RegExp(`\\$${name} = Join-Path \\$DataDir '`));
     }
     expect(script).toContain("$DataDir = Join-Path $env:ProgramData 'buntracker'");
