@@ -191,7 +191,7 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
     void collect(proc.stderr as ReadableStream<Uint8Array>);
     const exited = proc.exited;
     // Generous: under an emulator the runtime starts in seconds, not milliseconds.
-    const listening = await until("the listening log line", 60_000, () => {
+    const listening = await until("the listening log line", 180_000, () => {
       if (proc!.exitCode !== null) throw new SmokeFailure(`exited with ${proc!.exitCode} before listening:\n${out}`);
       const l = out.split("\n").find((s) => s.includes('"msg":"listening"'));
       return l === undefined ? null : (JSON.parse(l) as { httpPort: number; udpPort: number; https?: string });

@@ -154,7 +154,7 @@ describe.skipIf(emulation !== null)("on other CPUs, emulated by qemu-user", () =
 
   test("the x64 executable runs the whole workload on the oldest CPU model it supports (Nehalem)", async () => {
     await smoke(join(out, base), { commit, runner: ["qemu-x86_64", "-cpu", "Nehalem"] });
-  }, 120_000);
+  }, 300_000);
 
   test("the x64 executable needs exactly the CPU features install-linux.sh checks for", async () => {
     const flags = await flagsLine;
@@ -174,5 +174,5 @@ describe.skipIf(emulation !== null)("on other CPUs, emulated by qemu-user", () =
     const r = run([process.execPath, join(ROOT, "scripts", "build.ts"), "--target", "linux-arm64", "--out", armOut]);
     if (r.code !== 0) throw new Error(`build failed:\n${r.stderr}${r.stdout}`);
     await smoke(join(armOut, "buntracker-linux-arm64"), { commit, runner: ["qemu-aarch64", "-cpu", "cortex-a53", "-L", AARCH64_SYSROOT] });
-  }, 240_000);
+  }, 400_000);
 });

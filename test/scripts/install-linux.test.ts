@@ -233,6 +233,11 @@ async function installed(): Promise<Sandbox> {
   return sb;
 }
 
+/** The admin API of an installed tracker: on its operators' listener, which a fresh install turns on. */
+async function adminApi(sb: Sandbox): Promise<string> {
+  return `http://${(await sb.env()).BUNTRACKER_ADMIN_LISTEN}/api/blacklist`;
+}
+
 describe("install", () => {
   test("writes the binary, settings, deny list, data directory and unit, each with its owner and mode", async () => {
     const sb = await sandbox();
@@ -304,7 +309,8 @@ describe("install", () => {
     expect((await readFile(`/proc/${pid}/status`, "utf8")).match(/^Uid:\s+(\d+)/m)?.[1]).toBe(String(svc.uid));
     expect(await (await fetch(`http://127.0.0.1:${p}/healthz`)).text()).toBe("ok\n");
     const token = (await sb.file("etc/buntracker/admin-token")).trim();
-    const api = (auth: string) => fetch(`http://127.0.0.1:${p}/api/blacklist`, { headers: { authorization: `Bearer ${auth}` } });
+    const admin = await adminApi(sb);
+    const api = (auth: string) => fetch(admin, { headers: { authorization: `Bearer ${auth}` } });
     expect((await api(token)).status).toBe(200);
     expect((await api("0".repeat(64))).status).toBe(401);
     // On the journal each line carries its priority.
@@ -455,7 +461,7 @@ describe("install", () => {
     expect((await sb.file("etc/buntracker/admin-token")).trim()).toBe(token);
     expect(await sb.info("etc/buntracker/admin-token")).toEqual({ mode: 0o600, uid: 0, gid: 0 });
     expect(await sb.file("etc/buntracker/buntracker.env")).not.toContain("ADMIN_TOKEN");
-    expect((await fetch(`http://127.0.0.1:${sb.port}/api/blacklist`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(await adminApi(sb), { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
   test("systemd before 247 (no credentials): the service user's group reads the token file itself", async () => {
@@ -467,7 +473,7 @@ describe("install", () => {
     expect(unit.filter((l) => l.startsWith("LoadCredential"))).toEqual([]);
     expect(await sb.info("etc/buntracker/admin-token")).toEqual({ mode: 0o640, uid: 0, gid: (await sb.ids()).gid });
     const token = (await sb.file("etc/buntracker/admin-token")).trim();
-    expect((await fetch(`http://127.0.0.1:${sb.port}/api/blacklist`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(await adminApi(sb), { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
   test("waits for a slow start to answer /healthz instead of a fixed second", async () => {
@@ -817,7 +823,8 @@ describe("service commands", () => {
     expect((await sb.file("etc/buntracker/admin-token")).trim()).toBe(fresh);
     expect(await sb.info("etc/buntracker/admin-token")).toEqual({ mode: 0o600, uid: 0, gid: 0 });
     // The restarted tracker has it.
-    const api = (auth: string) => fetch(`http://127.0.0.1:${sb.port}/api/blacklist`, { headers: { authorization: `Bearer ${auth}` } });
+    const admin = await adminApi(sb);
+    const api = (auth: string) => fetch(admin, { headers: { authorization: `Bearer ${auth}` } });
     expect((await api(fresh)).status).toBe(200);
     expect((await api(token)).status).toBe(401);
   });
