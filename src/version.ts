@@ -13,10 +13,14 @@ export function versionLine(): string {
   return `buntracker ${VERSION} (${buildCommit()})`;
 }
 
+let commit: string | undefined;
+
+/** The commit this build came from; asked of git at most once per process (/metrics reads it at each scrape). */
 export function buildCommit(): string {
   if (typeof BUILD_COMMIT === "string") return BUILD_COMMIT;
   if (Bun.isStandaloneExecutable) return "unknown";
-  return gitCommit(import.meta.dir) ?? "unknown";
+  commit ??= gitCommit(import.meta.dir) ?? "unknown";
+  return commit;
 }
 
 /**

@@ -53,7 +53,7 @@ export interface RunningTracker {
   /** The --admin-listen port; null without one. */
   adminPort: number | null;
   udp: UdpListener | null;
-  /** Event-loop lag, as the admin /healthz reads it. */
+  /** Event-loop lag, as /metrics and the admin /healthz read it. */
   lag: LagMonitor;
   /** Re-reads the TLS certificate and key now (SIGHUP); null without TLS. */
   reloadTls(): TlsReloadOutcome | null;
@@ -159,6 +159,11 @@ async function startComponents(
     : null;
   const sweeper = new Sweeper(store, log, nowSeconds);
   let udp: UdpListener | null = null;
+  // Event-loop lag in every mode, for /metrics and the admin /healthz (one 1 s timer; adaptive mode steps on it).
+  const lag = new LagMonitor();
+  lag.start(faults);
+  life.add("lag monitor", () => lag.stop());
+  let certificates: TlsFileWatcher | null = null;
   const stats = new Statistics({
     store,
     counters,
@@ -174,6 +179,7 @@ async function startComponents(
     ws,
     udpPort: () => udp?.port ?? null,
     sweep: sweeper.stats,
+    ops: { lag, stateFile: state, tls: () => certificates?.current ?? null },
     faults,
     now: nowSeconds,
   });
@@ -233,7 +239,6 @@ async function startComponents(
     });
   }
   const tlsListener = listeners.find((l) => l.tls);
-  let certificates: TlsFileWatcher | null = null;
   if (tls !== null && tlsListener !== undefined) {
     const watcher = new TlsFileWatcher({
       certPath: tls.certPath,
@@ -249,7 +254,7 @@ async function startComponents(
     life.add("TLS file watch", () => watcher.close());
     log.info("TLS certificate loaded", { subject: tls.subject, notAfter: tls.notAfter.toISOString(), fingerprint: tls.fingerprint256 });
   }
-  intervals.start(faults);
+  intervals.start(lag);
   life.add("interval control", () => intervals.stop());
   if (config.udpListen !== null) {
     const connIds = new ConnIdIssuer(crypto.getRandomValues(new Uint8Array(16)));
@@ -266,11 +271,8 @@ async function startComponents(
   sweeper.start(faults);
   life.add("expiry sweep", () => sweeper.stop());
   // Last, so that its /healthz only answers once everything it checks has started.
-  const lag = new LagMonitor();
   let adminListener: HttpListener | null = null;
   if (config.adminListen !== null) {
-    lag.start(faults); // (only its /healthz reads the lag: no timer without it)
-    life.add("lag monitor", () => lag.stop());
     const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state });
     const shutdown =
       admin === null

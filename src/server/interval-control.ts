@@ -1,16 +1,17 @@
-// Drives the announce interval controller (core/adaptive-interval.ts) once a second: measures the request
-// rate (every protocol, from the counters) and the event-loop lag (how late this very timer fires), and ticks
+// Drives the announce interval controller (core/adaptive-interval.ts) once a second, on the lag monitor's tick
+// (lag-monitor.ts: one timer measures the event-loop lag for everyone): measures the request rate (every
+// protocol, from the counters), takes the lag (how late that tick fired), and ticks
 // the controller whose interval HTTP and UDP replies hand out (through an IntervalSource, frontend/settings.ts,
 // which adds the per-reply jitter). In fixed mode nothing moves.
 
 import { AdaptiveInterval, FixedInterval, type IntervalController, type IntervalMode } from "../core/adaptive-interval.ts";
 import type { Counters } from "../frontend/counters.ts";
 import { rateTotals } from "./api.ts";
-import type { Faults } from "./faults.ts";
+import { LAG_TICK_MS, type LagMonitor } from "./lag-monitor.ts";
 
 /** Event-loop lag (ms) that counts as fully busy: replies that late are felt by every client. */
 export const BUSY_LAG_MS = 100;
-export const TICK_MS = 1000;
+export const TICK_MS = LAG_TICK_MS;
 
 export interface IntervalControlOptions {
   mode: IntervalMode;
@@ -25,7 +26,7 @@ export interface IntervalControlOptions {
 export class IntervalControl {
   readonly controller: IntervalController;
   readonly #o: IntervalControlOptions;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #lag: LagMonitor | null = null;
   #lastMs = 0;
   #lastTotal = 0;
 
@@ -37,29 +38,32 @@ export class IntervalControl {
         : new AdaptiveInterval({ minS: o.minS, maxS: o.maxS, busyRate: o.busyRate, busyLagMs: BUSY_LAG_MS }, (o.nowMs ?? performance.now()) / 1000);
   }
 
-  start(faults: Faults): void {
+  /** Steps on every tick of the (started) lag monitor from now on; in fixed mode nothing moves. */
+  start(lag: LagMonitor): void {
     if (this.controller.mode === "fixed") return;
     this.#lastMs = performance.now();
     this.#lastTotal = total(this.#o.counters);
-    this.#timer = faults.every("interval control", TICK_MS, () => this.step(performance.now()));
+    this.#lag = lag;
+    lag.onTick = (nowMs, lagMs) => this.step(nowMs, lagMs);
   }
 
   /**
-   * One control step at `nowMs` (performance.now() time): the rate since the last step, and the lag as how
-   * much later than TICK_MS after it this step came. The timer calls it; tests call it with a simulated clock.
+   * One control step at `nowMs` (performance.now() time): the rate since the last step, and the lag, by default
+   * how much later than TICK_MS after it this step came. The lag monitor's tick calls it with the lag it
+   * measured (the same figure); tests call it with a simulated clock.
    */
-  step(nowMs: number): void {
+  step(nowMs: number, lagMs?: number): void {
     const elapsed = nowMs - this.#lastMs;
     if (elapsed <= 0) return;
     const requests = total(this.#o.counters);
     const rate = (requests - this.#lastTotal) / (elapsed / 1000);
     this.#lastMs = nowMs;
     this.#lastTotal = requests;
-    this.controller.tick(nowMs / 1000, rate, Math.max(0, elapsed - TICK_MS));
+    this.controller.tick(nowMs / 1000, rate, lagMs ?? Math.max(0, elapsed - TICK_MS));
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    if (this.#lag !== null) this.#lag.onTick = null;
   }
 }
 

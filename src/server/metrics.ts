@@ -5,13 +5,34 @@ import { FAILURE_CODES } from "../core/failure.ts";
 import type { Protocol } from "../frontend/counters.ts";
 import type { ApiCache } from "./api-cache.ts";
 import type { ApiContext } from "./api.ts";
+import type { LagMonitor } from "./lag-monitor.ts";
+import { cpuSeconds, maxFds, openFds, PROCESS_START_SECONDS } from "./process-metrics.ts";
+import type { StateFile } from "./state-file.ts";
 import type { SweepStats } from "./sweeper.ts";
+import type { TlsPair } from "./tls-files.ts";
+import { buildCommit } from "../version.ts";
+
+/** What /metrics reads besides the statistics: the process's own health (app.ts wires them). */
+export interface OperationsSources {
+  lag: Pick<LagMonitor, "worstMs">;
+  /** With --state-file; null without (then no state metrics). */
+  stateFile: Pick<StateFile, "saves" | "saveFailures" | "lastSaveAt" | "lastSaveSeconds"> | null;
+  /** The certificate in service (it changes on a reload); null without TLS. */
+  tls: () => TlsPair | null;
+}
+
+/**
+ * The one `outcome` vocabulary of buntracker_requests_total, the same for every protocol: "ok" (answered),
+ * "refused" (answered with a failure: the HTTP or WebSocket `failure reason`, the BEP 15 error packet; the code
+ * is in buntracker_failures_total). Requests over the rate limit are in neither (buntracker_rate_limited_total).
+ */
+export type Outcome = "ok" | "refused";
 
 /** Clients listed individually in buntracker_peers_by_client; the rest are summed under "other". */
 const CLIENT_SERIES = 20;
 const PROTOCOLS: Protocol[] = ["http", "udp", "websocket"];
 
-export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCache): string {
+export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCache, ops: OperationsSources): string {
   const out: string[] = [];
   const metric = (name: string, type: "counter" | "gauge" | "summary", help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -21,18 +42,18 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
   const s = ctx.store;
   metric("buntracker_requests_total", "counter", "Tracker requests by protocol, action and outcome.", [
     ['{protocol="http",action="announce",outcome="ok"}', c.httpAnnounce],
-    ['{protocol="http",action="announce",outcome="failure"}', c.httpAnnounceFailure],
+    ['{protocol="http",action="announce",outcome="refused"}', c.httpAnnounceFailure],
     ['{protocol="http",action="scrape",outcome="ok"}', c.httpScrape],
-    ['{protocol="http",action="scrape",outcome="failure"}', c.httpScrapeFailure],
+    ['{protocol="http",action="scrape",outcome="refused"}', c.httpScrapeFailure],
     ['{protocol="udp",action="connect",outcome="ok"}', c.udpConnect],
     ['{protocol="udp",action="announce",outcome="ok"}', c.udpAnnounce],
-    ['{protocol="udp",action="announce",outcome="error"}', c.udpAnnounceError],
+    ['{protocol="udp",action="announce",outcome="refused"}', c.udpAnnounceError],
     ['{protocol="udp",action="scrape",outcome="ok"}', c.udpScrape],
-    ['{protocol="udp",action="scrape",outcome="error"}', c.udpScrapeError],
+    ['{protocol="udp",action="scrape",outcome="refused"}', c.udpScrapeError],
     ['{protocol="websocket",action="announce",outcome="ok"}', c.wsAnnounce],
-    ['{protocol="websocket",action="announce",outcome="failure"}', c.wsAnnounceFailure],
+    ['{protocol="websocket",action="announce",outcome="refused"}', c.wsAnnounceFailure],
     ['{protocol="websocket",action="scrape",outcome="ok"}', c.wsScrape],
-    ['{protocol="websocket",action="scrape",outcome="failure"}', c.wsScrapeFailure],
+    ['{protocol="websocket",action="scrape",outcome="refused"}', c.wsScrapeFailure],
   ]);
   const failures: [string, number][] = [];
   for (const protocol of PROTOCOLS) {
@@ -93,11 +114,70 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
   metric("buntracker_dropped_torrents_total", "counter", "Torrents forgotten by the expiry sweep after their last peer left.", [["", sweep.torrentsDropped]]);
   const faults: [string, number][] = [...ctx.faults.counts].map(([where, n]) => [`{where="${escapeLabel(where)}"}`, n]);
   metric("buntracker_unexpected_errors_total", "counter", "Exceptions caught at a timer or socket boundary (bugs); the tracker kept serving.", faults);
+  metric(
+    "buntracker_event_loop_lag_seconds",
+    "gauge",
+    "Worst event-loop lag of the last 5 seconds (how late a 1 s timer fired).",
+    [["", round3(ops.lag.worstMs / 1000)]],
+  );
+  const state = ops.stateFile;
+  if (state !== null) {
+    metric("buntracker_state_saves_total", "counter", "State file snapshots written since start.", [["", state.saves]]);
+    metric(
+      "buntracker_state_save_failures_total",
+      "counter",
+      "State file saves that failed (the file on disk stays the previous one).",
+      [["", state.saveFailures]],
+    );
+    metric(
+      "buntracker_state_last_save_timestamp_seconds",
+      "gauge",
+      "Unix time of the last state file save that succeeded; 0 before the first.",
+      [["", state.lastSaveAt]],
+    );
+    metric(
+      "buntracker_state_last_save_duration_seconds",
+      "gauge",
+      "Duration of the last state file save that succeeded.",
+      [["", round3(state.lastSaveSeconds)]],
+    );
+  }
+  const pair = ops.tls();
+  if (pair !== null) {
+    metric(
+      "buntracker_tls_certificate_expiry_timestamp_seconds",
+      "gauge",
+      "Unix time at which the TLS certificate in service expires (notAfter).",
+      [["", Math.floor(pair.notAfter.getTime() / 1000)]],
+    );
+  }
   const mem = process.memoryUsage();
+  metric(
+    "process_start_time_seconds",
+    "gauge",
+    "Start time of the process since unix epoch in seconds.",
+    [["", PROCESS_START_SECONDS]],
+  );
+  metric(
+    "process_cpu_seconds_total",
+    "counter",
+    "Total user and system CPU time spent in seconds.",
+    [["", round3(cpuSeconds())]],
+  );
   metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", mem.rss]]);
+  const fds = openFds();
+  if (fds !== null) metric("process_open_fds", "gauge", "Number of open file descriptors.", [["", fds]]);
+  const limit = maxFds();
+  if (limit !== null) metric("process_max_fds", "gauge", "Maximum number of open file descriptors.", [["", limit]]);
   metric("buntracker_heap_used_bytes", "gauge", "JavaScript heap in use, bytes.", [["", mem.heapUsed]]);
   metric("buntracker_uptime_seconds", "gauge", "Seconds since the tracker started.", [["", ctx.now() - ctx.startedAt]]);
-  metric("buntracker_info", "gauge", "Build information.", [[`{version="${escapeLabel(ctx.version)}"}`, 1]]);
+  const build = `{version="${escapeLabel(ctx.version)}",commit="${escapeLabel(buildCommit())}"}`;
+  metric(
+    "buntracker_build_info",
+    "gauge",
+    "Build information: the version and the commit it was built from.",
+    [[build, 1]],
+  );
   return out.join("\n") + "\n";
 }
 

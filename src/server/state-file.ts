@@ -39,8 +39,11 @@ export class StateFile {
   readonly #log: Logger;
   #timer: ReturnType<typeof setInterval> | null = null;
   #saving: Promise<void> | null = null;
-  /** Snapshots written since start, and the duration of the last one (for /metrics). */
+  /** For /metrics: snapshots written and failed since start, the last written one's unix time and duration. */
   saves = 0;
+  saveFailures = 0;
+  /** 0 until the first save (the first periodic one comes SAVE_EVERY_MS after the start). */
+  lastSaveAt = 0;
   lastSaveSeconds = 0;
 
   /** `faults`: the boundary the periodic save runs behind (app.ts passes the tracker's). */
@@ -98,9 +101,11 @@ export class StateFile {
         0o600,
       );
       this.saves++;
+      this.lastSaveAt = Math.floor(Date.now() / 1000);
       this.lastSaveSeconds = (performance.now() - started) / 1000;
       this.#log.debug("state saved", { path: this.path, torrents, ms: Math.round(this.lastSaveSeconds * 1000) });
     } catch (err) {
+      this.saveFailures++;
       this.#log.warn("state: cannot write the state file; swarms will not survive a restart", {
         path: this.path,
         err: errorText(err),

@@ -14,7 +14,7 @@ import { ApiCache } from "./api-cache.ts";
 import { type ApiContext, apiCacheKey, encodeApi, handleApi, JSON_HEADERS, json, rateTotals } from "./api.ts";
 import type { Logger } from "./logger.ts";
 import type { Faults } from "./faults.ts";
-import { renderMetrics } from "./metrics.ts";
+import { type OperationsSources, renderMetrics } from "./metrics.ts";
 import type { SweepStats } from "./sweeper.ts";
 import { importRustrackerTrends } from "./rustracker-import.ts";
 import { TrendsFile } from "./trends-file.ts";
@@ -44,6 +44,8 @@ export interface StatisticsOptions {
   ws: WsTracker | null;
   udpPort: () => number | null;
   sweep: SweepStats;
+  /** The process's own health for /metrics: event-loop lag, state saves, the TLS certificate. */
+  ops: OperationsSources;
   faults: Faults;
   /** Changes whenever the access list does (app.ts passes the current list object): cached answers go. */
   listVersion?: () => unknown;
@@ -53,6 +55,7 @@ export interface StatisticsOptions {
 export class Statistics {
   readonly ctx: ApiContext;
   readonly #sweep: SweepStats;
+  readonly #ops: OperationsSources;
   readonly #faults: Faults;
   readonly cache = new ApiCache();
   readonly #store: Store;
@@ -71,6 +74,7 @@ export class Statistics {
     this.#store = o.store;
     this.#log = o.log;
     this.#sweep = o.sweep;
+    this.#ops = o.ops;
     this.#faults = o.faults;
     this.#listVersion = o.listVersion ?? (() => null);
     this.#listSeen = this.#listVersion();
@@ -145,7 +149,7 @@ export class Statistics {
   handle(method: string, path: string, query: URLSearchParams): Response | null {
     if (path === "/metrics") {
       if (method !== "GET" && method !== "HEAD") return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
-      return new Response(renderMetrics(this.ctx, this.#sweep, this.cache), {
+      return new Response(renderMetrics(this.ctx, this.#sweep, this.cache, this.#ops), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
       });
     }

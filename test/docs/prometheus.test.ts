@@ -5,7 +5,10 @@
 // unit tests (docs/prometheus/alerts.test.yml) run; without it those two tests are skipped, saying so.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makePair } from "../helpers/certs.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 
 const DIR = join(import.meta.dir, "..", "..", "docs", "prometheus");
@@ -25,17 +28,26 @@ interface Rule {
 const alerts = Bun.YAML.parse(readFileSync(ALERTS, "utf8")) as { groups: { name: string; rules: Rule[] }[] };
 const rules = alerts.groups.flatMap((g) => g.rules);
 
+let root: string;
 let tracker: TestTracker;
-/** The /metrics text of a running tracker. */
+/** The /metrics text of a running tracker, with the options that add metrics (state file, TLS). */
 let exposition: string;
 
 beforeAll(async () => {
-  tracker = await startTestTracker();
+  root = await mkdtemp(join(tmpdir(), "buntracker-prometheus-"));
+  const pair = makePair(root, "tracker");
+  tracker = await startTestTracker([
+    "--state-file", join(root, "state.bin"),
+    "--tls-cert", pair.cert,
+    "--tls-key", pair.key,
+    "--tls-listen", "127.0.0.1:0",
+  ]);
   exposition = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
 });
 
 afterAll(async () => {
   await tracker?.stop();
+  await rm(root, { recursive: true, force: true });
 });
 
 /** Metric names (ours and the process_ ones we serve) with their label matchers, as written in `expr`. */

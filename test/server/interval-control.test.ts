@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { Counters } from "../../src/frontend/counters.ts";
 import { IntervalSource } from "../../src/frontend/settings.ts";
 import { IntervalControl, TICK_MS } from "../../src/server/interval-control.ts";
+import { LagMonitor } from "../../src/server/lag-monitor.ts";
 import { decodeBencode } from "../../src/codec/bencode-decode.ts";
 import { pct, sha1 } from "../helpers/http-client.ts";
 import { startTestTracker } from "../helpers/in-process.ts";
@@ -47,6 +48,18 @@ describe("IntervalControl on a simulated clock", () => {
     expect(source.baseS).toBe(MAX);
     for (let s = 0; s < 4 * 3600; s++) control.step((t += TICK_MS));
     expect(source.baseS).toBe(MIN);
+  });
+
+  test("started, it steps on the lag monitor's tick with the lag that monitor measured (one lag timer)", () => {
+    const { source, control } = setup();
+    const lag = new LagMonitor();
+    control.start(lag);
+    let t = performance.now();
+    // Ticks on time by the clock, but the monitor says each was 150 ms late: its figure is the one used.
+    for (let s = 0; s < 2 * 3600; s++) lag.onTick!((t += TICK_MS), 150);
+    expect(source.baseS).toBe(MAX);
+    control.stop();
+    expect(lag.onTick).toBeNull();
   });
 
   test("requests of every protocol count", () => {
