@@ -150,8 +150,10 @@ function applyAliases(env: Readonly<Record<string, string | undefined>>, given: 
 /** A TOML file with the table's keys at top level: its values go into `given`. Returns a message when bad. */
 function readConfigFile(path: string, from: string, readText: (path: string) => string, given: Given): string | null {
   let doc: Record<string, unknown>;
+  let source: string;
   try {
-    doc = Bun.TOML.parse(readText(path)) as Record<string, unknown>;
+    source = readText(path);
+    doc = Bun.TOML.parse(source) as Record<string, unknown>;
   } catch (err) {
     const why = err instanceof Error ? err.message.replace(/^TOML Parse error: /, "") : String(err);
     return `cannot read ${from} ${path}: ${why}`;
@@ -160,14 +162,24 @@ function readConfigFile(path: string, from: string, readText: (path: string) => 
     const option = OPTION_BY_KEY.get(key);
     if (option === undefined) {
       const near = closest(key, [...OPTION_BY_KEY.keys()]);
-      return `unknown key ${key} in ${path} ${near === null ? "(see docs/options.md)" : `(did you mean ${near}?)`}`;
+      return `unknown key ${key} in ${path}${lineOf(source, key)} ${near === null ? "(see docs/options.md)" : `(did you mean ${near}?)`}`;
     }
     const text =
       typeof value === "string" ? value : typeof value === "number" && Number.isInteger(value) ? String(value) : typeof value === "boolean" ? (value ? "on" : "off") : null;
-    if (text === null) return `invalid ${key} in ${path}: must be a string, an integer, true or false`;
+    if (text === null) return `invalid ${key} in ${path}${lineOf(source, key)}: must be a string, an integer, true or false`;
     given.set(key, { text, from: `${key} in ${path}`, kind: "file" });
   }
   return null;
+}
+
+/** " line N" where `key` is set or opens a table in a TOML text ("" if not found: Bun.TOML gives no
+ * positions, so the line is looked up by its key, bare or quoted). */
+function lineOf(text: string, key: string): string {
+  const k = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const name = `(?:${k}|"${k}"|'${k}')`;
+  const pattern = new RegExp(`^\\s*(?:${name}\\s*[=.]|\\[\\[?\\s*${name}\\s*[\\].])`);
+  const index = text.split(/\r?\n/).findIndex((line) => pattern.test(line));
+  return index < 0 ? "" : ` line ${index + 1}`;
 }
 
 /** BUNTRACKER_* variables that are no setting: a typo in a settings file would otherwise go unnoticed. (Not an
