@@ -7,6 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { networkInterfaces } from "node:os";
+import { defaultsFile } from "./config/defaults-file.ts";
 import { effectiveSettings } from "./config/effective.ts";
 import { helpText, helpWidth } from "./config/help.ts";
 import { parseArgs } from "./config/parse-args.ts";
@@ -30,6 +31,13 @@ if (process.argv[2] === "healthcheck") process.exit(await healthcheckCommand(pro
 const parsed = parseArgs(process.argv.slice(2), process.env, platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable));
 if (parsed.kind === "help") {
   console.log(helpText(VERSION, helpWidth(process.stdout)));
+  process.exit(0);
+}
+if (parsed.kind === "print-config") {
+  // The defaults alone: neither the flags nor the environment of this run.
+  const defaults = parseArgs([], {}, platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable));
+  if (defaults.kind !== "run") throw new Error("the defaults are not valid settings");
+  process.stdout.write(defaultsFile(defaults.config, VERSION));
   process.exit(0);
 }
 if (parsed.kind === "version") {

@@ -29,6 +29,7 @@ export type ParseResult =
   | { kind: "run"; config: Config; aliases: AliasUse[] }
   | { kind: "check"; config: Config; sources: ReadonlyMap<string, Source>; warnings: string[]; aliases: AliasUse[] }
   | { kind: "help" }
+  | { kind: "print-config" }
   | { kind: "version" }
   | { kind: "error"; message: string };
 
@@ -49,6 +50,7 @@ export function parseArgs(
     const arg = argv[i];
     if (arg === "--help" || arg === "-h") return { kind: "help" };
     if (arg === "--version" || arg === "-V") return { kind: "version" };
+    if (arg === "--print-config") return { kind: "print-config" };
     if (arg === "--check-config") {
       check = true;
       continue;
@@ -197,7 +199,7 @@ function unknownVariables(env: Readonly<Record<string, string | undefined>>): st
 
 /** "unknown option --lisen (did you mean --listen?)" when a flag is close. */
 function unknownFlag(flag: string): string {
-  const near = closest(flag, [...OPTION_BY_FLAG.keys(), CONFIG_FLAG, "--help", "--version", "--check-config"]);
+  const near = closest(flag, [...OPTION_BY_FLAG.keys(), CONFIG_FLAG, "--help", "--version", "--check-config", "--print-config"]);
   return `unknown option ${flag} ${near === null ? "(see --help)" : `(did you mean ${near}?)`}`;
 }
 
