@@ -3,10 +3,12 @@
 // registry access) built from dist/ and run: it must answer its HEALTHCHECK as a non-root user and stop on
 // SIGTERM with exit 0.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TARGETS } from "../../scripts/build.ts";
 import { parseArgs } from "../../src/config/parse-args.ts";
+import { startTracker } from "../helpers/tracker-process.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const text = readFileSync(join(ROOT, "Containerfile"), "utf8");
@@ -47,9 +49,7 @@ describe("Containerfile", () => {
   });
 
   test("its settings are valid, and keep the state file and trends in the volume", () => {
-    const env: Record<string, string> = {};
-    for (const a of args("ENV")) for (const m of a.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
-    const r = parseArgs([], env);
+    const r = parseArgs([], imageEnv());
     if (r.kind !== "run") throw new Error(JSON.stringify(r));
     expect(r.config.listen).toEqual({ host: "::", port: 6969 });
     expect(r.config.stateFile).toStartWith("/var/lib/buntracker/");
@@ -66,6 +66,39 @@ describe("Containerfile", () => {
     // Docker's TARGETARCH names, mapped to ours.
     expect(text).toContain("amd64) arch=x64");
     expect(text).toContain("arm64) arch=arm64");
+  });
+});
+
+/** The image's ENV. */
+function imageEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const a of args("ENV")) for (const m of a.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
+  return env;
+}
+
+// Without an engine, the nearest thing: the tracker from source with the image's settings, as its user (when
+// this runs as root and has setpriv), the volume a folder owned by that user. (The listen port becomes a free
+// one: 6969 may be taken here.)
+const asImageUser = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
+describe.skipIf(process.platform === "win32")("the image's settings, without an image", () => {
+  test("as its user: the healthcheck passes, SIGTERM saves the state into the volume and exits 0", async () => {
+    const volume = mkdtempSync(join(tmpdir(), "buntracker-volume-"));
+    try {
+      if (asImageUser) chownSync(volume, 65532, 65532);
+      const env = Object.fromEntries(Object.entries(imageEnv()).map(([k, v]) => [k, v.replace("/var/lib/buntracker", volume)]));
+      const prefix = asImageUser ? ["setpriv", "--reuid=65532", "--regid=65532", "--clear-groups"] : [];
+      const t = await startTracker(["--listen", "127.0.0.1:0"], { ...env, HOME: volume }, prefix);
+      const main = join(import.meta.dir, "..", "..", "src", "main.ts");
+      const health = Bun.spawnSync([...prefix, process.execPath, main, "healthcheck", "--listen", `127.0.0.1:${t.httpPort}`], {
+        env: { ...process.env, ...env, HOME: volume },
+      });
+      expect(health.exitCode).toBe(0);
+      expect(await t.stop("SIGTERM")).toBe(0);
+      expect(existsSync(join(volume, "state.bin"))).toBe(true);
+      if (asImageUser) expect(statSync(join(volume, "state.bin")).uid).toBe(65532);
+    } finally {
+      rmSync(volume, { recursive: true, force: true });
+    }
   });
 });
 
