@@ -148,15 +148,16 @@ if (process.env.npm_lifecycle_event !== undefined && process.platform !== "win32
   }, 500).unref();
 }
 // Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read, the log file is
-// reopened (the usual daemon convention), and the settings are read again (the --config file; the command line
-// and the environment are those of the start): what can change at once does, the rest is named as needing a
+// reopened (the usual daemon convention), and the --config file, if any, is read again (the command line and
+// the environment stay those of the start): what can change at once does, the rest is named as needing a
 // restart.
 if (process.platform !== "win32") {
   process.on("SIGHUP", () => {
     output!.reopen();
     void tracker!.access.reload("SIGHUP");
     tracker!.reloadTls();
-    reloadSettings();
+    // Without a --config file there is nothing to re-read: flags and environment stay those of the start.
+    if (parsed.configFile !== null) reloadSettings();
   });
 }
 /** The settings in force: those of the start, with what SIGHUP re-reads applied. */

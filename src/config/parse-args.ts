@@ -24,9 +24,10 @@ export const CONFIG_ENV = "BUNTRACKER_CONFIG";
 
 type Given = Map<string, { text: string; from: string; kind: "file" | "env" | "flag" }>;
 
-/** `aliases`: each Rustracker variable found in the environment and what became of it (main.ts logs them). */
+/** `aliases`: each Rustracker variable found in the environment and what became of it (main.ts logs them).
+ * `configFile`: the --config file read, if any. */
 export type ParseResult =
-  | { kind: "run"; config: Config; aliases: AliasUse[] }
+  | { kind: "run"; config: Config; aliases: AliasUse[]; configFile: string | null }
   | { kind: "check"; config: Config; sources: ReadonlyMap<string, Source>; warnings: string[]; aliases: AliasUse[] }
   | { kind: "help" }
   | { kind: "print-config" }
@@ -114,7 +115,7 @@ export function parseArgs(
     const message = rule.check(ctx);
     if (message !== null) return { kind: "error", message };
   }
-  if (!check) return { kind: "run", config: result, aliases };
+  if (!check) return { kind: "run", config: result, aliases, configFile: configFile?.path ?? null };
   const sources = new Map<string, Source>();
   for (const o of OPTIONS) {
     const g = given.get(o.key);
