@@ -1,5 +1,6 @@
 // The tracker as a user runs it: a real process, real flags, real signals.
 import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { startTracker } from "../helpers/tracker-process.ts";
@@ -66,9 +67,12 @@ describe("command line", () => {
     }
   });
 
-  // Needs an unprivileged user: as root, the test drops to nobody with setpriv.
+  // Needs an unprivileged user (as root, the test drops to nobody with setpriv) and ports 80 and 81 privileged
+  // (containers may lower net.ipv4.ip_unprivileged_port_start).
   const asNobody = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
-  test.skipIf(process.platform === "win32" || (process.getuid?.() === 0 && !asNobody))(
+  const sysctl = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+  const privileged = process.platform === "linux" && (!existsSync(sysctl) || Number(readFileSync(sysctl, "utf8")) > 81);
+  test.skipIf(!privileged || (process.getuid?.() === 0 && !asNobody))(
     "a port below 1024 without the right says how to grant it",
     () => {
       const prefix = asNobody ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
