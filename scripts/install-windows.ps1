@@ -16,10 +16,11 @@
   - keeps its data in %ProgramData%\buntracker: state.bin (swarms and completion counts, saved every 5 minutes
     and at a graceful stop), buntracker.log (the log, 10 MiB at most plus buntracker.log.1), trends.jsonl
     (trend history), deny.txt (the deny list, empty
-    at first), admin-token (readable by Administrators, SYSTEM and the tracker only) and install.json (the
-    listen address chosen here);
+    at first), admin-token (readable by Administrators, SYSTEM and the tracker only) and buntracker.toml (the
+    tracker's settings: the one place they are kept; edit it, then run restart);
   - registers the scheduled task "buntracker": it starts at boot, before anyone logs on, as the built-in
-    LOCAL SERVICE account (no administrator rights, no profile), with no time limit;
+    LOCAL SERVICE account (no administrator rights, no profile), with no time limit, and runs
+    buntracker.exe --config %ProgramData%\buntracker\buntracker.toml;
   - adds inbound firewall rules (group "buntracker") for TCP and UDP on the chosen port, for this program only;
   - starts it and waits until the port is open.
   Why a scheduled task and not a Windows service: a service must answer the service control manager, which a
@@ -27,8 +28,10 @@
   once (Windows cannot send it Ctrl+C), so stop, restart and upgrades first ask the tracker itself to stop
   (POST /admin/shutdown with the admin token on its admin listener, 127.0.0.1:6970), which saves the swarms to
   state.bin; only a tracker that does not answer or has not exited within 30 seconds is ended.
-  Running install again upgrades in place: the tracker is stopped, the executable replaced, and the settings,
-  token and data kept. A new -Listen replaces the port (and the firewall rules).
+  Running install again upgrades in place: the tracker is stopped, the executable replaced, and the settings
+  (buntracker.toml, checked by the new executable first), token and data kept. A new -Listen replaces the
+  listen line in buntracker.toml (and the firewall rules). An install from before buntracker.toml has its
+  install.json turned into one.
 
 .EXAMPLE
   powershell -ExecutionPolicy Bypass -File .\install-windows.ps1 install -Listen 6969
@@ -65,6 +68,9 @@ $DefaultAdminListen = '127.0.0.1:6970'
 $ProgramDir = Join-Path $env:ProgramFiles 'buntracker'
 $Exe = Join-Path $ProgramDir 'buntracker.exe'
 $DataDir = Join-Path $env:ProgramData 'buntracker'
+# The tracker's settings (TOML, read with --config): the task names nothing else.
+$ConfigFile = Join-Path $DataDir 'buntracker.toml'
+# Where installs before buntracker.toml kept the listen addresses (read once, to make buntracker.toml).
 $SettingsFile = Join-Path $DataDir 'install.json'
 $TokenFile = Join-Path $DataDir 'admin-token'
 $DenyFile = Join-Path $DataDir 'deny.txt'
@@ -120,9 +126,17 @@ function ConvertTo-ListenAddress([string]$Program, [string]$Text) {
 
 function Get-Port([string]$ListenAddress) { [int]($ListenAddress -replace '^.*:', '') }
 
-function Get-Settings {
+# install.json of an install from before buntracker.toml, or $null.
+function Get-OldSettings {
   if (Test-Path -LiteralPath $SettingsFile) { return Get-Content -LiteralPath $SettingsFile -Raw | ConvertFrom-Json }
   return $null
+}
+
+# A setting in force as the tracker reads buntracker.toml (--check-config --config), '' when not set.
+function Read-ConfigSetting([string]$Program, [string]$Key) {
+  $line = Invoke-CheckConfig $Program @('--config', $ConfigFile) | Where-Object { $_ -match "^$Key = `"([^`"]*)`"" } | Select-Object -First 1
+  if (-not $line -or $line -notmatch "^$Key = `"([^`"]*)`"") { return '' }
+  return $Matches[1]
 }
 
 function Find-Binary {
@@ -206,7 +220,7 @@ function Wait-Listening([int]$Port) {
 
 function Start-Tracker {
   Start-ScheduledTask -TaskName $TaskName
-  $port = Get-Port (Get-Settings).Listen
+  $port = Get-Port (Read-ConfigSetting $Exe 'listen')
   if (Wait-Listening $port) {
     Write-Host "buntracker is running on port $port."
   } else {
@@ -234,7 +248,8 @@ function Set-FirewallRules([int]$Port) {
   }
 }
 
-# The tracker's command line in the task.
+# The settings of a new buntracker.toml, as command-line flags (so that they can be checked as such, and
+# ConvertTo-Toml writes them as the file).
 function Get-TrackerArguments([string]$ListenAddress, [string]$AdminListen) {
   $arguments = @('--listen', $ListenAddress, '--trends-file', $TrendsFile, '--state-file', $StateFile,
     '--access-mode', 'deny', '--access-list', $DenyFile, '--admin-token-file', $TokenFile, '--log-file', $LogFile)
@@ -242,9 +257,21 @@ function Get-TrackerArguments([string]$ListenAddress, [string]$AdminListen) {
   return $arguments
 }
 
-function Register-TrackerTask([string]$ListenAddress, [string]$AdminListen) {
-  $arguments = Get-TrackerArguments $ListenAddress $AdminListen | ForEach-Object { '"' + $_ + '"' }
-  $taskAction = New-ScheduledTaskAction -Execute $Exe -Argument ($arguments -join ' ') -WorkingDirectory $DataDir
+# Flags and values (--state-file C:\...) as TOML lines (state_file = 'C:\...'). Literal strings: a Windows path's
+# backslashes stay as they are.
+function ConvertTo-Toml([string[]]$Arguments) {
+  $lines = @('# buntracker settings (the scheduled task runs: buntracker.exe --config THIS-FILE).',
+    '# Every option: buntracker.exe --print-config. After an edit: install-windows.ps1 restart.')
+  for ($i = 0; $i -lt $Arguments.Count; $i += 2) {
+    $value = $Arguments[$i + 1]
+    if ($value -match "['\r\n]") { Fail "cannot write $value in $ConfigFile" }
+    $lines += ($Arguments[$i].Substring(2).Replace('-', '_') + " = '" + $value + "'")
+  }
+  return ($lines -join "`r`n") + "`r`n"
+}
+
+function Register-TrackerTask {
+  $taskAction = New-ScheduledTaskAction -Execute $Exe -Argument ('--config "' + $ConfigFile + '"') -WorkingDirectory $DataDir
   $trigger = New-ScheduledTaskTrigger -AtStartup
   $principal = New-ScheduledTaskPrincipal -UserId (Get-AccountName $SidLocalService) -LogonType ServiceAccount -RunLevel Limited
   $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -StartWhenAvailable `
@@ -262,20 +289,38 @@ function Install-Tracker {
   if ($LASTEXITCODE -eq -1073741795) { Fail "$source died with an illegal instruction: this CPU is too old for it (see Release builds in README.md)" }
   if ($LASTEXITCODE -ne 0 -or $version -notmatch '^buntracker ') { Fail "$source is not a working buntracker executable" }
 
-  $settings = Get-Settings
-  if ($Listen) { $listenAddress = ConvertTo-ListenAddress $source $Listen }
-  elseif ($settings) { $listenAddress = $settings.Listen }
-  else { $listenAddress = $DefaultListen }
-  # The admin listener: on for a fresh install; an install from before it keeps /metrics on the public port,
-  # where its scrapes find it ('' in install.json: none).
-  if (-not $settings) { $adminListen = $DefaultAdminListen }
-  elseif ($settings.PSObject.Properties['AdminListen']) { $adminListen = [string]$settings.AdminListen }
-  else { $adminListen = '' }
+  $listenAddress = ''
+  $adminListen = ''
+  if (Test-Path -LiteralPath $ConfigFile) {
+    # Kept as it is (with its owner's edits); only a new -Listen changes its listen line.
+    $configText = [IO.File]::ReadAllText($ConfigFile)
+    if ($Listen) {
+      $listenAddress = ConvertTo-ListenAddress $source $Listen
+      $line = "listen = '$listenAddress'"
+      if ($configText -match '(?m)^[ \t]*listen[ \t]*=') { $configText = $configText -replace '(?m)^[ \t]*listen[ \t]*=[^\r\n]*', $line }
+      else { $configText = $configText.TrimEnd() + "`r`n$line`r`n" }
+    }
+  } else {
+    $settings = Get-OldSettings
+    if ($Listen) { $listenAddress = ConvertTo-ListenAddress $source $Listen }
+    elseif ($settings) { $listenAddress = $settings.Listen }
+    else { $listenAddress = $DefaultListen }
+    # The admin listener: on for a fresh install; an install from before it keeps /metrics on the public port,
+    # where its scrapes find it ('' in install.json: none).
+    if (-not $settings) { $adminListen = $DefaultAdminListen }
+    elseif ($settings.PSObject.Properties['AdminListen']) { $adminListen = [string]$settings.AdminListen }
+    else { $adminListen = '' }
+    $configText = ConvertTo-Toml (Get-TrackerArguments $listenAddress $adminListen)
+  }
 
-  # With a token file kept from an earlier install, the new executable checks the whole command line the task
-  # will run before the running tracker is stopped. (A fresh install makes every file itself.)
-  if (Test-Path -LiteralPath $TokenFile) { Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress $adminListen) | Out-Null }
-  elseif ($adminListen) { Invoke-CheckConfig $source @('--listen', $listenAddress, '--admin-listen', $adminListen) | Out-Null }
+  # With a token file kept from an earlier install, the new executable checks the settings file the task will
+  # read before the running tracker is stopped. (A fresh install makes every file itself.)
+  if (Test-Path -LiteralPath $TokenFile) {
+    $candidate = Join-Path $DataDir 'buntracker.toml.new'
+    [IO.File]::WriteAllText($candidate, $configText)
+    try { Invoke-CheckConfig $source @('--config', $candidate) | Out-Null }
+    finally { Remove-Item -LiteralPath $candidate -Force -ErrorAction SilentlyContinue }
+  } elseif ($adminListen) { Invoke-CheckConfig $source @('--listen', $listenAddress, '--admin-listen', $adminListen) | Out-Null }
 
   $upgrade = Test-Path -LiteralPath $Exe
   Stop-Tracker
@@ -294,10 +339,14 @@ function Install-Tracker {
   if ($LASTEXITCODE -ne 0) { Fail "icacls failed on $DataDir" }
   if (-not (Test-Path -LiteralPath $TokenFile)) { New-Token }
   if (-not (Test-Path -LiteralPath $DenyFile)) { New-Item -ItemType File -Path $DenyFile | Out-Null }
-  @{ Listen = $listenAddress; AdminListen = $adminListen } | ConvertTo-Json | Set-Content -LiteralPath $SettingsFile -Encoding ASCII
+  # UTF-8 without a byte order mark (what [IO.File] writes), which the tracker reads.
+  [IO.File]::WriteAllText($ConfigFile, $configText)
+  if (Test-Path -LiteralPath $SettingsFile) { Remove-Item -LiteralPath $SettingsFile -Force }
+  $listenAddress = Read-ConfigSetting $Exe 'listen'
+  $adminListen = Read-ConfigSetting $Exe 'admin_listen'
 
   Set-FirewallRules (Get-Port $listenAddress)
-  Register-TrackerTask $listenAddress $adminListen
+  Register-TrackerTask
   if ($upgrade) { Write-Host "Upgraded to $version." } else { Write-Host "Installed $version." }
   Start-Tracker
   $port = Get-Port $listenAddress
@@ -354,10 +403,10 @@ switch ($Action) {
     Assert-Installed
     $task = Get-ScheduledTask -TaskName $TaskName
     $info = Get-ScheduledTaskInfo -TaskName $TaskName
-    $settings = Get-Settings
     Write-Host "task:        $($task.State) (last run $($info.LastRunTime), result $($info.LastTaskResult))"
     Write-Host "processes:   $((Get-TrackerProcesses).Count)"
-    if ($settings) { Write-Host "listen:      $($settings.Listen)" }
+    Write-Host "listen:      $(Read-ConfigSetting $Exe 'listen')"
+    Write-Host "settings:    $ConfigFile"
     Write-Host "executable:  $Exe"
     Write-Host "data:        $DataDir"
   }

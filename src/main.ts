@@ -1,16 +1,18 @@
 // Command-line entry: flags, BUNTRACKER_* environment and --config file -> Config -> running tracker (or, with
 // --check-config, the settings printed; `healthcheck`: see server/healthcheck.ts). Bad input prints one line and
 // exits 2; a listener that cannot bind exits 1; SIGINT/SIGTERM (and on Windows SIGBREAK and SIGHUP, sent when the
-// console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the access list and the TLS
-// certificate.
+// console closes) shut down gracefully with exit 0; elsewhere SIGHUP reloads the access list, the TLS
+// certificate and the settings (see reloadSettings).
 
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { networkInterfaces } from "node:os";
+import { defaultsFile } from "./config/defaults-file.ts";
 import { effectiveSettings } from "./config/effective.ts";
 import { helpText, helpWidth } from "./config/help.ts";
 import { parseArgs } from "./config/parse-args.ts";
 import { platformDefaults } from "./config/platform.ts";
+import { RELOADABLE, settingChanges } from "./config/reload.ts";
 import { describeAlias } from "./config/rustracker-env.ts";
 import { Invalid, secret } from "./config/value-types.ts";
 import { startTracker } from "./server/app.ts";
@@ -27,9 +29,17 @@ import { VERSION, versionLine } from "./version.ts";
 declare const WITH_DASHBOARD: boolean | undefined;
 
 if (process.argv[2] === "healthcheck") process.exit(await healthcheckCommand(process.argv.slice(3), process.env));
-const parsed = parseArgs(process.argv.slice(2), process.env, platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable));
+const platform = platformDefaults(process.platform, process.env, Bun.isStandaloneExecutable);
+const parsed = parseArgs(process.argv.slice(2), process.env, platform);
 if (parsed.kind === "help") {
   console.log(helpText(VERSION, helpWidth(process.stdout)));
+  process.exit(0);
+}
+if (parsed.kind === "print-config") {
+  // The defaults alone: neither the flags nor the environment of this run.
+  const defaults = parseArgs([], {}, platform);
+  if (defaults.kind !== "run") throw new Error("the defaults are not valid settings");
+  process.stdout.write(defaultsFile(defaults.config, VERSION));
   process.exit(0);
 }
 if (parsed.kind === "version") {
@@ -137,14 +147,36 @@ if (process.env.npm_lifecycle_event !== undefined && process.platform !== "win32
     if (process.ppid !== parent) void shutdown("parent exited");
   }, 500).unref();
 }
-// Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read, and the log file is
-// reopened (the usual daemon convention).
+// Elsewhere SIGHUP means "reload": the access list and the TLS certificate are re-read, the log file is
+// reopened (the usual daemon convention), and the --config file, if any, is read again (the command line and
+// the environment stay those of the start): what can change at once does, the rest is named as needing a
+// restart.
 if (process.platform !== "win32") {
   process.on("SIGHUP", () => {
     output!.reopen();
     void tracker!.access.reload("SIGHUP");
     tracker!.reloadTls();
+    // Without a --config file there is nothing to re-read: flags and environment stay those of the start.
+    if (parsed.configFile !== null) reloadSettings();
   });
+}
+/** The settings in force: those of the start, with what SIGHUP re-reads applied. */
+let running = config;
+function reloadSettings(): void {
+  const next = parseArgs(process.argv.slice(2), process.env, platform);
+  if (next.kind !== "run") {
+    const why = next.kind === "error" ? next.message : next.kind;
+    log.warn("settings not re-read; the running ones stay", { err: why, cause: "SIGHUP" });
+    return;
+  }
+  const { applied, restart } = settingChanges(running, next.config);
+  const before = running.logLevel;
+  for (const field of RELOADABLE) running = { ...running, [field]: next.config[field] };
+  // The line is written at the more verbose of the two levels, so that it shows either way.
+  log.setLevel(Logger.verbose(before, running.logLevel));
+  log.info("settings re-read", { applied, cause: "SIGHUP" });
+  if (restart.length > 0) log.warn("settings changed that need a restart to apply", { settings: restart });
+  log.setLevel(running.logLevel);
 }
 
 const hostPort = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);

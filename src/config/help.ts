@@ -61,6 +61,7 @@ export function helpText(version: string, width = 80): string {
   out.push("", "Other:");
   out.push(...entry("--config PATH", "Read settings from this TOML file: the keys are the option names in snake case (interval_secs = 900); --check-config prints them. The environment and the command line win over it. Env BUNTRACKER_CONFIG.", width, column));
   out.push(...entry("--check-config", "Check the settings (flags, environment and --config file), print them with where each came from, and exit: 0 when they are good, 2 with the problem when not. The admin token is not shown.", width, column));
+  out.push(...entry("--print-config", "Print a config file of every option with its help and default (commented out), and exit.", width, column));
   out.push(...entry("healthcheck [URL]", "Fetch URL (default: /healthz on --admin-listen if set, else on --listen, from the same settings), print one line and exit 0 when it answers 200, 1 otherwise. For container HEALTHCHECK and scripts without curl.", width, column));
   out.push(...entry("-h, --help", "Show this help and exit.", width, column));
   out.push(...entry("-V, --version", "Print the version and exit.", width, column));

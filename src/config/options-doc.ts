@@ -23,7 +23,9 @@ export function optionsDoc(): string {
     "line per option, the key being the option's name in snake case (`interval_secs = 900`, `listen = \"[::]:6969\"`,",
     "`websocket = false` or `\"off\"`). The command line wins over the environment, which wins over the file. The",
     "output of `--check-config` is such a file (without the admin token, which it never shows). An unknown key or a bad value is an",
-    "error like a bad flag.",
+    "error like a bad flag, naming the key and its line. `buntracker --print-config` prints a file of every option with its",
+    "help and its default, commented out: a starting point to edit. On Unix, `SIGHUP` reads the file again: `log_level`",
+    "applies at once, and the log names every other changed setting as needing a restart.",
   ];
   for (const group of GROUPS) {
     out.push("", `## ${group}`, "", "| option | environment | range | default | meaning |", "|---|---|---|---|---|");

@@ -325,7 +325,7 @@ export const OPTIONS: readonly Option[] = [
     type: oneOf("error", "warn", "info", "debug"),
     default: "info",
     defaultText: "info",
-    help: "error, warn, info or debug. Logs are JSON lines on stdout (led by their syslog priority, <3> to <7>, when stdout is the systemd journal).",
+    help: "error, warn, info or debug. Logs are JSON lines on stdout (led by their syslog priority, <3> to <7>, when stdout is the systemd journal). On Unix, a change in the --config file applies on SIGHUP.",
   }),
   option("log_file", "logFile", "Files and logging", {
     value: "PATH",

@@ -24,11 +24,13 @@ export const CONFIG_ENV = "BUNTRACKER_CONFIG";
 
 type Given = Map<string, { text: string; from: string; kind: "file" | "env" | "flag" }>;
 
-/** `aliases`: each Rustracker variable found in the environment and what became of it (main.ts logs them). */
+/** `aliases`: each Rustracker variable found in the environment and what became of it (main.ts logs them).
+ * `configFile`: the --config file read, if any. */
 export type ParseResult =
-  | { kind: "run"; config: Config; aliases: AliasUse[] }
+  | { kind: "run"; config: Config; aliases: AliasUse[]; configFile: string | null }
   | { kind: "check"; config: Config; sources: ReadonlyMap<string, Source>; warnings: string[]; aliases: AliasUse[] }
   | { kind: "help" }
+  | { kind: "print-config" }
   | { kind: "version" }
   | { kind: "error"; message: string };
 
@@ -49,6 +51,7 @@ export function parseArgs(
     const arg = argv[i];
     if (arg === "--help" || arg === "-h") return { kind: "help" };
     if (arg === "--version" || arg === "-V") return { kind: "version" };
+    if (arg === "--print-config") return { kind: "print-config" };
     if (arg === "--check-config") {
       check = true;
       continue;
@@ -112,7 +115,7 @@ export function parseArgs(
     const message = rule.check(ctx);
     if (message !== null) return { kind: "error", message };
   }
-  if (!check) return { kind: "run", config: result, aliases };
+  if (!check) return { kind: "run", config: result, aliases, configFile: configFile?.path ?? null };
   const sources = new Map<string, Source>();
   for (const o of OPTIONS) {
     const g = given.get(o.key);
@@ -150,8 +153,10 @@ function applyAliases(env: Readonly<Record<string, string | undefined>>, given: 
 /** A TOML file with the table's keys at top level: its values go into `given`. Returns a message when bad. */
 function readConfigFile(path: string, from: string, readText: (path: string) => string, given: Given): string | null {
   let doc: Record<string, unknown>;
+  let source: string;
   try {
-    doc = Bun.TOML.parse(readText(path)) as Record<string, unknown>;
+    source = readText(path);
+    doc = Bun.TOML.parse(source) as Record<string, unknown>;
   } catch (err) {
     const why = err instanceof Error ? err.message.replace(/^TOML Parse error: /, "") : String(err);
     return `cannot read ${from} ${path}: ${why}`;
@@ -160,14 +165,24 @@ function readConfigFile(path: string, from: string, readText: (path: string) => 
     const option = OPTION_BY_KEY.get(key);
     if (option === undefined) {
       const near = closest(key, [...OPTION_BY_KEY.keys()]);
-      return `unknown key ${key} in ${path} ${near === null ? "(see docs/options.md)" : `(did you mean ${near}?)`}`;
+      return `unknown key ${key} in ${path}${lineOf(source, key)} ${near === null ? "(see docs/options.md)" : `(did you mean ${near}?)`}`;
     }
     const text =
       typeof value === "string" ? value : typeof value === "number" && Number.isInteger(value) ? String(value) : typeof value === "boolean" ? (value ? "on" : "off") : null;
-    if (text === null) return `invalid ${key} in ${path}: must be a string, an integer, true or false`;
+    if (text === null) return `invalid ${key} in ${path}${lineOf(source, key)}: must be a string, an integer, true or false`;
     given.set(key, { text, from: `${key} in ${path}`, kind: "file" });
   }
   return null;
+}
+
+/** " line N" where `key` is set or opens a table in a TOML text ("" if not found: Bun.TOML gives no
+ * positions, so the line is looked up by its key, bare or quoted). */
+function lineOf(text: string, key: string): string {
+  const k = key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const name = `(?:${k}|"${k}"|'${k}')`;
+  const pattern = new RegExp(`^\\s*(?:${name}\\s*[=.]|\\[\\[?\\s*${name}\\s*[\\].])`);
+  const index = text.split(/\r?\n/).findIndex((line) => pattern.test(line));
+  return index < 0 ? "" : ` line ${index + 1}`;
 }
 
 /** BUNTRACKER_* variables that are no setting: a typo in a settings file would otherwise go unnoticed. (Not an
@@ -185,7 +200,7 @@ function unknownVariables(env: Readonly<Record<string, string | undefined>>): st
 
 /** "unknown option --lisen (did you mean --listen?)" when a flag is close. */
 function unknownFlag(flag: string): string {
-  const near = closest(flag, [...OPTION_BY_FLAG.keys(), CONFIG_FLAG, "--help", "--version", "--check-config"]);
+  const near = closest(flag, [...OPTION_BY_FLAG.keys(), CONFIG_FLAG, "--help", "--version", "--check-config", "--print-config"]);
   return `unknown option ${flag} ${near === null ? "(see --help)" : `(did you mean ${near}?)`}`;
 }
 

@@ -285,7 +285,7 @@ async function startComponents(
             return json({ ok: true, stopping: true }, 202);
           };
     const options = adminServeOptions({ routes, api: operatorApi, health, shutdown, proxies: config.trustProxy, faults });
-    const listener = new HttpListener(options, config.adminListen, null);
+    const listener = new HttpListener(options, config.adminListen, null, "admin HTTP");
     life.add("admin listener", () => listener.stop(SHUTDOWN_GRACE_MS), SHUTDOWN_GRACE_MS + 1000);
     adminListener = listener;
   }

@@ -13,6 +13,7 @@
 import type { Server } from "bun";
 import type { ListenAddress } from "../config/config.ts";
 import type { WsConnection } from "../frontend/ws-tracker.ts";
+import { listenError } from "./listen-error.ts";
 import type { TlsPair } from "./tls-files.ts";
 
 export type ServeOptions = Omit<Bun.Serve.Options<WsConnection, string>, "hostname" | "port" | "reusePort" | "tls" | "unix">;
@@ -26,21 +27,26 @@ export class HttpListener {
   /** Servers replaced by a renewal, still finishing their connections. */
   readonly #retired = new Set<Server<WsConnection>>();
 
-  constructor(options: ServeOptions, listen: ListenAddress, tls: TlsPair | null) {
+  /** `name`: the listener in an error message (default HTTP or HTTPS). Binding errors are ListenErrors. */
+  constructor(options: ServeOptions, listen: ListenAddress, tls: TlsPair | null, name = tls === null ? "HTTP" : "HTTPS") {
     this.#options = options;
     this.#host = listen.host;
     this.tls = tls !== null;
-    if (tls === null) {
-      // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
-      // on the same port would silently share (split) the traffic instead of failing to start.
-      this.#server = Bun.serve<WsConnection>({ ...options, hostname: listen.host, port: listen.port, reusePort: false } as Bun.Serve.Options<WsConnection, string>);
-      this.#port = this.#server.port ?? listen.port;
-      return;
+    try {
+      if (tls === null) {
+        // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
+        // on the same port would silently share (split) the traffic instead of failing to start.
+        this.#server = Bun.serve<WsConnection>({ ...options, hostname: listen.host, port: listen.port, reusePort: false } as Bun.Serve.Options<WsConnection, string>);
+        this.#port = this.#server.port ?? listen.port;
+        return;
+      }
+      const guard = Bun.serve({ hostname: listen.host, port: listen.port, reusePort: false, development: false, fetch: () => new Response(null, { status: 503 }) });
+      this.#port = guard.port ?? listen.port;
+      guard.stop(true);
+      this.#server = this.#serve(tls);
+    } catch (err) {
+      throw listenError(err, name, listen);
     }
-    const guard = Bun.serve({ hostname: listen.host, port: listen.port, reusePort: false, development: false, fetch: () => new Response(null, { status: 503 }) });
-    this.#port = guard.port ?? listen.port;
-    guard.stop(true);
-    this.#server = this.#serve(tls);
   }
 
   get port(): number {

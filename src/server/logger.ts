@@ -17,6 +17,16 @@ export class Logger {
     this.#write = write;
   }
 
+  /** Changes the level from now on (a SIGHUP re-read of the settings). */
+  setLevel(level: LogLevel): void {
+    this.#max = RANK[level];
+  }
+
+  /** The more verbose of the current level and `level`. */
+  static verbose(a: LogLevel, b: LogLevel): LogLevel {
+    return RANK[a] >= RANK[b] ? a : b;
+  }
+
   enabled(level: LogLevel): boolean {
     return RANK[level] <= this.#max;
   }

@@ -19,6 +19,7 @@ import type { ListenAddress } from "../config/config.ts";
 import { parseIp } from "../codec/ip.ts";
 import { UDP_REPLY_BUDGET, type UdpTracker } from "../frontend/udp-tracker.ts";
 import type { Faults } from "./faults.ts";
+import { listenError } from "./listen-error.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 // Bun.udpSocket's undocumented `flags` (uSockets LIBUS_* values, see bun-notes §1.3).
@@ -55,7 +56,12 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
 
   const host = o.listen.host;
   const wildcard = host === "::" || host === "0.0.0.0";
-  const main = await bind(host, o.listen.port, wildcard ? FLAG_REUSE_ADDR : 0);
+  let main: Socket;
+  try {
+    main = await bind(host, o.listen.port, wildcard ? FLAG_REUSE_ADDR : 0); // (Bun throws here, not rejects)
+  } catch (err) {
+    throw listenError(err, "UDP", o.listen);
+  }
   const port = main.port;
   const perAddress = new Map<string, Socket>();
 

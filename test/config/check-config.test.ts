@@ -107,3 +107,33 @@ describe("--check-config", () => {
     expect(good.stdout).not.toContain(TOKEN);
   });
 });
+
+describe("--print-config", () => {
+  test("prints every option with its help and default; read back, commented or not, it gives the defaults", async () => {
+    const printed = Bun.spawnSync([process.execPath, MAIN, "--print-config", "--interval-secs", "600"], {
+      env: { PATH: process.env.PATH ?? "", BUNTRACKER_LOG_LEVEL: "debug" },
+    });
+    expect(printed.stderr.toString()).toBe("");
+    expect(printed.exitCode).toBe(0);
+    const text = printed.stdout.toString();
+    // Defaults only: neither the flag nor the variable of that run.
+    expect(text).toContain("\n# interval_secs = 1800\n");
+    expect(text).toContain('\n# log_level = "info"\n');
+    expect(text).toContain("\n# Drop peers silent this long. At least the interval. Range 1-604800.");
+    expect(text).toContain("\n# tls_cert = (not set; PATH)\n");
+    const defaults = settings(check([]).stdout);
+    const file = join(dir, "printed.toml");
+    await writeFile(file, text);
+    expect(settings(check(["--config", file]).stdout)).toEqual(defaults);
+    // Every option with a value is there to uncomment; doing so changes nothing.
+    const uncommented = text.replace(/^# (\w+ = [^(].*)$/gm, "$1");
+    const keys = [...uncommented.matchAll(/^(\w+) = /gm)].map((m) => m[1]);
+    expect(keys).toContain("min_interval_secs");
+    expect(keys.length).toBeGreaterThan(20);
+    await writeFile(file, uncommented);
+    const back = check(["--config", file]);
+    expect(back.stderr).toBe("");
+    const values = Object.fromEntries(Object.entries(settings(back.stdout)).map(([k, [v]]) => [k, v]));
+    expect(values).toEqual(Object.fromEntries(Object.entries(defaults).map(([k, [v]]) => [k, v])));
+  });
+});

@@ -42,11 +42,13 @@ describe("--config", () => {
   });
 
   test("mistakes are one line naming the key and the file", () => {
-    expect(error("lisen = 80\n")).toBe(`unknown key lisen in ${FILE} (did you mean listen?)`);
-    expect(error("speed = 80\n")).toBe(`unknown key speed in ${FILE} (see docs/options.md)`);
+    expect(error("lisen = 80\n")).toBe(`unknown key lisen in ${FILE} line 1 (did you mean listen?)`);
+    expect(error("# tuned\ninterval_secs = 900\n\n  speed = 80\n")).toBe(`unknown key speed in ${FILE} line 4 (see docs/options.md)`);
+    expect(error('websocket = true\n"a.b+" = 1\n')).toBe(`unknown key a.b+ in ${FILE} line 2 (see docs/options.md)`);
+    expect(error("interval_secs = 900\n[tls]\ncert = 'x'\n")).toBe(`unknown key tls in ${FILE} line 2 (see docs/options.md)`);
     expect(error("interval_secs = 0\n")).toBe(`invalid interval_secs in ${FILE} "0": must be an integer from 1 to 86400`);
-    expect(error("interval_secs = 1.5\n")).toBe(`invalid interval_secs in ${FILE}: must be a string, an integer, true or false`);
-    expect(error("[listen]\nport = 80\n")).toBe(`invalid listen in ${FILE}: must be a string, an integer, true or false`);
+    expect(error("interval_secs = 1.5\n")).toBe(`invalid interval_secs in ${FILE} line 1: must be a string, an integer, true or false`);
+    expect(error("[listen]\nport = 80\n")).toBe(`invalid listen in ${FILE} line 1: must be a string, an integer, true or false`);
     expect(error("interval_secs = = 3\n")).toStartWith(`cannot read --config ${FILE}: `);
     expect(error("interval_secs = 900\n", ["--peer-timeout-secs", "600"])).toBe(
       `invalid --peer-timeout-secs "600": the peer timeout must be at least the announce interval (interval_secs in ${FILE}, 900)`,

@@ -37,7 +37,11 @@ describe("install-windows.ps1", () => {
     expect(install).toContain("Stop-Tracker");
   });
 
-  test("the task's command line is one the tracker accepts, with every file in %ProgramData%\\buntracker", () => {
+  test("the task runs --config buntracker.toml only; the file it writes is one the tracker accepts, every file in %ProgramData%\\buntracker", () => {
+    // One place for the settings: the task's command line names the file and nothing else.
+    const register = script.slice(script.indexOf("function Register-TrackerTask"), script.indexOf("function Install-Tracker"));
+    expect(register).toContain(`New-ScheduledTaskAction -Execute $Exe -Argument ('--config "' + $ConfigFile + '"')`);
+    expect(script).toContain("$ConfigFile = Join-Path $DataDir 'buntracker.toml'");
     const body = script.match(/function Get-TrackerArguments[^{]*\{\s*\$arguments = @\(([\s\S]*?)\)\s*(if [^\n]*)\s*return \$arguments\s*\}/);
     expect(body).not.toBeNull();
     // The admin listener's flag is added when there is one (a fresh install: 127.0.0.1:6970).
@@ -55,8 +59,17 @@ describe("install-windows.ps1", () => {
     };
     const args = [...list!.matchAll(/'([^']*)'|(\$\w+)/g)].map((m) => m[1] ?? sample[m[2]] ?? `unknown variable ${m[2]}`);
     for (const a of args.filter((a) => a.startsWith("--"))) expect(OPTIONS.map((o) => o.flag)).toContain(a);
-    const parsed = parseArgs(args, {});
+    // What ConvertTo-Toml does with them: --flag-name VALUE -> flag_name = 'VALUE' (a TOML literal string).
+    const convert = script.slice(script.indexOf("function ConvertTo-Toml"), script.indexOf("function Register-TrackerTask"));
+    expect(convert).toContain(`$lines += ($Arguments[$i].Substring(2).Replace('-', '_') + " = '" + $value + "'")`);
+    expect(convert).toContain(`if ($value -match "['\\r\\n]") { Fail`);
+    const lines = ["# buntracker settings"];
+    for (let i = 0; i < args.length; i += 2) lines.push(`${args[i].slice(2).replaceAll("-", "_")} = '${args[i + 1]}'`);
+    const toml = `${lines.join("\r\n")}\r\n`;
+    const parsed = parseArgs(["--config", "C:\\ProgramData\\buntracker\\buntracker.toml"], {}, undefined, () => toml);
     if (parsed.kind !== "run") throw new Error(JSON.stringify(parsed));
+    // The same settings as the flags themselves.
+    expect(JSON.stringify(parsed.config)).toBe(JSON.stringify((parseArgs(args, {}) as { config: unknown }).config));
     expect(parsed.config.listen).toEqual({ host: "::", port: 6969 });
     expect(parsed.config.trendsFile).toBe(sample.$TrendsFile);
     // Swarms and completion counts survive a restart or an upgrade.
@@ -66,7 +79,7 @@ describe("install-windows.ps1", () => {
     expect([parsed.config.accessMode, parsed.config.accessList]).toEqual(["deny", sample.$DenyFile]);
     expect(parsed.config.adminTokenFile).toBe(sample.$TokenFile);
     expect(parsed.config.adminListen).toEqual({ host: "127.0.0.1", port: 6970 });
-    for (const name of ["TrendsFile", "StateFile", "LogFile", "DenyFile", "TokenFile", "SettingsFile"]) {
+    for (const name of ["TrendsFile", "StateFile", "LogFile", "DenyFile", "TokenFile", "SettingsFile", "ConfigFile"]) {
       expect(script).toMatch(new RegExp(`\\$${name} = Join-Path \\$DataDir '`));
     }
     expect(script).toContain("$DataDir = Join-Path $env:ProgramData 'buntracker'");
@@ -76,7 +89,9 @@ describe("install-windows.ps1", () => {
     const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
     expect(script).toMatch(/& \$Program --check-config @Arguments/);
     expect(install).toContain("ConvertTo-ListenAddress $source $Listen");
-    expect(install).toContain("Invoke-CheckConfig $source (Get-TrackerArguments $listenAddress $adminListen)");
+    // An upgrade checks the settings file it is about to write (a kept one, or one made from install.json).
+    expect(install).toContain("Invoke-CheckConfig $source @('--config', $candidate)");
+    expect(install.indexOf("[IO.File]::WriteAllText($candidate, $configText)")).toBeLessThan(install.indexOf("--config', $candidate"));
     expect(install).toContain("Invoke-CheckConfig $source @('--listen', $listenAddress, '--admin-listen', $adminListen)");
     // Checked before the running tracker is stopped, so a refused setting changes nothing.
     expect(install.indexOf("Invoke-CheckConfig")).toBeLessThan(install.indexOf("Stop-Tracker"));
@@ -86,6 +101,11 @@ describe("install-windows.ps1", () => {
     const out = Bun.spawnSync([process.execPath, join(ROOT, "src", "main.ts"), "--check-config", "--listen", "6969"]).stdout.toString();
     expect(out).toMatch(/^listen = "\[::\]:6969"/m);
     expect(script).toContain(`'^listen = "([^"]*)"'`);
+    // Read-ConfigSetting reads the same lines, from the file (the firewall port, status, the port start waits for).
+    expect(script).toContain("Invoke-CheckConfig $Program @('--config', $ConfigFile) | Where-Object { $_ -match \"^$Key = `\"([^`\"]*)`\"\" }");
+    expect(install).toContain("$listenAddress = Read-ConfigSetting $Exe 'listen'");
+    expect(install.indexOf("[IO.File]::WriteAllText($ConfigFile, $configText)")).toBeLessThan(install.indexOf("Read-ConfigSetting $Exe 'listen'"));
+    expect(install.indexOf("Read-ConfigSetting $Exe 'listen'")).toBeLessThan(install.indexOf("Set-FirewallRules"));
   });
 
   test("starts at boot as LOCAL SERVICE, opens TCP and UDP for this program only, and uninstall undoes it all", () => {

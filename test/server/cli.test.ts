@@ -1,5 +1,6 @@
 // The tracker as a user runs it: a real process, real flags, real signals.
 import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { startTracker } from "../helpers/tracker-process.ts";
@@ -45,11 +46,49 @@ describe("command line", () => {
     try {
       const r = runOnce(["--listen", `127.0.0.1:${first.httpPort}`, "--udp-listen", "off"]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain("cannot listen");
+      expect(r.stderr).toBe(`buntracker: cannot listen: HTTP port ${first.httpPort} on 127.0.0.1 is already in use (another tracker running?)\n`);
     } finally {
       await first.stop();
     }
   });
+
+  test("a UDP port that is taken names the protocol, the port and the address", async () => {
+    for (const host of ["127.0.0.1", "::"]) {
+      const taken = await Bun.udpSocket({ hostname: host, port: 0 });
+      try {
+        const at = host === "::" ? `[::]:${taken.port}` : `${host}:${taken.port}`;
+        const r = runOnce(["--listen", "127.0.0.1:0", "--udp-listen", at]);
+        expect(r.code).toBe(1);
+        const where = host === "::" ? "[::]" : host;
+        expect(r.stderr).toBe(`buntracker: cannot listen: UDP port ${taken.port} on ${where} is already in use (another tracker running?)\n`);
+      } finally {
+        taken.close();
+      }
+    }
+  });
+
+  // Needs an unprivileged user (as root, the test drops to nobody with setpriv) and ports 80 and 81 privileged
+  // (containers may lower net.ipv4.ip_unprivileged_port_start).
+  const asNobody = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
+  const sysctl = "/proc/sys/net/ipv4/ip_unprivileged_port_start";
+  const privileged = process.platform === "linux" && (!existsSync(sysctl) || Number(readFileSync(sysctl, "utf8")) > 81);
+  test.skipIf(!privileged || (process.getuid?.() === 0 && !asNobody))(
+    "a port below 1024 without the right says how to grant it",
+    () => {
+      const prefix = asNobody ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+      const run = (args: string[]) => {
+        const p = Bun.spawnSync([...prefix, process.execPath, MAIN, ...args], { env: { ...process.env, HOME: "/tmp" } });
+        return { code: p.exitCode, stderr: p.stderr.toString() };
+      };
+      const hint = `ports below 1024 need root or CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep ${process.execPath})`;
+      const http = run(["--listen", "127.0.0.1:80", "--udp-listen", "off"]);
+      expect(http.stderr).toBe(`buntracker: cannot listen: permission denied for HTTP port 80 on 127.0.0.1: ${hint}\n`);
+      expect(http.code).toBe(1);
+      const udp = run(["--listen", "127.0.0.1:0", "--udp-listen", "[::]:81"]);
+      expect(udp.stderr).toBe(`buntracker: cannot listen: permission denied for UDP port 81 on [::]: ${hint}\n`);
+      expect(udp.code).toBe(1);
+    },
+  );
 });
 
 describe("running", () => {
