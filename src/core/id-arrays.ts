@@ -9,12 +9,24 @@
 // resident; at 10M peers it stalled announces for 26 ms past 660k and 830k torrents (BENCHMARKS.md).
 
 export type IdArray = Uint8Array | Int32Array | Uint32Array;
-type Ctor<T extends IdArray> = { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number };
+type Ctor<T extends IdArray> = {
+  new (buffer: ArrayBuffer, offset: number, length: number): T;
+  BYTES_PER_ELEMENT: number;
+};
+
+/**
+ * A reservation this small is not worth one, and Bun's resizable buffers of at most 64 KiB fail to start under
+ * QEMU's user-mode emulator ("mprotect failed"), where the release binaries are tested: a plain buffer then.
+ */
+const MIN_RESERVED_BYTES = 256 * 1024;
 
 /** `length` zeros, with room to grow in place up to `room` elements. */
 export function idArray<T extends IdArray>(ctor: Ctor<T>, length: number, room: number): T {
   const size = ctor.BYTES_PER_ELEMENT;
-  return new ctor(new ArrayBuffer(length * size, { maxByteLength: Math.max(length, room) * size }), 0, length);
+  const max = Math.max(length, room) * size;
+  const buffer =
+    max < MIN_RESERVED_BYTES ? new ArrayBuffer(length * size) : new ArrayBuffer(length * size, { maxByteLength: max });
+  return new ctor(buffer, 0, length);
 }
 
 /**
