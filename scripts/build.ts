@@ -49,14 +49,18 @@ function parseOptions(argv: string[]): { targets: string[]; out: string } {
   const targets: string[] = [];
   let out = join(ROOT, "dist");
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
+    const [flag, inline] =
+      argv[i].startsWith("--") && argv[i].includes("=") ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value`);
     if (flag === "--target") targets.push(...value().split(","));
     else if (flag === "--out") out = resolve(value());
     else fail(`unknown option ${argv[i]} (options: --target NAME, --out DIR)`);
   }
-  const chosen = (targets.length === 0 ? Object.keys(TARGETS) : targets).map((t) => (t === "native" ? nativeTarget() : t));
-  for (const t of chosen) if (!(t in TARGETS)) fail(`unknown target ${t} (known: ${Object.keys(TARGETS).join(", ")}, native)`);
+  const chosen = (targets.length === 0 ? Object.keys(TARGETS) : targets).map((t) =>
+    t === "native" ? nativeTarget() : t,
+  );
+  for (const t of chosen)
+    if (!(t in TARGETS)) fail(`unknown target ${t} (known: ${Object.keys(TARGETS).join(", ")}, native)`);
   return { targets: [...new Set(chosen)], out };
 }
 
@@ -72,13 +76,19 @@ async function prepareOut(out: string): Promise<void> {
 
 function compile(target: Target, dashboard: boolean, commit: string, outfile: string): void {
   const args = [
-    "build", "--compile", "--minify", "--sourcemap",
-    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    "build",
+    "--compile",
+    "--minify",
+    "--sourcemap",
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
     `--target=${target.bun}`,
-    "--define", `BUILD_COMMIT=${JSON.stringify(commit)}`,
+    "--define",
+    `BUILD_COMMIT=${JSON.stringify(commit)}`,
     ...(dashboard ? [] : ["--define", "WITH_DASHBOARD=false"]),
     join(ROOT, "src", "main.ts"),
-    "--outfile", outfile,
+    "--outfile",
+    outfile,
   ];
   const r = Bun.spawnSync([process.execPath, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) fail(`bun ${args.join(" ")} failed:\n${r.stderr.toString()}${r.stdout.toString()}`);
@@ -93,10 +103,12 @@ async function removeMaps(out: string): Promise<void> {
 export async function executableMachine(path: string): Promise<{ format: "elf" | "pe"; machine: number } | null> {
   const b = new Uint8Array(await Bun.file(path).slice(0, 4096).arrayBuffer());
   const v = new DataView(b.buffer);
-  if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46) return { format: "elf", machine: v.getUint16(18, true) };
+  if (b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46)
+    return { format: "elf", machine: v.getUint16(18, true) };
   if (b[0] === 0x4d && b[1] === 0x5a && b.length >= 64) {
     const pe = v.getUint32(60, true);
-    if (pe + 6 <= b.length && v.getUint32(pe, true) === 0x00004550) return { format: "pe", machine: v.getUint16(pe + 4, true) };
+    if (pe + 6 <= b.length && v.getUint32(pe, true) === 0x00004550)
+      return { format: "pe", machine: v.getUint16(pe + 4, true) };
   }
   return null;
 }
@@ -152,13 +164,19 @@ async function main(): Promise<void> {
 
       if (target.os === "linux") {
         const tarName = `${base}.tar.gz`;
-        await writeFile(join(out, tarName), tarGz([
-          { path: `${base}/`, mode: 0o755 },
-          { path: `${base}/buntracker`, mode: 0o755, data: await readFile(path) },
-          { path: `${base}/install-linux.sh`, mode: 0o755, data: installLinux },
-          { path: `${base}/README.md`, mode: 0o644, data: docs["README.md"] },
-          { path: `${base}/LICENSE`, mode: 0o644, data: docs.LICENSE },
-        ], mtime));
+        await writeFile(
+          join(out, tarName),
+          tarGz(
+            [
+              { path: `${base}/`, mode: 0o755 },
+              { path: `${base}/buntracker`, mode: 0o755, data: await readFile(path) },
+              { path: `${base}/install-linux.sh`, mode: 0o755, data: installLinux },
+              { path: `${base}/README.md`, mode: 0o644, data: docs["README.md"] },
+              { path: `${base}/LICENSE`, mode: 0o644, data: docs.LICENSE },
+            ],
+            mtime,
+          ),
+        );
         artifacts.push(tarName);
         console.log(`${tarName}  ${mb((await stat(join(out, tarName))).size)}`);
       }

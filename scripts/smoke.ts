@@ -99,7 +99,17 @@ async function wsAnnounce(port: number): Promise<Record<string, unknown>> {
   try {
     return await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new SmokeFailure("no WebSocket announce reply within 30 s")), 30_000);
-      socket.onopen = () => socket.send(JSON.stringify({ action: "announce", info_hash: latin1(INFO_HASH), peer_id: "-WW0001-wswswswswsws", left: 0, numwant: 0, offers: [] }));
+      socket.onopen = () =>
+        socket.send(
+          JSON.stringify({
+            action: "announce",
+            info_hash: latin1(INFO_HASH),
+            peer_id: "-WW0001-wswswswswsws",
+            left: 0,
+            numwant: 0,
+            offers: [],
+          }),
+        );
       socket.onmessage = (e) => {
         clearTimeout(timer);
         resolve(JSON.parse(String(e.data)) as Record<string, unknown>);
@@ -151,15 +161,32 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
   const version = Bun.spawnSync([...runner, binary, "--version"], { stdout: "pipe", stderr: "pipe" });
   const line = version.stdout.toString().trim();
   const m = line.match(/^buntracker (\S+) \((\S+)\)$/);
-  check(version.exitCode === 0 && m !== null && m[1] === pkg.version, "--version prints the version",
-    `${version.exitCode === null ? `killed by ${version.signalCode}` : `exit ${version.exitCode}`}: ${line || version.stderr.toString().trim().split("\n")[0]}`);
+  check(
+    version.exitCode === 0 && m !== null && m[1] === pkg.version,
+    "--version prints the version",
+    `${version.exitCode === null ? `killed by ${version.signalCode}` : `exit ${version.exitCode}`}: ${line || version.stderr.toString().trim().split("\n")[0]}`,
+  );
   check(commit === null ? m![2] !== "unknown" : m![2] === commit, "--version names the commit it was built from", line);
 
   // The installers' contract: --check-config prints the address as the tracker reads it, or refuses with exit 2.
-  const good = Bun.spawnSync([...runner, binary, "--check-config", "--listen", "6969"], { stdout: "pipe", stderr: "pipe" });
-  check(good.exitCode === 0 && /^listen = "\[::\]:6969"/m.test(good.stdout.toString()), "--check-config prints the settings", good.stdout.toString() + good.stderr.toString());
-  const bad = Bun.spawnSync([...runner, binary, "--check-config", "--peer-timeout-secs", "60"], { stdout: "pipe", stderr: "pipe" });
-  check(bad.exitCode === 2 && bad.stderr.toString().includes("--interval-secs"), "--check-config refuses a bad setting with exit 2", bad.stderr.toString());
+  const good = Bun.spawnSync([...runner, binary, "--check-config", "--listen", "6969"], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  check(
+    good.exitCode === 0 && /^listen = "\[::\]:6969"/m.test(good.stdout.toString()),
+    "--check-config prints the settings",
+    good.stdout.toString() + good.stderr.toString(),
+  );
+  const bad = Bun.spawnSync([...runner, binary, "--check-config", "--peer-timeout-secs", "60"], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  check(
+    bad.exitCode === 2 && bad.stderr.toString().includes("--interval-secs"),
+    "--check-config refuses a bad setting with exit 2",
+    bad.stderr.toString(),
+  );
 
   const dir = await mkdtemp(join(tmpdir(), "buntracker-smoke-"));
   const programData = join(dir, "ProgramData");
@@ -180,7 +207,18 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
     } else {
       Object.assign(env, { PATH: join(dir, "no-such-dir"), HOME: dir, LANG: "C" });
     }
-    const args = ["--listen", "127.0.0.1:0", "--state-file", stateFile, "--tls-listen", "127.0.0.1:0", "--tls-cert", certificate.cert, "--tls-key", certificate.key];
+    const args = [
+      "--listen",
+      "127.0.0.1:0",
+      "--state-file",
+      stateFile,
+      "--tls-listen",
+      "127.0.0.1:0",
+      "--tls-cert",
+      certificate.cert,
+      "--tls-key",
+      certificate.key,
+    ];
     proc = Bun.spawn([...runner, binary, ...args], { cwd: dir, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     let out = "";
     const collect = async (stream: ReadableStream<Uint8Array>) => {
@@ -208,7 +246,11 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
       check(page.status === 200 && html.includes("<html"), "GET / serves the dashboard", String(page.status));
       const script = html.match(/src="(\/[^"]+\.js)"/)?.[1];
       const js = script === undefined ? null : await fetch(base + script);
-      check(js?.status === 200 && (await js.text()).length > 1000, "GET the dashboard's script", script ?? "no <script src> in the page");
+      check(
+        js?.status === 200 && (await js.text()).length > 1000,
+        "GET the dashboard's script",
+        script ?? "no <script src> in the page",
+      );
     } else {
       check(page.status === 404, "GET / is 404 without the dashboard", String(page.status));
     }
@@ -216,19 +258,38 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
     check(stats.version === pkg.version, "GET /api/stats", JSON.stringify(stats).slice(0, 200));
 
     // One swarm announced to over HTTP (a seeder), UDP (a leecher) and WebSocket (a WebTorrent seeder).
-    const announce = await fetch(`${base}/announce?info_hash=${percentEncoded(INFO_HASH)}&peer_id=-SM0001-abcdefghijkl&port=6881&left=0&compact=1`);
+    const announce = await fetch(
+      `${base}/announce?info_hash=${percentEncoded(INFO_HASH)}&peer_id=-SM0001-abcdefghijkl&port=6881&left=0&compact=1`,
+    );
     const body = Buffer.from(await announce.arrayBuffer()).toString("latin1");
-    check(body.startsWith("d") && body.includes("8:intervali") && !body.includes("failure reason"), "HTTP announce", body.slice(0, 120));
+    check(
+      body.startsWith("d") && body.includes("8:intervali") && !body.includes("failure reason"),
+      "HTTP announce",
+      body.slice(0, 120),
+    );
     const ur = await udpAnnounce(listening.udpPort);
     const udpPeers = ur?.action === "announce" ? ur.peers.map((p) => `${p.ip}:${p.port}`) : [];
-    check(ur?.action === "announce" && ur.transactionId === SMOKE_TXID + 1 && ur.seeders === 1 && udpPeers.includes("127.0.0.1:6881"),
-      "UDP announce (gets the HTTP seeder)", JSON.stringify(ur));
+    check(
+      ur?.action === "announce" &&
+        ur.transactionId === SMOKE_TXID + 1 &&
+        ur.seeders === 1 &&
+        udpPeers.includes("127.0.0.1:6881"),
+      "UDP announce (gets the HTTP seeder)",
+      JSON.stringify(ur),
+    );
     const wr = await wsAnnounce(listening.httpPort);
-    check(wr.action === "announce" && wr.complete === 2 && wr.incomplete === 1, "WebSocket (WebTorrent) announce counts all three peers", JSON.stringify(wr));
+    check(
+      wr.action === "announce" && wr.complete === 2 && wr.incomplete === 1,
+      "WebSocket (WebTorrent) announce counts all three peers",
+      JSON.stringify(wr),
+    );
 
     const tlsPort = Number(listening.https?.split(":").pop());
     const secure = await fetch(`https://127.0.0.1:${tlsPort}/healthz`, { tls: { ca: SMOKE_CERT } } as RequestInit);
-    check(secure.status === 200 && (await secure.text()) === "ok\n", "TLS handshake and GET /healthz over HTTPS (certificate checked)");
+    check(
+      secure.status === 200 && (await secure.text()) === "ok\n",
+      "TLS handshake and GET /healthz over HTTPS (certificate checked)",
+    );
 
     if (WINDOWS) {
       const trends = join(programData, "buntracker", "trends.jsonl");
@@ -244,7 +305,11 @@ export async function smoke(binary: string, options: SmokeOptions = {}): Promise
       const code = await exited;
       check(code === 0 && out.includes('"msg":"stopped"'), "stops gracefully on SIGINT with exit 0", `exit ${code}`);
       const state = existsSync(stateFile) ? await readFile(stateFile) : Buffer.alloc(0);
-      check(state.subarray(0, 8).toString("latin1") === "BTSTATE\0" && state.includes(INFO_HASH), "saves the swarm to --state-file on stop", `${state.length} bytes`);
+      check(
+        state.subarray(0, 8).toString("latin1") === "BTSTATE\0" && state.includes(INFO_HASH),
+        "saves the swarm to --state-file on stop",
+        `${state.length} bytes`,
+      );
     }
   } finally {
     if (proc !== null && proc.exitCode === null) proc.kill("SIGKILL");
@@ -261,7 +326,8 @@ if (import.meta.main) {
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--no-dashboard") options.dashboard = false;
     else if (args[i] === "--commit" && i + 1 < args.length) options.commit = args[++i];
-    else if (args[i] === "--runner" && i + 1 < args.length) options.runner = args[++i].split(" ").filter((w) => w !== "");
+    else if (args[i] === "--runner" && i + 1 < args.length)
+      options.runner = args[++i].split(" ").filter((w) => w !== "");
     else if (args[i].startsWith("--")) bad = true;
     else binaries.push(args[i]);
   }

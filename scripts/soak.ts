@@ -26,7 +26,14 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BValue, decodeBencode } from "../src/codec/bencode-decode.ts";
-import { ACTION_CONNECT, CONNECT_REPLY_LEN, OFF_ACTION, OFF_REPLY_ACTION, readU32, writeU32 } from "../src/codec/udp.ts";
+import {
+  ACTION_CONNECT,
+  CONNECT_REPLY_LEN,
+  OFF_ACTION,
+  OFF_REPLY_ACTION,
+  readU32,
+  writeU32,
+} from "../src/codec/udp.ts";
 import { type UdpAnnounceRequest, type UdpReply, type UdpRequest, writeRequest } from "../src/codec/udp-messages.ts";
 import { Prng } from "./lib/prng.ts";
 import { UdpClient } from "./lib/udp-client.ts";
@@ -59,7 +66,6 @@ const ROOT = join(import.meta.dir, "..");
 // ---------------------------------------------------------------------------------------------------------
 // Small tools
 
-
 const sha1 = (s: string) => new Uint8Array(new Bun.CryptoHasher("sha1").update(s).digest());
 const pct = (b: Uint8Array) => Array.from(b, (x) => "%" + x.toString(16).padStart(2, "0")).join("");
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
@@ -67,7 +73,14 @@ const SOAK_PEER_ID = new TextEncoder().encode("-qB4650-soaksoaksoak");
 const mib = (kib: number) => (kib / 1024).toFixed(1);
 
 /** The announce every well-formed client and the garbage templates send (numwant 30, as the benchmarks). */
-function announceRequest(id: Uint8Array, txid: number, hash: Uint8Array, port: number, left: bigint, event: number): UdpAnnounceRequest {
+function announceRequest(
+  id: Uint8Array,
+  txid: number,
+  hash: Uint8Array,
+  port: number,
+  left: bigint,
+  event: number,
+): UdpAnnounceRequest {
   return {
     action: "announce",
     connectionId: id,
@@ -95,7 +108,16 @@ class TrackerProcess {
 
   static async start(port: number, stateFile: string): Promise<TrackerProcess> {
     const proc = Bun.spawn(
-      [process.execPath, join(ROOT, "src", "main.ts"), "--listen", `[::]:${port}`, "--state-file", stateFile, "--rate-limit", "0"],
+      [
+        process.execPath,
+        join(ROOT, "src", "main.ts"),
+        "--listen",
+        `[::]:${port}`,
+        "--state-file",
+        stateFile,
+        "--rate-limit",
+        "0",
+      ],
       { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" },
     );
     const t = new TrackerProcess(proc);
@@ -353,7 +375,10 @@ class HttpWorker extends Worker {
   }
 
   async scrape(torrents: number[]): Promise<number[] | null> {
-    const body = await this.get("http scrape", `/scrape?${torrents.map((t) => `info_hash=${pct(hashes[t])}`).join("&")}`);
+    const body = await this.get(
+      "http scrape",
+      `/scrape?${torrents.map((t) => `info_hash=${pct(hashes[t])}`).join("&")}`,
+    );
     if (body === null) return null;
     const files = body.files as Record<string, Record<string, number>> | undefined;
     const out = torrents.map((t) => files?.[latin1(hashes[t])]?.downloaded);
@@ -380,7 +405,10 @@ class UdpWorker extends Worker {
   }
 
   /** The reply to `m` if it is a well-formed reply of the same action; anything else is a failure. */
-  async #request<A extends UdpRequest["action"]>(kind: string, m: UdpRequest & { action: A }): Promise<(UdpReply & { action: A }) | null> {
+  async #request<A extends UdpRequest["action"]>(
+    kind: string,
+    m: UdpRequest & { action: A },
+  ): Promise<(UdpReply & { action: A }) | null> {
     bump(stats.requests, kind);
     const reply = await this.udp.request(m, 2000);
     if (reply === null) {
@@ -388,7 +416,12 @@ class UdpWorker extends Worker {
       return null;
     }
     if (reply.action !== m.action) {
-      const what = reply.action === "malformed" ? `malformed reply (${reply.reason}) ${Buffer.from(reply.bytes.subarray(0, 80)).toString("hex")}` : reply.action === "error" ? `error reply "${reply.message}"` : `a ${reply.action} reply`;
+      const what =
+        reply.action === "malformed"
+          ? `malformed reply (${reply.reason}) ${Buffer.from(reply.bytes.subarray(0, 80)).toString("hex")}`
+          : reply.action === "error"
+            ? `error reply "${reply.message}"`
+            : `a ${reply.action} reply`;
       fail(kind, what);
       return null;
     }
@@ -411,13 +444,21 @@ class UdpWorker extends Worker {
     const id = await this.#connectionId();
     if (id === null) return false;
     // The client parses the peers with its socket's family: a reply of the wrong size comes back malformed.
-    return (await this.#request("udp announce", announceRequest(id, 0, hashes[p.torrent], p.port, BigInt(left), event))) !== null;
+    return (
+      (await this.#request("udp announce", announceRequest(id, 0, hashes[p.torrent], p.port, BigInt(left), event))) !==
+      null
+    );
   }
 
   async scrape(torrents: number[]): Promise<number[] | null> {
     const id = await this.#connectionId();
     if (id === null) return null;
-    const reply = await this.#request("udp scrape", { action: "scrape", connectionId: id, transactionId: 0, infoHashes: torrents.map((t) => hashes[t]) });
+    const reply = await this.#request("udp scrape", {
+      action: "scrape",
+      connectionId: id,
+      transactionId: 0,
+      infoHashes: torrents.map((t) => hashes[t]),
+    });
     if (reply === null) return null;
     if (reply.entries.length !== torrents.length) {
       fail("udp scrape", `${reply.entries.length} entries for ${torrents.length} torrents`);
@@ -450,7 +491,8 @@ async function udpGarbage(rng: Prng, local: string, host: string): Promise<void>
     socket: {
       data: (_s, buf) => {
         stats.garbageUdpReplies++;
-        if (buf.length !== CONNECT_REPLY_LEN || readU32(new Uint8Array(buf), OFF_REPLY_ACTION) !== ACTION_CONNECT) stats.amplification++;
+        if (buf.length !== CONNECT_REPLY_LEN || readU32(new Uint8Array(buf), OFF_REPLY_ACTION) !== ACTION_CONNECT)
+          stats.amplification++;
       },
       error() {},
     },
@@ -460,8 +502,15 @@ async function udpGarbage(rng: Prng, local: string, host: string): Promise<void>
       for (let k = 0; k < 5; k++) {
         const templates = [
           writeRequest({ action: "connect", transactionId: rng.int(2 ** 32) }),
-          writeRequest(announceRequest(foreignId, rng.int(2 ** 32), rng.pick(junkHashes), 1 + rng.int(65535), 0n, rng.int(4))),
-          writeRequest({ action: "scrape", connectionId: foreignId, transactionId: rng.int(2 ** 32), infoHashes: junkHashes.slice(0, rng.int(5)) }),
+          writeRequest(
+            announceRequest(foreignId, rng.int(2 ** 32), rng.pick(junkHashes), 1 + rng.int(65535), 0n, rng.int(4)),
+          ),
+          writeRequest({
+            action: "scrape",
+            connectionId: foreignId,
+            transactionId: rng.int(2 ** 32),
+            infoHashes: junkHashes.slice(0, rng.int(5)),
+          }),
         ];
         const p = rng.chance(0.2) ? rng.bytes(rng.int(300)) : mutate(rng, rng.pick(templates));
         socket.send(p, target.port, host);
@@ -480,7 +529,9 @@ function randomQuery(rng: Prng): string {
     const at = rng.int(q.length + 1);
     const m = rng.int(4);
     if (m === 0) q = q.slice(0, at) + q.slice(at + 1 + rng.int(10));
-    else if (m === 1) q = q.slice(0, at) + String.fromCharCode(...rng.bytes(1 + rng.int(8)).map((x) => 0x21 + (x % 0x5e))) + q.slice(at);
+    else if (m === 1)
+      q =
+        q.slice(0, at) + String.fromCharCode(...rng.bytes(1 + rng.int(8)).map((x) => 0x21 + (x % 0x5e))) + q.slice(at);
     else if (m === 2) q = q.slice(0, at) + rng.pick(["%", "%zz", "&&", "==", "+", "%00", "%ff"]) + q.slice(at);
     else q += "&x=" + "9".repeat(rng.pick([1, 100, 5000]));
   }
@@ -512,22 +563,36 @@ async function httpGarbage(rng: Prng): Promise<void> {
       const headers: Record<string, string> = {};
       for (let k = rng.int(4); k > 0; k--) headers[`x-${rng.int(1000)}`] = "v".repeat(rng.pick([1, 100, 8000, 20000]));
       try {
-        const res = await fetch(`http://${host === "::1" ? "[::1]" : host}:${target.port}${path}?${randomQuery(rng)}`, { headers, signal: AbortSignal.timeout(5000) });
+        const res = await fetch(`http://${host === "::1" ? "[::1]" : host}:${target.port}${path}?${randomQuery(rng)}`, {
+          headers,
+          signal: AbortSignal.timeout(5000),
+        });
         const text = await res.text();
         bump(stats.garbageHttp, String(res.status));
-        if (res.status >= 500 || /\n\s+at |internal error/.test(text)) stats.garbageHttpBad.push(`${res.status} ${text.slice(0, 100)}`);
+        if (res.status >= 500 || /\n\s+at |internal error/.test(text))
+          stats.garbageHttpBad.push(`${res.status} ${text.slice(0, 100)}`);
       } catch {
         bump(stats.garbageHttp, "closed");
       }
     } else {
       const line = rng.chance(0.5)
         ? `GET ${path}?${randomQuery(rng)}${String.fromCharCode(...rng.bytes(rng.int(4)))} HTTP/1.1`
-        : rng.pick(["GET", "BREW", "\x00\x01", ""]) + " " + path + " " + rng.pick(["HTTP/1.1", "HTTP/9", "", "HTTP/1.1 x"]);
-      const text = await rawExchange(host, `${line}\r\nHost: t\r\nX-Junk: ${String.fromCharCode(...rng.bytes(rng.int(50)))}\r\nConnection: close\r\n\r\n`);
+        : rng.pick(["GET", "BREW", "\x00\x01", ""]) +
+          " " +
+          path +
+          " " +
+          rng.pick(["HTTP/1.1", "HTTP/9", "", "HTTP/1.1 x"]);
+      const text = await rawExchange(
+        host,
+        `${line}\r\nHost: t\r\nX-Junk: ${String.fromCharCode(...rng.bytes(rng.int(50)))}\r\nConnection: close\r\n\r\n`,
+      );
       const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? (text === "" ? "closed" : "unparsable");
       bump(stats.garbageHttp, status);
       const bunParserReject = status === "505" && text.endsWith("\r\n\r\n"); // empty body: Bun's own parser said no
-      if ((status >= "500" && status !== "unparsable" && status !== "closed" && !bunParserReject) || /\n\s+at |internal error/.test(text)) {
+      if (
+        (status >= "500" && status !== "unparsable" && status !== "closed" && !bunParserReject) ||
+        /\n\s+at |internal error/.test(text)
+      ) {
         stats.garbageHttpBad.push(`${status} ${JSON.stringify(text.slice(0, 100))}`);
       }
     }
@@ -542,8 +607,12 @@ async function scrapeAll(): Promise<number[][]> {
   const out: number[][] = [];
   for (let i = 0; i < TORRENTS; i += 100) {
     const chunk = hashes.slice(i, i + 100);
-    const res = await fetch(`http://127.0.0.1:${target.port}/scrape?${chunk.map((h) => `info_hash=${pct(h)}`).join("&")}`);
-    const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as { files: Record<string, Record<string, number>> };
+    const res = await fetch(
+      `http://127.0.0.1:${target.port}/scrape?${chunk.map((h) => `info_hash=${pct(h)}`).join("&")}`,
+    );
+    const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as {
+      files: Record<string, Record<string, number>>;
+    };
     for (const h of chunk) {
       const f = body.files[latin1(h)];
       out.push([f.downloaded, f.complete, f.incomplete]);
@@ -574,12 +643,15 @@ async function main(): Promise<number> {
     const started = Date.now();
     endAt = started + MINUTES * 60_000;
     const restartAt = started + (MINUTES * 60_000) / 2;
-    console.log(`soak: ${MINUTES} min, seed ${SEED}, ${HTTP_WORKERS} HTTP + ${UDP_WORKERS} UDP clients + garbage, tracker on port ${target.port}, restart at ${(MINUTES / 2).toFixed(1)} min`);
+    console.log(
+      `soak: ${MINUTES} min, seed ${SEED}, ${HTTP_WORKERS} HTTP + ${UDP_WORKERS} UDP clients + garbage, tracker on port ${target.port}, restart at ${(MINUTES / 2).toFixed(1)} min`,
+    );
 
     const rng = new Prng(SEED);
     const workers: Worker[] = [];
     const udpClients: UdpClient[] = [];
-    for (let w = 0; w < HTTP_WORKERS; w++) workers.push(new HttpWorker(new Prng(rng.int(2 ** 32)), 1024 + w * 4000, w % 2 === 0 ? "127.0.0.1" : "::1"));
+    for (let w = 0; w < HTTP_WORKERS; w++)
+      workers.push(new HttpWorker(new Prng(rng.int(2 ** 32)), 1024 + w * 4000, w % 2 === 0 ? "127.0.0.1" : "::1"));
     for (let w = 0; w < UDP_WORKERS; w++) {
       const v6 = w === UDP_WORKERS - 1;
       const local = v6 ? "::1" : `127.0.0.${10 + w}`;
@@ -644,7 +716,11 @@ async function main(): Promise<number> {
     const lost = final.reduce((n, [d], i) => n + Math.max(0, acked[i] - d), 0);
     const extra = final.reduce((n, [d], i) => n + Math.max(0, d - acked[i]), 0);
     const total = acked.reduce((a, b) => a + b, 0);
-    check("completions: none lost, none invented", lost === 0 && extra === 0 && total > 0, `${total} acknowledged over ${acked.filter((x) => x > 0).length} torrents; tracker: ${lost} missing, ${extra} extra`);
+    check(
+      "completions: none lost, none invented",
+      lost === 0 && extra === 0 && total > 0,
+      `${total} acknowledged over ${acked.filter((x) => x > 0).length} torrents; tracker: ${lost} missing, ${extra} extra`,
+    );
     const requests = [...stats.requests.values()].reduce((a, b) => a + b, 0);
     const failures = [...stats.failures.values()].reduce((a, b) => a + b, 0);
     const perKind = [...stats.requests].map(([k, n]) => `${k} ${n}`).join(", ");
@@ -660,8 +736,15 @@ async function main(): Promise<number> {
       stats.amplification === 0,
       `${stats.garbageUdp} datagrams, ${stats.garbageUdpReplies} answered, ${stats.amplification} of them with anything but a 16-byte connect reply`,
     );
-    const statuses = [...stats.garbageHttp].sort().map(([k, n]) => `${k}: ${n}`).join(", ");
-    check("HTTP garbage: no 5xx from the tracker, no stack trace", stats.garbageHttpBad.length === 0, `${[...stats.garbageHttp.values()].reduce((a, b) => a + b, 0)} requests (${statuses})`);
+    const statuses = [...stats.garbageHttp]
+      .sort()
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(", ");
+    check(
+      "HTTP garbage: no 5xx from the tracker, no stack trace",
+      stats.garbageHttpBad.length === 0,
+      `${[...stats.garbageHttp.values()].reduce((a, b) => a + b, 0)} requests (${statuses})`,
+    );
     for (const s of stats.garbageHttpBad.slice(0, 10)) console.log(`  bad: ${s}`);
 
     // Memory.
@@ -691,7 +774,11 @@ async function main(): Promise<number> {
     logs.error.push(...tracker.logs("error"));
     tracker = null;
     check("final SIGTERM exits 0", stopCode === 0, `exit code ${stopCode}`);
-    check("tracker log: no errors or warnings", logs.error.length === 0 && logs.warn.length === 0, `${logs.error.length} errors, ${logs.warn.length} warnings`);
+    check(
+      "tracker log: no errors or warnings",
+      logs.error.length === 0 && logs.warn.length === 0,
+      `${logs.error.length} errors, ${logs.warn.length} warnings`,
+    );
     for (const l of [...logs.error, ...logs.warn].slice(0, 5)) console.log(`  log: ${l.slice(0, 300)}`);
   } finally {
     if (tracker !== null) tracker.proc.kill("SIGKILL");

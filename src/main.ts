@@ -71,7 +71,10 @@ if (config.adminTokenFile !== null) {
   try {
     adminToken = (await Bun.file(config.adminTokenFile).text()).trim();
   } catch (err) {
-    await fail(2, `cannot read --admin-token-file ${config.adminTokenFile}: ${err instanceof Error ? err.message : err}`);
+    await fail(
+      2,
+      `cannot read --admin-token-file ${config.adminTokenFile}: ${err instanceof Error ? err.message : err}`,
+    );
   }
   const short = secret.parse(adminToken!);
   if (short instanceof Invalid) await fail(2, `the admin token in ${config.adminTokenFile} ${short.message}`);
@@ -202,15 +205,20 @@ if (process.stdout.isTTY) {
   const reachable = (host: string) => (host === "::" || host === "0.0.0.0" ? hostAddress(host === "::") : host);
   const main = hostPort(reachable(config.listen.host), tracker.httpPort);
   const urls = [`${tlsOnMain ? "https" : "http"}://${main}/announce`];
-  if (config.tlsListen !== null) urls.push(`https://${hostPort(reachable(config.tlsListen.host), tracker.tlsPort!)}/announce`);
-  if (config.udpListen !== null) urls.push(`udp://${hostPort(reachable(config.udpListen.host), tracker.udpPort!)}/announce`);
+  if (config.tlsListen !== null)
+    urls.push(`https://${hostPort(reachable(config.tlsListen.host), tracker.tlsPort!)}/announce`);
+  if (config.udpListen !== null)
+    urls.push(`udp://${hostPort(reachable(config.udpListen.host), tracker.udpPort!)}/announce`);
   if (config.websocket) urls.push(`${tlsOnMain ? "wss" : "ws"}://${main}/announce`);
   const wildcard = config.listen.host === "::" || config.listen.host === "0.0.0.0";
   const dashboard = `${tlsOnMain ? "https" : "http"}://${hostPort(wildcard ? "localhost" : config.listen.host, tracker.httpPort)}/`;
   const withDashboard = typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD;
-  const admin = config.adminListen === null ? "" : `, admin http://${hostPort(config.adminListen.host, tracker.adminPort!)}/`;
+  const admin =
+    config.adminListen === null ? "" : `, admin http://${hostPort(config.adminListen.host, tracker.adminPort!)}/`;
   const showDashboard = withDashboard && config.publicStats;
-  console.log(`buntracker ${VERSION} listening: ${urls.join(" ")}${showDashboard ? `, dashboard ${dashboard}` : ""}${admin} (Ctrl+C stops)`);
+  console.log(
+    `buntracker ${VERSION} listening: ${urls.join(" ")}${showDashboard ? `, dashboard ${dashboard}` : ""}${admin} (Ctrl+C stops)`,
+  );
 }
 
 /** A unicast address of this host (IPv4 first; IPv6 too for a dual-stack listener), or "localhost". */

@@ -32,7 +32,11 @@ export function gitCommit(dir: string): string | null {
     const head = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: dir, stdout: "pipe", stderr: "ignore" });
     const hash = head.stdout.toString().trim();
     if (head.exitCode !== 0 || !/^[0-9a-f]{4,40}$/.test(hash)) return null;
-    const status = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], { cwd: dir, stdout: "pipe", stderr: "ignore" });
+    const status = Bun.spawnSync(["git", "status", "--porcelain", "--untracked-files=no"], {
+      cwd: dir,
+      stdout: "pipe",
+      stderr: "ignore",
+    });
     return status.exitCode === 0 && status.stdout.toString().trim() !== "" ? `${hash}-dirty` : hash;
   } catch {
     return null; // no git on this machine

@@ -110,7 +110,8 @@ export function withGaps<S extends { t: number }>(
   const out: [number, number | null][] = [];
   for (let i = 0; i < samples.length; i++) {
     const s = samples[i];
-    if (i > 0 && s.t - samples[i - 1].t > intervalSecs * 1.5) out.push([(samples[i - 1].t + intervalSecs) * 1000, null]);
+    if (i > 0 && s.t - samples[i - 1].t > intervalSecs * 1.5)
+      out.push([(samples[i - 1].t + intervalSecs) * 1000, null]);
     out.push([s.t * 1000, value(s)]);
   }
   return out;

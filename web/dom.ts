@@ -63,7 +63,12 @@ const COPY_ICON =
 /** A button that copies `text` and says so for a moment. `compact` shows only the icon. */
 export function copyButton(text: string, label: string, compact = false): HTMLButtonElement {
   const caption = h("span", { class: compact ? "sr-only" : "btn-label" }, t("copy"));
-  const btn = h("button", { type: "button", class: compact ? "btn btn-icon" : "btn", title: label, "aria-label": label });
+  const btn = h("button", {
+    type: "button",
+    class: compact ? "btn btn-icon" : "btn",
+    title: label,
+    "aria-label": label,
+  });
   btn.innerHTML = COPY_ICON; // constant markup
   btn.append(caption);
   let reset: ReturnType<typeof setTimeout> | undefined;

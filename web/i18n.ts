@@ -18,9 +18,9 @@ const en = {
   "overview.lead": "An open BitTorrent tracker. Add an announce URL below to your torrents to find other peers.",
   "announce.heading": "Announce URLs",
   "announce.udpOff": "UDP is turned off on this tracker.",
-  "copy": "Copy",
-  "copied": "Copied",
-  "copyFailed": "Copy failed",
+  copy: "Copy",
+  copied: "Copied",
+  copyFailed: "Copy failed",
   "copy.hash": "Copy info hash {hash}",
   "copy.http": "Copy HTTP announce URL",
   "copy.udp": "Copy UDP announce URL",
@@ -122,9 +122,9 @@ const zh: Record<Key, string> = {
   "overview.lead": "开放的 BitTorrent Tracker。将下方的 Announce 地址添加到种子中，即可找到其他节点。",
   "announce.heading": "Announce 地址",
   "announce.udpOff": "此 Tracker 未启用 UDP。",
-  "copy": "复制",
-  "copied": "已复制",
-  "copyFailed": "复制失败",
+  copy: "复制",
+  copied: "已复制",
+  copyFailed: "复制失败",
   "copy.hash": "复制 Info Hash {hash}",
   "copy.http": "复制 HTTP Announce 地址",
   "copy.udp": "复制 UDP Announce 地址",
@@ -258,7 +258,5 @@ export function onLangChange(fn: () => void): void {
 
 /** The text for `key` with `{name}` placeholders filled from `vars`. */
 export function t(key: Key, vars: Record<string, string | number> = {}): string {
-  return dictionaries[current][key].replace(/\{(\w+)\}/g, (m, name: string) =>
-    name in vars ? String(vars[name]) : m,
-  );
+  return dictionaries[current][key].replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
 }

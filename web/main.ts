@@ -63,7 +63,13 @@ function header(): HTMLElement {
 
   const toggle = h(
     "button",
-    { type: "button", class: "btn lang-toggle", "data-testid": "lang-toggle", lang: lang() === "en" ? "zh-CN" : "en", "aria-label": t("lang.switchLabel") },
+    {
+      type: "button",
+      class: "btn lang-toggle",
+      "data-testid": "lang-toggle",
+      lang: lang() === "en" ? "zh-CN" : "en",
+      "aria-label": t("lang.switchLabel"),
+    },
     t("lang.switch"),
   );
   toggle.addEventListener("click", () => setLang(lang() === "en" ? "zh" : "en"));

@@ -9,7 +9,12 @@ import { t, type Key } from "./i18n.ts";
 export type Page = (root: HTMLElement) => () => void;
 
 export function pageHeader(title: Key, lead: Key): HTMLElement {
-  return h("header", { class: "page-header" }, h("h1", { "data-testid": "page-heading" }, t(title)), h("p", { class: "lead" }, t(lead)));
+  return h(
+    "header",
+    { class: "page-header" },
+    h("h1", { "data-testid": "page-heading" }, t(title)),
+    h("p", { class: "lead" }, t(lead)),
+  );
 }
 
 export function card(title: Key, lead: Key | null, ...body: (Node | null)[]): HTMLElement {
@@ -49,7 +54,12 @@ export function chartPanel(testId: string, title: Key, lead: Key, controls: HTML
   const el = h(
     "section",
     { class: "card" },
-    h("div", { class: "card-head" }, h("div", {}, h("h2", {}, t(title)), h("p", { class: "muted" }, t(lead))), controls),
+    h(
+      "div",
+      { class: "card-head" },
+      h("div", {}, h("h2", {}, t(title)), h("p", { class: "muted" }, t(lead))),
+      controls,
+    ),
     h("div", { class: "chart-wrap" }, canvas, overlay),
   );
   return {

@@ -33,28 +33,48 @@ export async function accessListCommand(o: { lines: number; seed: number; repeat
     await bare.stop();
     const t = await startTracker(["--blacklist", list]);
     const rss = await settledRss(t.pid);
-    console.log(`start: ${bare.startMs.toFixed(0)} ms without a list, ${t.startMs.toFixed(0)} ms with it (+${(t.startMs - bare.startMs).toFixed(0)} ms)`);
-    console.log(`start CPU: ${bare.startCpuS.toFixed(2)} s without a list, ${t.startCpuS.toFixed(2)} s with it (+${(t.startCpuS - bare.startCpuS).toFixed(2)} s)`);
-    console.log(`RSS: ${mib(bareRss)} without a list, ${mib(rss)} with it: ${((rss - bareRss) / o.lines).toFixed(1)} B per listed hash`);
+    console.log(
+      `start: ${bare.startMs.toFixed(0)} ms without a list, ${t.startMs.toFixed(0)} ms with it (+${(t.startMs - bare.startMs).toFixed(0)} ms)`,
+    );
+    console.log(
+      `start CPU: ${bare.startCpuS.toFixed(2)} s without a list, ${t.startCpuS.toFixed(2)} s with it (+${(t.startCpuS - bare.startCpuS).toFixed(2)} s)`,
+    );
+    console.log(
+      `RSS: ${mib(bareRss)} without a list, ${mib(rss)} with it: ${((rss - bareRss) / o.lines).toFixed(1)} B per listed hash`,
+    );
 
     const hexes = text.slice(0, 41 * 3).split("\n");
     const ms = async (method: string, query: string, body?: string, want?: number) => {
       const started = performance.now();
-      const res = await fetch(`${t.base}/api/blacklist${query}`, { method, body, headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`${t.base}/api/blacklist${query}`, {
+        method,
+        body,
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       await res.arrayBuffer();
-      if (want !== undefined && res.status !== want) throw new Error(`${method} ${query}: status ${res.status}, expected ${want}`);
+      if (want !== undefined && res.status !== want)
+        throw new Error(`${method} ${query}: status ${res.status}, expected ${want}`);
       return performance.now() - started;
     };
-    const times: Record<string, number[]> = { "GET lookup": [], "GET page (1000 at offset N/2)": [], POST: [], DELETE: [] };
+    const times: Record<string, number[]> = {
+      "GET lookup": [],
+      "GET page (1000 at offset N/2)": [],
+      POST: [],
+      DELETE: [],
+    };
     for (let i = 0; i < o.repeat; i++) {
       const fresh = Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString("hex");
       times["GET lookup"].push(await ms("GET", `?info_hash=${hexes[i % 3]}`, undefined, 200));
-      times["GET page (1000 at offset N/2)"].push(await ms("GET", `?offset=${o.lines >> 1}&limit=1000`, undefined, 200));
+      times["GET page (1000 at offset N/2)"].push(
+        await ms("GET", `?offset=${o.lines >> 1}&limit=1000`, undefined, 200),
+      );
       times.POST.push(await ms("POST", "", JSON.stringify({ info_hash: fresh }), 200));
       times.DELETE.push(await ms("DELETE", `?info_hash=${fresh}`, undefined, 200));
     }
     for (const [name, xs] of Object.entries(times)) {
-      console.log(`admin ${name}: median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (${xs.length} requests)`);
+      console.log(
+        `admin ${name}: median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms (${xs.length} requests)`,
+      );
     }
 
     // A reload: the list replaced by rename with one line fewer; /healthz asked every few ms meanwhile.
@@ -68,17 +88,23 @@ export async function accessListCommand(o: { lines: number; seed: number; repeat
       const started = performance.now();
       await (await fetch(`${t.base}/healthz`)).arrayBuffer();
       waits.push(performance.now() - started);
-      const total = (await (await fetch(`${t.base}/api/blacklist?limit=1`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { total: number };
+      const total = (await (
+        await fetch(`${t.base}/api/blacklist?limit=1`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as { total: number };
       if (total.total === o.lines - 1) break;
       if (performance.now() - reloadStarted > 60_000) throw new Error("the reload did not finish within 60 s");
       await Bun.sleep(2);
     }
     const reloadMs = performance.now() - reloadStarted;
     const reloadCpu = (cpuSeconds(t.pid) ?? 0) - cpuBefore;
-    console.log(`reload: done ${reloadMs.toFixed(0)} ms after the rename (${reloadCpu.toFixed(2)} CPU s, all threads); /healthz: ${waits.length} requests, longest ${Math.max(...waits).toFixed(1)} ms, median ${median(waits).toFixed(1)} ms`);
+    console.log(
+      `reload: done ${reloadMs.toFixed(0)} ms after the rename (${reloadCpu.toFixed(2)} CPU s, all threads); /healthz: ${waits.length} requests, longest ${Math.max(...waits).toFixed(1)} ms, median ${median(waits).toFixed(1)} ms`,
+    );
     const after = await settledRss(t.pid);
     const peak = peakRssBytes(t.pid) ?? 0;
-    console.log(`RSS after the reload ${mib(after)}; peak (VmHWM) over the run ${mib(peak)} = ${(peak / rss).toFixed(2)}x the steady ${mib(rss)}`);
+    console.log(
+      `RSS after the reload ${mib(after)}; peak (VmHWM) over the run ${mib(peak)} = ${(peak / rss).toFixed(2)}x the steady ${mib(rss)}`,
+    );
     await t.stop();
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -116,13 +142,28 @@ async function startTracker(args: string[]): Promise<Tracker> {
   const port = await freePort();
   const started = performance.now();
   const proc = Bun.spawn(
-    [process.execPath, join(ROOT, "src", "main.ts"), "--listen", `127.0.0.1:${port}`, "--udp-listen", "off", "--admin-token", TOKEN, "--log-level", "warn", ...args],
+    [
+      process.execPath,
+      join(ROOT, "src", "main.ts"),
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--udp-listen",
+      "off",
+      "--admin-token",
+      TOKEN,
+      "--log-level",
+      "warn",
+      ...args,
+    ],
     { cwd: ROOT, stdin: "ignore", stdout: "ignore", stderr: "inherit" },
   );
   const base = `http://127.0.0.1:${port}`;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`the tracker exited with ${proc.exitCode}`);
-    const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await Bun.sleep(5);
   }

@@ -23,7 +23,19 @@ const torrents = Number(values.torrents);
 const port = 20000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}`;
 const tracker = Bun.spawn(
-  [process.execPath, `${values.src}/main.ts`, "--listen", `127.0.0.1:${port}`, "--udp-listen", "off", "--log-level", "error", "--max-torrents", String(torrents + 1000), ...(values["remote-readers"] ? ["--trust-proxy", "127.0.0.1/32"] : [])],
+  [
+    process.execPath,
+    `${values.src}/main.ts`,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--udp-listen",
+    "off",
+    "--log-level",
+    "error",
+    "--max-torrents",
+    String(torrents + 1000),
+    ...(values["remote-readers"] ? ["--trust-proxy", "127.0.0.1/32"] : []),
+  ],
   { stdout: "inherit", stderr: "inherit" },
 );
 
@@ -34,18 +46,28 @@ function hashOf(i: number): string {
   return s;
 }
 const announce = (i: number, port: number, numwant: number) =>
-  fetch(`${base}/announce?info_hash=${hashOf(i)}&peer_id=-qB4650-xxxxxxxxxxxx&port=${port}&uploaded=0&downloaded=0&left=${i % 3}&numwant=${numwant}&compact=1`).then((r) => r.arrayBuffer());
+  fetch(
+    `${base}/announce?info_hash=${hashOf(i)}&peer_id=-qB4650-xxxxxxxxxxxx&port=${port}&uploaded=0&downloaded=0&left=${i % 3}&numwant=${numwant}&compact=1`,
+  ).then((r) => r.arrayBuffer());
 
 try {
   for (let t = Date.now(); ; await Bun.sleep(50)) {
-    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() - t > 10_000) throw new Error("tracker did not start");
   }
   const fillStart = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < torrents) await announce(next++, 1000, 0);
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < torrents) await announce(next++, 1000, 0);
+    }),
+  );
   const stats = (await (await fetch(`${base}/api/stats`)).json()) as { torrents: number };
   console.log(`filled ${stats.torrents} torrents in ${((performance.now() - fillStart) / 1000).toFixed(1)} s`);
 
@@ -75,7 +97,9 @@ try {
     await Promise.all(loops);
     ms.sort((a, b) => a - b);
     const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))].toFixed(2);
-    console.log(`${label}: ${ms.length} announces, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${ms.at(-1)!.toFixed(1)} ms; ${(reads / Number(values.secs)).toFixed(0)} API reads/s${refused > 0 ? ` (and ${(refused / Number(values.secs)).toFixed(0)}/s refused with 429)` : ""}`);
+    console.log(
+      `${label}: ${ms.length} announces, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${ms.at(-1)!.toFixed(1)} ms; ${(reads / Number(values.secs)).toFixed(0)} API reads/s${refused > 0 ? ` (and ${(refused / Number(values.secs)).toFixed(0)}/s refused with 429)` : ""}`,
+    );
   };
   await probe("no readers", 0);
   await probe(`${values.readers} readers of /api/top100?limit=500`, Number(values.readers));

@@ -32,7 +32,8 @@ export function parseOptions<S extends Specs>(command: string, specs: S, argv: r
     if (spec === undefined) throw new UsageError(`${command}: unknown option --${name} (see --help)`);
     if (spec.kind === "flag") {
       const v = eq < 0 ? "on" : arg.slice(eq + 1);
-      if (!["on", "off", "true", "false"].includes(v)) throw new UsageError(`${command}: --${name} takes no value, or =on/=off`);
+      if (!["on", "off", "true", "false"].includes(v))
+        throw new UsageError(`${command}: --${name} takes no value, or =on/=off`);
       out[name] = v === "on" || v === "true";
       continue;
     }

@@ -9,11 +9,24 @@ import { type HttpResult, HTTP_SPECS, httpRunOptions, runHttp, writeHashFile } f
 import { fixed, int, median, ms, progress, table } from "./report.ts";
 import { parseKinds, TARGET_SPECS, withSession } from "./session.ts";
 import { type Kind, parseHostPort, type Target } from "./trackers.ts";
-import { expectedFor, makeLoadPlan, runUdp, UDP_SPECS, udpRunOptions, type UdpResult, WORKLOAD_SPECS, writeLoadPlan } from "./udp.ts";
+import {
+  expectedFor,
+  makeLoadPlan,
+  runUdp,
+  UDP_SPECS,
+  udpRunOptions,
+  type UdpResult,
+  WORKLOAD_SPECS,
+  writeLoadPlan,
+} from "./udp.ts";
 import { torrentHashes } from "./workload.ts";
 
 export const COMPARE_SPECS = {
-  targets: { kind: "str", default: "", help: "NAME=HOST:PORT[@PID],... to measure (PID adds the tracker's CPU% and RSS)" },
+  targets: {
+    kind: "str",
+    default: "",
+    help: "NAME=HOST:PORT[@PID],... to measure (PID adds the tracker's CPU% and RSS)",
+  },
   start: { kind: "str", default: "", help: "or start them here: a list of ours, opentracker, trivial, trivial-bun" },
   proto: { kind: "str", default: "udp", help: "udp or http" },
   rounds: { kind: "int", default: 5, min: 1, help: "rounds per target" },
@@ -38,13 +51,23 @@ interface Round {
 }
 
 function parseTargets(text: string): Target[] {
-  return text.split(",").filter((s) => s !== "").map((item) => {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new Error(`--targets: expected NAME=HOST:PORT[@PID], got "${item}"`);
-    const [addr, pid] = item.slice(eq + 1).split("@");
-    const { host, port } = parseHostPort(addr);
-    return { name: item.slice(0, eq), host, port, pid: pid === undefined ? null : Number(pid), stop: async () => {}, output: () => "" };
-  });
+  return text
+    .split(",")
+    .filter((s) => s !== "")
+    .map((item) => {
+      const eq = item.indexOf("=");
+      if (eq <= 0) throw new Error(`--targets: expected NAME=HOST:PORT[@PID], got "${item}"`);
+      const [addr, pid] = item.slice(eq + 1).split("@");
+      const { host, port } = parseHostPort(addr);
+      return {
+        name: item.slice(0, eq),
+        host,
+        port,
+        pid: pid === undefined ? null : Number(pid),
+        stop: async () => {},
+        output: () => "",
+      };
+    });
 }
 
 export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<void> {
@@ -57,9 +80,10 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
   const hashes = plan?.hashes ?? torrentHashes(o.seed, Math.max(o.torrents, o["http-torrents"]));
   const rounds: Round[] = [];
   await withSession("compare", o, async (session) => {
-    const targets = o.start !== ""
-      ? await startAll(parseKinds(o.start), (k) => session.start(k, { hashes, peers: o.peers, torrents: o.torrents }))
-      : parseTargets(o.targets);
+    const targets =
+      o.start !== ""
+        ? await startAll(parseKinds(o.start), (k) => session.start(k, { hashes, peers: o.peers, torrents: o.torrents }))
+        : parseTargets(o.targets);
     const planPath = plan === null ? "" : await writeLoadPlan(plan, session.dir);
     const hashFile = udp ? "" : await writeHashFile(o.seed, o["http-torrents"], session.dir);
     for (let round = 1; round <= o.rounds; round++) {
@@ -68,7 +92,13 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
         const base = { host: t.host, port: t.port, pid: t.pid };
         let result: UdpResult | HttpResult;
         if (udp) {
-          result = await runUdp({ ...udpRunOptions(o, session.genPrefix), ...base, planPath, quiet: true, prefill: o.prefill && round === 1 });
+          result = await runUdp({
+            ...udpRunOptions(o, session.genPrefix),
+            ...base,
+            planPath,
+            quiet: true,
+            prefill: o.prefill && round === 1,
+          });
         } else {
           if (o.warmup > 0) await runHttp({ ...base, ...httpRunOptions(o, o.warmup, hashFile, session.genPrefix) });
           result = await runHttp({ ...base, ...httpRunOptions(o, o.duration, hashFile, session.genPrefix) });
@@ -79,7 +109,12 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
       }
     }
     const names = targets.map((t) => t.name);
-    const summary = names.map((name) => summarize(name, rounds.filter((r) => r.target === name)));
+    const summary = names.map((name) =>
+      summarize(
+        name,
+        rounds.filter((r) => r.target === name),
+      ),
+    );
     const ratios = ratioList(summary);
     if (o.json) {
       const expected = plan === null ? null : expectedFor(plan, o.numwant).expected;
@@ -89,17 +124,46 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
     console.log(`\n${o.proto.toUpperCase()} compare, ${o.rounds} rounds of ${o.duration} s, interleaved\n`);
     console.log(rounds.map(roundLine).join("\n") + "\n");
     const unit = udp ? "responses/s" : "requests/s";
-    console.log(table([
-      ["target", `median ${unit}`, "min", "max", "peers/announce", "errors", "failures/non-200", "timeouts", "median p99", "tracker CPU"],
-      ...summary.map((s) => [s.name, int(s.median), int(s.min), int(s.max), fixed(s.peersPerAnnounce), String(s.errors), String(s.non200), String(s.timeouts), ms(s.p99Us), s.trackerCpu === null ? "-" : `${fixed(s.trackerCpu, 0)}%`]),
-    ]));
-    if (plan !== null) console.log(`(peers per announce at steady state for this workload: ${fixed(expectedFor(plan, o.numwant).expected)})`);
+    console.log(
+      table([
+        [
+          "target",
+          `median ${unit}`,
+          "min",
+          "max",
+          "peers/announce",
+          "errors",
+          "failures/non-200",
+          "timeouts",
+          "median p99",
+          "tracker CPU",
+        ],
+        ...summary.map((s) => [
+          s.name,
+          int(s.median),
+          int(s.min),
+          int(s.max),
+          fixed(s.peersPerAnnounce),
+          String(s.errors),
+          String(s.non200),
+          String(s.timeouts),
+          ms(s.p99Us),
+          s.trackerCpu === null ? "-" : `${fixed(s.trackerCpu, 0)}%`,
+        ]),
+      ]),
+    );
+    if (plan !== null)
+      console.log(
+        `(peers per announce at steady state for this workload: ${fixed(expectedFor(plan, o.numwant).expected)})`,
+      );
     console.log("\n" + ratios.map((r) => `${r.label}: ${fixed(r.ratio, 3)}`).join("\n"));
     // §6: a result above ~70% of the generator's ceiling is generator-bound, so it is only a lower bound.
     const ceiling = summary.find((x) => x.name === "trivial");
     for (const x of summary) {
       if (ceiling !== undefined && x !== ceiling && x.median >= 0.7 * ceiling.median) {
-        console.log(`${x.name} reached ${fixed((100 * x.median) / ceiling.median, 0)}% of the generator's ceiling: report it as >= ${int(x.median)}`);
+        console.log(
+          `${x.name} reached ${fixed((100 * x.median) / ceiling.median, 0)}% of the generator's ceiling: report it as >= ${int(x.median)}`,
+        );
       }
     }
   });

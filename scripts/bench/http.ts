@@ -15,7 +15,11 @@ import { torrentHashes } from "./workload.ts";
 export const HTTP_SPECS = {
   connections: { kind: "int", default: 128, min: 1, help: "open connections, one request in flight on each" },
   threads: { kind: "int", default: 1, min: 1, help: "wrk threads (1 fits the one generator CPU of profile A)" },
-  keepalive: { kind: "str", default: "on", help: "on, or off to send Connection: close (a new connection per request)" },
+  keepalive: {
+    kind: "str",
+    default: "on",
+    help: "on, or off to send Connection: close (a new connection per request)",
+  },
   "http-torrents": { kind: "int", default: 10_000, min: 1, help: "torrents the HTTP load announces to (gamma-chosen)" },
   "http-seeder-p": { kind: "num", default: 0.25, help: "probability an announce is left=0&event=completed" },
 } satisfies Specs;
@@ -74,14 +78,32 @@ export async function runHttp(o: HttpRunOptions): Promise<HttpResult> {
   if (o.keepalive !== "on" && o.keepalive !== "off") throw new UsageError("--keepalive must be on or off");
   const secs = Math.max(1, Math.round(o.duration));
   const argv = [
-    ...o.genPrefix, wrk, "-t", String(Math.min(o.threads, o.connections)), "-c", String(o.connections), "-d", `${secs}s`,
-    "--timeout", "2s", "-s", join(import.meta.dir, "http-load.lua"), `http://${o.host}:${o.port}/announce`,
-    "--", o.hashFile, o.keepalive, String(o.seederP),
+    ...o.genPrefix,
+    wrk,
+    "-t",
+    String(Math.min(o.threads, o.connections)),
+    "-c",
+    String(o.connections),
+    "-d",
+    `${secs}s`,
+    "--timeout",
+    "2s",
+    "-s",
+    join(import.meta.dir, "http-load.lua"),
+    `http://${o.host}:${o.port}/announce`,
+    "--",
+    o.hashFile,
+    o.keepalive,
+    String(o.seederP),
   ];
   const cpu0 = o.pid === null ? null : cpuSeconds(o.pid);
   const t0 = performance.now();
   const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   const elapsed = (performance.now() - t0) / 1000;
   const line = out.split("\n").find((l) => l.startsWith("BENCH-JSON "));
   if (code !== 0 || line === undefined) throw new Error(`wrk failed (exit ${code}):\n${out}${err}`);
@@ -113,7 +135,10 @@ export function httpReport(label: string, r: HttpResult): string {
     ["bencoded failure reasons", String(r.failures)],
     ["socket errors connect/read/write/timeout", `${se.connect}/${se.read}/${se.write}/${se.timeout}`],
     ["peers per announce reply", fixed(r.peersPerAnnounce)],
-    ["latency p50 / p90 / p99 / max", `${ms(r.latencyUs.p50)} / ${ms(r.latencyUs.p90)} / ${ms(r.latencyUs.p99)} / ${ms(r.latencyUs.max)}`],
+    [
+      "latency p50 / p90 / p99 / max",
+      `${ms(r.latencyUs.p50)} / ${ms(r.latencyUs.p90)} / ${ms(r.latencyUs.p99)} / ${ms(r.latencyUs.max)}`,
+    ],
     ["generator (wrk) CPU", `${fixed(r.generatorCpuPercent, 0)}%`],
   ];
   if (r.trackerCpuPercent !== null) rows.push(["tracker CPU", `${fixed(r.trackerCpuPercent, 0)}%`]);
@@ -123,24 +148,41 @@ export function httpReport(label: string, r: HttpResult): string {
 }
 
 export function httpRunOptions(o: Options<typeof HTTP_SPECS>, duration: number, hashFile: string, genPrefix: string[]) {
-  return { duration, connections: o.connections, threads: o.threads, keepalive: o.keepalive, seederP: o["http-seeder-p"], hashFile, genPrefix };
+  return {
+    duration,
+    connections: o.connections,
+    threads: o.threads,
+    keepalive: o.keepalive,
+    seederP: o["http-seeder-p"],
+    hashFile,
+    genPrefix,
+  };
 }
 
 export async function httpCommand(o: Options<typeof HTTP_COMMAND_SPECS>): Promise<void> {
   const startKind = o.ceiling ? "trivial" : o.start;
   await withSession("http", o, async (session) => {
     const hashFile = await writeHashFile(o.seed, o["http-torrents"], session.dir);
-    const target = startKind !== ""
-      ? await session.start(parseKinds(startKind)[0], { hashes: torrentHashes(o.seed, o["http-torrents"]), peers: 1_000_000, torrents: o["http-torrents"] })
-      : externalTarget("target", o.target, o.pid);
+    const target =
+      startKind !== ""
+        ? await session.start(parseKinds(startKind)[0], {
+            hashes: torrentHashes(o.seed, o["http-torrents"]),
+            peers: 1_000_000,
+            torrents: o["http-torrents"],
+          })
+        : externalTarget("target", o.target, o.pid);
     const base = { host: target.host, port: target.port, pid: target.pid };
     if (o.warmup > 0) {
       progress(`warm-up ${o.warmup} s ...`);
       await runHttp({ ...base, ...httpRunOptions(o, o.warmup, hashFile, session.genPrefix) });
     }
-    progress(`http: ${target.host}:${target.port}, ${o.duration} s, ${o.connections} connections, keep-alive ${o.keepalive}`);
+    progress(
+      `http: ${target.host}:${target.port}, ${o.duration} s, ${o.connections} connections, keep-alive ${o.keepalive}`,
+    );
     const r = await runHttp({ ...base, ...httpRunOptions(o, o.duration, hashFile, session.genPrefix) });
     const label = o.ceiling ? "HTTP generator ceiling (trivial responder)" : `http against ${startKind || o.target}`;
-    console.log(o.json ? JSON.stringify({ label, target: `${target.host}:${target.port}`, ...r }) : httpReport(label, r));
+    console.log(
+      o.json ? JSON.stringify({ label, target: `${target.host}:${target.port}`, ...r }) : httpReport(label, r),
+    );
   });
 }

@@ -20,16 +20,21 @@ interface Command {
   run(o: never, positional: string[]): Promise<void>;
 }
 
-const WHITELIST_SPECS = { ...WORKLOAD_SPECS, out: { kind: "str", default: "whitelist", help: "file to write" } } satisfies Specs;
+const WHITELIST_SPECS = {
+  ...WORKLOAD_SPECS,
+  out: { kind: "str", default: "whitelist", help: "file to write" },
+} satisfies Specs;
 
 const COMMANDS: Record<string, Command> = {
   udp: {
-    summary: "UDP (BEP 15) load in the reference methodology; reports responses/s, peers per announce, errors, latency, CPU.\n--ceiling runs it against the trivial responder: the generator's ceiling on this machine.",
+    summary:
+      "UDP (BEP 15) load in the reference methodology; reports responses/s, peers per announce, errors, latency, CPU.\n--ceiling runs it against the trivial responder: the generator's ceiling on this machine.",
     specs: UDP_COMMAND_SPECS,
     run: (o: Parameters<typeof udpCommand>[0]) => udpCommand(o),
   },
   http: {
-    summary: "HTTP announce load with wrk (H-plain: 10,000 torrents, gamma choice, compact=1).\n--ceiling runs it against the trivial responder.",
+    summary:
+      "HTTP announce load with wrk (H-plain: 10,000 torrents, gamma choice, compact=1).\n--ceiling runs it against the trivial responder.",
     specs: HTTP_COMMAND_SPECS,
     run: (o: Parameters<typeof httpCommand>[0]) => httpCommand(o),
   },
@@ -39,17 +44,20 @@ const COMMANDS: Record<string, Command> = {
     run: (o: Parameters<typeof compareCommand>[0]) => compareCommand(o),
   },
   memory: {
-    summary: "Fill a tracker with N peers over M torrents over real UDP; resident memory per peer, fill check, probe latency.",
+    summary:
+      "Fill a tracker with N peers over M torrents over real UDP; resident memory per peer, fill check, probe latency.",
     specs: MEMORY_SPECS,
     run: (o: Parameters<typeof memoryCommand>[0]) => memoryCommand(o),
   },
   "access-list": {
-    summary: "A 1M-line deny list in a tracker process: start time, RSS per hash, admin API latency, /healthz during a reload.",
+    summary:
+      "A 1M-line deny list in a tracker process: start time, RSS per hash, admin API latency, /healthz during a reload.",
     specs: ACCESS_LIST_SPECS,
     run: (o: Parameters<typeof accessListCommand>[0]) => accessListCommand(o),
   },
   restore: {
-    summary: "Write a state file of N peers over M torrents in-process, start the tracker on it; time to /healthz, CPU, RSS and peak.",
+    summary:
+      "Write a state file of N peers over M torrents in-process, start the tracker on it; time to /healthz, CPU, RSS and peak.",
     specs: RESTORE_SPECS,
     run: (o: Parameters<typeof restoreCommand>[0]) => restoreCommand(o),
   },

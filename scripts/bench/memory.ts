@@ -30,17 +30,29 @@ export const MEMORY_SPECS = {
   torrents: { kind: "int", default: 100_000, min: 1, help: "torrents to spread the peers over" },
   peers: { kind: "int", default: 2_350_000, min: 1, help: "peers to store" },
   seed: { kind: "int", default: 1, help: "seed of the torrent set" },
-  sources: { kind: "int", default: 16, min: 1, help: "source addresses 127.0.0.1..N (peers per torrent / N must stay under 64,000)" },
+  sources: {
+    kind: "int",
+    default: 16,
+    min: 1,
+    help: "source addresses 127.0.0.1..N (peers per torrent / N must stay under 64,000)",
+  },
   sockets: { kind: "int", default: 16, min: 1, help: "sockets (a multiple of --sources)" },
   // 16 x 8 = 128 in flight: a tracker's default 212,992-byte socket buffer holds about 256 small datagrams.
   inflight: { kind: "int", default: 8, min: 1, help: "announces in flight per socket" },
-  numwant: { kind: "int", default: 0, help: "num_want of the fill's announces (0 keeps replies small; the probe asks for 30)" },
+  numwant: {
+    kind: "int",
+    default: 0,
+    help: "num_want of the fill's announces (0 keeps replies small; the probe asks for 30)",
+  },
   "timeout-ms": { kind: "int", default: 1000, min: 1, help: "an announce unanswered this long is sent again" },
   "probe-rate": { kind: "num", default: 50, help: "probe announces per second (0: no probe)" },
   "idle-secs": { kind: "num", default: 2, help: "seconds to let the tracker settle before the idle reading" },
   "after-secs": { kind: "num", default: 5, help: "seconds of probing after the fill, before the final reading" },
   sample: { kind: "int", default: 1000, help: "torrents to scrape for the fill check (0: all)" },
-  restart: { kind: "flag", help: "then stop ours with SIGTERM (it saves --state-file), start it again from the file and measure the restore" },
+  restart: {
+    kind: "flag",
+    help: "then stop ours with SIGTERM (it saves --state-file), start it again from the file and measure the restore",
+  },
 } satisfies Specs;
 
 interface ProbeStats {
@@ -90,14 +102,17 @@ export async function memoryCommand(o: Options<typeof MEMORY_SPECS>): Promise<vo
   // Outside the session's folder, which is removed when the first tracker is stopped.
   const statePath = join(tmpdir(), `buntracker-bench-state-${process.pid}.bin`);
   if (o.restart) o = { ...o, "ours-args": `${o["ours-args"]} --state-file ${statePath}` };
-  progress(`building the fill: ${int(o.peers)} peers over ${int(o.torrents)} torrents from ${o.sources} source addresses ...`);
+  progress(
+    `building the fill: ${int(o.peers)} peers over ${int(o.torrents)} torrents from ${o.sources} source addresses ...`,
+  );
   const plan = fillPlan(o.seed, o.torrents, o.peers, o.sources, o.sockets);
   await withSession("memory", o, async (session) => {
     const planPath = `${session.dir}/fill.bin`;
     await writePlan(plan, planPath);
-    const target = o.start !== ""
-      ? await session.start(parseKinds(o.start)[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
-      : externalTarget("target", o.target, o.pid);
+    const target =
+      o.start !== ""
+        ? await session.start(parseKinds(o.start)[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
+        : externalTarget("target", o.target, o.pid);
     if (target.pid === null) progress("no --pid: memory cannot be read, only the fill is checked");
     await Bun.sleep(o["idle-secs"] * 1000); // let start-up garbage settle before the idle reading
     const rssIdle = target.pid === null ? null : rssBytes(target.pid);
@@ -144,7 +159,12 @@ export async function memoryCommand(o: Options<typeof MEMORY_SPECS>): Promise<vo
  * times the restore to the first /healthz answer; then, after --idle-secs, reads its RSS and peak and checks a
  * scrape sample against the fill.
  */
-async function restart(t: Target, statePath: string, hashes: Uint8Array, o: Options<typeof MEMORY_SPECS>): Promise<RestartResult> {
+async function restart(
+  t: Target,
+  statePath: string,
+  hashes: Uint8Array,
+  o: Options<typeof MEMORY_SPECS>,
+): Promise<RestartResult> {
   const pid = t.pid!;
   progress("restart: SIGTERM, waiting for the final save ...");
   const t0 = performance.now();
@@ -158,7 +178,10 @@ async function restart(t: Target, statePath: string, hashes: Uint8Array, o: Opti
   try {
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`the restarted tracker exited with ${proc.exitCode}`);
-      const ok = await fetch(`http://${t.host}:${t.port}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://${t.host}:${t.port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await Bun.sleep(10);
     }
@@ -185,19 +208,39 @@ async function restart(t: Target, statePath: string, hashes: Uint8Array, o: Opti
 
 async function runFill(bin: string, prefix: string[], planPath: string, t: Target, o: Options<typeof MEMORY_SPECS>) {
   const argv = [
-    ...prefix, bin, "--fill", "--plan", planPath, "--target", `${t.host}:${t.port}`, "--sources", sourceList(String(o.sources)),
-    "--sockets", String(o.sockets), "--inflight", String(o.inflight), "--timeout-ms", String(o["timeout-ms"]),
-    "--fill-numwant", String(o.numwant),
+    ...prefix,
+    bin,
+    "--fill",
+    "--plan",
+    planPath,
+    "--target",
+    `${t.host}:${t.port}`,
+    "--sources",
+    sourceList(String(o.sources)),
+    "--sockets",
+    String(o.sockets),
+    "--inflight",
+    String(o.inflight),
+    "--timeout-ms",
+    String(o["timeout-ms"]),
+    "--fill-numwant",
+    String(o.numwant),
   ];
   const proc = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
   let last: Record<string, unknown> | null = null;
   for await (const line of jsonLines<Record<string, unknown>>(proc)) {
-    if (line.type === "progress") progress(`  fill: ${int(Number(line.answered))} of ${int(Number(line.total))} peers answered, ${line.timeouts} timeouts, ${fixed(Number(line.secs), 0)} s`);
+    if (line.type === "progress")
+      progress(
+        `  fill: ${int(Number(line.answered))} of ${int(Number(line.total))} peers answered, ${line.timeouts} timeouts, ${fixed(Number(line.secs), 0)} s`,
+      );
     if (line.type === "fill") last = line;
   }
   const code = await proc.exited;
-  if (code !== 0 || last === null) throw new Error(`udp-gen failed (exit ${code}): ${(await new Response(proc.stderr).text()).trim()}`);
-  progress(`  fill: ${int(Number(last.answered))} peers in ${fixed(Number(last.secs), 1)} s (${int(Number(last.answered) / Number(last.secs))}/s)`);
+  if (code !== 0 || last === null)
+    throw new Error(`udp-gen failed (exit ${code}): ${(await new Response(proc.stderr).text()).trim()}`);
+  progress(
+    `  fill: ${int(Number(last.answered))} peers in ${fixed(Number(last.secs), 1)} s (${int(Number(last.answered) / Number(last.secs))}/s)`,
+  );
   return last;
 }
 
@@ -220,7 +263,10 @@ async function startProbe(t: Target, hashes: Uint8Array, o: Options<typeof MEMOR
     const stats = current;
     const t0 = performance.now();
     const p = client
-      .announce({ infoHash: hashes.subarray(torrent * 20, torrent * 20 + 20), port, event: 0, left: 50n, numWant: 30 }, 2000)
+      .announce(
+        { infoHash: hashes.subarray(torrent * 20, torrent * 20 + 20), port, event: 0, left: 50n, numWant: 30 },
+        2000,
+      )
       .then((reply) => {
         if (reply === null) stats.timeouts++;
         else if (reply.action !== "announce") stats.errors++;
@@ -249,7 +295,15 @@ async function startProbe(t: Target, hashes: Uint8Array, o: Options<typeof MEMOR
 function probeSummary(s: ProbeStats) {
   const xs = [...s.latenciesUs].sort((a, b) => a - b);
   const q = (p: number) => (xs.length === 0 ? NaN : xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]);
-  return { answered: xs.length, timeouts: s.timeouts, errors: s.errors, p50Us: q(0.5), p90Us: q(0.9), p99Us: q(0.99), maxUs: xs.length === 0 ? NaN : xs[xs.length - 1] };
+  return {
+    answered: xs.length,
+    timeouts: s.timeouts,
+    errors: s.errors,
+    p50Us: q(0.5),
+    p90Us: q(0.9),
+    p99Us: q(0.99),
+    maxUs: xs.length === 0 ? NaN : xs[xs.length - 1],
+  };
 }
 
 /** Scrapes a sample of torrents (evenly spaced) and compares seeders + leechers with the fill's counts. */
@@ -257,7 +311,10 @@ async function verify(t: Target, hashes: Uint8Array, o: Options<typeof MEMORY_SP
   const n = o.sample === 0 ? o.torrents : Math.min(o.sample, o.torrents);
   const picks = Array.from({ length: n }, (_, i) => Math.floor((i * o.torrents) / n));
   const client = await UdpClient.open(t.host, t.port, "127.0.0.1");
-  let expected = 0, seen = 0, mismatched = 0, unanswered = 0;
+  let expected = 0,
+    seen = 0,
+    mismatched = 0,
+    unanswered = 0;
   try {
     for (let i = 0; i < picks.length; i += 50) {
       const chunk = picks.slice(i, i + 50);
@@ -299,14 +356,23 @@ function memoryReport(r: MemoryResult): string {
   const p = (s: MemoryResult["probeDuring"]) =>
     `${s.answered} answered, ${s.timeouts} timeouts, ${s.errors} errors; p50 ${ms(s.p50Us)} p90 ${ms(s.p90Us)} p99 ${ms(s.p99Us)} max ${ms(s.maxUs)}`;
   const rows = [
-    ["fill", `${int(r.peers)} peers over ${int(r.torrents)} torrents in ${fixed(r.fillSecs, 1)} s (${int(r.peers / r.fillSecs)}/s), ${r.fillComplete ? "all answered" : "INCOMPLETE"}`],
-    ["fill errors / retried timeouts", `${r.fillErrors}${r.firstError ? ` (first: "${r.firstError}")` : ""} / ${r.fillTimeouts}`],
+    [
+      "fill",
+      `${int(r.peers)} peers over ${int(r.torrents)} torrents in ${fixed(r.fillSecs, 1)} s (${int(r.peers / r.fillSecs)}/s), ${r.fillComplete ? "all answered" : "INCOMPLETE"}`,
+    ],
+    [
+      "fill errors / retried timeouts",
+      `${r.fillErrors}${r.firstError ? ` (first: "${r.firstError}")` : ""} / ${r.fillTimeouts}`,
+    ],
     ["RSS idle", r.rssIdleBytes === null ? "-" : mib(r.rssIdleBytes)],
     ["RSS after fill", r.rssAfterBytes === null ? "-" : mib(r.rssAfterBytes)],
     ["peak RSS (VmHWM)", r.peakRssBytes === null ? "-" : mib(r.peakRssBytes)],
     ["growth", r.rssIdleBytes === null || r.rssAfterBytes === null ? "-" : mib(r.rssAfterBytes - r.rssIdleBytes)],
     ["bytes per peer (growth / peers)", r.bytesPerPeer === null ? "-" : fixed(r.bytesPerPeer, 1)],
-    ["scrape check", `${int(r.scrape.seen)} of ${int(r.scrape.expected)} peers seen in ${int(r.scrape.torrents)} torrents; ${r.scrape.mismatched} torrents differ, ${r.scrape.unanswered} unanswered`],
+    [
+      "scrape check",
+      `${int(r.scrape.seen)} of ${int(r.scrape.expected)} peers seen in ${int(r.scrape.torrents)} torrents; ${r.scrape.mismatched} torrents differ, ${r.scrape.unanswered} unanswered`,
+    ],
     ["tracker's own peer count", r.trackerCount === null ? "-" : int(r.trackerCount)],
     ["probe during fill", p(r.probeDuring)],
     ["probe after fill", p(r.probeAfter)],
@@ -316,10 +382,22 @@ function memoryReport(r: MemoryResult): string {
     const ratio = (a: number | null, b: number | null) => (a === null || b === null ? "-" : `${fixed(a / b, 2)}x`);
     rows.push(
       ["restart: SIGTERM to exit (save)", `${fixed(x.saveSecs, 2)} s, state file ${mib(x.fileBytes)}`],
-      ["restart: start to /healthz", `${fixed(x.healthzSecs, 2)} s (${x.healthzCpuSecs === null ? "-" : fixed(x.healthzCpuSecs, 2)} CPU seconds)`],
-      ["restart: RSS after restore", `${x.rssBytes === null ? "-" : mib(x.rssBytes)} (${ratio(x.rssBytes, r.rssAfterBytes)} the fill's)`],
-      ["restart: peak RSS (VmHWM)", `${x.peakRssBytes === null ? "-" : mib(x.peakRssBytes)} (${ratio(x.peakRssBytes, r.rssAfterBytes)} the fill's RSS)`],
-      ["restart: scrape check", `${int(x.scrape.seen)} of ${int(x.scrape.expected)} peers seen; ${x.scrape.mismatched} torrents differ, ${x.scrape.unanswered} unanswered`],
+      [
+        "restart: start to /healthz",
+        `${fixed(x.healthzSecs, 2)} s (${x.healthzCpuSecs === null ? "-" : fixed(x.healthzCpuSecs, 2)} CPU seconds)`,
+      ],
+      [
+        "restart: RSS after restore",
+        `${x.rssBytes === null ? "-" : mib(x.rssBytes)} (${ratio(x.rssBytes, r.rssAfterBytes)} the fill's)`,
+      ],
+      [
+        "restart: peak RSS (VmHWM)",
+        `${x.peakRssBytes === null ? "-" : mib(x.peakRssBytes)} (${ratio(x.peakRssBytes, r.rssAfterBytes)} the fill's RSS)`,
+      ],
+      [
+        "restart: scrape check",
+        `${int(x.scrape.seen)} of ${int(x.scrape.expected)} peers seen; ${x.scrape.mismatched} torrents differ, ${x.scrape.unanswered} unanswered`,
+      ],
       ["restart: tracker's own peer count", x.trackerCount === null ? "-" : int(x.trackerCount)],
     );
   }

@@ -20,7 +20,11 @@ export const RESTORE_SPECS = {
   torrents: { kind: "int", default: 100_000, min: 1, help: "torrents to spread the peers over" },
   peers: { kind: "int", default: 2_350_000, min: 1, help: "peers to store" },
   "idle-secs": { kind: "num", default: 2, help: "seconds after /healthz answered before the RSS reading" },
-  pin: { kind: "str", default: "auto", help: "pin the tracker to --tracker-cpu with taskset: auto (if >= 2 CPUs), on, off" },
+  pin: {
+    kind: "str",
+    default: "auto",
+    help: "pin the tracker to --tracker-cpu with taskset: auto (if >= 2 CPUs), on, off",
+  },
   "tracker-cpu": { kind: "str", default: "0", help: "CPU list for the tracker (taskset -c)" },
   json: { kind: "flag", help: "print one JSON object instead of the table" },
 } satisfies Specs;
@@ -37,22 +41,43 @@ export async function restoreCommand(o: Options<typeof RESTORE_SPECS>): Promise<
     progress(`  state file ${mib(fileBytes)}; starting the tracker on it ...`);
     const port = await freePort();
     const argv = [
-      ...pinPrefix(shouldPin(o.pin), o["tracker-cpu"]), process.execPath, join(ROOT, "src", "main.ts"), "--listen", `127.0.0.1:${port}`, "--udp-listen", "off",
-      "--peer-timeout-secs", "7200", "--max-torrents", String(Math.ceil(o.torrents * 1.1)),
-      "--max-peers", String(Math.ceil(o.peers * 1.1)), "--state-file", path,
+      ...pinPrefix(shouldPin(o.pin), o["tracker-cpu"]),
+      process.execPath,
+      join(ROOT, "src", "main.ts"),
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--udp-listen",
+      "off",
+      "--peer-timeout-secs",
+      "7200",
+      "--max-torrents",
+      String(Math.ceil(o.torrents * 1.1)),
+      "--max-peers",
+      String(Math.ceil(o.peers * 1.1)),
+      "--state-file",
+      path,
     ];
     const t0 = performance.now();
     const proc = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
     try {
       for (;;) {
         if (proc.exitCode !== null) throw new Error(`the tracker exited with ${proc.exitCode}`);
-        if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+        if (
+          await fetch(`http://127.0.0.1:${port}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          break;
         await Bun.sleep(10);
       }
       const healthzSecs = (performance.now() - t0) / 1000;
       const healthzCpuSecs = cpuSeconds(proc.pid);
       await Bun.sleep(o["idle-secs"] * 1000);
-      const stats = (await (await fetch(`http://127.0.0.1:${port}/api/stats`)).json()) as { peers: number; torrents: number };
+      const stats = (await (await fetch(`http://127.0.0.1:${port}/api/stats`)).json()) as {
+        peers: number;
+        torrents: number;
+      };
       const r = {
         peers: o.peers,
         torrents: o.torrents,
@@ -64,13 +89,20 @@ export async function restoreCommand(o: Options<typeof RESTORE_SPECS>): Promise<
         restoredPeers: stats.peers,
         restoredTorrents: stats.torrents,
       };
-      console.log(o.json ? JSON.stringify(r) : table([
-        ["state file", `${mib(r.fileBytes)} (${int(r.peers)} peers over ${int(r.torrents)} torrents)`],
-        ["start to /healthz", `${fixed(r.healthzSecs, 2)} s (${r.healthzCpuSecs === null ? "-" : fixed(r.healthzCpuSecs, 2)} CPU seconds)`],
-        ["RSS after restore", r.rssBytes === null ? "-" : mib(r.rssBytes)],
-        ["peak RSS (VmHWM)", r.peakRssBytes === null ? "-" : mib(r.peakRssBytes)],
-        ["restored", `${int(r.restoredPeers)} peers, ${int(r.restoredTorrents)} torrents`],
-      ]));
+      console.log(
+        o.json
+          ? JSON.stringify(r)
+          : table([
+              ["state file", `${mib(r.fileBytes)} (${int(r.peers)} peers over ${int(r.torrents)} torrents)`],
+              [
+                "start to /healthz",
+                `${fixed(r.healthzSecs, 2)} s (${r.healthzCpuSecs === null ? "-" : fixed(r.healthzCpuSecs, 2)} CPU seconds)`,
+              ],
+              ["RSS after restore", r.rssBytes === null ? "-" : mib(r.rssBytes)],
+              ["peak RSS (VmHWM)", r.peakRssBytes === null ? "-" : mib(r.peakRssBytes)],
+              ["restored", `${int(r.restoredPeers)} peers, ${int(r.restoredTorrents)} torrents`],
+            ]),
+      );
     } finally {
       proc.kill("SIGKILL"); // no save on the way out: the file is thrown away
       await proc.exited;
@@ -82,7 +114,12 @@ export async function restoreCommand(o: Options<typeof RESTORE_SPECS>): Promise<
 
 /** Peer p goes to torrent p mod `torrents`, from 127.0.x.y by its row; a quarter leech, the rest seed. */
 async function writeStateFile(path: string, peers: number, torrents: number, now: number): Promise<void> {
-  const store = new Store({ peerTimeoutS: 7200, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), maxTorrents: torrents, maxPeers: peers });
+  const store = new Store({
+    peerTimeoutS: 7200,
+    random: xoshiro128(new Uint32Array([1, 2, 3, 4])),
+    maxTorrents: torrents,
+    maxPeers: peers,
+  });
   const req = new AnnounceRequest();
   const res = new AnnounceResult(0);
   req.numWant = 0;

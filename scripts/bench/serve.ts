@@ -34,8 +34,21 @@ export async function serveCommand(kindText: string, o: Options<typeof SERVE_SPE
   }
   const hashes = torrentHashes(o.seed, o.torrents);
   await withSession("serve", { ...o, "gen-cpu": "" }, async (session) => {
-    const t = await session.start(kind, { hashes, peers: o.peers, torrents: o.torrents, host: o.host, ...(o.port > 0 ? { port: o.port } : {}) });
-    console.log(JSON.stringify({ tracker: kind, udp: `udp://${t.host}:${t.port}/announce`, http: `http://${t.host}:${t.port}/announce`, pid: t.pid }));
+    const t = await session.start(kind, {
+      hashes,
+      peers: o.peers,
+      torrents: o.torrents,
+      host: o.host,
+      ...(o.port > 0 ? { port: o.port } : {}),
+    });
+    console.log(
+      JSON.stringify({
+        tracker: kind,
+        udp: `udp://${t.host}:${t.port}/announce`,
+        http: `http://${t.host}:${t.port}/announce`,
+        pid: t.pid,
+      }),
+    );
     progress("running; Ctrl+C stops it");
     await new Promise(() => {}); // the session's signal handler stops the tracker and exits
   });

@@ -8,20 +8,36 @@ import { progress } from "./report.ts";
 import { KINDS, type Kind, parseHostPort, pinPrefix, shouldPin, startTarget, type Target } from "./trackers.ts";
 
 export const TARGET_SPECS = {
-  target: { kind: "str", default: "127.0.0.1:6969", help: "tracker to measure, HOST:PORT (IPv4), when not started here" },
+  target: {
+    kind: "str",
+    default: "127.0.0.1:6969",
+    help: "tracker to measure, HOST:PORT (IPv4), when not started here",
+  },
   pid: { kind: "int", default: 0, help: "pid of the --target tracker, for its CPU% and RSS" },
   start: { kind: "str", default: "", help: `start the tracker here instead: ${KINDS.join(", ")}` },
-  pin: { kind: "str", default: "auto", help: "pin tracker and generator to separate CPUs with taskset: auto (if >= 2 CPUs), on, off" },
+  pin: {
+    kind: "str",
+    default: "auto",
+    help: "pin tracker and generator to separate CPUs with taskset: auto (if >= 2 CPUs), on, off",
+  },
   "tracker-cpu": { kind: "str", default: "0", help: "CPU list for a tracker started here (taskset -c)" },
   "gen-cpu": { kind: "str", default: "1", help: "CPU list for the generator (taskset -c)" },
-  "ot-udp-workers": { kind: "int", default: 0, help: "opentracker listen.udp.workers (0: UDP in its event loop, its default)" },
+  "ot-udp-workers": {
+    kind: "int",
+    default: 0,
+    help: "opentracker listen.udp.workers (0: UDP in its event loop, its default)",
+  },
   "ours-args": { kind: "str", default: "", help: "extra flags for our tracker, space separated" },
   json: { kind: "flag", help: "print one JSON object instead of the table" },
 } satisfies Specs;
 
 export function parseKinds(text: string): Kind[] {
-  const kinds = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const k of kinds) if (!(KINDS as readonly string[]).includes(k)) throw new Error(`unknown tracker "${k}": use ${KINDS.join(", ")}`);
+  const kinds = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  for (const k of kinds)
+    if (!(KINDS as readonly string[]).includes(k)) throw new Error(`unknown tracker "${k}": use ${KINDS.join(", ")}`);
   return kinds as Kind[];
 }
 
@@ -29,7 +45,10 @@ export interface Session {
   dir: string;
   pin: boolean;
   genPrefix: string[];
-  start(kind: Kind, o: { hashes: Uint8Array; peers: number; torrents: number; host?: string; port?: number }): Promise<Target>;
+  start(
+    kind: Kind,
+    o: { hashes: Uint8Array; peers: number; torrents: number; host?: string; port?: number },
+  ): Promise<Target>;
 }
 
 /** Runs fn with a session; whatever it started is stopped and its files removed afterwards, even on Ctrl+C. */

@@ -17,7 +17,12 @@ const { Store } = await import(join(root, "src/core/store.ts"));
 const snapshot = await import(join(root, "src/core/snapshot.ts"));
 
 const newStore = () =>
-  new Store({ peerTimeoutS: 3000, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), maxPeers: 4_000_000, maxTorrents: 500_000 });
+  new Store({
+    peerTimeoutS: 3000,
+    random: xoshiro128(new Uint32Array([1, 2, 3, 4])),
+    maxPeers: 4_000_000,
+    maxTorrents: 500_000,
+  });
 const store = newStore();
 const req = new AnnounceRequest();
 const res = new AnnounceResult(50);
@@ -74,4 +79,6 @@ for (let k = 0; k < 5; k++) {
   restored = into.peers;
 }
 const ms = (x: number) => `${Math.round(x)} ms`;
-console.log(`${root}: 1M announces (numwant 30) ${ms(announce)} CPU, save ${ms(save)}, restore ${ms(restore)} (${restored} peers)`);
+console.log(
+  `${root}: 1M announces (numwant 30) ${ms(announce)} CPU, save ${ms(save)}, restore ${ms(restore)} (${restored} peers)`,
+);

@@ -50,7 +50,8 @@ export interface StartOptions {
 export function parseHostPort(text: string): { host: string; port: number } {
   const colon = text.lastIndexOf(":");
   const port = Number(text.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`expected HOST:PORT, got "${text}"`);
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`expected HOST:PORT, got "${text}"`);
   return { host: text.slice(0, colon), port };
 }
 
@@ -92,11 +93,25 @@ export async function startTarget(kind: Kind, o: StartOptions): Promise<Target> 
   let comm: string | null = null; // the process to find under a wrapper
   if (kind === "ours") {
     argv = [
-      ...pin, process.execPath, join(ROOT, "src", "main.ts"),
-      "--listen", `${host}:${port}`, "--rate-limit", "0", "--max-numwant", "30", "--default-numwant", "30",
-      "--log-level", "error", "--peer-timeout-secs", "7200",
-      "--max-torrents", String(Math.max(500_000, Math.ceil(o.torrents * 1.1))),
-      "--max-peers", String(Math.max(4_000_000, Math.ceil(o.peers * 1.1))),
+      ...pin,
+      process.execPath,
+      join(ROOT, "src", "main.ts"),
+      "--listen",
+      `${host}:${port}`,
+      "--rate-limit",
+      "0",
+      "--max-numwant",
+      "30",
+      "--default-numwant",
+      "30",
+      "--log-level",
+      "error",
+      "--peer-timeout-secs",
+      "7200",
+      "--max-torrents",
+      String(Math.max(500_000, Math.ceil(o.torrents * 1.1))),
+      "--max-peers",
+      String(Math.max(4_000_000, Math.ceil(o.peers * 1.1))),
       ...o.oursArgs.split(" ").filter((s) => s !== ""),
     ];
   } else if (kind === "opentracker") {
@@ -105,7 +120,17 @@ export async function startTarget(kind: Kind, o: StartOptions): Promise<Target> 
   } else if (kind === "trivial") {
     argv = [...pin, await nativeBinary("trivial"), host, String(port)];
   } else {
-    argv = [...pin, process.execPath, join(import.meta.dir, "main.ts"), "serve", "trivial-bun", "--port", String(port), "--host", host];
+    argv = [
+      ...pin,
+      process.execPath,
+      join(import.meta.dir, "main.ts"),
+      "serve",
+      "trivial-bun",
+      "--port",
+      String(port),
+      "--host",
+      host,
+    ];
   }
   const proc = Bun.spawn(argv, { cwd: ROOT, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let out = "";
@@ -143,7 +168,10 @@ function opentrackerCommand(o: StartOptions, host: string, port: number): string
   // Worker threads must be set before the listen line, so with workers both go in a config file.
   const listen = ["-i", host, "-p", String(port)];
   if (o.otUdpWorkers > 0) {
-    writeFileSync(join(o.dir, "opentracker.conf"), `listen.udp.workers ${o.otUdpWorkers}\nlisten.udp ${host}:${port}\n`);
+    writeFileSync(
+      join(o.dir, "opentracker.conf"),
+      `listen.udp.workers ${o.otUdpWorkers}\nlisten.udp ${host}:${port}\n`,
+    );
     listen.push("-f", join(o.dir, "opentracker.conf"));
   } else listen.push("-P", String(port));
   const args = [bin, ...listen, "-A", "127.0.0.1", "-d", o.dir, "-w", "whitelist"];
@@ -258,7 +286,9 @@ export function cpuSeconds(pid: number): number | null {
 
 /** Kernel UDP counters (/proc/net/snmp): drops here mean a socket buffer overflowed. */
 export function udpCounters(): Record<string, number> {
-  const lines = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Udp:"));
+  const lines = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp:"));
   if (lines.length < 2) return {};
   const names = lines[0].split(/\s+/).slice(1);
   const values = lines[1].split(/\s+/).slice(1).map(Number);

@@ -25,9 +25,25 @@ const MAX_SCRAPE = 74;
 export async function runBunTrivial(host: string, port: number): Promise<{ close(): void }> {
   // Fixed replies, written once; only the transaction id is copied in per request.
   const peers = Array.from({ length: PEERS }, (_, i) => ({ ip: `10.0.0.${i}`, port: 6881 }));
-  const connect = writeReply({ action: "connect", transactionId: 0, connectionId: Uint8Array.of(0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0) });
-  const announce = writeReply({ action: "announce", transactionId: 0, interval: 1800, leechers: 10, seeders: 20, family: 4, peers });
-  const scrape = writeReply({ action: "scrape", transactionId: 0, entries: Array.from({ length: MAX_SCRAPE }, () => ({ seeders: 20, completed: 0, leechers: 0 })) });
+  const connect = writeReply({
+    action: "connect",
+    transactionId: 0,
+    connectionId: Uint8Array.of(0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0),
+  });
+  const announce = writeReply({
+    action: "announce",
+    transactionId: 0,
+    interval: 1800,
+    leechers: 10,
+    seeders: 20,
+    family: 4,
+    peers,
+  });
+  const scrape = writeReply({
+    action: "scrape",
+    transactionId: 0,
+    entries: Array.from({ length: MAX_SCRAPE }, () => ({ seeders: 20, completed: 0, leechers: 0 })),
+  });
   const T = OFF_TRANSACTION_ID;
   const R = OFF_REPLY_TRANSACTION_ID;
 
@@ -39,12 +55,20 @@ export async function runBunTrivial(host: string, port: number): Promise<{ close
       data(s, buf, rport, raddr) {
         if (buf.length < REQUEST_HEADER_LEN) return;
         const action = buf[OFF_ACTION + 3]; // low byte of the big-endian action: 0, 1, 2
-        const reply = action === ACTION_CONNECT ? connect : action === ACTION_ANNOUNCE ? announce : action === ACTION_SCRAPE ? scrape : null;
+        const reply =
+          action === ACTION_CONNECT
+            ? connect
+            : action === ACTION_ANNOUNCE
+              ? announce
+              : action === ACTION_SCRAPE
+                ? scrape
+                : null;
         if (reply === null) return;
-        reply[R] = buf[T], reply[R + 1] = buf[T + 1], reply[R + 2] = buf[T + 2], reply[R + 3] = buf[T + 3];
+        (reply[R] = buf[T]), (reply[R + 1] = buf[T + 1]), (reply[R + 2] = buf[T + 2]), (reply[R + 3] = buf[T + 3]);
         const len =
           action === ACTION_SCRAPE
-            ? OFF_SCRAPE_ENTRIES + SCRAPE_ENTRY_LEN * Math.min(MAX_SCRAPE, Math.floor((buf.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN))
+            ? OFF_SCRAPE_ENTRIES +
+              SCRAPE_ENTRY_LEN * Math.min(MAX_SCRAPE, Math.floor((buf.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN))
             : reply.length;
         s.send(len === reply.length ? reply : reply.subarray(0, len), rport, raddr);
       },
@@ -52,7 +76,9 @@ export async function runBunTrivial(host: string, port: number): Promise<{ close
     },
   });
   const body = Buffer.concat([
-    Buffer.from(`d8:completei20e10:downloadedi5e10:incompletei10e8:intervali1800e12:min intervali900e5:peers${6 * PEERS}:`),
+    Buffer.from(
+      `d8:completei20e10:downloadedi5e10:incompletei10e8:intervali1800e12:min intervali900e5:peers${6 * PEERS}:`,
+    ),
     announce.subarray(ANNOUNCE_REPLY_HEADER_LEN),
     Buffer.from("e"),
   ]);

@@ -21,13 +21,25 @@ export const WORKLOAD_SPECS = {
 export const UDP_SPECS = {
   sockets: { kind: "int", default: 4, min: 1, help: "UDP sockets (each connect()ed, with its own connection id)" },
   inflight: { kind: "int", default: 32, min: 1, help: "requests in flight per socket" },
-  mix: { kind: "str", default: "0,100,1", help: "request weights connect,announce,scrape (the reference default is 50,50,1)" },
+  mix: {
+    kind: "str",
+    default: "0,100,1",
+    help: "request weights connect,announce,scrape (the reference default is 50,50,1)",
+  },
   numwant: { kind: "int", default: 30, help: "num_want in announces" },
-  "seeder-p": { kind: "num", default: 0.75, help: "probability an announce is completed+left 0 (else started+left 50)" },
+  "seeder-p": {
+    kind: "num",
+    default: 0.75,
+    help: "probability an announce is completed+left 0 (else started+left 50)",
+  },
   "scrape-max": { kind: "int", default: 10, min: 1, help: "each peer's scrape list has uniform(1..N) hashes" },
   sources: { kind: "str", default: "1", help: "source addresses: a count (127.0.0.1..N) or a list of IPv4 addresses" },
   "timeout-ms": { kind: "int", default: 1000, min: 1, help: "a request unanswered this long counts as a timeout" },
-  prefill: { kind: "flag", default: true, help: "announce every peer once before measuring, so swarms are full (--prefill=off)" },
+  prefill: {
+    kind: "flag",
+    default: true,
+    help: "announce every peer once before measuring, so swarms are full (--prefill=off)",
+  },
 } satisfies Specs;
 
 export interface UdpRunOptions {
@@ -108,7 +120,9 @@ export async function writeLoadPlan(plan: Plan, dir: string): Promise<string> {
 }
 
 /** The JSON lines a udp-gen process prints; the process is killed if the reader stops early (an error). */
-export async function* jsonLines<T>(proc: Subprocess<"ignore" | "inherit" | "pipe", "pipe", "pipe">): AsyncGenerator<T> {
+export async function* jsonLines<T>(
+  proc: Subprocess<"ignore" | "inherit" | "pipe", "pipe", "pipe">,
+): AsyncGenerator<T> {
   let buffered = "";
   try {
     for await (const chunk of proc.stdout.pipeThrough(new TextDecoderStream())) {
@@ -129,10 +143,32 @@ export async function* jsonLines<T>(proc: Subprocess<"ignore" | "inherit" | "pip
 export async function runUdp(o: UdpRunOptions): Promise<UdpResult> {
   const bin = await nativeBinary("udp-gen");
   const argv = [
-    ...o.genPrefix, bin, "--plan", o.planPath, "--target", `${o.host}:${o.port}`, "--sources", sourceList(o.sources),
-    "--sockets", String(o.sockets), "--inflight", String(o.inflight), "--duration", String(o.duration),
-    "--warmup", String(o.warmup), "--mix", o.mix, "--numwant", String(o.numwant), "--seeder-p", String(o.seederP),
-    "--timeout-ms", String(o.timeoutMs), "--seed", String(Date.now() & 0x7fffffff),
+    ...o.genPrefix,
+    bin,
+    "--plan",
+    o.planPath,
+    "--target",
+    `${o.host}:${o.port}`,
+    "--sources",
+    sourceList(o.sources),
+    "--sockets",
+    String(o.sockets),
+    "--inflight",
+    String(o.inflight),
+    "--duration",
+    String(o.duration),
+    "--warmup",
+    String(o.warmup),
+    "--mix",
+    o.mix,
+    "--numwant",
+    String(o.numwant),
+    "--seeder-p",
+    String(o.seederP),
+    "--timeout-ms",
+    String(o.timeoutMs),
+    "--seed",
+    String(Date.now() & 0x7fffffff),
     ...(o.prefill ? ["--prefill"] : []),
   ];
   const udp0 = udpCounters();
@@ -142,11 +178,15 @@ export async function runUdp(o: UdpRunOptions): Promise<UdpResult> {
   let prefillSecs: number | null = null;
   let prefillErrors = 0;
   // Tracker CPU is sampled when the measured period starts (after prefill and warm-up) and at the end.
-  let cpuMark: { t: number; cpu: number | null } = { t: performance.now(), cpu: o.pid === null ? null : cpuSeconds(o.pid) };
+  let cpuMark: { t: number; cpu: number | null } = {
+    t: performance.now(),
+    cpu: o.pid === null ? null : cpuSeconds(o.pid),
+  };
   const mark = () => (cpuMark = { t: performance.now(), cpu: o.pid === null ? null : cpuSeconds(o.pid) });
   for await (const line of jsonLines<Counts & Record<string, number | string | boolean>>(proc)) {
     if (line.type === "ready" && !o.prefill) mark();
-    else if (line.type === "progress" && !o.quiet) progress(`  prefill: ${int(Number(line.answered))} of ${int(Number(line.total))} peers announced`);
+    else if (line.type === "progress" && !o.quiet)
+      progress(`  prefill: ${int(Number(line.answered))} of ${int(Number(line.total))} peers announced`);
     else if (line.type === "prefill") {
       prefillSecs = line.secs;
       prefillErrors = line.error;
@@ -158,11 +198,15 @@ export async function runUdp(o: UdpRunOptions): Promise<UdpResult> {
       if (line.measured !== true) mark();
       // Only full windows count toward the mean (a last partial window is noisier).
       else if (line.secs >= 4.5 || windows.length === 0) windows.push(rps);
-      if (!o.quiet) progress(`  ${line.measured ? "" : "(warm-up) "}${int(rps)} responses/s, ${fixed(line.peers / Math.max(1, line.announce))} peers/announce, ${line.error} errors, ${line.timeouts} timeouts`);
+      if (!o.quiet)
+        progress(
+          `  ${line.measured ? "" : "(warm-up) "}${int(rps)} responses/s, ${fixed(line.peers / Math.max(1, line.announce))} peers/announce, ${line.error} errors, ${line.timeouts} timeouts`,
+        );
     } else if (line.type === "summary") summary = line as Counts & Record<string, number | string>;
   }
   const code = await proc.exited;
-  if (code !== 0 || summary === null) throw new Error(`udp-gen failed (exit ${code}): ${(await new Response(proc.stderr).text()).trim()}`);
+  if (code !== 0 || summary === null)
+    throw new Error(`udp-gen failed (exit ${code}): ${(await new Response(proc.stderr).text()).trim()}`);
   const s = summary;
   const udp1 = udpCounters();
   const trackerCpu = o.pid === null ? null : cpuSeconds(o.pid);
@@ -182,7 +226,8 @@ export async function runUdp(o: UdpRunOptions): Promise<UdpResult> {
     unansweredAtEnd: Number(s.inflight_at_end),
     latencyUs: { p50: Number(s.p50_us), p90: Number(s.p90_us), p99: Number(s.p99_us), max: Number(s.max_us) },
     generatorCpuPercent: Number(s.cpu_percent),
-    trackerCpuPercent: trackerCpu === null || cpuMark.cpu === null ? null : (100 * (trackerCpu - cpuMark.cpu)) / elapsed,
+    trackerCpuPercent:
+      trackerCpu === null || cpuMark.cpu === null ? null : (100 * (trackerCpu - cpuMark.cpu)) / elapsed,
     trackerRssBytes: o.pid === null ? null : rssBytes(o.pid),
     measuredSecs: s.secs,
     windows,
@@ -203,14 +248,18 @@ export function udpReport(label: string, r: UdpResult, expected: number, live: n
     ["peers per announce reply", `${fixed(r.peersPerAnnounce)} (workload at steady state: ${fixed(expected)})`],
     ["error responses (action 3)", `${r.errors}${r.firstError ? ` (first: "${r.firstError}")` : ""}`],
     ["timeouts / unanswered at end", `${r.timeouts} / ${r.unansweredAtEnd}`],
-    ["latency p50 / p90 / p99 / max", `${ms(r.latencyUs.p50)} / ${ms(r.latencyUs.p90)} / ${ms(r.latencyUs.p99)} / ${ms(r.latencyUs.max)}`],
+    [
+      "latency p50 / p90 / p99 / max",
+      `${ms(r.latencyUs.p50)} / ${ms(r.latencyUs.p90)} / ${ms(r.latencyUs.p99)} / ${ms(r.latencyUs.max)}`,
+    ],
     ["generator CPU", `${fixed(r.generatorCpuPercent, 0)}%`],
   ];
   if (r.trackerCpuPercent !== null) rows.push(["tracker CPU", `${fixed(r.trackerCpuPercent, 0)}%`]);
   if (r.trackerRssBytes !== null) rows.push(["tracker RSS at end", `${(r.trackerRssBytes / 1048576).toFixed(1)} MiB`]);
   rows.push(["kernel UDP RcvbufErrors / SndbufErrors", `${r.udpRcvbufErrors} / ${r.udpSndbufErrors}`]);
   rows.push(["measured", `${fixed(r.measuredSecs, 1)} s, windows: ${r.windows.map((w) => int(w)).join(", ")}`]);
-  if (r.prefillSecs !== null) rows.push(["prefill", `${fixed(r.prefillSecs, 1)} s, ${r.prefillErrors} error responses`]);
+  if (r.prefillSecs !== null)
+    rows.push(["prefill", `${fixed(r.prefillSecs, 1)} s, ${r.prefillErrors} error responses`]);
   rows.push(["torrents with peers", int(live)]);
   return `${label}\n${table(rows)}`;
 }
@@ -223,7 +272,10 @@ export const UDP_COMMAND_SPECS = {
   ...TARGET_SPECS,
   duration: { kind: "num", default: 30, min: 0.1, help: "measured seconds" },
   warmup: { kind: "num", default: 0, help: "seconds of load before measuring (after the prefill)" },
-  ceiling: { kind: "flag", help: "measure the generator's ceiling: run against the trivial responder (same as --start trivial)" },
+  ceiling: {
+    kind: "flag",
+    help: "measure the generator's ceiling: run against the trivial responder (same as --start trivial)",
+  },
   ...WORKLOAD_SPECS,
   ...UDP_SPECS,
 } satisfies Specs;
@@ -235,19 +287,41 @@ export async function udpCommand(o: Options<typeof UDP_COMMAND_SPECS>): Promise<
   const { expected, live } = expectedFor(plan, o.numwant);
   await withSession("udp", o, async (session) => {
     const planPath = await writeLoadPlan(plan, session.dir);
-    const target = startKind !== ""
-      ? await session.start(parseKinds(startKind)[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
-      : externalTarget("target", o.target, o.pid);
-    progress(`udp: ${target.host}:${target.port}, ${o.duration} s${o.warmup > 0 ? ` after ${o.warmup} s warm-up` : ""}, ${o.sockets} sockets x ${o.inflight} in flight, mix ${o.mix}`);
-    const r = await runUdp({ ...udpRunOptions(o, session.genPrefix), planPath, host: target.host, port: target.port, pid: target.pid, quiet: o.json });
+    const target =
+      startKind !== ""
+        ? await session.start(parseKinds(startKind)[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
+        : externalTarget("target", o.target, o.pid);
+    progress(
+      `udp: ${target.host}:${target.port}, ${o.duration} s${o.warmup > 0 ? ` after ${o.warmup} s warm-up` : ""}, ${o.sockets} sockets x ${o.inflight} in flight, mix ${o.mix}`,
+    );
+    const r = await runUdp({
+      ...udpRunOptions(o, session.genPrefix),
+      planPath,
+      host: target.host,
+      port: target.port,
+      pid: target.pid,
+      quiet: o.json,
+    });
     const label = o.ceiling ? "generator ceiling (trivial responder)" : `udp against ${startKind || o.target}`;
-    if (o.json) console.log(JSON.stringify({ label, target: `${target.host}:${target.port}`, expectedPeersPerAnnounce: expected, liveTorrents: live, ...r }));
+    if (o.json)
+      console.log(
+        JSON.stringify({
+          label,
+          target: `${target.host}:${target.port}`,
+          expectedPeersPerAnnounce: expected,
+          liveTorrents: live,
+          ...r,
+        }),
+      );
     else console.log(udpReport(label, r, expected, live));
   });
 }
 
 /** The runner options that come straight from the command line. */
-export function udpRunOptions(o: Options<typeof UDP_SPECS> & { duration: number; warmup: number }, genPrefix: string[]) {
+export function udpRunOptions(
+  o: Options<typeof UDP_SPECS> & { duration: number; warmup: number },
+  genPrefix: string[],
+) {
   return {
     duration: o.duration,
     warmup: o.warmup,

@@ -148,7 +148,15 @@ export function loadPlan(o: LoadPlanOptions): Plan {
     for (let j = 0; j < n; j++) scrape[k++] = table.sample(rng);
   }
   scrapeOff[o.peers] = k;
-  return { torrents: o.torrents, hashes: torrentHashes(o.seed, o.torrents), torrent, port, socket, scrapeOff, scrape: scrape.subarray(0, k) };
+  return {
+    torrents: o.torrents,
+    hashes: torrentHashes(o.seed, o.torrents),
+    torrent,
+    port,
+    socket,
+    scrapeOff,
+    scrape: scrape.subarray(0, k),
+  };
 }
 
 /**
@@ -170,7 +178,15 @@ export function fillPlan(seed: number, torrents: number, peers: number, sources:
     port[j] = p;
     socket[j] = src + sources * (j % perSource);
   }
-  return { torrents, hashes: torrentHashes(seed, torrents), torrent, port, socket, scrapeOff: new Uint32Array(peers + 1), scrape: new Uint32Array(0) };
+  return {
+    torrents,
+    hashes: torrentHashes(seed, torrents),
+    torrent,
+    port,
+    socket,
+    scrapeOff: new Uint32Array(peers + 1),
+    scrape: new Uint32Array(0),
+  };
 }
 
 /** The number of peers fillPlan puts in torrent t. */

@@ -3,7 +3,14 @@
 // wire format is the codec's (src/codec/udp-messages.ts). Load itself comes from bench/udp-gen.c.
 
 import type { udp } from "bun";
-import { parseReply, type ScrapeEntry, type UdpAnnounceRequest, type UdpReply, type UdpRequest, writeRequest } from "../../src/codec/udp-messages.ts";
+import {
+  parseReply,
+  type ScrapeEntry,
+  type UdpAnnounceRequest,
+  type UdpReply,
+  type UdpRequest,
+  writeRequest,
+} from "../../src/codec/udp-messages.ts";
 import { OFF_REPLY_TRANSACTION_ID, REPLY_HEADER_LEN } from "../../src/codec/udp.ts";
 
 /** A reply the codec could not parse (wrong length for its action, unknown action): kept for the report. */

@@ -148,8 +148,26 @@ function decode20(url: string, start: number, end: number): string | null {
   if (n !== 20) return null;
   const b = scratch;
   return String.fromCharCode(
-    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-    b[10], b[11], b[12], b[13], b[14], b[15], b[16], b[17], b[18], b[19],
+    b[0],
+    b[1],
+    b[2],
+    b[3],
+    b[4],
+    b[5],
+    b[6],
+    b[7],
+    b[8],
+    b[9],
+    b[10],
+    b[11],
+    b[12],
+    b[13],
+    b[14],
+    b[15],
+    b[16],
+    b[17],
+    b[18],
+    b[19],
   );
 }
 

@@ -178,7 +178,8 @@ export function writeRequest(m: UdpRequest): Uint8Array {
 }
 
 export function parseRequest(b: Uint8Array): UdpRequest {
-  if (b.length < REQUEST_HEADER_LEN) throw new Error(`request of ${b.length} bytes: at least ${REQUEST_HEADER_LEN} needed`);
+  if (b.length < REQUEST_HEADER_LEN)
+    throw new Error(`request of ${b.length} bytes: at least ${REQUEST_HEADER_LEN} needed`);
   const action = readU32(b, OFF_ACTION);
   const transactionId = readU32(b, OFF_TRANSACTION_ID);
   const connectionId = b.slice(OFF_CONNECTION_ID, OFF_CONNECTION_ID + CONNECTION_ID_LEN);
@@ -186,18 +187,22 @@ export function parseRequest(b: Uint8Array): UdpRequest {
     if (readU32(b, OFF_CONNECTION_ID) !== PROTOCOL_ID_HI || readU32(b, OFF_CONNECTION_ID + 4) !== PROTOCOL_ID_LO) {
       throw new Error("connect request without the protocol id");
     }
-    if (b.length !== CONNECT_REQUEST_LEN) throw new Error(`connect request of ${b.length} bytes, not ${CONNECT_REQUEST_LEN}`);
+    if (b.length !== CONNECT_REQUEST_LEN)
+      throw new Error(`connect request of ${b.length} bytes, not ${CONNECT_REQUEST_LEN}`);
     return { action: "connect", transactionId };
   }
   if (action === ACTION_SCRAPE) {
     const n = (b.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN;
-    if (!Number.isInteger(n)) throw new Error(`scrape request of ${b.length} bytes is not ${OFF_SCRAPE_HASHES} + ${INFO_HASH_LEN}n`);
+    if (!Number.isInteger(n))
+      throw new Error(`scrape request of ${b.length} bytes is not ${OFF_SCRAPE_HASHES} + ${INFO_HASH_LEN}n`);
     const infoHashes: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) infoHashes.push(b.slice(OFF_SCRAPE_HASHES + i * INFO_HASH_LEN, OFF_SCRAPE_HASHES + (i + 1) * INFO_HASH_LEN));
+    for (let i = 0; i < n; i++)
+      infoHashes.push(b.slice(OFF_SCRAPE_HASHES + i * INFO_HASH_LEN, OFF_SCRAPE_HASHES + (i + 1) * INFO_HASH_LEN));
     return { action: "scrape", connectionId, transactionId, infoHashes };
   }
   if (action !== ACTION_ANNOUNCE) throw new Error(`unknown request action ${action}`);
-  if (b.length < ANNOUNCE_MIN_LEN) throw new Error(`announce request of ${b.length} bytes: at least ${ANNOUNCE_MIN_LEN} needed`);
+  if (b.length < ANNOUNCE_MIN_LEN)
+    throw new Error(`announce request of ${b.length} bytes: at least ${ANNOUNCE_MIN_LEN} needed`);
   const v = view(b);
   return {
     action: "announce",
@@ -314,22 +319,32 @@ export function parseReply(b: Uint8Array, family: 4 | 6 = 4): UdpReply {
   }
   if (action === ACTION_CONNECT) {
     if (b.length !== CONNECT_REPLY_LEN) throw new Error(`connect reply of ${b.length} bytes, not ${CONNECT_REPLY_LEN}`);
-    return { action: "connect", transactionId, connectionId: b.slice(OFF_REPLY_CONNECTION_ID, OFF_REPLY_CONNECTION_ID + CONNECTION_ID_LEN) };
+    return {
+      action: "connect",
+      transactionId,
+      connectionId: b.slice(OFF_REPLY_CONNECTION_ID, OFF_REPLY_CONNECTION_ID + CONNECTION_ID_LEN),
+    };
   }
   if (action === ACTION_SCRAPE) {
     const n = (b.length - OFF_SCRAPE_ENTRIES) / SCRAPE_ENTRY_LEN;
-    if (!Number.isInteger(n)) throw new Error(`scrape reply of ${b.length} bytes is not ${OFF_SCRAPE_ENTRIES} + ${SCRAPE_ENTRY_LEN}n`);
+    if (!Number.isInteger(n))
+      throw new Error(`scrape reply of ${b.length} bytes is not ${OFF_SCRAPE_ENTRIES} + ${SCRAPE_ENTRY_LEN}n`);
     const entries: ScrapeEntry[] = [];
     for (let i = 0; i < n; i++) {
       const at = OFF_SCRAPE_ENTRIES + i * SCRAPE_ENTRY_LEN;
-      entries.push({ seeders: readU32(b, at + OFF_ENTRY_SEEDERS), completed: readU32(b, at + OFF_ENTRY_COMPLETED), leechers: readU32(b, at + OFF_ENTRY_LEECHERS) });
+      entries.push({
+        seeders: readU32(b, at + OFF_ENTRY_SEEDERS),
+        completed: readU32(b, at + OFF_ENTRY_COMPLETED),
+        leechers: readU32(b, at + OFF_ENTRY_LEECHERS),
+      });
     }
     return { action: "scrape", transactionId, entries };
   }
   if (action !== ACTION_ANNOUNCE) throw new Error(`unknown reply action ${action}`);
   const stride = family === 4 ? PEER_LEN_V4 : PEER_LEN_V6;
   const n = (b.length - ANNOUNCE_REPLY_HEADER_LEN) / stride;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`announce reply of ${b.length} bytes is not ${ANNOUNCE_REPLY_HEADER_LEN} + ${stride}n`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`announce reply of ${b.length} bytes is not ${ANNOUNCE_REPLY_HEADER_LEN} + ${stride}n`);
   const peers: Peer[] = [];
   for (let i = 0; i < n; i++) {
     const at = ANNOUNCE_REPLY_HEADER_LEN + i * stride;

@@ -137,7 +137,13 @@ export function encodeScrapeHeader(out: Uint8Array, req: Uint8Array): number {
 }
 
 /** One scrape entry: seeders, completed, leechers (BEP 15 order, unlike HTTP's). */
-export function encodeScrapeEntry(out: Uint8Array, at: number, seeders: number, completed: number, leechers: number): number {
+export function encodeScrapeEntry(
+  out: Uint8Array,
+  at: number,
+  seeders: number,
+  completed: number,
+  leechers: number,
+): number {
   writeU32(out, at + OFF_ENTRY_SEEDERS, clampU32(seeders));
   writeU32(out, at + OFF_ENTRY_COMPLETED, clampU32(completed));
   writeU32(out, at + OFF_ENTRY_LEECHERS, clampU32(leechers));
@@ -157,5 +163,5 @@ function copyTransactionId(req: Uint8Array, out: Uint8Array): void {
 }
 
 function clampU32(n: number): number {
-  return n > 0xffffffff ? 0xffffffff : n;
+  return Math.min(n, 0xffffffff);
 }

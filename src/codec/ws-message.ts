@@ -82,8 +82,15 @@ function parseAnnounce(o: Record<string, unknown>, maxOffers: number): WsAnnounc
   const base = { action: "announce" as const, infoHash, peerId: o.peer_id };
   if (o.answer !== undefined) {
     const answer = description(o.answer, "answer");
-    if (answer === null || !isBinary20(o.to_peer_id) || !isBinary20(o.offer_id)) return invalid("announce", infoHash, "invalid_answer");
-    return { ...base, event: null, left: null, offers: [], answer: { toPeerId: o.to_peer_id, offerId: o.offer_id, answer } };
+    if (answer === null || !isBinary20(o.to_peer_id) || !isBinary20(o.offer_id))
+      return invalid("announce", infoHash, "invalid_answer");
+    return {
+      ...base,
+      event: null,
+      left: null,
+      offers: [],
+      answer: { toPeerId: o.to_peer_id, offerId: o.offer_id, answer },
+    };
   }
   let event: WsEvent = null;
   if (o.event !== undefined && o.event !== null && o.event !== "") {
@@ -137,10 +144,21 @@ export function announceReply(infoHash: string, interval: number, complete: numb
 }
 
 export function offerMessage(infoHash: string, fromPeerId: string, offer: WsOffer): string {
-  return JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: fromPeerId, offer_id: offer.offerId, offer: offer.offer });
+  return JSON.stringify({
+    action: "announce",
+    info_hash: infoHash,
+    peer_id: fromPeerId,
+    offer_id: offer.offerId,
+    offer: offer.offer,
+  });
 }
 
-export function answerMessage(infoHash: string, fromPeerId: string, offerId: string, answer: SessionDescription): string {
+export function answerMessage(
+  infoHash: string,
+  fromPeerId: string,
+  offerId: string,
+  answer: SessionDescription,
+): string {
   return JSON.stringify({ action: "announce", info_hash: infoHash, peer_id: fromPeerId, offer_id: offerId, answer });
 }
 

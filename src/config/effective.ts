@@ -14,14 +14,19 @@ export function effectiveSettings(
   dashboard: boolean | null = null,
 ): string {
   const out = [`# buntracker ${version}: these settings are valid. Where each came from is on its right.`];
-  if (dashboard !== null) out.push(dashboard ? "# built with the dashboard" : "# built without the dashboard (/ answers 404)");
+  if (dashboard !== null)
+    out.push(dashboard ? "# built with the dashboard" : "# built without the dashboard (/ answers 404)");
   for (const w of warnings) out.push(`# warning: ${w}`);
   for (const group of GROUPS) {
     out.push("", `# ${group}`);
     for (const o of OPTIONS.filter((x) => x.group === group)) {
       const source = sources.get(o.key) ?? { kind: "default", from: "default" };
       const origin =
-        source.kind === "default" ? "default" : source.kind === "file" ? `file ${source.from.slice(`${o.key} in `.length)}` : `${source.kind} ${source.from}`;
+        source.kind === "default"
+          ? "default"
+          : source.kind === "file"
+            ? `file ${source.from.slice(`${o.key} in `.length)}`
+            : `${source.kind} ${source.from}`;
       if (o.field === null) {
         // An alias: shown when given, as what it stands for is shown on the lines it set.
         if (source.kind !== "default") out.push(`# ${o.key} given (${origin}): ${o.help}`);
@@ -29,7 +34,12 @@ export function effectiveSettings(
       }
       const value = o.type.toml(config[o.field]);
       // A secret stays out (commented), so the text is still a config file that works, just without it.
-      const line = value === null ? `# ${o.key} = (not set)` : o.type.secret ? `# ${o.key} = (set, hidden)` : `${o.key} = ${value}`;
+      const line =
+        value === null
+          ? `# ${o.key} = (not set)`
+          : o.type.secret
+            ? `# ${o.key} = (set, hidden)`
+            : `${o.key} = ${value}`;
       out.push(`${line.padEnd(44)}  # ${origin}`);
     }
   }

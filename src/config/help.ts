@@ -9,9 +9,15 @@ export function helpWidth(stdout: { isTTY?: boolean; columns?: number }): number
 }
 
 const ENDPOINTS: readonly [string, string][] = [
-  ["/announce, /scrape", "BitTorrent announce and scrape over HTTP; the same port serves udp://HOST:PORT/announce (BEP 15) and ws://HOST:PORT/announce (WebTorrent)."],
+  [
+    "/announce, /scrape",
+    "BitTorrent announce and scrape over HTTP; the same port serves udp://HOST:PORT/announce (BEP 15) and ws://HOST:PORT/announce (WebTorrent).",
+  ],
   ["/", "The dashboard (when the build has it; not with --public-stats off)."],
-  ["/healthz", 'Answers "ok" while the tracker runs. On --admin-listen it also checks the UDP socket, the event-loop lag and the state file\'s folder, and answers 503 with the reason when one fails.'],
+  [
+    "/healthz",
+    'Answers "ok" while the tracker runs. On --admin-listen it also checks the UDP socket, the event-loop lag and the state file\'s folder, and answers 503 with the reason when one fails.',
+  ],
   ["/metrics", "Prometheus metrics (only on --admin-listen when it is set)."],
   ["/api/stats, /api/trends, /api/clients", "The dashboard's data as JSON (not with --public-stats off)."],
   ["/api/blacklist", "The admin API for the access list (needs --admin-token; only on --admin-listen when it is set)."],
@@ -52,17 +58,49 @@ export function helpText(version: string, width = 80): string {
     "Usage: buntracker [options]",
     "       buntracker healthcheck [URL] [options]",
     "",
-    ...wrap("Every option can also be set by the environment variable shown, or in a --config file; the command line wins, then the environment, then the file.", width),
+    ...wrap(
+      "Every option can also be set by the environment variable shown, or in a --config file; the command line wins, then the environment, then the file.",
+      width,
+    ),
   ];
   for (const group of GROUPS) {
     out.push("", `${group}:`);
-    for (const o of OPTIONS.filter((x) => x.group === group)) out.push(...entry(`${o.flag} ${o.value}`, optionDescription(o), width, column));
+    for (const o of OPTIONS.filter((x) => x.group === group))
+      out.push(...entry(`${o.flag} ${o.value}`, optionDescription(o), width, column));
   }
   out.push("", "Other:");
-  out.push(...entry("--config PATH", "Read settings from this TOML file: the keys are the option names in snake case (interval_secs = 900); --check-config prints them. The environment and the command line win over it. Env BUNTRACKER_CONFIG.", width, column));
-  out.push(...entry("--check-config", "Check the settings (flags, environment and --config file), print them with where each came from, and exit: 0 when they are good, 2 with the problem when not. The admin token is not shown.", width, column));
-  out.push(...entry("--print-config", "Print a config file of every option with its help and default (commented out), and exit.", width, column));
-  out.push(...entry("healthcheck [URL]", "Fetch URL (default: /healthz on --admin-listen if set, else on --listen, from the same settings), print one line and exit 0 when it answers 200, 1 otherwise. For container HEALTHCHECK and scripts without curl.", width, column));
+  out.push(
+    ...entry(
+      "--config PATH",
+      "Read settings from this TOML file: the keys are the option names in snake case (interval_secs = 900); --check-config prints them. The environment and the command line win over it. Env BUNTRACKER_CONFIG.",
+      width,
+      column,
+    ),
+  );
+  out.push(
+    ...entry(
+      "--check-config",
+      "Check the settings (flags, environment and --config file), print them with where each came from, and exit: 0 when they are good, 2 with the problem when not. The admin token is not shown.",
+      width,
+      column,
+    ),
+  );
+  out.push(
+    ...entry(
+      "--print-config",
+      "Print a config file of every option with its help and default (commented out), and exit.",
+      width,
+      column,
+    ),
+  );
+  out.push(
+    ...entry(
+      "healthcheck [URL]",
+      "Fetch URL (default: /healthz on --admin-listen if set, else on --listen, from the same settings), print one line and exit 0 when it answers 200, 1 otherwise. For container HEALTHCHECK and scripts without curl.",
+      width,
+      column,
+    ),
+  );
   out.push(...entry("-h, --help", "Show this help and exit.", width, column));
   out.push(...entry("-V, --version", "Print the version and exit.", width, column));
   out.push("", "HTTP endpoints (on --listen):");

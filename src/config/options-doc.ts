@@ -20,8 +20,8 @@ export function optionsDoc(): string {
     "(`key = value`, with where each came from; the admin token hidden) and exits 0, or 2 with the problem.",
     "",
     "Settings can also come from a TOML file named by `--config PATH` (or `BUNTRACKER_CONFIG`): one `key = value`",
-    "line per option, the key being the option's name in snake case (`interval_secs = 900`, `listen = \"[::]:6969\"`,",
-    "`websocket = false` or `\"off\"`). The command line wins over the environment, which wins over the file. The",
+    'line per option, the key being the option\'s name in snake case (`interval_secs = 900`, `listen = "[::]:6969"`,',
+    '`websocket = false` or `"off"`). The command line wins over the environment, which wins over the file. The',
     "output of `--check-config` is such a file (without the admin token, which it never shows). An unknown key or a bad value is an",
     "error like a bad flag, naming the key and its line. `buntracker --print-config` prints a file of every option with its",
     "help and its default, commented out: a starting point to edit. On Unix, `SIGHUP` reads the file again: `log_level`",
@@ -30,10 +30,18 @@ export function optionsDoc(): string {
   for (const group of GROUPS) {
     out.push("", `## ${group}`, "", "| option | environment | range | default | meaning |", "|---|---|---|---|---|");
     for (const o of OPTIONS.filter((x) => x.group === group)) {
-      out.push(`| ${code(`${o.flag} ${o.value}`)} | ${code(o.env)} | ${o.type.range ?? ""} | ${o.defaultText === null ? "none" : cell(o.defaultText)} | ${cell(o.help)} |`);
+      out.push(
+        `| ${code(`${o.flag} ${o.value}`)} | ${code(o.env)} | ${o.type.range ?? ""} | ${o.defaultText === null ? "none" : cell(o.defaultText)} | ${cell(o.help)} |`,
+      );
     }
   }
-  out.push("", "## Rules between options", "", "Each is checked at start (and by `--check-config`); breaking one is a one-line error and exit code 2.", "");
+  out.push(
+    "",
+    "## Rules between options",
+    "",
+    "Each is checked at start (and by `--check-config`); breaking one is a one-line error and exit code 2.",
+    "",
+  );
   for (const rule of RULES) out.push(`- ${rule.doc}`);
   out.push(
     "",

@@ -11,7 +11,18 @@
 import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import type { PlatformDefaults } from "./platform.ts";
-import { cidrList, int, listen, listenOrOff, optionalListen, oneOf, onOff, path, secret, type ValueType } from "./value-types.ts";
+import {
+  cidrList,
+  int,
+  listen,
+  listenOrOff,
+  optionalListen,
+  oneOf,
+  onOff,
+  path,
+  secret,
+  type ValueType,
+} from "./value-types.ts";
 
 export const GROUPS = ["Listeners", "Announces", "Limits", "Access and admin", "Files and logging"] as const;
 export type Group = (typeof GROUPS)[number];

@@ -45,7 +45,9 @@ export function parseArgs(
   readText: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): ParseResult {
   const flags: { key: string; text: string; from: string }[] = [];
-  let configFile: { path: string; from: string } | null = env[CONFIG_ENV] ? { path: env[CONFIG_ENV], from: CONFIG_ENV } : null;
+  let configFile: { path: string; from: string } | null = env[CONFIG_ENV]
+    ? { path: env[CONFIG_ENV], from: CONFIG_ENV }
+    : null;
   let check = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -110,7 +112,9 @@ export function parseArgs(
     platform,
   };
   // In table order, whatever order the defaults were derived in.
-  const result = Object.fromEntries(OPTIONS.filter((o) => o.field !== null).map((o) => [o.field, ctx.get(o.field!)])) as unknown as Config;
+  const result = Object.fromEntries(
+    OPTIONS.filter((o) => o.field !== null).map((o) => [o.field, ctx.get(o.field!)]),
+  ) as unknown as Config;
   for (const rule of RULES) {
     const message = rule.check(ctx);
     if (message !== null) return { kind: "error", message };
@@ -123,7 +127,8 @@ export function parseArgs(
   }
   for (const alias of OPTIONS) {
     const g = given.get(alias.key);
-    for (const key of alias.sets ?? []) if (g !== undefined && !given.has(key)) sources.set(key, { kind: g.kind, from: g.from });
+    for (const key of alias.sets ?? [])
+      if (g !== undefined && !given.has(key)) sources.set(key, { kind: g.kind, from: g.from });
   }
   const warnings = [...aliases.filter((a) => a.outcome !== "used").map(describeAlias), ...unknownVariables(env)];
   return { kind: "check", config: result, sources, warnings, aliases };
@@ -168,8 +173,17 @@ function readConfigFile(path: string, from: string, readText: (path: string) => 
       return `unknown key ${key} in ${path}${lineOf(source, key)} ${near === null ? "(see docs/options.md)" : `(did you mean ${near}?)`}`;
     }
     const text =
-      typeof value === "string" ? value : typeof value === "number" && Number.isInteger(value) ? String(value) : typeof value === "boolean" ? (value ? "on" : "off") : null;
-    if (text === null) return `invalid ${key} in ${path}${lineOf(source, key)}: must be a string, an integer, true or false`;
+      typeof value === "string"
+        ? value
+        : typeof value === "number" && Number.isInteger(value)
+          ? String(value)
+          : typeof value === "boolean"
+            ? value
+              ? "on"
+              : "off"
+            : null;
+    if (text === null)
+      return `invalid ${key} in ${path}${lineOf(source, key)}: must be a string, an integer, true or false`;
     given.set(key, { text, from: `${key} in ${path}`, kind: "file" });
   }
   return null;
@@ -200,7 +214,14 @@ function unknownVariables(env: Readonly<Record<string, string | undefined>>): st
 
 /** "unknown option --lisen (did you mean --listen?)" when a flag is close. */
 function unknownFlag(flag: string): string {
-  const near = closest(flag, [...OPTION_BY_FLAG.keys(), CONFIG_FLAG, "--help", "--version", "--check-config", "--print-config"]);
+  const near = closest(flag, [
+    ...OPTION_BY_FLAG.keys(),
+    CONFIG_FLAG,
+    "--help",
+    "--version",
+    "--check-config",
+    "--print-config",
+  ]);
   return `unknown option ${flag} ${near === null ? "(see --help)" : `(did you mean ${near}?)`}`;
 }
 
@@ -220,7 +241,8 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length];

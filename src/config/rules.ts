@@ -21,15 +21,20 @@ export interface Rule {
   check(c: RuleContext): string | null;
 }
 
-const atMostInterval = (key: string, what: string): Rule["check"] => (c) => {
-  const g = c.given(key);
-  if (g === undefined || Number(g.text) <= c.get("intervalS")) return null;
-  return `invalid ${g.from} "${g.text}": ${what} must be at most the announce interval (${c.name("interval_secs")}, ${c.get("intervalS")})`;
-};
+const atMostInterval =
+  (key: string, what: string): Rule["check"] =>
+  (c) => {
+    const g = c.given(key);
+    if (g === undefined || Number(g.text) <= c.get("intervalS")) return null;
+    return `invalid ${g.from} "${g.text}": ${what} must be at most the announce interval (${c.name("interval_secs")}, ${c.get("intervalS")})`;
+  };
 
 export const RULES: readonly Rule[] = [
-  { id: "min-interval-at-most-interval",
-    doc: "`--min-interval-secs` is at most `--interval-secs`.", check: atMostInterval("min_interval_secs", "the min interval") },
+  {
+    id: "min-interval-at-most-interval",
+    doc: "`--min-interval-secs` is at most `--interval-secs`.",
+    check: atMostInterval("min_interval_secs", "the min interval"),
+  },
   {
     id: "peer-timeout-at-least-interval",
     doc: "`--peer-timeout-secs` is at least `--interval-secs` (a peer announcing on time is never dropped).",
@@ -64,7 +69,9 @@ export const RULES: readonly Rule[] = [
     doc: "`--tls-listen` needs `--tls-cert` and `--tls-key`.",
     check(c) {
       const listen = c.given("tls_listen");
-      return listen !== undefined && c.get("tlsCert") === null ? `${listen.from} needs --tls-cert PATH and --tls-key PATH` : null;
+      return listen !== undefined && c.get("tlsCert") === null
+        ? `${listen.from} needs --tls-cert PATH and --tls-key PATH`
+        : null;
     },
   },
   {
@@ -73,7 +80,9 @@ export const RULES: readonly Rule[] = [
     check(c) {
       const blacklist = c.given("blacklist");
       const list = c.given("access_list");
-      return blacklist !== undefined && list !== undefined ? `${blacklist.from} and ${list.from} both name a list: use one` : null;
+      return blacklist !== undefined && list !== undefined
+        ? `${blacklist.from} and ${list.from} both name a list: use one`
+        : null;
     },
   },
   {
@@ -82,7 +91,9 @@ export const RULES: readonly Rule[] = [
     check(c) {
       const blacklist = c.given("blacklist");
       const mode = c.get("accessMode");
-      return blacklist !== undefined && mode !== "deny" ? `${blacklist.from} is a deny list, but ${c.name("access_mode")} is ${mode}` : null;
+      return blacklist !== undefined && mode !== "deny"
+        ? `${blacklist.from} is a deny list, but ${c.name("access_mode")} is ${mode}`
+        : null;
     },
   },
   {
@@ -90,14 +101,18 @@ export const RULES: readonly Rule[] = [
     doc: "`--access-mode deny` or `allow` needs `--access-list`.",
     check(c) {
       const mode = c.get("accessMode");
-      return mode !== "off" && c.get("accessList") === null ? `${c.name("access_mode")} ${mode} needs --access-list PATH` : null;
+      return mode !== "off" && c.get("accessList") === null
+        ? `${c.name("access_mode")} ${mode} needs --access-list PATH`
+        : null;
     },
   },
   {
     id: "access-list-needs-mode",
     doc: "`--access-list` needs `--access-mode deny` or `allow`.",
     check(c) {
-      return c.get("accessMode") === "off" && c.get("accessList") !== null ? `${c.name("access_list")} needs --access-mode deny or allow` : null;
+      return c.get("accessMode") === "off" && c.get("accessList") !== null
+        ? `${c.name("access_list")} needs --access-mode deny or allow`
+        : null;
     },
   },
   {
@@ -117,7 +132,9 @@ export const RULES: readonly Rule[] = [
     check(c) {
       const token = c.given("admin_token");
       const file = c.given("admin_token_file");
-      return token !== undefined && file !== undefined ? `${token.from} and ${file.from} both give an admin token: use one` : null;
+      return token !== undefined && file !== undefined
+        ? `${token.from} and ${file.from} both give an admin token: use one`
+        : null;
     },
   },
   {

@@ -78,7 +78,9 @@ export const ADMIN_TOKEN_MIN = 16;
 /** The admin token: checked for length, never repeated in a message or printed. */
 export const secret: ValueType<string | null> = {
   parse: (text) =>
-    text.length >= ADMIN_TOKEN_MIN ? text : new Invalid(`must be at least ${ADMIN_TOKEN_MIN} characters (try: openssl rand -hex 32)`, false),
+    text.length >= ADMIN_TOKEN_MIN
+      ? text
+      : new Invalid(`must be at least ${ADMIN_TOKEN_MIN} characters (try: openssl rand -hex 32)`, false),
   toml: (v) => (v === null ? null : tomlString(v)),
   secret: true,
 };

@@ -60,7 +60,10 @@ export class ListParser {
       if (r === BAD) {
         report.invalidCount++;
         if (report.invalid.length < MAX_SAMPLES) {
-          report.invalid.push({ line, text: new TextDecoder().decode(chunk.subarray(start, Math.min(end, start + 80))).replace(/\r$/, "") });
+          report.invalid.push({
+            line,
+            text: new TextDecoder().decode(chunk.subarray(start, Math.min(end, start + 80))).replace(/\r$/, ""),
+          });
         }
       } else if (r !== BLANK) {
         this.#into.addUnsorted(key, 0);
@@ -122,7 +125,11 @@ function hexValue(c: number): number {
  * lines (see ParseReport) the native substring search finds the candidates (lower case, and upper case if the
  * file has any), so a 40 MB list is searched in milliseconds; otherwise every line is read.
  */
-export function findKeyLines(bytes: Uint8Array, key: string, cases: { mixedCase: boolean; upperCase: boolean }): [number, number][] {
+export function findKeyLines(
+  bytes: Uint8Array,
+  key: string,
+  cases: { mixedCase: boolean; upperCase: boolean },
+): [number, number][] {
   const mixedCase = cases.mixedCase;
   const found: [number, number][] = [];
   const out = new Uint8Array(20);

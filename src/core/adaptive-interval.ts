@@ -78,7 +78,8 @@ export class AdaptiveInterval {
   #moving = 0;
 
   constructor(o: AdaptiveIntervalOptions, now: number) {
-    if (!(o.minS > 0 && o.maxS >= o.minS)) throw new RangeError(`interval bounds must satisfy 0 < min <= max (got ${o.minS}, ${o.maxS})`);
+    if (!(o.minS > 0 && o.maxS >= o.minS))
+      throw new RangeError(`interval bounds must satisfy 0 < min <= max (got ${o.minS}, ${o.maxS})`);
     if (!(o.busyRate > 0 && o.busyLagMs > 0)) throw new RangeError("busyRate and busyLagMs must be positive");
     this.minS = o.minS;
     this.maxS = o.maxS;
@@ -122,7 +123,11 @@ export class AdaptiveInterval {
       } else {
         // Catching up does not end the move: the average approaches its level gradually, and stopping
         // at the first catch-up would leave the interval short of it (or of a bound) by up to the dead band.
-        this.#current = clamp(this.#current + this.#moving * Math.min(Math.abs(diff), this.#slewPerS * dt), this.minS, this.maxS);
+        this.#current = clamp(
+          this.#current + this.#moving * Math.min(Math.abs(diff), this.#slewPerS * dt),
+          this.minS,
+          this.maxS,
+        );
       }
     }
     return this.#current;
@@ -162,7 +167,13 @@ export type IntervalController = AdaptiveInterval | FixedInterval;
  * Applied in fixed mode too: clients that start together (after a tracker restart or an outage) otherwise
  * keep announcing together, every interval, for as long as they run.
  */
-export function jittered(interval: number, random: Random, lo: number, hi = Infinity, fraction = JITTER_FRACTION): number {
+export function jittered(
+  interval: number,
+  random: Random,
+  lo: number,
+  hi = Infinity,
+  fraction = JITTER_FRACTION,
+): number {
   const low = Math.ceil(lo);
   const high = Math.max(low, Math.floor(hi));
   const half = Math.max(0, interval * fraction);
@@ -182,5 +193,5 @@ export function jittered(interval: number, random: Random, lo: number, hi = Infi
 }
 
 function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
+  return x < lo ? lo : Math.min(x, hi);
 }

@@ -31,7 +31,8 @@ export class CidrSet {
       if (len === 0) return `"${item}" is not an IP address or CIDR network`;
       const max = len * 8;
       const prefixText = slash < 0 ? String(max) : item.slice(slash + 1);
-      if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > max) return `"${item}" has a bad prefix length (0-${max})`;
+      if (!/^[0-9]{1,3}$/.test(prefixText) || Number(prefixText) > max)
+        return `"${item}" has a bad prefix length (0-${max})`;
       nets.push({ len, bytes: bytes.slice(0, len), prefix: Number(prefixText) });
       text.push(item);
     }

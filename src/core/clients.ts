@@ -270,9 +270,15 @@ function classify(b: Uint8Array, off: number): number {
   // Before Shad0w style: 'Q' is both Queen Bee (mainline) and BTQueue (Shad0w).
   if (MAINLINE_TAG[c0] !== 0 && isMainline(b, off)) return MAINLINE_TAG[c0];
   if (startsWith(b, off, "exbc")) {
-    return (startsWith(b, off + 6, "LORD") ? TAG_BITLORD : TAG_BITCOMET);
+    return startsWith(b, off + 6, "LORD") ? TAG_BITLORD : TAG_BITCOMET;
   }
-  if (startsWith(b, off, "OP") && isDigit(b[off + 2]) && isDigit(b[off + 3]) && isDigit(b[off + 4]) && isDigit(b[off + 5])) {
+  if (
+    startsWith(b, off, "OP") &&
+    isDigit(b[off + 2]) &&
+    isDigit(b[off + 3]) &&
+    isDigit(b[off + 4]) &&
+    isDigit(b[off + 5])
+  ) {
     return TAG_OPERA;
   }
   if (startsWith(b, off, "XBT") && isDigit(b[off + 3]) && isDigit(b[off + 4]) && isDigit(b[off + 5])) {

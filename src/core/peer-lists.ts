@@ -168,7 +168,8 @@ export class PeerLists {
     d[o + a + TIME] = this.#tick(now);
     const index = this.#indexes.get(id);
     if (index !== undefined) {
-      if ((n + 1) * 4 > index.length * 3) this.#rebuildIndex(id); // keep the load under 3/4
+      if ((n + 1) * 4 > index.length * 3)
+        this.#rebuildIndex(id); // keep the load under 3/4
       else this.#indexAdd(index, r);
     } else if (n + 1 >= INDEX_MIN) this.#rebuildIndex(id);
     return r;
@@ -252,7 +253,9 @@ export class PeerLists {
   /** Seconds since record r's last announce at `now` (unix seconds), in whole ticks: within a tick. */
   age(id: number, r: number, now: number): number {
     this.#at(id);
-    return ((this.#tick(now) - this.#data[this.#start + r * this.stride + this.addrLen + TIME]) & TICK_MASK) * this.unit;
+    return (
+      ((this.#tick(now) - this.#data[this.#start + r * this.stride + this.addrLen + TIME]) & TICK_MASK) * this.unit
+    );
   }
 
   setTime(id: number, r: number, now: number): void {
@@ -270,7 +273,12 @@ export class PeerLists {
    * data, at)` for each before it goes (its address is at data[at..]). One pass over the raw records: the
    * expiry sweep runs this over every peer.
    */
-  expire(id: number, now: number, timeout: number, removed: (tag: number, seeder: boolean, data: Uint8Array, at: number) => void): number {
+  expire(
+    id: number,
+    now: number,
+    timeout: number,
+    removed: (tag: number, seeder: boolean, data: Uint8Array, at: number) => void,
+  ): number {
     let n = this.#count[id];
     if (n === 0) return 0;
     this.#at(id); // remove() keeps the block where it is, so data and start stay valid through the loop

@@ -4,7 +4,10 @@
 import type { Random } from "./select.ts";
 
 export function xoshiro128(seed: Uint32Array): Random {
-  let a = seed[0] | 0, b = seed[1] | 0, c = seed[2] | 0, d = seed[3] | 0;
+  let a = seed[0] | 0,
+    b = seed[1] | 0,
+    c = seed[2] | 0,
+    d = seed[3] | 0;
   if ((a | b | c | d) === 0) a = 1; // the all-zero state never leaves zero
   return () => {
     const r = Math.imul(rotl(Math.imul(b, 5), 7), 9);

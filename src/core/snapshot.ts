@@ -58,7 +58,12 @@ export function encodeHeader(savedAt: number, clientNames: readonly string[]): U
  * The torrents with ids in [from, to), as one chunk (a save writes the ids a slice at a time). `now` turns
  * the store's relative peer times back into unix seconds.
  */
-export function encodeTorrents(store: Store, from: number, to: number, now: number): { bytes: Uint8Array; torrents: number } {
+export function encodeTorrents(
+  store: Store,
+  from: number,
+  to: number,
+  now: number,
+): { bytes: Uint8Array; torrents: number } {
   let size = 0;
   let torrents = 0;
   store.forEachTorrentIn(from, to, (id) => {
@@ -85,7 +90,17 @@ export function encodeTorrents(store: Store, from: number, to: number, now: numb
 }
 
 /** Writes peer r of torrent `id`'s family `ipLen` at out[o..]; returns the offset after it. */
-function writeRecord(store: Store, id: number, ipLen: 4 | 16, r: number, now: number, rec: PeerRecord, out: Uint8Array, v: DataView, o: number): number {
+function writeRecord(
+  store: Store,
+  id: number,
+  ipLen: 4 | 16,
+  r: number,
+  now: number,
+  rec: PeerRecord,
+  out: Uint8Array,
+  v: DataView,
+  o: number,
+): number {
   store.readPeer(id, ipLen, r, now, rec);
   for (let i = 0; i < ipLen; i++) out[o + i] = rec.ip[i];
   const t = o + ipLen;
@@ -95,7 +110,6 @@ function writeRecord(store: Store, id: number, ipLen: 4 | 16, r: number, now: nu
   v.setUint32(t + R_TIME, rec.time >>> 0, true);
   return t + RECORD_TAIL;
 }
-
 
 export function encodeTrailer(torrents: number, sha256: Uint8Array): Uint8Array {
   const out = new Uint8Array(TRAILER);
@@ -232,7 +246,8 @@ export class SnapshotReader {
     if (this.#received !== this.size) return "the file shrank while it was read";
     if (this.#hasher !== null) {
       const actual = this.#hasher.digest();
-      if (actual.length !== 32 || actual.some((b, i) => b !== this.#sum[i])) return "checksum mismatch (truncated or damaged)";
+      if (actual.length !== 32 || actual.some((b, i) => b !== this.#sum[i]))
+        return "checksum mismatch (truncated or damaged)";
     }
     if (this.#damage !== null) return this.#damage;
     if (this.#state !== S_DONE) return "damaged torrent record";
@@ -281,7 +296,8 @@ export class SnapshotReader {
         }
         this.savedAt = readU32LE(b, off + H_SAVED_AT);
         this.#namesLen = readU32LE(b, off + H_NAMES_LEN);
-        if (this.#namesLen > MAX_NAMES_BYTES || HEADER + this.#namesLen > this.#bodyEnd) this.#damage = "damaged header";
+        if (this.#namesLen > MAX_NAMES_BYTES || HEADER + this.#namesLen > this.#bodyEnd)
+          this.#damage = "damaged header";
         this.#state = this.#namesLen > 0 ? S_NAMES : S_TORRENT;
         off += HEADER;
         break;

@@ -23,13 +23,13 @@
 // Dormant torrents never make the store refuse anyone: they are the first to go when room is needed.
 
 import {
-  AnnounceRequest,
-  AnnounceResult,
+  type AnnounceRequest,
+  type AnnounceResult,
   EVENT_COMPLETED,
   EVENT_NONE,
   EVENT_STOPPED,
   type RtcHandle,
-  ScrapeCounts,
+  type ScrapeCounts,
 } from "./announce.ts";
 import { CLIENT_NAMES } from "./clients.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, type PeerRecord, timeUnitFor } from "./peer-lists.ts";
@@ -78,7 +78,6 @@ const RTC_PORT = 0;
 
 /** Records looked at to pick the longest-silent peer when a torrent is full. */
 const EVICTION_SAMPLE = 8;
-
 
 // Torrent states, per id.
 const FREE = 0;
@@ -231,7 +230,8 @@ export class Store {
     if (!(share > 0 && share <= 1)) throw new RangeError("sourceShare must be in (0, 1]");
     this.maxPeersPerSource = share < 1 ? Math.max(1, Math.floor(this.maxPeers * share)) : Infinity;
     this.maxTorrentsPerSource = share < 1 ? Math.max(1, Math.floor(this.maxTorrents * share)) : Infinity;
-    this.#sources = Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource) ? new SourceCounts() : null;
+    this.#sources =
+      Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource) ? new SourceCounts() : null;
     this.#sourceExempt = options.sourceExempt ?? null;
     this.#minIntervalS = options.minIntervalS ?? 0;
     const unit = timeUnitFor(this.peerTimeoutS);
@@ -243,14 +243,19 @@ export class Store {
     const seed = () => Math.floor(this.#random() * 4294967296);
     // Room for every id the torrent limit allows: the per-id arrays then grow in place (id-arrays.ts).
     const reserve = Number.isFinite(this.maxTorrents) ? this.maxTorrents : 0;
-    this.#table = new TorrentTable(seed(), seed(), (capacity, room) => {
-      this.#capacity = capacity;
-      this.#v4.resize(capacity, room);
-      this.#v6.resize(capacity, room);
-      if (this.#rtcOn) this.#rtc.resize(capacity, room);
-      this.#downloaded = grown(this.#downloaded, capacity, room);
-      this.#state = grown(this.#state, capacity, room);
-    }, reserve);
+    this.#table = new TorrentTable(
+      seed(),
+      seed(),
+      (capacity, room) => {
+        this.#capacity = capacity;
+        this.#v4.resize(capacity, room);
+        this.#v6.resize(capacity, room);
+        if (this.#rtcOn) this.#rtc.resize(capacity, room);
+        this.#downloaded = grown(this.#downloaded, capacity, room);
+        this.#state = grown(this.#state, capacity, room);
+      },
+      reserve,
+    );
   }
 
   get peers(): number {
@@ -271,7 +276,13 @@ export class Store {
     if (id < 0) return undefined;
     const seeders = this.seedersOf(id);
     const leechers = this.leechersOf(id);
-    return { seeders, leechers, peers: seeders + leechers, downloaded: this.#downloaded[id], dormant: this.#state[id] === DORMANT };
+    return {
+      seeders,
+      leechers,
+      peers: seeders + leechers,
+      downloaded: this.#downloaded[id],
+      dormant: this.#state[id] === DORMANT,
+    };
   }
 
   /** Calls `fn` with the id of every stored torrent (live or dormant) in shard `i`. */
@@ -353,7 +364,10 @@ export class Store {
     let source = -1;
     if (id < 0) {
       if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
-      if (source >= 0 && this.#atShare(source, Math.min(this.maxTorrentsPerSource, this.maxPeersPerSource), lists, req)) {
+      if (
+        source >= 0 &&
+        this.#atShare(source, Math.min(this.maxTorrentsPerSource, this.maxPeersPerSource), lists, req)
+      ) {
         this.refusedSource++;
         out.refused = "source_share"; // the source (IPv4 address, IPv6 /48) holds its share
         this.#fillCounts(-1, out);
@@ -507,7 +521,17 @@ export class Store {
     if (this.peers >= this.maxPeers || this.#countOf(id) >= this.maxPeersPerTorrent) return false;
     this.#wake(id);
     const source = this.#sources === null ? -1 : sourceKeyAt(ip, 0, ipLen);
-    this.#addPeer(lists, id, ip, port, rec.seeder, rec.counted ? FLAG_COUNTED : 0, rec.tag, Math.min(time, now), source);
+    this.#addPeer(
+      lists,
+      id,
+      ip,
+      port,
+      rec.seeder,
+      rec.counted ? FLAG_COUNTED : 0,
+      rec.tag,
+      Math.min(time, now),
+      source,
+    );
     return true;
   }
 
@@ -648,7 +672,17 @@ export class Store {
   }
 
   /** Inserts a peer that is not in the list and counts it in the totals. Returns its record index. */
-  #addPeer(lists: PeerLists, id: number, ip: Uint8Array, port: number, seeder: boolean, flags: number, tag: number, now: number, source: number): number {
+  #addPeer(
+    lists: PeerLists,
+    id: number,
+    ip: Uint8Array,
+    port: number,
+    seeder: boolean,
+    flags: number,
+    tag: number,
+    now: number,
+    source: number,
+  ): number {
     const r = lists.insert(id, ip, port, seeder, flags, tag, now);
     if (source >= 0) this.#sources!.add(source);
     if (lists === this.#v4) this.#peers4++;

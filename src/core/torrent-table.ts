@@ -37,7 +37,13 @@ export class TorrentTable {
    * `onGrow(capacity, room)` sizes per-id arrays elsewhere with `grown(a, capacity, room)`. `expectedIds`:
    * entries a bulk load is about to insert (the slot table is made big enough for them at once).
    */
-  constructor(seed0: number, seed1: number, onGrow: (capacity: number, room: number) => void, reserveIds = 0, expectedIds = 0) {
+  constructor(
+    seed0: number,
+    seed1: number,
+    onGrow: (capacity: number, room: number) => void,
+    reserveIds = 0,
+    expectedIds = 0,
+  ) {
     this.#seed0 = seed0 | 0;
     this.#seed1 = seed1 | 0;
     this.#onGrow = onGrow;
@@ -220,10 +226,15 @@ export class TorrentTable {
 }
 
 function word(key: string, at: number): number {
-  return (key.charCodeAt(at) | (key.charCodeAt(at + 1) << 8) | (key.charCodeAt(at + 2) << 16) | (key.charCodeAt(at + 3) << 24)) >>> 0;
+  return (
+    (key.charCodeAt(at) |
+      (key.charCodeAt(at + 1) << 8) |
+      (key.charCodeAt(at + 2) << 16) |
+      (key.charCodeAt(at + 3) << 24)) >>>
+    0
+  );
 }
 
 function wordAt(b: Uint8Array, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 }
-

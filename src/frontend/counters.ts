@@ -40,7 +40,11 @@ export class Counters {
   /** Answers not passed on: the sender or the addressee is not (or no longer) in the torrent. */
   wsAnswersDropped = 0;
   /** Every refusal by protocol and code (core/failure.ts), rate_limited included; each front end counts its own. */
-  readonly failures: Record<Protocol, FailureCounts> = { http: noFailures(), udp: noFailures(), websocket: noFailures() };
+  readonly failures: Record<Protocol, FailureCounts> = {
+    http: noFailures(),
+    udp: noFailures(),
+    websocket: noFailures(),
+  };
 
   /** Requests refused by the per-source rate limit. */
   get httpRateLimited(): number {

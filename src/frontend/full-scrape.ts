@@ -32,7 +32,12 @@ export class FullScrape {
    * `access` as the front ends take it (null: no list); `listVersion` changes whenever the access list does
    * (app.ts passes its version number).
    */
-  constructor(store: Store, access: Access | null, limit: Pick<SourceLimit, "allow">, listVersion: () => unknown = () => null) {
+  constructor(
+    store: Store,
+    access: Access | null,
+    limit: Pick<SourceLimit, "allow">,
+    listVersion: () => unknown = () => null,
+  ) {
     this.#store = store;
     this.#access = access;
     this.#limit = limit;
@@ -66,7 +71,12 @@ export class FullScrape {
       store.forEachTorrent(i, (id) => {
         const infoHash = store.infoHashOf(id);
         if (access !== null && !access.allows(infoHash)) return;
-        entries.push({ infoHash, complete: store.seedersOf(id), downloaded: store.downloadedOf(id), incomplete: store.leechersOf(id) });
+        entries.push({
+          infoHash,
+          complete: store.seedersOf(id),
+          downloaded: store.downloadedOf(id),
+          incomplete: store.leechersOf(id),
+        });
       });
     }
     // Canonical bencode: hashes in byte order.

@@ -116,7 +116,8 @@ export class HttpTracker {
     const c = this.#counts;
     for (let i = 0; i < hashes.length; i++) {
       // Each hash once; a torrent the access list refuses is left out, as if unknown to this tracker.
-      if ((i > 0 && hashes[i] === hashes[i - 1]) || (this.#access !== null && !this.#access.allows(hashes[i]))) continue;
+      if ((i > 0 && hashes[i] === hashes[i - 1]) || (this.#access !== null && !this.#access.allows(hashes[i])))
+        continue;
       this.#store.scrape(hashes[i], c);
       entries.push({ infoHash: hashes[i], complete: c.complete, downloaded: c.downloaded, incomplete: c.incomplete });
     }

@@ -14,7 +14,7 @@ export class SourceLimit {
   }
 
   allow(ip: Uint8Array, len: 4 | 16, now: number): boolean {
-    if (!this.limiter.enabled || (this.#exempt !== null && this.#exempt.has(ip, len))) return true;
+    if (!this.limiter.enabled || this.#exempt?.has(ip, len)) return true;
     return this.limiter.allow(ip, len, now);
   }
 

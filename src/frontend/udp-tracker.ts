@@ -70,7 +70,13 @@ export class UdpTracker {
   readonly #limit: Pick<SourceLimit, "allow">;
   readonly #failures: FailureCounts;
 
-  constructor(store: Store, connIds: ConnIdIssuer, settings: AnnounceSettings, counters: Counters, o: UdpTrackerOptions = {}) {
+  constructor(
+    store: Store,
+    connIds: ConnIdIssuer,
+    settings: AnnounceSettings,
+    counters: Counters,
+    o: UdpTrackerOptions = {},
+  ) {
     this.#access = o.access ?? null;
     this.#limit = o.limit ?? NO_LIMIT;
     this.#failures = counters.failures.udp;
@@ -111,7 +117,8 @@ export class UdpTracker {
     const req = this.#req;
     const err = decodeAnnounce(packet, req);
     if (err !== null) return this.#fail(err, ACTION_ANNOUNCE, packet, out);
-    if (this.#access !== null && !this.#access.allowsBytes(packet, OFF_INFO_HASH)) return this.#fail("not_allowed", ACTION_ANNOUNCE, packet, out);
+    if (this.#access !== null && !this.#access.allowsBytes(packet, OFF_INFO_HASH))
+      return this.#fail("not_allowed", ACTION_ANNOUNCE, packet, out);
     for (let i = 0; i < ipLen; i++) req.ip[i] = ip[i];
     req.ipLen = ipLen;
     req.clientTag = clientTag(packet, OFF_PEER_ID);

@@ -205,7 +205,13 @@ export class WsTracker {
     req.infoHash = m.infoHash;
     req.rtcHandle = handle;
     req.left = m.left === null ? 1 : m.left; // unknown: not a seeder
-    req.event = stopping ? EVENT_STOPPED : m.event === "completed" ? EVENT_COMPLETED : m.event === "started" ? EVENT_STARTED : EVENT_NONE;
+    req.event = stopping
+      ? EVENT_STOPPED
+      : m.event === "completed"
+        ? EVENT_COMPLETED
+        : m.event === "started"
+          ? EVENT_STARTED
+          : EVENT_NONE;
     req.numWant = stopping ? 0 : m.offers.length;
     req.clientTag = clientTagOfString(m.peerId);
     const res = this.#res;
@@ -235,9 +241,17 @@ export class WsTracker {
     const from = conn.peerIds.get(m.peerId);
     const to = this.#handleOf.get(a.toPeerId);
     const owner = to === undefined ? undefined : this.#owners.get(to);
-    const bothIn = from !== undefined && owner !== undefined && conn.swarms.has(m.infoHash + m.peerId) && owner.conn.swarms.has(m.infoHash + a.toPeerId);
+    const bothIn =
+      from !== undefined &&
+      owner !== undefined &&
+      conn.swarms.has(m.infoHash + m.peerId) &&
+      owner.conn.swarms.has(m.infoHash + a.toPeerId);
     const access = this.#o.access;
-    if (!bothIn || (access !== null && !access.allows(m.infoHash)) || !conn.offers.take(a.offerId, m.infoHash, to!, from!, now)) {
+    if (
+      !bothIn ||
+      (access !== null && !access.allows(m.infoHash)) ||
+      !conn.offers.take(a.offerId, m.infoHash, to!, from!, now)
+    ) {
       // No reply on success either (the reference server sends none for answers); a dropped answer is counted.
       this.counters.wsAnswersDropped++;
       return;

@@ -45,7 +45,9 @@ export type EditResult = "done" | "unchanged";
 export class AccessListError extends Error {}
 
 /** A file read and parsed (not yet in force), or why it could not be. */
-type ReadResult = { hashes: HashList; report: ParseReport; digest: string; signature: string } | { why: string; signature: string };
+type ReadResult =
+  | { hashes: HashList; report: ParseReport; digest: string; signature: string }
+  | { why: string; signature: string };
 
 export class AccessControl {
   readonly mode: AccessMode;
@@ -118,7 +120,9 @@ export class AccessControl {
     } catch (err) {
       this.#log.warn("access: cannot watch the list's directory; polling only", { path, err: errorText(err) });
     }
-    this.#timers.push(this.#faults.every("access list poll", POLL_MS, () => Promise.all([this.#poll(), this.#forgetDue()])));
+    this.#timers.push(
+      this.#faults.every("access list poll", POLL_MS, () => Promise.all([this.#poll(), this.#forgetDue()])),
+    );
   }
 
   stop(): void {
@@ -135,14 +139,20 @@ export class AccessControl {
       this.#signature = r.signature;
       if ("why" in r) {
         if (this.#problem !== r.why) {
-          this.#log.warn("access: cannot read the list; keeping the last good one", { path: this.path, reason, why: r.why, hashes: this.#list.hashes.size });
+          this.#log.warn("access: cannot read the list; keeping the last good one", {
+            path: this.path,
+            reason,
+            why: r.why,
+            hashes: this.#list.hashes.size,
+          });
         }
         this.#problem = r.why;
         return;
       }
       this.#problem = null;
       if (r.digest === this.#digest) {
-        if (reason === "SIGHUP") this.#log.info("access list unchanged", { path: this.path, reason, hashes: this.#list.hashes.size });
+        if (reason === "SIGHUP")
+          this.#log.info("access list unchanged", { path: this.path, reason, hashes: this.#list.hashes.size });
         return;
       }
       await this.#install(r, reason);
@@ -249,7 +259,12 @@ export class AccessControl {
   async #install(r: { hashes: HashList; report: ParseReport; digest: string }, reason: string): Promise<void> {
     const { hashes, report } = r;
     if (report.invalidCount > 0) {
-      this.#log.warn("access: skipped lines that are not a 40-hex info hash", { path: this.path, reason, lines: report.invalidCount, first: report.invalid });
+      this.#log.warn("access: skipped lines that are not a 40-hex info hash", {
+        path: this.path,
+        reason,
+        lines: report.invalidCount,
+        first: report.invalid,
+      });
     }
     this.#list = new AccessList(this.mode, hashes);
     this.#digest = r.digest;
@@ -325,7 +340,10 @@ export class AccessControl {
     } finally {
       this.#forgetting = false;
     }
-    if (forgotten > 0) this.#log.info("access: forgot torrents the list refuses (hidden for a peer timeout, or restored at start)", { torrents: forgotten });
+    if (forgotten > 0)
+      this.#log.info("access: forgot torrents the list refuses (hidden for a peer timeout, or restored at start)", {
+        torrents: forgotten,
+      });
   }
 
   /**
@@ -382,7 +400,6 @@ export class AccessControl {
     return run;
   }
 }
-
 
 function randomU32(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];

@@ -56,7 +56,8 @@ export function adminServeOptions(o: AdminServeOptions): ServeOptions {
       const getOrHead = req.method === "GET" || req.method === "HEAD";
       if (path === "/healthz") return getOrHead ? o.health.response(req.method) : GET_ONLY();
       if (path === SHUTDOWN_PATH && o.shutdown !== undefined) {
-        if (req.method !== "POST") return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "POST" } });
+        if (req.method !== "POST")
+          return new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "POST" } });
         return o.shutdown(req, sourceOf(req, server));
       }
       if (path.startsWith("/api/") || path === "/metrics") {

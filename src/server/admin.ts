@@ -48,11 +48,15 @@ export class AdminApi {
   refusal(req: Request, source: Source): Response | null {
     const wait = this.#throttle.retryAfter(source);
     if (wait > 0) {
-      return json({ error: "too many failed admin token attempts from your address; try again later" }, 429, { "retry-after": String(wait) });
+      return json({ error: "too many failed admin token attempts from your address; try again later" }, 429, {
+        "retry-after": String(wait),
+      });
     }
     if (!this.#authorized(req.headers.get("authorization"))) {
       this.#throttle.failed(source, req.method);
-      return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, { "www-authenticate": 'Bearer realm="buntracker"' });
+      return json({ error: "unauthorized: send Authorization: Bearer <admin token>" }, 401, {
+        "www-authenticate": 'Bearer realm="buntracker"',
+      });
     }
     return null;
   }

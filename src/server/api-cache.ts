@@ -28,7 +28,8 @@ export class ApiCache {
     }
     const body = build();
     this.builds++;
-    if (e !== undefined) this.#entries.delete(key); // re-inserted last: Map order is age order
+    if (e !== undefined)
+      this.#entries.delete(key); // re-inserted last: Map order is age order
     else if (this.#entries.size >= API_CACHE_ENTRIES) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, { builtAt: nowMs, body });
     return body;

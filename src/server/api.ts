@@ -52,7 +52,15 @@ interface RankingsJson {
 }
 
 /** Order of the totals recorded into `rates` (see rateTotals). */
-export const RATE_KINDS = ["http_announce", "http_scrape", "udp_connect", "udp_announce", "udp_scrape", "ws_announce", "ws_scrape"] as const;
+export const RATE_KINDS = [
+  "http_announce",
+  "http_scrape",
+  "udp_connect",
+  "udp_announce",
+  "udp_scrape",
+  "ws_announce",
+  "ws_scrape",
+] as const;
 
 export function rateTotals(c: Counters): number[] {
   return [
@@ -162,7 +170,9 @@ function range(q: URLSearchParams): [string, number] {
 
 function trends(ctx: ApiContext, q: URLSearchParams): unknown {
   const [name, span] = range(q);
-  const samples = ctx.trends.since(ctx.now() - span).map(({ t, torrents, peers, seeders, leechers }) => ({ t, torrents, peers, seeders, leechers }));
+  const samples = ctx.trends
+    .since(ctx.now() - span)
+    .map(({ t, torrents, peers, seeders, leechers }) => ({ t, torrents, peers, seeders, leechers }));
   return { range: name, interval_secs: TREND_INTERVAL_S, samples };
 }
 
@@ -185,20 +195,32 @@ function clientsHistory(ctx: ApiContext, q: URLSearchParams): unknown {
   for (const s of history) {
     for (const [client, n] of Object.entries(s.clients)) peak.set(client, Math.max(peak.get(client) ?? 0, n));
   }
-  const top = [...peak].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, TOP_CLIENTS).map(([n]) => n);
-  return { range: name, interval_secs: TREND_INTERVAL_S, clients: top, samples: history.map((s) => ({ t: s.t, counts: top.map((c) => s.clients[c] ?? 0) })) };
+  const top = [...peak]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, TOP_CLIENTS)
+    .map(([n]) => n);
+  return {
+    range: name,
+    interval_secs: TREND_INTERVAL_S,
+    clients: top,
+    samples: history.map((s) => ({ t: s.t, counts: top.map((c) => s.clients[c] ?? 0) })),
+  };
 }
 
 function clientsList(ctx: ApiContext): unknown {
   const live = liveClients(ctx.store);
   const total = live.reduce((a, [, n]) => a + n, 0);
-  return { total, clients: live.map(([name, peers]) => ({ name, peers, share: total > 0 ? round4(peers / total) : 0 })) };
+  return {
+    total,
+    clients: live.map(([name, peers]) => ({ name, peers, share: total > 0 ? round4(peers / total) : 0 })),
+  };
 }
 
 function topLimit(q: URLSearchParams): number {
   const text = q.get("limit");
   if (text === null) return 100;
-  if (!/^[0-9]{1,4}$/.test(text) || Number(text) > TOP_MAX) throw new BadRequest(`limit must be an integer from 0 to ${TOP_MAX}`);
+  if (!/^[0-9]{1,4}$/.test(text) || Number(text) > TOP_MAX)
+    throw new BadRequest(`limit must be an integer from 0 to ${TOP_MAX}`);
   return Number(text);
 }
 
@@ -218,15 +240,26 @@ function rankingsJson(ctx: ApiContext): RankingsJson {
   ctx.refreshTop();
   const r = ctx.top.top(TOP_MAX, ctx.allows);
   const enc = (list: TorrentRank[]) =>
-    list.map((e) => JSON.stringify({ info_hash: keyToHex(e.infoHash), seeders: e.seeders, leechers: e.leechers, peers: e.peers, downloaded: e.downloaded }));
-  ctx.rankJson = { builtAt: t, generatedAt: ctx.now(), lists: [enc(r.peers), enc(r.seeders), enc(r.leechers), enc(r.downloaded)] };
+    list.map((e) =>
+      JSON.stringify({
+        info_hash: keyToHex(e.infoHash),
+        seeders: e.seeders,
+        leechers: e.leechers,
+        peers: e.peers,
+        downloaded: e.downloaded,
+      }),
+    );
+  ctx.rankJson = {
+    builtAt: t,
+    generatedAt: ctx.now(),
+    lists: [enc(r.peers), enc(r.seeders), enc(r.leechers), enc(r.downloaded)],
+  };
   return ctx.rankJson;
 }
 
 export function json(body: unknown, status: number, extraHeaders: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...extraHeaders } });
 }
-
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const round4 = (x: number) => Math.round(x * 10000) / 10000;

@@ -229,7 +229,11 @@ async function startComponents(
   });
   // Plain HTTP on --listen, and HTTPS on --tls-listen; or HTTPS on --listen when only a certificate is given.
   const listeners: HttpListener[] = [];
-  life.add("HTTP listeners", () => Promise.all(listeners.map((l) => l.stop(SHUTDOWN_GRACE_MS))), SHUTDOWN_GRACE_MS + 1000);
+  life.add(
+    "HTTP listeners",
+    () => Promise.all(listeners.map((l) => l.stop(SHUTDOWN_GRACE_MS))),
+    SHUTDOWN_GRACE_MS + 1000,
+  );
   listeners.push(new HttpListener(serveOptions, config.listen, config.tlsListen === null ? tls : null));
   if (config.tlsListen !== null) listeners.push(new HttpListener(serveOptions, config.tlsListen, tls));
   // WebSocket connections would hold a graceful stop open until the grace period: say goodbye first.
@@ -246,13 +250,23 @@ async function startComponents(
       current: tls,
       onLoad: (pair, cause) => {
         tlsListener.replaceTls(pair); // throws if the new server cannot start: the watcher keeps the old pair
-        log.info("TLS certificate reloaded", { subject: pair.subject, notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint256, cause });
+        log.info("TLS certificate reloaded", {
+          subject: pair.subject,
+          notAfter: pair.notAfter.toISOString(),
+          fingerprint: pair.fingerprint256,
+          cause,
+        });
       },
-      onError: (err, cause) => log.warn("TLS certificate not reloaded; the old one stays in service", { err: err.message, cause }),
+      onError: (err, cause) =>
+        log.warn("TLS certificate not reloaded; the old one stays in service", { err: err.message, cause }),
     });
     certificates = watcher;
     life.add("TLS file watch", () => watcher.close());
-    log.info("TLS certificate loaded", { subject: tls.subject, notAfter: tls.notAfter.toISOString(), fingerprint: tls.fingerprint256 });
+    log.info("TLS certificate loaded", {
+      subject: tls.subject,
+      notAfter: tls.notAfter.toISOString(),
+      fingerprint: tls.fingerprint256,
+    });
   }
   intervals.start(lag);
   life.add("interval control", () => intervals.stop());
@@ -284,7 +298,14 @@ async function startComponents(
             setTimeout(requestShutdown, 0); // after this answer is on its way
             return json({ ok: true, stopping: true }, 202);
           };
-    const options = adminServeOptions({ routes, api: operatorApi, health, shutdown, proxies: config.trustProxy, faults });
+    const options = adminServeOptions({
+      routes,
+      api: operatorApi,
+      health,
+      shutdown,
+      proxies: config.trustProxy,
+      faults,
+    });
     const listener = new HttpListener(options, config.adminListen, null, "admin HTTP");
     life.add("admin listener", () => listener.stop(SHUTDOWN_GRACE_MS), SHUTDOWN_GRACE_MS + 1000);
     adminListener = listener;

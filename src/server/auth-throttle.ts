@@ -42,7 +42,12 @@ export class AuthThrottle {
   #timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(o: AuthThrottleOptions) {
-    this.#limiter = new RateLimiter({ perSecond: AUTH_FAILURES_PER_MINUTE / 60, burst: AUTH_FAILURES_PER_MINUTE, seed: o.seed, slots: 1 << 14 });
+    this.#limiter = new RateLimiter({
+      perSecond: AUTH_FAILURES_PER_MINUTE / 60,
+      burst: AUTH_FAILURES_PER_MINUTE,
+      seed: o.seed,
+      slots: 1 << 14,
+    });
     this.#log = o.log;
     this.#now = o.now;
     this.#periodMs = o.periodMs ?? 60_000;
@@ -65,7 +70,11 @@ export class AuthThrottle {
     const key = sourceKey(source);
     if (this.#logged.size < MAX_LOGGED_SOURCES && !this.#logged.has(key)) {
       this.#logged.add(key);
-      this.#log.warn("admin: authentication failed", { source: formatIp(source.ip, 0, source.len), method, budget_per_minute: AUTH_FAILURES_PER_MINUTE });
+      this.#log.warn("admin: authentication failed", {
+        source: formatIp(source.ip, 0, source.len),
+        method,
+        budget_per_minute: AUTH_FAILURES_PER_MINUTE,
+      });
     } else this.#failures++;
   }
 

@@ -76,15 +76,23 @@ function sourceRoutes(): DashboardRoutes {
   const build = () => (built ??= bundle().catch((err) => ((built = null), Promise.reject(err))));
   const pageHandler = async (req: Request) => {
     const b = await build();
-    const headers = { ...SECURITY_HEADERS, "content-type": "text/html;charset=utf-8", "cache-control": PAGE_CACHE, etag: b.etag };
+    const headers = {
+      ...SECURITY_HEADERS,
+      "content-type": "text/html;charset=utf-8",
+      "cache-control": PAGE_CACHE,
+      etag: b.etag,
+    };
     if (req.headers.get("if-none-match") === b.etag) return new Response(null, { status: 304, headers });
     return new Response(b.html, { headers });
   };
   const assetHandler = async (req: Request) => {
     const b = await build();
     const asset = b.assets.get(new URL(req.url).pathname.slice(ASSETS.length));
-    if (asset === undefined) return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
-    return new Response(asset.bytes, { headers: { ...SECURITY_HEADERS, "content-type": asset.type, "cache-control": ASSET_CACHE } });
+    if (asset === undefined)
+      return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
+    return new Response(asset.bytes, {
+      headers: { ...SECURITY_HEADERS, "content-type": asset.type, "cache-control": ASSET_CACHE },
+    });
   };
   return { "/": { GET: pageHandler, HEAD: pageHandler }, [`${ASSETS}*`]: { GET: assetHandler, HEAD: assetHandler } };
 }
@@ -95,7 +103,11 @@ async function bundle(): Promise<Built> {
     target: "browser",
     minify: true,
     publicPath: "/",
-    naming: { entry: "assets/[name]-[hash].[ext]", chunk: "assets/[name]-[hash].[ext]", asset: "assets/[name]-[hash].[ext]" },
+    naming: {
+      entry: "assets/[name]-[hash].[ext]",
+      chunk: "assets/[name]-[hash].[ext]",
+      asset: "assets/[name]-[hash].[ext]",
+    },
     define: { "process.env.NODE_ENV": JSON.stringify("production") },
   });
   let html: Uint8Array | null = null;

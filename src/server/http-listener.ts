@@ -16,7 +16,10 @@ import type { WsConnection } from "../frontend/ws-tracker.ts";
 import { listenError } from "./listen-error.ts";
 import type { TlsPair } from "./tls-files.ts";
 
-export type ServeOptions = Omit<Bun.Serve.Options<WsConnection, string>, "hostname" | "port" | "reusePort" | "tls" | "unix">;
+export type ServeOptions = Omit<
+  Bun.Serve.Options<WsConnection, string>,
+  "hostname" | "port" | "reusePort" | "tls" | "unix"
+>;
 
 export class HttpListener {
   readonly #options: ServeOptions;
@@ -28,7 +31,12 @@ export class HttpListener {
   readonly #retired = new Set<Server<WsConnection>>();
 
   /** `name`: the listener in an error message (default HTTP or HTTPS). Binding errors are ListenErrors. */
-  constructor(options: ServeOptions, listen: ListenAddress, tls: TlsPair | null, name = tls === null ? "HTTP" : "HTTPS") {
+  constructor(
+    options: ServeOptions,
+    listen: ListenAddress,
+    tls: TlsPair | null,
+    name = tls === null ? "HTTP" : "HTTPS",
+  ) {
     this.#options = options;
     this.#host = listen.host;
     this.tls = tls !== null;
@@ -36,11 +44,22 @@ export class HttpListener {
       if (tls === null) {
         // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
         // on the same port would silently share (split) the traffic instead of failing to start.
-        this.#server = Bun.serve<WsConnection>({ ...options, hostname: listen.host, port: listen.port, reusePort: false } as Bun.Serve.Options<WsConnection, string>);
+        this.#server = Bun.serve<WsConnection>({
+          ...options,
+          hostname: listen.host,
+          port: listen.port,
+          reusePort: false,
+        } as Bun.Serve.Options<WsConnection, string>);
         this.#port = this.#server.port ?? listen.port;
         return;
       }
-      const guard = Bun.serve({ hostname: listen.host, port: listen.port, reusePort: false, development: false, fetch: () => new Response(null, { status: 503 }) });
+      const guard = Bun.serve({
+        hostname: listen.host,
+        port: listen.port,
+        reusePort: false,
+        development: false,
+        fetch: () => new Response(null, { status: 503 }),
+      });
       this.#port = guard.port ?? listen.port;
       guard.stop(true);
       this.#server = this.#serve(tls);

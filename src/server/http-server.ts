@@ -26,7 +26,8 @@ const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
 const API_LIMITED_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
 
-const GET_ONLY = () => new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
+const GET_ONLY = () =>
+  new Response("method not allowed\n", { status: 405, headers: { ...TEXT_HEADERS, allow: "GET, HEAD" } });
 
 /** A route handler; undefined: the request was upgraded to a WebSocket. */
 type Handler = (req: Request, server: Server<WsConnection>) => Response | undefined | Promise<Response | undefined>;
@@ -40,7 +41,12 @@ export interface HttpServerOptions {
    */
   routes?: Record<string, RouteValue>;
   /** Answers /api/* and /metrics (or returns null for 404); `source()` resolves the client's address. */
-  api?: (req: Request, path: string, query: URLSearchParams, source: () => Source) => Response | Promise<Response> | null;
+  api?: (
+    req: Request,
+    path: string,
+    query: URLSearchParams,
+    source: () => Source,
+  ) => Response | Promise<Response> | null;
   /**
    * The per-source request budget the tracker requests use, which the public /api/* count against too: over
    * it, a 429 with Retry-After. (Not the admin API, behind its token, nor /metrics: a monitoring host scrapes
@@ -96,11 +102,18 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       const kind = routeOf(url, pathStart, pathEnd);
       // Only a query-less "/" or announce URL can be a WebSocket handshake: HTTP announces never pay the
       // header lookup.
-      if (ws !== null && pathEnd === url.length && (kind === ANNOUNCE || pathEnd - pathStart <= 1) && isWebSocketUpgrade(req)) {
+      if (
+        ws !== null &&
+        pathEnd === url.length &&
+        (kind === ANNOUNCE || pathEnd - pathStart <= 1) &&
+        isWebSocketUpgrade(req)
+      ) {
         const client = clientOf(req, server);
-        if (client.len === 0) return new Response(`${FAILURE_TEXT.no_address}\n`, { status: 400, headers: TEXT_HEADERS });
+        if (client.len === 0)
+          return new Response(`${FAILURE_TEXT.no_address}\n`, { status: 400, headers: TEXT_HEADERS });
         const conn = ws.connect(ip, client.len);
-        if (conn === null) return new Response(`${FAILURE_TEXT.too_many_connections}\n`, { status: 429, headers: TEXT_HEADERS });
+        if (conn === null)
+          return new Response(`${FAILURE_TEXT.too_many_connections}\n`, { status: 429, headers: TEXT_HEADERS });
         if (server.upgrade(req, { data: conn })) return undefined;
         ws.close(conn, o.now());
         return new Response("bad WebSocket handshake\n", { status: 400, headers: TEXT_HEADERS });
@@ -137,7 +150,11 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       const body = tracker.scrape(url, ip, client.len, now);
       if (body !== FULL_SCRAPE) return new Response(body, BENCODE_INIT);
       const full = tracker.fullScrape!.reply(now, /\bgzip\b/.test(req.headers.get("accept-encoding") ?? ""));
-      return new Response(full.body, { headers: full.gzip ? { ...BENCODE_HEADERS, "content-encoding": "gzip", vary: "accept-encoding" } : { ...BENCODE_HEADERS, vary: "accept-encoding" } });
+      return new Response(full.body, {
+        headers: full.gzip
+          ? { ...BENCODE_HEADERS, "content-encoding": "gzip", vary: "accept-encoding" }
+          : { ...BENCODE_HEADERS, vary: "accept-encoding" },
+      });
     },
     websocket: {
       maxPayloadLength: WS_MAX_MESSAGE_BYTES,
@@ -179,7 +196,10 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
   const wrapped: Record<string, RouteValue> = {};
   for (const [path, r] of Object.entries(routes)) {
     const get = r.GET;
-    wrapped[path] = typeof get === "function" ? { ...r, GET: (req, server) => (isWebSocketUpgrade(req) ? viaFetch(req, server) : get(req, server)) } : r;
+    wrapped[path] =
+      typeof get === "function"
+        ? { ...r, GET: (req, server) => (isWebSocketUpgrade(req) ? viaFetch(req, server) : get(req, server)) }
+        : r;
   }
   options.routes = wrapped;
   return options;
@@ -189,7 +209,9 @@ const NO_ADDRESS = { len: 0 } as const;
 
 /** Whether a path is one of `routes`: an exact path, or under a prefix route ("/assets/*"). */
 export function routeMatcher(routes: Record<string, RouteValue>): (path: string) => boolean {
-  const prefixes = Object.keys(routes).filter((p) => p.endsWith("/*")).map((p) => p.slice(0, -1));
+  const prefixes = Object.keys(routes)
+    .filter((p) => p.endsWith("/*"))
+    .map((p) => p.slice(0, -1));
   return (path) => path in routes || prefixes.some((p) => path.startsWith(p));
 }
 
@@ -210,7 +232,7 @@ function routeOf(url: string, pathStart: number, pathEnd: number): number {
 /** url[segment, end) is `name` or `name.EXT`. */
 function isSegment(url: string, segment: number, end: number, name: string): boolean {
   const after = segment + name.length;
-  return url.startsWith(name, segment) && (after === end || (after < end && url.charCodeAt(after) === 46 /* . */));
+  return url.startsWith(name, segment) && (after === end || (after < end && url.charCodeAt(after) === 46)) /* . */;
 }
 
 /** req.url is absolute ("http://host/announce?..."), or just a path for HTTP/1.0 requests without Host. */

@@ -4,7 +4,12 @@
 // the controller whose interval HTTP and UDP replies hand out (through an IntervalSource, frontend/settings.ts,
 // which adds the per-reply jitter). In fixed mode nothing moves.
 
-import { AdaptiveInterval, FixedInterval, type IntervalController, type IntervalMode } from "../core/adaptive-interval.ts";
+import {
+  AdaptiveInterval,
+  FixedInterval,
+  type IntervalController,
+  type IntervalMode,
+} from "../core/adaptive-interval.ts";
 import type { Counters } from "../frontend/counters.ts";
 import { rateTotals } from "./api.ts";
 import { LAG_TICK_MS, type LagMonitor } from "./lag-monitor.ts";
@@ -35,7 +40,10 @@ export class IntervalControl {
     this.controller =
       o.mode === "fixed"
         ? new FixedInterval(o.maxS)
-        : new AdaptiveInterval({ minS: o.minS, maxS: o.maxS, busyRate: o.busyRate, busyLagMs: BUSY_LAG_MS }, (o.nowMs ?? performance.now()) / 1000);
+        : new AdaptiveInterval(
+            { minS: o.minS, maxS: o.maxS, busyRate: o.busyRate, busyLagMs: BUSY_LAG_MS },
+            (o.nowMs ?? performance.now()) / 1000,
+          );
   }
 
   /** Steps on every tick of the (started) lag monitor from now on; in fixed mode nothing moves. */

@@ -45,7 +45,8 @@ export class Lifecycle {
       });
       try {
         const outcome = await Promise.race([Promise.resolve().then(stop), timedOut]);
-        if (outcome === "timeout") this.#log.warn("stop: a step took too long; going on without it", { step: name, ms: timeoutMs });
+        if (outcome === "timeout")
+          this.#log.warn("stop: a step took too long; going on without it", { step: name, ms: timeoutMs });
       } catch (err) {
         this.#log.error("stop: a step failed; going on", { step: name, err: errorText(err) });
       } finally {

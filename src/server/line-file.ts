@@ -20,14 +20,16 @@ export function signatureOf(s: { mtimeMs: number; size: number; ino: number }): 
   return `${s.mtimeMs}:${s.size}:${s.ino}`;
 }
 
-
 /**
  * Reads `path` CHUNK_BYTES at a time and hands `use` each run of whole lines (the last may lack its newline at
  * the end of the file; a line longer than the buffer is handed over cut, and `continued` marks the chunk that
  * carries its rest). `use` must be done with a chunk before it resolves: the buffer is reused. Returns a
  * digest of the content.
  */
-export async function readChunks(path: string, use: (chunk: Uint8Array, continued: boolean) => Promise<void>): Promise<string> {
+export async function readChunks(
+  path: string,
+  use: (chunk: Uint8Array, continued: boolean) => Promise<void>,
+): Promise<string> {
   const fh = await open(path, "r");
   try {
     const buf = new Uint8Array(CHUNK_BYTES);
@@ -71,4 +73,3 @@ export async function lastByte(path: string, size: number): Promise<number> {
     await fh.close();
   }
 }
-

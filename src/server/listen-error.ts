@@ -32,5 +32,8 @@ export function listenError(err: unknown, what: string, at: ListenAddress): List
   if (code === "EADDRNOTAVAIL") {
     return new ListenError(`${what} on ${formatListen(at)}: ${at.host} is not an address of this host`, code);
   }
-  return new ListenError(`${what} on ${formatListen(at)}: ${errorText(err)}`, typeof code === "string" ? code : undefined);
+  return new ListenError(
+    `${what} on ${formatListen(at)}: ${errorText(err)}`,
+    typeof code === "string" ? code : undefined,
+  );
 }

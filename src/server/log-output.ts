@@ -38,7 +38,9 @@ export function isJournalStream(env: Record<string, string | undefined>, fd = 1)
 export function stdoutOutput(env: Record<string, string | undefined>): LogOutput {
   const journal = isJournalStream(env);
   return {
-    write: journal ? (line, level) => process.stdout.write(`${PRIORITY[level]}${line}\n`) : (line) => process.stdout.write(`${line}\n`),
+    write: journal
+      ? (line, level) => process.stdout.write(`${PRIORITY[level]}${line}\n`)
+      : (line) => process.stdout.write(`${line}\n`),
     reopen() {},
   };
 }
@@ -68,7 +70,9 @@ export class LogFile implements LogOutput {
       this.#size += writeSync(this.#fd, text);
     } catch (err) {
       // A full disk must not stop the tracker; the line goes to stderr instead (nowhere, in a Windows task).
-      process.stderr.write(`buntracker: cannot write --log-file ${this.#path}: ${err instanceof Error ? err.message : err}\n${text}`);
+      process.stderr.write(
+        `buntracker: cannot write --log-file ${this.#path}: ${err instanceof Error ? err.message : err}\n${text}`,
+      );
     }
   }
 

@@ -12,7 +12,10 @@ export class Logger {
   #write: (line: string, level: LogLevel) => void;
 
   /** `write` gets each line without its newline, and its level (see log-output.ts). */
-  constructor(level: LogLevel, write: (line: string, level: LogLevel) => void = (line) => process.stdout.write(line + "\n")) {
+  constructor(
+    level: LogLevel,
+    write: (line: string, level: LogLevel) => void = (line) => process.stdout.write(line + "\n"),
+  ) {
     this.#max = RANK[level];
     this.#write = write;
   }

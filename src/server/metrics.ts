@@ -58,39 +58,96 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
   const failures: [string, number][] = [];
   for (const protocol of PROTOCOLS) {
     const counts = c.failures[protocol];
-    for (const code of FAILURE_CODES) if (counts[code] > 0) failures.push([`{protocol="${protocol}",code="${code}"}`, counts[code]]);
+    for (const code of FAILURE_CODES)
+      if (counts[code] > 0) failures.push([`{protocol="${protocol}",code="${code}"}`, counts[code]]);
   }
-  metric("buntracker_failures_total", "counter", "Refused requests by protocol and failure code (a series appears with its first failure).", failures);
-  metric("buntracker_udp_dropped_total", "counter", "UDP datagrams dropped without a reply (malformed, unknown action, bad connection id).", [["", c.udpDropped]]);
-  metric("buntracker_udp_bad_connection_id_total", "counter", "UDP announces and scrapes with an invalid or expired connection id.", [["", c.udpBadConnectionId]]);
+  metric(
+    "buntracker_failures_total",
+    "counter",
+    "Refused requests by protocol and failure code (a series appears with its first failure).",
+    failures,
+  );
+  metric(
+    "buntracker_udp_dropped_total",
+    "counter",
+    "UDP datagrams dropped without a reply (malformed, unknown action, bad connection id).",
+    [["", c.udpDropped]],
+  );
+  metric(
+    "buntracker_udp_bad_connection_id_total",
+    "counter",
+    "UDP announces and scrapes with an invalid or expired connection id.",
+    [["", c.udpBadConnectionId]],
+  );
   metric("buntracker_rate_limited_total", "counter", "Requests refused by the per-source rate limit.", [
     ['{protocol="http"}', c.httpRateLimited],
     ['{protocol="udp"}', c.udpRateLimited],
     ['{protocol="websocket"}', c.wsRateLimited],
   ]);
-  metric("buntracker_websocket_connections", "gauge", "Open WebTorrent (WebSocket) connections.", [["", ctx.ws?.size ?? 0]]);
-  metric("buntracker_websocket_refused_connections_total", "counter", "WebSocket connections refused: too many from one address.", [["", c.wsRefusedConnections]]);
-  metric("buntracker_websocket_relayed_total", "counter", "WebRTC offers and answers passed between WebTorrent peers.", [
-    ['{kind="offer"}', c.wsOffersRelayed],
-    ['{kind="answer"}', c.wsAnswersRelayed],
+  metric("buntracker_websocket_connections", "gauge", "Open WebTorrent (WebSocket) connections.", [
+    ["", ctx.ws?.size ?? 0],
   ]);
-  metric("buntracker_websocket_answers_dropped_total", "counter", "Answers not passed on: sender or addressee not in the torrent.", [["", c.wsAnswersDropped]]);
-  metric("buntracker_api_answers_total", "counter", "Statistics API answers, built or served from the one-second cache.", [
-    ['{source="built"}', cache.builds],
-    ['{source="cache"}', cache.hits],
-  ]);
+  metric(
+    "buntracker_websocket_refused_connections_total",
+    "counter",
+    "WebSocket connections refused: too many from one address.",
+    [["", c.wsRefusedConnections]],
+  );
+  metric(
+    "buntracker_websocket_relayed_total",
+    "counter",
+    "WebRTC offers and answers passed between WebTorrent peers.",
+    [
+      ['{kind="offer"}', c.wsOffersRelayed],
+      ['{kind="answer"}', c.wsAnswersRelayed],
+    ],
+  );
+  metric(
+    "buntracker_websocket_answers_dropped_total",
+    "counter",
+    "Answers not passed on: sender or addressee not in the torrent.",
+    [["", c.wsAnswersDropped]],
+  );
+  metric(
+    "buntracker_api_answers_total",
+    "counter",
+    "Statistics API answers, built or served from the one-second cache.",
+    [
+      ['{source="built"}', cache.builds],
+      ['{source="cache"}', cache.hits],
+    ],
+  );
   metric("buntracker_full_scrapes_total", "counter", "Full scrapes served.", [["", c.fullScrapes]]);
-  metric("buntracker_announce_interval_seconds", "gauge", `Announce interval sent to clients before jitter (${ctx.interval.mode} mode).`, [["", Math.round(ctx.interval.intervalS)]]);
-  metric("buntracker_interval_load", "gauge", "Smoothed load that drives the adaptive interval (1 = busy); 0 in fixed mode.", [["", round3(ctx.interval.load)]]);
+  metric(
+    "buntracker_announce_interval_seconds",
+    "gauge",
+    `Announce interval sent to clients before jitter (${ctx.interval.mode} mode).`,
+    [["", Math.round(ctx.interval.intervalS)]],
+  );
+  metric(
+    "buntracker_interval_load",
+    "gauge",
+    "Smoothed load that drives the adaptive interval (1 = busy); 0 in fixed mode.",
+    [["", round3(ctx.interval.load)]],
+  );
   metric("buntracker_torrents", "gauge", "Torrents with peers.", [["", s.torrents]]);
-  metric("buntracker_dormant_torrents", "gauge", "Torrents without peers kept for their all-time completion count.", [["", s.dormant]]);
+  metric("buntracker_dormant_torrents", "gauge", "Torrents without peers kept for their all-time completion count.", [
+    ["", s.dormant],
+  ]);
   metric("buntracker_limit_refused_total", "counter", "Announces refused because a store limit was reached.", [
     ['{limit="torrents"}', s.refusedTorrents],
     ['{limit="peers"}', s.refusedPeers],
     ['{limit="source"}', s.refusedSource],
   ]);
-  metric("buntracker_evicted_peers_total", "counter", "Peers evicted to make room in a torrent at --max-peers-per-torrent.", [["", s.evictedPeers]]);
-  metric("buntracker_early_announces_total", "counter", "Announces (without an event) sooner than the min interval.", [["", s.earlyAnnounces]]);
+  metric(
+    "buntracker_evicted_peers_total",
+    "counter",
+    "Peers evicted to make room in a torrent at --max-peers-per-torrent.",
+    [["", s.evictedPeers]],
+  );
+  metric("buntracker_early_announces_total", "counter", "Announces (without an event) sooner than the min interval.", [
+    ["", s.earlyAnnounces],
+  ]);
   metric("buntracker_peers", "gauge", "Peers by address family (WebRTC peers of WebTorrent as websocket).", [
     ['{family="ipv4"}', s.peers4],
     ['{family="ipv6"}', s.peers6],
@@ -105,15 +162,44 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
   }
   clients.sort((a, b) => b[1] - a[1]);
   const other = clients.slice(CLIENT_SERIES).reduce((a, [, n]) => a + n, 0);
-  const series = clients.slice(0, CLIENT_SERIES).map(([name, n]): [string, number] => [`{client="${escapeLabel(name)}"}`, n]);
+  const series = clients
+    .slice(0, CLIENT_SERIES)
+    .map(([name, n]): [string, number] => [`{client="${escapeLabel(name)}"}`, n]);
   if (other > 0) series.push(['{client="other"}', other]);
-  metric("buntracker_peers_by_client", "gauge", `Peers by BitTorrent client (top ${CLIENT_SERIES}, the rest as "other").`, series);
-  metric("buntracker_expiry_sweep_seconds", "summary", "Time spent in expiry sweeps (one slice of torrent ids per sweep).", [["_sum", sweep.seconds], ["_count", sweep.runs]]);
-  metric("buntracker_expiry_sweep_last_seconds", "gauge", "Duration of the latest expiry sweep.", [["", sweep.lastSeconds]]);
-  metric("buntracker_expired_peers_total", "counter", "Peers dropped for not announcing within the peer timeout.", [["", sweep.peersExpired]]);
-  metric("buntracker_dropped_torrents_total", "counter", "Torrents forgotten by the expiry sweep after their last peer left.", [["", sweep.torrentsDropped]]);
+  metric(
+    "buntracker_peers_by_client",
+    "gauge",
+    `Peers by BitTorrent client (top ${CLIENT_SERIES}, the rest as "other").`,
+    series,
+  );
+  metric(
+    "buntracker_expiry_sweep_seconds",
+    "summary",
+    "Time spent in expiry sweeps (one slice of torrent ids per sweep).",
+    [
+      ["_sum", sweep.seconds],
+      ["_count", sweep.runs],
+    ],
+  );
+  metric("buntracker_expiry_sweep_last_seconds", "gauge", "Duration of the latest expiry sweep.", [
+    ["", sweep.lastSeconds],
+  ]);
+  metric("buntracker_expired_peers_total", "counter", "Peers dropped for not announcing within the peer timeout.", [
+    ["", sweep.peersExpired],
+  ]);
+  metric(
+    "buntracker_dropped_torrents_total",
+    "counter",
+    "Torrents forgotten by the expiry sweep after their last peer left.",
+    [["", sweep.torrentsDropped]],
+  );
   const faults: [string, number][] = [...ctx.faults.counts].map(([where, n]) => [`{where="${escapeLabel(where)}"}`, n]);
-  metric("buntracker_unexpected_errors_total", "counter", "Exceptions caught at a timer or socket boundary (bugs); the tracker kept serving.", faults);
+  metric(
+    "buntracker_unexpected_errors_total",
+    "counter",
+    "Exceptions caught at a timer or socket boundary (bugs); the tracker kept serving.",
+    faults,
+  );
   metric(
     "buntracker_event_loop_lag_seconds",
     "gauge",
@@ -152,18 +238,12 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
     );
   }
   const mem = process.memoryUsage();
-  metric(
-    "process_start_time_seconds",
-    "gauge",
-    "Start time of the process since unix epoch in seconds.",
-    [["", PROCESS_START_SECONDS]],
-  );
-  metric(
-    "process_cpu_seconds_total",
-    "counter",
-    "Total user and system CPU time spent in seconds.",
-    [["", round3(cpuSeconds())]],
-  );
+  metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", [
+    ["", PROCESS_START_SECONDS],
+  ]);
+  metric("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", [
+    ["", round3(cpuSeconds())],
+  ]);
   metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", [["", mem.rss]]);
   const fds = openFds();
   if (fds !== null) metric("process_open_fds", "gauge", "Number of open file descriptors.", [["", fds]]);
@@ -172,12 +252,9 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
   metric("buntracker_heap_used_bytes", "gauge", "JavaScript heap in use, bytes.", [["", mem.heapUsed]]);
   metric("buntracker_uptime_seconds", "gauge", "Seconds since the tracker started.", [["", ctx.now() - ctx.startedAt]]);
   const build = `{version="${escapeLabel(ctx.version)}",commit="${escapeLabel(buildCommit())}"}`;
-  metric(
-    "buntracker_build_info",
-    "gauge",
-    "Build information: the version and the commit it was built from.",
-    [[build, 1]],
-  );
+  metric("buntracker_build_info", "gauge", "Build information: the version and the commit it was built from.", [
+    [build, 1],
+  ]);
   return out.join("\n") + "\n";
 }
 

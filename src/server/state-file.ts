@@ -137,7 +137,11 @@ export class StateFile {
     if (unusable !== null) {
       const aside = `${this.path}.corrupt-${now}`;
       await rename(this.path, aside).catch(() => {});
-      this.#log.warn("state: the state file is unusable; moved it aside and starting empty", { path: this.path, why: unusable, movedTo: aside });
+      this.#log.warn("state: the state file is unusable; moved it aside and starting empty", {
+        path: this.path,
+        why: unusable,
+        movedTo: aside,
+      });
     }
   }
 
@@ -145,7 +149,11 @@ export class StateFile {
   async #load(fh: FileHandle, size: number, now: number): Promise<string | null> {
     const started = performance.now();
     const hasher = new Bun.CryptoHasher("sha256");
-    const check = new SnapshotReader(size, { update: (b) => hasher.update(b), digest: () => new Uint8Array(hasher.digest()) }, null);
+    const check = new SnapshotReader(
+      size,
+      { update: (b) => hasher.update(b), digest: () => new Uint8Array(hasher.digest()) },
+      null,
+    );
     const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
     const progress = { next: started + PROGRESS_EVERY_MS, said: false };
     await this.#pass(fh, buffer, check, "checking", progress);
@@ -162,7 +170,14 @@ export class StateFile {
       return `${loaded} (changed while it was read)`;
     }
     const ms = Math.round(performance.now() - started);
-    this.#log.info("state restored", { path: this.path, savedAt: loaded.savedAt, torrents: s.torrents, dormant: s.dormant, peers: s.peers, ms });
+    this.#log.info("state restored", {
+      path: this.path,
+      savedAt: loaded.savedAt,
+      torrents: s.torrents,
+      dormant: s.dormant,
+      peers: s.peers,
+      ms,
+    });
     if (load.torrentsOverLimit > 0 || load.peersOverLimit > 0) {
       this.#log.warn("state: the limits left part of the state file out", {
         torrents: load.torrentsOverLimit,
@@ -176,7 +191,13 @@ export class StateFile {
   }
 
   /** Feeds the whole file to `reader` from the start; stops early when it says the file is unusable. */
-  async #pass(fh: FileHandle, buffer: Uint8Array, reader: SnapshotReader, phase: string, progress: { next: number; said: boolean }): Promise<void> {
+  async #pass(
+    fh: FileHandle,
+    buffer: Uint8Array,
+    reader: SnapshotReader,
+    phase: string,
+    progress: { next: number; said: boolean },
+  ): Promise<void> {
     for (let at = 0; at < reader.size; ) {
       const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.length, reader.size - at), at);
       if (bytesRead === 0) break; // shorter than it was: finish() says so
@@ -186,7 +207,12 @@ export class StateFile {
       if (t >= progress.next) {
         // A large restore: the tracker answers nothing until it is done, so say what it is doing.
         progress.next = t + PROGRESS_EVERY_MS;
-        this.#log.info("state: restoring", { path: this.path, phase, percent: Math.floor((at / reader.size) * 100), peers: this.#store.peers });
+        this.#log.info("state: restoring", {
+          path: this.path,
+          phase,
+          percent: Math.floor((at / reader.size) * 100),
+          peers: this.#store.peers,
+        });
       }
     }
   }
@@ -219,10 +245,13 @@ export class StateFile {
       await (await open(probe, "w", 0o600)).close();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      return code === "ENOENT" ? "its folder does not exist"
-        : code === "EACCES" || code === "EPERM" ? "its folder is not writable (permission denied)"
-        : code === "EROFS" ? "its folder is on a read-only file system"
-        : `its folder cannot be written (${code ?? errorText(err)})`;
+      return code === "ENOENT"
+        ? "its folder does not exist"
+        : code === "EACCES" || code === "EPERM"
+          ? "its folder is not writable (permission denied)"
+          : code === "EROFS"
+            ? "its folder is on a read-only file system"
+            : `its folder cannot be written (${code ?? errorText(err)})`;
     }
     await unlink(probe).catch(() => {});
     return null;
@@ -231,9 +260,11 @@ export class StateFile {
   #unreadable(err: unknown): StateFileError {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
-      code === "EACCES" || code === "EPERM" ? "cannot be read (permission denied)"
-      : code === "EISDIR" ? "is a directory, not a file"
-      : `cannot be read (${code ?? errorText(err)})`;
+      code === "EACCES" || code === "EPERM"
+        ? "cannot be read (permission denied)"
+        : code === "EISDIR"
+          ? "is a directory, not a file"
+          : `cannot be read (${code ?? errorText(err)})`;
     return new StateFileError(`--state-file ${this.path} ${why}; it is left as it is`);
   }
 }

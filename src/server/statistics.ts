@@ -133,10 +133,12 @@ export class Statistics {
     const c = this.ctx;
     c.rates.record(performance.now() / 1000, rateTotals(c.counters));
     const faults = this.#faults;
-    this.#timers.push(faults.every("request rates", 1000, () => c.rates.record(performance.now() / 1000, rateTotals(c.counters))));
+    this.#timers.push(
+      faults.every("request rates", 1000, () => c.rates.record(performance.now() / 1000, rateTotals(c.counters))),
+    );
     this.#timers.push(faults.every("rankings", RANK_TICK_MS, () => this.#refreshRankSlice()));
     // Trend samples on the 10-minute wall-clock boundaries.
-    const untilBoundary = (TREND_INTERVAL_S - (Date.now() / 1000) % TREND_INTERVAL_S) * 1000;
+    const untilBoundary = (TREND_INTERVAL_S - ((Date.now() / 1000) % TREND_INTERVAL_S)) * 1000;
     this.#timers.push(
       faults.after("trends", untilBoundary, () => {
         this.#sample();
@@ -148,7 +150,8 @@ export class Statistics {
   /** Answers /api/* (but the admin API) and /metrics. */
   handle(method: string, path: string, query: URLSearchParams): Response | null {
     if (path === "/metrics") {
-      if (method !== "GET" && method !== "HEAD") return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
+      if (method !== "GET" && method !== "HEAD")
+        return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
       return new Response(renderMetrics(this.ctx, this.#sweep, this.cache, this.#ops), {
         headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8", "cache-control": "no-store" },
       });
@@ -180,7 +183,14 @@ export class Statistics {
     for (let tag = 0; tag < CLIENT_NAMES.length; tag++) {
       if (s.peersByClient[tag] > 0) clients[CLIENT_NAMES[tag]] = s.peersByClient[tag];
     }
-    const sample: TrendSample = { t: this.ctx.now(), torrents: s.torrents, peers: s.peers, seeders: s.seeders, leechers: s.leechers, clients };
+    const sample: TrendSample = {
+      t: this.ctx.now(),
+      torrents: s.torrents,
+      peers: s.peers,
+      seeders: s.seeders,
+      leechers: s.leechers,
+      clients,
+    };
     this.ctx.trends.add(sample);
     if (this.#file !== null) this.#write(() => this.#file!.append(sample, this.ctx.trends.all()));
   }

@@ -52,7 +52,9 @@ export function loadTlsPair(certPath: string, keyPath: string): TlsPair {
   const keyText = readText("--tls-key", keyPath);
   const blocks = certText.match(CERT_BLOCK);
   if (blocks === null) {
-    const hint = /PRIVATE KEY-----/.test(certText) ? " (it holds a private key: are --tls-cert and --tls-key swapped?)" : "";
+    const hint = /PRIVATE KEY-----/.test(certText)
+      ? " (it holds a private key: are --tls-cert and --tls-key swapped?)"
+      : "";
     throw new TlsFileError(`--tls-cert ${certPath} holds no PEM certificate${hint}`);
   }
   const chain = blocks.map((pem, i) => {
@@ -65,7 +67,8 @@ export function loadTlsPair(certPath: string, keyPath: string): TlsPair {
   });
   const key = parseKey(keyText, keyPath);
   const leaf = chain[0];
-  if (!leaf.checkPrivateKey(key)) throw new TlsFileError(`--tls-key ${keyPath} does not match the certificate in ${certPath}`);
+  if (!leaf.checkPrivateKey(key))
+    throw new TlsFileError(`--tls-key ${keyPath} does not match the certificate in ${certPath}`);
   return {
     cert: certText,
     key: keyText,
@@ -83,10 +86,13 @@ function readText(flag: string, path: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
-      code === "ENOENT" ? "does not exist"
-      : code === "EACCES" || code === "EPERM" ? "cannot be read (permission denied)"
-      : code === "EISDIR" ? "is a directory, not a file"
-      : `cannot be read (${code ?? reason(err)})`;
+      code === "ENOENT"
+        ? "does not exist"
+        : code === "EACCES" || code === "EPERM"
+          ? "cannot be read (permission denied)"
+          : code === "EISDIR"
+            ? "is a directory, not a file"
+            : `cannot be read (${code ?? reason(err)})`;
     throw new TlsFileError(`${flag} ${path} ${why}`);
   }
 }
@@ -98,7 +104,10 @@ function parseKey(text: string, path: string): KeyObject {
     if ((err as { code?: string }).code === "ERR_MISSING_PASSPHRASE") {
       throw new TlsFileError(`--tls-key ${path} is encrypted; give the key without a passphrase`);
     }
-    const hint = /BEGIN CERTIFICATE-----/.test(text) && !/PRIVATE KEY-----/.test(text) ? " (it holds a certificate: are --tls-cert and --tls-key swapped?)" : "";
+    const hint =
+      /BEGIN CERTIFICATE-----/.test(text) && !/PRIVATE KEY-----/.test(text)
+        ? " (it holds a certificate: are --tls-cert and --tls-key swapped?)"
+        : "";
     throw new TlsFileError(`--tls-key ${path} holds no usable PEM private key${hint}`);
   }
 }
@@ -154,7 +163,11 @@ export class TlsFileWatcher {
         quietMs: debounceMs,
         maxWaitMs: 5 * debounceMs, // a folder that never stops changing still gets checked
         onChange: () => this.#check("file"),
-        onError: (err, dir) => this.#report(new TlsFileError(`watching ${dir} for certificate renewals failed (${reason(err)}); SIGHUP still reloads`), "file"),
+        onError: (err, dir) =>
+          this.#report(
+            new TlsFileError(`watching ${dir} for certificate renewals failed (${reason(err)}); SIGHUP still reloads`),
+            "file",
+          ),
       });
     } catch (err) {
       throw new TlsFileError(`cannot watch ${[...dirs].join(" and ")} for certificate renewals (${reason(err)})`);
@@ -194,7 +207,10 @@ export class TlsFileWatcher {
     try {
       this.#o.onLoad(pair, cause);
     } catch (err) {
-      this.#report(new TlsFileError(`the new certificate in ${this.#o.certPath} was not taken into use: ${reason(err)}`), cause);
+      this.#report(
+        new TlsFileError(`the new certificate in ${this.#o.certPath} was not taken into use: ${reason(err)}`),
+        cause,
+      );
       return "failed";
     }
     this.#current = pair;

@@ -36,7 +36,10 @@ export class TrendsFile {
       text = await readFile(this.path, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
-      this.#log.warn("trends: cannot read the trends file; starting with no history", { path: this.path, err: errorText(err) });
+      this.#log.warn("trends: cannot read the trends file; starting with no history", {
+        path: this.path,
+        err: errorText(err),
+      });
       return [];
     }
     const lines = text.split("\n");
@@ -73,7 +76,9 @@ export class TrendsFile {
   /** Atomically replaces the file with exactly `history`. */
   async rewrite(history: readonly TrendSample[]): Promise<void> {
     this.#appended = 0;
-    await this.#guard("rewrite", () => writeFileAtomic(this.path, history.map((s) => JSON.stringify(s) + "\n").join("")));
+    await this.#guard("rewrite", () =>
+      writeFileAtomic(this.path, history.map((s) => JSON.stringify(s) + "\n").join("")),
+    );
   }
 
   async #guard(what: string, io: () => Promise<unknown>): Promise<boolean> {
@@ -85,7 +90,10 @@ export class TrendsFile {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? "error";
       if (this.#failing !== code) {
-        this.#log.warn(`trends: cannot ${what} the trends file; history stays in memory`, { path: this.path, err: errorText(err) });
+        this.#log.warn(`trends: cannot ${what} the trends file; history stays in memory`, {
+          path: this.path,
+          err: errorText(err),
+        });
       }
       this.#failing = code;
       return false;

@@ -153,7 +153,10 @@ function makeHandlers(o: UdpServerOptions) {
         const ipLen = parseIp(address, ip);
         if (ipLen === 0) return;
         if (pending === BATCH_MAX || (batchSocket !== null && batchSocket !== socket)) flush();
-        const out = (slotViews[pending] ??= slots.subarray(pending * UDP_REPLY_BUDGET, (pending + 1) * UDP_REPLY_BUDGET));
+        const out = (slotViews[pending] ??= slots.subarray(
+          pending * UDP_REPLY_BUDGET,
+          (pending + 1) * UDP_REPLY_BUDGET,
+        ));
         const n = tracker.handle(packet, ip, ipLen, o.now(), out);
         if (n === 0) return;
         const views = (replyViews[pending] ??= []);

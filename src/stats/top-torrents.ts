@@ -64,7 +64,9 @@ export class TopTorrents {
         const infoHash = store.infoHashOf(id);
         const seeders = store.seedersOf(id);
         const leechers = store.leechersOf(id);
-        e = include(infoHash) ? { infoHash, seeders, leechers, peers: seeders + leechers, downloaded: store.downloadedOf(id) } : null;
+        e = include(infoHash)
+          ? { infoHash, seeders, leechers, peers: seeders + leechers, downloaded: store.downloadedOf(id) }
+          : null;
         entryOf.set(id, e);
       }
       return e;
@@ -107,7 +109,12 @@ export class TopTorrents {
     }
     const m = this.#merged;
     const pick = (list: TorrentRank[]) => list.filter((e) => include(e.infoHash)).slice(0, limit);
-    return { peers: pick(m.peers), seeders: pick(m.seeders), leechers: pick(m.leechers), downloaded: pick(m.downloaded) };
+    return {
+      peers: pick(m.peers),
+      seeders: pick(m.seeders),
+      leechers: pick(m.leechers),
+      downloaded: pick(m.downloaded),
+    };
   }
 }
 

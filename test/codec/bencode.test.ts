@@ -29,18 +29,42 @@ describe("bencode", () => {
     res.peers4.set([10, 0, 0, 1, 0x1a, 0xe1]);
     res.peers6.set([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 80]);
     const ip = new Uint8Array([192, 0, 2, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    const body = encodeAnnounce(new BencodeWriter(1024), res, { interval: 1800, minInterval: 900, compact: true, ip, ipLen: 4 });
+    const body = encodeAnnounce(new BencodeWriter(1024), res, {
+      interval: 1800,
+      minInterval: 900,
+      compact: true,
+      ip,
+      ipLen: 4,
+    });
     const d = decodeBencode(body) as Record<string, unknown>; // throws on unsorted keys
-    expect(Object.keys(d)).toEqual(["complete", "downloaded", "external ip", "incomplete", "interval", "min interval", "peers", "peers6"]);
+    expect(Object.keys(d)).toEqual([
+      "complete",
+      "downloaded",
+      "external ip",
+      "incomplete",
+      "interval",
+      "min interval",
+      "peers",
+      "peers6",
+    ]);
     expect(d["external ip"]).toBe("\xc0\x00\x02\x07");
     expect((d.peers as string).length).toBe(6);
     expect((d.peers6 as string).length).toBe(18);
-    const dict = decodeBencode(encodeAnnounce(new BencodeWriter(1024), res, { interval: 1800, minInterval: 900, compact: false, ip, ipLen: 4 })) as Record<string, unknown>;
-    expect(dict.peers).toEqual([{ ip: "10.0.0.1", port: 6881 }, { ip: "2001:db8::1", port: 80 }]);
+    const dict = decodeBencode(
+      encodeAnnounce(new BencodeWriter(1024), res, { interval: 1800, minInterval: 900, compact: false, ip, ipLen: 4 }),
+    ) as Record<string, unknown>;
+    expect(dict.peers).toEqual([
+      { ip: "10.0.0.1", port: 6881 },
+      { ip: "2001:db8::1", port: 80 },
+    ]);
   });
   test("scrape replies map raw hashes to sorted count dictionaries", () => {
-    const body = encodeScrape(new BencodeWriter(1024), [{ infoHash: "\x00".repeat(20), complete: 1, downloaded: 2, incomplete: 3 }]);
-    expect(decodeBencode(body)).toEqual({ files: { ["\x00".repeat(20)]: { complete: 1, downloaded: 2, incomplete: 3 } } });
+    const body = encodeScrape(new BencodeWriter(1024), [
+      { infoHash: "\x00".repeat(20), complete: 1, downloaded: 2, incomplete: 3 },
+    ]);
+    expect(decodeBencode(body)).toEqual({
+      files: { ["\x00".repeat(20)]: { complete: 1, downloaded: 2, incomplete: 3 } },
+    });
   });
 });
 
@@ -48,8 +72,9 @@ describe("bencode properties (seeded)", () => {
   // A small seeded generator of values our writer can express: integers, binary strings, lists, dictionaries.
   type V = number | string | V[] | { [k: string]: V };
   let seed = 12345;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const str = () => String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 24) }, () => Math.floor(rnd() * 256)));
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const str = () =>
+    String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 24) }, () => Math.floor(rnd() * 256)));
   function value(depth: number): V {
     const k = depth > 3 ? Math.floor(rnd() * 2) : Math.floor(rnd() * 4);
     if (k === 0) return Math.floor((rnd() - 0.5) * 2 ** 40);

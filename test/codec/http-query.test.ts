@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, percentDecode, queryStart } from "../../src/codec/http-query.ts";
+import {
+  AnnounceQuery,
+  parseAnnounceQuery,
+  parseScrapeQuery,
+  percentDecode,
+  queryStart,
+} from "../../src/codec/http-query.ts";
 import type { FailureCode } from "../../src/core/failure.ts";
 import { EVENT_COMPLETED, EVENT_NONE, EVENT_PAUSED, EVENT_STOPPED } from "../../src/core/announce.ts";
 
@@ -14,11 +20,24 @@ function parse(query: string): { q: AnnounceQuery; err: FailureCode | null } {
 
 describe("parseAnnounceQuery", () => {
   test("reads every field, keeping binary bytes exact", () => {
-    const { q, err } = parse(`info_hash=${HASH}&peer_id=${PEER}&port=6881&uploaded=1&downloaded=2&left=3&event=completed&compact=0&no_peer_id=1&numwant=-1&key=abc&trackerid=x`);
+    const { q, err } = parse(
+      `info_hash=${HASH}&peer_id=${PEER}&port=6881&uploaded=1&downloaded=2&left=3&event=completed&compact=0&no_peer_id=1&numwant=-1&key=abc&trackerid=x`,
+    );
     expect(err).toBeNull();
-    expect([...q.infoHash!].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("")).toBe("123456789abcdef123456789abcdef123456789a");
+    expect([...q.infoHash!].map((c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("")).toBe(
+      "123456789abcdef123456789abcdef123456789a",
+    );
     expect(q.peerId).toBe(PEER);
-    expect([q.port, q.uploaded, q.downloaded, q.left, q.event, q.compact, q.noPeerId, q.numWant]).toEqual([6881, 1, 2, 3, EVENT_COMPLETED, false, true, -1]);
+    expect([q.port, q.uploaded, q.downloaded, q.left, q.event, q.compact, q.noPeerId, q.numWant]).toEqual([
+      6881,
+      1,
+      2,
+      3,
+      EVENT_COMPLETED,
+      false,
+      true,
+      -1,
+    ]);
   });
   test("defaults: compact on, no event, left unknown, numwant unset", () => {
     const { q, err } = parse(`info_hash=${HASH}&peer_id=${PEER}&port=1`);
@@ -26,7 +45,12 @@ describe("parseAnnounceQuery", () => {
     expect([q.compact, q.event, q.left, q.numWant]).toEqual([true, EVENT_NONE, -1, null]);
   });
   test("events", () => {
-    for (const [text, ev] of [["stopped", EVENT_STOPPED], ["paused", EVENT_PAUSED], ["", EVENT_NONE], ["empty", EVENT_NONE]] as const) {
+    for (const [text, ev] of [
+      ["stopped", EVENT_STOPPED],
+      ["paused", EVENT_PAUSED],
+      ["", EVENT_NONE],
+      ["empty", EVENT_NONE],
+    ] as const) {
       expect(parse(`info_hash=${HASH}&peer_id=${PEER}&port=1&event=${text}`).q.event).toBe(ev);
     }
   });
@@ -50,7 +74,8 @@ describe("parseAnnounceQuery", () => {
     expect(parse(`info_hash=${HASH.slice(0, -1)}z&${base}`).err).toBe("invalid_info_hash");
     expect(parse(`info_hash=${HASH.slice(0, -2)}&${base}`).err).toBe("invalid_info_hash");
     expect(parse(`info_hash=${HASH}&peer_id=short&port=1`).err).toBe("invalid_peer_id");
-    for (const port of ["0", "65536", "abc", "", "-1"]) expect(parse(`info_hash=${HASH}&peer_id=${PEER}&port=${port}`).err).toBe("invalid_port");
+    for (const port of ["0", "65536", "abc", "", "-1"])
+      expect(parse(`info_hash=${HASH}&peer_id=${PEER}&port=${port}`).err).toBe("invalid_port");
     expect(parse(`info_hash=${HASH}&${base}&left=x`).err).toBe("invalid_left");
     expect(parse(`info_hash=${HASH}&${base}&uploaded=-5`).err).toBe("invalid_uploaded");
     expect(parse(`info_hash=${HASH}&${base}&downloaded=1.5`).err).toBe("invalid_downloaded");

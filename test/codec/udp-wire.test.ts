@@ -15,7 +15,15 @@ import {
   OFF_REPLY_CONNECTION_ID,
   readNumWant,
 } from "../../src/codec/udp.ts";
-import { parseReply, parseRequest, type UdpReply, urlData, urlDataOptions, writeReply, writeRequest } from "../../src/codec/udp-messages.ts";
+import {
+  parseReply,
+  parseRequest,
+  type UdpReply,
+  urlData,
+  urlDataOptions,
+  writeReply,
+  writeRequest,
+} from "../../src/codec/udp-messages.ts";
 import { AnnounceRequest } from "../../src/core/announce.ts";
 import { fixtureBytes, REPLIES, REQUESTS } from "../fixtures/udp-wire.ts";
 
@@ -39,7 +47,12 @@ describe("UDP wire fixtures: requests", () => {
       const req = new AnnounceRequest();
       expect(decodeAnnounce(wire, req)).toBeNull();
       expect(req.hashBytes!.subarray(req.hashOff, req.hashOff + 20)).toEqual(m.infoHash);
-      expect([req.event, req.port, req.left === 0, readNumWant(wire)]).toEqual([m.event, m.port, m.left === 0n, m.numWant]);
+      expect([req.event, req.port, req.left === 0, readNumWant(wire)]).toEqual([
+        m.event,
+        m.port,
+        m.left === 0n,
+        m.numWant,
+      ]);
     }
   });
 
@@ -76,7 +89,11 @@ describe("UDP message parsers reject what is not a well-formed datagram", () => 
   const announce = fixtureBytes(REQUESTS[2]);
   test.each([
     ["a request shorter than its header", announce.subarray(0, 15), /at least 16/],
-    ["a connect without the protocol id", Uint8Array.from([...new Uint8Array(8), 0, 0, 0, 0, 1, 2, 3, 4]), /protocol id/],
+    [
+      "a connect without the protocol id",
+      Uint8Array.from([...new Uint8Array(8), 0, 0, 0, 0, 1, 2, 3, 4]),
+      /protocol id/,
+    ],
     ["an announce shorter than 98 bytes", announce.subarray(0, 97), /at least 98/],
     ["an option whose length runs past the end", announce.subarray(0, announce.length - 1), /runs past the end/],
     ["a scrape with a partial hash", fixtureBytes(REQUESTS[4]).subarray(0, 16 + 20 + 19), /16 \+ 20n/],

@@ -11,7 +11,14 @@ describe("BEP 15 codec", () => {
     expect(isConnectMagic(bad)).toBe(false);
   });
   test("decodes an announce field by field", () => {
-    const packet = announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), left: 0n, event: EVENT_STARTED, numWant: -1, port: 51413 });
+    const packet = announcePacket({
+      connectionId: new Uint8Array(8),
+      infoHash: testHash(1),
+      left: 0n,
+      event: EVENT_STARTED,
+      numWant: -1,
+      port: 51413,
+    });
     const req = new AnnounceRequest();
     expect(decodeAnnounce(packet, req)).toBeNull();
     expect(req.hashBytes!.subarray(req.hashOff, req.hashOff + 20)).toEqual(testHash(1));
@@ -19,17 +26,29 @@ describe("BEP 15 codec", () => {
   });
   test("a left above 2^32 is not a seeder", () => {
     const req = new AnnounceRequest();
-    decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), left: 1n << 40n, port: 1 }), req);
+    decodeAnnounce(
+      announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), left: 1n << 40n, port: 1 }),
+      req,
+    );
     expect(req.left).not.toBe(0);
   });
   test("rejects port 0 and unknown events", () => {
     const req = new AnnounceRequest();
-    expect(decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 0 }), req)).toBe("invalid_port");
-    expect(decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 1, event: 4 }), req)).toBe("invalid_event");
+    expect(
+      decodeAnnounce(announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 0 }), req),
+    ).toBe("invalid_port");
+    expect(
+      decodeAnnounce(
+        announcePacket({ connectionId: new Uint8Array(8), infoHash: testHash(1), port: 1, event: 4 }),
+        req,
+      ),
+    ).toBe("invalid_event");
   });
   test("error packets carry action 3, the transaction id and the text", () => {
     const out = new Uint8Array(64);
     const n = encodeError(out, connectPacket(0xdeadbeef), "nope");
-    expect(Buffer.from(out.subarray(0, n)).toString("hex")).toBe("00000003deadbeef" + Buffer.from("nope").toString("hex"));
+    expect(Buffer.from(out.subarray(0, n)).toString("hex")).toBe(
+      "00000003deadbeef" + Buffer.from("nope").toString("hex"),
+    );
   });
 });

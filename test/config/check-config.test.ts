@@ -11,7 +11,9 @@ const dir = await mkdtemp(join(tmpdir(), "buntracker-check-"));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 function check(args: string[], env: Record<string, string> = {}) {
-  const p = Bun.spawnSync([process.execPath, MAIN, "--check-config", ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
+  const p = Bun.spawnSync([process.execPath, MAIN, "--check-config", ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
 }
 
@@ -24,7 +26,10 @@ function settings(stdout: string): Record<string, [string, string]> {
 
 describe("--check-config", () => {
   test("prints every setting in force with its source and exits 0 without starting", () => {
-    const r = check(["--listen", "7000", "--interval-secs", "600"], { BUNTRACKER_LOG_LEVEL: "debug", BUNTRACKER_ADMIN_TOKEN: TOKEN });
+    const r = check(["--listen", "7000", "--interval-secs", "600"], {
+      BUNTRACKER_LOG_LEVEL: "debug",
+      BUNTRACKER_ADMIN_TOKEN: TOKEN,
+    });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const s = settings(r.stdout);
@@ -69,7 +74,10 @@ describe("--check-config", () => {
     const r = check(["--tls-cert", cert, "--tls-key", join(dir, "key.pem")]);
     expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `buntracker: --tls-cert ${cert} holds no PEM certificate\n`]);
     const missing = check(["--tls-cert", cert, "--tls-key", join(dir, "nokey.pem")]);
-    expect([missing.code, missing.stderr]).toEqual([2, `buntracker: --tls-key ${join(dir, "nokey.pem")} does not exist\n`]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      `buntracker: --tls-key ${join(dir, "nokey.pem")} does not exist\n`,
+    ]);
   });
 
   test("a --config file is read, shown as the source of its values, and below the environment", async () => {
@@ -83,9 +91,17 @@ describe("--check-config", () => {
 
   test("bad settings: one line, exit 2, nothing on stdout", () => {
     for (const [args, env, message] of [
-      [["--peer-timeout-secs", "600"], {}, 'invalid --peer-timeout-secs "600": the peer timeout must be at least the announce interval (--interval-secs, 1800)'],
+      [
+        ["--peer-timeout-secs", "600"],
+        {},
+        'invalid --peer-timeout-secs "600": the peer timeout must be at least the announce interval (--interval-secs, 1800)',
+      ],
       [[], { BUNTRACKER_LISTEN: "70000" }, 'invalid BUNTRACKER_LISTEN "70000": port out of range (0-65535)'],
-      [["--admin-token", "short"], {}, "invalid --admin-token: must be at least 16 characters (try: openssl rand -hex 32)"],
+      [
+        ["--admin-token", "short"],
+        {},
+        "invalid --admin-token: must be at least 16 characters (try: openssl rand -hex 32)",
+      ],
     ] as const) {
       const r = check([...args], env);
       expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `buntracker: ${message}\n`]);
@@ -94,7 +110,9 @@ describe("--check-config", () => {
 
   test("reads --admin-token-file as a start would: a missing file or a short token is exit 2, a good one stays hidden", async () => {
     const missing = join(dir, "missing");
-    expect(check(["--admin-token-file", missing]).stderr).toStartWith(`buntracker: cannot read --admin-token-file ${missing}: `);
+    expect(check(["--admin-token-file", missing]).stderr).toStartWith(
+      `buntracker: cannot read --admin-token-file ${missing}: `,
+    );
     await writeFile(join(dir, "short"), "short\n");
     expect(check(["--admin-token-file", join(dir, "short")])).toEqual({
       code: 2,

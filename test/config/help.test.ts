@@ -11,7 +11,9 @@ describe("--help", () => {
     expect(helpWidth({ isTTY: true, columns: 132 })).toBe(132);
     for (const width of [60, 80, 132]) {
       // Only a word longer than the room for it (a long path) may stick out.
-      const long = helpText("1.0.0", width).split("\n").filter((l) => l.length > width && l.trim().includes(" "));
+      const long = helpText("1.0.0", width)
+        .split("\n")
+        .filter((l) => l.length > width && l.trim().includes(" "));
       expect(long).toEqual([]);
     }
   });
@@ -46,7 +48,8 @@ describe("--help", () => {
   test("lists the HTTP endpoints and --check-config", () => {
     const text = helpText("1.0.0");
     expect(text).toContain("HTTP endpoints");
-    for (const path of ["/announce", "/scrape", "/healthz", "/metrics", "/api/stats", "/api/blacklist"]) expect(text).toContain(path);
+    for (const path of ["/announce", "/scrape", "/healthz", "/metrics", "/api/stats", "/api/blacklist"])
+      expect(text).toContain(path);
     expect(text).toMatch(/^ {2}\/ {2,}The dashboard/m);
     expect(text).toContain("--check-config");
   });

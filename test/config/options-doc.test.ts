@@ -16,7 +16,8 @@ describe("docs/options.md", () => {
 
   test("has a row for every option and a line for every rule", () => {
     const doc = optionsDoc();
-    for (const o of OPTIONS) expect(doc).toContain(`| \`${o.flag} ${o.value.replaceAll("|", "\\|")}\` | \`${o.env}\` |`);
+    for (const o of OPTIONS)
+      expect(doc).toContain(`| \`${o.flag} ${o.value.replaceAll("|", "\\|")}\` | \`${o.env}\` |`);
     for (const r of RULES) expect(doc).toContain(`- ${r.doc}`);
   });
 

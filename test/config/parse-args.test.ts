@@ -19,7 +19,14 @@ describe("parseArgs", () => {
     const c = run([]);
     expect(c.listen).toEqual({ host: "::", port: 6969 });
     expect(c.udpListen).toEqual({ host: "::", port: 6969 });
-    expect([c.intervalS, c.minIntervalS, c.peerTimeoutS, c.defaultNumWant, c.maxNumWant, c.logLevel]).toEqual([1800, 900, 3000, 50, 200, "info"]);
+    expect([c.intervalS, c.minIntervalS, c.peerTimeoutS, c.defaultNumWant, c.maxNumWant, c.logLevel]).toEqual([
+      1800,
+      900,
+      3000,
+      50,
+      200,
+      "info",
+    ]);
   });
   test("listen forms: HOST:PORT, [v6]:PORT, :PORT, PORT", () => {
     expect(run(["--listen", "127.0.0.1:80"]).listen).toEqual({ host: "127.0.0.1", port: 80 });
@@ -62,10 +69,16 @@ describe("parseArgs", () => {
   });
   test("a port out of range, an IPv6 address without brackets: what is wrong, not only the expected shape", () => {
     expect(error(["--listen", "70000"])).toBe('invalid --listen "70000": port out of range (0-65535)');
-    expect(error([], { BUNTRACKER_UDP_LISTEN: "host:123456" })).toBe('invalid BUNTRACKER_UDP_LISTEN "host:123456": port out of range (0-65535)');
-    expect(error(["--listen", "::1:80"])).toBe('invalid --listen "::1:80": an IPv6 address needs brackets: [IPv6]:PORT');
+    expect(error([], { BUNTRACKER_UDP_LISTEN: "host:123456" })).toBe(
+      'invalid BUNTRACKER_UDP_LISTEN "host:123456": port out of range (0-65535)',
+    );
+    expect(error(["--listen", "::1:80"])).toBe(
+      'invalid --listen "::1:80": an IPv6 address needs brackets: [IPv6]:PORT',
+    );
     expect(error(["--listen", "1.2.3.4"])).toBe('invalid --listen "1.2.3.4": expected HOST:PORT, [IPv6]:PORT or PORT');
-    expect(error(["--tls-cert", "c", "--tls-key", "k", "--tls-listen", "x:"])).toBe('invalid --tls-listen "x:": expected HOST:PORT, [IPv6]:PORT or PORT');
+    expect(error(["--tls-cert", "c", "--tls-key", "k", "--tls-listen", "x:"])).toBe(
+      'invalid --tls-listen "x:": expected HOST:PORT, [IPv6]:PORT or PORT',
+    );
   });
   test("an unknown flag close to a known one gets a suggestion", () => {
     expect(error(["--lisen", "80"])).toBe("unknown option --lisen (did you mean --listen?)");

@@ -4,13 +4,21 @@ import { platformDefaults } from "../../src/config/platform.ts";
 
 describe("platformDefaults", () => {
   test("a compiled Windows .exe keeps its trends in the per-machine data folder", () => {
-    expect(platformDefaults("win32", { ProgramData: "C:\\ProgramData" }, true)).toEqual({ trendsFile: "C:\\ProgramData\\buntracker\\trends.jsonl" });
-    expect(platformDefaults("win32", { ProgramData: "D:\\Data\\" }, true).trendsFile).toBe("D:\\Data\\buntracker\\trends.jsonl");
+    expect(platformDefaults("win32", { ProgramData: "C:\\ProgramData" }, true)).toEqual({
+      trendsFile: "C:\\ProgramData\\buntracker\\trends.jsonl",
+    });
+    expect(platformDefaults("win32", { ProgramData: "D:\\Data\\" }, true).trendsFile).toBe(
+      "D:\\Data\\buntracker\\trends.jsonl",
+    );
   });
 
   test("without %ProgramData%: %ALLUSERSPROFILE%, then C:\\ProgramData", () => {
-    expect(platformDefaults("win32", { ALLUSERSPROFILE: "E:\\All Users" }, true).trendsFile).toBe("E:\\All Users\\buntracker\\trends.jsonl");
-    expect(platformDefaults("win32", { ProgramData: "" }, true).trendsFile).toBe("C:\\ProgramData\\buntracker\\trends.jsonl");
+    expect(platformDefaults("win32", { ALLUSERSPROFILE: "E:\\All Users" }, true).trendsFile).toBe(
+      "E:\\All Users\\buntracker\\trends.jsonl",
+    );
+    expect(platformDefaults("win32", { ProgramData: "" }, true).trendsFile).toBe(
+      "C:\\ProgramData\\buntracker\\trends.jsonl",
+    );
     expect(platformDefaults("win32", {}, true).trendsFile).toBe("C:\\ProgramData\\buntracker\\trends.jsonl");
   });
 

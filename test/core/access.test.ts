@@ -1,6 +1,16 @@
 // The access list itself: parsing the file's text, hex <-> key, and the allow/deny decision.
 import { describe, expect, test } from "bun:test";
-import { AccessList, findKeyLines, hexToKey, keyToHex, lineKey, ListParser, ParseReport, parseList, parseSteps } from "../../src/core/access.ts";
+import {
+  AccessList,
+  findKeyLines,
+  hexToKey,
+  keyToHex,
+  lineKey,
+  ListParser,
+  ParseReport,
+  parseList,
+  parseSteps,
+} from "../../src/core/access.ts";
 import { HashList } from "../../src/core/hash-list.ts";
 
 const A = "0123456789abcdef0123456789abcdef01234567";
@@ -16,7 +26,9 @@ describe("hexToKey / keyToHex", () => {
   test("40 hex digits become the 20-byte key the store uses, and back (lowercase)", () => {
     const k = key(C);
     expect(k).toHaveLength(20);
-    expect([...k].map((ch) => ch.charCodeAt(0))).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 0x80 : 0xff)));
+    expect([...k].map((ch) => ch.charCodeAt(0))).toEqual(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 0x80 : 0xff)),
+    );
     expect(keyToHex(k)).toBe(C);
     expect(keyToHex(key(A))).toBe(A);
   });
@@ -27,7 +39,16 @@ describe("hexToKey / keyToHex", () => {
   });
 
   test("anything but exactly 40 hex digits is refused", () => {
-    for (const bad of ["", A.slice(1), A + "0", A.slice(1) + "g", ` ${A}`, `${A} `, `0x${A.slice(2)}`, A.slice(0, 20) + "-" + A.slice(21)]) {
+    for (const bad of [
+      "",
+      A.slice(1),
+      A + "0",
+      A.slice(1) + "g",
+      ` ${A}`,
+      `${A} `,
+      `0x${A.slice(2)}`,
+      A.slice(0, 20) + "-" + A.slice(21),
+    ]) {
       expect(hexToKey(bad)).toBeNull();
     }
   });
@@ -35,7 +56,16 @@ describe("hexToKey / keyToHex", () => {
 
 describe("parseList", () => {
   test("one hash per line, # comments (whole line or trailing), blank lines, surrounding spaces", () => {
-    const text = ["# deny list", "", A, `  ${B}  # noisy torrent`, "   ", "\t# indented comment", C.toUpperCase(), ""].join("\n");
+    const text = [
+      "# deny list",
+      "",
+      A,
+      `  ${B}  # noisy torrent`,
+      "   ",
+      "\t# indented comment",
+      C.toUpperCase(),
+      "",
+    ].join("\n");
     const r = parseList(text);
     expect(r.invalid).toEqual([]);
     expect([...r.hashes].map(keyToHex).sort()).toEqual([A, B, C].sort());
@@ -168,7 +198,9 @@ describe("findKeyLines", () => {
   test("mixed-case lines are found when the parse said they exist", () => {
     const mixed = A.slice(0, 20) + A.slice(20).toUpperCase();
     const text = `${B}\n${mixed}\n`;
-    expect(findKeyLines(bytes(text), key(A), { mixedCase: true, upperCase: false }).map(([s, e]) => text.slice(s, e))).toEqual([`${mixed}\n`]);
+    expect(
+      findKeyLines(bytes(text), key(A), { mixedCase: true, upperCase: false }).map(([s, e]) => text.slice(s, e)),
+    ).toEqual([`${mixed}\n`]);
   });
 });
 

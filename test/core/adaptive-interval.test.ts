@@ -16,7 +16,13 @@ const controller = (extra: Partial<ConstructorParameters<typeof AdaptiveInterval
   new AdaptiveInterval({ minS: MIN, maxS: MAX, busyRate: BUSY, busyLagMs: BUSY_LAG, ...extra }, T0);
 
 /** Ticks `c` every `step` seconds for `seconds`, from `start`; load(t) gives [rate, lag]. Returns every output. */
-function drive(c: AdaptiveInterval, start: number, seconds: number, load: (t: number) => [number, number], step = 1): number[] {
+function drive(
+  c: AdaptiveInterval,
+  start: number,
+  seconds: number,
+  load: (t: number) => [number, number],
+  step = 1,
+): number[] {
   const out: number[] = [];
   for (let t = step; t <= seconds; t += step) {
     const [rate, lag] = load(start + t);

@@ -28,7 +28,8 @@ describe("CidrSet prefixes", () => {
     const v4 = set("0.0.0.0/0");
     for (const a of ["0.0.0.0", "127.0.0.1", "203.0.113.7", "255.255.255.255"]) expect(has(v4, a)).toBe(true);
     const v6 = set("::/0");
-    for (const a of ["::", "::1", "2001:db8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]) expect(has(v6, a)).toBe(true);
+    for (const a of ["::", "::1", "2001:db8::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"])
+      expect(has(v6, a)).toBe(true);
   });
 
   test("/7 splits inside the first byte", () => {

@@ -13,7 +13,11 @@ describe("SipHash-2-4", () => {
   const h = new SipHash(Uint8Array.from({ length: 16 }, (_, i) => i));
   for (const [len, hex] of vectors) {
     test(`matches the reference vector for a ${len}-byte message`, () => {
-      h.hash(Uint8Array.from({ length: len }, (_, i) => i), 0, len);
+      h.hash(
+        Uint8Array.from({ length: len }, (_, i) => i),
+        0,
+        len,
+      );
       const out = Buffer.alloc(8);
       out.writeUInt32LE(h.lo, 0);
       out.writeUInt32LE(h.hi, 4);

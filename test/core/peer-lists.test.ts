@@ -61,7 +61,9 @@ describe("PeerLists", () => {
   });
 
   test("keeps time in ticks of a hundredth of the timeout and ages across the time byte's wrap", () => {
-    expect([timeUnitFor(3000), timeUnitFor(100), timeUnitFor(101), timeUnitFor(30), timeUnitFor(7 * 86400)]).toEqual([30, 1, 2, 1, 6048]);
+    expect([timeUnitFor(3000), timeUnitFor(100), timeUnitFor(101), timeUnitFor(30), timeUnitFor(7 * 86400)]).toEqual([
+      30, 1, 2, 1, 6048,
+    ]);
     const lists = new PeerLists(16, 30);
     lists.resize(1);
     const t = 1_700_000_000 - (1_700_000_000 % 7680) + 255 * 30; // the last tick before the byte wraps

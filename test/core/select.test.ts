@@ -75,7 +75,14 @@ describe("splitByFamily", () => {
   });
   test("never exceeds what is available or wanted", () => {
     for (let want = 0; want < 60; want += 7) {
-      for (const [a4, a6] of [[0, 0], [0, 9], [9, 0], [30, 30], [100, 1], [1, 100]]) {
+      for (const [a4, a6] of [
+        [0, 0],
+        [0, 9],
+        [9, 0],
+        [30, 30],
+        [100, 1],
+        [1, 100],
+      ]) {
         const n4 = splitByFamily(want, a4, a6);
         const n6 = Math.min(a6, want - n4);
         expect(n4).toBeLessThanOrEqual(a4);

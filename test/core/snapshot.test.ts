@@ -3,11 +3,20 @@ import { readFileSync } from "node:fs";
 import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED, rtcHandle } from "../../src/core/announce.ts";
 import { PeerRecord } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
-import { encodeHeader, encodeTorrents, encodeTrailer, restoreSnapshot, SnapshotReader } from "../../src/core/snapshot.ts";
+import {
+  encodeHeader,
+  encodeTorrents,
+  encodeTrailer,
+  restoreSnapshot,
+  SnapshotReader,
+} from "../../src/core/snapshot.ts";
 import { Store } from "../../src/core/store.ts";
 
 const sha256 = (b: Uint8Array) => new Uint8Array(new Bun.CryptoHasher("sha256").update(b).digest());
-const hasher = () => { const h = new Bun.CryptoHasher("sha256"); return { update: (b: Uint8Array) => h.update(b), digest: () => new Uint8Array(h.digest()) }; };
+const hasher = () => {
+  const h = new Bun.CryptoHasher("sha256");
+  return { update: (b: Uint8Array) => h.update(b), digest: () => new Uint8Array(h.digest()) };
+};
 /** Peers announced at 1000..1299 with a 300 s timeout: all still live at NOW. */
 const NOW = 1300;
 const newStore = () => new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), shards: 4 });
@@ -64,9 +73,21 @@ describe("state snapshots", () => {
     const a = newStore();
     fill(a);
     const b = newStore();
-    const r = restoreSnapshot(snapshot(a, ["Unknown", "qBittorrent", "Transmission"]), b, ["Unknown", "Transmission", "qBittorrent"], hasher, NOW);
+    const r = restoreSnapshot(
+      snapshot(a, ["Unknown", "qBittorrent", "Transmission"]),
+      b,
+      ["Unknown", "Transmission", "qBittorrent"],
+      hasher,
+      NOW,
+    );
     expect(r).toEqual({ savedAt: 2000, torrents: a.torrents });
-    expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([a.torrents, a.peers4, a.peers6, a.seeders, a.completed]);
+    expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([
+      a.torrents,
+      a.peers4,
+      a.peers6,
+      a.seeders,
+      a.completed,
+    ]);
     // Tags are mapped by name: qBittorrent was tag 1 when saved and is tag 2 here.
     expect([b.peersByClient[2], b.peersByClient[1]]).toEqual([a.peersByClient[1], a.peersByClient[2]]);
     let checked = 0;
@@ -74,9 +95,14 @@ describe("state snapshots", () => {
       a.forEachTorrent(i, (id) => {
         const hash = a.infoHashOf(id);
         const restored = b.get(hash)!;
-        expect([restored.seeders, restored.leechers, restored.downloaded]).toEqual([a.seedersOf(id), a.leechersOf(id), a.downloadedOf(id)]);
+        expect([restored.seeders, restored.leechers, restored.downloaded]).toEqual([
+          a.seedersOf(id),
+          a.leechersOf(id),
+          a.downloadedOf(id),
+        ]);
         // Every peer with its address, port, role, counted completion and time (remaining lifetime preserved).
-        const a4 = peersOf(a, id, 4), a6 = peersOf(a, id, 16);
+        const a4 = peersOf(a, id, 4),
+          a6 = peersOf(a, id, 16);
         expect(peersOf(b, b.idOf(hash), 4)).toEqual(a4);
         expect(peersOf(b, b.idOf(hash), 16)).toEqual(a6);
         checked += a4.length + a6.length;
@@ -140,8 +166,17 @@ describe("restoring from pieces (a file read a chunk at a time)", () => {
     const data = snapshot(a, ["Unknown", "qBittorrent", "Transmission"]);
     for (const sizes of [[1], [7], [13, 1, 64], [4096]]) {
       const b = newStore();
-      expect(restoreInPieces(data, b, ["Unknown", "qBittorrent", "Transmission"], sizes)).toEqual({ savedAt: 2000, torrents: a.torrents });
-      expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([a.torrents, a.peers4, a.peers6, a.seeders, a.completed]);
+      expect(restoreInPieces(data, b, ["Unknown", "qBittorrent", "Transmission"], sizes)).toEqual({
+        savedAt: 2000,
+        torrents: a.torrents,
+      });
+      expect([b.torrents, b.peers4, b.peers6, b.seeders, b.completed]).toEqual([
+        a.torrents,
+        a.peers4,
+        a.peers6,
+        a.seeders,
+        a.completed,
+      ]);
       expect([b.peersByClient[1], b.peersByClient[2]]).toEqual([a.peersByClient[1], a.peersByClient[2]]);
     }
   });
@@ -200,7 +235,10 @@ test("WebRTC peers are not saved (their connections end with the process), their
   a.announce(req, 1200, res);
   expect([a.peersRtc, a.get("W".repeat(20))!.downloaded]).toEqual([1, 1]);
   const b = newStore();
-  expect(restoreSnapshot(snapshot(a, ["Unknown"]), b, ["Unknown"], hasher, NOW)).toEqual({ savedAt: 2000, torrents: 1 });
+  expect(restoreSnapshot(snapshot(a, ["Unknown"]), b, ["Unknown"], hasher, NOW)).toEqual({
+    savedAt: 2000,
+    torrents: 1,
+  });
   expect([b.peers, b.peersRtc, b.completed]).toEqual([0, 0, 1]);
   expect(b.get("W".repeat(20))).toEqual({ seeders: 0, leechers: 0, peers: 0, downloaded: 1, dormant: true });
 });

@@ -24,7 +24,15 @@ function announce(
   hash: string,
   ip: number[],
   port: number,
-  opts: { left?: number; event?: number; numWant?: number; now?: number; want4?: boolean; want6?: boolean; tag?: number } = {},
+  opts: {
+    left?: number;
+    event?: number;
+    numWant?: number;
+    now?: number;
+    want4?: boolean;
+    want6?: boolean;
+    tag?: number;
+  } = {},
 ) {
   const req = new AnnounceRequest();
   req.infoHash = hash;
@@ -196,7 +204,9 @@ describe("Store totals", () => {
       announce(h, ip, 1, { left: random() < 0.5 ? 0 : 1, event: events[Math.floor(random() * 4)], now: step });
       if (step % 100 === 0) store.sweepIds(step % 7, (step % 7) + 5, step); // a slice of the ids
     }
-    let peers = 0, seeders = 0, torrents = 0;
+    let peers = 0,
+      seeders = 0,
+      torrents = 0;
     for (let i = 0; i < store.shardCount; i++) {
       store.forEachTorrent(i, (id) => {
         torrents++;
@@ -326,9 +336,19 @@ describe("Store WebRTC peers", () => {
 });
 
 describe("Store per-source share", () => {
-  const shared = (o: { maxPeers?: number; maxTorrents?: number; maxPeersPerTorrent?: number; exempt?: string } = {}) => {
+  const shared = (
+    o: { maxPeers?: number; maxTorrents?: number; maxPeersPerTorrent?: number; exempt?: string } = {},
+  ) => {
     const exempt = o.exempt === undefined ? null : (CidrSet.parse(o.exempt) as CidrSet);
-    store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([5, 6, 7, 8])), maxPeers: o.maxPeers ?? 100, maxTorrents: o.maxTorrents ?? 1000, maxPeersPerTorrent: o.maxPeersPerTorrent, sourceShare: 0.05, sourceExempt: exempt });
+    store = new Store({
+      peerTimeoutS: 300,
+      random: xoshiro128(new Uint32Array([5, 6, 7, 8])),
+      maxPeers: o.maxPeers ?? 100,
+      maxTorrents: o.maxTorrents ?? 1000,
+      maxPeersPerTorrent: o.maxPeersPerTorrent,
+      sourceShare: 0.05,
+      sourceExempt: exempt,
+    });
   };
   const A = [198, 51, 100, 7];
   const B = [198, 51, 100, 8];
@@ -369,7 +389,24 @@ describe("Store per-source share", () => {
 
   test("IPv6 sources are /48s: other /64s of the same /48 share one count", () => {
     shared();
-    const in48 = (sub: number, last: number) => [0x20, 0x01, 0x0d, 0xb8, 0x00, 0x07, sub, sub, 0, 0, 0, 0, 0, 0, 0, last];
+    const in48 = (sub: number, last: number) => [
+      0x20,
+      0x01,
+      0x0d,
+      0xb8,
+      0x00,
+      0x07,
+      sub,
+      sub,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      last,
+    ];
     for (let i = 1; i <= 5; i++) expect(announce(HASH_A, in48(i, 1), 1000 + i).refused).toBeNull();
     expect(announce(HASH_A, in48(99, 1), 2000).refused).toBe("source_share");
     const other48 = [0x20, 0x01, 0x0d, 0xb8, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];

@@ -20,13 +20,20 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "buntracker-metrics-doc-"));
   const pair = makePair(root, "tracker");
   tracker = await startTestTracker([
-    "--udp-listen", "127.0.0.1:0",
-    "--websocket", "on",
-    "--tls-cert", pair.cert,
-    "--tls-key", pair.key,
-    "--tls-listen", "127.0.0.1:0",
-    "--state-file", join(root, "state.bin"),
-    "--admin-listen", "127.0.0.1:0",
+    "--udp-listen",
+    "127.0.0.1:0",
+    "--websocket",
+    "on",
+    "--tls-cert",
+    pair.cert,
+    "--tls-key",
+    pair.key,
+    "--tls-listen",
+    "127.0.0.1:0",
+    "--state-file",
+    join(root, "state.bin"),
+    "--admin-listen",
+    "127.0.0.1:0",
   ]);
   exposition = await (await fetch(`http://127.0.0.1:${tracker.adminPort}/metrics`)).text();
   served = new Map([...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));

@@ -37,10 +37,14 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "buntracker-prometheus-"));
   const pair = makePair(root, "tracker");
   tracker = await startTestTracker([
-    "--state-file", join(root, "state.bin"),
-    "--tls-cert", pair.cert,
-    "--tls-key", pair.key,
-    "--tls-listen", "127.0.0.1:0",
+    "--state-file",
+    join(root, "state.bin"),
+    "--tls-cert",
+    pair.cert,
+    "--tls-key",
+    pair.key,
+    "--tls-listen",
+    "127.0.0.1:0",
   ]);
   exposition = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
 });

@@ -11,7 +11,20 @@ const ROOT = join(import.meta.dir, "..", "..");
 let dir: string;
 
 function compile(out: string, defines: string[] = []): void {
-  const r = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--sourcemap", ...defines, join(ROOT, "src", "main.ts"), "--outfile", out], { cwd: ROOT, stderr: "pipe" });
+  const r = Bun.spawnSync(
+    [
+      process.execPath,
+      "build",
+      "--compile",
+      "--minify",
+      "--sourcemap",
+      ...defines,
+      join(ROOT, "src", "main.ts"),
+      "--outfile",
+      out,
+    ],
+    { cwd: ROOT, stderr: "pipe" },
+  );
   if (r.exitCode !== 0) throw new Error(`bun build failed: ${r.stderr.toString()}`);
 }
 
@@ -41,7 +54,7 @@ describe("compiled executable", () => {
         expect(res.status).toBe(200);
         expect(res.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
       }
-      expect((await (await fetch(`${base}/api/stats`)).json() as { torrents: number }).torrents).toBe(0);
+      expect(((await (await fetch(`${base}/api/stats`)).json()) as { torrents: number }).torrents).toBe(0);
       expect(await (await fetch(`${base}/healthz`)).text()).toBe("ok\n");
       // WebTorrent on "/", the dashboard's own path: the handshake is upgraded, not answered with the page.
       const ws = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/`);
@@ -64,9 +77,15 @@ describe("compiled executable", () => {
       expect((await fetch(`http://127.0.0.1:${adminPort}/`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${adminPort}/metrics`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${t.httpPort}/metrics`)).status).toBe(404);
-      const check = Bun.spawn([binary, "healthcheck", "--admin-listen", `127.0.0.1:${adminPort}`], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+      const check = Bun.spawn([binary, "healthcheck", "--admin-listen", `127.0.0.1:${adminPort}`], {
+        cwd: dir,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       expect(await check.exited).toBe(0);
-      expect(await new Response(check.stdout).text()).toBe(`buntracker: healthy: http://127.0.0.1:${adminPort}/healthz answered 200 (ok)\n`);
+      expect(await new Response(check.stdout).text()).toBe(
+        `buntracker: healthy: http://127.0.0.1:${adminPort}/healthz answered 200 (ok)\n`,
+      );
     } finally {
       expect(await t.stop()).toBe(0);
     }

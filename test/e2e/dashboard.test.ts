@@ -57,7 +57,16 @@ function historyFile(path: string): void {
     const peers = seeders + leechers;
     const clients = { qBittorrent: Math.round(peers * 0.55), Transmission: Math.round(peers * 0.3) };
     const rest = peers - clients.qBittorrent - clients.Transmission;
-    lines.push(JSON.stringify({ t, torrents: Math.round(8 + 3 * wave), peers, seeders, leechers, clients: { ...clients, Deluge: rest } }));
+    lines.push(
+      JSON.stringify({
+        t,
+        torrents: Math.round(8 + 3 * wave),
+        peers,
+        seeders,
+        leechers,
+        clients: { ...clients, Deluge: rest },
+      }),
+    );
   }
   writeFileSync(path, lines.join("\n") + "\n");
 }
@@ -66,7 +75,14 @@ let setup: Promise<Setup> | null = null;
 /** Problems the page reported during the current test: console errors and uncaught exceptions. */
 let problems: string[] = [];
 
-async function announce(base: string, infoHash: Uint8Array, peerId: string, port: number, left: number, event?: string) {
+async function announce(
+  base: string,
+  infoHash: Uint8Array,
+  peerId: string,
+  port: number,
+  left: number,
+  event?: string,
+) {
   const id = new TextEncoder().encode(peerId);
   if (id.length !== 20) throw new Error(`peer id ${peerId} is not 20 bytes`);
   let url = `${base}/announce?info_hash=${pct(infoHash)}&peer_id=${pct(id)}&port=${port}&uploaded=0&downloaded=0&left=${left}&compact=1`;
@@ -81,8 +97,10 @@ async function loadTracker(base: string): Promise<void> {
   let port = 20000;
   for (const s of SWARMS) {
     const hash = sha1(s.label);
-    for (let i = 0; i < s.seeders; i++) await announce(base, hash, `-qB4650-${String(port).padStart(12, "0")}`, port++, 0, "started");
-    for (let i = 0; i < s.leechers; i++) await announce(base, hash, `-TR3000-${String(port).padStart(12, "0")}`, port++, 1000, "started");
+    for (let i = 0; i < s.seeders; i++)
+      await announce(base, hash, `-qB4650-${String(port).padStart(12, "0")}`, port++, 0, "started");
+    for (let i = 0; i < s.leechers; i++)
+      await announce(base, hash, `-TR3000-${String(port).padStart(12, "0")}`, port++, 1000, "started");
   }
   // The first leecher of swarm a finishes: a completion, and it becomes a seeder.
   await announce(base, sha1(SWARMS[0].label), `-TR3000-${String(20003).padStart(12, "0")}`, 20003, 0, "completed");
@@ -168,9 +186,9 @@ interface Stats {
 
 /** The length of the longest path in a chart: a line through days of samples is a long one. */
 async function longestPath(page: Page, testId: string): Promise<number> {
-  const ds = await page.locator(`[data-testid="${testId}"] svg path`).evaluateAll((els) =>
-    els.map((el) => (el.getAttribute("d") ?? "").length),
-  );
+  const ds = await page
+    .locator(`[data-testid="${testId}"] svg path`)
+    .evaluateAll((els) => els.map((el) => (el.getAttribute("d") ?? "").length));
   return Math.max(0, ...ds);
 }
 
@@ -179,7 +197,9 @@ async function longestPath(page: Page, testId: string): Promise<number> {
  * legend icons have arcs, areas and boxes are closed with Z), counted by their vertices.
  */
 async function mostPoints(page: Page, testId: string): Promise<number> {
-  const ds = await page.locator(`[data-testid="${testId}"] svg path`).evaluateAll((els) => els.map((el) => el.getAttribute("d") ?? ""));
+  const ds = await page
+    .locator(`[data-testid="${testId}"] svg path`)
+    .evaluateAll((els) => els.map((el) => el.getAttribute("d") ?? ""));
   return Math.max(0, ...ds.filter((d) => /^M[-\d.\s]+(L[-\d.\s]+)+$/.test(d)).map((d) => d.split("L").length));
 }
 
@@ -201,9 +221,13 @@ async function axisMinutes(page: Page, testId: string): Promise<number> {
 
 /** Stat card parts whose text does not fit (cut off, e.g. with an ellipsis). */
 async function cutStatText(page: Page): Promise<string[]> {
-  return page.locator(".stat-value, .stat-hint").evaluateAll((els) =>
-    els.filter((el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1).map((el) => el.textContent ?? ""),
-  );
+  return page
+    .locator(".stat-value, .stat-hint")
+    .evaluateAll((els) =>
+      els
+        .filter((el) => el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1)
+        .map((el) => el.textContent ?? ""),
+    );
 }
 
 /** Waits until the overview shows counters and both charts have drawn their lines (and finished animating). */
@@ -326,7 +350,8 @@ test(
     const violations: string[] = [];
     await page.exposeFunction("reportViolation", (v: string) => violations.push(v));
     await page.addInitScript({
-      content: 'document.addEventListener("securitypolicyviolation", (e) => reportViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));',
+      content:
+        'document.addEventListener("securitypolicyviolation", (e) => reportViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sample}`));',
     });
     const dashboard: { url: string; headers: Record<string, string> }[] = [];
     page.on("response", (r) => {
@@ -344,7 +369,10 @@ test(
     // The page and its script and stylesheet, all with the headers.
     expect(dashboard.map((d) => new URL(d.url).pathname).sort()).toEqual(["/", ...(await assetPaths(s.base))].sort());
     for (const d of dashboard) {
-      expect({ url: d.url, csp: d.headers["content-security-policy"] }).toEqual({ url: d.url, csp: expect.stringContaining("frame-ancestors 'none'") });
+      expect({ url: d.url, csp: d.headers["content-security-policy"] }).toEqual({
+        url: d.url,
+        csp: expect.stringContaining("frame-ancestors 'none'"),
+      });
       expect(d.headers["content-security-policy"]).toContain("script-src 'self'");
       expect(d.headers["content-security-policy"]).not.toMatch(/script-src[^;]*unsafe/);
       expect(d.headers["x-content-type-options"]).toBe("nosniff");
@@ -508,7 +536,13 @@ test(
     await page.route("**/api/stats", async (route) => {
       const response = await route.fetch();
       const stats = { ...((await response.json()) as Record<string, unknown>) };
-      Object.assign(stats, { peers: 123_456_789, seeders: 98_765_432, leechers: 24_691_357, torrents: 4_567_890, completed: 1_234_567_890 });
+      Object.assign(stats, {
+        peers: 123_456_789,
+        seeders: 98_765_432,
+        leechers: 24_691_357,
+        torrents: 4_567_890,
+        completed: 1_234_567_890,
+      });
       stats.peers_ipv4 = 100_000_000;
       stats.peers_ipv6 = 23_456_789;
       await route.fulfill({ response, json: stats });
@@ -519,7 +553,11 @@ test(
       await page.setViewportSize({ width, height: 900 });
       expect({ width, cut: await cutStatText(page) }).toEqual({ width, cut: [] });
       // Still a headline figure, not shrunk to fine print.
-      const size = Number(await page.evaluate(`parseFloat(getComputedStyle(document.querySelector('[data-testid="stat-completed"]')).fontSize)`));
+      const size = Number(
+        await page.evaluate(
+          `parseFloat(getComputedStyle(document.querySelector('[data-testid="stat-completed"]')).fontSize)`,
+        ),
+      );
       expect(size).toBeGreaterThanOrEqual(14);
       await page.screenshot({ path: join(ARTIFACTS, `large-numbers-${width}.png`) });
     }
@@ -528,55 +566,55 @@ test(
   TEST_TIMEOUT_MS,
 );
 
-test(
-  "a fresh tracker: one clear empty state in both charts, then the live samples on a minutes axis",
-  async () => {
-    const s = await start(); // (for the browser; this tracker is a second one, without history)
-    const tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"]);
-    const base = `http://127.0.0.1:${tracker.httpPort}`;
-    const page = await newPage(s, base);
-    try {
-      await page.goto(base + "/");
-      await page.locator('[data-testid="stat-peers"][data-value="0"]').waitFor();
+test("a fresh tracker: one clear empty state in both charts, then the live samples on a minutes axis", async () => {
+  const s = await start(); // (for the browser; this tracker is a second one, without history)
+  const tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"]);
+  const base = `http://127.0.0.1:${tracker.httpPort}`;
+  const page = await newPage(s, base);
+  try {
+    await page.goto(base + "/");
+    await page.locator('[data-testid="stat-peers"][data-value="0"]').waitFor();
 
-      // Empty: both charts say the same thing, and neither draws a made-up 0 to 1 scale.
-      const notes = page.locator(".chart-note:not([hidden])");
-      await eventually(async () => expect(await notes.count()).toBe(2));
-      const [trendNote, clientNote] = await notes.allTextContents();
-      expect(trendNote).toBe("No peers yet: the charts fill in as clients announce.");
-      expect(clientNote).toBe(trendNote);
-      for (const id of ["trend-chart", "clients-chart"]) {
-        await eventually(async () => expect(await chartTexts(page, id)).toContain("0"));
-        expect(await chartTexts(page, id)).not.toContain("1");
-      }
-      await page.screenshot({ path: join(ARTIFACTS, "overview-empty.png"), fullPage: true });
-      // The same on a phone in Chinese.
-      await page.setViewportSize({ width: 375, height: 812 });
-      await page.getByTestId("lang-toggle").click();
-      await eventually(async () => expect(await notes.allTextContents()).toEqual(Array(2).fill("暂无节点：客户端 Announce 后，图表会开始显示数据。")));
-      await page.screenshot({ path: join(ARTIFACTS, "mobile-overview-empty-zh.png"), fullPage: true });
-      await page.getByTestId("lang-toggle").click(); // back to English for the tests after this one
-      await page.setViewportSize({ width: 1280, height: 900 });
-      await eventually(async () => expect(await notes.allTextContents()).toEqual([trendNote, trendNote]));
-
-      // Peers arrive: the note goes, and until the tracker has a few 10-minute samples the charts draw what
-      // the page polls itself, on an axis of minutes (not an hour with everything at its right edge).
-      await announce(base, sha1("fresh-a"), "-qB4650-000000000001", 30001, 0, "started");
-      await announce(base, sha1("fresh-a"), "-TR3000-000000000002", 30002, 1000, "started");
-      await eventually(async () => expect(await notes.count()).toBe(0), 15_000);
-      for (const id of ["trend-chart", "clients-chart"]) {
-        await eventually(async () => expect(await mostPoints(page, id)).toBeGreaterThanOrEqual(3), 20_000);
-        expect(await axisMinutes(page, id)).toBeLessThanOrEqual(10);
-      }
-      expect(await chartTexts(page, "clients-chart")).toContain("qBittorrent");
-      await page.screenshot({ path: join(ARTIFACTS, "overview-live.png"), fullPage: true });
-    } finally {
-      await page.close();
-      await tracker.stop();
+    // Empty: both charts say the same thing, and neither draws a made-up 0 to 1 scale.
+    const notes = page.locator(".chart-note:not([hidden])");
+    await eventually(async () => expect(await notes.count()).toBe(2));
+    const [trendNote, clientNote] = await notes.allTextContents();
+    expect(trendNote).toBe("No peers yet: the charts fill in as clients announce.");
+    expect(clientNote).toBe(trendNote);
+    for (const id of ["trend-chart", "clients-chart"]) {
+      await eventually(async () => expect(await chartTexts(page, id)).toContain("0"));
+      expect(await chartTexts(page, id)).not.toContain("1");
     }
-  },
-  60_000,
-);
+    await page.screenshot({ path: join(ARTIFACTS, "overview-empty.png"), fullPage: true });
+    // The same on a phone in Chinese.
+    await page.setViewportSize({ width: 375, height: 812 });
+    await page.getByTestId("lang-toggle").click();
+    await eventually(async () =>
+      expect(await notes.allTextContents()).toEqual(
+        Array(2).fill("暂无节点：客户端 Announce 后，图表会开始显示数据。"),
+      ),
+    );
+    await page.screenshot({ path: join(ARTIFACTS, "mobile-overview-empty-zh.png"), fullPage: true });
+    await page.getByTestId("lang-toggle").click(); // back to English for the tests after this one
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await eventually(async () => expect(await notes.allTextContents()).toEqual([trendNote, trendNote]));
+
+    // Peers arrive: the note goes, and until the tracker has a few 10-minute samples the charts draw what
+    // the page polls itself, on an axis of minutes (not an hour with everything at its right edge).
+    await announce(base, sha1("fresh-a"), "-qB4650-000000000001", 30001, 0, "started");
+    await announce(base, sha1("fresh-a"), "-TR3000-000000000002", 30002, 1000, "started");
+    await eventually(async () => expect(await notes.count()).toBe(0), 15_000);
+    for (const id of ["trend-chart", "clients-chart"]) {
+      await eventually(async () => expect(await mostPoints(page, id)).toBeGreaterThanOrEqual(3), 20_000);
+      expect(await axisMinutes(page, id)).toBeLessThanOrEqual(10);
+    }
+    expect(await chartTexts(page, "clients-chart")).toContain("qBittorrent");
+    await page.screenshot({ path: join(ARTIFACTS, "overview-live.png"), fullPage: true });
+  } finally {
+    await page.close();
+    await tracker.stop();
+  }
+}, 60_000);
 
 test(
   "a 375px-wide phone gets every page without horizontal scrolling",
@@ -614,7 +652,16 @@ test(
   async () => {
     const s = await start(); // (for its temp folder; the HTTPS tracker is a second one)
     const { cert, key } = makePair(s.tmp, "dashboard");
-    const tracker = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off", "--tls-cert", cert, "--tls-key", key]);
+    const tracker = await startTracker([
+      "--listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "off",
+      "--tls-cert",
+      cert,
+      "--tls-key",
+      key,
+    ]);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     try {
       const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: "en-US" });

@@ -95,7 +95,8 @@ async function problems(...hps: HarnessPage[]): Promise<string[]> {
   for (const hp of hps) {
     out.push(...hp.problems);
     for (const e of await events(hp)) {
-      if (e.type === "warning" || e.type === "error" || e.type === "peer-error") out.push(`${hp.label} ${e.who} ${e.type}: ${String(e.message)}`);
+      if (e.type === "warning" || e.type === "error" || e.type === "peer-error")
+        out.push(`${hp.label} ${e.who} ${e.type}: ${String(e.message)}`);
     }
   }
   return out;
@@ -117,7 +118,13 @@ test(
     const urlB = s.tracker.url("/");
 
     // A, a seeder, is alone: its announce reply counts only itself.
-    await call(a, "startTrackerClient", { name: "A", announce: [urlA], infoHash: hex(infoHash), peerId: hex(idA), left: 0 });
+    await call(a, "startTrackerClient", {
+      name: "A",
+      announce: [urlA],
+      infoHash: hex(infoHash),
+      peerId: hex(idA),
+      left: 0,
+    });
     const updateA = await waitForEvent(a, "announce reply for A", { who: "A", type: "update" }, STEP_MS);
     expect({ complete: updateA.complete, incomplete: updateA.incomplete, announce: updateA.announce }).toEqual({
       complete: 1,
@@ -127,7 +134,13 @@ test(
     await waitForCounts(s.tracker, infoHash, { seeders: 1, leechers: 0 }, "after A started");
 
     // B, a leecher, announces with offers; one is relayed to A, A answers, the answer goes back to B.
-    await call(b, "startTrackerClient", { name: "B", announce: [urlB], infoHash: hex(infoHash), peerId: hex(idB), left: 1000 });
+    await call(b, "startTrackerClient", {
+      name: "B",
+      announce: [urlB],
+      infoHash: hex(infoHash),
+      peerId: hex(idB),
+      left: 1000,
+    });
     const updateB = await waitForEvent(b, "announce reply for B", { who: "B", type: "update" }, STEP_MS);
     expect({ complete: updateB.complete, incomplete: updateB.incomplete }).toEqual({ complete: 1, incomplete: 1 });
 
@@ -141,28 +154,69 @@ test(
     // The data channel really carries data, both ways.
     expect(await call<number>(a, "sendToPeers", "A", "hello from A")).toBe(1);
     expect(await call<number>(b, "sendToPeers", "B", "hello from B")).toBe(1);
-    await waitForEvent(b, "A's message at B", { who: "B", type: "data", peerId: hex(idA), text: "hello from A" }, STEP_MS);
-    await waitForEvent(a, "B's message at A", { who: "A", type: "data", peerId: hex(idB), text: "hello from B" }, STEP_MS);
+    await waitForEvent(
+      b,
+      "A's message at B",
+      { who: "B", type: "data", peerId: hex(idA), text: "hello from A" },
+      STEP_MS,
+    );
+    await waitForEvent(
+      a,
+      "B's message at A",
+      { who: "A", type: "data", peerId: hex(idB), text: "hello from B" },
+      STEP_MS,
+    );
 
     // What went over the tracker's sockets: B's offers, one relayed to A with its offer_id and B's peer_id;
     // A's answer to_peer_id B with that offer_id, relayed to B with A's peer_id.
     const ih = latin1(infoHash);
     const isAnnounce = (m: Record<string, unknown>) => m.action === "announce" && m.info_hash === ih;
-    const started = await waitForFrame(b, "sent", "announce with offers", (m) => isAnnounce(m) && Array.isArray(m.offers), STEP_MS);
+    const started = await waitForFrame(
+      b,
+      "sent",
+      "announce with offers",
+      (m) => isAnnounce(m) && Array.isArray(m.offers),
+      STEP_MS,
+    );
     const offersFromB = started.offers as { offer_id: string; offer: { type: string; sdp: string } }[];
     expect(offersFromB.length).toBeGreaterThan(0);
     for (const o of offersFromB) {
       expect(o.offer.type).toBe("offer");
       expect(o.offer_id.length).toBe(20);
     }
-    const relayed = await waitForFrame(a, "received", "relayed offer", (m) => isAnnounce(m) && m.offer !== undefined, STEP_MS);
+    const relayed = await waitForFrame(
+      a,
+      "received",
+      "relayed offer",
+      (m) => isAnnounce(m) && m.offer !== undefined,
+      STEP_MS,
+    );
     expect(relayed.peer_id).toBe(latin1(idB));
     expect((relayed.offer as { type: string }).type).toBe("offer");
     expect(offersFromB.map((o) => o.offer_id)).toContain(relayed.offer_id as string);
-    const answerFromA = await waitForFrame(a, "sent", "answer", (m) => isAnnounce(m) && m.answer !== undefined, STEP_MS);
-    expect({ to_peer_id: answerFromA.to_peer_id, offer_id: answerFromA.offer_id }).toEqual({ to_peer_id: latin1(idB), offer_id: relayed.offer_id });
-    const answer = await waitForFrame(b, "received", "relayed answer", (m) => isAnnounce(m) && m.answer !== undefined, STEP_MS);
-    expect({ peer_id: answer.peer_id, offer_id: answer.offer_id, type: (answer.answer as { type: string }).type }).toEqual({
+    const answerFromA = await waitForFrame(
+      a,
+      "sent",
+      "answer",
+      (m) => isAnnounce(m) && m.answer !== undefined,
+      STEP_MS,
+    );
+    expect({ to_peer_id: answerFromA.to_peer_id, offer_id: answerFromA.offer_id }).toEqual({
+      to_peer_id: latin1(idB),
+      offer_id: relayed.offer_id,
+    });
+    const answer = await waitForFrame(
+      b,
+      "received",
+      "relayed answer",
+      (m) => isAnnounce(m) && m.answer !== undefined,
+      STEP_MS,
+    );
+    expect({
+      peer_id: answer.peer_id,
+      offer_id: answer.offer_id,
+      type: (answer.answer as { type: string }).type,
+    }).toEqual({
       peer_id: latin1(idA),
       offer_id: relayed.offer_id,
       type: "answer",
@@ -231,21 +285,35 @@ test(
     s.browser.addFile("/files/random.bin", data);
     const announce = [s.tracker.url("/announce")];
 
-    const seeded = await call<TorrentSummary>(seeder, "seed", { name: "seeder", url: "/files/random.bin", fileName: "random.bin", announce });
+    const seeded = await call<TorrentSummary>(seeder, "seed", {
+      name: "seeder",
+      url: "/files/random.bin",
+      fileName: "random.bin",
+      announce,
+    });
     expect(seeded.announce).toEqual(announce); // our tracker is the only one the torrent knows
     expect(seeded.length).toBe(FILE_SIZE);
     expect(seeded.magnetURI).toContain(`xt=urn:btih:${seeded.infoHash}`);
     const infoHash = new Uint8Array(Buffer.from(seeded.infoHash, "hex"));
     await waitForCounts(s.tracker, infoHash, { seeders: 1, leechers: 0 }, "after the seeder announced", STEP_MS);
 
-    const got = await call<DownloadResult>(leecher, "download", { name: "leecher", magnetURI: seeded.magnetURI, announce, timeoutMs: 40_000 });
+    const got = await call<DownloadResult>(leecher, "download", {
+      name: "leecher",
+      magnetURI: seeded.magnetURI,
+      announce,
+      timeoutMs: 40_000,
+    });
     if (!got.done) {
       throw new Error(
         `the leecher did not finish: ${JSON.stringify(got.summary)}\nleecher events: ${JSON.stringify(await events(leecher))}` +
           `\nseeder events: ${JSON.stringify(await events(seeder))}\nleecher frames: ${describeFrames(leecher)}\nseeder frames: ${describeFrames(seeder)}`,
       );
     }
-    expect({ fileName: got.fileName, length: got.length, sha256: got.sha256 }).toEqual({ fileName: "random.bin", length: FILE_SIZE, sha256 });
+    expect({ fileName: got.fileName, length: got.length, sha256: got.sha256 }).toEqual({
+      fileName: "random.bin",
+      length: FILE_SIZE,
+      sha256,
+    });
     const l = got.summary!;
     expect(l.announce).toEqual(announce);
     expect(l.progress).toBe(1);
@@ -258,7 +326,13 @@ test(
     expect(seederNow.wires.filter((w) => w.type !== "webrtc")).toEqual([]);
 
     // The leecher announced `completed`: two seeders.
-    await waitForFrame(leecher, "sent", "announce event=completed", (m) => m.action === "announce" && m.event === "completed", STEP_MS);
+    await waitForFrame(
+      leecher,
+      "sent",
+      "announce event=completed",
+      (m) => m.action === "announce" && m.event === "completed",
+      STEP_MS,
+    );
     await waitForCounts(s.tracker, infoHash, { seeders: 2, leechers: 0 }, "after the leecher completed");
     expect(await problems(seeder, leecher)).toEqual([]);
 

@@ -77,9 +77,15 @@ export class Tracker {
     const access = list.mode === "off" ? null : list; // as app.ts passes it
     const r = o.rateLimit ?? { perSecond: 0, burst: 1 };
     // No exempt networks: every test address is an ordinary client.
-    const limit = new SourceLimit(new RateLimiter({ perSecond: r.perSecond, burst: r.burst, slots: 1024, seed: 1 }), null);
+    const limit = new SourceLimit(
+      new RateLimiter({ perSecond: r.perSecond, burst: r.burst, slots: 1024, seed: 1 }),
+      null,
+    );
     this.http = new HttpTracker(this.store, this.settings, this.counters, { access, limit });
-    this.udp = new UdpTracker(this.store, new ConnIdIssuer(new Uint8Array(16).fill(3)), this.settings, this.counters, { access, limit });
+    this.udp = new UdpTracker(this.store, new ConnIdIssuer(new Uint8Array(16).fill(3)), this.settings, this.counters, {
+      access,
+      limit,
+    });
     this.ws = new WsTracker(this.store, this.counters, {
       interval: new IntervalSource(new FixedInterval(WS_INTERVAL_S), 1, PEER_TIMEOUT_S, random),
       minIntervalS: MIN_INTERVAL_S,
@@ -164,7 +170,6 @@ export interface Scraped {
   /** Per requested hash, in request order: the counts, or null when the reply leaves the hash out. */
   files: (Counts | null)[];
 }
-
 
 export interface FrontEnd {
   readonly name: string;
@@ -254,7 +259,8 @@ function peerIdOf(peer: number, prefix: string): string {
 function peerAt(ip: Uint8Array, port: number, family: 4 | 6): number {
   const peer = port - PORT_BASE;
   const want = addressOf(peer, family).subarray(0, family === 4 ? 4 : 16);
-  if (ip.length !== want.length || !ip.every((b, i) => b === want[i])) throw new Error(`peer at port ${port} has address ${[...ip]}`);
+  if (ip.length !== want.length || !ip.every((b, i) => b === want[i]))
+    throw new Error(`peer at port ${port} has address ${[...ip]}`);
   return peer;
 }
 
@@ -289,10 +295,18 @@ export class HttpAdapter implements FrontEnd {
     let query = `info_hash=${pctAll(a.infoHash)}&peer_id=${peerIdOf(a.peer, "-TE0001-")}&port=${portOf(a.peer)}&uploaded=0&downloaded=0&left=${a.left ?? 100}`;
     if (a.event !== undefined) query += `&event=${a.event}`;
     if (a.numwant !== undefined) query += `&numwant=${a.numwant}`;
-    const body = this.#decode(this.t.http.announce(`/announce?${query}`, addressOf(a.peer, this.family), this.len, this.t.now));
+    const body = this.#decode(
+      this.t.http.announce(`/announce?${query}`, addressOf(a.peer, this.family), this.len, this.t.now),
+    );
     if ("failure reason" in body) return { refused: codeOf(body["failure reason"] as string) };
     const peers = [...compact(body.peers, 4), ...compact(body.peers6, 16)].sort(byNumber);
-    return { interval: body.interval as number, complete: body.complete as number, incomplete: body.incomplete as number, peers, downloaded: body.downloaded as number };
+    return {
+      interval: body.interval as number,
+      complete: body.complete as number,
+      incomplete: body.incomplete as number,
+      peers,
+      downloaded: body.downloaded as number,
+    };
   }
 
   scrape(hashes: Uint8Array[], from = 1): Scraped | Refused {
@@ -340,7 +354,8 @@ function compact(v: BValue | undefined, ipLen: 4 | 16): number[] {
   const stride = ipLen + 2;
   if (b.length % stride !== 0) throw new Error(`compact peers length ${b.length} is not a multiple of ${stride}`);
   const out: number[] = [];
-  for (let o = 0; o < b.length; o += stride) out.push(peerAt(b.subarray(o, o + ipLen), (b[o + ipLen] << 8) | b[o + ipLen + 1], ipLen === 4 ? 4 : 6));
+  for (let o = 0; o < b.length; o += stride)
+    out.push(peerAt(b.subarray(o, o + ipLen), (b[o + ipLen] << 8) | b[o + ipLen + 1], ipLen === 4 ? 4 : 6));
   return out;
 }
 
@@ -401,7 +416,10 @@ function peerOfText(text: string, family: 4 | 6): number {
   const host = text.slice(0, at);
   const ip = family === 4 ? Uint8Array.from(host.split(".").map(Number)) : new Uint8Array(16);
   if (family === 6) {
-    const groups = host.slice(1, -1).split(":").map((g) => parseInt(g, 16));
+    const groups = host
+      .slice(1, -1)
+      .split(":")
+      .map((g) => parseInt(g, 16));
     groups.forEach((g, i) => ip.set([g >> 8, g & 255], i * 2));
   }
   return peerAt(ip, port, family);
@@ -445,7 +463,12 @@ export class UdpAdapter implements FrontEnd {
     if (udpWire.action(reply) === udpWire.ACTION_ERROR) return { refused: codeOf(udpWire.errorMessage(reply)) };
     expect(udpWire.action(reply)).toBe(udpWire.ACTION_ANNOUNCE);
     const r = udpWire.announceReply(reply, this.family);
-    return { interval: r.interval, complete: r.seeders, incomplete: r.leechers, peers: r.peers.map((p) => peerOfText(p, this.family)).sort(byNumber) };
+    return {
+      interval: r.interval,
+      complete: r.seeders,
+      incomplete: r.leechers,
+      peers: r.peers.map((p) => peerOfText(p, this.family)).sort(byNumber),
+    };
   }
 
   scrape(hashes: Uint8Array[], from = 1): Scraped | Refused {
@@ -466,7 +489,10 @@ export class UdpAdapter implements FrontEnd {
     const id = this.#connectionId(peer);
     if (id === null) return { refused: null };
     const txid = this.#txid++;
-    const reply = this.#send(peer, udpWire.announce(id, txid, { infoHash: new Uint8Array(20), peer }, peerIdOf(peer, "-TE0001-"), 0));
+    const reply = this.#send(
+      peer,
+      udpWire.announce(id, txid, { infoHash: new Uint8Array(20), peer }, peerIdOf(peer, "-TE0001-"), 0),
+    );
     if (reply === null) return { refused: null };
     expect(udpWire.txid(reply)).toBe(txid);
     expect(udpWire.action(reply)).toBe(udpWire.ACTION_ERROR);
@@ -498,7 +524,13 @@ export class UdpAdapter implements FrontEnd {
 
   /** The reply to `packet` from peer's address, or null for none. */
   #send(peer: number, packet: Uint8Array): Uint8Array | null {
-    const n = this.t.udp.handle(packet, addressOf(peer, this.family), this.family === 4 ? 4 : 16, this.t.now, this.#out);
+    const n = this.t.udp.handle(
+      packet,
+      addressOf(peer, this.family),
+      this.family === 4 ? 4 : 16,
+      this.t.now,
+      this.#out,
+    );
     expect(n).toBeLessThanOrEqual(UDP_REPLY_BUDGET);
     this.lastReply = n === 0 ? null : this.#out.slice(0, n);
     return this.lastReply;
@@ -540,7 +572,15 @@ export class WsAdapter implements FrontEnd {
       offer_id: peerIdOf(a.peer * 1000 + i, "offer-id"),
       offer: { type: "offer", sdp: `v=0 from ${a.peer} #${i}` },
     }));
-    const m: Json = { action: "announce", info_hash: infoHash, peer_id: peerId, left: a.left ?? 100, uploaded: 0, downloaded: 0, offers };
+    const m: Json = {
+      action: "announce",
+      info_hash: infoHash,
+      peer_id: peerId,
+      left: a.left ?? 100,
+      uploaded: 0,
+      downloaded: 0,
+      offers,
+    };
     if (a.event !== undefined) m.event = a.event;
     if (a.numwant !== undefined) m.numwant = a.numwant;
     this.t.ws.message(me.conn, JSON.stringify(m), this.t.now);
@@ -558,7 +598,12 @@ export class WsAdapter implements FrontEnd {
         peers.push(n);
       }
     }
-    return { interval: reply.interval as number, complete: reply.complete as number, incomplete: reply.incomplete as number, peers: peers.sort(byNumber) };
+    return {
+      interval: reply.interval as number,
+      complete: reply.complete as number,
+      incomplete: reply.incomplete as number,
+      peers: peers.sort(byNumber),
+    };
   }
 
   scrape(hashes: Uint8Array[], from = 1): Scraped | Refused {

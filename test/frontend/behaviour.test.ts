@@ -5,7 +5,18 @@
 
 import { describe, expect, test } from "bun:test";
 import { latin1, sha1 } from "../helpers/http-client.ts";
-import { announced, type Counts, FRONT_ENDS, type FrontEnd, type FrontEndSpec, isRefused, scraped, Tracker, type TrackerOptions, UdpAdapter } from "./adapters.ts";
+import {
+  announced,
+  type Counts,
+  FRONT_ENDS,
+  type FrontEnd,
+  type FrontEndSpec,
+  isRefused,
+  scraped,
+  Tracker,
+  type TrackerOptions,
+  type UdpAdapter,
+} from "./adapters.ts";
 
 const DEFAULT_NUMWANT = 3;
 const MAX_NUMWANT = 5;
@@ -58,7 +69,11 @@ for (const spec of FRONT_ENDS) {
         const first = announced(fe.announce({ infoHash: h, peer: 1, numwant: 10 }));
         expect(first).toMatchObject({ complete: 0, incomplete: 1, peers: [] });
         expect(first.interval).toBeWithin(Math.floor(fe.intervalS * 0.9), Math.ceil(fe.intervalS * 1.1) + 1);
-        expect(announced(fe.announce({ infoHash: h, peer: 2, left: 0, numwant: 10 }))).toMatchObject({ complete: 1, incomplete: 1, peers: [1] });
+        expect(announced(fe.announce({ infoHash: h, peer: 2, left: 0, numwant: 10 }))).toMatchObject({
+          complete: 1,
+          incomplete: 1,
+          peers: [1],
+        });
       });
 
       test("counts seeders and leechers apart, the announcer included", () => {
@@ -66,7 +81,11 @@ for (const spec of FRONT_ENDS) {
         const h = hash("counts");
         fill(fe, h, [1, 2, 3]);
         fill(fe, h, [4, 5], 0);
-        expect(announced(fe.announce({ infoHash: h, peer: 6, numwant: 0 }))).toMatchObject({ complete: 2, incomplete: 4, peers: [] });
+        expect(announced(fe.announce({ infoHash: h, peer: 6, numwant: 0 }))).toMatchObject({
+          complete: 2,
+          incomplete: 4,
+          peers: [],
+        });
         expect(counts(fe, h)).toEqual({ complete: 2, incomplete: 4, downloaded: 0 });
       });
 
@@ -75,7 +94,10 @@ for (const spec of FRONT_ENDS) {
         const h = hash("not self");
         const peers = range(5);
         fill(fe, h, peers);
-        for (const p of peers) expect(announced(fe.announce({ infoHash: h, peer: p, numwant: MAX_NUMWANT })).peers).toEqual(without(peers, p));
+        for (const p of peers)
+          expect(announced(fe.announce({ infoHash: h, peer: p, numwant: MAX_NUMWANT })).peers).toEqual(
+            without(peers, p),
+          );
       });
 
       test("seeders get only leechers; leechers get everyone", () => {
@@ -93,8 +115,12 @@ for (const spec of FRONT_ENDS) {
         fill(fe, h, [1, 2, 3]);
         fill(fe, h, [4, 5], 0);
         // A seeder starts leeching again; then a leecher becomes a seeder and gets the other leechers.
-        expect(announced(fe.announce({ infoHash: h, peer: 4, left: 5, numwant: MAX_NUMWANT })).peers).toEqual([1, 2, 3, 5]);
-        expect(announced(fe.announce({ infoHash: h, peer: 1, left: 0, numwant: MAX_NUMWANT })).peers).toEqual([2, 3, 4]);
+        expect(announced(fe.announce({ infoHash: h, peer: 4, left: 5, numwant: MAX_NUMWANT })).peers).toEqual([
+          1, 2, 3, 5,
+        ]);
+        expect(announced(fe.announce({ infoHash: h, peer: 1, left: 0, numwant: MAX_NUMWANT })).peers).toEqual([
+          2, 3, 4,
+        ]);
       });
     });
 
@@ -103,7 +129,11 @@ for (const spec of FRONT_ENDS) {
         const { fe } = setup();
         const h = hash("stopped");
         fill(fe, h, [1, 2, 3]);
-        expect(announced(fe.announce({ infoHash: h, peer: 2, event: "stopped", numwant: 5 }))).toMatchObject({ complete: 0, incomplete: 2, peers: [] });
+        expect(announced(fe.announce({ infoHash: h, peer: 2, event: "stopped", numwant: 5 }))).toMatchObject({
+          complete: 0,
+          incomplete: 2,
+          peers: [],
+        });
         expect(announced(fe.announce({ infoHash: h, peer: 9, numwant: 5 })).peers).toEqual([1, 3]);
         expect(counts(fe, h)).toEqual({ complete: 0, incomplete: 3, downloaded: 0 });
       });
@@ -112,7 +142,11 @@ for (const spec of FRONT_ENDS) {
         const { t, fe } = setup();
         const h = hash("stopped unknown");
         const torrents = t.store.torrents;
-        expect(announced(fe.announce({ infoHash: h, peer: 1, event: "stopped" }))).toMatchObject({ complete: 0, incomplete: 0, peers: [] });
+        expect(announced(fe.announce({ infoHash: h, peer: 1, event: "stopped" }))).toMatchObject({
+          complete: 0,
+          incomplete: 0,
+          peers: [],
+        });
         expect(t.store.get(latin1(h))).toBeUndefined();
         expect(t.store.torrents).toBe(torrents);
         expect(counts(fe, h)).toEqual(ZERO);
@@ -122,7 +156,10 @@ for (const spec of FRONT_ENDS) {
         const { fe } = setup();
         const h = hash("stopped stranger");
         fill(fe, h, [1, 2]);
-        expect(announced(fe.announce({ infoHash: h, peer: 7, event: "stopped" }))).toMatchObject({ incomplete: 2, peers: [] });
+        expect(announced(fe.announce({ infoHash: h, peer: 7, event: "stopped" }))).toMatchObject({
+          incomplete: 2,
+          peers: [],
+        });
         expect(counts(fe, h)).toEqual({ complete: 0, incomplete: 2, downloaded: 0 });
       });
 
@@ -130,7 +167,11 @@ for (const spec of FRONT_ENDS) {
         const { fe } = setup();
         const h = hash("completed");
         announced(fe.announce({ infoHash: h, peer: 1, event: "started" }));
-        for (let i = 0; i < 3; i++) expect(announced(fe.announce({ infoHash: h, peer: 1, left: 0, event: "completed" }))).toMatchObject({ complete: 1, incomplete: 0 });
+        for (let i = 0; i < 3; i++)
+          expect(announced(fe.announce({ infoHash: h, peer: 1, left: 0, event: "completed" }))).toMatchObject({
+            complete: 1,
+            incomplete: 0,
+          });
         announced(fe.announce({ infoHash: h, peer: 1, left: 0 })); // a later regular announce
         expect(counts(fe, h)).toEqual({ complete: 1, incomplete: 0, downloaded: 1 });
         announced(fe.announce({ infoHash: h, peer: 2, event: "started" }));
@@ -232,7 +273,10 @@ for (const spec of FRONT_ENDS) {
           fill(fe, h, [p]);
           t.advance(100); // peer times are kept in ticks of 36 s (a hundredth of the peer timeout)
         }
-        expect(announced(fe.announce({ infoHash: h, peer: 4, numwant: MAX_NUMWANT }))).toMatchObject({ incomplete: 3, peers: [2, 3] });
+        expect(announced(fe.announce({ infoHash: h, peer: 4, numwant: MAX_NUMWANT }))).toMatchObject({
+          incomplete: 3,
+          peers: [2, 3],
+        });
         expect(announced(fe.announce({ infoHash: h, peer: 2, numwant: MAX_NUMWANT })).peers).toEqual([3, 4]);
         expect(t.store.evictedPeers).toBe(evicted + 1);
       });
@@ -342,7 +386,11 @@ describe("UDP replies fit in 1232 bytes (the IPv6 minimum MTU less headers)", ()
   for (const family of [4, 6] as const) {
     test(`IPv${family}: a huge num_want is capped by the byte budget, and the budget is used`, () => {
       // maxNumWant 1000: the byte budget, not the configured maximum, caps these replies.
-      const { t, fe } = sharedTracker("udp budget", { maxNumWant: 1000 }, FRONT_ENDS.find((f) => f.name === `UDP/IPv${family}`)!);
+      const { t, fe } = sharedTracker(
+        "udp budget",
+        { maxNumWant: 1000 },
+        FRONT_ENDS.find((f) => f.name === `UDP/IPv${family}`)!,
+      );
       const udp = fe as UdpAdapter;
       const h = sha1(`udp budget ${family}`);
       t.seed(h, range(260), family);

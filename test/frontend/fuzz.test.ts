@@ -10,7 +10,12 @@ import { FixedInterval } from "../../src/core/adaptive-interval.ts";
 import { IntervalSource } from "../../src/frontend/settings.ts";
 import { UDP_REPLY_BUDGET, UdpTracker } from "../../src/frontend/udp-tracker.ts";
 
-const settings = { interval: new IntervalSource(new FixedInterval(1800), 900, 3000, Math.random), minIntervalS: 900, defaultNumWant: 50, maxNumWant: 200 };
+const settings = {
+  interval: new IntervalSource(new FixedInterval(1800), 900, 3000, Math.random),
+  minIntervalS: 900,
+  defaultNumWant: 50,
+  maxNumWant: 200,
+};
 const random = xoshiro128(new Uint32Array([1, 2, 3, 4]));
 const store = new Store({ peerTimeoutS: 3000, random });
 const ip = new Uint8Array([198, 51, 100, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -49,14 +54,40 @@ describe("UDP handler", () => {
 
 describe("HTTP handler", () => {
   const http = new HttpTracker(store, settings, new Counters());
-  const pieces = ["info_hash=", "peer_id=", "port=", "left=", "event=", "numwant=", "compact=", "%", "%2", "%zz", "%ff", "&", "=", "+", "-1", "0", "99999999999999999999999", "stopped", "\u00ff", "\u0100", "#", "?"];
+  const pieces = [
+    "info_hash=",
+    "peer_id=",
+    "port=",
+    "left=",
+    "event=",
+    "numwant=",
+    "compact=",
+    "%",
+    "%2",
+    "%zz",
+    "%ff",
+    "&",
+    "=",
+    "+",
+    "-1",
+    "0",
+    "99999999999999999999999",
+    "stopped",
+    "\u00ff",
+    "\u0100",
+    "#",
+    "?",
+  ];
 
   test("random query strings always get a decodable bencoded reply", () => {
     for (let i = 0; i < 5000; i++) {
       let q = "";
       const parts = Math.floor(random() * 12);
       for (let j = 0; j < parts; j++) {
-        q += random() < 0.7 ? pieces[Math.floor(random() * pieces.length)] : String.fromCharCode(Math.floor(random() * 256));
+        q +=
+          random() < 0.7
+            ? pieces[Math.floor(random() * pieces.length)]
+            : String.fromCharCode(Math.floor(random() * 256));
       }
       for (const body of [http.announce(`/announce?${q}`, ip, 4, 1000), http.scrape(`/scrape?${q}`, ip, 4, 1000)]) {
         if (typeof body === "symbol") throw new Error("full scrape is off here, so it can never be asked for");

@@ -61,7 +61,9 @@ describe("malformed HTTP announces", () => {
   });
 
   test("the same announce, well formed, is answered and is the torrent's only peer", () => {
-    const body = decodeBencode(t.http.announce(`/announce?info_hash=${h}&peer_id=${id}&port=6881`, ip, 4, t.now)) as Record<string, unknown>;
+    const body = decodeBencode(
+      t.http.announce(`/announce?info_hash=${h}&peer_id=${id}&port=6881`, ip, 4, t.now),
+    ) as Record<string, unknown>;
     expect(body["failure reason"]).toBeUndefined();
     expect(body.incomplete).toBe(1);
   });

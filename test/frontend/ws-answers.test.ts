@@ -16,7 +16,11 @@ const T0 = 1_700_000_000;
 
 function setup() {
   const store = new Store({ peerTimeoutS: 3000, random: xoshiro128(new Uint32Array([1, 2, 3, 4])) });
-  const ws = new WsTracker(store, new Counters(), { interval: new IntervalSource(new FixedInterval(120), 1, 3000, Math.random), minIntervalS: 60, maxSocketsPerIp: 100 });
+  const ws = new WsTracker(store, new Counters(), {
+    interval: new IntervalSource(new FixedInterval(120), 1, 3000, Math.random),
+    minIntervalS: 60,
+    maxSocketsPerIp: 100,
+  });
   const inbox = new Map<WsConnection, Json[]>();
   const connect = (n: number) => {
     const c = ws.connect(new Uint8Array([198, 51, 100, n]), 4)!;
@@ -32,14 +36,30 @@ describe("answers and the clock", () => {
   const hash = bin20("answer clock");
   const [maker, taker] = [webtorrentPeerId(1), webtorrentPeerId(2)];
   const offer = (i: number) => ({ offer_id: bin20(`offer ${i}`), offer: { type: "offer", sdp: `sdp ${i}` } });
-  const answer = (i: number) => JSON.stringify({ action: "announce", info_hash: hash, peer_id: taker, to_peer_id: maker, offer_id: bin20(`offer ${i}`), answer: { type: "answer", sdp: `answer ${i}` } });
+  const answer = (i: number) =>
+    JSON.stringify({
+      action: "announce",
+      info_hash: hash,
+      peer_id: taker,
+      to_peer_id: maker,
+      offer_id: bin20(`offer ${i}`),
+      answer: { type: "answer", sdp: `answer ${i}` },
+    });
 
   test(`an offer can be answered for ${OFFER_ANSWER_TIMEOUT_S} s after it was relayed, not later`, () => {
     const { ws, connect, inbox } = setup();
     const [a, b] = [connect(1), connect(2)];
     ws.message(b, JSON.stringify({ action: "announce", info_hash: hash, peer_id: taker, left: 1 }), T0);
-    ws.message(a, JSON.stringify({ action: "announce", info_hash: hash, peer_id: maker, left: 1, offers: [offer(1)] }), T0);
-    ws.message(a, JSON.stringify({ action: "announce", info_hash: hash, peer_id: maker, left: 1, offers: [offer(2)] }), T0);
+    ws.message(
+      a,
+      JSON.stringify({ action: "announce", info_hash: hash, peer_id: maker, left: 1, offers: [offer(1)] }),
+      T0,
+    );
+    ws.message(
+      a,
+      JSON.stringify({ action: "announce", info_hash: hash, peer_id: maker, left: 1, offers: [offer(2)] }),
+      T0,
+    );
     expect(inbox.get(b)!.filter((m) => m.offer !== undefined).length).toBe(2);
     ws.message(b, answer(1), T0 + OFFER_ANSWER_TIMEOUT_S);
     ws.message(b, answer(2), T0 + OFFER_ANSWER_TIMEOUT_S + 1);
@@ -53,13 +73,22 @@ describe("answers and the clock", () => {
     const [a, b] = [connect(1), connect(2)];
     ws.message(b, JSON.stringify({ action: "announce", info_hash: hash, peer_id: taker, left: 1 }), T0);
     for (let i = 0; i <= MAX_PENDING_OFFERS; i++) {
-      ws.message(a, JSON.stringify({ action: "announce", info_hash: hash, peer_id: maker, left: 1, offers: [offer(i)] }), T0);
+      ws.message(
+        a,
+        JSON.stringify({ action: "announce", info_hash: hash, peer_id: maker, left: 1, offers: [offer(i)] }),
+        T0,
+      );
     }
     expect(b.offers.capacity).toBe(MAX_PENDING_OFFERS);
     ws.message(b, answer(0), T0 + 1); // the oldest: forgotten
     ws.message(b, answer(1), T0 + 1);
     ws.message(b, answer(MAX_PENDING_OFFERS), T0 + 1);
-    expect(inbox.get(a)!.filter((m) => m.answer !== undefined).map((m) => (m.answer as Json).sdp)).toEqual(["answer 1", `answer ${MAX_PENDING_OFFERS}`]);
+    expect(
+      inbox
+        .get(a)!
+        .filter((m) => m.answer !== undefined)
+        .map((m) => (m.answer as Json).sdp),
+    ).toEqual(["answer 1", `answer ${MAX_PENDING_OFFERS}`]);
   });
 });
 

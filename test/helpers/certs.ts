@@ -11,9 +11,28 @@ export function openssl(...args: string[]): void {
  * A self-signed pair `name`.crt / `name`.key in `dir`, valid 30 days for 127.0.0.1 and localhost, CN
  * `name`.test. `newkey` chooses the key (openssl req -newkey ...); the default is EC P-256.
  */
-export function makePair(dir: string, name: string, newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]): { cert: string; key: string } {
+export function makePair(
+  dir: string,
+  name: string,
+  newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  openssl("req", "-x509", ...newkey, "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", `/CN=${name}.test`, "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  openssl(
+    "req",
+    "-x509",
+    ...newkey,
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "30",
+    "-subj",
+    `/CN=${name}.test`,
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+  );
   return { cert, key };
 }

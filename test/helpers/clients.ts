@@ -78,7 +78,9 @@ export async function makeTorrent(announceUrl: string, size = 3 * 1024 * 1024): 
   const torrentPath = join(dir, "payload.torrent");
   const mk = Bun.spawnSync([mktorrent, "-p", "-a", announceUrl, "-o", torrentPath, join(seedDir, fileName)]);
   if (mk.exitCode !== 0) throw new Error(`mktorrent failed: ${mk.stderr.toString()}${mk.stdout.toString()}`);
-  const infoHash = createHash("sha1").update(infoDictBytes(await readFile(torrentPath))).digest();
+  const infoHash = createHash("sha1")
+    .update(infoDictBytes(await readFile(torrentPath)))
+    .digest();
   return { dir, seedDir, fileName, torrentPath, infoHash, sha256: sha256(data) };
 }
 
@@ -104,7 +106,11 @@ export class Client {
 
   async log(tailChars = 4000): Promise<string> {
     // Clients redraw a status line (transmission with \r): keep one copy of each repeated line.
-    const lines = (await Bun.file(this.logPath).text().catch(() => "")).split(/[\r\n]+/);
+    const lines = (
+      await Bun.file(this.logPath)
+        .text()
+        .catch(() => "")
+    ).split(/[\r\n]+/);
     const text = lines.filter((line, i) => line.trim() !== "" && line !== lines[i - 1]).join("\n");
     return `--- ${this.name} (exit ${this.proc.exitCode ?? "running"}) ---\n${text.slice(-tailChars)}`;
   }
@@ -216,7 +222,16 @@ export async function startTransmissionLeecher(t: Torrent): Promise<Transmission
   const script = join(t.dir, `${name}-finished.sh`);
   await writeFile(script, `#!/bin/sh\ntouch '${marker}'\n`);
   await chmod(script, 0o755);
-  const client = spawnClient(name, t.dir, [cli, "--config-dir", configDir, "--download-dir", downloadDir, "--finish", script, t.torrentPath]);
+  const client = spawnClient(name, t.dir, [
+    cli,
+    "--config-dir",
+    configDir,
+    "--download-dir",
+    downloadDir,
+    "--finish",
+    script,
+    t.torrentPath,
+  ]);
   return Object.assign(client, {
     downloadPath: join(downloadDir, t.fileName),
     async finished(timeoutMs: number): Promise<void> {

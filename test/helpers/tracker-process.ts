@@ -1,7 +1,7 @@
 // Runs the real tracker (`bun src/main.ts ...`) as a child process, as a user would, and waits for its
 // "listening" log line instead of sleeping.
 
-import { type Subprocess } from "bun";
+import type { Subprocess } from "bun";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "..", "..");

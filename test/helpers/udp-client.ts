@@ -159,7 +159,14 @@ export function parseAnnounceReply(b: Uint8Array, family: 4 | 6): AnnounceReply 
     for (let i = 0; i < 8; i++) groups.push(((ip[i * 2] << 8) | ip[i * 2 + 1]).toString(16));
     return `[${groups.join(":")}]:${p.port}`;
   });
-  return { action: ACTION_ANNOUNCE, txid: r.transactionId, interval: r.interval, leechers: r.leechers, seeders: r.seeders, peers };
+  return {
+    action: ACTION_ANNOUNCE,
+    txid: r.transactionId,
+    interval: r.interval,
+    leechers: r.leechers,
+    seeders: r.seeders,
+    peers,
+  };
 }
 
 /** An error reply's transaction id and text; throws on anything else. */

@@ -60,7 +60,9 @@ async function buildPageScript(): Promise<string> {
         name: "bittorrent-tracker common-node.js is empty in browsers",
         setup(build) {
           build.onResolve({ filter: /^\.\/common-node\.js$/ }, (args) =>
-            args.importer.includes("bittorrent-tracker") ? { path: "common-node.js", namespace: "empty-module" } : undefined,
+            args.importer.includes("bittorrent-tracker")
+              ? { path: "common-node.js", namespace: "empty-module" }
+              : undefined,
           );
           build.onLoad({ filter: /.*/, namespace: "empty-module" }, () => ({ contents: "export {};", loader: "js" }));
         },
@@ -90,9 +92,14 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
     port: 0,
     fetch(req) {
       const path = new URL(req.url).pathname;
-      if (path === "/") return new Response(Bun.file(join(FIXTURES, "index.html")), { headers: { "content-type": "text/html; charset=utf-8" } });
-      if (path === "/harness.js") return new Response(script, { headers: { "content-type": "text/javascript; charset=utf-8" } });
-      if (path === "/webtorrent.min.js") return new Response(Bun.file(wtPath), { headers: { "content-type": "text/javascript; charset=utf-8" } });
+      if (path === "/")
+        return new Response(Bun.file(join(FIXTURES, "index.html")), {
+          headers: { "content-type": "text/html; charset=utf-8" },
+        });
+      if (path === "/harness.js")
+        return new Response(script, { headers: { "content-type": "text/javascript; charset=utf-8" } });
+      if (path === "/webtorrent.min.js")
+        return new Response(Bun.file(wtPath), { headers: { "content-type": "text/javascript; charset=utf-8" } });
       const bytes = files.get(path);
       if (bytes) return new Response(bytes, { headers: { "content-type": "application/octet-stream" } });
       return new Response("not found", { status: 404 });
@@ -125,17 +132,20 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       });
       page.on("pageerror", (e) => hp.problems.push(`${label} page error: ${e.message}`));
       page.on("request", (r) => {
-        if (!r.url().startsWith(origin + "/") && !r.url().startsWith("data:")) hp.problems.push(`${label} external request: ${r.url()}`);
+        if (!r.url().startsWith(origin + "/") && !r.url().startsWith("data:"))
+          hp.problems.push(`${label} external request: ${r.url()}`);
       });
       page.on("websocket", (ws) => {
         hp.sockets.push(ws.url());
-        if (!ws.url().startsWith(trackerOrigin + "/")) hp.problems.push(`${label} WebSocket to something other than the tracker: ${ws.url()}`);
+        if (!ws.url().startsWith(trackerOrigin + "/"))
+          hp.problems.push(`${label} WebSocket to something other than the tracker: ${ws.url()}`);
         const onFrame = (dir: WsFrame["dir"]) => (f: { payload: string | Buffer }) => {
           const raw = typeof f.payload === "string" ? f.payload : f.payload.toString("latin1");
           let message: Record<string, unknown> | null = null;
           try {
             const parsed: unknown = JSON.parse(raw);
-            if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) message = parsed as Record<string, unknown>;
+            if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+              message = parsed as Record<string, unknown>;
           } catch {
             // not JSON: kept raw, message stays null
           }
@@ -146,7 +156,11 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       });
       await page.goto(origin + "/");
       try {
-        await page.waitForFunction("globalThis.harness !== undefined && globalThis.WebTorrent !== undefined", undefined, { timeout: 10_000 });
+        await page.waitForFunction(
+          "globalThis.harness !== undefined && globalThis.WebTorrent !== undefined",
+          undefined,
+          { timeout: 10_000 },
+        );
       } catch (err) {
         throw new Error(`${label}: the harness page did not load: ${JSON.stringify(hp.problems)} (${String(err)})`);
       }
@@ -226,7 +240,8 @@ export async function waitForFrame(
   for (;;) {
     const f = hp.frames.find((f) => f.dir === dir && f.message !== null && match(f.message));
     if (f) return f.message!;
-    if (Date.now() > deadline) throw new Error(`${hp.label}: no ${what} ${dir} within ${timeoutMs} ms.\nframes: ${describeFrames(hp)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${hp.label}: no ${what} ${dir} within ${timeoutMs} ms.\nframes: ${describeFrames(hp)}`);
     await Bun.sleep(50);
   }
 }
@@ -260,7 +275,10 @@ export async function webrtcPreflight(hp: HarnessPage): Promise<Preflight> {
           "with a private address and a default route to a gateway that does not exist works; without the default " +
           "route, or on a dummy interface, Chromium gathers nothing)"
         : `ICE did not connect (state ${result.iceConnectionState}) with candidates ${JSON.stringify(result.candidates)}`;
-    throw new Error(`WebRTC does not work in this Chromium (${CHROMIUM}, args ${CHROMIUM_ARGS.join(" ")}): ${why}` + (result.error ? `; ${result.error}` : ""));
+    throw new Error(
+      `WebRTC does not work in this Chromium (${CHROMIUM}, args ${CHROMIUM_ARGS.join(" ")}): ${why}` +
+        (result.error ? `; ${result.error}` : ""),
+    );
   }
   return result;
 }

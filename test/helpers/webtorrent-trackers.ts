@@ -32,7 +32,9 @@ export interface TrackerTarget {
 const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
-export async function startTrackerTarget(choice = process.env.WEBTORRENT_TRACKER ?? "buntracker"): Promise<TrackerTarget> {
+export async function startTrackerTarget(
+  choice = process.env.WEBTORRENT_TRACKER ?? "buntracker",
+): Promise<TrackerTarget> {
   if (choice === "buntracker") return startBuntracker();
   if (choice === "reference") return startReference();
   if (/^wss?:\/\//.test(choice)) return external(choice);
@@ -116,7 +118,11 @@ export function wsScrape(url: string, infoHash: Uint8Array, timeoutMs = 5_000): 
     ws.onopen = () => ws.send(JSON.stringify({ action: "scrape", info_hash: ih }));
     ws.onerror = () => done(new Error(`WebSocket scrape of ${url}: socket error`));
     ws.onmessage = (e) => {
-      let m: { action?: string; files?: Record<string, { complete?: number; incomplete?: number }>; "failure reason"?: string };
+      let m: {
+        action?: string;
+        files?: Record<string, { complete?: number; incomplete?: number }>;
+        "failure reason"?: string;
+      };
       try {
         m = JSON.parse(String(e.data));
       } catch {
@@ -134,11 +140,14 @@ export function wsScrape(url: string, infoHash: Uint8Array, timeoutMs = 5_000): 
 async function httpScrape(url: string, infoHash: Uint8Array): Promise<Counts> {
   const res = await fetch(`${url}?info_hash=${pct(infoHash)}`);
   const body = decodeBencode(new Uint8Array(await res.arrayBuffer()));
-  if (res.status !== 200 || typeof body !== "object" || Array.isArray(body)) throw new Error(`HTTP scrape: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 200 || typeof body !== "object" || Array.isArray(body))
+    throw new Error(`HTTP scrape: ${res.status} ${JSON.stringify(body)}`);
   const files = body.files;
-  if (files !== undefined && (typeof files !== "object" || Array.isArray(files))) throw new Error(`HTTP scrape: bad files ${JSON.stringify(files)}`);
+  if (files !== undefined && (typeof files !== "object" || Array.isArray(files)))
+    throw new Error(`HTTP scrape: bad files ${JSON.stringify(files)}`);
   const f = files?.[latin1(infoHash)];
-  if (f !== undefined && (typeof f !== "object" || Array.isArray(f))) throw new Error(`HTTP scrape: bad entry ${JSON.stringify(f)}`);
+  if (f !== undefined && (typeof f !== "object" || Array.isArray(f)))
+    throw new Error(`HTTP scrape: bad entry ${JSON.stringify(f)}`);
   return { seeders: Number(f?.complete ?? 0), leechers: Number(f?.incomplete ?? 0) };
 }
 
@@ -146,18 +155,27 @@ async function httpScrape(url: string, infoHash: Uint8Array): Promise<Counts> {
  * Polls the tracker's counts (every 100 ms) until every view equals `expected`, or throws after `timeoutMs`
  * with the last views: there is no event to wait for on the tracker side.
  */
-export async function waitForCounts(target: TrackerTarget, infoHash: Uint8Array, expected: Counts, what: string, timeoutMs = 10_000): Promise<Record<string, Counts>> {
+export async function waitForCounts(
+  target: TrackerTarget,
+  infoHash: Uint8Array,
+  expected: Counts,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<Record<string, Counts>> {
   const deadline = Date.now() + timeoutMs;
   let last: Record<string, Counts> | string = "nothing read yet";
   for (;;) {
     try {
       last = await target.counts(infoHash);
-      if (Object.values(last).every((c) => c.seeders === expected.seeders && c.leechers === expected.leechers)) return last;
+      if (Object.values(last).every((c) => c.seeders === expected.seeders && c.leechers === expected.leechers))
+        return last;
     } catch (err) {
       last = String(err);
     }
     if (Date.now() > deadline) {
-      throw new Error(`${target.name}: ${what}: expected ${JSON.stringify(expected)} within ${timeoutMs} ms, last saw ${JSON.stringify(last)}`);
+      throw new Error(
+        `${target.name}: ${what}: expected ${JSON.stringify(expected)} within ${timeoutMs} ms, last saw ${JSON.stringify(last)}`,
+      );
     }
     await Bun.sleep(100);
   }

@@ -7,14 +7,29 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseOptions, UsageError } from "../../scripts/bench/args.ts";
-import { AliasTable, expectedPeersPerAnnounce, fillCount, fillPlan, loadPlan, Rng, torrentHashes } from "../../scripts/bench/workload.ts";
+import {
+  AliasTable,
+  expectedPeersPerAnnounce,
+  fillCount,
+  fillPlan,
+  loadPlan,
+  Rng,
+  torrentHashes,
+} from "../../scripts/bench/workload.ts";
 
 const MAIN = join(import.meta.dir, "..", "..", "scripts", "bench", "main.ts");
 
 /** Runs `bench ARGS --json --pin off` and returns the parsed JSON it printed. */
 async function bench(args: string[]): Promise<Record<string, any>> {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args, "--json", "--pin", "off"], { stdout: "pipe", stderr: "pipe" });
-  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const proc = Bun.spawn([process.execPath, MAIN, ...args, "--json", "--pin", "off"], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   if (code !== 0) throw new Error(`bench ${args.join(" ")} exited ${code}:\n${out}\n${err}`);
   return JSON.parse(out);
 }
@@ -122,8 +137,26 @@ describe("bench CLI over real sockets", () => {
 
   test("memory: a 20k-peer fill of our tracker is confirmed peer for peer by scrapes, and again after a restart", async () => {
     const r = await bench([
-      "memory", "--start", "ours", "--peers", "20000", "--torrents", "1000", "--sources", "4", "--sockets", "4",
-      "--sample", "0", "--idle-secs", "0.2", "--after-secs", "0.3", "--probe-rate", "40", "--restart",
+      "memory",
+      "--start",
+      "ours",
+      "--peers",
+      "20000",
+      "--torrents",
+      "1000",
+      "--sources",
+      "4",
+      "--sockets",
+      "4",
+      "--sample",
+      "0",
+      "--idle-secs",
+      "0.2",
+      "--after-secs",
+      "0.3",
+      "--probe-rate",
+      "40",
+      "--restart",
     ]);
     // The restart restored every peer from the state file, and timed and measured it.
     expect(r.restart.scrape).toEqual({ torrents: 1000, expected: 20000, seen: 20000, mismatched: 0, unanswered: 0 });
@@ -154,8 +187,25 @@ describe("bench CLI over real sockets", () => {
   const otUsable = existsSync("/usr/bin/opentracker") && process.getuid?.() === 0;
   test.skipIf(!otUsable)("memory against opentracker (whitelist written, readiness waits for it)", async () => {
     const r = await bench([
-      "memory", "--start", "opentracker", "--peers", "20000", "--torrents", "1000", "--sources", "4", "--sockets", "4",
-      "--sample", "0", "--idle-secs", "0.2", "--after-secs", "0.2", "--probe-rate", "0",
+      "memory",
+      "--start",
+      "opentracker",
+      "--peers",
+      "20000",
+      "--torrents",
+      "1000",
+      "--sources",
+      "4",
+      "--sockets",
+      "4",
+      "--sample",
+      "0",
+      "--idle-secs",
+      "0.2",
+      "--after-secs",
+      "0.2",
+      "--probe-rate",
+      "0",
     ]);
     expect(r.fillComplete).toBe(true);
     expect(r.fillErrors).toBe(0);
@@ -173,10 +223,28 @@ describe("bench CLI over real sockets", () => {
 
 describe("access-list", () => {
   test("a small list: start, memory, admin requests and a reload are all measured", async () => {
-    const proc = Bun.spawn([process.execPath, MAIN, "access-list", "--lines", "3000", "--repeat", "1"], { stdout: "pipe", stderr: "pipe" });
-    const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const proc = Bun.spawn([process.execPath, MAIN, "access-list", "--lines", "3000", "--repeat", "1"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     expect({ code, err }).toEqual({ code: 0, err: "" });
-    for (const line of ["list: 3000 lines", "start: ", "start CPU: ", "B per listed hash", "admin GET lookup", "admin GET page", "admin POST", "admin DELETE", "reload: done", "peak (VmHWM)"]) {
+    for (const line of [
+      "list: 3000 lines",
+      "start: ",
+      "start CPU: ",
+      "B per listed hash",
+      "admin GET lookup",
+      "admin GET page",
+      "admin POST",
+      "admin DELETE",
+      "reload: done",
+      "peak (VmHWM)",
+    ]) {
       expect(out).toContain(line);
     }
   }, 60_000);

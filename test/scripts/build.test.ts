@@ -22,11 +22,14 @@ let dir: string;
 let out: string;
 
 const AARCH64_SYSROOT = "/usr/aarch64-linux-gnu"; // libc6-arm64-cross: the loader and libc for qemu-aarch64
-const emulation = target !== "linux-x64"
-  ? `the emulated-CPU tests need an x64 host (this is ${target})`
-  : Bun.which("qemu-x86_64") === null || Bun.which("qemu-aarch64") === null || !existsSync(join(AARCH64_SYSROOT, "lib", "ld-linux-aarch64.so.1"))
-    ? "qemu-user or libc6-arm64-cross is missing (apt-get install qemu-user libc6-arm64-cross; .ci/run does)"
-    : null;
+const emulation =
+  target !== "linux-x64"
+    ? `the emulated-CPU tests need an x64 host (this is ${target})`
+    : Bun.which("qemu-x86_64") === null ||
+        Bun.which("qemu-aarch64") === null ||
+        !existsSync(join(AARCH64_SYSROOT, "lib", "ld-linux-aarch64.so.1"))
+      ? "qemu-user or libc6-arm64-cross is missing (apt-get install qemu-user libc6-arm64-cross; .ci/run does)"
+      : null;
 if (emulation !== null) console.warn(`build.test.ts: skipping the emulated-CPU tests: ${emulation}`);
 
 function run(cmd: string[], cwd = ROOT) {
@@ -35,7 +38,8 @@ function run(cmd: string[], cwd = ROOT) {
 }
 
 beforeAll(async () => {
-  if (!target.startsWith("linux-")) throw new Error(`these tests build and unpack the Linux release; this is ${target}`);
+  if (!target.startsWith("linux-"))
+    throw new Error(`these tests build and unpack the Linux release; this is ${target}`);
   if (Bun.which("file") === null) throw new Error("file is missing: apt-get install file");
   if (commit === "") throw new Error("git is needed: the build records the commit");
   dir = await mkdtemp(join(tmpdir(), "buntracker-build-"));
@@ -74,16 +78,21 @@ describe("npm run build", () => {
       // The version and the commit the build came from.
       expect(run([join(out, exe), "--version"], dir).stdout).toBe(`buntracker ${pkg.version} (${commit})\n`);
     }
-    expect(await readFile(join(out, "install-linux.sh"), "utf8")).toBe(await readFile(join(ROOT, "scripts", "install-linux.sh"), "utf8"));
+    expect(await readFile(join(out, "install-linux.sh"), "utf8")).toBe(
+      await readFile(join(ROOT, "scripts", "install-linux.sh"), "utf8"),
+    );
   });
 
   test("the tarball holds the binary, installer, README and licence, owned by root with their modes", async () => {
     const listing = run(["tar", "--list", "--verbose", "--numeric-owner", "--file", join(out, `${base}.tar.gz`)]);
     expect(listing.code).toBe(0);
-    const entries = listing.stdout.trim().split("\n").map((l) => {
-      const f = l.split(/\s+/);
-      return [f[0], f[1], f[5]];
-    });
+    const entries = listing.stdout
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const f = l.split(/\s+/);
+        return [f[0], f[1], f[5]];
+      });
     expect(entries).toEqual([
       ["drwxr-xr-x", "0/0", `${base}/`],
       ["-rwxr-xr-x", "0/0", `${base}/buntracker`],
@@ -122,9 +131,22 @@ describe("npm run build", () => {
 
   test("the smoke test catches a build that autoloads .env and bunfig.toml from its directory", async () => {
     const loose = join(dir, "loose");
-    const r = run([process.execPath, "build", "--compile", "--minify", "--define", `BUILD_COMMIT=${JSON.stringify(commit)}`, join(ROOT, "src", "main.ts"), "--outfile", loose]);
+    const r = run([
+      process.execPath,
+      "build",
+      "--compile",
+      "--minify",
+      "--define",
+      `BUILD_COMMIT=${JSON.stringify(commit)}`,
+      join(ROOT, "src", "main.ts"),
+      "--outfile",
+      loose,
+    ]);
     expect(r.code).toBe(0);
-    const failure = await smoke(loose, { commit }).then(() => "passed", (e: Error) => e.message);
+    const failure = await smoke(loose, { commit }).then(
+      () => "passed",
+      (e: Error) => e.message,
+    );
     expect(failure).toContain("exited with 2 before listening"); // the .env's bad log level was read
     await rm(loose);
   }, 60_000);
@@ -140,7 +162,14 @@ describe("npm run build", () => {
   });
 
   test("rejects an unknown target before building anything", () => {
-    const r = run([process.execPath, join(ROOT, "scripts", "build.ts"), "--target", "plan9-mips", "--out", join(dir, "never")]);
+    const r = run([
+      process.execPath,
+      join(ROOT, "scripts", "build.ts"),
+      "--target",
+      "plan9-mips",
+      "--out",
+      join(dir, "never"),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("unknown target plan9-mips");
   });
@@ -148,9 +177,12 @@ describe("npm run build", () => {
 
 describe.skipIf(emulation !== null)("on other CPUs, emulated by qemu-user", () => {
   // The installer's list of what the x64 executable needs (one source: scripts/install-linux.sh).
-  const flagsLine = Bun.file(join(ROOT, "scripts", "install-linux.sh")).text().then((t) => t.match(/^X64_CPU_FLAGS="([^"]+)"/m)![1].split(" "));
+  const flagsLine = Bun.file(join(ROOT, "scripts", "install-linux.sh"))
+    .text()
+    .then((t) => t.match(/^X64_CPU_FLAGS="([^"]+)"/m)![1].split(" "));
   const qemuName = (cpuinfoFlag: string) => cpuinfoFlag.replace("_", ".");
-  const version = (runner: string[], binary: string) => Bun.spawnSync([...runner, binary, "--version"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  const version = (runner: string[], binary: string) =>
+    Bun.spawnSync([...runner, binary, "--version"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
 
   test("the x64 executable runs the whole workload on the oldest CPU model it supports (Nehalem)", async () => {
     await smoke(join(out, base), { commit, runner: ["qemu-x86_64", "-cpu", "Nehalem"] });
@@ -160,7 +192,10 @@ describe.skipIf(emulation !== null)("on other CPUs, emulated by qemu-user", () =
     const flags = await flagsLine;
     expect(flags.length).toBeGreaterThan(0);
     // QEMU's plain x86-64 model plus those features suffices...
-    const enough = version(["qemu-x86_64", "-cpu", `qemu64,${flags.map((f) => `+${qemuName(f)}`).join(",")}`], join(out, base));
+    const enough = version(
+      ["qemu-x86_64", "-cpu", `qemu64,${flags.map((f) => `+${qemuName(f)}`).join(",")}`],
+      join(out, base),
+    );
     expect(enough.stdout.toString()).toBe(`buntracker ${pkg.version} (${commit})\n`);
     // ...and without any one of them it does not start (the README's minimum CPU is still the real one).
     for (const flag of flags) {
@@ -173,6 +208,9 @@ describe.skipIf(emulation !== null)("on other CPUs, emulated by qemu-user", () =
     const armOut = join(dir, "dist-arm64");
     const r = run([process.execPath, join(ROOT, "scripts", "build.ts"), "--target", "linux-arm64", "--out", armOut]);
     if (r.code !== 0) throw new Error(`build failed:\n${r.stderr}${r.stdout}`);
-    await smoke(join(armOut, "buntracker-linux-arm64"), { commit, runner: ["qemu-aarch64", "-cpu", "cortex-a53", "-L", AARCH64_SYSROOT] });
+    await smoke(join(armOut, "buntracker-linux-arm64"), {
+      commit,
+      runner: ["qemu-aarch64", "-cpu", "cortex-a53", "-L", AARCH64_SYSROOT],
+    });
   }, 400_000);
 });

@@ -43,7 +43,12 @@ describe("console", () => {
     try {
       const m = await t.waitFor(/buntracker (\S+) listening: (.*)\r?\n/);
       expect(m[1]).toBe(pkg.version);
-      const json = JSON.parse(t.output().split(/\r?\n/).find((l) => l.includes('"msg":"listening"'))!);
+      const json = JSON.parse(
+        t
+          .output()
+          .split(/\r?\n/)
+          .find((l) => l.includes('"msg":"listening"'))!,
+      );
       const port = json.httpPort as number;
       expect(m[2]).toBe(
         `http://127.0.0.1:${port}/announce udp://127.0.0.1:${json.udpPort}/announce ws://127.0.0.1:${port}/announce, dashboard http://127.0.0.1:${port}/ (Ctrl+C stops)`,
@@ -62,7 +67,9 @@ describe("console", () => {
     try {
       const m = await t.waitFor(/listening: (.*)\r?\n/);
       expect(m[1]).not.toMatch(/\[::\]|0\.0\.0\.0/);
-      expect(m[1]).toMatch(/^http:\/\/([0-9.]+|localhost|\[[0-9a-f:]+\]):\d+\/announce udp:\/\/([0-9.]+|localhost|\[[0-9a-f:]+\]):\d+\/announce/);
+      expect(m[1]).toMatch(
+        /^http:\/\/([0-9.]+|localhost|\[[0-9a-f:]+\]):\d+\/announce udp:\/\/([0-9.]+|localhost|\[[0-9a-f:]+\]):\d+\/announce/,
+      );
       t.proc.terminal!.write("\x03");
       expect(await t.proc.exited).toBe(0);
     } finally {
@@ -72,10 +79,18 @@ describe("console", () => {
   });
 
   test("without the dashboard (or UDP, or WebSocket) the line leaves them out", async () => {
-    const t = await inTerminal(["--define", "WITH_DASHBOARD=false"], ["--listen", "127.0.0.1:0", "--udp-listen", "off", "--websocket", "off"]);
+    const t = await inTerminal(
+      ["--define", "WITH_DASHBOARD=false"],
+      ["--listen", "127.0.0.1:0", "--udp-listen", "off", "--websocket", "off"],
+    );
     try {
       const m = await t.waitFor(/listening: (.*)\r?\n/);
-      const port = JSON.parse(t.output().split(/\r?\n/).find((l) => l.includes('"msg":"listening"'))!).httpPort;
+      const port = JSON.parse(
+        t
+          .output()
+          .split(/\r?\n/)
+          .find((l) => l.includes('"msg":"listening"'))!,
+      ).httpPort;
       expect(m[1]).toBe(`http://127.0.0.1:${port}/announce (Ctrl+C stops)`);
       t.proc.terminal!.write("\x03");
       expect(await t.proc.exited).toBe(0);
@@ -86,13 +101,23 @@ describe("console", () => {
   });
 
   test("with --admin-listen the line names it; --public-stats off drops the public dashboard link", async () => {
-    const t = await inTerminal([], ["--listen", "127.0.0.1:0", "--udp-listen", "off", "--admin-listen", "127.0.0.1:0", "--public-stats", "off"]);
+    const t = await inTerminal(
+      [],
+      ["--listen", "127.0.0.1:0", "--udp-listen", "off", "--admin-listen", "127.0.0.1:0", "--public-stats", "off"],
+    );
     try {
       const m = await t.waitFor(/listening: (.*)\r?\n/);
-      const json = JSON.parse(t.output().split(/\r?\n/).find((l) => l.includes('"msg":"listening"'))!);
+      const json = JSON.parse(
+        t
+          .output()
+          .split(/\r?\n/)
+          .find((l) => l.includes('"msg":"listening"'))!,
+      );
       expect(json.admin).toBe(`127.0.0.1:${json.adminPort}`);
       const port = json.httpPort;
-      expect(m[1]).toBe(`http://127.0.0.1:${port}/announce ws://127.0.0.1:${port}/announce, admin http://127.0.0.1:${json.adminPort}/ (Ctrl+C stops)`);
+      expect(m[1]).toBe(
+        `http://127.0.0.1:${port}/announce ws://127.0.0.1:${port}/announce, admin http://127.0.0.1:${json.adminPort}/ (Ctrl+C stops)`,
+      );
       t.proc.terminal!.write("\x03");
       expect(await t.proc.exited).toBe(0);
     } finally {

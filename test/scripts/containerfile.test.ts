@@ -57,7 +57,10 @@ describe("Containerfile", () => {
   });
 
   test("copies the release binaries by their build names, and only those reach the builder", () => {
-    const copies = all.filter(([i]) => i === "COPY").map(([, a]) => a).join(" ");
+    const copies = all
+      .filter(([i]) => i === "COPY")
+      .map(([, a]) => a)
+      .join(" ");
     const copied = [...copies.matchAll(/(?:^|\s)dist\/(buntracker-[\w-]+)/g)].map((m) => m[1]);
     expect(copied.sort()).toEqual(["buntracker-linux-arm64", "buntracker-linux-x64"]);
     for (const name of copied) expect(Object.keys(TARGETS)).toContain(name.slice("buntracker-".length));
@@ -72,7 +75,8 @@ describe("Containerfile", () => {
 /** The image's ENV. */
 function imageEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const a of args("ENV")) for (const m of a.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
+  for (const a of args("ENV"))
+    for (const m of a.matchAll(/(\w+)=("[^"]*"|\S+)/g)) env[m[1]] = m[2].replace(/^"(.*)"$/, "$1");
   return env;
 }
 
@@ -85,13 +89,18 @@ describe.skipIf(process.platform === "win32")("the image's settings, without an 
     const volume = mkdtempSync(join(tmpdir(), "buntracker-volume-"));
     try {
       if (asImageUser) chownSync(volume, 65532, 65532);
-      const env = Object.fromEntries(Object.entries(imageEnv()).map(([k, v]) => [k, v.replace("/var/lib/buntracker", volume)]));
+      const env = Object.fromEntries(
+        Object.entries(imageEnv()).map(([k, v]) => [k, v.replace("/var/lib/buntracker", volume)]),
+      );
       const prefix = asImageUser ? ["setpriv", "--reuid=65532", "--regid=65532", "--clear-groups"] : [];
       const t = await startTracker(["--listen", "127.0.0.1:0"], { ...env, HOME: volume }, prefix);
       const main = join(import.meta.dir, "..", "..", "src", "main.ts");
-      const health = Bun.spawnSync([...prefix, process.execPath, main, "healthcheck", "--listen", `127.0.0.1:${t.httpPort}`], {
-        env: { ...process.env, ...env, HOME: volume },
-      });
+      const health = Bun.spawnSync(
+        [...prefix, process.execPath, main, "healthcheck", "--listen", `127.0.0.1:${t.httpPort}`],
+        {
+          env: { ...process.env, ...env, HOME: volume },
+        },
+      );
       expect(health.exitCode).toBe(0);
       expect(await t.stop("SIGTERM")).toBe(0);
       expect(existsSync(join(volume, "state.bin"))).toBe(true);
@@ -106,7 +115,8 @@ describe.skipIf(process.platform === "win32")("the image's settings, without an 
 function engine(): { cmd: string } | { skip: string } {
   const cmd = ["podman", "docker"].find((c) => Bun.which(c) !== null);
   if (cmd === undefined) return { skip: "no podman or docker" };
-  if (Bun.spawnSync([cmd, "info"], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) return { skip: `${cmd} info fails (no daemon?)` };
+  if (Bun.spawnSync([cmd, "info"], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0)
+    return { skip: `${cmd} info fails (no daemon?)` };
   for (const image of ["docker.io/library/debian:12-slim", "gcr.io/distroless/cc-debian12:nonroot"]) {
     const has = Bun.spawnSync([cmd, "image", "inspect", image], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
     if (!has && Bun.spawnSync([cmd, "pull", image], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) {
@@ -114,7 +124,8 @@ function engine(): { cmd: string } | { skip: string } {
     }
   }
   for (const t of ["linux-x64", "linux-arm64"]) {
-    if (!existsSync(join(ROOT, "dist", `buntracker-${t}`))) return { skip: `dist/buntracker-${t} is missing (npm run build)` };
+    if (!existsSync(join(ROOT, "dist", `buntracker-${t}`)))
+      return { skip: `dist/buntracker-${t} is missing (npm run build)` };
   }
   return { cmd };
 }

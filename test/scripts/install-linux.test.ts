@@ -27,7 +27,8 @@ let scratch: string;
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error("the installer tests need root (useradd --root, chown), as in CI");
   for (const tool of ["shellcheck", "systemd-analyze", "useradd", "setpriv", "script"]) {
-    if (Bun.which(tool) === null) throw new Error(`${tool} is missing: apt-get install shellcheck systemd passwd util-linux`);
+    if (Bun.which(tool) === null)
+      throw new Error(`${tool} is missing: apt-get install shellcheck systemd passwd util-linux`);
   }
   scratch = await mkdtemp(join(tmpdir(), "buntracker-install-"));
   await chmod(scratch, 0o755); // the service user runs the tracker from in here
@@ -50,7 +51,10 @@ interface Sandbox {
   release: string;
   calls(): Promise<string[]>;
   /** systemd: false runs it without the stubs: this host's systemctl, with no systemd running. */
-  run(args: string[], opts?: { stdin?: string; lang?: string; env?: Record<string, string>; systemd?: false }): { code: number; stdout: string; stderr: string };
+  run(
+    args: string[],
+    opts?: { stdin?: string; lang?: string; env?: Record<string, string>; systemd?: false },
+  ): { code: number; stdout: string; stderr: string };
   file(path: string): Promise<string>;
   info(path: string): Promise<{ mode: number; uid: number; gid: number }>;
   ids(): Promise<{ uid: number; gid: number }>;
@@ -218,7 +222,8 @@ esac
  * `dashboard: false` is a -no-dashboard build; `slowStart` seconds pass before a (non-check) start. */
 function fakeBinary(version: string, opts: { dashboard?: false; slowStart?: number } = {}): string {
   const define = opts.dashboard === false ? " --define WITH_DASHBOARD=false" : "";
-  const slow = opts.slowStart === undefined ? "" : `case "$*" in *--check-config*) ;; *) sleep ${opts.slowStart} ;; esac\n`;
+  const slow =
+    opts.slowStart === undefined ? "" : `case "$*" in *--check-config*) ;; *) sleep ${opts.slowStart} ;; esac\n`;
   return `#!/bin/sh\nif [ "$1" = --version ]; then echo "buntracker ${version}"; exit 0; fi\n${slow}exec '${process.execPath}'${define} '${MAIN}' "$@"\n`;
 }
 
@@ -245,7 +250,9 @@ describe("install", () => {
     expectOk(r);
     expect(r.stdout).toContain("Installed buntracker 0.9.0 (aaaa111).");
     const p = sb.port;
-    expect(r.stdout).toContain(`Announce URLs: http://YOUR-HOST:${p}/announce  udp://YOUR-HOST:${p}/announce  ws://YOUR-HOST:${p}/announce\n`);
+    expect(r.stdout).toContain(
+      `Announce URLs: http://YOUR-HOST:${p}/announce  udp://YOUR-HOST:${p}/announce  ws://YOUR-HOST:${p}/announce\n`,
+    );
     expect(r.stdout).toContain(`Dashboard: http://YOUR-HOST:${p}/\n`);
 
     // A system user with no login shell and no home of its own beyond the data directory.
@@ -276,13 +283,19 @@ describe("install", () => {
     expect(await sb.info("etc/systemd/system/buntracker.service")).toEqual({ mode: 0o644, ...root });
     // No temporary files left behind.
     for (const d of ["opt/buntracker", "etc/buntracker", "etc/systemd/system", "var/lib/buntracker"]) {
-      expect(readdirSync(join(sb.root, d)).filter((f) => f.startsWith(".") || /\.new$|\.[A-Za-z0-9]{6}$/.test(f))).toEqual([]);
+      expect(
+        readdirSync(join(sb.root, d)).filter((f) => f.startsWith(".") || /\.new$|\.[A-Za-z0-9]{6}$/.test(f)),
+      ).toEqual([]);
     }
 
     const env = await sb.env();
     expect(Object.keys(env).sort()).toEqual([
-      "BUNTRACKER_ACCESS_LIST", "BUNTRACKER_ACCESS_MODE", "BUNTRACKER_ADMIN_LISTEN", "BUNTRACKER_LISTEN",
-      "BUNTRACKER_STATE_FILE", "BUNTRACKER_TRENDS_FILE",
+      "BUNTRACKER_ACCESS_LIST",
+      "BUNTRACKER_ACCESS_MODE",
+      "BUNTRACKER_ADMIN_LISTEN",
+      "BUNTRACKER_LISTEN",
+      "BUNTRACKER_STATE_FILE",
+      "BUNTRACKER_TRENDS_FILE",
     ]);
     expect(env.BUNTRACKER_LISTEN).toBe(`[::]:${p}`);
     expect(env.BUNTRACKER_TRENDS_FILE).toBe("/var/lib/buntracker/trends.jsonl");
@@ -343,7 +356,9 @@ describe("install", () => {
       expect(unit).toContain(line);
     }
     // Under ProtectSystem=strict the state directory is the only writable path: no other is opened up.
-    expect(unit.filter((l) => /^(ReadWritePaths|ReadWriteDirectories|ProtectSystem=(no|yes|full)$)/.test(l))).toEqual([]);
+    expect(unit.filter((l) => /^(ReadWritePaths|ReadWriteDirectories|ProtectSystem=(no|yes|full)$)/.test(l))).toEqual(
+      [],
+    );
   });
 
   test("systemd-analyze verify accepts the unit (and rejects a broken one)", async () => {
@@ -355,22 +370,34 @@ describe("install", () => {
     await writeFile(join(sb.root, "usr", "bin", "kill"), "#!/bin/sh\n", { mode: 0o755 }); // ExecReload's; only its presence is checked
     await symlink("usr/bin", join(sb.root, "bin"));
     const verify = (unit: string) => {
-      const p = Bun.spawnSync(["systemd-analyze", "verify", `--root=${sb.root}`, unit], { stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawnSync(["systemd-analyze", "verify", `--root=${sb.root}`, unit], {
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       return { code: p.exitCode, output: (p.stdout.toString() + p.stderr.toString()).trim() };
     };
     expect(verify("buntracker.service")).toEqual({ code: 0, output: "" });
 
     const unit = await sb.file("etc/systemd/system/buntracker.service");
-    await writeFile(join(sb.root, "etc/systemd/system/broken.service"), unit.replace("NoNewPrivileges=yes", "NoNewPrivilege=yes"));
+    await writeFile(
+      join(sb.root, "etc/systemd/system/broken.service"),
+      unit.replace("NoNewPrivileges=yes", "NoNewPrivilege=yes"),
+    );
     expect(verify("broken.service").output).toContain("Unknown key 'NoNewPrivilege'");
-    await writeFile(join(sb.root, "etc/systemd/system/missing.service"), unit.replace("ExecStart=/opt/buntracker/buntracker", "ExecStart=/opt/buntracker/nothing"));
+    await writeFile(
+      join(sb.root, "etc/systemd/system/missing.service"),
+      unit.replace("ExecStart=/opt/buntracker/buntracker", "ExecStart=/opt/buntracker/nothing"),
+    );
     expect(verify("missing.service").code).not.toBe(0);
   });
 
   test("systemd-analyze security rates the unit's exposure at most 2.0 (a unit without hardening: far more)", async () => {
     const sb = await installed();
     const security = (unit: string) => {
-      const p = Bun.spawnSync(["systemd-analyze", "security", "--offline=true", "--threshold=20", `--root=${sb.root}`, unit], { stdout: "pipe", stderr: "pipe" });
+      const p = Bun.spawnSync(
+        ["systemd-analyze", "security", "--offline=true", "--threshold=20", `--root=${sb.root}`, unit],
+        { stdout: "pipe", stderr: "pipe" },
+      );
       const level = p.stdout.toString().match(/Overall exposure level for \S+: ([0-9.]+)/)?.[1];
       return { code: p.exitCode, level: level === undefined ? NaN : Number(level) };
     };
@@ -428,13 +455,17 @@ describe("install", () => {
     const base = `http://127.0.0.1:${sb.port}`;
     const hashes = ["11".repeat(20), "22".repeat(20)];
     const announce = (hash: string, peer: number, event: string) =>
-      fetch(`${base}/announce?info_hash=${pct(Buffer.from(hash, "hex"))}&peer_id=-TE0001-${String(peer).padStart(12, "0")}&port=${6000 + peer}` +
-        `&uploaded=0&downloaded=0&left=${event === "completed" ? 0 : 100}&event=${event}&compact=1`);
+      fetch(
+        `${base}/announce?info_hash=${pct(Buffer.from(hash, "hex"))}&peer_id=-TE0001-${String(peer).padStart(12, "0")}&port=${6000 + peer}` +
+          `&uploaded=0&downloaded=0&left=${event === "completed" ? 0 : 100}&event=${event}&compact=1`,
+      );
     for (let peer = 0; peer < 5; peer++) expect((await announce(hashes[0], peer, "started")).status).toBe(200);
     for (let peer = 0; peer < 3; peer++) expect((await announce(hashes[0], peer, "completed")).status).toBe(200);
     expect((await announce(hashes[1], 9, "started")).status).toBe(200);
     const scrape = async () => {
-      const r = await fetch(`${base}/scrape?info_hash=${pct(Buffer.from(hashes[0], "hex"))}&info_hash=${pct(Buffer.from(hashes[1], "hex"))}`);
+      const r = await fetch(
+        `${base}/scrape?info_hash=${pct(Buffer.from(hashes[0], "hex"))}&info_hash=${pct(Buffer.from(hashes[1], "hex"))}`,
+      );
       return Buffer.from(await r.arrayBuffer()).toString("latin1");
     };
     const before = await scrape();
@@ -501,7 +532,9 @@ describe("install", () => {
 
   test("the summary names the WebSocket URL and says when the build has no dashboard", async () => {
     const sb = await sandbox();
-    await writeFile(join(sb.release, "buntracker"), fakeBinary("0.9.0 (aaaa111)", { dashboard: false }), { mode: 0o755 });
+    await writeFile(join(sb.release, "buntracker"), fakeBinary("0.9.0 (aaaa111)", { dashboard: false }), {
+      mode: 0o755,
+    });
     const r = sb.run(["install", "--listen", String(sb.port)]);
     expectOk(r);
     expect(r.stdout).toContain(`ws://YOUR-HOST:${sb.port}/announce`);
@@ -571,8 +604,14 @@ describe("install", () => {
     const sb = await installed();
     const envFile = join(sb.root, "etc/buntracker/buntracker.env");
     const unitFile = join(sb.root, "etc/systemd/system/buntracker.service");
-    await writeFile(envFile, (await sb.file("etc/buntracker/buntracker.env")).replace(/^BUNTRACKER_STATE_FILE=.*\n/m, ""));
-    await writeFile(unitFile, (await sb.file("etc/systemd/system/buntracker.service")).replace("Type=exec", "Type=simple"));
+    await writeFile(
+      envFile,
+      (await sb.file("etc/buntracker/buntracker.env")).replace(/^BUNTRACKER_STATE_FILE=.*\n/m, ""),
+    );
+    await writeFile(
+      unitFile,
+      (await sb.file("etc/systemd/system/buntracker.service")).replace("Type=exec", "Type=simple"),
+    );
     const env = await sb.file("etc/buntracker/buntracker.env");
     const unit = await sb.file("etc/systemd/system/buntracker.service");
     const pid = sb.pid();
@@ -580,7 +619,9 @@ describe("install", () => {
     expectOk(r);
     expect(r.stdout).toContain("Would upgrade to buntracker 0.9.0 (aaaa111):");
     expect(r.stdout).not.toContain("create the system user");
-    expect(r.stdout).toContain("  - add BUNTRACKER_STATE_FILE=/var/lib/buntracker/state.bin to /etc/buntracker/buntracker.env");
+    expect(r.stdout).toContain(
+      "  - add BUNTRACKER_STATE_FILE=/var/lib/buntracker/state.bin to /etc/buntracker/buntracker.env",
+    );
     expect(r.stdout).not.toContain("admin token");
     expect(r.stdout).toContain("  - rewrite the unit /etc/systemd/system/buntracker.service:");
     expect(r.stdout).toContain("      -Type=simple\n      +Type=exec\n");
@@ -604,7 +645,10 @@ describe("install", () => {
 
     // An install from before the admin listener keeps /metrics where its scrapes find it: nothing is added.
     const envFile = join(sb.root, "etc/buntracker/buntracker.env");
-    await writeFile(envFile, (await sb.file("etc/buntracker/buntracker.env")).replace(/^BUNTRACKER_ADMIN_LISTEN=.*\n/m, ""));
+    await writeFile(
+      envFile,
+      (await sb.file("etc/buntracker/buntracker.env")).replace(/^BUNTRACKER_ADMIN_LISTEN=.*\n/m, ""),
+    );
     const upgrade = sb.run(["install"]);
     expectOk(upgrade);
     expect((await sb.env()).BUNTRACKER_ADMIN_LISTEN).toBeUndefined();
@@ -615,7 +659,9 @@ describe("install", () => {
     const sb = await sandbox();
     const r = sb.run(["install", "--listen", "6970"]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('invalid --admin-listen "127.0.0.1:6970": the admin listener needs a port of its own (--listen uses 6970)');
+    expect(r.stderr).toContain(
+      'invalid --admin-listen "127.0.0.1:6970": the admin listener needs a port of its own (--listen uses 6970)',
+    );
     expect(existsSync(join(sb.root, "etc/buntracker/buntracker.env"))).toBe(false);
   });
 
@@ -642,7 +688,8 @@ describe("install", () => {
 
 describe("the CPU an x64 executable needs", () => {
   // /proc/cpuinfo flags lines: a VM with QEMU's default kvm64 CPU type, a Core 2 (SSSE3 only), a Nehalem.
-  const KVM64 = "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc nopl xtopology cpuid tsc_known_freq pni cx16 x2apic hypervisor lahf_lm cpuid_fault pti";
+  const KVM64 =
+    "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc nopl xtopology cpuid tsc_known_freq pni cx16 x2apic hypervisor lahf_lm cpuid_fault pti";
   const CORE2 = `${KVM64} ssse3`;
   const NEHALEM = `${CORE2} sse4_1 sse4_2 popcnt`;
 
@@ -655,17 +702,25 @@ describe("the CPU an x64 executable needs", () => {
     new DataView(elf.buffer).setUint16(18, 62, true); // EM_X86_64
     await writeFile(join(sb.release, "buntracker"), elf, { mode: 0o755 });
     const cpuinfo = join(sb.dir, "cpuinfo");
-    await writeFile(cpuinfo, `processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: ${flags}\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`);
+    await writeFile(
+      cpuinfo,
+      `processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: ${flags}\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`,
+    );
     return { sb, env: { BUNTRACKER_CPUINFO: cpuinfo } };
   }
 
   test("refuses, in one line and changing nothing, on a CPU without SSSE3, SSE4.1, SSE4.2 and POPCNT", async () => {
-    for (const [flags, missing] of [[KVM64, "SSSE3 SSE4.1 SSE4.2 POPCNT"], [CORE2, "SSE4.1 SSE4.2 POPCNT"]]) {
+    for (const [flags, missing] of [
+      [KVM64, "SSSE3 SSE4.1 SSE4.2 POPCNT"],
+      [CORE2, "SSE4.1 SSE4.2 POPCNT"],
+    ]) {
       const { sb, env } = await x64Sandbox(flags);
       const r = sb.run(["install"], { env });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toBe(`buntracker: this CPU lacks ${missing}, which buntracker needs (x86-64-v2: Intel Nehalem, AMD Bulldozer or newer); in a virtual machine choose the host CPU type, not qemu64 or kvm64\n`);
+      expect(r.stderr).toBe(
+        `buntracker: this CPU lacks ${missing}, which buntracker needs (x86-64-v2: Intel Nehalem, AMD Bulldozer or newer); in a virtual machine choose the host CPU type, not qemu64 or kvm64\n`,
+      );
       expect(existsSync(join(sb.root, "opt"))).toBe(false);
       expect(await sb.calls()).toEqual([]);
     }
@@ -733,9 +788,15 @@ describe("configure", () => {
     const sb = await installed();
     expectOk(sb.run(["configure", "--interval-secs", "900", "--peer-timeout-secs", "1800", "--log-level", "debug"]));
     const env = await sb.env();
-    expect([env.BUNTRACKER_INTERVAL_SECS, env.BUNTRACKER_PEER_TIMEOUT_SECS, env.BUNTRACKER_LOG_LEVEL]).toEqual(["900", "1800", "debug"]);
+    expect([env.BUNTRACKER_INTERVAL_SECS, env.BUNTRACKER_PEER_TIMEOUT_SECS, env.BUNTRACKER_LOG_LEVEL]).toEqual([
+      "900",
+      "1800",
+      "debug",
+    ]);
     const parsed = parseArgs([], env);
-    expect(parsed.kind === "run" && [parsed.config.intervalS, parsed.config.peerTimeoutS, parsed.config.logLevel]).toEqual([900, 1800, "debug"]);
+    expect(
+      parsed.kind === "run" && [parsed.config.intervalS, parsed.config.peerTimeoutS, parsed.config.logLevel],
+    ).toEqual([900, 1800, "debug"]);
     expect((await sb.calls()).filter((c) => c.includes("restart"))).toHaveLength(2);
 
     expectOk(sb.run(["stop"]));
@@ -766,16 +827,23 @@ describe("configure", () => {
     // And then an interval above that timeout is refused, naming the timeout.
     const up = sb.run(["configure", "--interval-secs", "900"]);
     expect(up.code).toBe(1);
-    expect(up.stderr).toContain('invalid BUNTRACKER_PEER_TIMEOUT_SECS "600": the peer timeout must be at least the announce interval (--interval-secs, 900)');
+    expect(up.stderr).toContain(
+      'invalid BUNTRACKER_PEER_TIMEOUT_SECS "600": the peer timeout must be at least the announce interval (--interval-secs, 900)',
+    );
   });
 
   test("passes on the tracker's warning about a variable in the settings file that is no setting", async () => {
     const sb = await installed();
     expectOk(sb.run(["stop"]));
-    await writeFile(join(sb.root, "etc/buntracker/buntracker.env"), `${await sb.file("etc/buntracker/buntracker.env")}BUNTRACKER_LOG_LEVLE=debug\n`);
+    await writeFile(
+      join(sb.root, "etc/buntracker/buntracker.env"),
+      `${await sb.file("etc/buntracker/buntracker.env")}BUNTRACKER_LOG_LEVLE=debug\n`,
+    );
     const r = sb.run(["configure", "--log-level", "warn"]);
     expectOk(r);
-    expect(r.stderr).toBe("buntracker: warning: BUNTRACKER_LOG_LEVLE is not a setting (did you mean BUNTRACKER_LOG_LEVEL?)\n");
+    expect(r.stderr).toBe(
+      "buntracker: warning: BUNTRACKER_LOG_LEVLE is not a setting (did you mean BUNTRACKER_LOG_LEVEL?)\n",
+    );
   });
 
   test("without options it asks for each value at a terminal; an empty answer keeps it", async () => {
@@ -832,7 +900,10 @@ describe("service commands", () => {
   test("start, stop, restart, status and logs drive systemctl and journalctl", async () => {
     const sb = await installed();
     const token = (await sb.file("etc/buntracker/admin-token")).trim();
-    await writeFile(join(sb.root, "var/lib/buntracker/deny.txt"), "# comment\n0123456789abcdef0123456789abcdef01234567\nfedcba9876543210fedcba9876543210fedcba98 spam\n");
+    await writeFile(
+      join(sb.root, "var/lib/buntracker/deny.txt"),
+      "# comment\n0123456789abcdef0123456789abcdef01234567\nfedcba9876543210fedcba9876543210fedcba98 spam\n",
+    );
     const before = (await sb.calls()).length;
     expectOk(sb.run(["stop"]));
     expectOk(sb.run(["start"]));
@@ -870,11 +941,22 @@ describe("service commands", () => {
     const sb = await sandbox();
     await chmod(sb.dir, 0o755);
     await chmod(scratch, 0o755);
-    const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "bash", join(sb.release, "install-linux.sh"), "install"], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C" },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const p = Bun.spawnSync(
+      [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "bash",
+        join(sb.release, "install-linux.sh"),
+        "install",
+      ],
+      {
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C" },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     expect(p.exitCode).toBe(1);
     expect(p.stderr.toString()).toContain("must run as root");
   });
@@ -942,7 +1024,12 @@ describe("uninstall", () => {
     const r = sb.run(["uninstall", "--purge"], { systemd: false });
     expectOk(r);
     expect(r.stderr).toBe("");
-    for (const path of ["opt/buntracker", "etc/buntracker", "var/lib/buntracker", "etc/systemd/system/buntracker.service"]) {
+    for (const path of [
+      "opt/buntracker",
+      "etc/buntracker",
+      "var/lib/buntracker",
+      "etc/systemd/system/buntracker.service",
+    ]) {
       expect(existsSync(join(sb.root, path))).toBe(false);
     }
     expect(await sb.file("etc/passwd")).not.toContain("buntracker:");
@@ -955,11 +1042,19 @@ describe("uninstall", () => {
   });
 
   test("yes (or --purge) deletes settings, data and the user", async () => {
-    for (const how of [{ args: [], stdin: "y\n" }, { args: ["--purge"], stdin: undefined }]) {
+    for (const how of [
+      { args: [], stdin: "y\n" },
+      { args: ["--purge"], stdin: undefined },
+    ]) {
       const sb = await installed();
       const r = sb.run(["uninstall", ...how.args], { stdin: how.stdin });
       expectOk(r);
-      for (const path of ["opt/buntracker", "etc/buntracker", "var/lib/buntracker", "etc/systemd/system/buntracker.service"]) {
+      for (const path of [
+        "opt/buntracker",
+        "etc/buntracker",
+        "var/lib/buntracker",
+        "etc/systemd/system/buntracker.service",
+      ]) {
         expect(existsSync(join(sb.root, path))).toBe(false);
       }
       expect(await sb.file("etc/passwd")).not.toContain("buntracker:");
@@ -970,7 +1065,10 @@ describe("uninstall", () => {
 
 describe("lint", () => {
   test("shellcheck finds nothing in the shell scripts", () => {
-    const p = Bun.spawnSync(["shellcheck", "--severity=style", SCRIPT, join(REPO, "scripts", "release-notes.sh")], { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawnSync(["shellcheck", "--severity=style", SCRIPT, join(REPO, "scripts", "release-notes.sh")], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(p.stdout.toString() + p.stderr.toString()).toBe("");
     expect(p.exitCode).toBe(0);
   });

@@ -12,7 +12,9 @@ const script = await readFile(join(ROOT, "scripts", "install-windows.ps1"), "utf
 
 describe("install-windows.ps1", () => {
   test("is plain ASCII (Windows PowerShell 5.1 reads a file without a BOM in the ANSI code page)", () => {
-    const bad = [...script].map((c, i) => [c, i] as const).filter(([c]) => c.charCodeAt(0) > 0x7e || (c.charCodeAt(0) < 0x20 && !"\r\n\t".includes(c)));
+    const bad = [...script]
+      .map((c, i) => [c, i] as const)
+      .filter(([c]) => c.charCodeAt(0) > 0x7e || (c.charCodeAt(0) < 0x20 && !"\r\n\t".includes(c)));
     expect(bad.map(([c, i]) => `${JSON.stringify(c)} at ${i}`)).toEqual([]);
   });
 
@@ -32,17 +34,26 @@ describe("install-windows.ps1", () => {
     expect(stop.indexOf("Request-Shutdown")).toBeLessThan(stop.indexOf("Stop-ScheduledTask"));
     expect(stop.indexOf("Stop-ScheduledTask")).toBeLessThan(stop.indexOf("Stop-Process -Force"));
     // Every way of stopping goes through it.
-    for (const action of ["'stop' {", "'restart' {"]) expect(script.slice(script.indexOf(action)).split("\n")[0]).toContain("Stop-Tracker");
-    const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
+    for (const action of ["'stop' {", "'restart' {"])
+      expect(script.slice(script.indexOf(action)).split("\n")[0]).toContain("Stop-Tracker");
+    const install = script.slice(
+      script.indexOf("function Install-Tracker"),
+      script.indexOf("function Uninstall-Tracker"),
+    );
     expect(install).toContain("Stop-Tracker");
   });
 
   test("the task runs --config buntracker.toml only; the file it writes is one the tracker accepts, every file in %ProgramData%\\buntracker", () => {
     // One place for the settings: the task's command line names the file and nothing else.
-    const register = script.slice(script.indexOf("function Register-TrackerTask"), script.indexOf("function Install-Tracker"));
+    const register = script.slice(
+      script.indexOf("function Register-TrackerTask"),
+      script.indexOf("function Install-Tracker"),
+    );
     expect(register).toContain(`New-ScheduledTaskAction -Execute $Exe -Argument ('--config "' + $ConfigFile + '"')`);
     expect(script).toContain("$ConfigFile = Join-Path $DataDir 'buntracker.toml'");
-    const body = script.match(/function Get-TrackerArguments[^{]*\{\s*\$arguments = @\(([\s\S]*?)\)\s*(if [^\n]*)\s*return \$arguments\s*\}/);
+    const body = script.match(
+      /function Get-TrackerArguments[^{]*\{\s*\$arguments = @\(([\s\S]*?)\)\s*(if [^\n]*)\s*return \$arguments\s*\}/,
+    );
     expect(body).not.toBeNull();
     // The admin listener's flag is added when there is one (a fresh install: 127.0.0.1:6970).
     expect(body![2]).toBe("if ($AdminListen) { $arguments += @('--admin-listen', $AdminListen) }");
@@ -57,10 +68,15 @@ describe("install-windows.ps1", () => {
       $TokenFile: "C:\\ProgramData\\buntracker\\admin-token",
       $AdminListen: "127.0.0.1:6970",
     };
-    const args = [...list!.matchAll(/'([^']*)'|(\$\w+)/g)].map((m) => m[1] ?? sample[m[2]] ?? `unknown variable ${m[2]}`);
+    const args = [...list!.matchAll(/'([^']*)'|(\$\w+)/g)].map(
+      (m) => m[1] ?? sample[m[2]] ?? `unknown variable ${m[2]}`,
+    );
     for (const a of args.filter((a) => a.startsWith("--"))) expect(OPTIONS.map((o) => o.flag)).toContain(a);
     // What ConvertTo-Toml does with them: --flag-name VALUE -> flag_name = 'VALUE' (a TOML literal string).
-    const convert = script.slice(script.indexOf("function ConvertTo-Toml"), script.indexOf("function Register-TrackerTask"));
+    const convert = script.slice(
+      script.indexOf("function ConvertTo-Toml"),
+      script.indexOf("function Register-TrackerTask"),
+    );
     expect(convert).toContain(`$lines += ($Arguments[$i].Substring(2).Replace('-', '_') + " = '" + $value + "'")`);
     expect(convert).toContain(`if ($value -match "['\\r\\n]") { Fail`);
     const lines = ["# buntracker settings"];
@@ -86,37 +102,59 @@ describe("install-windows.ps1", () => {
   });
 
   test("leaves checking the settings to the tracker (--check-config), for the listen address and the task's command line", () => {
-    const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
+    const install = script.slice(
+      script.indexOf("function Install-Tracker"),
+      script.indexOf("function Uninstall-Tracker"),
+    );
     expect(script).toMatch(/& \$Program --check-config @Arguments/);
     expect(install).toContain("ConvertTo-ListenAddress $source $Listen");
     // An upgrade checks the settings file it is about to write (a kept one, or one made from install.json).
     expect(install).toContain("Invoke-CheckConfig $source @('--config', $candidate)");
-    expect(install.indexOf("[IO.File]::WriteAllText($candidate, $configText)")).toBeLessThan(install.indexOf("--config', $candidate"));
-    expect(install).toContain("Invoke-CheckConfig $source @('--listen', $listenAddress, '--admin-listen', $adminListen)");
+    expect(install.indexOf("[IO.File]::WriteAllText($candidate, $configText)")).toBeLessThan(
+      install.indexOf("--config', $candidate"),
+    );
+    expect(install).toContain(
+      "Invoke-CheckConfig $source @('--listen', $listenAddress, '--admin-listen', $adminListen)",
+    );
     // Checked before the running tracker is stopped, so a refused setting changes nothing.
     expect(install.indexOf("Invoke-CheckConfig")).toBeLessThan(install.indexOf("Stop-Tracker"));
     // No range check of its own.
     expect(script).not.toContain("65535");
     // What ConvertTo-ListenAddress reads is what --check-config prints.
-    const out = Bun.spawnSync([process.execPath, join(ROOT, "src", "main.ts"), "--check-config", "--listen", "6969"]).stdout.toString();
+    const out = Bun.spawnSync([
+      process.execPath,
+      join(ROOT, "src", "main.ts"),
+      "--check-config",
+      "--listen",
+      "6969",
+    ]).stdout.toString();
     expect(out).toMatch(/^listen = "\[::\]:6969"/m);
     expect(script).toContain(`'^listen = "([^"]*)"'`);
     // Read-ConfigSetting reads the same lines, from the file (the firewall port, status, the port start waits for).
-    expect(script).toContain("Invoke-CheckConfig $Program @('--config', $ConfigFile) | Where-Object { $_ -match \"^$Key = `\"([^`\"]*)`\"\" }");
+    expect(script).toContain(
+      'Invoke-CheckConfig $Program @(\'--config\', $ConfigFile) | Where-Object { $_ -match "^$Key = `"([^`"]*)`"" }',
+    );
     expect(install).toContain("$listenAddress = Read-ConfigSetting $Exe 'listen'");
-    expect(install.indexOf("[IO.File]::WriteAllText($ConfigFile, $configText)")).toBeLessThan(install.indexOf("Read-ConfigSetting $Exe 'listen'"));
+    expect(install.indexOf("[IO.File]::WriteAllText($ConfigFile, $configText)")).toBeLessThan(
+      install.indexOf("Read-ConfigSetting $Exe 'listen'"),
+    );
     expect(install.indexOf("Read-ConfigSetting $Exe 'listen'")).toBeLessThan(install.indexOf("Set-FirewallRules"));
   });
 
   test("starts at boot as LOCAL SERVICE, opens TCP and UDP for this program only, and uninstall undoes it all", () => {
     expect(script).toContain("New-ScheduledTaskTrigger -AtStartup");
     expect(script).toContain("$SidLocalService = 'S-1-5-19'");
-    expect(script).toMatch(/New-ScheduledTaskPrincipal -UserId \(Get-AccountName \$SidLocalService\) -LogonType ServiceAccount -RunLevel Limited/);
+    expect(script).toMatch(
+      /New-ScheduledTaskPrincipal -UserId \(Get-AccountName \$SidLocalService\) -LogonType ServiceAccount -RunLevel Limited/,
+    );
     expect(script).toContain("-ExecutionTimeLimit ([TimeSpan]::Zero)");
     expect(script).toMatch(/foreach \(\$protocol in 'TCP', 'UDP'\)/);
     expect(script).toMatch(/New-NetFirewallRule [^\n]*-Group \$FirewallGroup -Direction Inbound/);
     expect(script).toMatch(/-Protocol \$protocol -LocalPort \$Port -Program \$Exe/);
-    const uninstall = script.slice(script.indexOf("function Uninstall-Tracker"), script.indexOf("function Assert-Installed"));
+    const uninstall = script.slice(
+      script.indexOf("function Uninstall-Tracker"),
+      script.indexOf("function Assert-Installed"),
+    );
     expect(uninstall).toContain("Unregister-ScheduledTask -TaskName $TaskName");
     expect(uninstall).toContain("Remove-NetFirewallRule -Group $FirewallGroup");
     expect(uninstall).toContain("Remove-Item -LiteralPath $ProgramDir -Recurse");
@@ -124,13 +162,22 @@ describe("install-windows.ps1", () => {
   });
 
   test("checks the CPU before running the executable, for what install-linux.sh checks (POPCNT comes with SSE4.2)", async () => {
-    const linux = (await readFile(join(ROOT, "scripts", "install-linux.sh"), "utf8")).match(/^X64_CPU_FLAGS="([^"]+)"/m)![1].split(" ");
+    const linux = (await readFile(join(ROOT, "scripts", "install-linux.sh"), "utf8"))
+      .match(/^X64_CPU_FLAGS="([^"]+)"/m)![1]
+      .split(" ");
     // Windows' numbers for them (winnt.h PF_*_INSTRUCTIONS_AVAILABLE).
     const windowsNumber: Record<string, number> = { ssse3: 36, sse4_1: 37, sse4_2: 38 };
     const features = script.match(/\$features = \[ordered\]@\{([^}]*)\}/)?.[1] ?? "";
     const checked = Object.fromEntries([...features.matchAll(/'([^']+)' = (\d+)/g)].map((m) => [m[1], Number(m[2])]));
-    expect(checked).toEqual(Object.fromEntries(linux.filter((f) => f !== "popcnt").map((f) => [f.toUpperCase().replace("_", "."), windowsNumber[f]])));
-    const install = script.slice(script.indexOf("function Install-Tracker"), script.indexOf("function Uninstall-Tracker"));
+    expect(checked).toEqual(
+      Object.fromEntries(
+        linux.filter((f) => f !== "popcnt").map((f) => [f.toUpperCase().replace("_", "."), windowsNumber[f]]),
+      ),
+    );
+    const install = script.slice(
+      script.indexOf("function Install-Tracker"),
+      script.indexOf("function Uninstall-Tracker"),
+    );
     expect(install.indexOf("Assert-Cpu")).toBeGreaterThan(-1);
     expect(install.indexOf("Assert-Cpu")).toBeLessThan(install.indexOf("--version"));
   });

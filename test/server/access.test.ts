@@ -54,7 +54,9 @@ async function trackerProcess(args: string[], env: Record<string, string> = {}):
 
 /** An HTTP announce for the torrent `label`; resolves to the failure reason, or null when it was served. */
 async function announce(port: number, label: string, n = 1, left = 100): Promise<string | null> {
-  const r = await getBencode(`http://127.0.0.1:${port}/announce?${announceQuery({ infoHash: sha1(label), port: 6000 + n, peerId: peerId(n), left })}`);
+  const r = await getBencode(
+    `http://127.0.0.1:${port}/announce?${announceQuery({ infoHash: sha1(label), port: 6000 + n, peerId: peerId(n), left })}`,
+  );
   expect(r.status).toBe(200);
   return (r.body["failure reason"] as string | undefined) ?? null;
 }
@@ -64,7 +66,9 @@ async function scrapedHashes(port: number, labels: string[]): Promise<string[]> 
   const q = labels.map((l) => `info_hash=${pct(sha1(l))}`).join("&");
   const r = await getBencode(`http://127.0.0.1:${port}/scrape?${q}`);
   const files = r.body.files as Record<string, unknown>;
-  return Object.keys(files).map((k) => Buffer.from(k, "latin1").toString("hex")).sort();
+  return Object.keys(files)
+    .map((k) => Buffer.from(k, "latin1").toString("hex"))
+    .sort();
 }
 
 type Stats = { torrents: number; peers: number; seeders: number; leechers: number };
@@ -149,7 +153,12 @@ describe("reloading the list file", () => {
     await rm(list);
     await mkdir(list);
     const warning = await waitFor("a warning about the unreadable list", RELOAD_DEADLINE_MS, () =>
-      logEntries(t.logs).find((e) => e.level === "warn" && String(e.msg).includes("keeping the last good one") && e.why !== "the file does not exist"),
+      logEntries(t.logs).find(
+        (e) =>
+          e.level === "warn" &&
+          String(e.msg).includes("keeping the last good one") &&
+          e.why !== "the file does not exist",
+      ),
     );
     expect(String(warning.why)).toMatch(/EISDIR|directory/i);
     expect(await announce(t.httpPort, "kept")).toBe(NOT_ALLOWED);
@@ -165,7 +174,9 @@ describe("reloading the list file", () => {
     await writeFile(list, "");
     const t = await tracker(["--blacklist", list]);
     await rm(list);
-    await waitFor("the warning", RELOAD_DEADLINE_MS, () => logEntries(t.logs).some((e) => e.level === "warn" && e.why === "the file does not exist"));
+    await waitFor("the warning", RELOAD_DEADLINE_MS, () =>
+      logEntries(t.logs).some((e) => e.level === "warn" && e.why === "the file does not exist"),
+    );
     expect(await announce(t.httpPort, "x")).toBeNull();
     await writeFile(list, `${hexOf("x")}\n`);
     await waitFor("the new list", RELOAD_DEADLINE_MS, refused(t.httpPort, "x"));
@@ -192,11 +203,22 @@ describe("reloading the list file", () => {
     const list = join(dir, "deny.txt");
     await writeFile(list, [hexOf("a"), "not-a-hash", "", hexOf("b").slice(1), hexOf("c")].join("\n"));
     const t = await tracker(["--blacklist", list]);
-    const skipped = () => logEntries(t.logs).filter((e) => e.level === "warn" && String(e.msg).includes("not a 40-hex info hash"));
+    const skipped = () =>
+      logEntries(t.logs).filter((e) => e.level === "warn" && String(e.msg).includes("not a 40-hex info hash"));
     expect(skipped()).toHaveLength(1);
-    expect(skipped()[0]).toMatchObject({ path: list, lines: 2, first: [{ line: 2, text: "not-a-hash" }, { line: 4, text: hexOf("b").slice(1) }] });
+    expect(skipped()[0]).toMatchObject({
+      path: list,
+      lines: 2,
+      first: [
+        { line: 2, text: "not-a-hash" },
+        { line: 4, text: hexOf("b").slice(1) },
+      ],
+    });
     for (const label of ["a", "c"]) expect(await announce(t.httpPort, label)).toBe(NOT_ALLOWED);
-    expect(logEntries(t.logs).find((e) => e.msg === "access list loaded")).toMatchObject({ reason: "start", hashes: 2 });
+    expect(logEntries(t.logs).find((e) => e.msg === "access list loaded")).toMatchObject({
+      reason: "start",
+      hashes: 2,
+    });
 
     await writeFile(list, `# header\n${hexOf("a")}\noops\n`);
     await waitFor("the reload's warning", RELOAD_DEADLINE_MS, () => skipped().length === 2);
@@ -225,7 +247,10 @@ describe("reloading the list file", () => {
     const full = ["a", "b", "c"].map((l) => `${hexOf(l)}\n`).join("");
     await writeFile(list, full);
     const t = await tracker(["--access-mode", "allow", "--access-list", list]);
-    const loads = () => logEntries(t.logs).filter((e) => e.msg === "access list loaded").map((e) => e.hashes);
+    const loads = () =>
+      logEntries(t.logs)
+        .filter((e) => e.msg === "access list loaded")
+        .map((e) => e.hashes);
     await writeFile(list, "");
     await Bun.sleep(150);
     await writeFile(list, `# saved\n${full}`);
@@ -254,14 +279,20 @@ describe("SIGHUP (real process)", () => {
     await writeFile(real, `${hexOf("b")}\n`);
     await utimes(real, mtime, mtime);
     p.proc.kill("SIGHUP");
-    const reloaded = () => logEntries(p.output().split("\n")).filter((e) => e.msg === "access list loaded" && e.reason !== "start");
+    const reloaded = () =>
+      logEntries(p.output().split("\n")).filter((e) => e.msg === "access list loaded" && e.reason !== "start");
     await waitFor("the SIGHUP reload", RELOAD_DEADLINE_MS, () => reloaded().length > 0, p.output);
     expect(reloaded()).toEqual([expect.objectContaining({ reason: "SIGHUP", hashes: 1, mode: "deny" })]);
     expect(await announce(p.httpPort, "b")).toBe(NOT_ALLOWED);
     expect(await announce(p.httpPort, "a")).toBeNull();
 
     p.proc.kill("SIGHUP");
-    await waitFor("the second SIGHUP", RELOAD_DEADLINE_MS, () => p.output().includes('"msg":"access list unchanged"'), p.output);
+    await waitFor(
+      "the second SIGHUP",
+      RELOAD_DEADLINE_MS,
+      () => p.output().includes('"msg":"access list unchanged"'),
+      p.output,
+    );
     expect(reloaded()).toHaveLength(1);
     // SIGHUP is not a shutdown: still serving, and SIGTERM still exits cleanly.
     expect((await fetch(`http://127.0.0.1:${p.httpPort}/healthz`)).status).toBe(200);
@@ -299,9 +330,14 @@ describe("what clients see for a refused torrent", () => {
       const c = await UdpClient.open("127.0.0.1", t.udpPort!);
       try {
         const cid = await c.connect();
-        const denied = parseError(await c.request(announcePacket({ connectionId: cid, txid: 0x1234, infoHash: sha1("no"), port: 7001 })));
+        const denied = parseError(
+          await c.request(announcePacket({ connectionId: cid, txid: 0x1234, infoHash: sha1("no"), port: 7001 })),
+        );
         expect(denied).toEqual({ action: 3, txid: 0x1234, message: NOT_ALLOWED });
-        const ok = parseAnnounceReply(await c.request(announcePacket({ connectionId: cid, infoHash: sha1("ok"), port: 7002 })), 4);
+        const ok = parseAnnounceReply(
+          await c.request(announcePacket({ connectionId: cid, infoHash: sha1("ok"), port: 7002 })),
+          4,
+        );
         expect(ok.action).toBe(1);
         expect(ok.seeders).toBe(1);
 
@@ -370,11 +406,19 @@ describe("a torrent refused at runtime is hidden at once, and forgotten only aft
 
       await writeFile(list, refusing);
       // (Scrapes, not announces, to wait: an announce served before the reload would add a peer.)
-      await waitFor("the torrent to be refused", RELOAD_DEADLINE_MS, async () => (await scrapedHashes(t.httpPort, ["doomed"])).length === 0);
+      await waitFor(
+        "the torrent to be refused",
+        RELOAD_DEADLINE_MS,
+        async () => (await scrapedHashes(t.httpPort, ["doomed"])).length === 0,
+      );
       await expectHidden(t, held);
 
       await writeFile(list, serving);
-      await waitFor("the torrent to be served again", RELOAD_DEADLINE_MS, async () => (await scrapedHashes(t.httpPort, ["doomed"])).length === 1);
+      await waitFor(
+        "the torrent to be served again",
+        RELOAD_DEADLINE_MS,
+        async () => (await scrapedHashes(t.httpPort, ["doomed"])).length === 1,
+      );
       expect(await scrapeDoomed(t.httpPort)).toEqual(scraped);
     });
   }
@@ -392,14 +436,26 @@ describe("a torrent refused at runtime is hidden at once, and forgotten only aft
       expect(await announce(t.httpPort, l, 2 * i, 0)).toBeNull(); // completed
     }
     const q = labels.map((l) => `info_hash=${pct(sha1(l))}`).join("&");
-    const scrapeAll = async () => (await getBencode(`http://127.0.0.1:${t.httpPort}/scrape?${q}`)).body.files as Record<string, { downloaded: number }>;
+    const scrapeAll = async () =>
+      (await getBencode(`http://127.0.0.1:${t.httpPort}/scrape?${q}`)).body.files as Record<
+        string,
+        { downloaded: number }
+      >;
     const before = await scrapeAll();
     expect(Object.values(before).map((f) => f.downloaded)).toEqual(labels.map(() => 1));
     const totals = await stats(t.httpPort);
     await writeFile(list, "");
-    await waitFor("the empty list", RELOAD_DEADLINE_MS, async () => (await scrapedHashes(t.httpPort, labels)).length === 0);
+    await waitFor(
+      "the empty list",
+      RELOAD_DEADLINE_MS,
+      async () => (await scrapedHashes(t.httpPort, labels)).length === 0,
+    );
     await writeFile(list, full);
-    await waitFor("the full list", RELOAD_DEADLINE_MS, async () => (await scrapedHashes(t.httpPort, labels)).length === labels.length);
+    await waitFor(
+      "the full list",
+      RELOAD_DEADLINE_MS,
+      async () => (await scrapedHashes(t.httpPort, labels)).length === labels.length,
+    );
     expect(await scrapeAll()).toEqual(before);
     expect(await stats(t.httpPort)).toMatchObject({ torrents: totals.torrents, peers: totals.peers });
   });
@@ -408,7 +464,16 @@ describe("a torrent refused at runtime is hidden at once, and forgotten only aft
     const dir = await freshDir();
     const list = join(dir, "deny.txt");
     await writeFile(list, "");
-    const t = await tracker(["--blacklist", list, "--interval-secs", "1", "--min-interval-secs", "1", "--peer-timeout-secs", "2"]);
+    const t = await tracker([
+      "--blacklist",
+      list,
+      "--interval-secs",
+      "1",
+      "--min-interval-secs",
+      "1",
+      "--peer-timeout-secs",
+      "2",
+    ]);
     await loadTwoTorrents(t.httpPort);
     await writeFile(list, `${hexOf("doomed")}\n`);
     await waitFor("the torrent to be refused", RELOAD_DEADLINE_MS, refused(t.httpPort, "doomed"));
@@ -456,23 +521,44 @@ describe("configuration errors", () => {
   test("valid combinations, and the command line wins over the environment", () => {
     expect(config([])).toMatchObject({ accessMode: "off", accessList: null });
     expect(config(["--blacklist", "/x"])).toMatchObject({ accessMode: "deny", accessList: "/x" });
-    expect(config(["--blacklist", "/x", "--access-mode", "deny"])).toMatchObject({ accessMode: "deny", accessList: "/x" });
-    expect(config(["--access-mode", "allow", "--access-list", "/y"])).toMatchObject({ accessMode: "allow", accessList: "/y" });
-    expect(config([], { BUNTRACKER_ACCESS_MODE: "deny", BUNTRACKER_ACCESS_LIST: "/z" })).toMatchObject({ accessMode: "deny", accessList: "/z" });
-    expect(config(["--access-mode", "allow"], { BUNTRACKER_ACCESS_MODE: "deny", BUNTRACKER_ACCESS_LIST: "/z" })).toMatchObject({ accessMode: "allow" });
+    expect(config(["--blacklist", "/x", "--access-mode", "deny"])).toMatchObject({
+      accessMode: "deny",
+      accessList: "/x",
+    });
+    expect(config(["--access-mode", "allow", "--access-list", "/y"])).toMatchObject({
+      accessMode: "allow",
+      accessList: "/y",
+    });
+    expect(config([], { BUNTRACKER_ACCESS_MODE: "deny", BUNTRACKER_ACCESS_LIST: "/z" })).toMatchObject({
+      accessMode: "deny",
+      accessList: "/z",
+    });
+    expect(
+      config(["--access-mode", "allow"], { BUNTRACKER_ACCESS_MODE: "deny", BUNTRACKER_ACCESS_LIST: "/z" }),
+    ).toMatchObject({ accessMode: "allow" });
     expect(config(["--access-mode", "off"])).toMatchObject({ accessMode: "off", accessList: null });
   });
 
   test("contradictions and gaps get one clear message", () => {
-    expect(error(["--blacklist", "/x", "--access-mode", "allow"])).toBe("--blacklist is a deny list, but --access-mode is allow");
+    expect(error(["--blacklist", "/x", "--access-mode", "allow"])).toBe(
+      "--blacklist is a deny list, but --access-mode is allow",
+    );
     expect(error(["--access-mode", "deny"])).toBe("--access-mode deny needs --access-list PATH");
     expect(error(["--access-mode", "allow"])).toBe("--access-mode allow needs --access-list PATH");
     expect(error(["--access-list", "/x"])).toBe("--access-list needs --access-mode deny or allow");
-    expect(error(["--access-mode", "off", "--access-list", "/x"])).toBe("--access-list needs --access-mode deny or allow");
-    expect(error(["--access-mode", "maybe", "--access-list", "/x"])).toBe('invalid --access-mode "maybe": must be off, deny or allow');
-    expect(error(["--blacklist", "/x", "--access-list", "/y"])).toBe("--blacklist and --access-list both name a list: use one");
+    expect(error(["--access-mode", "off", "--access-list", "/x"])).toBe(
+      "--access-list needs --access-mode deny or allow",
+    );
+    expect(error(["--access-mode", "maybe", "--access-list", "/x"])).toBe(
+      'invalid --access-mode "maybe": must be off, deny or allow',
+    );
+    expect(error(["--blacklist", "/x", "--access-list", "/y"])).toBe(
+      "--blacklist and --access-list both name a list: use one",
+    );
     expect(error([], { BUNTRACKER_ACCESS_MODE: "deny" })).toBe("BUNTRACKER_ACCESS_MODE deny needs --access-list PATH");
-    expect(error([], { BUNTRACKER_BLACKLIST: "/x", BUNTRACKER_ACCESS_MODE: "allow" })).toBe("BUNTRACKER_BLACKLIST is a deny list, but BUNTRACKER_ACCESS_MODE is allow");
+    expect(error([], { BUNTRACKER_BLACKLIST: "/x", BUNTRACKER_ACCESS_MODE: "allow" })).toBe(
+      "BUNTRACKER_BLACKLIST is a deny list, but BUNTRACKER_ACCESS_MODE is allow",
+    );
   });
 
   test("a list that is missing or unreadable at start: exit 2 with one line, in either mode", async () => {
@@ -480,7 +566,11 @@ describe("configuration errors", () => {
     const dir = await freshDir();
     for (const [args, path, why] of [
       [["--blacklist", join(dir, "missing.txt")], join(dir, "missing.txt"), "does not exist"],
-      [["--access-mode", "allow", "--access-list", join(dir, "missing.txt")], join(dir, "missing.txt"), "does not exist"],
+      [
+        ["--access-mode", "allow", "--access-list", join(dir, "missing.txt")],
+        join(dir, "missing.txt"),
+        "does not exist",
+      ],
       [["--blacklist", dir], dir, "EISDIR"],
     ] as const) {
       const r = Bun.spawnSync([process.execPath, main, "--listen", "127.0.0.1:0", ...args]);
@@ -488,14 +578,20 @@ describe("configuration errors", () => {
       expect(r.stdout.toString()).toBe("");
       const err = r.stderr.toString();
       expect(err.trim().split("\n")).toHaveLength(1);
-      expect(err).toStartWith(`buntracker: cannot read the ${args[0] === "--blacklist" ? "deny" : "allow"} list ${path}: `);
+      expect(err).toStartWith(
+        `buntracker: cannot read the ${args[0] === "--blacklist" ? "deny" : "allow"} list ${path}: `,
+      );
       expect(err).toContain(why);
     }
   });
 
   test("the process exits 2 with that one line", () => {
     const main = join(import.meta.dir, "..", "..", "src", "main.ts");
-    for (const args of [["--access-mode", "deny"], ["--blacklist", "/x", "--access-mode", "allow"], ["--access-list", "/x"]]) {
+    for (const args of [
+      ["--access-mode", "deny"],
+      ["--blacklist", "/x", "--access-mode", "allow"],
+      ["--access-list", "/x"],
+    ]) {
       const r = Bun.spawnSync([process.execPath, main, "--listen", "127.0.0.1:0", ...args]);
       expect(r.exitCode).toBe(2);
       expect(r.stdout.toString()).toBe("");

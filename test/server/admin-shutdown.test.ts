@@ -32,9 +32,18 @@ test("with the admin token the tracker saves its state and exits 0; without it, 
 
   const url = `http://127.0.0.1:${adminPort}/admin/shutdown`;
   expect((await fetch(url, { method: "POST" })).status).toBe(401);
-  expect((await fetch(url, { method: "POST", headers: { authorization: "Bearer wrong-token-wrong-token" } })).status).toBe(401);
+  expect(
+    (await fetch(url, { method: "POST", headers: { authorization: "Bearer wrong-token-wrong-token" } })).status,
+  ).toBe(401);
   expect((await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(405); // GET
-  expect((await fetch(`http://127.0.0.1:${tracker.httpPort}/admin/shutdown`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
+  expect(
+    (
+      await fetch(`http://127.0.0.1:${tracker.httpPort}/admin/shutdown`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}` },
+      })
+    ).status,
+  ).toBe(404);
   expect(tracker.proc.exitCode).toBeNull();
 
   const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });

@@ -39,7 +39,13 @@ interface Admin {
   list: string;
   dir: string;
   /** One admin request; `token` null sends no Authorization header. */
-  call(method: string, query?: string, body?: unknown, token?: string | null, source?: string): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    query?: string,
+    body?: unknown,
+    token?: string | null,
+    source?: string,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** The hashes the list file holds, in file order (each occurrence), after checking it parses cleanly. */
   fileHashes(): Promise<string[]>;
 }
@@ -50,7 +56,15 @@ async function admin(content: string | null, args: string[] = ["--access-mode", 
   await mkdir(dir);
   const list = join(dir, "list.txt");
   if (content !== null) await writeFile(list, content);
-  const t = await startTestTracker([...args, "--access-list", list, "--admin-token", TOKEN, "--trust-proxy", "127.0.0.1/32"]);
+  const t = await startTestTracker([
+    ...args,
+    "--access-list",
+    list,
+    "--admin-token",
+    TOKEN,
+    "--trust-proxy",
+    "127.0.0.1/32",
+  ]);
   running.push(t);
   return {
     t,
@@ -60,7 +74,10 @@ async function admin(content: string | null, args: string[] = ["--access-mode", 
     async fileHashes() {
       const text = await readFile(list, "utf8");
       expect(parseList(text).invalid).toEqual([]);
-      return text.split("\n").filter((l) => /^[0-9a-f]{40}/i.test(l.trim())).map((l) => l.trim().slice(0, 40).toLowerCase());
+      return text
+        .split("\n")
+        .filter((l) => /^[0-9a-f]{40}/i.test(l.trim()))
+        .map((l) => l.trim().slice(0, 40).toLowerCase());
     },
   };
 }
@@ -69,7 +86,14 @@ let sources = 0;
 /** A client address nobody used yet (seen only by trackers that trust the local proxy). */
 const freshSource = () => `198.18.${(++sources >> 8) & 255}.${sources & 255}`;
 
-async function request(port: number, method: string, query: string, body: unknown, token: string | null = TOKEN, source = freshSource()) {
+async function request(
+  port: number,
+  method: string,
+  query: string,
+  body: unknown,
+  token: string | null = TOKEN,
+  source = freshSource(),
+) {
   const headers: Record<string, string> = { "x-forwarded-for": source };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   const res = await fetch(`http://127.0.0.1:${port}/api/blacklist${query}`, {
@@ -83,7 +107,9 @@ async function request(port: number, method: string, query: string, body: unknow
 
 async function announce(port: number, label: string, n = 1): Promise<string | null> {
   const peerId = new TextEncoder().encode(`-qB4650-${String(n).padStart(12, "0")}`);
-  const r = await getBencode(`http://127.0.0.1:${port}/announce?${announceQuery({ infoHash: sha1(label), port: 6000 + n, peerId, left: 1 })}`);
+  const r = await getBencode(
+    `http://127.0.0.1:${port}/announce?${announceQuery({ infoHash: sha1(label), port: 6000 + n, peerId, left: 1 })}`,
+  );
   return (r.body["failure reason"] as string | undefined) ?? null;
 }
 
@@ -100,7 +126,12 @@ describe("authorization", () => {
     ];
     for (const [why, token] of wrong) {
       for (const method of ["GET", "POST", "DELETE", "PUT"]) {
-        const r = await a.call(method, `?info_hash=${hexOf("x")}`, method === "POST" ? { info_hash: hexOf("y") } : undefined, token);
+        const r = await a.call(
+          method,
+          `?info_hash=${hexOf("x")}`,
+          method === "POST" ? { info_hash: hexOf("y") } : undefined,
+          token,
+        );
         expect({ why, method, status: r.status }).toEqual({ why, method, status: 401 });
         expect(typeof r.body.error).toBe("string");
         expect(r.headers.get("www-authenticate")).toStartWith("Bearer");
@@ -112,11 +143,21 @@ describe("authorization", () => {
 
   test("only the Bearer scheme is accepted", async () => {
     const a = await admin("");
-    for (const authorization of [`Basic ${btoa(`admin:${TOKEN}`)}`, TOKEN, `Token ${TOKEN}`, `Bearer`, `Bearer${TOKEN}`]) {
-      const res = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization, "x-forwarded-for": freshSource() } });
+    for (const authorization of [
+      `Basic ${btoa(`admin:${TOKEN}`)}`,
+      TOKEN,
+      `Token ${TOKEN}`,
+      `Bearer`,
+      `Bearer${TOKEN}`,
+    ]) {
+      const res = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, {
+        headers: { authorization, "x-forwarded-for": freshSource() },
+      });
       expect({ authorization, status: res.status }).toEqual({ authorization, status: 401 });
     }
-    const ok = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, { headers: { authorization: `bearer ${TOKEN}`, "x-forwarded-for": freshSource() } });
+    const ok = await fetch(`http://127.0.0.1:${a.t.httpPort}/api/blacklist`, {
+      headers: { authorization: `bearer ${TOKEN}`, "x-forwarded-for": freshSource() },
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -138,7 +179,13 @@ describe("authorization", () => {
     running.push(t);
     for (const token of [TOKEN, null]) {
       for (const method of ["GET", "POST", "DELETE"]) {
-        const r = await request(t.httpPort, method, "", method === "POST" ? { info_hash: hexOf("a") } : undefined, token);
+        const r = await request(
+          t.httpPort,
+          method,
+          "",
+          method === "POST" ? { info_hash: hexOf("a") } : undefined,
+          token,
+        );
         expect(r.status).toBe(404);
         expect(r.body.error).toContain("admin API is off");
       }
@@ -170,7 +217,8 @@ describe("throttling failed attempts", () => {
   test("after 5 failures a source gets 429 with Retry-After, its token unchecked; other sources are unaffected", async () => {
     const a = await admin("");
     const source = "203.0.113.9";
-    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) expect((await a.call("GET", "", undefined, WRONG, source)).status).toBe(401);
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++)
+      expect((await a.call("GET", "", undefined, WRONG, source)).status).toBe(401);
     const refused = await a.call("GET", "", undefined, WRONG, source);
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe(String(60 / AUTH_FAILURES_PER_MINUTE));
@@ -186,7 +234,11 @@ describe("throttling failed attempts", () => {
   test("a burst of 200 wrong tokens: 5 are checked, the rest refused; one log line, never the token", async () => {
     const a = await admin("");
     const source = "2001:db8:1:2::7";
-    const all = await Promise.all(Array.from({ length: 200 }, (_, i) => a.call("DELETE", `?info_hash=${hexOf("x")}`, undefined, `${WRONG}${i}`, i % 2 ? source : "2001:db8:1:2::8")));
+    const all = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        a.call("DELETE", `?info_hash=${hexOf("x")}`, undefined, `${WRONG}${i}`, i % 2 ? source : "2001:db8:1:2::8"),
+      ),
+    );
     const statuses = all.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBe(AUTH_FAILURES_PER_MINUTE);
     expect(statuses.filter((s) => s === 429).length).toBe(200 - AUTH_FAILURES_PER_MINUTE);
@@ -223,12 +275,18 @@ describe("reading the list", () => {
     const all = await a.call("GET");
     expect(all.status).toBe(200);
     expect(all.body).toEqual({ mode: "deny", total: 25, offset: 0, limit: 100, info_hashes: sorted });
-    expect((await a.call("GET", "?offset=10&limit=10")).body).toMatchObject({ total: 25, offset: 10, limit: 10, info_hashes: sorted.slice(10, 20) });
+    expect((await a.call("GET", "?offset=10&limit=10")).body).toMatchObject({
+      total: 25,
+      offset: 10,
+      limit: 10,
+      info_hashes: sorted.slice(10, 20),
+    });
     expect((await a.call("GET", "?offset=20&limit=10")).body.info_hashes).toEqual(sorted.slice(20));
     expect((await a.call("GET", "?offset=30")).body.info_hashes).toEqual([]);
     // Walking the pages gives every hash once.
     const walked: string[] = [];
-    for (let offset = 0; offset < 25; offset += 7) walked.push(...(await a.call("GET", `?offset=${offset}&limit=7`)).body.info_hashes);
+    for (let offset = 0; offset < 25; offset += 7)
+      walked.push(...(await a.call("GET", `?offset=${offset}&limit=7`)).body.info_hashes);
     expect(walked).toEqual(sorted);
     for (const bad of ["?limit=0", "?limit=1001", "?limit=-1", "?offset=-1", "?offset=abc", "?limit=", "?limit=1.5"]) {
       const r = await a.call("GET", bad);
@@ -331,7 +389,19 @@ describe("adding", () => {
 
   test("bad bodies get 400, oversized ones 413; nothing is written", async () => {
     const a = await admin("");
-    const bad: unknown[] = ["{not json", "", "null", "[]", "42", {}, { info_hash: 42 }, { info_hash: null }, { info_hash: "xyz" }, { info_hash: hexOf("a").slice(2) }, { hash: hexOf("a") }];
+    const bad: unknown[] = [
+      "{not json",
+      "",
+      "null",
+      "[]",
+      "42",
+      {},
+      { info_hash: 42 },
+      { info_hash: null },
+      { info_hash: "xyz" },
+      { info_hash: hexOf("a").slice(2) },
+      { hash: hexOf("a") },
+    ];
     for (const body of bad) {
       const r = await a.call("POST", "", body);
       expect({ body, status: r.status }).toEqual({ body, status: 400 });
@@ -384,7 +454,8 @@ describe("adding", () => {
     expect(await announce(a.t.httpPort, "busy", 1)).toBeNull();
     expect(await announce(a.t.httpPort, "busy", 2)).toBeNull();
     expect(await announce(a.t.httpPort, "quiet", 3)).toBeNull();
-    const stats = async () => (await (await fetch(`http://127.0.0.1:${a.t.httpPort}/api/stats`)).json()) as { torrents: number; peers: number };
+    const stats = async () =>
+      (await (await fetch(`http://127.0.0.1:${a.t.httpPort}/api/stats`)).json()) as { torrents: number; peers: number };
     expect(await stats()).toMatchObject({ torrents: 2, peers: 3 });
     expect((await a.call("POST", "", { info_hash: hexOf("busy") })).body.added).toBe(true);
     expect(await announce(a.t.httpPort, "busy", 4)).toBe(NOT_ALLOWED);
@@ -397,14 +468,24 @@ describe("adding", () => {
 
 describe("removing", () => {
   test("DELETE rewrites the file without the hash, keeping comments and everything else", async () => {
-    const before = [`# deny list`, `${hexOf("a")}  # spam`, ``, `# keep this note`, hexOf("b"), `${hexOf("c").toUpperCase()}`, ``].join("\n");
+    const before = [
+      `# deny list`,
+      `${hexOf("a")}  # spam`,
+      ``,
+      `# keep this note`,
+      hexOf("b"),
+      `${hexOf("c").toUpperCase()}`,
+      ``,
+    ].join("\n");
     const a = await admin(before);
     expect(await announce(a.t.httpPort, "b")).toBe(NOT_ALLOWED);
     const inode = (await stat(a.list)).ino;
 
     const r = await a.call("DELETE", `?info_hash=${hexOf("b")}`);
     expect(r).toMatchObject({ status: 200, body: { mode: "deny", info_hash: hexOf("b"), removed: true } });
-    expect(await readFile(a.list, "utf8")).toBe([`# deny list`, `${hexOf("a")}  # spam`, ``, `# keep this note`, `${hexOf("c").toUpperCase()}`, ``].join("\n"));
+    expect(await readFile(a.list, "utf8")).toBe(
+      [`# deny list`, `${hexOf("a")}  # spam`, ``, `# keep this note`, `${hexOf("c").toUpperCase()}`, ``].join("\n"),
+    );
     expect(await announce(a.t.httpPort, "b")).toBeNull();
     // Replaced atomically: a new file (written while the old one still existed) renamed over the old.
     expect((await stat(a.list)).ino).not.toBe(inode);
@@ -504,10 +585,16 @@ describe("allow mode", () => {
     expect(await announce(a.t.httpPort, "later")).toBe(NOT_ALLOWED);
     expect((await a.call("GET")).body).toMatchObject({ mode: "allow", total: 1, info_hashes: [hexOf("allowed")] });
 
-    expect((await a.call("POST", "", { info_hash: hexOf("later") })).body).toMatchObject({ mode: "allow", added: true });
+    expect((await a.call("POST", "", { info_hash: hexOf("later") })).body).toMatchObject({
+      mode: "allow",
+      added: true,
+    });
     expect(await announce(a.t.httpPort, "later")).toBeNull();
 
-    expect((await a.call("DELETE", `?info_hash=${hexOf("allowed")}`)).body).toMatchObject({ mode: "allow", removed: true });
+    expect((await a.call("DELETE", `?info_hash=${hexOf("allowed")}`)).body).toMatchObject({
+      mode: "allow",
+      removed: true,
+    });
     expect(await announce(a.t.httpPort, "allowed")).toBe(NOT_ALLOWED);
     expect(await a.fileHashes()).toEqual([hexOf("later")]);
   });
@@ -517,7 +604,13 @@ describe("concurrent edits", () => {
   test("50 concurrent adds plus duplicates: each hash in the file exactly once, and memory matches the file", async () => {
     const a = await admin(`# start\n${hexOf("pre")}`); // no trailing newline, to make the first append interesting
     const fresh = Array.from({ length: 50 }, (_, i) => hexOf(`c${i}`));
-    const bodies = [...fresh, ...fresh.slice(0, 20).map((h) => h.toUpperCase()), ...fresh.slice(30), hexOf("pre"), hexOf("pre")];
+    const bodies = [
+      ...fresh,
+      ...fresh.slice(0, 20).map((h) => h.toUpperCase()),
+      ...fresh.slice(30),
+      hexOf("pre"),
+      hexOf("pre"),
+    ];
     const results = await Promise.all(bodies.map((h) => a.call("POST", "", { info_hash: h })));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(results.filter((r) => r.body.added === true)).toHaveLength(50);
@@ -552,7 +645,9 @@ describe("concurrent edits", () => {
 
 describe("the admin token at start (real process)", () => {
   function run(args: string[], env: Record<string, string> = {}) {
-    const r = Bun.spawnSync([process.execPath, MAIN, "--listen", "127.0.0.1:0", ...args], { env: { ...process.env, ...env } });
+    const r = Bun.spawnSync([process.execPath, MAIN, "--listen", "127.0.0.1:0", ...args], {
+      env: { ...process.env, ...env },
+    });
     return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   }
   const expectOneLineExit2 = (r: { code: number | null; stdout: string; stderr: string }, text: string) => {

@@ -14,7 +14,9 @@ let base: string;
 const id = (prefix: string) => new TextEncoder().encode(prefix.padEnd(20, "x"));
 
 async function announce(label: string, port: number, peerId: string, left: number, event?: string) {
-  const r = await getBencode(`${base}/announce?${announceQuery({ infoHash: sha1(label), port, peerId: id(peerId), left, event })}`);
+  const r = await getBencode(
+    `${base}/announce?${announceQuery({ infoHash: sha1(label), port, peerId: id(peerId), left, event })}`,
+  );
   expect(r.body["failure reason"]).toBeUndefined();
 }
 
@@ -36,7 +38,15 @@ beforeAll(async () => {
   await announce("small", 5, "A2-1-36-0-", 100);
   // One UDP peer from a Deluge client on the same torrent, so both protocols feed the statistics.
   const c = await UdpClient.open("127.0.0.1", t.udpPort!);
-  await c.request(announcePacket({ connectionId: await c.connect(), infoHash: sha1("big"), peerId: id("-DE13F0-"), port: 6, left: 0n }));
+  await c.request(
+    announcePacket({
+      connectionId: await c.connect(),
+      infoHash: sha1("big"),
+      peerId: id("-DE13F0-"),
+      port: 6,
+      left: 0n,
+    }),
+  );
   c.close();
 });
 
@@ -49,10 +59,34 @@ describe("/api/stats", () => {
     const { status, body, headers } = await api("/api/stats");
     expect(status).toBe(200);
     expect(headers.get("content-type")).toContain("application/json");
-    expect(body).toMatchObject({ torrents: 2, peers: 6, peers_ipv4: 6, peers_ipv6: 0, peers_websocket: 0, seeders: 3, leechers: 3, completed: 1, interval: 1800, min_interval: 900, peer_timeout: 3000, udp_port: t.udpPort, websocket: true, websocket_connections: 0 });
+    expect(body).toMatchObject({
+      torrents: 2,
+      peers: 6,
+      peers_ipv4: 6,
+      peers_ipv6: 0,
+      peers_websocket: 0,
+      seeders: 3,
+      leechers: 3,
+      completed: 1,
+      interval: 1800,
+      min_interval: 900,
+      peer_timeout: 3000,
+      udp_port: t.udpPort,
+      websocket: true,
+      websocket_connections: 0,
+    });
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(body.uptime_secs).toBeGreaterThanOrEqual(0);
-    expect(Object.keys(body.requests_per_sec).sort()).toEqual(["http_announce", "http_scrape", "total", "udp_announce", "udp_connect", "udp_scrape", "ws_announce", "ws_scrape"]);
+    expect(Object.keys(body.requests_per_sec).sort()).toEqual([
+      "http_announce",
+      "http_scrape",
+      "total",
+      "udp_announce",
+      "udp_connect",
+      "udp_scrape",
+      "ws_announce",
+      "ws_scrape",
+    ]);
   });
 
   test("requests per second follow the traffic, split by protocol and kind", async () => {
@@ -144,7 +178,9 @@ describe("cost and abuse", () => {
 
   test("many readers within a second share one built answer per query", async () => {
     const before = await built(t);
-    const bodies = await Promise.all(Array.from({ length: 30 }, () => fetch(`${base}/api/top100?limit=500`).then((r) => r.text())));
+    const bodies = await Promise.all(
+      Array.from({ length: 30 }, () => fetch(`${base}/api/top100?limit=500`).then((r) => r.text())),
+    );
     // "limit=0500" and an unknown parameter are the same query.
     bodies.push(await (await fetch(`${base}/api/top100?limit=0500&x=1`)).text());
     // One build, or two if a second boundary fell within the burst (the cache keeps an answer for a second).
@@ -157,10 +193,13 @@ describe("cost and abuse", () => {
     // A tracker of its own, so the first /api/stats below is built now (not cached by an earlier test).
     const own = await startTestTracker();
     try {
-      const stats = async () => ((await (await fetch(`http://127.0.0.1:${own.httpPort}/api/stats`)).json()) as { torrents: number }).torrents;
+      const stats = async () =>
+        ((await (await fetch(`http://127.0.0.1:${own.httpPort}/api/stats`)).json()) as { torrents: number }).torrents;
       expect(await stats()).toBe(0);
       const q = announceQuery({ infoHash: sha1("fresh"), port: 7, peerId: id("-qB4650-"), left: 100 });
-      expect((await getBencode(`http://127.0.0.1:${own.httpPort}/announce?${q}`)).body["failure reason"]).toBeUndefined();
+      expect(
+        (await getBencode(`http://127.0.0.1:${own.httpPort}/announce?${q}`)).body["failure reason"],
+      ).toBeUndefined();
       expect(await stats()).toBe(0); // served from the cache
       const deadline = Date.now() + 3000;
       while ((await stats()) === 0 && Date.now() < deadline) await Bun.sleep(50);
@@ -197,7 +236,14 @@ describe("cost and abuse", () => {
 
 describe("bad requests", () => {
   test("bad query values get a JSON error with status 400", async () => {
-    for (const path of ["/api/top100?limit=501", "/api/top100?limit=-1", "/api/top100?limit=abc", "/api/top100?limit=", "/api/trends?range=1y", "/api/clients?range=x"]) {
+    for (const path of [
+      "/api/top100?limit=501",
+      "/api/top100?limit=-1",
+      "/api/top100?limit=abc",
+      "/api/top100?limit=",
+      "/api/trends?range=1y",
+      "/api/clients?range=x",
+    ]) {
       const { status, body } = await api(path);
       expect(status).toBe(400);
       expect(typeof body.error).toBe("string");
@@ -223,7 +269,9 @@ describe("/metrics", () => {
       if (line === undefined) throw new Error(`no ${series} in\n${text}`);
       return Number(line.slice(series.length + 1));
     };
-    expect(value('buntracker_requests_total{protocol="http",action="announce",outcome="ok"}')).toBeGreaterThanOrEqual(5);
+    expect(value('buntracker_requests_total{protocol="http",action="announce",outcome="ok"}')).toBeGreaterThanOrEqual(
+      5,
+    );
     expect(value('buntracker_requests_total{protocol="udp",action="connect",outcome="ok"}')).toBe(1);
     expect(value('buntracker_requests_total{protocol="udp",action="announce",outcome="ok"}')).toBe(1);
     expect(value("buntracker_torrents")).toBeGreaterThanOrEqual(2);
@@ -233,7 +281,12 @@ describe("/metrics", () => {
     expect(value("process_resident_memory_bytes")).toBeGreaterThan(1e6);
     expect(value("buntracker_expiry_sweep_seconds_count")).toBeGreaterThanOrEqual(0);
     // Every sample line belongs to a declared metric.
-    const declared = new Set(text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]));
+    const declared = new Set(
+      text
+        .split("\n")
+        .filter((l) => l.startsWith("# TYPE "))
+        .map((l) => l.split(" ")[2]),
+    );
     for (const line of text.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) {
       const name = line.split(/[{ ]/)[0];
       expect(declared.has(name) || declared.has(name.replace(/_(sum|count)$/, ""))).toBe(true);
@@ -248,10 +301,15 @@ describe("trend persistence", () => {
       const path = join(dir, "trends.jsonl");
       const first = await startTracker(["--listen", "127.0.0.1:0", "--trends-file", path]);
       const url = `http://127.0.0.1:${first.httpPort}`;
-      await fetch(`${url}/announce?${announceQuery({ infoHash: sha1("persist"), port: 9, peerId: id("-qB4650-"), left: 0 })}`);
+      await fetch(
+        `${url}/announce?${announceQuery({ infoHash: sha1("persist"), port: 9, peerId: id("-qB4650-"), left: 0 })}`,
+      );
       expect(await first.stop()).toBe(0);
       // Graceful shutdown wrote a final sample that saw the peer.
-      const lines = (await readFile(path, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+      const lines = (await readFile(path, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(lines.at(-1)).toMatchObject({ peers: 1, torrents: 1, clients: { qBittorrent: 1 } });
       const second = await startTracker(["--listen", "127.0.0.1:0", "--trends-file", path]);
       try {

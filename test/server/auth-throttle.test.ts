@@ -29,7 +29,12 @@ test("a flood from three sources logs three lines and one summary per period", a
   expect(lines.map((l) => l.source)).toEqual(["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
   await summary;
   expect(lines.length).toBe(4);
-  expect(lines[3]).toMatchObject({ level: "warn", sources_logged: 3, failures_not_logged: failures - 3, refused_429: refused });
+  expect(lines[3]).toMatchObject({
+    level: "warn",
+    sources_logged: 3,
+    failures_not_logged: failures - 3,
+    refused_429: refused,
+  });
   throttle.flush(); // an empty period logs nothing
   expect(lines.length).toBe(4);
 });

@@ -18,21 +18,35 @@ describe("command line", () => {
     expect(r.code).toBe(0);
     const m = r.stdout.trim().match(/^buntracker (\S+) \(([0-9a-f]{4,40})(-dirty)?\)$/);
     expect(m?.[1]).toBe(pkg.version);
-    const head = Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: import.meta.dir }).stdout.toString().trim();
+    const head = Bun.spawnSync(["git", "rev-parse", "HEAD"], { cwd: import.meta.dir })
+      .stdout.toString()
+      .trim();
     expect(head).toStartWith(m![2]);
   });
 
   test("--help lists every flag with its environment twin", () => {
     const r = runOnce(["--help"]);
     expect(r.code).toBe(0);
-    for (const flag of ["--listen", "--udp-listen", "--interval-secs", "--min-interval-secs", "--peer-timeout-secs", "--max-numwant", "--log-level"]) {
+    for (const flag of [
+      "--listen",
+      "--udp-listen",
+      "--interval-secs",
+      "--min-interval-secs",
+      "--peer-timeout-secs",
+      "--max-numwant",
+      "--log-level",
+    ]) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toContain("BUNTRACKER_PEER_TIMEOUT_SECS");
   });
 
   test("a bad value prints one clear line and exits 2", () => {
-    for (const [args, env] of [[["--interval-secs", "soon"], {}], [["--bogus"], {}], [[], { BUNTRACKER_LISTEN: "nowhere" }]] as const) {
+    for (const [args, env] of [
+      [["--interval-secs", "soon"], {}],
+      [["--bogus"], {}],
+      [[], { BUNTRACKER_LISTEN: "nowhere" }],
+    ] as const) {
       const r = runOnce([...args], env);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -46,7 +60,9 @@ describe("command line", () => {
     try {
       const r = runOnce(["--listen", `127.0.0.1:${first.httpPort}`, "--udp-listen", "off"]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`buntracker: cannot listen: HTTP port ${first.httpPort} on 127.0.0.1 is already in use (another tracker running?)\n`);
+      expect(r.stderr).toBe(
+        `buntracker: cannot listen: HTTP port ${first.httpPort} on 127.0.0.1 is already in use (another tracker running?)\n`,
+      );
     } finally {
       await first.stop();
     }
@@ -60,7 +76,9 @@ describe("command line", () => {
         const r = runOnce(["--listen", "127.0.0.1:0", "--udp-listen", at]);
         expect(r.code).toBe(1);
         const where = host === "::" ? "[::]" : host;
-        expect(r.stderr).toBe(`buntracker: cannot listen: UDP port ${taken.port} on ${where} is already in use (another tracker running?)\n`);
+        expect(r.stderr).toBe(
+          `buntracker: cannot listen: UDP port ${taken.port} on ${where} is already in use (another tracker running?)\n`,
+        );
       } finally {
         taken.close();
       }
@@ -77,7 +95,9 @@ describe("command line", () => {
     () => {
       const prefix = asNobody ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
       const run = (args: string[]) => {
-        const p = Bun.spawnSync([...prefix, process.execPath, MAIN, ...args], { env: { ...process.env, HOME: "/tmp" } });
+        const p = Bun.spawnSync([...prefix, process.execPath, MAIN, ...args], {
+          env: { ...process.env, HOME: "/tmp" },
+        });
         return { code: p.exitCode, stderr: p.stderr.toString() };
       };
       const hint = `ports below 1024 need root or CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep ${process.execPath})`;
@@ -99,7 +119,11 @@ describe("running", () => {
       expect(res.status).toBe(200);
       expect(await res.text()).toBe("ok\n");
       expect(await t.stop(signal)).toBe(0);
-      const lines = t.output().trim().split("\n").map((l) => JSON.parse(l));
+      const lines = t
+        .output()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(lines.map((l) => l.msg)).toEqual(["listening", "shutting down", "stopped"]);
       expect(lines[0].level).toBe("info");
     }

@@ -40,14 +40,18 @@ function breakStore(method: "announce" | "sweepIds"): () => void {
 }
 
 const httpAnnounce = (n: number) =>
-  getBencode(`http://127.0.0.1:${tracker.httpPort}/announce?${announceQuery({ infoHash: sha1(`faults ${n}`), port: 6000 + n })}`);
+  getBencode(
+    `http://127.0.0.1:${tracker.httpPort}/announce?${announceQuery({ infoHash: sha1(`faults ${n}`), port: 6000 + n })}`,
+  );
 
 test("a throw inside the expiry sweep timer is logged and counted; the timer and the tracker go on", async () => {
   const fault = nextFault();
   const repair = breakStore("sweepIds");
   expect(await fault).toBe("sweep");
   repair();
-  expect(tracker.logs.some((l) => l.includes('"unexpected error; still serving"') && l.includes('"where":"sweep"'))).toBe(true);
+  expect(
+    tracker.logs.some((l) => l.includes('"unexpected error; still serving"') && l.includes('"where":"sweep"')),
+  ).toBe(true);
   const runs = tracker.stats.ctx.faults.counts.get("sweep")!;
   expect(runs).toBeGreaterThanOrEqual(1);
   expect((await httpAnnounce(1)).status).toBe(200);
@@ -58,7 +62,9 @@ test("a throw inside the expiry sweep timer is logged and counted; the timer and
 test("a throw inside the HTTP handler gets a 500; the next announce is answered", async () => {
   const fault = nextFault();
   const repair = breakStore("announce");
-  const res = await fetch(`http://127.0.0.1:${tracker.httpPort}/announce?${announceQuery({ infoHash: sha1("faults http"), port: 6100 })}`);
+  const res = await fetch(
+    `http://127.0.0.1:${tracker.httpPort}/announce?${announceQuery({ infoHash: sha1("faults http"), port: 6100 })}`,
+  );
   repair();
   expect(res.status).toBe(500);
   expect(await fault).toBe("http handler");
@@ -85,7 +91,15 @@ test("a throw inside the UDP handler drops that datagram only; the next announce
 
 test("a throw inside the WebSocket message and close handlers keeps the tracker serving", async () => {
   const url = `ws://127.0.0.1:${tracker.httpPort}/announce`;
-  const announce = (n: number) => ({ action: "announce", info_hash: bin20("faults ws"), peer_id: webtorrentPeerId(n), numwant: 1, left: 1, event: "started", offers: [] });
+  const announce = (n: number) => ({
+    action: "announce",
+    info_hash: bin20("faults ws"),
+    peer_id: webtorrentPeerId(n),
+    numwant: 1,
+    left: 1,
+    event: "started",
+    offers: [],
+  });
   const a = await WsClient.open(url);
   let fault = nextFault();
   const repair = breakStore("announce");
@@ -130,7 +144,9 @@ test("a reload of the access list that throws is caught at the boundary; the tra
     t.access.reload = () => Promise.reject(new Error("invariant broken in reload"));
     await writeFile(list, `${"ab".repeat(20)}\n`); // the directory watch (or the poll) sees the change
     expect(await caught).toMatch(/^access list (reload|poll)$/);
-    const res = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: sha1("faults list"), port: 6300 })}`);
+    const res = await getBencode(
+      `http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: sha1("faults list"), port: 6300 })}`,
+    );
     expect(res.status).toBe(200);
     expect(res.body["failure reason"]).toBeUndefined();
   } finally {

@@ -20,12 +20,19 @@ import { type BValue, decodeBencode, latin1Bytes } from "../../src/codec/bencode
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { compactPeers, latin1, pct, sha1 } from "../helpers/http-client.ts";
 import { Prng } from "../../scripts/lib/prng.ts";
-import { announcePacket, connectPacket, parseAnnounceReply, PROTOCOL_ID_BYTES, scrapePacket } from "../helpers/udp-client.ts";
+import {
+  announcePacket,
+  connectPacket,
+  parseAnnounceReply,
+  PROTOCOL_ID_BYTES,
+  scrapePacket,
+} from "../helpers/udp-client.ts";
 
 const SEEDS = [1, 2, 3];
 const INTERVAL = 1800; // the defaults the tracker runs with below
 /** Replies carry the interval with ±10% jitter: the value to compare with when a reply's is within it. */
-const jitteredInterval = (got: unknown) => (typeof got === "number" && Math.abs(got - INTERVAL) <= INTERVAL / 10 ? INTERVAL : got);
+const jitteredInterval = (got: unknown) =>
+  typeof got === "number" && Math.abs(got - INTERVAL) <= INTERVAL / 10 ? INTERVAL : got;
 const MIN_INTERVAL = 900;
 const DEFAULT_NUMWANT = 50;
 const MAX_NUMWANT = 200;
@@ -103,12 +110,16 @@ class SwarmModel {
 /** Checks a returned peer list against the candidates: distinct, known, and exactly `expected` many. */
 function checkPeers(what: string, peers: string[], allowed: Set<string>, expected: number): void {
   if (new Set(peers).size !== peers.length) throw new Error(`${what}: duplicate peers ${peers.join(" ")}`);
-  for (const p of peers) if (!allowed.has(p)) throw new Error(`${what}: peer ${p} is not in the swarm (or is the requester or a seeder given to a seeder)`);
-  if (peers.length !== expected) throw new Error(`${what}: ${peers.length} peers, expected ${expected} (${allowed.size} available)`);
+  for (const p of peers)
+    if (!allowed.has(p))
+      throw new Error(`${what}: peer ${p} is not in the swarm (or is the requester or a seeder given to a seeder)`);
+  if (peers.length !== expected)
+    throw new Error(`${what}: ${peers.length} peers, expected ${expected} (${allowed.size} available)`);
 }
 
 function equalCounts(what: string, got: object, want: object): void {
-  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+  if (JSON.stringify(got) !== JSON.stringify(want))
+    throw new Error(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
 }
 
 const concat = (...parts: Uint8Array[]) => {
@@ -138,10 +149,12 @@ function mutate(rng: Prng, template: Uint8Array, other: Uint8Array): Uint8Array 
         b = concat(b, rng.bytes(rng.range(1, 200)));
         break;
       case 3:
-        if (b.length >= 12) new DataView(b.buffer).setUint32(8, rng.pick([0, 1, 2, 3, 4, 0x100, 0x101, 0xffffffff, rng.u32()]));
+        if (b.length >= 12)
+          new DataView(b.buffer).setUint32(8, rng.pick([0, 1, 2, 3, 4, 0x100, 0x101, 0xffffffff, rng.u32()]));
         break;
       case 4:
-        for (let f = rng.range(1, 10); f > 0 && b.length > 0; f--) b[rng.int(b.length)] = rng.pick([0, 0xff, rng.int(256)]);
+        for (let f = rng.range(1, 10); f > 0 && b.length > 0; f--)
+          b[rng.int(b.length)] = rng.pick([0, 0xff, rng.int(256)]);
         break;
       default:
         b = concat(b.slice(0, rng.int(b.length + 1)), other.slice(rng.int(other.length + 1)));
@@ -295,8 +308,22 @@ describe("UDP: random and mutated datagrams mixed with well-formed traffic", () 
 
         const templatesFor = (id: Uint8Array) => [
           connectPacket(rng.u32()),
-          announcePacket({ connectionId: id, txid: rng.u32(), infoHash: rng.pick(junkHashes), port: rng.range(1, 65535), left: 0n, event: 1 }),
-          announcePacket({ connectionId: id, txid: rng.u32(), infoHash: rng.pick(junkHashes), port: 6881, numWant: 500, options: rng.bytes(rng.int(40)) }),
+          announcePacket({
+            connectionId: id,
+            txid: rng.u32(),
+            infoHash: rng.pick(junkHashes),
+            port: rng.range(1, 65535),
+            left: 0n,
+            event: 1,
+          }),
+          announcePacket({
+            connectionId: id,
+            txid: rng.u32(),
+            infoHash: rng.pick(junkHashes),
+            port: 6881,
+            numWant: 500,
+            options: rng.bytes(rng.int(40)),
+          }),
           scrapePacket(id, junkHashes.slice(0, rng.range(0, 5)), rng.u32()),
         ];
         const foreignId = (u: Udp) => sessions.find((s) => s.udp.local !== u.local)!.id;
@@ -322,20 +349,44 @@ describe("UDP: random and mutated datagrams mixed with well-formed traffic", () 
           if (rng.chance(0.75)) {
             const hash = rng.pick(good);
             const peerPort = rng.range(6881, 6888);
-            const event = rng.pick([EV_NONE, EV_NONE, EV_NONE, EV_STARTED, EV_STARTED, EV_COMPLETED, EV_COMPLETED, EV_STOPPED]);
-            const left = event === EV_COMPLETED ? (rng.chance(0.9) ? 0 : 5) : rng.chance(0.3) ? 0 : rng.range(1, 1 << 20);
+            const event = rng.pick([
+              EV_NONE,
+              EV_NONE,
+              EV_NONE,
+              EV_STARTED,
+              EV_STARTED,
+              EV_COMPLETED,
+              EV_COMPLETED,
+              EV_STOPPED,
+            ]);
+            const left =
+              event === EV_COMPLETED ? (rng.chance(0.9) ? 0 : 5) : rng.chance(0.3) ? 0 : rng.range(1, 1 << 20);
             const asked = rng.pick([-1, -1, 0, 1, 3, 10, 50, 200, 1000, 0x7fffffff, -5]);
             const reply = await s.udp.request(
-              announcePacket({ connectionId: s.id, txid, infoHash: hash, port: peerPort, left: BigInt(left), event, numWant: asked }),
+              announcePacket({
+                connectionId: s.id,
+                txid,
+                infoHash: hash,
+                port: peerPort,
+                left: BigInt(left),
+                event,
+                numWant: asked,
+              }),
             );
             const cand = model.announce(latin1(hash), peerKey(s.udp.local, peerPort), s.family, left, event);
-            if (u32(reply, 0) !== 1) throw new Error(`${where}: expected an announce reply, got ${Buffer.from(reply).toString("hex")}`);
+            if (u32(reply, 0) !== 1)
+              throw new Error(`${where}: expected an announce reply, got ${Buffer.from(reply).toString("hex")}`);
             if (reply.length > UDP_BUDGET) throw new Error(`${where}: reply of ${reply.length} bytes`);
             const r = parseAnnounceReply(reply, s.family);
             const c = model.counts(latin1(hash));
-            equalCounts(where, { txid: r.txid, interval: jitteredInterval(r.interval), seeders: r.seeders, leechers: r.leechers }, { txid, interval: INTERVAL, seeders: c.seeders, leechers: c.leechers });
+            equalCounts(
+              where,
+              { txid: r.txid, interval: jitteredInterval(r.interval), seeders: r.seeders, leechers: r.leechers },
+              { txid, interval: INTERVAL, seeders: c.seeders, leechers: c.leechers },
+            );
             const allowed = s.family === 4 ? cand.v4 : cand.v6;
-            const n = event === EV_STOPPED ? 0 : Math.min(asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT, UDP_CAP[s.family]);
+            const n =
+              event === EV_STOPPED ? 0 : Math.min(asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT, UDP_CAP[s.family]);
             checkPeers(where, r.peers, allowed, Math.min(n, allowed.size));
           } else {
             const hashes = Array.from({ length: rng.range(1, 6) }, () => (rng.chance(0.8) ? rng.pick(good) : unknown));
@@ -346,7 +397,11 @@ describe("UDP: random and mutated datagrams mixed with well-formed traffic", () 
             hashes.forEach((h, i) => {
               const c = model.counts(latin1(h));
               const o = 8 + 12 * i;
-              equalCounts(`${where} scrape #${i}`, [u32(reply, o), u32(reply, o + 4), u32(reply, o + 8)], [c.seeders, c.downloaded, c.leechers]);
+              equalCounts(
+                `${where} scrape #${i}`,
+                [u32(reply, o), u32(reply, o + 4), u32(reply, o + 8)],
+                [c.seeders, c.downloaded, c.leechers],
+              );
             });
           }
           udpSteps++;
@@ -358,7 +413,9 @@ describe("UDP: random and mutated datagrams mixed with well-formed traffic", () 
           const replies = await u.drain(0xd0000000 + i);
           const connects = u.sent.filter(isConnect);
           expect(u.sent.length).toBeGreaterThan(300);
-          expect(replies.map((r) => [r.length, u32(r, 0), u32(r, 4)])).toEqual(connects.map((p) => [16, 0, u32(p, 12)]));
+          expect(replies.map((r) => [r.length, u32(r, 0), u32(r, 4)])).toEqual(
+            connects.map((p) => [16, 0, u32(p, 12)]),
+          );
         }
         // Garbage with a valid id: whatever was answered is a well-formed reply within the budget.
         const replies = await withId.udp.drain(0xd00000ff);
@@ -382,7 +439,11 @@ describe("UDP: random and mutated datagrams mixed with well-formed traffic", () 
         const fresh = await UdpSession.open("127.0.0.3", "127.0.0.1", port);
         closers.push(fresh.udp);
         const reply = await fresh.udp.request(scrapePacket(fresh.id, [...good, unknown], 0x5ca1ab1e));
-        const got = [...good, unknown].map((_, i) => [u32(reply, 8 + 12 * i), u32(reply, 12 + 12 * i), u32(reply, 16 + 12 * i)]);
+        const got = [...good, unknown].map((_, i) => [
+          u32(reply, 8 + 12 * i),
+          u32(reply, 12 + 12 * i),
+          u32(reply, 16 + 12 * i),
+        ]);
         const want = [...good, unknown].map((h) => {
           const c = model.counts(latin1(h));
           return [c.seeders, c.downloaded, c.leechers];
@@ -401,11 +462,31 @@ describe("UDP: random and mutated datagrams mixed with well-formed traffic", () 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP
 
-const TRACKER_PATHS = ["/announce", "/scrape", "/announce.php", "/scrape.php", "/k3y/announce", "/k3y/scrape", "/announce/"];
+const TRACKER_PATHS = [
+  "/announce",
+  "/scrape",
+  "/announce.php",
+  "/scrape.php",
+  "/k3y/announce",
+  "/k3y/scrape",
+  "/announce/",
+];
 const OTHER_PATHS = ["/nothing", "/announcex", "/scraper"];
 const QUERY_CHARS = "%&=+;#?/ 0123456789abcdefABCDEFxyz-_.~";
 const TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-const KNOWN_HEADERS = ["accept-encoding", "x-forwarded-for", "x-real-ip", "cf-connecting-ip", "forwarded", "user-agent", "cookie", "range", "authorization", "accept", "if-none-match"];
+const KNOWN_HEADERS = [
+  "accept-encoding",
+  "x-forwarded-for",
+  "x-real-ip",
+  "cf-connecting-ip",
+  "forwarded",
+  "user-agent",
+  "cookie",
+  "range",
+  "authorization",
+  "accept",
+  "if-none-match",
+];
 
 function randomText(rng: Prng, n: number, alphabet: string): string {
   let s = "";
@@ -421,7 +502,8 @@ function randomLatin1(rng: Prng, n: number, lo = 0, hi = 255): string {
 }
 
 /** Mostly small, sometimes near or past Bun's 16 KiB limit on the request head. */
-const hugeLength = (rng: Prng) => (rng.chance(0.8) ? rng.pick([0, 1, 10, 100, 1000]) : rng.pick([8000, 15000, 17000, 70000]));
+const hugeLength = (rng: Prng) =>
+  rng.chance(0.8) ? rng.pick([0, 1, 10, 100, 1000]) : rng.pick([8000, 15000, 17000, 70000]);
 
 /** Mutations of a valid query string, as text. */
 function mutateQuery(rng: Prng, q: string): string {
@@ -444,7 +526,10 @@ function mutateQuery(rng: Prng, q: string): string {
         q += "&" + q; // every parameter twice
         break;
       case 5:
-        q = q.replace(/=[^&]*/, "=" + rng.pick(["", "-1", "99999999999999999999999", "1e9", "0x10", "%", "%zz", "%2", "+", "NaN", "stopped"]));
+        q = q.replace(
+          /=[^&]*/,
+          "=" + rng.pick(["", "-1", "99999999999999999999999", "1e9", "0x10", "%", "%zz", "%2", "+", "NaN", "stopped"]),
+        );
         break;
       case 6:
         q = q.replaceAll(rng.pick(["&", "=", "%"]), rng.pick(["=", "&", "%25", ""]));
@@ -479,7 +564,11 @@ function rawExchange(host: string, port: number, data: Uint8Array, localAddress?
     });
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new Error(`raw HTTP: no close within 5 s; got ${JSON.stringify(Buffer.concat(chunks).toString("latin1").slice(0, 200))}`));
+      reject(
+        new Error(
+          `raw HTTP: no close within 5 s; got ${JSON.stringify(Buffer.concat(chunks).toString("latin1").slice(0, 200))}`,
+        ),
+      );
     }, 5000);
     s.on("data", (d: Buffer) => chunks.push(d));
     s.on("error", () => {}); // a reset is a closed connection; "close" follows
@@ -500,7 +589,8 @@ function parseResponses(all: Buffer, head: boolean): RawResponse[] {
   let o = 0;
   while (o < all.length) {
     const end = all.indexOf("\r\n\r\n", o);
-    if (end < 0) throw new Error(`incomplete response head: ${JSON.stringify(all.subarray(o).toString("latin1").slice(0, 300))}`);
+    if (end < 0)
+      throw new Error(`incomplete response head: ${JSON.stringify(all.subarray(o).toString("latin1").slice(0, 300))}`);
     const text = all.subarray(o, end).toString("latin1");
     const m = /^HTTP\/1\.1 (\d{3}) /.exec(text);
     if (m === null) throw new Error(`not an HTTP response: ${JSON.stringify(text.slice(0, 300))}`);
@@ -514,7 +604,13 @@ function parseResponses(all: Buffer, head: boolean): RawResponse[] {
 const STACK_TRACE = /\n\s+at |internal error|Error:/;
 
 /** The acceptable outcomes for garbage; returns a description of what was wrong, or null. */
-function judge(status: number, contentType: string | null, body: Uint8Array, trackerRoute: boolean, head = false): string | null {
+function judge(
+  status: number,
+  contentType: string | null,
+  body: Uint8Array,
+  trackerRoute: boolean,
+  head = false,
+): string | null {
   const text = Buffer.from(body).toString("latin1");
   if (STACK_TRACE.test(text)) return `a stack trace or internal error: ${text.slice(0, 300)}`;
   if (status === 200) {
@@ -534,12 +630,29 @@ function judge(status: number, contentType: string | null, body: Uint8Array, tra
 }
 
 /** A raw HTTP/1.x request (possibly malformed) aimed at a tracker route or another path. */
-function rawRequest(rng: Prng, queries: string[]): { bytes: Uint8Array; trackerRoute: boolean; malformedLine: boolean } {
+function rawRequest(
+  rng: Prng,
+  queries: string[],
+): { bytes: Uint8Array; trackerRoute: boolean; malformedLine: boolean } {
   if (rng.chance(0.1)) return { bytes: rng.bytes(rng.int(2000)), trackerRoute: false, malformedLine: true };
   const trackerRoute = rng.chance(0.85);
   const path = trackerRoute ? rng.pick(TRACKER_PATHS) : rng.pick(OTHER_PATHS);
   let malformedLine = false;
-  const method = rng.chance(0.8) ? "GET" : rng.pick(["HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "G ET", "get", "\x00GET", randomText(rng, rng.range(1, 12), TOKEN_CHARS)]);
+  const method = rng.chance(0.8)
+    ? "GET"
+    : rng.pick([
+        "HEAD",
+        "POST",
+        "PUT",
+        "DELETE",
+        "OPTIONS",
+        "TRACE",
+        "CONNECT",
+        "G ET",
+        "get",
+        "\x00GET",
+        randomText(rng, rng.range(1, 12), TOKEN_CHARS),
+      ]);
   if (!/^(GET|HEAD|POST|PUT|DELETE|OPTIONS|TRACE|CONNECT)$/.test(method)) malformedLine = true;
   // The target: a mutated query with any bytes at all (NUL, CR, LF, spaces, 0x80-0xff), or absolute form.
   let query = rng.chance(0.5) ? mutateQuery(rng, rng.pick(queries)) : rng.pick(queries);
@@ -547,15 +660,23 @@ function rawRequest(rng: Prng, queries: string[]): { bytes: Uint8Array; trackerR
   else if (rng.chance(0.3)) query += randomLatin1(rng, rng.range(1, 6), 0x21, 0xff);
   const target = (rng.chance(0.1) ? "http://tracker.example" : "") + path + (rng.chance(0.9) ? "?" + query : "");
   if (/[\x00-\x20\x7f]/.test(target)) malformedLine = true; // a control character or space breaks the line
-  const version = rng.chance(0.85) ? rng.pick(["HTTP/1.1", "HTTP/1.0"]) : rng.pick(["HTTP/1.2", "HTTP/2.0", "HTP/1.1", "", "HTTP/1.1 extra", randomLatin1(rng, 5)]);
+  const version = rng.chance(0.85)
+    ? rng.pick(["HTTP/1.1", "HTTP/1.0"])
+    : rng.pick(["HTTP/1.2", "HTTP/2.0", "HTP/1.1", "", "HTTP/1.1 extra", randomLatin1(rng, 5)]);
   if (!/^HTTP\/1\.[01]$/.test(version)) malformedLine = true;
   const eol = rng.chance(0.9) ? "\r\n" : rng.pick(["\n", "\r", "\n\r"]);
   if (eol !== "\r\n") malformedLine = true;
   let text = `${method} ${target} ${version}${eol}`;
   if (rng.chance(0.9)) text += `Host: tracker.example${eol}`;
   for (let k = rng.int(5); k > 0; k--) {
-    const name = rng.chance(0.5) ? rng.pick(KNOWN_HEADERS) : rng.chance(0.9) ? randomText(rng, rng.range(1, 20), TOKEN_CHARS) : randomLatin1(rng, rng.range(0, 20));
-    const value = rng.chance(0.9) ? randomLatin1(rng, hugeLength(rng), 0x20, 0xff) : randomLatin1(rng, rng.range(0, 50));
+    const name = rng.chance(0.5)
+      ? rng.pick(KNOWN_HEADERS)
+      : rng.chance(0.9)
+        ? randomText(rng, rng.range(1, 20), TOKEN_CHARS)
+        : randomLatin1(rng, rng.range(0, 20));
+    const value = rng.chance(0.9)
+      ? randomLatin1(rng, hugeLength(rng), 0x20, 0xff)
+      : randomLatin1(rng, rng.range(0, 50));
     text += rng.chance(0.95) ? `${name}: ${value}${eol}` : `${name}${value}${eol}`;
   }
   if (rng.chance(0.1)) text += `Content-Length: ${rng.pick(["0", "-1", "abc", "5"])}${eol}`;
@@ -585,7 +706,10 @@ describe("HTTP: random and mutated requests mixed with well-formed announces", (
         { host: "::1", base: `http://[::1]:${port}`, family: 6 as Family, ip: [...new Array(15).fill(0), 1] },
       ];
       const junkQueries = [
-        ...junkHashes.map((h, i) => `info_hash=${pct(h)}&peer_id=${pct(sha1(`peer ${i}`))}&port=${6000 + i}&uploaded=0&downloaded=0&left=${i % 2}&event=started&compact=${i % 2}&numwant=${i * 10}&ip=10.0.0.${i}`),
+        ...junkHashes.map(
+          (h, i) =>
+            `info_hash=${pct(h)}&peer_id=${pct(sha1(`peer ${i}`))}&port=${6000 + i}&uploaded=0&downloaded=0&left=${i % 2}&event=started&compact=${i % 2}&numwant=${i * 10}&ip=10.0.0.${i}`,
+        ),
         `info_hash=${pct(junkHashes[0])}&info_hash=${pct(junkHashes[1])}`,
         "",
         "info_hash=abc",
@@ -597,10 +721,14 @@ describe("HTTP: random and mutated requests mixed with well-formed announces", (
       const fetchGarbage = async (where: string) => {
         const trackerRoute = rng.chance(0.85);
         const path = trackerRoute ? rng.pick(TRACKER_PATHS) : rng.pick(OTHER_PATHS);
-        const query = rng.chance(0.7) ? mutateQuery(rng, rng.pick(junkQueries)) : randomLatin1(rng, rng.int(100), 0x20, 0xff);
+        const query = rng.chance(0.7)
+          ? mutateQuery(rng, rng.pick(junkQueries))
+          : randomLatin1(rng, rng.int(100), 0x20, 0xff);
         const headers: [string, string][] = [];
         for (let k = rng.int(4); k > 0; k--) {
-          const name = rng.chance(0.5) ? rng.pick(KNOWN_HEADERS) : "x-" + randomText(rng, rng.range(1, 30), TOKEN_CHARS);
+          const name = rng.chance(0.5)
+            ? rng.pick(KNOWN_HEADERS)
+            : "x-" + randomText(rng, rng.range(1, 30), TOKEN_CHARS);
           const value = rng.chance(0.3)
             ? rng.pick(["1.2.3.4", "::1, 10.0.0.1", "[::1]:80", "999.1.1.1", ",,,", "gzip", "for=1.2.3.4", "unknown"])
             : randomLatin1(rng, hugeLength(rng), 0x21, 0xff);
@@ -618,12 +746,17 @@ describe("HTTP: random and mutated requests mixed with well-formed announces", (
         const body = new Uint8Array(await res.arrayBuffer());
         note(`fetch ${res.status}`);
         const problem = judge(res.status, res.headers.get("content-type"), body, trackerRoute, method === "HEAD");
-        if (problem !== null) throw new Error(`${where}: ${method} ${path}?${JSON.stringify(query.slice(0, 200))}: ${problem}`);
+        if (problem !== null)
+          throw new Error(`${where}: ${method} ${path}?${JSON.stringify(query.slice(0, 200))}: ${problem}`);
       };
 
       const rawGarbage = async (where: string) => {
         const r = rawRequest(rng, junkQueries);
-        const [host, local] = rng.pick([["127.0.0.1", "127.0.0.1"], ["127.0.0.1", "127.0.0.2"], ["::1", "::1"]]);
+        const [host, local] = rng.pick([
+          ["127.0.0.1", "127.0.0.1"],
+          ["127.0.0.1", "127.0.0.2"],
+          ["::1", "::1"],
+        ]);
         const responses = await rawExchange(host, port, r.bytes, local);
         if (responses.length === 0) note("raw closed");
         for (const res of responses) {
@@ -633,7 +766,8 @@ describe("HTTP: random and mutated requests mixed with well-formed announces", (
           if (res.status === 505 && r.malformedLine && res.body.length === 0) continue;
           const ct = /\r\ncontent-type: *([^\r]*)/i.exec(res.head)?.[1] ?? null;
           const problem = judge(res.status, ct, res.body, r.trackerRoute, /^HEAD /.test(latin1(r.bytes)));
-          if (problem !== null) throw new Error(`${where}: raw ${JSON.stringify(latin1(r.bytes).slice(0, 300))}: ${problem}`);
+          if (problem !== null)
+            throw new Error(`${where}: raw ${JSON.stringify(latin1(r.bytes).slice(0, 300))}: ${problem}`);
         }
       };
 
@@ -661,25 +795,41 @@ describe("HTTP: random and mutated requests mixed with well-formed announces", (
           const bytes = new Uint8Array(await res.arrayBuffer());
           const cand = model.announce(latin1(hash), peerKey(c.host, peerPort), c.family, left, event);
           const body = decodeBencode(bytes) as Record<string, BValue>;
-          if (res.status !== 200 || "failure reason" in body) throw new Error(`${w}: announce failed: ${latin1(bytes)}`);
+          if (res.status !== 200 || "failure reason" in body)
+            throw new Error(`${w}: announce failed: ${latin1(bytes)}`);
           const counts = model.counts(latin1(hash));
           equalCounts(
             w,
-            [body.complete, body.incomplete, body.downloaded, jitteredInterval(body.interval), body["min interval"], body["external ip"]],
+            [
+              body.complete,
+              body.incomplete,
+              body.downloaded,
+              jitteredInterval(body.interval),
+              body["min interval"],
+              body["external ip"],
+            ],
             [counts.seeders, counts.leechers, counts.downloaded, INTERVAL, MIN_INTERVAL, String.fromCharCode(...c.ip)],
           );
           let peers: string[];
           if (compact) peers = [...compactPeers(body.peers, 6), ...compactPeers(body.peers6, 18)];
           else {
-            peers = (body.peers as { ip: string; port: number }[]).map((p) => (p.ip === "::1" ? `${V6_LOOPBACK}:${p.port}` : `${p.ip}:${p.port}`));
+            peers = (body.peers as { ip: string; port: number }[]).map((p) =>
+              p.ip === "::1" ? `${V6_LOOPBACK}:${p.port}` : `${p.ip}:${p.port}`,
+            );
           }
           const allowed = new Set([...cand.v4, ...cand.v6]);
-          const n = event === EV_STOPPED ? 0 : Math.min(asked === undefined || asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT);
+          const n =
+            event === EV_STOPPED
+              ? 0
+              : Math.min(asked === undefined || asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT);
           checkPeers(w, peers, allowed, Math.min(n, allowed.size));
         } else {
           const hashes = Array.from({ length: rng.range(1, 6) }, () => (rng.chance(0.8) ? rng.pick(good) : unknown));
           const res = await fetch(`${c.base}/scrape?${hashes.map((h) => `info_hash=${pct(h)}`).join("&")}`);
-          const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<string, Record<string, Record<string, number>>>;
+          const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<
+            string,
+            Record<string, Record<string, number>>
+          >;
           const want = Object.fromEntries(
             [...new Set(hashes.map(latin1))].sort().map((h) => {
               const x = model.counts(h);
@@ -697,10 +847,17 @@ describe("HTTP: random and mutated requests mixed with well-formed announces", (
       // Good requests still work, and the store holds what the model says.
       const all = [...good, unknown];
       const res = await fetch(`http://127.0.0.1:${port}/scrape?${all.map((h) => `info_hash=${pct(h)}`).join("&")}`);
-      const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<string, Record<string, Record<string, number>>>;
+      const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<
+        string,
+        Record<string, Record<string, number>>
+      >;
       for (const h of all) {
         const x = model.counts(latin1(h));
-        expect(body.files[latin1(h)]).toEqual({ complete: x.seeders, downloaded: x.downloaded, incomplete: x.leechers });
+        expect(body.files[latin1(h)]).toEqual({
+          complete: x.seeders,
+          downloaded: x.downloaded,
+          incomplete: x.leechers,
+        });
       }
       expect(await (await fetch(`http://[::1]:${port}/healthz`)).text()).toBe("ok\n");
       expect(tracker.logs.slice(logsBefore).filter((l) => l.includes("handler failed"))).toEqual([]);

@@ -45,9 +45,12 @@ function open(port: number, first?: string): Promise<net.Socket> {
 /** An announce that must succeed within `ms`; returns how long it took. */
 async function timedAnnounce(p: TrackerProcess, port: number, ms = 2000): Promise<number> {
   const started = performance.now();
-  const { status, body } = await getBencode(`http://127.0.0.1:${p.httpPort}/announce?${announceQuery({ infoHash: sha1("http limits"), port, left: 1 })}`, {
-    signal: AbortSignal.timeout(ms),
-  });
+  const { status, body } = await getBencode(
+    `http://127.0.0.1:${p.httpPort}/announce?${announceQuery({ infoHash: sha1("http limits"), port, left: 1 })}`,
+    {
+      signal: AbortSignal.timeout(ms),
+    },
+  );
   expect(status).toBe(200);
   expect(body["failure reason"]).toBeUndefined();
   return performance.now() - started;
@@ -85,20 +88,29 @@ describe("HTTP: slow, idle and oversized clients", () => {
     const p = await start();
     const h = sha1("long urls");
     const port = p.httpPort;
-    const request = (target: string, headers = "") => `GET ${target} HTTP/1.1\r\nHost: t\r\n${headers}Connection: close\r\n\r\n`;
+    const request = (target: string, headers = "") =>
+      `GET ${target} HTTP/1.1\r\nHost: t\r\n${headers}Connection: close\r\n\r\n`;
     const refused = ["HTTP/1.1 431 Request Header Fields Too Large", "closed"];
-    expect(refused).toContain(await rawStatus(port, request(`/announce?${announceQuery({ infoHash: h, port: 1 })}&x=${"a".repeat(64 * 1024)}`)));
+    expect(refused).toContain(
+      await rawStatus(port, request(`/announce?${announceQuery({ infoHash: h, port: 1 })}&x=${"a".repeat(64 * 1024)}`)),
+    );
     expect(refused).toContain(await rawStatus(port, request(`/${"a".repeat(1024 * 1024)}`)));
     expect(refused).toContain(await rawStatus(port, request("/announce", `X-Big: ${"b".repeat(64 * 1024)}\r\n`)));
-    expect(refused).toContain(await rawStatus(port, request("/announce", Array.from({ length: 2000 }, (_, i) => `X-${i}: v\r\n`).join(""))));
+    expect(refused).toContain(
+      await rawStatus(port, request("/announce", Array.from({ length: 2000 }, (_, i) => `X-${i}: v\r\n`).join(""))),
+    );
     // A head that never ends, 1 MiB of it.
     expect(refused).toContain(await rawStatus(port, `GET /announce HTTP/1.1\r\nX: ${"c".repeat(1024 * 1024)}`));
     // Within the 16 KiB limit everything is served: a scrape of 100 hashes (the most one scrape may ask for)
     // is about 6 KB, and a 15 KB URL is fine.
     const hashes = Array.from({ length: 100 }, (_, i) => sha1(`long urls ${i}`));
-    const scrape = await getBencode(`http://127.0.0.1:${port}/scrape?${hashes.map((x) => `info_hash=${pct(x)}`).join("&")}`);
+    const scrape = await getBencode(
+      `http://127.0.0.1:${port}/scrape?${hashes.map((x) => `info_hash=${pct(x)}`).join("&")}`,
+    );
     expect(Object.keys(scrape.body.files as object).length).toBe(100);
-    const long = await getBencode(`http://127.0.0.1:${port}/announce?${announceQuery({ infoHash: h, port: 2, left: 1 })}&x=${"a".repeat(15_000)}`);
+    const long = await getBencode(
+      `http://127.0.0.1:${port}/announce?${announceQuery({ infoHash: h, port: 2, left: 1 })}&x=${"a".repeat(15_000)}`,
+    );
     expect(long.body["failure reason"]).toBeUndefined();
     await timedAnnounce(p, 3);
     expect(p.output()).not.toContain('"level":"error"');
@@ -112,7 +124,10 @@ describe("HTTP: slow, idle and oversized clients", () => {
     const udp = await UdpClient.open("127.0.0.1", p.udpPort!);
     try {
       const id = await udp.connect();
-      const r = parseAnnounceReply(await udp.request(announcePacket({ connectionId: id, infoHash: sha1("fd limit"), port: 7 })), 4);
+      const r = parseAnnounceReply(
+        await udp.request(announcePacket({ connectionId: id, infoHash: sha1("fd limit"), port: 7 })),
+        4,
+      );
       expect(r.action).toBe(1);
     } finally {
       udp.close();

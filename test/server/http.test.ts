@@ -30,8 +30,24 @@ type Loopback = "127.0.0.1" | "::1";
 
 const DEFAULT_NUMWANT = 3;
 const MAX_NUMWANT = 5;
-const TRACKER_ARGS = ["--udp-listen", "off", "--default-numwant", String(DEFAULT_NUMWANT), "--max-numwant", String(MAX_NUMWANT)];
-const ANNOUNCE_KEYS = ["complete", "downloaded", "external ip", "incomplete", "interval", "min interval", "peers", "peers6"];
+const TRACKER_ARGS = [
+  "--udp-listen",
+  "off",
+  "--default-numwant",
+  String(DEFAULT_NUMWANT),
+  "--max-numwant",
+  String(MAX_NUMWANT),
+];
+const ANNOUNCE_KEYS = [
+  "complete",
+  "downloaded",
+  "external ip",
+  "incomplete",
+  "interval",
+  "min interval",
+  "peers",
+  "peers6",
+];
 
 const sorted = (xs: string[]) => [...xs].sort();
 
@@ -173,7 +189,6 @@ for (const fam of FAMILIES) {
     });
 
     describe("events", () => {
-
       test("paused, empty and a missing event are plain announces", async () => {
         const h = hash("paused");
         await c.announce({ infoHash: h, port: 3400, left: 10, event: "paused" });
@@ -249,7 +264,12 @@ for (const fam of FAMILIES) {
 
       test("a malformed hash gets a failure reason", async () => {
         const good = `info_hash=${pct(hash("scrape good"))}`;
-        for (const bad of [pct(new Uint8Array(19)), pct(new Uint8Array(21)), "%zz" + pct(new Uint8Array(19)), pct(new Uint8Array(19)) + "%"]) {
+        for (const bad of [
+          pct(new Uint8Array(19)),
+          pct(new Uint8Array(21)),
+          "%zz" + pct(new Uint8Array(19)),
+          pct(new Uint8Array(19)) + "%",
+        ]) {
           expect(await c.failure(`/scrape?${good}&info_hash=${bad}`)).toBe(FAILURE_TEXT.invalid_info_hash);
         }
       });
@@ -280,7 +300,15 @@ for (const fam of FAMILIES) {
       });
 
       test("unknown paths get 404", async () => {
-        for (const path of ["/index.html", "/healthz/x", "/tracker", "/favicon.ico", "/announcements", "/scraper", "/announce/x"]) {
+        for (const path of [
+          "/index.html",
+          "/healthz/x",
+          "/tracker",
+          "/favicon.ico",
+          "/announcements",
+          "/scraper",
+          "/announce/x",
+        ]) {
           const res = await fetch(c.url(path));
           expect(res.status).toBe(404);
           await res.arrayBuffer();
@@ -290,7 +318,10 @@ for (const fam of FAMILIES) {
       test("POST to announce or scrape gets 405 and registers nothing", async () => {
         const h = hash("post");
         for (const path of ["/announce", "/scrape"]) {
-          const res = await fetch(c.url(`${path}?${announceQuery({ infoHash: h, port: 7000 })}`), { method: "POST", body: "x" });
+          const res = await fetch(c.url(`${path}?${announceQuery({ infoHash: h, port: 7000 })}`), {
+            method: "POST",
+            body: "x",
+          });
           expect(res.status).toBe(405);
           expect(res.headers.get("allow")).toContain("GET");
           await res.arrayBuffer();
@@ -303,7 +334,11 @@ for (const fam of FAMILIES) {
         const asset = /src="(\/[^"]+\.js)"/.exec(html)![1];
         for (const path of ["/", "/healthz", "/metrics", asset]) {
           for (const method of ["PUT", "DELETE", "TRACE", "POST", "OPTIONS"]) {
-            const res = await rawHttp(fam.host, tracker.httpPort, `${method} ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+            const res = await rawHttp(
+              fam.host,
+              tracker.httpPort,
+              `${method} ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+            );
             expect({ method, path, status: res.status }).toEqual({ method, path, status: 405 });
             expect(res.head).toMatch(/\r\nallow: GET, HEAD\r\n/i);
           }
@@ -317,7 +352,11 @@ for (const fam of FAMILIES) {
         const query = announceQuery({ infoHash: h, port: 7100, left: 0 });
         const res = await rawHttp(fam.host, tracker.httpPort, `GET /announce?${query} HTTP/1.0\r\n\r\n`);
         expect(res.status).toBe(200);
-        expect(decodeBencode(res.body)).toMatchObject({ complete: 1, incomplete: 0, "external ip": latin1(Uint8Array.from(fam.ip)) });
+        expect(decodeBencode(res.body)).toMatchObject({
+          complete: 1,
+          incomplete: 0,
+          "external ip": latin1(Uint8Array.from(fam.ip)),
+        });
         const scrape = await rawHttp(fam.host, tracker.httpPort, `GET /scrape?info_hash=${pct(h)} HTTP/1.0\r\n\r\n`);
         expect(scrape.status).toBe(200);
         expect(latin1(scrape.body)).toBe(`d5:filesd20:${latin1(h)}d8:completei1e10:downloadedi0e10:incompletei0eeee`);

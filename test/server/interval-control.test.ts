@@ -77,13 +77,24 @@ describe("IntervalControl on a simulated clock", () => {
 
 describe("over real sockets", () => {
   test("adaptive mode: /api/stats and /metrics show the mode and the interval, replies carry it jittered", async () => {
-    const t = await startTestTracker(["--udp-listen", "off", "--interval-mode", "adaptive", "--interval-secs", String(MAX), "--min-interval-secs", String(MIN)]);
+    const t = await startTestTracker([
+      "--udp-listen",
+      "off",
+      "--interval-mode",
+      "adaptive",
+      "--interval-secs",
+      String(MAX),
+      "--min-interval-secs",
+      String(MIN),
+    ]);
     try {
       const stats = (await (await fetch(`http://127.0.0.1:${t.httpPort}/api/stats`)).json()) as Record<string, unknown>;
       expect(stats).toMatchObject({ interval: MIN, interval_mode: "adaptive", interval_load: 0, min_interval: MIN });
       const metrics = await (await fetch(`http://127.0.0.1:${t.httpPort}/metrics`)).text();
       expect(metrics).toContain(`buntracker_announce_interval_seconds ${MIN}\n`);
-      const r = await fetch(`http://127.0.0.1:${t.httpPort}/announce?info_hash=${pct(sha1("adaptive"))}&peer_id=-qB4650-000000000001&port=6881&left=0`);
+      const r = await fetch(
+        `http://127.0.0.1:${t.httpPort}/announce?info_hash=${pct(sha1("adaptive"))}&peer_id=-qB4650-000000000001&port=6881&left=0`,
+      );
       const body = decodeBencode(new Uint8Array(await r.arrayBuffer())) as Record<string, number>;
       // Never below the min interval: at the low bound the jitter window shifts up.
       expect(body.interval).toBeWithin(MIN, MIN * 1.2 + 1);
@@ -98,7 +109,9 @@ describe("over real sockets", () => {
     try {
       const seen = new Set<number>();
       for (let i = 0; i < 40; i++) {
-        const r = await fetch(`http://127.0.0.1:${t.httpPort}/announce?info_hash=${pct(sha1("fixed"))}&peer_id=-qB4650-000000000001&port=${7000 + i}&left=0`);
+        const r = await fetch(
+          `http://127.0.0.1:${t.httpPort}/announce?info_hash=${pct(sha1("fixed"))}&peer_id=-qB4650-000000000001&port=${7000 + i}&left=0`,
+        );
         const interval = (decodeBencode(new Uint8Array(await r.arrayBuffer())) as Record<string, number>).interval;
         expect(interval).toBeWithin(1620, 1981);
         seen.add(interval);

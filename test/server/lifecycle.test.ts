@@ -44,7 +44,11 @@ test("a step that hangs is abandoned after its bound; the final save still runs"
   await life.stop();
   expect(saved).toBe(true);
   expect(performance.now() - started).toBeLessThan(2000);
-  expect(logs.some((l) => l.includes('"stop: a step took too long; going on without it"') && l.includes('"step":"HTTP listeners"'))).toBe(true);
+  expect(
+    logs.some(
+      (l) => l.includes('"stop: a step took too long; going on without it"') && l.includes('"step":"HTTP listeners"'),
+    ),
+  ).toBe(true);
 });
 
 test("stop twice: one run of each step, and the second call waits for the first", async () => {

@@ -16,7 +16,14 @@ import { join } from "node:path";
 import { type BValue, decodeBencode } from "../../src/codec/bencode-decode.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
-import { announcePacket, connectPacket, parseAnnounceReply, parseError, scrapePacket, UdpClient } from "../helpers/udp-client.ts";
+import {
+  announcePacket,
+  connectPacket,
+  parseAnnounceReply,
+  parseError,
+  scrapePacket,
+  UdpClient,
+} from "../helpers/udp-client.ts";
 import { bin20, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
 const FULL_TORRENTS = FAILURE_TEXT.torrent_limit;
@@ -74,7 +81,8 @@ async function startOfSecond(): Promise<number> {
 }
 
 function sameSecond(second: number): void {
-  if (Math.floor(Date.now() / 1000) !== second) throw new Error("the burst crossed a second boundary (machine too slow?)");
+  if (Math.floor(Date.now() / 1000) !== second)
+    throw new Error("the burst crossed a second boundary (machine too slow?)");
 }
 
 const u32 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(o);
@@ -100,12 +108,19 @@ async function httpProtocol(t: TestTracker): Promise<Protocol> {
   return {
     name: "HTTP",
     async announce(hash, port, o = {}) {
-      const { body } = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: hash, port, left: o.left ?? 100, event: o.event })}`);
+      const { body } = await getBencode(
+        `http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: hash, port, left: o.left ?? 100, event: o.event })}`,
+      );
       if ("failure reason" in body) {
         expect(Object.keys(body)).toEqual(["failure reason"]);
         return { failure: String(body["failure reason"]), seeders: -1, leechers: -1, peers: [] };
       }
-      return { failure: null, seeders: Number(body.complete), leechers: Number(body.incomplete), peers: compactPeers(body.peers, 6) };
+      return {
+        failure: null,
+        seeders: Number(body.complete),
+        leechers: Number(body.incomplete),
+        peers: compactPeers(body.peers, 6),
+      };
     },
   };
 }
@@ -120,7 +135,14 @@ async function udpProtocol(t: TestTracker): Promise<Protocol> {
     async announce(hash, port, o = {}) {
       const tx = txid++;
       const reply = await c.request(
-        announcePacket({ connectionId: id, txid: tx, infoHash: hash, port, left: BigInt(o.left ?? 100), event: o.event === undefined ? 0 : events[o.event] }),
+        announcePacket({
+          connectionId: id,
+          txid: tx,
+          infoHash: hash,
+          port,
+          left: BigInt(o.left ?? 100),
+          event: o.event === undefined ? 0 : events[o.event],
+        }),
       );
       expect(u32(reply, 4)).toBe(tx);
       if (u32(reply, 0) === 3) return { failure: parseError(reply).message, seeders: -1, leechers: -1, peers: [] };
@@ -134,7 +156,16 @@ async function udpProtocol(t: TestTracker): Promise<Protocol> {
 for (const make of [httpProtocol, udpProtocol]) {
   describe(`store limits (--max-torrents 3 --max-peers 5 --max-peers-per-torrent 2) over ${make === httpProtocol ? "HTTP" : "UDP"}`, () => {
     test("refusals carry the documented message and are counted; evictions and early announces too", async () => {
-      const t = await start(["--max-torrents", "3", "--max-peers", "5", "--max-peers-per-torrent", "2", "--rate-limit", "0"]);
+      const t = await start([
+        "--max-torrents",
+        "3",
+        "--max-peers",
+        "5",
+        "--max-peers-per-torrent",
+        "2",
+        "--rate-limit",
+        "0",
+      ]);
       const p = await make(t);
       const [a, b, c, d] = ["A", "B", "C", "D"].map((l) => sha1(`limits ${p.name} ${l}`));
       const ok = async (hash: Uint8Array, port: number, o?: { left?: number; event?: string }) => {
@@ -203,7 +234,8 @@ function rawGet(port: number, path: string, local: string): Promise<Record<strin
     s.on("close", () => {
       const all = Buffer.concat(chunks);
       const split = all.indexOf("\r\n\r\n");
-      if (!/^HTTP\/1\.1 200 /.test(all.toString("latin1"))) return reject(new Error(`not a 200: ${all.toString("latin1")}`));
+      if (!/^HTTP\/1\.1 200 /.test(all.toString("latin1")))
+        return reject(new Error(`not a 200: ${all.toString("latin1")}`));
       try {
         resolve(decodeBencode(new Uint8Array(all.subarray(split + 4))) as Record<string, BValue>);
       } catch (err) {
@@ -254,7 +286,10 @@ describe("per-source rate limit (--rate-limit 1 --rate-burst 5, no exemptions)",
     a.send(connectPacket(0xc0ffee)); // 7: a connect is no exception
     // b's datagrams reach the same tracker socket after a's; their replies prove a's were handled.
     const idB = await b.connect();
-    const fromB = parseAnnounceReply(await b.request(announcePacket({ connectionId: idB, infoHash: h, port: 6100 })), 4);
+    const fromB = parseAnnounceReply(
+      await b.request(announcePacket({ connectionId: idB, infoHash: h, port: 6100 })),
+      4,
+    );
     await expect(a.next(0)).rejects.toThrow("no UDP reply");
     expect(fromB.leechers).toBe(4); // 3 from a (its 6th was not recorded) and b
 
@@ -293,7 +328,9 @@ describe("per-source rate limit (--rate-limit 1 --rate-burst 5, no exemptions)",
     const t = await start(["--rate-limit", "1", "--rate-burst", "5"]);
     const h = sha1("rate exempt");
     for (let i = 0; i < 20; i++) {
-      const { body } = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: h, port: 5000 + i, left: 1 })}`);
+      const { body } = await getBencode(
+        `http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: h, port: 5000 + i, left: 1 })}`,
+      );
       expect(body["failure reason"]).toBeUndefined();
     }
     const c = await openUdp(t, "127.0.0.2");
@@ -310,11 +347,17 @@ describe("per-source rate limit (--rate-limit 1 --rate-burst 5, no exemptions)",
 type Files = Record<string, { complete: number; downloaded: number; incomplete: number }>;
 
 /** A full scrape over a fresh connection from `local`; returns the raw response. */
-function rawFullScrape(port: number, local: string, acceptGzip: boolean): Promise<{ head: string; body: Uint8Array<ArrayBuffer> }> {
+function rawFullScrape(
+  port: number,
+  local: string,
+  acceptGzip: boolean,
+): Promise<{ head: string; body: Uint8Array<ArrayBuffer> }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const s = net.connect({ host: local.includes(":") ? "::1" : "127.0.0.1", port, localAddress: local }, () => {
-      s.write(`GET /scrape HTTP/1.1\r\nHost: tracker\r\n${acceptGzip ? "Accept-Encoding: gzip\r\n" : ""}Connection: close\r\n\r\n`);
+      s.write(
+        `GET /scrape HTTP/1.1\r\nHost: tracker\r\n${acceptGzip ? "Accept-Encoding: gzip\r\n" : ""}Connection: close\r\n\r\n`,
+      );
     });
     s.on("data", (d: Buffer) => chunks.push(d));
     s.on("error", reject);
@@ -337,14 +380,23 @@ describe("per-source share (--max-peers 100 --source-share 3: 3 peers per addres
   test("HTTP, UDP and WebSocket peers of one address share its 3; re-announces and other addresses pass", async () => {
     const t = await start(SHARE_ARGS);
     const h = sha1("share");
-    const http = (port: number, event?: string) => getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: h, port, left: 1, event })}`);
+    const http = (port: number, event?: string) =>
+      getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: h, port, left: 1, event })}`);
     expect((await http(1)).body["failure reason"]).toBeUndefined();
     expect((await http(2)).body["failure reason"]).toBeUndefined();
     // A WebRTC peer counts against its WebSocket connection's address: 127.0.0.1's third.
     const ws = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
     try {
       const wsAnnounce = async (peer: number, torrent: string) => {
-        ws.send({ action: "announce", info_hash: bin20(torrent), peer_id: webtorrentPeerId(peer), numwant: 0, uploaded: 0, downloaded: 0, left: 10 });
+        ws.send({
+          action: "announce",
+          info_hash: bin20(torrent),
+          peer_id: webtorrentPeerId(peer),
+          numwant: 0,
+          uploaded: 0,
+          downloaded: 0,
+          left: 10,
+        });
         return (await ws.next())["failure reason"];
       };
       expect(await wsAnnounce(1, "share ws")).toBeUndefined();
@@ -355,7 +407,10 @@ describe("per-source share (--max-peers 100 --source-share 3: 3 peers per addres
       expect(parseError(reply).message).toBe(SOURCE_FULL);
       // Known peers re-announce as always; another address has its own share.
       expect((await http(1)).body.incomplete).toBe(2);
-      expect((await rawGet(t.httpPort, `/announce?${announceQuery({ infoHash: h, port: 5, left: 1 })}`, "127.0.0.2")).incomplete).toBe(3);
+      expect(
+        (await rawGet(t.httpPort, `/announce?${announceQuery({ infoHash: h, port: 5, left: 1 })}`, "127.0.0.2"))
+          .incomplete,
+      ).toBe(3);
       // A peer that leaves gives its place back.
       await http(2, "stopped");
       expect((await http(3)).body["failure reason"]).toBeUndefined();
@@ -375,7 +430,9 @@ describe("per-source share (--max-peers 100 --source-share 3: 3 peers per addres
   test("the --rate-limit-exempt sources (loopback by default) are not bound", async () => {
     const t = await start(["--max-peers", "100", "--source-share", "3"]);
     for (let port = 1; port <= 6; port++) {
-      const { body } = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: sha1("exempt"), port, left: 1 })}`);
+      const { body } = await getBencode(
+        `http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: sha1("exempt"), port, left: 1 })}`,
+      );
       expect(body["failure reason"]).toBeUndefined();
     }
   });
@@ -421,7 +478,10 @@ describe("full scrape", () => {
 
     // A torrent announced now does not show until the cached reply expires; every copy is the same.
     await announce(sha1("full scrape later"), 5, 10);
-    const gz = await fetch(`http://[::1]:${t.httpPort}/scrape`, { headers: { "accept-encoding": "gzip, deflate" }, decompress: false });
+    const gz = await fetch(`http://[::1]:${t.httpPort}/scrape`, {
+      headers: { "accept-encoding": "gzip, deflate" },
+      decompress: false,
+    });
     expect(gz.status).toBe(200);
     expect(gz.headers.get("content-encoding")).toBe("gzip");
     const gzBody = new Uint8Array(await gz.arrayBuffer());
@@ -446,9 +506,20 @@ describe("full scrape", () => {
     const list = join(dir, "deny.txt");
     await writeFile(list, `${Buffer.from(listed).toString("hex")}\n`);
     const token = "full-scrape-test-token-0123456789";
-    const t = await start(["--full-scrape", "on", "--access-mode", "deny", "--access-list", list, "--admin-token", token]);
+    const t = await start([
+      "--full-scrape",
+      "on",
+      "--access-mode",
+      "deny",
+      "--access-list",
+      list,
+      "--admin-token",
+      token,
+    ]);
     const base = `http://127.0.0.1:${t.httpPort}`;
-    const [keep, deniedEarly, deniedLate] = ["keep", "denied early", "denied late"].map((l) => sha1(`full scrape ${l}`));
+    const [keep, deniedEarly, deniedLate] = ["keep", "denied early", "denied late"].map((l) =>
+      sha1(`full scrape ${l}`),
+    );
     const deny = async (h: Uint8Array) => {
       const res = await fetch(`${base}/api/blacklist`, {
         method: "POST",
@@ -457,13 +528,29 @@ describe("full scrape", () => {
       });
       expect(res.status).toBeLessThan(300);
     };
-    for (const [i, h] of [listed, keep, deniedEarly, deniedLate].entries()) await getBencode(`${base}/announce?${announceQuery({ infoHash: h, port: 100 + i, left: 1 })}`);
+    for (const [i, h] of [listed, keep, deniedEarly, deniedLate].entries())
+      await getBencode(`${base}/announce?${announceQuery({ infoHash: h, port: 100 + i, left: 1 })}`);
     await deny(deniedEarly);
-    const first = filesOf(new Uint8Array(await (await fetch(`${base}/scrape`, { headers: { "accept-encoding": "identity" } })).arrayBuffer()));
+    const first = filesOf(
+      new Uint8Array(
+        await (await fetch(`${base}/scrape`, { headers: { "accept-encoding": "identity" } })).arrayBuffer(),
+      ),
+    );
     expect(Object.keys(first).sort()).toEqual([latin1(keep), latin1(deniedLate)].sort());
     // Denied after the reply was built and cached: a takedown must not linger in the full scrape.
     await deny(deniedLate);
-    const second = filesOf(Bun.gunzipSync(new Uint8Array(await (await fetch(`http://[::1]:${t.httpPort}/scrape`, { headers: { "accept-encoding": "gzip" }, decompress: false })).arrayBuffer())));
+    const second = filesOf(
+      Bun.gunzipSync(
+        new Uint8Array(
+          await (
+            await fetch(`http://[::1]:${t.httpPort}/scrape`, {
+              headers: { "accept-encoding": "gzip" },
+              decompress: false,
+            })
+          ).arrayBuffer(),
+        ),
+      ),
+    );
     expect(Object.keys(second)).toEqual([latin1(keep)]);
   });
 });
@@ -485,13 +572,21 @@ describe("failures by code", () => {
     const t = await start(["--access-mode", "deny", "--access-list", list]);
     for (const protocol of ["http", "udp", "websocket"]) expect(await failures(t, protocol, "not_allowed")).toBe(0);
 
-    const http = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: denied, port: 6001, left: 1 })}`);
+    const http = await getBencode(
+      `http://127.0.0.1:${t.httpPort}/announce?${announceQuery({ infoHash: denied, port: 6001, left: 1 })}`,
+    );
     const u = await openUdp(t, "127.0.0.1");
-    const udp = parseError(await u.request(announcePacket({ connectionId: await u.connect(), txid: 7, infoHash: denied, port: 6002 })));
+    const udp = parseError(
+      await u.request(announcePacket({ connectionId: await u.connect(), txid: 7, infoHash: denied, port: 6002 })),
+    );
     const ws = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
     try {
       ws.send({ action: "announce", info_hash: latin1(denied), peer_id: webtorrentPeerId(1), left: 1, offers: [] });
-      expect(await ws.next()).toEqual({ action: "announce", info_hash: latin1(denied), "failure reason": FAILURE_TEXT.not_allowed });
+      expect(await ws.next()).toEqual({
+        action: "announce",
+        info_hash: latin1(denied),
+        "failure reason": FAILURE_TEXT.not_allowed,
+      });
     } finally {
       ws.close();
     }

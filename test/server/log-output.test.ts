@@ -68,12 +68,19 @@ describe("on the journal", () => {
 describe("--log-file", () => {
   test("writes the log there (folder made), not to stdout, and reopens it on SIGHUP after logrotate moved it", async () => {
     const file = join(dir, "logs", "sub", "tracker.log");
-    const proc = Bun.spawn([process.execPath, MAIN, "--listen", "127.0.0.1:0", "--udp-listen", "off", "--log-file", file], {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    await waitFor("listening in the file", 10_000, async () => existsSync(file) && (await readFile(file, "utf8")).includes('"msg":"listening"'));
+    const proc = Bun.spawn(
+      [process.execPath, MAIN, "--listen", "127.0.0.1:0", "--udp-listen", "off", "--log-file", file],
+      {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    await waitFor(
+      "listening in the file",
+      10_000,
+      async () => existsSync(file) && (await readFile(file, "utf8")).includes('"msg":"listening"'),
+    );
     await rename(file, `${file}.rotated`);
     proc.kill("SIGHUP");
     await waitFor("a new file", 5_000, () => existsSync(file));
@@ -81,12 +88,24 @@ describe("--log-file", () => {
     expect(await proc.exited).toBe(0);
     expect(await new Response(proc.stdout).text()).toBe("");
     expect(await readFile(`${file}.rotated`, "utf8")).toContain('"msg":"listening"');
-    const after = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l).msg);
+    const after = (await readFile(file, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).msg);
     expect(after).toEqual(["shutting down", "stopped"]);
   });
 
   test("one that cannot be opened is bad input: one line, exit 2", async () => {
-    const proc = Bun.spawnSync([process.execPath, MAIN, "--listen", "127.0.0.1:0", "--udp-listen", "off", "--log-file", dir]);
+    const proc = Bun.spawnSync([
+      process.execPath,
+      MAIN,
+      "--listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "off",
+      "--log-file",
+      dir,
+    ]);
     expect(proc.exitCode).toBe(2);
     expect(proc.stderr.toString()).toMatch(new RegExp(`^buntracker: cannot open --log-file ${dir}: .+\\n$`));
   });

@@ -40,7 +40,9 @@ async function observe(
 ): Promise<{ external: string; peers: string[] }> {
   const infoHash = sha1(`proxy ${++torrentCount}`);
   const url = (q: string) => `http://${urlHost(host, port)}/announce?${q}`;
-  const first = await getBencode(url(announceQuery({ infoHash, port: FIRST_PORT, peerId: id(1), left: 1, extra })), { headers });
+  const first = await getBencode(url(announceQuery({ infoHash, port: FIRST_PORT, peerId: id(1), left: 1, extra })), {
+    headers,
+  });
   expect(first.body["failure reason"]).toBeUndefined();
   const ext = latin1Bytes(first.body["external ip"] as string);
   expect([4, 16]).toContain(ext.length);
@@ -54,7 +56,10 @@ async function observe(
 
 /** What observe() returns for a peer seen at `address`. */
 function seenAt(address: string) {
-  return { external: address, peers: [address.includes(":") ? `[${address}]:${FIRST_PORT}` : `${address}:${FIRST_PORT}`] };
+  return {
+    external: address,
+    peers: [address.includes(":") ? `[${address}]:${FIRST_PORT}` : `${address}:${FIRST_PORT}`],
+  };
 }
 
 const trackers: TestTracker[] = [];
@@ -104,11 +109,15 @@ describe("IPv4: a request from a trusted proxy", () => {
   });
 
   test("a junk entry where the client should be: X-Real-IP, else the socket address", async () => {
-    expect(await at({ "x-forwarded-for": "203.0.113.7, garbage", "x-real-ip": "198.51.100.2" })).toEqual(seenAt("198.51.100.2"));
+    expect(await at({ "x-forwarded-for": "203.0.113.7, garbage", "x-real-ip": "198.51.100.2" })).toEqual(
+      seenAt("198.51.100.2"),
+    );
     expect(await at({ "x-forwarded-for": "203.0.113.7, 10.0.0.1, unknown" })).toEqual(seenAt("127.0.0.1"));
     expect(await at({ "x-forwarded-for": "garbage" })).toEqual(seenAt("127.0.0.1"));
     expect(await at({ "x-forwarded-for": "", "cf-connecting-ip": "192.0.2.44" })).toEqual(seenAt("192.0.2.44"));
-    expect(await at({ "x-forwarded-for": "203.0.113.7,,10.0.0.1", "x-real-ip": "198.51.100.2" })).toEqual(seenAt("198.51.100.2"));
+    expect(await at({ "x-forwarded-for": "203.0.113.7,,10.0.0.1", "x-real-ip": "198.51.100.2" })).toEqual(
+      seenAt("198.51.100.2"),
+    );
     // Junk further left than the answer is the client's own writing, and does not matter.
     expect(await at({ "x-forwarded-for": "garbage, 203.0.113.7" })).toEqual(seenAt("203.0.113.7"));
   });
@@ -117,7 +126,9 @@ describe("IPv4: a request from a trusted proxy", () => {
     expect(await at({ "x-real-ip": "198.51.100.2" })).toEqual(seenAt("198.51.100.2"));
     expect(await at({ "cf-connecting-ip": "192.0.2.44" })).toEqual(seenAt("192.0.2.44"));
     expect(await at({ "x-real-ip": "198.51.100.2", "cf-connecting-ip": "192.0.2.44" })).toEqual(seenAt("198.51.100.2"));
-    expect(await at({ "x-forwarded-for": "203.0.113.7", "x-real-ip": "198.51.100.2", "cf-connecting-ip": "192.0.2.44" })).toEqual(seenAt("203.0.113.7"));
+    expect(
+      await at({ "x-forwarded-for": "203.0.113.7", "x-real-ip": "198.51.100.2", "cf-connecting-ip": "192.0.2.44" }),
+    ).toEqual(seenAt("203.0.113.7"));
     expect(await at({ "x-real-ip": "not an address", "cf-connecting-ip": "192.0.2.44" })).toEqual(seenAt("192.0.2.44"));
     expect(await at({ "x-real-ip": "not an address" })).toEqual(seenAt("127.0.0.1"));
   });
@@ -148,12 +159,14 @@ describe("IPv4: a request from anyone else", () => {
 
   test("with --trust-proxy naming other networks: headers and ip= are ignored", async () => {
     const { httpPort } = await tracker(["--listen", "127.0.0.1:0", "--trust-proxy", "10.0.0.0/8,::1"]);
-    for (const [headers, extra] of spoofs) expect(await observe(httpPort, "127.0.0.1", headers, extra)).toEqual(seenAt("127.0.0.1"));
+    for (const [headers, extra] of spoofs)
+      expect(await observe(httpPort, "127.0.0.1", headers, extra)).toEqual(seenAt("127.0.0.1"));
   });
 
   test("without --trust-proxy: headers and ip= are ignored", async () => {
     const { httpPort } = await tracker(["--listen", "127.0.0.1:0"]);
-    for (const [headers, extra] of spoofs) expect(await observe(httpPort, "127.0.0.1", headers, extra)).toEqual(seenAt("127.0.0.1"));
+    for (const [headers, extra] of spoofs)
+      expect(await observe(httpPort, "127.0.0.1", headers, extra)).toEqual(seenAt("127.0.0.1"));
   });
 });
 
@@ -173,7 +186,9 @@ describe("IPv6", () => {
 
   test("a tracker on [::1] trusting only IPv4 proxies ignores forwarding from ::1", async () => {
     const { httpPort } = await tracker(["--listen", "[::1]:0", "--trust-proxy", "0.0.0.0/0"]);
-    expect(await observe(httpPort, "::1", { "x-forwarded-for": "2001:db8::7" }, "&ip=2001:db8::9")).toEqual(seenAt("::1"));
+    expect(await observe(httpPort, "::1", { "x-forwarded-for": "2001:db8::7" }, "&ip=2001:db8::9")).toEqual(
+      seenAt("::1"),
+    );
   });
 
   test("a dual-stack tracker ([::]) trusting 127.0.0.1: IPv4 clients (seen as ::ffff:127.0.0.1) are trusted, ::1 is not", async () => {
@@ -193,7 +208,10 @@ describe("UDP", () => {
       const connectionId = await c.connect();
       const infoHash = sha1("udp ip field");
       await c.request(announcePacket({ connectionId, infoHash, port: 3333, ip: 0xcb007107 /* 203.0.113.7 */ }));
-      const reply = parseAnnounceReply(await c.request(announcePacket({ connectionId, infoHash, port: 4444, peerId: id(9) })), 4);
+      const reply = parseAnnounceReply(
+        await c.request(announcePacket({ connectionId, infoHash, port: 4444, peerId: id(9) })),
+        4,
+      );
       expect(reply.peers).toEqual(["127.0.0.1:3333"]);
     } finally {
       c.close();
@@ -207,9 +225,18 @@ describe("configuration", () => {
   }
 
   test("a bad network is one clear error naming the flag and the item", () => {
-    expect(parse(["--trust-proxy", "10.0.0.0/33"])).toEqual({ kind: "error", message: 'invalid --trust-proxy: "10.0.0.0/33" has a bad prefix length (0-32)' });
-    expect(parse(["--trust-proxy", "127.0.0.1,proxy.local"])).toEqual({ kind: "error", message: 'invalid --trust-proxy: "proxy.local" is not an IP address or CIDR network' });
-    expect(parse([], { BUNTRACKER_TRUST_PROXY: "::1/200" })).toEqual({ kind: "error", message: 'invalid BUNTRACKER_TRUST_PROXY: "::1/200" has a bad prefix length (0-128)' });
+    expect(parse(["--trust-proxy", "10.0.0.0/33"])).toEqual({
+      kind: "error",
+      message: 'invalid --trust-proxy: "10.0.0.0/33" has a bad prefix length (0-32)',
+    });
+    expect(parse(["--trust-proxy", "127.0.0.1,proxy.local"])).toEqual({
+      kind: "error",
+      message: 'invalid --trust-proxy: "proxy.local" is not an IP address or CIDR network',
+    });
+    expect(parse([], { BUNTRACKER_TRUST_PROXY: "::1/200" })).toEqual({
+      kind: "error",
+      message: 'invalid BUNTRACKER_TRUST_PROXY: "::1/200" has a bad prefix length (0-128)',
+    });
   });
 
   test("the environment twin, and the command line winning over it", () => {
@@ -223,14 +250,27 @@ describe("configuration", () => {
 
   test("real process: a bad network exits 2 with one line; BUNTRACKER_TRUST_PROXY is honoured", async () => {
     const main = join(import.meta.dir, "..", "..", "src", "main.ts");
-    const bad = Bun.spawnSync([process.execPath, main, "--listen", "127.0.0.1:0", "--trust-proxy", "10.0.0.0/8,10.0.0.0/99"]);
+    const bad = Bun.spawnSync([
+      process.execPath,
+      main,
+      "--listen",
+      "127.0.0.1:0",
+      "--trust-proxy",
+      "10.0.0.0/8,10.0.0.0/99",
+    ]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stdout.toString()).toBe("");
-    expect(bad.stderr.toString()).toBe('buntracker: invalid --trust-proxy: "10.0.0.0/99" has a bad prefix length (0-32)\n');
+    expect(bad.stderr.toString()).toBe(
+      'buntracker: invalid --trust-proxy: "10.0.0.0/99" has a bad prefix length (0-32)\n',
+    );
 
-    const p = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"], { BUNTRACKER_TRUST_PROXY: "127.0.0.1/32" });
+    const p = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off"], {
+      BUNTRACKER_TRUST_PROXY: "127.0.0.1/32",
+    });
     try {
-      expect(await observe(p.httpPort, "127.0.0.1", { "x-forwarded-for": "6.6.6.6, 203.0.113.7" })).toEqual(seenAt("203.0.113.7"));
+      expect(await observe(p.httpPort, "127.0.0.1", { "x-forwarded-for": "6.6.6.6, 203.0.113.7" })).toEqual(
+        seenAt("203.0.113.7"),
+      );
     } finally {
       await p.stop();
     }

@@ -20,7 +20,16 @@ describe.skipIf(process.platform === "win32")("SIGHUP re-reads the settings", ()
   test("the log level applies at once; a change that needs a restart is named; a bad file changes nothing", async () => {
     const file = join(dir, "buntracker.toml");
     await writeFile(file, 'log_level = "info"\ninterval_secs = 1800\nmax_numwant = 100\n');
-    const t = await startTracker(["--config", file, "--listen", "127.0.0.1:0", "--udp-listen", "off", "--max-numwant", "150"]);
+    const t = await startTracker([
+      "--config",
+      file,
+      "--listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "off",
+      "--max-numwant",
+      "150",
+    ]);
     try {
       const reread = () => lines(t.output()).filter((l) => l.msg === "settings re-read");
 

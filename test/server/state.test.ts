@@ -47,19 +47,45 @@ function logLines(p: TrackerProcess, level: string): Record<string, unknown>[] {
     .filter((l) => l.level === level && String(l.msg).startsWith("state"));
 }
 
-const base = (p: TrackerProcess, host: "127.0.0.1" | "::1" = "127.0.0.1") => (host === "::1" ? `http://[::1]:${p.httpPort}` : `http://127.0.0.1:${p.httpPort}`);
+const base = (p: TrackerProcess, host: "127.0.0.1" | "::1" = "127.0.0.1") =>
+  host === "::1" ? `http://[::1]:${p.httpPort}` : `http://127.0.0.1:${p.httpPort}`;
 
-async function announce(p: TrackerProcess, host: "127.0.0.1" | "::1", hash: Uint8Array, port: number, left: number, event?: string) {
-  const { body } = await getBencode(`${base(p, host)}/announce?${announceQuery({ infoHash: hash, port, left, event, numwant: 200 })}`);
+async function announce(
+  p: TrackerProcess,
+  host: "127.0.0.1" | "::1",
+  hash: Uint8Array,
+  port: number,
+  left: number,
+  event?: string,
+) {
+  const { body } = await getBencode(
+    `${base(p, host)}/announce?${announceQuery({ infoHash: hash, port, left, event, numwant: 200 })}`,
+  );
   if ("failure reason" in body) throw new Error(`announce failed: ${body["failure reason"]}`);
   return body;
 }
 
-async function udpAnnounce(p: TrackerProcess, host: "127.0.0.1" | "::1", hash: Uint8Array, port: number, left: bigint, event = 0): Promise<void> {
+async function udpAnnounce(
+  p: TrackerProcess,
+  host: "127.0.0.1" | "::1",
+  hash: Uint8Array,
+  port: number,
+  left: bigint,
+  event = 0,
+): Promise<void> {
   const c = await UdpClient.open(host, p.udpPort!, host);
   try {
     const id = await c.connect();
-    const reply = await c.request(announcePacket({ connectionId: id, infoHash: hash, port, left, event, peerId: new TextEncoder().encode("-qB4650-abcdefghijkl") }));
+    const reply = await c.request(
+      announcePacket({
+        connectionId: id,
+        infoHash: hash,
+        port,
+        left,
+        event,
+        peerId: new TextEncoder().encode("-qB4650-abcdefghijkl"),
+      }),
+    );
     parseAnnounceReply(reply, host === "::1" ? 6 : 4);
   } finally {
     c.close();
@@ -111,7 +137,9 @@ interface Observed {
 
 async function observe(p: TrackerProcess): Promise<Observed> {
   const s = (await (await fetch(`${base(p)}/api/stats`)).json()) as Record<string, number>;
-  const stats = Object.fromEntries(["peers", "peers_ipv4", "peers_ipv6", "seeders", "leechers", "completed"].map((k) => [k, s[k]]));
+  const stats = Object.fromEntries(
+    ["peers", "peers_ipv4", "peers_ipv6", "seeders", "leechers", "completed"].map((k) => [k, s[k]]),
+  );
   const scrape = (await getBencode(`${base(p)}/scrape?${ALL.map((h) => `info_hash=${pct(h)}`).join("&")}`)).body;
   const peers: string[][] = [];
   for (const [hash, host, port, left] of REFERENCE) {
@@ -154,8 +182,17 @@ describe("--state-file", () => {
     const files = (after.scrape as { files: Record<string, Record<string, number>> }).files;
     expect(files[latin1(T.gone)]).toEqual({ complete: 0, downloaded: 1, incomplete: 0 });
     expect(files[latin1(T.mixed)]).toEqual({ complete: 4, downloaded: 4, incomplete: 3 });
-    const top = (await (await fetch(`${base(p)}/api/top100`)).json()) as { downloaded: { info_hash: string; downloaded: number }[] };
-    expect(top.downloaded).toContainEqual(expect.objectContaining({ info_hash: Buffer.from(T.gone).toString("hex"), downloaded: 1, seeders: 0, leechers: 0 }));
+    const top = (await (await fetch(`${base(p)}/api/top100`)).json()) as {
+      downloaded: { info_hash: string; downloaded: number }[];
+    };
+    expect(top.downloaded).toContainEqual(
+      expect.objectContaining({
+        info_hash: Buffer.from(T.gone).toString("hex"),
+        downloaded: 1,
+        seeders: 0,
+        leechers: 0,
+      }),
+    );
     // UDP clients reconnect (connection ids do not survive) and see the restored swarm.
     const c = await UdpClient.open("127.0.0.1", p.udpPort!, "127.0.0.1");
     try {
@@ -171,7 +208,10 @@ describe("--state-file", () => {
     const again = await start(path);
     const s2 = (await (await fetch(`${base(again)}/api/stats`)).json()) as Record<string, number>;
     expect(s2.completed).toBe(7);
-    const f2 = (await getBencode(`${base(again)}/scrape?info_hash=${pct(T.gone)}`)).body.files as Record<string, Record<string, number>>;
+    const f2 = (await getBencode(`${base(again)}/scrape?info_hash=${pct(T.gone)}`)).body.files as Record<
+      string,
+      Record<string, number>
+    >;
     expect(f2[latin1(T.gone)]).toEqual({ complete: 1, downloaded: 2, incomplete: 0 });
     expect(logLines(again, "warn")).toEqual([]);
   }, 30_000);
@@ -188,13 +228,18 @@ describe("--state-file", () => {
     const q = await start(path);
     expect(logLines(q, "warn")).toEqual([]);
     expect(await observe(q)).toEqual(before);
-    const s = (await getBencode(`${base(q)}/scrape?info_hash=${pct(sha1("state after the save"))}`)).body.files as Record<string, unknown>;
+    const s = (await getBencode(`${base(q)}/scrape?info_hash=${pct(sha1("state after the save"))}`)).body
+      .files as Record<string, unknown>;
     expect(Object.values(s)).toEqual([{ complete: 0, downloaded: 0, incomplete: 0 }]);
   }, 30_000);
 
   describe("a damaged, partial or foreign file is moved aside and the tracker starts empty", () => {
     const corruptions: [string, (good: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer>, string][] = [
-      ["one byte flipped in the middle", (g) => g.map((b, i) => (i === g.length >> 1 ? b ^ 0x40 : b)), "checksum mismatch"],
+      [
+        "one byte flipped in the middle",
+        (g) => g.map((b, i) => (i === g.length >> 1 ? b ^ 0x40 : b)),
+        "checksum mismatch",
+      ],
       ["truncated to half", (g) => g.slice(0, g.length >> 1), "checksum mismatch"],
       ["truncated to 30 bytes", (g) => g.slice(0, 30), "too short"],
       ["empty", () => new Uint8Array(0), "too short"],
@@ -221,7 +266,10 @@ describe("--state-file", () => {
         // Serving, and empty.
         const stats = (await (await fetch(`${base(p)}/api/stats`)).json()) as Record<string, number>;
         expect([stats.torrents, stats.peers, stats.completed]).toEqual([0, 0, 0]);
-        const files = (await getBencode(`${base(p)}/scrape?info_hash=${pct(T.mixed)}`)).body.files as Record<string, unknown>;
+        const files = (await getBencode(`${base(p)}/scrape?info_hash=${pct(T.mixed)}`)).body.files as Record<
+          string,
+          unknown
+        >;
         expect(files[latin1(T.mixed)]).toEqual({ complete: 0, downloaded: 0, incomplete: 0 });
         await announce(p, "127.0.0.1", T.mixed, 9001, 0, "completed");
         // The next save is a good file again.
@@ -238,7 +286,10 @@ describe("--state-file", () => {
       const dir = await tempDir();
       const path = join(dir, "state.bin");
       await mkdir(path);
-      expect(await refusal(path)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} is a directory, not a file\n` });
+      expect(await refusal(path)).toEqual({
+        code: 2,
+        stderr: `buntracker: --state-file ${path} is a directory, not a file\n`,
+      });
       expect((await stat(path)).isDirectory()).toBe(true);
       expect(await readdir(dir)).toEqual(["state.bin"]); // nothing moved aside, no temporary file
     }, 30_000);
@@ -246,29 +297,46 @@ describe("--state-file", () => {
     // Both need another user's file or folder: run as root, dropping to nobody for the tracker (setpriv).
     const asRoot = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
 
-    test.skipIf(!asRoot)("a root-owned 0600 file read by an unprivileged tracker: exit 2, the file keeps every byte", async () => {
-      const dir = await tempDir();
-      const { path, bytes } = await goodStateFile(dir);
-      await chmod(dir, 0o777); // the folder is writable by anyone: only the file's permissions stop the read
-      expect(await refusal(path, true)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} cannot be read (permission denied); it is left as it is\n` });
-      expect(new Uint8Array(await readFile(path))).toEqual(bytes);
-      expect(await readdir(dir)).toEqual(["state.bin"]);
-    }, 30_000);
+    test.skipIf(!asRoot)(
+      "a root-owned 0600 file read by an unprivileged tracker: exit 2, the file keeps every byte",
+      async () => {
+        const dir = await tempDir();
+        const { path, bytes } = await goodStateFile(dir);
+        await chmod(dir, 0o777); // the folder is writable by anyone: only the file's permissions stop the read
+        expect(await refusal(path, true)).toEqual({
+          code: 2,
+          stderr: `buntracker: --state-file ${path} cannot be read (permission denied); it is left as it is\n`,
+        });
+        expect(new Uint8Array(await readFile(path))).toEqual(bytes);
+        expect(await readdir(dir)).toEqual(["state.bin"]);
+      },
+      30_000,
+    );
 
     test("a folder that does not exist fails at start, not at the first save", async () => {
       const dir = await tempDir();
       const path = join(dir, "missing", "state.bin");
-      expect(await refusal(path)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} cannot be saved: its folder does not exist\n` });
+      expect(await refusal(path)).toEqual({
+        code: 2,
+        stderr: `buntracker: --state-file ${path} cannot be saved: its folder does not exist\n`,
+      });
     }, 30_000);
 
-    test.skipIf(!asRoot)("a folder the tracker cannot write fails at start, even with a readable file in it", async () => {
-      const dir = await tempDir();
-      const { path, bytes } = await goodStateFile(dir);
-      await chmod(dir, 0o755);
-      await chmod(path, 0o644);
-      expect(await refusal(path, true)).toEqual({ code: 2, stderr: `buntracker: --state-file ${path} cannot be saved: its folder is not writable (permission denied)\n` });
-      expect(new Uint8Array(await readFile(path))).toEqual(bytes);
-    }, 30_000);
+    test.skipIf(!asRoot)(
+      "a folder the tracker cannot write fails at start, even with a readable file in it",
+      async () => {
+        const dir = await tempDir();
+        const { path, bytes } = await goodStateFile(dir);
+        await chmod(dir, 0o755);
+        await chmod(path, 0o644);
+        expect(await refusal(path, true)).toEqual({
+          code: 2,
+          stderr: `buntracker: --state-file ${path} cannot be saved: its folder is not writable (permission denied)\n`,
+        });
+        expect(new Uint8Array(await readFile(path))).toEqual(bytes);
+      },
+      30_000,
+    );
   });
 
   test("a restore keeps within --max-torrents, --max-peers and --max-peers-per-torrent, and says what it left out", async () => {
@@ -282,7 +350,10 @@ describe("--state-file", () => {
     const warn = logLines(p, "warn").find((l) => l.msg === "state: the limits left part of the state file out");
     expect(warn).toMatchObject({ torrents: 2, peers: 2, maxTorrents: 2, maxPeers: 5 });
     const q = await start(path, ["--max-peers-per-torrent", "2"]);
-    const view = (await getBencode(`${base(q)}/scrape?info_hash=${pct(T.mixed)}`)).body.files as Record<string, Record<string, number>>;
+    const view = (await getBencode(`${base(q)}/scrape?info_hash=${pct(T.mixed)}`)).body.files as Record<
+      string,
+      Record<string, number>
+    >;
     expect(view[latin1(T.mixed)].complete + view[latin1(T.mixed)].incomplete).toBe(2);
   }, 30_000);
 
@@ -294,7 +365,8 @@ describe("--state-file", () => {
     const p = await start(path, ["--access-mode", "allow", "--access-list", list, "--full-scrape", "on"]);
     const stats = (await (await fetch(`${base(p)}/api/stats`)).json()) as Record<string, number>;
     expect([stats.torrents, stats.peers]).toEqual([1, 3]);
-    const full = (await getBencode(`${base(p)}/scrape`, { headers: { "accept-encoding": "identity" } })).body.files as Record<string, unknown>;
+    const full = (await getBencode(`${base(p)}/scrape`, { headers: { "accept-encoding": "identity" } })).body
+      .files as Record<string, unknown>;
     expect(Object.keys(full)).toEqual([latin1(T.v6only)]);
   }, 30_000);
 });
@@ -305,10 +377,21 @@ describe("--state-file", () => {
  */
 async function refusal(stateFile: string, asNobody = false): Promise<{ code: number; stderr: string }> {
   const prefix = asNobody ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
-  const proc = Bun.spawn([...prefix, process.execPath, join(import.meta.dir, "../../src/main.ts"), "--listen", "127.0.0.1:0", "--state-file", stateFile], {
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = Bun.spawn(
+    [
+      ...prefix,
+      process.execPath,
+      join(import.meta.dir, "../../src/main.ts"),
+      "--listen",
+      "127.0.0.1:0",
+      "--state-file",
+      stateFile,
+    ],
+    {
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   let started = false;
   void (async () => {
     for await (const chunk of proc.stdout) {

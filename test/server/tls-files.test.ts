@@ -4,11 +4,27 @@
 // of it, and reloads on demand (SIGHUP).
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePair as makeCertPair, openssl } from "../helpers/certs.ts";
-import { loadTlsPair, TlsFileError, TlsFileWatcher, type TlsPair, type TlsReloadCause, type TlsWatcherOptions } from "../../src/server/tls-files.ts";
+import {
+  loadTlsPair,
+  TlsFileError,
+  TlsFileWatcher,
+  type TlsPair,
+  type TlsReloadCause,
+  type TlsWatcherOptions,
+} from "../../src/server/tls-files.ts";
 
 let dir: string;
 const certs: Record<string, { cert: string; key: string }> = {};
@@ -34,7 +50,18 @@ beforeAll(() => {
   openssl("req", "-x509", "-key", ecp, "-out", join(dir, "ecparam.crt"), "-days", "30", "-subj", "/CN=ecparam.test");
   certs.ecparam = { cert: join(dir, "ecparam.crt"), key: ecp };
   const enc = join(dir, "enc.key");
-  openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-aes256", "-pass", "pass:secret", "-out", enc);
+  openssl(
+    "genpkey",
+    "-algorithm",
+    "RSA",
+    "-pkeyopt",
+    "rsa_keygen_bits:2048",
+    "-aes256",
+    "-pass",
+    "pass:secret",
+    "-out",
+    enc,
+  );
   certs.enc = { cert: certs.rsa.cert, key: enc };
 });
 
@@ -67,7 +94,9 @@ describe("loadTlsPair", () => {
       expect(Math.abs(p.notAfter.getTime() - soon)).toBeLessThan(86400_000);
       expect(p.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     }
-    expect(loadTlsPair(certs.rsa.cert, certs.rsa.key).fingerprint256).not.toBe(loadTlsPair(certs.rsa2.cert, certs.rsa2.key).fingerprint256);
+    expect(loadTlsPair(certs.rsa.cert, certs.rsa.key).fingerprint256).not.toBe(
+      loadTlsPair(certs.rsa2.cert, certs.rsa2.key).fingerprint256,
+    );
   });
 
   test("a full chain checks its key against the first (leaf) certificate", () => {
@@ -81,8 +110,15 @@ describe("loadTlsPair", () => {
   });
 
   test("refuses a key that does not match, whatever the key types", () => {
-    for (const [c, k] of [["rsa", "rsa2"], ["ec", "ec2"], ["rsa", "ec"], ["ec", "rsa"]]) {
-      expect(refusal(certs[c].cert, certs[k].key)).toBe(`--tls-key ${certs[k].key} does not match the certificate in ${certs[c].cert}`);
+    for (const [c, k] of [
+      ["rsa", "rsa2"],
+      ["ec", "ec2"],
+      ["rsa", "ec"],
+      ["ec", "rsa"],
+    ]) {
+      expect(refusal(certs[c].cert, certs[k].key)).toBe(
+        `--tls-key ${certs[k].key} does not match the certificate in ${certs[c].cert}`,
+      );
     }
   });
 
@@ -107,7 +143,15 @@ describe("loadTlsPair", () => {
     chmodSync(certs.rsa.cert, 0o644);
     const script = `const { loadTlsPair } = await import(${JSON.stringify(join(import.meta.dir, "../../src/server/tls-files.ts"))});
       try { loadTlsPair(${JSON.stringify(certs.rsa.cert)}, ${JSON.stringify(locked)}); } catch (err) { console.log(err.message); }`;
-    const r = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", script]);
+    const r = Bun.spawnSync([
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      process.execPath,
+      "-e",
+      script,
+    ]);
     expect(r.stdout.toString().trim()).toBe(expected);
   });
 
@@ -119,15 +163,27 @@ describe("loadTlsPair", () => {
     const bad = join(dir, "bad-body.pem");
     writeFileSync(bad, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n");
     expect(refusal(bad, certs.rsa.key)).toStartWith(`--tls-cert ${bad}: the certificate does not parse (`);
-    expect(refusal(certs.rsa.key, certs.rsa.cert)).toBe(`--tls-cert ${certs.rsa.key} holds no PEM certificate (it holds a private key: are --tls-cert and --tls-key swapped?)`);
-    expect(refusal(certs.rsa.cert, certs.rsa.cert)).toBe(`--tls-key ${certs.rsa.cert} holds no usable PEM private key (it holds a certificate: are --tls-cert and --tls-key swapped?)`);
-    expect(refusal(certs.enc.cert, certs.enc.key)).toBe(`--tls-key ${certs.enc.key} is encrypted; give the key without a passphrase`);
+    expect(refusal(certs.rsa.key, certs.rsa.cert)).toBe(
+      `--tls-cert ${certs.rsa.key} holds no PEM certificate (it holds a private key: are --tls-cert and --tls-key swapped?)`,
+    );
+    expect(refusal(certs.rsa.cert, certs.rsa.cert)).toBe(
+      `--tls-key ${certs.rsa.cert} holds no usable PEM private key (it holds a certificate: are --tls-cert and --tls-key swapped?)`,
+    );
+    expect(refusal(certs.enc.cert, certs.enc.key)).toBe(
+      `--tls-key ${certs.enc.key} is encrypted; give the key without a passphrase`,
+    );
   });
 
   test("a loaded pair is what Bun.serve serves", async () => {
     for (const name of ["rsa", "ec"]) {
       const p = loadTlsPair(certs[name].cert, certs[name].key);
-      const server = Bun.serve({ hostname: "127.0.0.1", port: 0, development: false, tls: { cert: p.cert, key: p.key }, fetch: () => new Response("hello") });
+      const server = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        development: false,
+        tls: { cert: p.cert, key: p.key },
+        fetch: () => new Response("hello"),
+      });
       try {
         const res = await fetch(`https://127.0.0.1:${server.port}/`, { tls: { ca: p.cert } });
         expect(await res.text()).toBe("hello");
@@ -142,7 +198,9 @@ describe("loadTlsPair", () => {
 });
 
 describe("TlsFileWatcher", () => {
-  type Event = { kind: "load"; pair: TlsPair; cause: TlsReloadCause } | { kind: "error"; err: TlsFileError; cause: TlsReloadCause };
+  type Event =
+    | { kind: "load"; pair: TlsPair; cause: TlsReloadCause }
+    | { kind: "error"; err: TlsFileError; cause: TlsReloadCause };
   const open: TlsFileWatcher[] = [];
   afterEach(() => {
     for (const w of open.splice(0)) w.close();
@@ -292,7 +350,10 @@ describe("TlsFileWatcher", () => {
     writeFileSync(s.keyPath, text(certs.rsa.key));
     expect(s.watcher.reload()).toBe("failed");
     expect(s.watcher.reload()).toBe("failed");
-    expect(s.events.slice(1).map((e) => [e.kind, e.cause])).toEqual([["error", "signal"], ["error", "signal"]]);
+    expect(s.events.slice(1).map((e) => [e.kind, e.cause])).toEqual([
+      ["error", "signal"],
+      ["error", "signal"],
+    ]);
     expect(s.watcher.current.subject).toBe("CN=ec.test");
   });
 
@@ -310,6 +371,7 @@ describe("TlsFileWatcher", () => {
     expect(s.watcher.current).toBe(before);
     const e = s.events[0];
     expect(e.kind).toBe("error");
-    if (e.kind === "error") expect(e.err.message).toBe(`the new certificate in ${s.certPath} was not taken into use: address in use`);
+    if (e.kind === "error")
+      expect(e.err.message).toBe(`the new certificate in ${s.certPath} was not taken into use: address in use`);
   });
 });

@@ -50,7 +50,9 @@ function wssOpen(url: string, caPath: string): Promise<WebSocket> {
 }
 
 function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => ws.addEventListener("message", (e) => resolve(JSON.parse(String(e.data))), { once: true }));
+  return new Promise((resolve) =>
+    ws.addEventListener("message", (e) => resolve(JSON.parse(String(e.data))), { once: true }),
+  );
 }
 
 /** Resolves when a log line containing `text` appears (the watcher reports asynchronously). */
@@ -66,7 +68,10 @@ async function logged(t: TestTracker, text: string, from = 0): Promise<string> {
 
 /** Replaces the files the way ACME clients do: write elsewhere, then rename over. */
 function install(from: { cert: string; key: string }, to: { cert: string; key: string }): void {
-  for (const [src, dst] of [[from.cert, to.cert], [from.key, to.key]] as const) {
+  for (const [src, dst] of [
+    [from.cert, to.cert],
+    [from.key, to.key],
+  ] as const) {
     const tmp = `${dst}.new`;
     Bun.spawnSync(["cp", src, tmp]);
     renameSync(tmp, dst);
@@ -87,10 +92,15 @@ describe("HTTPS on --listen", () => {
   test("announce, scrape and the JSON API answer over HTTPS; plain HTTP is not spoken", async () => {
     const hash = sha1("https torrent");
     const base = `https://127.0.0.1:${t.httpPort}`;
-    const announce = await httpsGet(`${base}/announce?info_hash=${pct(hash)}&peer_id=-qB4650-000000000001&port=6881&left=0&compact=1`, a.cert);
+    const announce = await httpsGet(
+      `${base}/announce?info_hash=${pct(hash)}&peer_id=-qB4650-000000000001&port=6881&left=0&compact=1`,
+      a.cert,
+    );
     const body = decodeBencode(new Uint8Array(await announce.arrayBuffer())) as Record<string, unknown>;
     expect([body.complete, body.incomplete]).toEqual([1, 0]);
-    const scrape = decodeBencode(new Uint8Array(await (await httpsGet(`${base}/scrape?info_hash=${pct(hash)}`, a.cert)).arrayBuffer())) as { files: Record<string, unknown> };
+    const scrape = decodeBencode(
+      new Uint8Array(await (await httpsGet(`${base}/scrape?info_hash=${pct(hash)}`, a.cert)).arrayBuffer()),
+    ) as { files: Record<string, unknown> };
     expect(Object.values(scrape.files)).toEqual([{ complete: 1, downloaded: 0, incomplete: 0 }]);
     const stats = (await (await httpsGet(`${base}/api/stats`, a.cert)).json()) as Record<string, unknown>;
     expect(stats.peers).toBe(1);
@@ -129,7 +139,16 @@ describe("HTTPS on --listen", () => {
 });
 
 test("--tls-listen serves HTTPS beside plain HTTP", async () => {
-  const t = await startTestTracker(["--udp-listen", "off", "--tls-cert", a.cert, "--tls-key", a.key, "--tls-listen", "127.0.0.1:0"]);
+  const t = await startTestTracker([
+    "--udp-listen",
+    "off",
+    "--tls-cert",
+    a.cert,
+    "--tls-key",
+    a.key,
+    "--tls-listen",
+    "127.0.0.1:0",
+  ]);
   try {
     expect(t.tlsPort).not.toBe(t.httpPort);
     expect((await fetch(`http://127.0.0.1:${t.httpPort}/healthz`)).ok).toBe(true);
@@ -141,16 +160,35 @@ test("--tls-listen serves HTTPS beside plain HTTP", async () => {
 
 describe("the command line", () => {
   test("a key that does not match the certificate: one line, exit code 2", async () => {
-    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "--listen", "127.0.0.1:0", "--udp-listen", "off", "--tls-cert", a.cert, "--tls-key", b.key], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const proc = Bun.spawn(
+      [
+        process.execPath,
+        join(import.meta.dir, "../../src/main.ts"),
+        "--listen",
+        "127.0.0.1:0",
+        "--udp-listen",
+        "off",
+        "--tls-cert",
+        a.cert,
+        "--tls-key",
+        b.key,
+      ],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
     expect(await proc.exited).toBe(2);
-    expect(await new Response(proc.stderr).text()).toBe(`buntracker: --tls-key ${b.key} does not match the certificate in ${a.cert}\n`);
+    expect(await new Response(proc.stderr).text()).toBe(
+      `buntracker: --tls-key ${b.key} does not match the certificate in ${a.cert}\n`,
+    );
   });
 
   test("--tls-cert without --tls-key: one line, exit code 2", async () => {
-    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "--tls-cert", a.cert], { stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../../src/main.ts"), "--tls-cert", a.cert], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await proc.exited).toBe(2);
     expect(await new Response(proc.stderr).text()).toBe("buntracker: --tls-cert needs --tls-key PATH too\n");
   });
@@ -159,7 +197,16 @@ describe("the command line", () => {
     const liveDir = mkdtempSync(join(dir, "hup-"));
     const live = { cert: join(liveDir, "cert.pem"), key: join(liveDir, "key.pem") };
     install(a, live);
-    const p = await startTracker(["--listen", "127.0.0.1:0", "--udp-listen", "off", "--tls-cert", live.cert, "--tls-key", live.key]);
+    const p = await startTracker([
+      "--listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "off",
+      "--tls-cert",
+      live.cert,
+      "--tls-key",
+      live.key,
+    ]);
     try {
       install(b, live);
       p.proc.kill("SIGHUP");

@@ -23,7 +23,14 @@ function setup(path: string) {
   return { file, logs };
 }
 
-const sample = (t: number): TrendSample => ({ t, torrents: 1, peers: 2, seeders: 1, leechers: 1, clients: { qBittorrent: 2 } });
+const sample = (t: number): TrendSample => ({
+  t,
+  torrents: 1,
+  peers: 2,
+  seeders: 1,
+  leechers: 1,
+  clients: { qBittorrent: 2 },
+});
 
 describe("TrendsFile", () => {
   test("a missing file is an empty history", async () => {
@@ -42,7 +49,16 @@ describe("TrendsFile", () => {
 
   test("skips a torn last line and corrupt lines with a warning, never failing", async () => {
     const path = join(await tempDir(), "t.jsonl");
-    await writeFile(path, [JSON.stringify(sample(1000)), "{not json", JSON.stringify({ t: -1 }), JSON.stringify(sample(1600)), '{"t":2200,"torr'].join("\n"));
+    await writeFile(
+      path,
+      [
+        JSON.stringify(sample(1000)),
+        "{not json",
+        JSON.stringify({ t: -1 }),
+        JSON.stringify(sample(1600)),
+        '{"t":2200,"torr',
+      ].join("\n"),
+    );
     const { file, logs } = setup(path);
     expect(await file.load()).toEqual([sample(1000), sample(1600)]);
     expect(logs.map((l) => l.msg)).toEqual(["trends: skipped a torn last line", "trends: skipped unreadable lines"]);

@@ -18,7 +18,17 @@ beforeAll(async () => {
   sh("ip", "netns", "add", NS);
   sh("ip", "-n", NS, "link", "set", "lo", "up");
   for (const a of ADDRESSES.slice(0, 4)) {
-    sh("ip", "-n", NS, "addr", "add", a.includes(":") ? `${a}/128` : `${a}/32`, "dev", "lo", ...(a.includes(":") ? ["nodad"] : []));
+    sh(
+      "ip",
+      "-n",
+      NS,
+      "addr",
+      "add",
+      a.includes(":") ? `${a}/128` : `${a}/32`,
+      "dev",
+      "lo",
+      ...(a.includes(":") ? ["nodad"] : []),
+    );
   }
   tracker = await startTracker(["--listen", "[::]:6969"], {}, ["ip", "netns", "exec", NS]);
 });
@@ -29,10 +39,21 @@ afterAll(async () => {
 });
 
 test("on a wildcard listen, every local address answers from itself (IPv4 and IPv6)", () => {
-  const probe = Bun.spawnSync(["ip", "netns", "exec", NS, process.execPath, join(import.meta.dir, "..", "helpers", "udp-probe.ts"), "6969", ...ADDRESSES]);
+  const probe = Bun.spawnSync([
+    "ip",
+    "netns",
+    "exec",
+    NS,
+    process.execPath,
+    join(import.meta.dir, "..", "helpers", "udp-probe.ts"),
+    "6969",
+    ...ADDRESSES,
+  ]);
   expect(probe.exitCode).toBe(0);
   const sources = JSON.parse(probe.stdout.toString());
   // IPv4 replies reach an IPv4 client socket as plain IPv4; compare without the ::ffff: prefix.
   const expected = Object.fromEntries(ADDRESSES.map((a) => [a, a]));
-  expect(Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, String(v).replace(/^::ffff:/, "")]))).toEqual(expected);
+  expect(Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, String(v).replace(/^::ffff:/, "")]))).toEqual(
+    expected,
+  );
 });

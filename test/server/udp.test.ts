@@ -72,7 +72,8 @@ class Session {
   async announce(f: Omit<AnnounceFields, "connectionId">): Promise<AnnounceReply> {
     const txid = f.txid ?? nextTxid();
     const reply = await this.client.request(this.packet({ ...f, txid }));
-    if (u32(reply, 0) !== 1) throw new Error(`expected an announce reply, got ${hex(reply)} (${parseError(reply).message})`);
+    if (u32(reply, 0) !== 1)
+      throw new Error(`expected an announce reply, got ${hex(reply)} (${parseError(reply).message})`);
     expect(reply.length).toBeLessThanOrEqual(REPLY_BUDGET);
     const r = parseAnnounceReply(reply, this.family); // throws unless 20 + stride * n bytes
     expect(r.txid).toBe(txid);
@@ -133,10 +134,7 @@ for (const fam of FAMILIES) {
     const peer = (port: number) => loopbackPeer(fam.host, port);
 
     beforeAll(async () => {
-      tracker = await startTestTracker([
-        "--listen", fam.listen,
-        "--default-numwant", String(DEFAULT_NUMWANT),
-      ]);
+      tracker = await startTestTracker(["--listen", fam.listen, "--default-numwant", String(DEFAULT_NUMWANT)]);
     });
     afterAll(() => tracker.stop());
 
@@ -168,7 +166,9 @@ for (const fam of FAMILIES) {
           expectConnectReply(reply, 0x5000 + len);
           const id = reply.slice(8, 16);
           const r = parseAnnounceReply(
-            await s.client.request(announcePacket({ connectionId: id, infoHash: hash("long connect"), port: 4000 + len })),
+            await s.client.request(
+              announcePacket({ connectionId: id, infoHash: hash("long connect"), port: 4000 + len }),
+            ),
             s.family,
           );
           expect(r.action).toBe(1);
@@ -214,7 +214,13 @@ for (const fam of FAMILIES) {
         lastBit[7] ^= 0x01;
         const timeByte = s.id.slice();
         timeByte[3] ^= 0x01;
-        const bad = [new Uint8Array(8), Uint8Array.from(PROTOCOL_ID_BYTES), crypto.getRandomValues(new Uint8Array(8)), lastBit, timeByte];
+        const bad = [
+          new Uint8Array(8),
+          Uint8Array.from(PROTOCOL_ID_BYTES),
+          crypto.getRandomValues(new Uint8Array(8)),
+          lastBit,
+          timeByte,
+        ];
         for (const id of bad) {
           await s.client.expectNoReply(announcePacket({ connectionId: id, infoHash: h, port: 4300 }));
           await s.client.expectNoReply(scrapePacket(id, [h]));
@@ -309,7 +315,9 @@ for (const fam of FAMILIES) {
         const h = hash("bad event");
         // 0x100 and 0x101 would pass as "none" and "completed" if only the low byte were read.
         for (const event of [4, 0x100, 0x101, 0xffffffff]) {
-          expect(await s.error(s.packet({ infoHash: h, port: 5300, event, left: 0n, txid: nextTxid() }))).toContain("event");
+          expect(await s.error(s.packet({ infoHash: h, port: 5300, event, left: 0n, txid: nextTxid() }))).toContain(
+            "event",
+          );
         }
         expect(tracker.store.get(latin1(h))).toBeUndefined();
       });
@@ -332,7 +340,6 @@ for (const fam of FAMILIES) {
     });
 
     describe("peer lists", () => {
-
       test(`replies use the ${stride}-byte stride of the request's family`, async () => {
         const s = await open();
         const h = hash("stride");
@@ -366,7 +373,13 @@ for (const fam of FAMILIES) {
         p.fill(0x77, 36);
         const reply = await s.client.request(p);
         expect(reply.length).toBe(8 + 12);
-        expect([u32(reply, 0), u32(reply, 4), u32(reply, 8), u32(reply, 12), u32(reply, 16)]).toEqual([2, txid, 0, 0, 2]);
+        expect([u32(reply, 0), u32(reply, 4), u32(reply, 8), u32(reply, 12), u32(reply, 16)]).toEqual([
+          2,
+          txid,
+          0,
+          0,
+          2,
+        ]);
         // A lone partial hash is no hash at all.
         expect(await s.error(p.slice(0, 16 + 19))).toMatch(/scrape|hash/);
       });

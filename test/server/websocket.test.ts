@@ -20,7 +20,14 @@ let url: string;
 const open: WsClient[] = [];
 
 beforeAll(async () => {
-  tracker = await startTestTracker(["--udp-listen", "off", "--ws-interval-secs", String(WS_INTERVAL), "--ws-max-sockets-per-ip", String(MAX_SOCKETS)]);
+  tracker = await startTestTracker([
+    "--udp-listen",
+    "off",
+    "--ws-interval-secs",
+    String(WS_INTERVAL),
+    "--ws-max-sockets-per-ip",
+    String(MAX_SOCKETS),
+  ]);
   url = `ws://127.0.0.1:${tracker.httpPort}`;
 });
 afterAll(() => tracker.stop());
@@ -49,11 +56,23 @@ function freshHash(): string {
 }
 
 function offers(from: string, n: number): Json[] {
-  return Array.from({ length: n }, (_, i) => ({ offer_id: bin20(`${from} offer ${i}`), offer: { type: "offer", sdp: `v=0 sdp of ${from} #${i}` } }));
+  return Array.from({ length: n }, (_, i) => ({
+    offer_id: bin20(`${from} offer ${i}`),
+    offer: { type: "offer", sdp: `v=0 sdp of ${from} #${i}` },
+  }));
 }
 
 async function announce(c: WsClient, infoHash: string, peerId: string, extra: Json = {}): Promise<Json> {
-  c.send({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 10, uploaded: 0, downloaded: 0, left: 1000, ...extra });
+  c.send({
+    action: "announce",
+    info_hash: infoHash,
+    peer_id: peerId,
+    numwant: 10,
+    uploaded: 0,
+    downloaded: 0,
+    left: 1000,
+    ...extra,
+  });
   const reply = await c.next();
   expect(reply["failure reason"]).toBeUndefined();
   return reply;
@@ -71,7 +90,13 @@ describe("announce and relay", () => {
     const hash = freshHash();
     const [a, b, c] = [await client(), await client("/"), await client()];
     const first = await announce(a, hash, webtorrentPeerId(1), { event: "started" });
-    expect(first).toEqual({ action: "announce", interval: first.interval, info_hash: hash, complete: 0, incomplete: 1 });
+    expect(first).toEqual({
+      action: "announce",
+      interval: first.interval,
+      info_hash: hash,
+      complete: 0,
+      incomplete: 1,
+    });
     expect(first.interval).toBeWithin(WS_INTERVAL * 0.9, WS_INTERVAL * 1.1 + 1); // ±10% jitter
     await announce(b, hash, webtorrentPeerId(2), { event: "started", left: 0 });
     const third = await announce(c, hash, webtorrentPeerId(3), { event: "started", offers: offers("c", 5) });
@@ -97,9 +122,22 @@ describe("announce and relay", () => {
     await announce(a, hash, webtorrentPeerId(20));
     await announce(b, hash, webtorrentPeerId(21), { offers: offers("b", 1) });
     const offer = await a.next();
-    a.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(20), to_peer_id: offer.peer_id, offer_id: offer.offer_id, answer: { type: "answer", sdp: "v=0 answer from a", extra: "dropped" } });
+    a.send({
+      action: "announce",
+      info_hash: hash,
+      peer_id: webtorrentPeerId(20),
+      to_peer_id: offer.peer_id,
+      offer_id: offer.offer_id,
+      answer: { type: "answer", sdp: "v=0 answer from a", extra: "dropped" },
+    });
     const answer = await b.next();
-    expect(answer).toEqual({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(20), offer_id: offer.offer_id, answer: { type: "answer", sdp: "v=0 answer from a" } });
+    expect(answer).toEqual({
+      action: "announce",
+      info_hash: hash,
+      peer_id: webtorrentPeerId(20),
+      offer_id: offer.offer_id,
+      answer: { type: "answer", sdp: "v=0 answer from a" },
+    });
     // a got no reply for its answer: its next message is the reply to a scrape.
     a.send({ action: "scrape", info_hash: hash });
     expect((await a.next()).action).toBe("scrape");
@@ -113,7 +151,14 @@ describe("announce and relay", () => {
     await announce(b, hash, webtorrentPeerId(26), { offers: offers("b", 1) });
     const offer = await a.next(); // a was the only other peer: the one offer went to a
     await announce(mallory, hash, webtorrentPeerId(27));
-    const answer = (from: string, offerId: unknown) => ({ action: "announce", info_hash: hash, peer_id: from, to_peer_id: webtorrentPeerId(26), offer_id: offerId, answer: { type: "answer", sdp: `v=0 from ${from}` } });
+    const answer = (from: string, offerId: unknown) => ({
+      action: "announce",
+      info_hash: hash,
+      peer_id: from,
+      to_peer_id: webtorrentPeerId(26),
+      offer_id: offerId,
+      answer: { type: "answer", sdp: `v=0 from ${from}` },
+    });
     const dropped = tracker.counters.wsAnswersDropped;
     // A swarm member that was sent no offer: neither a made-up offer id nor a's real one gets through.
     mallory.send(answer(webtorrentPeerId(27), bin20("made up")));
@@ -137,8 +182,22 @@ describe("announce and relay", () => {
     await announce(b, other, webtorrentPeerId(31));
     const dropped = tracker.counters.wsAnswersDropped;
     // a names b, but b is not in torrent `one`; then a names torrent `other`, which a is not in.
-    a.send({ action: "announce", info_hash: one, peer_id: webtorrentPeerId(30), to_peer_id: webtorrentPeerId(31), offer_id: bin20("x"), answer: { type: "answer", sdp: "s" } });
-    a.send({ action: "announce", info_hash: other, peer_id: webtorrentPeerId(30), to_peer_id: webtorrentPeerId(31), offer_id: bin20("y"), answer: { type: "answer", sdp: "s" } });
+    a.send({
+      action: "announce",
+      info_hash: one,
+      peer_id: webtorrentPeerId(30),
+      to_peer_id: webtorrentPeerId(31),
+      offer_id: bin20("x"),
+      answer: { type: "answer", sdp: "s" },
+    });
+    a.send({
+      action: "announce",
+      info_hash: other,
+      peer_id: webtorrentPeerId(30),
+      to_peer_id: webtorrentPeerId(31),
+      offer_id: bin20("y"),
+      answer: { type: "answer", sdp: "s" },
+    });
     b.send({ action: "scrape", info_hash: other });
     expect((await b.next()).action).toBe("scrape"); // nothing relayed before it
     a.send({ action: "scrape", info_hash: one });
@@ -195,14 +254,47 @@ describe("bad input", () => {
     ["not JSON", "{nope", failure("invalid_message")],
     ["not an object", "[1,2]", failure("invalid_message")],
     ["unknown action", { action: "hello" }, failure("invalid_action")],
-    ["short info_hash", { action: "announce", info_hash: "abc", peer_id: webtorrentPeerId(1) }, failure("invalid_info_hash", { action: "announce" })],
-    ["info_hash with a char above 0xFF", { action: "announce", info_hash: "\u0100".repeat(20), peer_id: webtorrentPeerId(1) }, failure("invalid_info_hash", { action: "announce" })],
-    ["missing peer_id", { action: "announce", info_hash: bin20("bad 1") }, failure("invalid_peer_id", { action: "announce", info_hash: bin20("bad 1") })],
-    ["bad event", { action: "announce", info_hash: bin20("bad 2"), peer_id: webtorrentPeerId(1), event: "exploded" }, failure("invalid_event", { action: "announce", info_hash: bin20("bad 2") })],
-    ["offers not an array", { action: "announce", info_hash: bin20("bad 3"), peer_id: webtorrentPeerId(1), offers: {} }, failure("invalid_offers", { action: "announce", info_hash: bin20("bad 3") })],
-    ["offer without sdp", { action: "announce", info_hash: bin20("bad 4"), peer_id: webtorrentPeerId(1), offers: [{ offer_id: bin20("o"), offer: { type: "offer" } }] }, failure("invalid_offers", { action: "announce", info_hash: bin20("bad 4") })],
+    [
+      "short info_hash",
+      { action: "announce", info_hash: "abc", peer_id: webtorrentPeerId(1) },
+      failure("invalid_info_hash", { action: "announce" }),
+    ],
+    [
+      "info_hash with a char above 0xFF",
+      { action: "announce", info_hash: "\u0100".repeat(20), peer_id: webtorrentPeerId(1) },
+      failure("invalid_info_hash", { action: "announce" }),
+    ],
+    [
+      "missing peer_id",
+      { action: "announce", info_hash: bin20("bad 1") },
+      failure("invalid_peer_id", { action: "announce", info_hash: bin20("bad 1") }),
+    ],
+    [
+      "bad event",
+      { action: "announce", info_hash: bin20("bad 2"), peer_id: webtorrentPeerId(1), event: "exploded" },
+      failure("invalid_event", { action: "announce", info_hash: bin20("bad 2") }),
+    ],
+    [
+      "offers not an array",
+      { action: "announce", info_hash: bin20("bad 3"), peer_id: webtorrentPeerId(1), offers: {} },
+      failure("invalid_offers", { action: "announce", info_hash: bin20("bad 3") }),
+    ],
+    [
+      "offer without sdp",
+      {
+        action: "announce",
+        info_hash: bin20("bad 4"),
+        peer_id: webtorrentPeerId(1),
+        offers: [{ offer_id: bin20("o"), offer: { type: "offer" } }],
+      },
+      failure("invalid_offers", { action: "announce", info_hash: bin20("bad 4") }),
+    ],
     ["scrape without info_hash", { action: "scrape" }, failure("missing_info_hash", { action: "scrape" })],
-    ["scrape of 101 hashes", { action: "scrape", info_hash: Array.from({ length: 101 }, (_, i) => bin20(`s${i}`)) }, failure("too_many_info_hashes", { action: "scrape" })],
+    [
+      "scrape of 101 hashes",
+      { action: "scrape", info_hash: Array.from({ length: 101 }, (_, i) => bin20(`s${i}`)) },
+      failure("too_many_info_hashes", { action: "scrape" }),
+    ],
   ];
   for (const [name, message, reply] of cases) {
     test(`${name}: a failure reason, and the connection keeps working`, async () => {
@@ -222,7 +314,12 @@ describe("bad input", () => {
 
   test("a message over the size cap closes the connection with 1009, and the tracker keeps serving", async () => {
     const c = await client();
-    c.send({ action: "announce", info_hash: bin20("big"), peer_id: webtorrentPeerId(1), pad: "x".repeat(WS_MAX_MESSAGE_BYTES) });
+    c.send({
+      action: "announce",
+      info_hash: bin20("big"),
+      peer_id: webtorrentPeerId(1),
+      pad: "x".repeat(WS_MAX_MESSAGE_BYTES),
+    });
     expect(await c.closed).toBe(1009);
     const d = await client();
     expect((await announce(d, freshHash(), webtorrentPeerId(90))).incomplete).toBe(1);
@@ -233,14 +330,21 @@ describe("bad input", () => {
     // Other tests' clients are closed by now (afterEach), so all slots are free.
     for (let i = 0; i < MAX_SOCKETS; i++) held.push(await client());
     const r = await fetch(`http://127.0.0.1:${tracker.httpPort}/announce`, {
-      headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
     });
     expect(r.status).toBe(429);
     expect(await r.text()).toBe(`${FAILURE_TEXT.too_many_connections}\n`);
     await expect(WsClient.open(url + "/announce")).rejects.toThrow();
     expect(tracker.counters.wsRefusedConnections).toBeGreaterThanOrEqual(2);
     const metrics = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
-    expect(metrics).toContain(`buntracker_failures_total{protocol="websocket",code="too_many_connections"} ${tracker.counters.wsRefusedConnections}`);
+    expect(metrics).toContain(
+      `buntracker_failures_total{protocol="websocket",code="too_many_connections"} ${tracker.counters.wsRefusedConnections}`,
+    );
     held[0].close();
     await held[0].closed;
     const deadline = Date.now() + 5000;
@@ -251,12 +355,21 @@ describe("bad input", () => {
 
 describe("through a reverse proxy and under the rate limit", () => {
   test("behind a trusted proxy, the connection cap counts the forwarded client address", async () => {
-    const t = await startTestTracker(["--udp-listen", "off", "--trust-proxy", "127.0.0.1/32", "--ws-max-sockets-per-ip", "1"]);
+    const t = await startTestTracker([
+      "--udp-listen",
+      "off",
+      "--trust-proxy",
+      "127.0.0.1/32",
+      "--ws-max-sockets-per-ip",
+      "1",
+    ]);
     const opened: WebSocket[] = [];
     const connect = (forwarded: string) =>
       new Promise<boolean>((resolve) => {
         // Bun's WebSocket takes extra handshake headers, as a proxy would add them.
-        const ws = new WebSocket(`ws://127.0.0.1:${t.httpPort}/announce`, { headers: { "x-forwarded-for": forwarded } } as never);
+        const ws = new WebSocket(`ws://127.0.0.1:${t.httpPort}/announce`, {
+          headers: { "x-forwarded-for": forwarded },
+        } as never);
         opened.push(ws);
         ws.onopen = () => resolve(true);
         ws.onerror = () => resolve(false);
@@ -288,7 +401,9 @@ describe("statistics", () => {
     expect(metrics).toMatch(/buntracker_requests_total\{protocol="websocket",action="announce",outcome="ok"\} [1-9]/);
     expect(metrics).toMatch(/buntracker_websocket_connections [1-9]/);
     // WebTorrent's peer id prefix is recognised in the client distribution.
-    const clients = (await (await fetch(`http://127.0.0.1:${tracker.httpPort}/api/clients/list`)).json()) as { clients: { name: string }[] };
+    const clients = (await (await fetch(`http://127.0.0.1:${tracker.httpPort}/api/clients/list`)).json()) as {
+      clients: { name: string }[];
+    };
     expect(clients.clients.map((x) => x.name)).toContain("WebTorrent");
   });
 

@@ -6,7 +6,10 @@ import { TOP_MAX, type TorrentRank, TopTorrents } from "../../src/stats/top-torr
 
 const NOW = 1_000_000;
 
-function storeWith(shards: number, torrents: [hash: string, seeders: number, leechers: number, downloaded: number][]): Store {
+function storeWith(
+  shards: number,
+  torrents: [hash: string, seeders: number, leechers: number, downloaded: number][],
+): Store {
   const store = new Store({ peerTimeoutS: 300, random: xoshiro128(new Uint32Array([1, 2, 3, 4])), shards });
   for (const [hash, seeders, leechers, downloaded] of torrents) {
     const id = store.restoreTorrent(hash, downloaded);
@@ -25,7 +28,11 @@ function storeWith(shards: number, torrents: [hash: string, seeders: number, lee
 
 test("merges per-shard rankings: highest first, zero values left out, limit applied", () => {
   // Ids go 0, 1, 2 in order, so with two shards a and c share shard 0 and b is in shard 1.
-  const store = storeWith(2, [["a".repeat(20), 5, 0, 1], ["b".repeat(20), 0, 3, 0], ["c".repeat(20), 1, 1, 7]]);
+  const store = storeWith(2, [
+    ["a".repeat(20), 5, 0, 1],
+    ["b".repeat(20), 0, 3, 0],
+    ["c".repeat(20), 1, 1, 7],
+  ]);
   const top = new TopTorrents(2);
   top.refreshShard(0, store);
   top.refreshShard(1, store);
@@ -33,7 +40,10 @@ test("merges per-shard rankings: highest first, zero values left out, limit appl
   expect(r.peers.map((e) => e.infoHash[0])).toEqual(["a", "b", "c"]);
   expect(r.seeders.map((e) => e.infoHash[0])).toEqual(["a", "c"]);
   expect(r.leechers.map((e) => e.infoHash[0])).toEqual(["b", "c"]);
-  expect(r.downloaded.map((e) => [e.infoHash[0], e.downloaded])).toEqual([["c", 7], ["a", 1]]);
+  expect(r.downloaded.map((e) => [e.infoHash[0], e.downloaded])).toEqual([
+    ["c", 7],
+    ["a", 1],
+  ]);
   expect(top.top(1).peers).toHaveLength(1);
   // A refresh replaces that shard's contribution.
   store.dropTorrent("a".repeat(20));
@@ -43,7 +53,10 @@ test("merges per-shard rankings: highest first, zero values left out, limit appl
 });
 
 test("keeps at most TOP_MAX per ranking and can filter torrents out", () => {
-  const store = storeWith(1, Array.from({ length: TOP_MAX + 20 }, (_, i) => [String(i).padStart(20, "0"), 1, 0, 0]));
+  const store = storeWith(
+    1,
+    Array.from({ length: TOP_MAX + 20 }, (_, i) => [String(i).padStart(20, "0"), 1, 0, 0]),
+  );
   const top = new TopTorrents(1);
   top.refreshShard(0, store, (h) => h !== "0".repeat(20));
   const r = top.top(TOP_MAX);
@@ -66,12 +79,18 @@ test("in a shard with many more torrents than TOP_MAX, each ranking holds the be
   const byHash = new Map(rows.map((row) => [row[0], row]));
   const check = (list: TorrentRank[], value: (row: (typeof rows)[number]) => number) => {
     // The values are exactly the TOP_MAX largest; which of several torrents tied at the cut got in may vary.
-    const best = rows.map(value).filter((v) => v > 0).sort((a, b) => b - a).slice(0, TOP_MAX);
+    const best = rows
+      .map(value)
+      .filter((v) => v > 0)
+      .sort((a, b) => b - a)
+      .slice(0, TOP_MAX);
     expect(list.map((e) => value(byHash.get(e.infoHash)!))).toEqual(best);
     expect(new Set(list.map((e) => e.infoHash)).size).toBe(list.length);
     // Everything strictly above the cut is in, and equal values are ordered by info hash.
     const cut = best[best.length - 1];
-    expect(list.filter((e) => value(byHash.get(e.infoHash)!) > cut)).toHaveLength(rows.filter((row) => value(row) > cut).length);
+    expect(list.filter((e) => value(byHash.get(e.infoHash)!) > cut)).toHaveLength(
+      rows.filter((row) => value(row) > cut).length,
+    );
     for (let k = 1; k < list.length; k++) {
       const [a, b] = [list[k - 1], list[k]];
       if (value(byHash.get(a.infoHash)!) === value(byHash.get(b.infoHash)!)) expect(a.infoHash < b.infoHash).toBe(true);
@@ -85,7 +104,10 @@ test("in a shard with many more torrents than TOP_MAX, each ranking holds the be
 });
 
 test("merging shards full of ties keeps TOP_MAX distinct torrents", () => {
-  const store = storeWith(3, Array.from({ length: 1800 }, (_, i) => [String(i).padStart(20, "t"), 1, 0, 0]));
+  const store = storeWith(
+    3,
+    Array.from({ length: 1800 }, (_, i) => [String(i).padStart(20, "t"), 1, 0, 0]),
+  );
   const top = new TopTorrents(3);
   for (let i = 0; i < 3; i++) top.refreshShard(i, store);
   const r = top.top(TOP_MAX);

@@ -1,7 +1,14 @@
 import { describe, expect, test } from "bun:test";
 import { TREND_INTERVAL_S, TREND_RETENTION_S, type TrendSample, TrendStore } from "../../src/stats/trends.ts";
 
-const sample = (t: number, peers = 1): TrendSample => ({ t, torrents: 1, peers, seeders: 0, leechers: peers, clients: { qBittorrent: peers } });
+const sample = (t: number, peers = 1): TrendSample => ({
+  t,
+  torrents: 1,
+  peers,
+  seeders: 0,
+  leechers: peers,
+  clients: { qBittorrent: peers },
+});
 const T0 = 1_800_000_000 - (1_800_000_000 % TREND_INTERVAL_S);
 
 describe("TrendStore", () => {
@@ -22,7 +29,10 @@ describe("TrendStore", () => {
   test("loads unsorted, duplicated history into order, within retention", () => {
     const s = new TrendStore();
     s.load([sample(T0 + 1200), sample(T0 - TREND_RETENTION_S - 1), sample(T0, 1), sample(T0 + 1, 9)], T0 + 1200);
-    expect(s.all().map((x) => [x.t, x.peers])).toEqual([[T0 + 1, 9], [T0 + 1200, 1]]);
+    expect(s.all().map((x) => [x.t, x.peers])).toEqual([
+      [T0 + 1, 9],
+      [T0 + 1200, 1],
+    ]);
   });
   test("a sample from a clock that stepped back still lands in order", () => {
     const s = new TrendStore();

@@ -24,7 +24,9 @@ export const aboutPage: Page = (root) => {
     settings.replaceChildren(
       ...item(
         "about.interval",
-        s.interval_mode === "adaptive" ? t("about.intervalAdaptive", { d: fmtDuration(s.interval), load: s.interval_load.toFixed(2) }) : fmtDuration(s.interval),
+        s.interval_mode === "adaptive"
+          ? t("about.intervalAdaptive", { d: fmtDuration(s.interval), load: s.interval_load.toFixed(2) })
+          : fmtDuration(s.interval),
       ),
       ...item("about.minInterval", fmtDuration(s.min_interval)),
       ...item("about.peerTimeout", fmtDuration(s.peer_timeout)),

@@ -44,7 +44,12 @@ function table(list: ClientList): HTMLElement {
             h(
               "td",
               { class: "share-col" },
-              h("div", { class: "share" }, h("span", { class: "bar", "aria-hidden": "true" }, bar), h("span", { class: "num" }, fmtPct(c.share))),
+              h(
+                "div",
+                { class: "share" },
+                h("span", { class: "bar", "aria-hidden": "true" }, bar),
+                h("span", { class: "num" }, fmtPct(c.share)),
+              ),
             ),
           );
         }),

@@ -66,7 +66,10 @@ function urlHost(): string {
 }
 
 /** The announce URLs of this tracker, in the scheme the page was loaded with (https gives wss). */
-export function announceUrls(udpPort: number | null, websocket: boolean): { http: string; udp: string | null; ws: string | null } {
+export function announceUrls(
+  udpPort: number | null,
+  websocket: boolean,
+): { http: string; udp: string | null; ws: string | null } {
   const host = urlHost();
   const port = location.port ? `:${location.port}` : "";
   return {
@@ -110,7 +113,13 @@ function statsGrid(): { el: HTMLElement; update(s: Stats): void } {
   const tile = (key: StatKey) => {
     values[key] = h("div", { class: "stat-value", "data-testid": `stat-${key}` }, "—");
     hints[key] = h("div", { class: "stat-hint" }, "\u00a0");
-    return h("div", { class: `stat stat-${key}` }, h("div", { class: "stat-label" }, t(`stat.${key}`)), values[key], hints[key]);
+    return h(
+      "div",
+      { class: `stat stat-${key}` },
+      h("div", { class: "stat-label" }, t(`stat.${key}`)),
+      values[key],
+      hints[key],
+    );
   };
   const keys: StatKey[] = ["peers", "seeders", "leechers", "torrents", "completed", "requests"];
   const el = h("section", { class: "stats", "aria-live": "off" }, ...keys.map(tile));
@@ -208,7 +217,10 @@ export const overviewPage: Page = (root) => {
       const live = data.samples.length < HISTORY_MIN_SAMPLES;
       const samples = live ? merged(data.samples, liveTrend.all()) : withLivePoint(data.samples);
       const keys = ["peers", "seeders", "leechers", "torrents"] as const;
-      const series: SeriesSpec[] = keys.map((k) => ({ name: t(`stat.${k}`), points: withGaps(samples, every, (s) => s[k]) }));
+      const series: SeriesSpec[] = keys.map((k) => ({
+        name: t(`stat.${k}`),
+        points: withGaps(samples, every, (s) => s[k]),
+      }));
       const window = timeWindow(samples, range, serverNow());
       panel.chart.render((p) => timeSeriesOption(p, series, false, window));
       panel.note(allZero(series) ? t("chart.empty") : null);
@@ -230,7 +242,10 @@ export const overviewPage: Page = (root) => {
             liveClients.all().map((l) => ({ t: l.t, counts: data.clients.map((name) => l.peers.get(name) ?? 0) })),
           )
         : withLiveCounts(data, list);
-      const series: SeriesSpec[] = data.clients.map((name, i) => ({ name, points: withGaps(samples, every, (s) => s.counts[i] ?? 0) }));
+      const series: SeriesSpec[] = data.clients.map((name, i) => ({
+        name,
+        points: withGaps(samples, every, (s) => s.counts[i] ?? 0),
+      }));
       const window = timeWindow(samples, range, serverNow());
       panel.chart.render((p) => timeSeriesOption(p, series, true, window));
       panel.note(allZero(series) ? t("chart.empty") : null);

@@ -41,7 +41,11 @@ function row(e: TopEntry, rank: number): HTMLTableRowElement {
           copyButton(e.info_hash, t("copy.hash", { hash: e.info_hash }), true),
           h(
             "a",
-            { class: "btn btn-link", href: magnet(e.info_hash), "aria-label": t("top.magnetLabel", { hash: e.info_hash }) },
+            {
+              class: "btn btn-link",
+              href: magnet(e.info_hash),
+              "aria-label": t("top.magnetLabel", { hash: e.info_hash }),
+            },
             t("top.magnet"),
           ),
         ),
@@ -69,7 +73,9 @@ function table(entries: TopEntry[]): HTMLElement {
           {},
           h("th", { class: "rank", scope: "col" }, t("top.col.rank")),
           h("th", { scope: "col" }, t("top.col.hash")),
-          ...COLUMNS.map((c) => h("th", { class: c.kind === selected ? "num sorted" : "num", scope: "col" }, t(c.label))),
+          ...COLUMNS.map((c) =>
+            h("th", { class: c.kind === selected ? "num sorted" : "num", scope: "col" }, t(c.label)),
+          ),
         ),
       ),
       h("tbody", {}, ...entries.map((e, i) => row(e, i + 1))),
@@ -85,7 +91,13 @@ export const topPage: Page = (root) => {
   const tabButtons = TOP_KINDS.map((kind) => {
     const b = h(
       "button",
-      { type: "button", role: "tab", "data-kind": kind, "data-testid": `tab-${kind}`, "aria-selected": String(kind === selected) },
+      {
+        type: "button",
+        role: "tab",
+        "data-kind": kind,
+        "data-testid": `tab-${kind}`,
+        "aria-selected": String(kind === selected),
+      },
       t(`top.tab.${kind}`),
     );
     b.addEventListener("click", () => {
