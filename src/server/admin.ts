@@ -6,13 +6,13 @@
 //   GET    /api/blacklist?info_hash=HEX   is it listed?
 //   GET    /api/blacklist?offset=&limit=  the list, sorted, a page at a time
 //   POST   /api/blacklist {"info_hash": HEX}   add (file first, then memory); a duplicate is reported
-//   DELETE /api/blacklist?info_hash=HEX   remove (atomic rewrite)
+//   DELETE /api/blacklist?info_hash=HEX   remove (its lines commented out in place)
 //
 // The lookup and the add answer as Rustracker documents them (`ok`, `blacklisted` / `added`, `info_hash`,
 // `error: null`, and 200 for an add), so its operators' scripts keep working; our own fields come on top.
 //
 // Each answers in milliseconds on a list of millions: lookups and pages come from the packed table and its
-// sorted order; an add appends one line and a removal rewrites the file from one read, neither re-parses it
+// sorted order; an add appends one line and a removal comments lines out after one read, neither re-parses it
 // (see access-control.ts). If the list file is gone, an edit writes it again from the list in force.
 // A POST body over MAX_BODY gets 413 and is read no further (chunked bodies too), logged as such.
 

@@ -23,23 +23,25 @@ export function signatureOf(s: { mtimeMs: number; size: number; ino: number }): 
 /**
  * Reads `path` CHUNK_BYTES at a time and hands `use` each run of whole lines (the last may lack its newline at
  * the end of the file; a line longer than the buffer is handed over cut, and `continued` marks the chunk that
- * carries its rest). `use` must be done with a chunk before it resolves: the buffer is reused. Returns a
- * digest of the content.
+ * carries its rest). `use` must be done with a chunk before it resolves: the buffer is reused. With `digest`,
+ * returns a SHA-256 of the content (a reload compares it; an edit that only copies the file has no use for it,
+ * and hashing 40 MB costs tens of milliseconds); else "".
  */
 export async function readChunks(
   path: string,
   use: (chunk: Uint8Array, continued: boolean) => Promise<void>,
+  digest = true,
 ): Promise<string> {
   const fh = await open(path, "r");
   try {
     const buf = new Uint8Array(CHUNK_BYTES);
-    const hasher = new Bun.CryptoHasher("sha256");
+    const hasher = digest ? new Bun.CryptoHasher("sha256") : null;
     let have = 0;
     let continued = false;
     for (let eof = false; !eof; ) {
       const { bytesRead } = await fh.read(buf, have, CHUNK_BYTES - have, null);
       eof = bytesRead === 0;
-      hasher.update(buf.subarray(have, have + bytesRead));
+      hasher?.update(buf.subarray(have, have + bytesRead));
       have += bytesRead;
       if (have === 0) break;
       let cut = eof ? have : buf.lastIndexOf(NL, have - 1) + 1;
@@ -52,7 +54,7 @@ export async function readChunks(
       buf.copyWithin(0, cut, have);
       have -= cut;
     }
-    return hasher.digest("hex");
+    return hasher === null ? "" : hasher.digest("hex");
   } finally {
     await fh.close();
   }
