@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { parseArgs } from "../../src/config/parse-args.ts";
 import { WS_IDLE_TIMEOUT_S } from "../../src/server/http-server.ts";
-import { openssl } from "../helpers/certs.ts";
+import { makePair } from "../helpers/certs.ts";
 import { announceQuery, compactPeers, getBencode, latin1, loopbackPeer, sha1 } from "../helpers/http-client.ts";
 import { startTracker, type TrackerProcess } from "../helpers/tracker-process.ts";
 import { bin20, webtorrentPeerId } from "../helpers/ws-client.ts";
@@ -190,27 +190,7 @@ describe.skipIf(NGINX === null)("nginx recipe from docs/reverse-proxy.md", () =>
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "buntracker-nginx-"));
-    const cert = join(dir, "proxy.crt");
-    const key = join(dir, "proxy.key");
-    openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "30",
-      "-subj",
-      "/CN=proxy.test",
-      "-addext",
-      "subjectAltName=IP:::1,IP:127.0.0.1,DNS:localhost",
-    );
+    const { cert, key } = makePair(dir, "proxy", undefined, "IP:::1,IP:127.0.0.1,DNS:localhost");
     ca = await readFile(cert, "utf8");
     tracker = await startProxiedTracker();
     const [plainPort, tlsPort] = [freePort(), freePort()];

@@ -8,13 +8,14 @@ export function openssl(...args: string[]): void {
 }
 
 /**
- * A self-signed pair `name`.crt / `name`.key in `dir`, valid 30 days for 127.0.0.1 and localhost, CN
- * `name`.test. `newkey` chooses the key (openssl req -newkey ...); the default is EC P-256.
+ * A self-signed pair `name`.crt / `name`.key in `dir`, valid 30 days for `san` (default 127.0.0.1 and
+ * localhost), CN `name`.test. `newkey` chooses the key (openssl req -newkey ...); the default is EC P-256.
  */
 export function makePair(
   dir: string,
   name: string,
   newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+  san = "IP:127.0.0.1,DNS:localhost",
 ): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
@@ -32,7 +33,7 @@ export function makePair(
     "-subj",
     `/CN=${name}.test`,
     "-addext",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    `subjectAltName=${san}`,
   );
   return { cert, key };
 }
