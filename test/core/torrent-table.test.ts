@@ -55,3 +55,30 @@ test("keys that share their first bytes (a crafted run) are still told apart", (
   table.copyKey(ids[300], out, 0);
   expect(String.fromCharCode(...out)).toBe(keys[300]);
 });
+
+test("growing within the reserved room stops at the room: a table reserved for N ids holds N without a copy", () => {
+  let grows = 0;
+  let lastRoom = 0;
+  const n = 100_000;
+  const table = new TorrentTable(
+    3,
+    4,
+    (_capacity, room) => {
+      grows++;
+      lastRoom = room;
+    },
+    n,
+    n,
+  );
+  const b = new Uint8Array(20);
+  const v = new DataView(b.buffer);
+  for (let i = 0; i < n; i++) {
+    v.setUint32(0, i);
+    v.setUint32(16, i * 2654435761);
+    table.insertBytes(b, 0);
+  }
+  // Before: the last step went from 80% of the room to 125% of it, past the room, and so copied every array.
+  expect(table.capacity).toBe(n);
+  expect(lastRoom).toBe(n);
+  expect(grows).toBeGreaterThan(1);
+});
