@@ -2,47 +2,24 @@
 // WebSocket, TLS, a state file, an admin listener) serves exactly the metrics the table lists, with the type the
 // table gives. A metric added without a row, or a row left behind by a rename, fails here.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makePair } from "../helpers/certs.ts";
-import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { type MetricsTracker, startMetricsTracker } from "../helpers/metrics-tracker.ts";
 
 const DOC = join(import.meta.dir, "..", "..", "docs", "statistics.md");
 
-let root: string;
-let tracker: TestTracker;
+let metrics: MetricsTracker;
 /** Metric name -> type, from the `# TYPE` lines of /metrics. */
 let served: Map<string, string>;
 let exposition: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "buntracker-metrics-doc-"));
-  const pair = makePair(root, "tracker");
-  tracker = await startTestTracker([
-    "--udp-listen",
-    "127.0.0.1:0",
-    "--websocket",
-    "on",
-    "--tls-cert",
-    pair.cert,
-    "--tls-key",
-    pair.key,
-    "--tls-listen",
-    "127.0.0.1:0",
-    "--state-file",
-    join(root, "state.bin"),
-    "--admin-listen",
-    "127.0.0.1:0",
-  ]);
-  exposition = await (await fetch(`http://127.0.0.1:${tracker.adminPort}/metrics`)).text();
+  metrics = await startMetricsTracker();
+  exposition = metrics.exposition;
   served = new Map([...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
 });
 
-afterAll(async () => {
-  await tracker?.stop();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => metrics?.stop());
 
 /** The table rows of docs/statistics.md whose first cell is a metric: name -> type (second cell). */
 async function documented(): Promise<Map<string, string>> {

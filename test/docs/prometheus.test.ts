@@ -5,11 +5,8 @@
 // unit tests (docs/prometheus/alerts.test.yml) run; without it those two tests are skipped, saying so.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makePair } from "../helpers/certs.ts";
-import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { type MetricsTracker, startMetricsTracker } from "../helpers/metrics-tracker.ts";
 
 const DIR = join(import.meta.dir, "..", "..", "docs", "prometheus");
 const ALERTS = join(DIR, "alerts.yml");
@@ -28,31 +25,16 @@ interface Rule {
 const alerts = Bun.YAML.parse(readFileSync(ALERTS, "utf8")) as { groups: { name: string; rules: Rule[] }[] };
 const rules = alerts.groups.flatMap((g) => g.rules);
 
-let root: string;
-let tracker: TestTracker;
-/** The /metrics text of a running tracker, with the options that add metrics (state file, TLS). */
+/** The /metrics text of a tracker with every part that adds metrics. */
+let metrics: MetricsTracker;
 let exposition: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "buntracker-prometheus-"));
-  const pair = makePair(root, "tracker");
-  tracker = await startTestTracker([
-    "--state-file",
-    join(root, "state.bin"),
-    "--tls-cert",
-    pair.cert,
-    "--tls-key",
-    pair.key,
-    "--tls-listen",
-    "127.0.0.1:0",
-  ]);
-  exposition = await (await fetch(`http://127.0.0.1:${tracker.httpPort}/metrics`)).text();
+  metrics = await startMetricsTracker();
+  exposition = metrics.exposition;
 });
 
-afterAll(async () => {
-  await tracker?.stop();
-  await rm(root, { recursive: true, force: true });
-});
+afterAll(() => metrics?.stop());
 
 /** Metric names (ours and the process_ ones we serve) with their label matchers, as written in `expr`. */
 function selectors(expr: string): { name: string; matchers: [string, string, string][] }[] {
