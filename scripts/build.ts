@@ -87,6 +87,8 @@ function compile(target: Target, dashboard: boolean, commit: string, outfile: st
     `BUILD_COMMIT=${JSON.stringify(commit)}`,
     ...(dashboard ? [] : ["--define", "WITH_DASHBOARD=false"]),
     join(ROOT, "src", "main.ts"),
+    // A second entry point: the --workers threads (see src/server/workers/pool.ts).
+    join(ROOT, "src", "server", "workers", "worker-main.ts"),
     "--outfile",
     outfile,
   ];

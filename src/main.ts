@@ -110,7 +110,13 @@ for (const a of parsed.aliases) {
 if (config.trendsFile !== null) await mkdir(dirname(config.trendsFile), { recursive: true }).catch(() => {});
 let tracker;
 try {
-  tracker = await startTracker(config, log, adminToken, () => void shutdown("admin request"));
+  tracker = await startTracker(
+    config,
+    log,
+    adminToken,
+    () => void shutdown("admin request"),
+    output!.write.bind(output!),
+  );
 } catch (err) {
   // An unusable certificate or key, an access list that cannot be read, a state file that cannot be read or
   // saved, or a trends file in Rustracker's format, is bad input (exit 2, the file's problem in one line);
@@ -159,6 +165,9 @@ if (process.platform !== "win32") {
     output!.reopen();
     void tracker!.access.reload("SIGHUP");
     tracker!.reloadTls();
+    // Every thread of --workers re-reads its list and certificate too.
+    void tracker!.pool?.ask("reloadAccess", "SIGHUP");
+    void tracker!.pool?.ask("reloadTls");
     // Without a --config file there is nothing to re-read: flags and environment stay those of the start.
     if (parsed.configFile !== null) reloadSettings();
   });
@@ -180,6 +189,7 @@ function reloadSettings(): void {
   log.info("settings re-read", { applied, cause: "SIGHUP" });
   if (restart.length > 0) log.warn("settings changed that need a restart to apply", { settings: restart });
   log.setLevel(running.logLevel);
+  void tracker!.pool?.ask("setLogLevel", running.logLevel);
 }
 
 const hostPort = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);

@@ -2,3 +2,7 @@
 import { setDefaultTimeout } from "bun:test";
 
 setDefaultTimeout(20_000);
+
+// One thread unless a test asks for more (--workers N) or the run does (BUNTRACKER_WORKERS=2 npm test): the
+// default "auto" would give every tracker a thread per CPU. Trackers started as processes inherit it.
+process.env.BUNTRACKER_WORKERS ??= "1";

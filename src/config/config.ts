@@ -75,6 +75,8 @@ export interface Config {
   publicStats: boolean;
   /** Serve WebTorrent (WebSocket) on the HTTP port. */
   websocket: boolean;
+  /** Threads serving the port, each owning a share of the swarms (see server/workers); "auto": one per CPU. */
+  workers: number | "auto";
   /** Announce interval sent to WebTorrent clients, seconds. */
   wsIntervalS: number;
   /** Open WebSocket connections per IPv4 address or IPv6 /64. */

@@ -14,6 +14,7 @@ import type { PlatformDefaults } from "./platform.ts";
 import {
   cidrList,
   int,
+  intOrAuto,
   listen,
   listenOrOff,
   optionalListen,
@@ -152,6 +153,13 @@ export const OPTIONS: readonly Option[] = [
     default: true,
     defaultText: "on",
     help: "WebTorrent tracker: accept WebSocket connections (ws://HOST:PORT/announce) on the HTTP port.",
+  }),
+  option("workers", "workers", "Listeners", {
+    value: "N|auto",
+    type: intOrAuto(1, 256),
+    default: "auto",
+    defaultText: "auto",
+    help: "Threads serving the ports, each with a share of the torrents (one store, split by info hash); auto = the CPUs this process may use. Windows: 1 (no SO_REUSEPORT).",
   }),
 
   // Announces

@@ -39,6 +39,21 @@ export function int(min: number, max: number): ValueType<number> & { min: number
   };
 }
 
+/** An integer in [min, max], or "auto" (resolved when the tracker starts). */
+export function intOrAuto(min: number, max: number): ValueType<number | "auto"> {
+  const n = int(min, max);
+  return {
+    range: `auto or ${n.range}`,
+    parse: (text) =>
+      text === "auto"
+        ? "auto"
+        : n.parse(text) instanceof Invalid
+          ? new Invalid(`must be auto or an integer from ${min} to ${max}`)
+          : Number(text),
+    toml: (v) => (v === "auto" ? tomlString(v) : String(v)),
+  };
+}
+
 /** "a, b or c" */
 export function orList(words: readonly string[]): string {
   return words.length === 1 ? words[0] : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;

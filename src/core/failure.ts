@@ -37,6 +37,7 @@ export const FAILURE_TEXT = {
   rate_limited: "too many requests from your address; slow down",
   torrent_limit: "tracker is full: no room for another torrent",
   peer_limit: "tracker is full: no room for another peer",
+  busy: "tracker busy: try again shortly",
   source_share:
     "your network (IPv4 address or IPv6 /48) holds its full share of this tracker: no room for another peer from it",
 } as const;

@@ -10,6 +10,7 @@ import { BencodeWriter } from "../codec/bencode.ts";
 import { AnnounceQuery, parseAnnounceQuery, parseScrapeQuery, queryStart } from "../codec/http-query.ts";
 import { encodeAnnounce, encodeFailure, encodeScrape, type ScrapeEntry } from "../codec/http-response.ts";
 import { clientTagOfString } from "../core/clients.ts";
+import { type Ownership, ownerOf, SOLE_OWNER } from "../core/owner.ts";
 import type { Counters, FailureCounts } from "./counters.ts";
 import type { FullScrape } from "./full-scrape.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
@@ -21,13 +22,22 @@ export interface HttpTrackerOptions {
   /** Per-source request budget; requests over it get a short `failure reason`. */
   limit?: Pick<SourceLimit, "allow">;
   fullScrape?: FullScrape | null;
+  /** This thread's place among the tracker's threads (--workers); absent: the only one. */
+  owners?: Ownership;
 }
+
+/** What announce and scrape return for a request another thread owns: the server hands it to `forwardTo`. */
+export const FORWARD_HTTP = Symbol("another thread's request");
+/** `forwardTo` for a scrape whose hashes several threads own (see scrapePart). */
+export const MANY_HTTP_OWNERS = -1;
 
 /** What `scrape` returns when the server should send the full scrape. */
 export const FULL_SCRAPE = Symbol("full scrape");
 
 /** Info hashes one HTTP scrape may ask for (BEP 48 leaves it open; opentracker allows 64, aquatic 100). */
 export const MAX_HTTP_SCRAPE_HASHES = 100;
+
+const EMPTY = new Uint8Array(0);
 
 export class HttpTracker {
   readonly #store: Store;
@@ -43,6 +53,9 @@ export class HttpTracker {
   readonly #access: Access | null;
   readonly #failures: FailureCounts;
   readonly #limit: Pick<SourceLimit, "allow">;
+  readonly #owners: Ownership;
+  /** After FORWARD_HTTP: the thread that owns the request, or MANY_HTTP_OWNERS. */
+  forwardTo = 0;
   /** Null when full scrapes are off. */
   readonly fullScrape: FullScrape | null;
 
@@ -51,6 +64,7 @@ export class HttpTracker {
     this.#failures = counters.failures.http;
     this.#limit = o.limit ?? NO_LIMIT;
     this.fullScrape = o.fullScrape ?? null;
+    this.#owners = o.owners ?? SOLE_OWNER;
     this.#store = store;
     this.#settings = settings;
     this.counters = counters;
@@ -62,12 +76,31 @@ export class HttpTracker {
    * The `ip` parameter of BEP 3 is ignored, from anyone: a proxy forwards its client's query as it is, so
    * believing it would let any client hand out a victim's address as a peer.
    */
-  announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array {
+  announce(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array | typeof FORWARD_HTTP {
     // The rate limit first, as in every front end: before any parsing, so every request spends budget.
     if (!this.#limit.allow(ip, ipLen, now)) return this.failure("rate_limited");
     const q = this.#query;
     const err = parseAnnounceQuery(url, queryStart(url), q);
     if (err !== null) return this.failure(err);
+    const { self, count } = this.#owners;
+    if (count > 1) {
+      const owner = ownerOf(q.infoHash!, count);
+      if (owner !== self) {
+        this.forwardTo = owner;
+        return FORWARD_HTTP;
+      }
+    }
+    return this.#announceParsed(ip, ipLen, now);
+  }
+
+  /** An announce another thread read (and checked against the sender's budget) for a hash this one owns. */
+  announceForwarded(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array {
+    const err = parseAnnounceQuery(url, queryStart(url), this.#query);
+    return err !== null ? this.failure(err) : this.#announceParsed(ip, ipLen, now);
+  }
+
+  #announceParsed(ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array {
+    const q = this.#query;
     if (this.#access !== null && !this.#access.allows(q.infoHash!)) return this.failure("not_allowed");
     const req = this.#req;
     req.infoHash = q.infoHash!;
@@ -98,7 +131,12 @@ export class HttpTracker {
    * A scrape from ip[0..ipLen). Returns the body, or FULL_SCRAPE when the request has no info_hash and full
    * scrapes are on and allowed for this address: the server then sends `fullScrape.reply()`.
    */
-  scrape(url: string, ip: Uint8Array, ipLen: 4 | 16, now: number): Uint8Array | typeof FULL_SCRAPE {
+  scrape(
+    url: string,
+    ip: Uint8Array,
+    ipLen: 4 | 16,
+    now: number,
+  ): Uint8Array | typeof FULL_SCRAPE | typeof FORWARD_HTTP {
     // The rate limit first, as in every front end: before any parsing, so every request spends budget.
     if (!this.#limit.allow(ip, ipLen, now)) return this.failure("rate_limited", true);
     const hashes = this.#hashes;
@@ -110,6 +148,43 @@ export class HttpTracker {
       this.counters.fullScrapes++;
       return FULL_SCRAPE;
     }
+    const { self, count } = this.#owners;
+    if (count > 1) {
+      const first = ownerOf(hashes[0], count);
+      let to = first;
+      for (let i = 1; i < hashes.length && to === first; i++)
+        if (ownerOf(hashes[i], count) !== first) to = MANY_HTTP_OWNERS;
+      if (to !== self) {
+        this.forwardTo = to;
+        return FORWARD_HTTP;
+      }
+    }
+    return this.#scrapeParsed(null);
+  }
+
+  /**
+   * A scrape another thread read: `part` false, the whole of it (this thread owns every hash), as a body;
+   * `part` true, the entries of the hashes this thread owns, for the reading thread to merge (encodeScrape).
+   */
+  scrapeForwarded(url: string, part: boolean): Uint8Array | ScrapeEntry[] {
+    const err = parseScrapeQuery(url, queryStart(url), MAX_HTTP_SCRAPE_HASHES, this.#hashes);
+    if (err !== null) return this.failure(err, true);
+    if (!part) return this.#scrapeParsed(null);
+    const entries: ScrapeEntry[] = [];
+    this.#scrapeParsed(entries);
+    return entries;
+  }
+
+  /** Merged parts of a scrape (see scrapeForwarded) as its body, counted once. */
+  encodeScrape(entries: ScrapeEntry[]): Uint8Array {
+    entries.sort((a, b) => (a.infoHash < b.infoHash ? -1 : 1));
+    this.counters.httpScrape++;
+    return encodeScrape(this.#writer, entries);
+  }
+
+  /** The scrape of the parsed hashes: its body; or with `part`, this thread's entries into it. */
+  #scrapeParsed(part: ScrapeEntry[] | null): Uint8Array {
+    const hashes = this.#hashes;
     // Canonical bencode: the files dictionary is sorted by raw hash bytes, each hash once.
     hashes.sort();
     const entries: ScrapeEntry[] = [];
@@ -118,8 +193,13 @@ export class HttpTracker {
       // Each hash once; a torrent the access list refuses is left out, as if unknown to this tracker.
       if ((i > 0 && hashes[i] === hashes[i - 1]) || (this.#access !== null && !this.#access.allows(hashes[i])))
         continue;
+      if (part !== null && ownerOf(hashes[i], this.#owners.count) !== this.#owners.self) continue;
       this.#store.scrape(hashes[i], c);
       entries.push({ infoHash: hashes[i], complete: c.complete, downloaded: c.downloaded, incomplete: c.incomplete });
+    }
+    if (part !== null) {
+      part.push(...entries);
+      return EMPTY;
     }
     this.counters.httpScrape++;
     return encodeScrape(this.#writer, entries);

@@ -38,6 +38,7 @@ import {
   REQUEST_HEADER_LEN,
 } from "../codec/udp.ts";
 import { clientTag } from "../core/clients.ts";
+import { type Ownership, ownerAt, SOLE_OWNER } from "../core/owner.ts";
 import type { Counters, FailureCounts } from "./counters.ts";
 import { NO_LIMIT, type SourceLimit } from "./source-limit.ts";
 import { type AnnounceSettings, resolveNumWant } from "./settings.ts";
@@ -55,7 +56,14 @@ export interface UdpTrackerOptions {
   access?: Access | null;
   /** Per-source request budget: datagrams over it are dropped unanswered (an answer would cost as much). */
   limit?: Pick<SourceLimit, "allow">;
+  /** This thread's place among the tracker's threads (--workers); absent: the only one. */
+  owners?: Ownership;
 }
+
+/** What `handle` returns for a request another thread owns: the server hands it to thread `forwardTo`. */
+export const FORWARD = -1;
+/** `forwardTo` for a scrape whose hashes several threads own: each answers its part (see handleForwarded). */
+export const MANY_OWNERS = -1;
 
 export class UdpTracker {
   readonly #store: Store;
@@ -69,6 +77,9 @@ export class UdpTracker {
   readonly #access: Access | null;
   readonly #limit: Pick<SourceLimit, "allow">;
   readonly #failures: FailureCounts;
+  readonly #owners: Ownership;
+  /** After `handle` returned FORWARD: the thread that owns the request, or MANY_OWNERS. */
+  forwardTo = 0;
 
   constructor(
     store: Store,
@@ -80,6 +91,7 @@ export class UdpTracker {
     this.#access = o.access ?? null;
     this.#limit = o.limit ?? NO_LIMIT;
     this.#failures = counters.failures.udp;
+    this.#owners = o.owners ?? SOLE_OWNER;
     this.#store = store;
     this.#connIds = connIds;
     this.#settings = settings;
@@ -109,7 +121,39 @@ export class UdpTracker {
       c.udpBadConnectionId++;
       return this.#drop();
     }
+    if (this.#owners.count > 1) {
+      const to = this.#ownerOf(action, packet);
+      if (to !== this.#owners.self) {
+        this.forwardTo = to;
+        return FORWARD;
+      }
+    }
     return action === ACTION_ANNOUNCE ? this.#announce(packet, ip, ipLen, now, out) : this.#scrapeReply(packet, out);
+  }
+
+  /**
+   * A request `handle` passed to another thread, answered there (the sender's limit and connection id were
+   * checked by the thread that read it). `part`: one owner's share of a scrape whose hashes several threads
+   * own: the entries of hashes it does not own read as unknown, and the caller counts the scrape once.
+   */
+  handleForwarded(packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, out: Uint8Array, part: boolean) {
+    return readU32(packet, OFF_ACTION) === ACTION_ANNOUNCE
+      ? this.#announce(packet, ip, ipLen, now, out)
+      : this.#scrapeReply(packet, out, part);
+  }
+
+  /** The thread that owns an announce or scrape (a short or empty one: this thread, which refuses it). */
+  #ownerOf(action: number, packet: Uint8Array): number {
+    const { self, count } = this.#owners;
+    if (action === ACTION_ANNOUNCE)
+      return packet.length < ANNOUNCE_MIN_LEN ? self : ownerAt(packet, OFF_INFO_HASH, count);
+    const hashes = scrapeHashCount(packet);
+    if (hashes === 0) return self;
+    const first = ownerAt(packet, OFF_SCRAPE_HASHES, count);
+    for (let i = 1; i < hashes; i++) {
+      if (ownerAt(packet, OFF_SCRAPE_HASHES + i * INFO_HASH_LEN, count) !== first) return MANY_OWNERS;
+    }
+    return first;
   }
 
   #announce(packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, out: Uint8Array): number {
@@ -138,11 +182,10 @@ export class UdpTracker {
     return n;
   }
 
-  #scrapeReply(packet: Uint8Array, out: Uint8Array): number {
-    // A trailing partial hash is ignored; beyond 74 hashes the rest are ignored too (the reply stays small).
-    const hashes = Math.min(Math.floor((packet.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN), MAX_SCRAPE_HASHES);
+  #scrapeReply(packet: Uint8Array, out: Uint8Array, part = false): number {
+    const hashes = scrapeHashCount(packet);
     if (hashes === 0) return this.#fail("missing_info_hash", ACTION_SCRAPE, packet, out); // no full scrape over UDP
-    this.counters.udpScrape++;
+    if (!part) this.counters.udpScrape++;
     let n = encodeScrapeHeader(out, packet);
     const s = this.#scrape;
     for (let i = 0; i < hashes; i++) {
@@ -172,4 +215,9 @@ export class UdpTracker {
     this.counters.udpDropped++;
     return 0;
   }
+}
+
+/** The hashes a scrape asks for: a trailing partial hash is ignored, and any beyond 74 (the reply stays small). */
+export function scrapeHashCount(packet: Uint8Array): number {
+  return Math.max(0, Math.min(Math.floor((packet.length - OFF_SCRAPE_HASHES) / INFO_HASH_LEN), MAX_SCRAPE_HASHES));
 }

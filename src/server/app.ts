@@ -1,7 +1,7 @@
 // Wiring: builds the store, the front ends and the listeners from a Config, and registers each one's stop
 // with the lifecycle (lifecycle.ts) as it starts. The only file that knows every part.
 
-import type { Config } from "../config/config.ts";
+import type { Config, ListenAddress } from "../config/config.ts";
 import { formatIp } from "../codec/ip.ts";
 import { FixedInterval } from "../core/adaptive-interval.ts";
 import { ConnIdIssuer } from "../core/conn-id.ts";
@@ -34,6 +34,16 @@ import { StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { Sweeper } from "./sweeper.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
+import type { Ownership } from "../core/owner.ts";
+import { httpForwarding } from "./workers/http-forwarding.ts";
+import { Mesh, type MeshMemory, meshMemory } from "./workers/mesh.ts";
+import type { WireRequest, WireResponse } from "./workers/messages.ts";
+import { WorkerPool } from "./workers/pool.ts";
+import { udpForwarding } from "./workers/udp-forwarding.ts";
+import { workerCount } from "./workers/worker-count.ts";
+import type { Server } from "bun";
+import type { WsConnection } from "../frontend/ws-tracker.ts";
+import type { LogLevel } from "../config/config.ts";
 
 /** In-flight HTTP requests get this long to finish on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -55,6 +65,10 @@ export interface RunningTracker {
   udp: UdpListener | null;
   /** Event-loop lag, as /metrics and the admin /healthz read it. */
   lag: LagMonitor;
+  /** Threads serving the ports (--workers); the main thread's pool of the others (null: one thread). */
+  threads: number;
+  pool: WorkerPool | null;
+  mesh: Mesh | null;
   /** Re-reads the TLS certificate and key now (SIGHUP); null without TLS. */
   reloadTls(): TlsReloadOutcome | null;
   stop(): Promise<void>;
@@ -70,17 +84,36 @@ export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
  * `requestShutdown`: what an authorized POST /admin/shutdown on the admin listener calls (main.ts: the same
  * graceful stop as SIGTERM).
  */
+/**
+ * A Worker thread's place (see workers/): which thread it is, the mesh it shares, the ports the main thread
+ * bound, and how it passes operator requests (API, metrics, dashboard) to the main thread.
+ */
+export interface ThreadSetup {
+  self: number;
+  count: number;
+  memory: MeshMemory;
+  ports: { http: number; tls: number | null; udp: number | null };
+  toMain: (req: Request, server: Server<WsConnection>) => Promise<Response>;
+  shared: Record<string, SharedArrayBuffer>;
+}
+
+/**
+ * `writeLine`: where the lines of Worker threads' logs go (main.ts: the log output); `thread`: set in a
+ * Worker thread only (workers/worker-main.ts).
+ */
 export async function startTracker(
   config: Config,
   log: Logger,
   adminToken: string | null = config.adminToken,
   requestShutdown: () => void = () => {},
+  writeLine: (line: string, level: LogLevel) => void = (line) => process.stdout.write(`${line}\n`),
+  thread: ThreadSetup | null = null,
 ): Promise<RunningTracker> {
   // First, before anything starts: an unusable certificate or key throws TlsFileError (main.ts: exit 2).
   const tls = config.tlsCert === null ? null : loadTlsPair(config.tlsCert, config.tlsKey!);
   const life = new Lifecycle(log);
   try {
-    return await startComponents(config, log, adminToken, tls, life, requestShutdown);
+    return await startComponents(config, log, adminToken, tls, life, requestShutdown, writeLine, thread);
   } catch (err) {
     await life.stop(); // whatever started before the failure, in reverse order
     throw err;
@@ -95,8 +128,23 @@ async function startComponents(
   tls: TlsPair | null,
   life: Lifecycle,
   requestShutdown: () => void,
+  writeLine: (line: string, level: LogLevel) => void,
+  thread: ThreadSetup | null,
 ): Promise<RunningTracker> {
   const faults = new Faults(log);
+  // --workers: every thread runs what follows over its own share of the swarms; the main thread also runs
+  // the operator side (state file, statistics, admin) and starts the others last (see workers/pool.ts).
+  const count = thread?.count ?? workerCount(config.workers, process.platform, log);
+  const owners: Ownership = { self: thread?.self ?? 0, count };
+  const isMain = thread === null;
+  const memory = thread?.memory ?? (count > 1 ? meshMemory(count) : null);
+  const mesh = memory === null ? null : new Mesh(memory, owners.self, faults);
+  /** How the listeners bind the shared ports (undefined: one thread, the port is its alone). */
+  const sharing = count === 1 ? undefined : isMain ? "first" : "join";
+  /** Secrets and budgets every thread shares: made here by the main thread, given to the others. */
+  const shared = thread?.shared ?? sharedMemory();
+  const portOf = (listen: ListenAddress, port: number | null | undefined) =>
+    port === null || port === undefined ? listen : { ...listen, port };
   const store = new Store({
     peerTimeoutS: config.peerTimeoutS,
     random: xoshiro128(crypto.getRandomValues(new Uint32Array(4))),
@@ -112,7 +160,7 @@ async function startComponents(
   const limiter = new RateLimiter({ perSecond: config.rateLimit, burst: config.rateBurst, seed: seed() });
   const limit = new SourceLimit(limiter, config.rateLimitExempt);
   let state: StateFile | null = null;
-  if (config.stateFile !== null) {
+  if (config.stateFile !== null && isMain) {
     const started = new StateFile(config.stateFile, store, log, faults);
     await started.start(nowSeconds());
     life.add("state file (final save)", () => started.stop(), STATE_SAVE_TIMEOUT_MS);
@@ -172,7 +220,7 @@ async function startComponents(
     interval: intervals.controller,
     minIntervalS: config.minIntervalS,
     peerTimeoutS: config.peerTimeoutS,
-    trendsFile: config.trendsFile,
+    trendsFile: isMain ? config.trendsFile : null,
     importRustrackerTrends: config.importRustrackerTrends,
     allows: access.allows,
     listVersion: () => access.list,
@@ -183,12 +231,14 @@ async function startComponents(
     faults,
     now: nowSeconds,
   });
-  await stats.start();
-  life.add("statistics (trends file)", () => stats.stop());
+  if (isMain) {
+    await stats.start();
+    life.add("statistics (trends file)", () => stats.stop());
+  }
   // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
   // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
   let routes: Record<string, RouteValue> = {};
-  if (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD) {
+  if (isMain && (typeof WITH_DASHBOARD === "undefined" || WITH_DASHBOARD)) {
     routes = await (await import("./dashboard.ts")).dashboardRoutes();
   }
   const operatorApi = (req: Request, path: string, query: URLSearchParams, source: () => Source) => {
@@ -200,6 +250,19 @@ async function startComponents(
   };
   // With --admin-listen, the public port reaches nothing but the read-only statistics (never the admin API,
   // whatever its paths); --public-stats off keeps those and the dashboard off it too.
+  const httpTracker = new HttpTracker(store, settings, counters, {
+    access: list,
+    limit,
+    owners,
+    fullScrape: config.fullScrape
+      ? new FullScrape(
+          store,
+          list,
+          new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
+          () => access.version,
+        )
+      : null,
+  });
   const serveOptions = httpServeOptions({
     routes: config.publicStats ? routes : {},
     proxies: config.trustProxy,
@@ -211,21 +274,12 @@ async function startComponents(
       if (!config.publicStats && path !== ADMIN_PATH && path !== "/metrics") return null;
       return operatorApi(req, path, query, source);
     },
-    tracker: new HttpTracker(store, settings, counters, {
-      access: list,
-      limit,
-      fullScrape: config.fullScrape
-        ? new FullScrape(
-            store,
-            list,
-            new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
-            () => access.version,
-          )
-        : null,
-    }),
+    tracker: httpTracker,
     ws,
     faults,
     now: nowSeconds,
+    forward: mesh === null ? undefined : httpForwarding(mesh, httpTracker),
+    operator: thread?.toMain,
   });
   // Plain HTTP on --listen, and HTTPS on --tls-listen; or HTTPS on --listen when only a certificate is given.
   const listeners: HttpListener[] = [];
@@ -234,8 +288,13 @@ async function startComponents(
     () => Promise.all(listeners.map((l) => l.stop(SHUTDOWN_GRACE_MS))),
     SHUTDOWN_GRACE_MS + 1000,
   );
-  listeners.push(new HttpListener(serveOptions, config.listen, config.tlsListen === null ? tls : null));
-  if (config.tlsListen !== null) listeners.push(new HttpListener(serveOptions, config.tlsListen, tls));
+  const mainTls = config.tlsListen === null ? tls : null;
+  const listen = portOf(config.listen, thread?.ports.http);
+  listeners.push(new HttpListener(serveOptions, listen, mainTls, undefined, sharing));
+  if (config.tlsListen !== null) {
+    const tlsListen = portOf(config.tlsListen, thread?.ports.tls);
+    listeners.push(new HttpListener(serveOptions, tlsListen, tls, undefined, sharing));
+  }
   // WebSocket connections would hold a graceful stop open until the grace period: say goodbye first.
   if (ws !== null) {
     life.add("WebSocket goodbye", () => {
@@ -271,13 +330,18 @@ async function startComponents(
   intervals.start(lag);
   life.add("interval control", () => intervals.stop());
   if (config.udpListen !== null) {
-    const connIds = new ConnIdIssuer(crypto.getRandomValues(new Uint8Array(16)));
+    // One key in every thread: a client's connect and announce may be read by different threads (the kernel
+    // regroups the senders whenever a thread's socket comes or goes).
+    const connIds = new ConnIdIssuer(new Uint8Array(shared.connIdKey));
+    const udpTracker = new UdpTracker(store, connIds, settings, counters, { access: list, limit, owners });
     const listener = await startUdpServer({
-      listen: config.udpListen,
-      tracker: new UdpTracker(store, connIds, settings, counters, { access: list, limit }),
+      listen: portOf(config.udpListen, thread?.ports.udp),
+      tracker: udpTracker,
       log,
       faults,
       now: nowSeconds,
+      shared: sharing,
+      forward: mesh === null ? undefined : udpForwarding(mesh, udpTracker),
     });
     udp = listener;
     life.add("UDP sockets", () => listener.close());
@@ -286,7 +350,7 @@ async function startComponents(
   life.add("expiry sweep", () => sweeper.stop());
   // Last, so that its /healthz only answers once everything it checks has started.
   let adminListener: HttpListener | null = null;
-  if (config.adminListen !== null) {
+  if (config.adminListen !== null && isMain) {
     const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state });
     const shutdown =
       admin === null
@@ -311,6 +375,30 @@ async function startComponents(
     adminListener = listener;
   }
 
+  if (mesh !== null) {
+    mesh.start();
+    life.add("worker mesh", () => mesh.stop());
+  }
+  // The other threads last, once this one's listeners hold the ports they join.
+  let pool: WorkerPool | null = null;
+  if (isMain && count > 1) {
+    const started = new WorkerPool({
+      count,
+      config,
+      memory: memory!,
+      ports: { http: listeners[0].port, tls: tlsListener?.port ?? null, udp: udp?.port ?? null },
+      log,
+      writeLine,
+      faults,
+      operator: (req) => answerOperator(serveOptions, routes, req),
+      shared,
+    });
+    life.add("worker threads", () => started.stop(), 15_000);
+    await started.start();
+    pool = started;
+    log.info("worker threads started", { threads: count });
+  }
+
   return {
     store,
     counters,
@@ -323,7 +411,53 @@ async function startComponents(
     adminPort: adminListener?.port ?? null,
     udp,
     lag,
+    threads: count,
+    pool,
+    mesh,
     reloadTls: () => certificates?.reload() ?? null,
     stop: () => life.stop(),
   };
+}
+
+/** What the main thread makes for all threads to share (see ThreadSetup.shared). */
+function sharedMemory(): Record<string, SharedArrayBuffer> {
+  const connIdKey = new SharedArrayBuffer(16);
+  crypto.getRandomValues(new Uint8Array(connIdKey));
+  return { connIdKey };
+}
+
+/**
+ * The main thread answers an operator request a Worker received on the public port (the API, /metrics, the
+ * dashboard): as its own listener would, with the connection's address as the Worker saw it.
+ */
+async function answerOperator(
+  options: ReturnType<typeof httpServeOptions>,
+  routes: Record<string, RouteValue>,
+  w: WireRequest,
+): Promise<WireResponse> {
+  const req = new Request(w.url, {
+    method: w.method,
+    headers: w.headers,
+    body: w.body === null || w.method === "GET" || w.method === "HEAD" ? undefined : w.body,
+  });
+  const server = {
+    requestIP: () => ({ address: w.address, family: w.family, port: w.port }),
+    upgrade: () => false,
+  } as unknown as Server<WsConnection>;
+  const path = new URL(w.url).pathname;
+  const route =
+    routes[path] ?? Object.entries(routes).find(([p]) => p.endsWith("/*") && path.startsWith(p.slice(0, -1)))?.[1];
+  const method = w.method === "HEAD" ? "HEAD" : w.method === "GET" ? "GET" : null;
+  let res: Response | undefined;
+  if (route !== undefined && method !== null) {
+    const handler = route[method];
+    res = typeof handler === "function" ? await handler(req, server) : (handler.clone() as Response);
+  } else {
+    res = await (options.fetch as (r: Request, s: Server<WsConnection>) => Response | Promise<Response | undefined>)(
+      req,
+      server,
+    );
+  }
+  res ??= new Response("bad request\n", { status: 400 });
+  return { status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()) };
 }

@@ -30,18 +30,23 @@ export class HttpListener {
   /** Servers replaced by a renewal, still finishing their connections. */
   readonly #retired = new Set<Server<WsConnection>>();
 
-  /** `name`: the listener in an error message (default HTTP or HTTPS). Binding errors are ListenErrors. */
+  /**
+   * `name`: the listener in an error message (default HTTP or HTTPS). Binding errors are ListenErrors.
+   * `shared`: with --workers every thread serves the port (SO_REUSEPORT); "first" (the main thread) checks
+   * first that no other program holds it, as a TLS listener does; "join": the other threads.
+   */
   constructor(
     options: ServeOptions,
     listen: ListenAddress,
     tls: TlsPair | null,
     name = tls === null ? "HTTP" : "HTTPS",
+    shared?: "first" | "join",
   ) {
     this.#options = options;
     this.#host = listen.host;
     this.tls = tls !== null;
     try {
-      if (tls === null) {
+      if (tls === null && shared === undefined) {
         // Explicit: with development:false, Bun 1.4.4 otherwise sets SO_REUSEPORT, and a second tracker started
         // on the same port would silently share (split) the traffic instead of failing to start.
         this.#server = Bun.serve<WsConnection>({
@@ -53,15 +58,18 @@ export class HttpListener {
         this.#port = this.#server.port ?? listen.port;
         return;
       }
-      const guard = Bun.serve({
-        hostname: listen.host,
-        port: listen.port,
-        reusePort: false,
-        development: false,
-        fetch: () => new Response(null, { status: 503 }),
-      });
-      this.#port = guard.port ?? listen.port;
-      guard.stop(true);
+      this.#port = listen.port;
+      if (shared !== "join") {
+        const guard = Bun.serve({
+          hostname: listen.host,
+          port: listen.port,
+          reusePort: false,
+          development: false,
+          fetch: () => new Response(null, { status: 503 }),
+        });
+        this.#port = guard.port ?? listen.port;
+        guard.stop(true);
+      }
       this.#server = this.#serve(tls);
     } catch (err) {
       throw listenError(err, name, listen);
@@ -96,13 +104,13 @@ export class HttpListener {
     clearTimeout(timer);
   }
 
-  #serve(pair: TlsPair): Server<WsConnection> {
+  #serve(pair: TlsPair | null): Server<WsConnection> {
     return Bun.serve<WsConnection>({
       ...this.#options,
       hostname: this.#host,
       port: this.#port,
       reusePort: true,
-      tls: { cert: pair.cert, key: pair.key },
+      ...(pair === null ? {} : { tls: { cert: pair.cert, key: pair.key } }),
     } as Bun.Serve.Options<WsConnection, string>);
   }
 }

@@ -12,7 +12,8 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { CidrSet } from "../core/cidr.ts";
 import { resolveClientAddress } from "./client-address.ts";
-import { FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
+import { FORWARD_HTTP, FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
+import type { HttpForward } from "./workers/http-forwarding.ts";
 import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
 import type { Faults } from "./faults.ts";
@@ -60,6 +61,13 @@ export interface HttpServerOptions {
   ws: WsTracker | null;
   faults: Faults;
   now: () => number;
+  /** With --workers: hands an announce or scrape another thread owns to it (see workers/http-forwarding.ts). */
+  forward?: HttpForward;
+  /**
+   * A Worker thread's listener: every request that is not an announce, a scrape, a WebSocket or /healthz
+   * (the API, /metrics, the dashboard) goes to the main thread, which answers it (see workers/pool.ts).
+   */
+  operator?: (req: Request, server: Server<WsConnection>) => Promise<Response>;
 }
 
 /** A WebTorrent message larger than this closes the connection (1009): ten offers take a few KiB. */
@@ -123,6 +131,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
         if (pathEnd - pathStart === 8 && url.startsWith("/healthz", pathStart)) {
           return getOrHead ? new Response("ok\n", { headers: TEXT_HEADERS }) : GET_ONLY();
         }
+        if (o.operator !== undefined) return o.operator(req, server);
         if (o.api !== undefined && (url.startsWith("/api/", pathStart) || url.startsWith("/metrics", pathStart))) {
           const path = url.slice(pathStart, pathEnd);
           if (o.apiLimit !== undefined && path !== ADMIN_PATH && path !== "/metrics") {
@@ -146,8 +155,13 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       const client = clientOf(req, server);
       if (client.len === 0) return new Response(tracker.failure("no_address", kind === SCRAPE), BENCODE_INIT);
       const now = o.now();
-      if (kind === ANNOUNCE) return new Response(tracker.announce(url, ip, client.len, now), BENCODE_INIT);
+      if (kind === ANNOUNCE) {
+        const body = tracker.announce(url, ip, client.len, now);
+        if (body !== FORWARD_HTTP) return new Response(body, BENCODE_INIT);
+        return o.forward!(false, url, ip, client.len, now).then(bencoded);
+      }
       const body = tracker.scrape(url, ip, client.len, now);
+      if (body === FORWARD_HTTP) return o.forward!(true, url, ip, client.len, now).then(bencoded);
       if (body !== FULL_SCRAPE) return new Response(body, BENCODE_INIT);
       const full = tracker.fullScrape!.reply(now, /\bgzip\b/.test(req.headers.get("accept-encoding") ?? ""));
       return new Response(full.body, {
@@ -206,6 +220,7 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
 }
 
 const NO_ADDRESS = { len: 0 } as const;
+const bencoded = (body: Uint8Array) => new Response(body, BENCODE_INIT);
 
 /** Whether a path is one of `routes`: an exact path, or under a prefix route ("/assets/*"). */
 export function routeMatcher(routes: Record<string, RouteValue>): (path: string) => boolean {

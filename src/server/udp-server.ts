@@ -17,13 +17,14 @@ import type { udp } from "bun";
 import { networkInterfaces } from "node:os";
 import type { ListenAddress } from "../config/config.ts";
 import { parseIp } from "../codec/ip.ts";
-import { UDP_REPLY_BUDGET, type UdpTracker } from "../frontend/udp-tracker.ts";
+import { FORWARD, UDP_REPLY_BUDGET, type UdpTracker } from "../frontend/udp-tracker.ts";
 import type { Faults } from "./faults.ts";
 import { listenError } from "./listen-error.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 // Bun.udpSocket's undocumented `flags` (uSockets LIBUS_* values, see bun-notes §1.3).
 const FLAG_IPV6_ONLY = 8;
+const FLAG_REUSE_PORT = 4;
 const FLAG_REUSE_ADDR = 16;
 const RETRYABLE = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
 const REFRESH_ADDRESSES_MS = 60_000;
@@ -36,7 +37,21 @@ export interface UdpServerOptions {
   log: Logger;
   faults: Faults;
   now: () => number;
+  /**
+   * With --workers: hands a request another thread owns (`tracker.forwardTo`) to it; `reply` sends the answer
+   * from the socket the request came in on, whenever it comes.
+   */
+  forward?: (to: number, packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, reply: UdpReply) => void;
+  /**
+   * With --workers every thread binds the port with SO_REUSEPORT and the kernel spreads the senders. "first"
+   * (the main thread) first binds it once without, so that a port another program holds is still an error
+   * rather than silently shared; "join": the other threads.
+   */
+  shared?: "first" | "join";
 }
+
+/** Sends a reply of data[at, at + length) to where a request came from (see UdpServerOptions.forward). */
+export type UdpReply = (data: Uint8Array, at: number, length: number) => void;
 
 export interface UdpListener {
   port: number;
@@ -58,11 +73,19 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
   const wildcard = host === "::" || host === "0.0.0.0";
   let main: Socket;
   try {
-    main = await bind(host, o.listen.port, wildcard ? FLAG_REUSE_ADDR : 0); // (Bun throws here, not rejects)
+    let want = o.listen.port;
+    if (o.shared === "first") {
+      const guard = await bind(host, want, wildcard ? FLAG_REUSE_ADDR : 0);
+      want = guard.port;
+      guard.close();
+    }
+    const shared = o.shared === undefined ? 0 : FLAG_REUSE_PORT;
+    main = await bind(host, want, (wildcard ? FLAG_REUSE_ADDR : 0) | shared); // (Bun throws here, not rejects)
   } catch (err) {
     throw listenError(err, "UDP", o.listen);
   }
   const port = main.port;
+  const shared = o.shared === undefined ? 0 : FLAG_REUSE_PORT;
   const perAddress = new Map<string, Socket>();
 
   async function refresh(): Promise<void> {
@@ -76,7 +99,8 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
     for (const addr of wanted) {
       if (perAddress.has(addr)) continue;
       try {
-        perAddress.set(addr, await bind(addr, port, FLAG_REUSE_ADDR | (addr.includes(":") ? FLAG_IPV6_ONLY : 0)));
+        const flags = FLAG_REUSE_ADDR | (addr.includes(":") ? FLAG_IPV6_ONLY : 0) | shared;
+        perAddress.set(addr, await bind(addr, port, flags));
       } catch (err) {
         // Not fatal: the wildcard socket still answers this address, from the routed source.
         log.warn("udp: cannot bind a local address; its replies may come from another address", {
@@ -133,6 +157,21 @@ function makeHandlers(o: UdpServerOptions) {
   let batchSocket: Socket | null = null;
   let pending = 0;
   let flushQueued = false;
+  /** Holds a reply in the next free slot, to go out with the batch; the caller has checked nothing is full. */
+  const hold = (socket: Socket, out: Uint8Array, n: number, port: number, address: string) => {
+    const views = (replyViews[pending] ??= []);
+    batch.push((views[n] ??= out.subarray(0, n)), port, address);
+    batchSocket = socket;
+    pending++;
+    if (!flushQueued) {
+      flushQueued = true;
+      setImmediate(flush);
+    }
+  };
+  const slotOf = (socket: Socket): Uint8Array => {
+    if (pending === BATCH_MAX || (batchSocket !== null && batchSocket !== socket)) flush();
+    return (slotViews[pending] ??= slots.subarray(pending * UDP_REPLY_BUDGET, (pending + 1) * UDP_REPLY_BUDGET));
+  };
   const flush = () => {
     flushQueued = false;
     if (pending === 0) return;
@@ -152,21 +191,20 @@ function makeHandlers(o: UdpServerOptions) {
       try {
         const ipLen = parseIp(address, ip);
         if (ipLen === 0) return;
-        if (pending === BATCH_MAX || (batchSocket !== null && batchSocket !== socket)) flush();
-        const out = (slotViews[pending] ??= slots.subarray(
-          pending * UDP_REPLY_BUDGET,
-          (pending + 1) * UDP_REPLY_BUDGET,
-        ));
-        const n = tracker.handle(packet, ip, ipLen, o.now(), out);
-        if (n === 0) return;
-        const views = (replyViews[pending] ??= []);
-        batch.push((views[n] ??= out.subarray(0, n)), port, address);
-        batchSocket = socket;
-        pending++;
-        if (!flushQueued) {
-          flushQueued = true;
-          setImmediate(flush);
+        const out = slotOf(socket);
+        const now = o.now();
+        const n = tracker.handle(packet, ip, ipLen, now, out);
+        if (n === FORWARD) {
+          o.forward!(tracker.forwardTo, packet, ip, ipLen, now, (data, at, length) => {
+            if (length === 0 || length > UDP_REPLY_BUDGET) return;
+            const slot = slotOf(socket);
+            for (let i = 0; i < length; i++) slot[i] = data[at + i];
+            hold(socket, slot, length, port, address);
+          });
+          return;
         }
+        if (n === 0) return;
+        hold(socket, out, n, port, address);
       } catch (err) {
         // A bug, not bad input: bad input is answered or dropped by the tracker. Keep serving.
         o.faults.caught("udp handler", err);

@@ -338,7 +338,8 @@ export class HttpAdapter implements FrontEnd {
     return this.family === 4 ? 4 : 16;
   }
 
-  #decode(bytes: Uint8Array): Record<string, BValue> {
+  #decode(bytes: Uint8Array | symbol): Record<string, BValue> {
+    if (!(bytes instanceof Uint8Array)) throw new Error("a one-thread tracker forwarded a request");
     // decodeBencode rejects unsorted or repeated keys: every reply is also checked to be canonical.
     const v = decodeBencode(bytes);
     if (typeof v !== "object" || Array.isArray(v)) throw new Error("reply is not a dictionary");

@@ -49,7 +49,10 @@ describe("malformed HTTP announces", () => {
 
   for (const [name, query, code] of cases) {
     test(`${name}: only a failure reason, ${code}`, () => {
-      const body = decodeBencode(t.http.announce(`/announce?${query}`, ip, 4, t.now)) as Record<string, unknown>;
+      const body = decodeBencode(t.http.announce(`/announce?${query}`, ip, 4, t.now) as Uint8Array) as Record<
+        string,
+        unknown
+      >;
       expect(Object.keys(body)).toEqual(["failure reason"]);
       expect(body["failure reason"]).toBe(FAILURE_TEXT[code]);
     });
@@ -62,7 +65,7 @@ describe("malformed HTTP announces", () => {
 
   test("the same announce, well formed, is answered and is the torrent's only peer", () => {
     const body = decodeBencode(
-      t.http.announce(`/announce?info_hash=${h}&peer_id=${id}&port=6881`, ip, 4, t.now),
+      t.http.announce(`/announce?info_hash=${h}&peer_id=${id}&port=6881`, ip, 4, t.now) as Uint8Array,
     ) as Record<string, unknown>;
     expect(body["failure reason"]).toBeUndefined();
     expect(body.incomplete).toBe(1);

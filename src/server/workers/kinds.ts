@@ -1,0 +1,6 @@
+// The kinds of request one thread hands another (mesh.ts), one number each.
+
+/** A BEP 15 datagram for the owner of its info hash(es): udp-forwarding.ts. */
+export const KIND_UDP = 1;
+/** An HTTP announce or scrape for the owner of its info hash(es): http-forwarding.ts. */
+export const KIND_HTTP = 2;

@@ -1,0 +1,117 @@
+// BEP 15 requests between threads: the thread that read a datagram checked the sender's budget and connection
+// id; the owner of its info hash answers it, and the answer goes back to be sent from the socket the request
+// came in on (so it leaves from the address the client wrote to). A scrape whose hashes several threads own
+// goes to each of them; each answers its own entries and the replies are merged entry by entry.
+
+import { ownerAt } from "../../core/owner.ts";
+import {
+  ACTION_ERROR,
+  INFO_HASH_LEN,
+  OFF_SCRAPE_ENTRIES,
+  OFF_SCRAPE_HASHES,
+  SCRAPE_ENTRY_LEN,
+} from "../../codec/udp.ts";
+import { MANY_OWNERS, scrapeHashCount, UDP_REPLY_BUDGET, type UdpTracker } from "../../frontend/udp-tracker.ts";
+import type { UdpReply } from "../udp-server.ts";
+import { KIND_UDP } from "./kinds.ts";
+import type { Mesh } from "./mesh.ts";
+
+/** part u8, ipLen u8, spare u16, ip[16], now u32, then the datagram. */
+const OFF_PART = 0;
+const OFF_IP_LEN = 1;
+const OFF_IP = 4;
+const OFF_NOW = 20;
+const OFF_PACKET = 24;
+
+/** Answers other threads' requests for this thread's hashes; returns what the UDP server's `forward` calls. */
+export function udpForwarding(mesh: Mesh, tracker: UdpTracker) {
+  const ip = new Uint8Array(16);
+  const packet = new Uint8Array(2048);
+  const packetViews: Uint8Array[] = [];
+  const out = new Uint8Array(UDP_REPLY_BUDGET);
+  mesh.on(KIND_UDP, (_from, d, at, length, reply) => {
+    const ipLen = d[at + OFF_IP_LEN] as 4 | 16;
+    for (let i = 0; i < ipLen; i++) ip[i] = d[at + OFF_IP + i];
+    const now =
+      (d[at + OFF_NOW] | (d[at + OFF_NOW + 1] << 8) | (d[at + OFF_NOW + 2] << 16)) + d[at + OFF_NOW + 3] * 2 ** 24;
+    const n = Math.min(length - OFF_PACKET, packet.length);
+    for (let i = 0; i < n; i++) packet[i] = d[at + OFF_PACKET + i];
+    const view = (packetViews[n] ??= packet.subarray(0, n));
+    const size = tracker.handleForwarded(view, ip, ipLen, now, out, d[at + OFF_PART] === 1);
+    const w = reply.begin(size);
+    if (w < 0) return;
+    const r = reply.data;
+    for (let i = 0; i < size; i++) r[w + i] = out[i];
+    reply.end();
+  });
+
+  /** Hands one datagram to thread `to` (or to each owner of a scrape's hashes). */
+  function send(
+    to: number,
+    part: boolean,
+    pkt: Uint8Array,
+    ipBytes: Uint8Array,
+    ipLen: 4 | 16,
+    now: number,
+    reply: UdpReply,
+  ) {
+    const at = mesh.request(to, KIND_UDP, OFF_PACKET + pkt.length, (data, from, length) => {
+      if (data !== null) reply(data, from, length);
+    });
+    if (at < 0) return;
+    const d = mesh.dataTo(to);
+    d[at + OFF_PART] = part ? 1 : 0;
+    d[at + OFF_IP_LEN] = ipLen;
+    for (let i = 0; i < ipLen; i++) d[at + OFF_IP + i] = ipBytes[i];
+    d[at + OFF_NOW] = now & 0xff;
+    d[at + OFF_NOW + 1] = (now >>> 8) & 0xff;
+    d[at + OFF_NOW + 2] = (now >>> 16) & 0xff;
+    d[at + OFF_NOW + 3] = (now >>> 24) & 0xff;
+    for (let i = 0; i < pkt.length; i++) d[at + OFF_PACKET + i] = pkt[i];
+    mesh.send(to);
+  }
+
+  return (to: number, pkt: Uint8Array, ipBytes: Uint8Array, ipLen: 4 | 16, now: number, reply: UdpReply): void => {
+    if (to !== MANY_OWNERS) {
+      send(to, false, pkt, ipBytes, ipLen, now, reply);
+      return;
+    }
+    scrapeParts(pkt, ipBytes, ipLen, now, reply);
+  };
+
+  function scrapeParts(pkt: Uint8Array, ipBytes: Uint8Array, ipLen: 4 | 16, now: number, reply: UdpReply) {
+    const hashes = scrapeHashCount(pkt);
+    const owners = new Uint8Array(hashes);
+    const asked = new Set<number>();
+    for (let i = 0; i < hashes; i++) {
+      owners[i] = ownerAt(pkt, OFF_SCRAPE_HASHES + i * INFO_HASH_LEN, mesh.count);
+      asked.add(owners[i]);
+    }
+    const merged = new Uint8Array(OFF_SCRAPE_ENTRIES + hashes * SCRAPE_ENTRY_LEN);
+    let waiting = asked.size;
+    let failed = false;
+    const take = (owner: number, data: Uint8Array, at: number, length: number) => {
+      if (length < merged.length || data[at + 3] === ACTION_ERROR) failed = true;
+      else {
+        if (waiting === asked.size) for (let i = 0; i < OFF_SCRAPE_ENTRIES; i++) merged[i] = data[at + i];
+        for (let e = 0; e < hashes; e++) {
+          if (owners[e] !== owner) continue;
+          const off = OFF_SCRAPE_ENTRIES + e * SCRAPE_ENTRY_LEN;
+          for (let i = 0; i < SCRAPE_ENTRY_LEN; i++) merged[off + i] = data[at + off + i];
+        }
+      }
+      if (--waiting === 0 && !failed) reply(merged, 0, merged.length);
+    };
+    tracker.counters.udpScrape++;
+    const copy = pkt.slice(); // the local part runs after the remote requests are written
+    for (const owner of asked) {
+      if (owner === mesh.self) continue;
+      send(owner, true, copy, ipBytes, ipLen, now, (data, at, length) => take(owner, data, at, length));
+    }
+    if (asked.has(mesh.self)) {
+      const local = new Uint8Array(UDP_REPLY_BUDGET);
+      const n = tracker.handleForwarded(copy, ipBytes, ipLen, now, local, true);
+      take(mesh.self, local, 0, n);
+    }
+  }
+}

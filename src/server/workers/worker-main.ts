@@ -1,0 +1,116 @@
+// A Worker thread of --workers (see pool.ts): it gets the settings, the mesh and the ports from the main
+// thread, and runs the same tracker (app.ts) over its own share of the swarms: the UDP, HTTP and WebSocket
+// front ends on the shared ports. Its logs and its operator requests go to the main thread.
+
+import type { LogLevel } from "../../config/config.ts";
+import { type RunningTracker, startTracker } from "../app.ts";
+import { errorText, Logger } from "../logger.ts";
+import { configFromWire } from "./config-wire.ts";
+import type { FromWorker, ToWorker, WireResponse } from "./messages.ts";
+
+declare const self: Worker;
+
+const post = (m: FromWorker) => self.postMessage(m);
+/** How long an operator request waits for the main thread before the client gets 503. */
+const OPERATOR_TIMEOUT_MS = 10_000;
+
+let tracker: RunningTracker | null = null;
+let log: Logger | null = null;
+const operatorWaiting = new Map<number, (res: WireResponse | null) => void>();
+let nextOperator = 1;
+
+/** What the main thread may ask a thread for (pool.ask): name -> answer. */
+export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unknown>([
+  ["ping", () => "pong"],
+  ["mesh", (t) => ({ handed: t.mesh?.handed ?? 0, answered: t.mesh?.answered ?? 0, dropped: t.mesh?.dropped ?? 0 })],
+  ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
+  ["reloadTls", (t) => t.reloadTls()],
+  ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
+]);
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  switch (m.t) {
+    case "start":
+      void start(m);
+      return;
+    case "stop":
+      void (async () => {
+        try {
+          await tracker?.stop();
+        } finally {
+          post({ t: "stopped" });
+        }
+      })();
+      return;
+    case "call":
+      void answer(m.id, m.what, m.arg);
+      return;
+    case "operator":
+      operatorWaiting.get(m.id)?.(m.res);
+      return;
+  }
+};
+
+async function answer(id: number, what: string, arg: unknown): Promise<void> {
+  let value: unknown = null;
+  try {
+    const fn = answers.get(what);
+    if (fn !== undefined && tracker !== null) value = await fn(tracker, arg);
+  } catch (err) {
+    tracker?.faults.caught(`worker call ${what}`, err);
+  }
+  post({ t: "answer", id, value: value ?? null });
+}
+
+async function start(m: Extract<ToWorker, { t: "start" }>): Promise<void> {
+  const config = configFromWire(m.config);
+  const field = `,"worker":${m.index}}`;
+  const logger = new Logger(config.logLevel, (line, level) =>
+    post({ t: "log", line: line.slice(0, -1) + field, level }),
+  );
+  log = logger;
+  // The last resort behind the per-callback boundaries, as in main.ts.
+  process.on("uncaughtException", (err) => tracker?.faults.caught("process", err));
+  process.on("unhandledRejection", (err) => tracker?.faults.caught("process", err));
+  try {
+    tracker = await startTracker(config, logger, null, () => {}, undefined, {
+      self: m.index,
+      count: m.count,
+      memory: m.memory,
+      ports: m.ports,
+      shared: m.shared,
+      toMain: async (req, server) => {
+        const addr = server.requestIP(req);
+        const body = req.method === "GET" || req.method === "HEAD" ? null : new Uint8Array(await req.arrayBuffer());
+        const id = nextOperator++;
+        const res = await new Promise<WireResponse | null>((resolve) => {
+          const timer = setTimeout(() => resolve(null), OPERATOR_TIMEOUT_MS);
+          operatorWaiting.set(id, (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          });
+          post({
+            t: "operator",
+            id,
+            req: {
+              method: req.method,
+              url: req.url,
+              headers: [...req.headers],
+              body,
+              address: addr?.address ?? "",
+              family: addr?.family ?? "",
+              port: addr?.port ?? 0,
+            },
+          });
+        });
+        operatorWaiting.delete(id);
+        if (res === null) return new Response("main thread busy\n", { status: 503, headers: { "retry-after": "1" } });
+        return new Response(res.body, { status: res.status, headers: res.headers });
+      },
+    });
+    post({ t: "ready" });
+  } catch (err) {
+    post({ t: "failed", message: errorText(err) });
+  }
+}

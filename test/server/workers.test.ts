@@ -1,0 +1,119 @@
+// --workers 2 over real sockets: every thread reads the shared port (SO_REUSEPORT spreads the senders), and a
+// peer announced through any thread is in every other's replies, with exact counts. Many client sockets are
+// used so that both threads read requests, and the mesh's counters show that requests crossed threads.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ownerAt } from "../../src/core/owner.ts";
+import { UdpClient } from "../../scripts/lib/udp-client.ts";
+import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
+
+const CLIENTS = 16;
+
+/** Hashes owned by thread 0 and by thread 1 of two, alternately. */
+function hashesForBothOwners(n: number, label: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; out.length < n; i++) {
+    const h = sha1(`${label}-${i}`);
+    if (ownerAt(h, 0, 2) === out.length % 2) out.push(h);
+  }
+  return out;
+}
+
+interface MeshCounts {
+  handed: number;
+  answered: number;
+}
+
+async function meshCounts(t: TestTracker): Promise<MeshCounts[]> {
+  const others = await t.pool!.ask<MeshCounts>("mesh");
+  return [{ handed: t.mesh!.handed, answered: t.mesh!.answered }, ...others.map((c) => c!)];
+}
+
+describe("--workers 2", () => {
+  let t: TestTracker;
+  const udp: UdpClient[] = [];
+  beforeAll(async () => {
+    t = await startTestTracker(["--workers", "2", "--udp-listen", "127.0.0.1:0", "--rate-limit", "0"]);
+    for (let i = 0; i < CLIENTS; i++) udp.push(await UdpClient.open("127.0.0.1", t.udpPort!));
+  });
+  afterAll(async () => {
+    for (const c of udp) c.close();
+    await t.stop();
+  });
+
+  test("two threads serve, and say so", () => {
+    expect(t.threads).toBe(2);
+    expect(t.pool!.running).toBe(2);
+    expect(t.logs.some((l) => l.includes('"worker threads started"'))).toBe(true);
+  });
+
+  test("UDP: every peer is in every other's reply, whichever thread read it, with exact counts", async () => {
+    const before = await meshCounts(t);
+    const torrents = hashesForBothOwners(4, "udp");
+    for (const infoHash of torrents) {
+      // Each client announces as its own peer (port 10000 + i), half seeders, then each asks again.
+      for (let i = 0; i < CLIENTS; i++) {
+        const reply = await udp[i].announce({ infoHash, port: 10_000 + i, left: i % 2 === 0 ? 0n : 1n, event: 2 });
+        expect(reply?.action).toBe("announce");
+      }
+      for (let i = 0; i < CLIENTS; i++) {
+        const reply = await udp[i].announce({ infoHash, port: 10_000 + i, left: i % 2 === 0 ? 0n : 1n, numWant: 50 });
+        if (reply?.action !== "announce") throw new Error(`no announce reply: ${JSON.stringify(reply)}`);
+        expect(reply.seeders).toBe(CLIENTS / 2);
+        expect(reply.leechers).toBe(CLIENTS / 2);
+        // A seeder is given leechers only; a leecher everyone else.
+        const ports = reply.peers.map((p) => p.port).sort((a, b) => a - b);
+        const others = [...Array(CLIENTS).keys()].filter((k) => k !== i && (i % 2 === 1 || k % 2 === 1));
+        expect(ports).toEqual(others.map((k) => 10_000 + k));
+      }
+    }
+    // A scrape of all four (two owners) from every socket: exact counts in order.
+    for (const c of udp) {
+      const entries = await c.scrape(torrents);
+      expect(entries).toEqual(torrents.map(() => ({ seeders: CLIENTS / 2, completed: 0, leechers: CLIENTS / 2 })));
+    }
+    // Requests crossed threads both ways: each thread answered some of the other's.
+    const after = await meshCounts(t);
+    expect(after[0].answered).toBeGreaterThan(before[0].answered);
+    expect(after[1].answered).toBeGreaterThan(before[1].answered);
+  });
+
+  test("HTTP: a peer announced on one connection is in the replies on every other", async () => {
+    const torrents = hashesForBothOwners(2, "http");
+    const base = `http://127.0.0.1:${t.httpPort}`;
+    for (const infoHash of torrents) {
+      for (let i = 0; i < CLIENTS; i++) {
+        // A new connection each time (no keep-alive), so the kernel spreads them over both threads.
+        const q = announceQuery({ infoHash, port: 20_000 + i, left: i < 4 ? 0 : 1 });
+        const r = await getBencode(`${base}/announce?${q}&numwant=50`, { headers: { connection: "close" } });
+        expect(r.body["failure reason"]).toBeUndefined();
+      }
+      const q = announceQuery({ infoHash, port: 20_100, left: 1 });
+      const r = await getBencode(`${base}/announce?${q}&numwant=50`, { headers: { connection: "close" } });
+      expect(r.body.complete).toBe(4);
+      expect(r.body.incomplete).toBe(CLIENTS - 4 + 1);
+      expect(compactPeers(r.body.peers, 6).length).toBe(CLIENTS);
+    }
+    const scrape = await getBencode(`${base}/scrape?${torrents.map((h) => `info_hash=${pct(h)}`).join("&")}`);
+    const files = scrape.body.files as Record<string, Record<string, number>>;
+    for (const h of torrents) expect(files[latin1(h)]).toEqual({ complete: 4, downloaded: 0, incomplete: 13 });
+  });
+
+  test("a thread that dies is started again, and the tracker keeps answering", async () => {
+    const owned = hashesForBothOwners(2, "crash")[1]; // thread 1's
+    t.pool!.terminate(1);
+    // While it is gone and after: thread 0's torrents are answered; once it is back, so are its own.
+    const deadline = Date.now() + 10_000;
+    let answered = false;
+    while (!answered && Date.now() < deadline) {
+      const reply = await udp[0].announce({ infoHash: owned, port: 30_000 }, 500);
+      answered = reply?.action === "announce";
+    }
+    if (!answered) console.log(t.logs.slice(-20).join("\n"));
+    expect(answered).toBe(true);
+    expect(t.logs.some((l) => l.includes("worker thread ended"))).toBe(true);
+    expect(t.logs.some((l) => l.includes("worker thread started again"))).toBe(true);
+    expect(t.pool!.deaths).toBe(1);
+  });
+});
