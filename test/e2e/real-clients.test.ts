@@ -31,8 +31,8 @@ interface Run {
 }
 
 /** Runs `body` against a fresh tracker; on failure appends client and tracker logs; always cleans up. */
-async function withTracker(body: (run: Run) => Promise<void>): Promise<void> {
-  const tracker = await startTracker(["--listen", "127.0.0.1:0"]);
+async function withTracker(workers: number, body: (run: Run) => Promise<void>): Promise<void> {
+  const tracker = await startTracker(["--listen", "127.0.0.1:0", "--workers", String(workers)]);
   const clients: Client[] = [];
   let torrent: Torrent | undefined;
   const run: Run = {
@@ -75,40 +75,43 @@ async function expectTrackerSawTransfer(run: Run, t: Torrent): Promise<void> {
   expect(stats!.complete >= 1 || stats!.downloaded >= 1).toBe(true);
 }
 
-test(
-  "HTTP tracker: aria2c seeds to transmission-cli",
-  async () => {
-    await withTracker(async (run) => {
-      const t = await run.makeTorrent(`http://127.0.0.1:${run.tracker.httpPort}/announce`);
-      // transmission takes loopback peers only inbound, so it announces first and the seeder dials it.
-      const leecher = await startTransmissionLeecher(t);
-      run.clients.push(leecher);
-      await swarmReaches(run, t, "the transmission leecher", (s) => s.incomplete >= 1);
-      run.clients.push(await startAria2(t, "seed", false));
+// Each with one thread and with two (--workers 2: the seeder and the leecher may be read by different threads).
+for (const workers of [1, 2]) {
+  test(
+    `HTTP tracker (--workers ${workers}): aria2c seeds to transmission-cli`,
+    async () => {
+      await withTracker(workers, async (run) => {
+        const t = await run.makeTorrent(`http://127.0.0.1:${run.tracker.httpPort}/announce`);
+        // transmission takes loopback peers only inbound, so it announces first and the seeder dials it.
+        const leecher = await startTransmissionLeecher(t);
+        run.clients.push(leecher);
+        await swarmReaches(run, t, "the transmission leecher", (s) => s.incomplete >= 1);
+        run.clients.push(await startAria2(t, "seed", false));
 
-      await leecher.finished(TRANSFER_TIMEOUT_MS);
-      expect(await fileSha256(leecher.downloadPath)).toBe(t.sha256);
-      await expectTrackerSawTransfer(run, t);
-    });
-  },
-  TEST_TIMEOUT_MS,
-);
+        await leecher.finished(TRANSFER_TIMEOUT_MS);
+        expect(await fileSha256(leecher.downloadPath)).toBe(t.sha256);
+        await expectTrackerSawTransfer(run, t);
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-test(
-  "UDP tracker: aria2c seeds to aria2c",
-  async () => {
-    await withTracker(async (run) => {
-      expect(run.tracker.udpPort).not.toBeNull();
-      const t = await run.makeTorrent(`udp://127.0.0.1:${run.tracker.udpPort}/announce`);
-      run.clients.push(await startAria2(t, "seed", true));
-      await swarmReaches(run, t, "the aria2 seeder", (s) => s.complete >= 1);
-      const leecher = await startAria2(t, "leech", true);
-      run.clients.push(leecher);
+  test(
+    `UDP tracker (--workers ${workers}): aria2c seeds to aria2c`,
+    async () => {
+      await withTracker(workers, async (run) => {
+        expect(run.tracker.udpPort).not.toBeNull();
+        const t = await run.makeTorrent(`udp://127.0.0.1:${run.tracker.udpPort}/announce`);
+        run.clients.push(await startAria2(t, "seed", true));
+        await swarmReaches(run, t, "the aria2 seeder", (s) => s.complete >= 1);
+        const leecher = await startAria2(t, "leech", true);
+        run.clients.push(leecher);
 
-      expect(await exitCodeWithin(leecher, TRANSFER_TIMEOUT_MS)).toBe(0); // --seed-time=0: exits when complete
-      expect(await fileSha256(aria2DownloadPath(t, leecher))).toBe(t.sha256);
-      await expectTrackerSawTransfer(run, t);
-    });
-  },
-  TEST_TIMEOUT_MS,
-);
+        expect(await exitCodeWithin(leecher, TRANSFER_TIMEOUT_MS)).toBe(0); // --seed-time=0: exits when complete
+        expect(await fileSha256(aria2DownloadPath(t, leecher))).toBe(t.sha256);
+        await expectTrackerSawTransfer(run, t);
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
+}

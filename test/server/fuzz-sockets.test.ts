@@ -269,195 +269,201 @@ class UdpSession {
   }
 }
 
-describe("UDP: random and mutated datagrams mixed with well-formed traffic", () => {
-  let tracker: TestTracker;
-  beforeAll(async () => {
-    tracker = await startTestTracker(["--listen", "[::]:0", "--rate-limit", "0"]);
-  });
-  afterAll(() => tracker.stop());
-
-  for (const seed of SEEDS) {
-    test(`seed ${seed}`, async () => {
-      const rng = new Prng(seed);
-      const port = tracker.udpPort!;
-      const model = new SwarmModel();
-      const good = Array.from({ length: 5 }, (_, i) => sha1(`udp fuzz seed ${seed} good ${i}`));
-      const junkHashes = Array.from({ length: 5 }, (_, i) => sha1(`udp fuzz seed ${seed} garbage ${i}`));
-      const unknown = sha1(`udp fuzz seed ${seed} never announced`);
-      const closers: Udp[] = [];
-      const logsBefore = tracker.logs.length;
-      try {
-        // Well-formed clients: two IPv4 addresses and ::1.
-        const sessions = [
-          await UdpSession.open("127.0.0.1", "127.0.0.1", port),
-          await UdpSession.open("127.0.0.2", "127.0.0.1", port),
-          await UdpSession.open("::1", "::1", port),
-        ];
-        closers.push(...sessions.map((s) => s.udp));
-        // Garbage without a valid connection id: other IPv4 addresses, and ::1 (which never sends the id
-        // issued to ::1: its templates carry ids issued to other addresses).
-        const noId = [
-          await Udp.open("127.0.0.10", "127.0.0.1", port),
-          await Udp.open("127.0.0.11", "127.0.0.1", port),
-          await Udp.open("::1", "::1", port),
-        ];
-        closers.push(...noId);
-        // Garbage with a valid connection id (its own), on its own address and its own info hashes.
-        const withId = await UdpSession.open("127.0.0.20", "127.0.0.1", port);
-        closers.push(withId.udp);
-
-        const templatesFor = (id: Uint8Array) => [
-          connectPacket(rng.u32()),
-          announcePacket({
-            connectionId: id,
-            txid: rng.u32(),
-            infoHash: rng.pick(junkHashes),
-            port: rng.range(1, 65535),
-            left: 0n,
-            event: 1,
-          }),
-          announcePacket({
-            connectionId: id,
-            txid: rng.u32(),
-            infoHash: rng.pick(junkHashes),
-            port: 6881,
-            numWant: 500,
-            options: rng.bytes(rng.int(40)),
-          }),
-          scrapePacket(id, junkHashes.slice(0, rng.range(0, 5)), rng.u32()),
-        ];
-        const foreignId = (u: Udp) => sessions.find((s) => s.udp.local !== u.local)!.id;
-        const garbageDatagram = (u: Udp | UdpSession): Uint8Array => {
-          const id = u instanceof UdpSession ? u.id : foreignId(u);
-          const templates = templatesFor(rng.chance(0.2) ? rng.bytes(8) : id);
-          if (rng.chance(0.25)) return randomDatagram(rng);
-          const p = mutate(rng, rng.pick(templates), rng.pick(templates));
-          return p;
-        };
-
-        let udpSteps = 0;
-        for (let step = 0; step < 1500; step++) {
-          for (let k = rng.int(4); k > 0; k--) {
-            if (rng.chance(0.75)) {
-              const u = rng.pick(noId);
-              u.send(garbageDatagram(u));
-            } else withId.udp.send(garbageDatagram(withId));
-          }
-          const s = rng.pick(sessions);
-          const where = `seed ${seed} step ${step} (${s.udp.local})`;
-          const txid = rng.u32();
-          if (rng.chance(0.75)) {
-            const hash = rng.pick(good);
-            const peerPort = rng.range(6881, 6888);
-            const event = rng.pick([
-              EV_NONE,
-              EV_NONE,
-              EV_NONE,
-              EV_STARTED,
-              EV_STARTED,
-              EV_COMPLETED,
-              EV_COMPLETED,
-              EV_STOPPED,
-            ]);
-            const left =
-              event === EV_COMPLETED ? (rng.chance(0.9) ? 0 : 5) : rng.chance(0.3) ? 0 : rng.range(1, 1 << 20);
-            const asked = rng.pick([-1, -1, 0, 1, 3, 10, 50, 200, 1000, 0x7fffffff, -5]);
-            const reply = await s.udp.request(
-              announcePacket({
-                connectionId: s.id,
-                txid,
-                infoHash: hash,
-                port: peerPort,
-                left: BigInt(left),
-                event,
-                numWant: asked,
-              }),
-            );
-            const cand = model.announce(latin1(hash), peerKey(s.udp.local, peerPort), s.family, left, event);
-            if (u32(reply, 0) !== 1)
-              throw new Error(`${where}: expected an announce reply, got ${Buffer.from(reply).toString("hex")}`);
-            if (reply.length > UDP_BUDGET) throw new Error(`${where}: reply of ${reply.length} bytes`);
-            const r = parseAnnounceReply(reply, s.family);
-            const c = model.counts(latin1(hash));
-            equalCounts(
-              where,
-              { txid: r.txid, interval: jitteredInterval(r.interval), seeders: r.seeders, leechers: r.leechers },
-              { txid, interval: INTERVAL, seeders: c.seeders, leechers: c.leechers },
-            );
-            const allowed = s.family === 4 ? cand.v4 : cand.v6;
-            const n =
-              event === EV_STOPPED ? 0 : Math.min(asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT, UDP_CAP[s.family]);
-            checkPeers(where, r.peers, allowed, Math.min(n, allowed.size));
-          } else {
-            const hashes = Array.from({ length: rng.range(1, 6) }, () => (rng.chance(0.8) ? rng.pick(good) : unknown));
-            const reply = await s.udp.request(scrapePacket(s.id, hashes, txid));
-            if (u32(reply, 0) !== 2 || u32(reply, 4) !== txid || reply.length !== 8 + 12 * hashes.length) {
-              throw new Error(`${where}: bad scrape reply ${Buffer.from(reply).toString("hex")}`);
-            }
-            hashes.forEach((h, i) => {
-              const c = model.counts(latin1(h));
-              const o = 8 + 12 * i;
-              equalCounts(
-                `${where} scrape #${i}`,
-                [u32(reply, o), u32(reply, o + 4), u32(reply, o + 8)],
-                [c.seeders, c.downloaded, c.leechers],
-              );
-            });
-          }
-          udpSteps++;
-        }
-        expect(udpSteps).toBe(1500);
-
-        // Garbage without a valid id: exactly the connects among it were answered, 16 bytes each, in order.
-        for (const [i, u] of noId.entries()) {
-          const replies = await u.drain(0xd0000000 + i);
-          const connects = u.sent.filter(isConnect);
-          expect(u.sent.length).toBeGreaterThan(300);
-          expect(replies.map((r) => [r.length, u32(r, 0), u32(r, 4)])).toEqual(
-            connects.map((p) => [16, 0, u32(p, 12)]),
-          );
-        }
-        // Garbage with a valid id: whatever was answered is a well-formed reply within the budget.
-        const replies = await withId.udp.drain(0xd00000ff);
-        const txids = new Set(withId.udp.sent.filter((p) => p.length >= 16).map((p) => u32(p, 12)));
-        expect(withId.udp.sent.length).toBeGreaterThan(100);
-        expect(replies.length).toBeGreaterThan(10);
-        for (const r of replies.slice(1)) {
-          // (the first is the session's own connect)
-          expect(r.length).toBeLessThanOrEqual(UDP_BUDGET);
-          expect(txids.has(u32(r, 4))).toBe(true);
-          const action = u32(r, 0);
-          const wellFormed =
-            (action === 0 && r.length === 16) ||
-            (action === 1 && r.length >= 20 && (r.length - 20) % 6 === 0) ||
-            (action === 2 && r.length >= 20 && (r.length - 8) % 12 === 0) ||
-            (action === 3 && r.length > 8);
-          if (!wellFormed) throw new Error(`malformed reply to a valid-id sender: ${Buffer.from(r).toString("hex")}`);
-        }
-
-        // The tracker still answers, and the good torrents hold exactly what the model says.
-        const fresh = await UdpSession.open("127.0.0.3", "127.0.0.1", port);
-        closers.push(fresh.udp);
-        const reply = await fresh.udp.request(scrapePacket(fresh.id, [...good, unknown], 0x5ca1ab1e));
-        const got = [...good, unknown].map((_, i) => [
-          u32(reply, 8 + 12 * i),
-          u32(reply, 12 + 12 * i),
-          u32(reply, 16 + 12 * i),
-        ]);
-        const want = [...good, unknown].map((h) => {
-          const c = model.counts(latin1(h));
-          return [c.seeders, c.downloaded, c.leechers];
-        });
-        expect(got).toEqual(want);
-        expect(want.some(([s, d, l]) => s > 0 && d > 0 && l > 0)).toBe(true); // the traffic did build swarms
-        expect(tracker.counters.udpDropped).toBeGreaterThan(0);
-        expect(tracker.logs.slice(logsBefore).filter((l) => l.includes("handler failed"))).toEqual([]);
-      } finally {
-        for (const u of closers) u.close();
-      }
+for (const workers of [1, 2]) {
+  describe(`UDP: random and mutated datagrams mixed with well-formed traffic (--workers ${workers})`, () => {
+    let tracker: TestTracker;
+    beforeAll(async () => {
+      tracker = await startTestTracker(["--listen", "[::]:0", "--rate-limit", "0", "--workers", String(workers)]);
     });
-  }
-});
+    afterAll(() => tracker.stop());
+
+    for (const seed of SEEDS) {
+      test(`seed ${seed}`, async () => {
+        const rng = new Prng(seed);
+        const port = tracker.udpPort!;
+        const model = new SwarmModel();
+        const good = Array.from({ length: 5 }, (_, i) => sha1(`udp fuzz seed ${seed} good ${i}`));
+        const junkHashes = Array.from({ length: 5 }, (_, i) => sha1(`udp fuzz seed ${seed} garbage ${i}`));
+        const unknown = sha1(`udp fuzz seed ${seed} never announced`);
+        const closers: Udp[] = [];
+        const logsBefore = tracker.logs.length;
+        try {
+          // Well-formed clients: two IPv4 addresses and ::1.
+          const sessions = [
+            await UdpSession.open("127.0.0.1", "127.0.0.1", port),
+            await UdpSession.open("127.0.0.2", "127.0.0.1", port),
+            await UdpSession.open("::1", "::1", port),
+          ];
+          closers.push(...sessions.map((s) => s.udp));
+          // Garbage without a valid connection id: other IPv4 addresses, and ::1 (which never sends the id
+          // issued to ::1: its templates carry ids issued to other addresses).
+          const noId = [
+            await Udp.open("127.0.0.10", "127.0.0.1", port),
+            await Udp.open("127.0.0.11", "127.0.0.1", port),
+            await Udp.open("::1", "::1", port),
+          ];
+          closers.push(...noId);
+          // Garbage with a valid connection id (its own), on its own address and its own info hashes.
+          const withId = await UdpSession.open("127.0.0.20", "127.0.0.1", port);
+          closers.push(withId.udp);
+
+          const templatesFor = (id: Uint8Array) => [
+            connectPacket(rng.u32()),
+            announcePacket({
+              connectionId: id,
+              txid: rng.u32(),
+              infoHash: rng.pick(junkHashes),
+              port: rng.range(1, 65535),
+              left: 0n,
+              event: 1,
+            }),
+            announcePacket({
+              connectionId: id,
+              txid: rng.u32(),
+              infoHash: rng.pick(junkHashes),
+              port: 6881,
+              numWant: 500,
+              options: rng.bytes(rng.int(40)),
+            }),
+            scrapePacket(id, junkHashes.slice(0, rng.range(0, 5)), rng.u32()),
+          ];
+          const foreignId = (u: Udp) => sessions.find((s) => s.udp.local !== u.local)!.id;
+          const garbageDatagram = (u: Udp | UdpSession): Uint8Array => {
+            const id = u instanceof UdpSession ? u.id : foreignId(u);
+            const templates = templatesFor(rng.chance(0.2) ? rng.bytes(8) : id);
+            if (rng.chance(0.25)) return randomDatagram(rng);
+            const p = mutate(rng, rng.pick(templates), rng.pick(templates));
+            return p;
+          };
+
+          let udpSteps = 0;
+          for (let step = 0; step < 1500; step++) {
+            for (let k = rng.int(4); k > 0; k--) {
+              if (rng.chance(0.75)) {
+                const u = rng.pick(noId);
+                u.send(garbageDatagram(u));
+              } else withId.udp.send(garbageDatagram(withId));
+            }
+            const s = rng.pick(sessions);
+            const where = `seed ${seed} step ${step} (${s.udp.local})`;
+            const txid = rng.u32();
+            if (rng.chance(0.75)) {
+              const hash = rng.pick(good);
+              const peerPort = rng.range(6881, 6888);
+              const event = rng.pick([
+                EV_NONE,
+                EV_NONE,
+                EV_NONE,
+                EV_STARTED,
+                EV_STARTED,
+                EV_COMPLETED,
+                EV_COMPLETED,
+                EV_STOPPED,
+              ]);
+              const left =
+                event === EV_COMPLETED ? (rng.chance(0.9) ? 0 : 5) : rng.chance(0.3) ? 0 : rng.range(1, 1 << 20);
+              const asked = rng.pick([-1, -1, 0, 1, 3, 10, 50, 200, 1000, 0x7fffffff, -5]);
+              const reply = await s.udp.request(
+                announcePacket({
+                  connectionId: s.id,
+                  txid,
+                  infoHash: hash,
+                  port: peerPort,
+                  left: BigInt(left),
+                  event,
+                  numWant: asked,
+                }),
+              );
+              const cand = model.announce(latin1(hash), peerKey(s.udp.local, peerPort), s.family, left, event);
+              if (u32(reply, 0) !== 1)
+                throw new Error(`${where}: expected an announce reply, got ${Buffer.from(reply).toString("hex")}`);
+              if (reply.length > UDP_BUDGET) throw new Error(`${where}: reply of ${reply.length} bytes`);
+              const r = parseAnnounceReply(reply, s.family);
+              const c = model.counts(latin1(hash));
+              equalCounts(
+                where,
+                { txid: r.txid, interval: jitteredInterval(r.interval), seeders: r.seeders, leechers: r.leechers },
+                { txid, interval: INTERVAL, seeders: c.seeders, leechers: c.leechers },
+              );
+              const allowed = s.family === 4 ? cand.v4 : cand.v6;
+              const n =
+                event === EV_STOPPED
+                  ? 0
+                  : Math.min(asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT, UDP_CAP[s.family]);
+              checkPeers(where, r.peers, allowed, Math.min(n, allowed.size));
+            } else {
+              const hashes = Array.from({ length: rng.range(1, 6) }, () =>
+                rng.chance(0.8) ? rng.pick(good) : unknown,
+              );
+              const reply = await s.udp.request(scrapePacket(s.id, hashes, txid));
+              if (u32(reply, 0) !== 2 || u32(reply, 4) !== txid || reply.length !== 8 + 12 * hashes.length) {
+                throw new Error(`${where}: bad scrape reply ${Buffer.from(reply).toString("hex")}`);
+              }
+              hashes.forEach((h, i) => {
+                const c = model.counts(latin1(h));
+                const o = 8 + 12 * i;
+                equalCounts(
+                  `${where} scrape #${i}`,
+                  [u32(reply, o), u32(reply, o + 4), u32(reply, o + 8)],
+                  [c.seeders, c.downloaded, c.leechers],
+                );
+              });
+            }
+            udpSteps++;
+          }
+          expect(udpSteps).toBe(1500);
+
+          // Garbage without a valid id: exactly the connects among it were answered, 16 bytes each, in order.
+          for (const [i, u] of noId.entries()) {
+            const replies = await u.drain(0xd0000000 + i);
+            const connects = u.sent.filter(isConnect);
+            expect(u.sent.length).toBeGreaterThan(300);
+            expect(replies.map((r) => [r.length, u32(r, 0), u32(r, 4)])).toEqual(
+              connects.map((p) => [16, 0, u32(p, 12)]),
+            );
+          }
+          // Garbage with a valid id: whatever was answered is a well-formed reply within the budget.
+          const replies = await withId.udp.drain(0xd00000ff);
+          const txids = new Set(withId.udp.sent.filter((p) => p.length >= 16).map((p) => u32(p, 12)));
+          expect(withId.udp.sent.length).toBeGreaterThan(100);
+          expect(replies.length).toBeGreaterThan(10);
+          for (const r of replies.slice(1)) {
+            // (the first is the session's own connect)
+            expect(r.length).toBeLessThanOrEqual(UDP_BUDGET);
+            expect(txids.has(u32(r, 4))).toBe(true);
+            const action = u32(r, 0);
+            const wellFormed =
+              (action === 0 && r.length === 16) ||
+              (action === 1 && r.length >= 20 && (r.length - 20) % 6 === 0) ||
+              (action === 2 && r.length >= 20 && (r.length - 8) % 12 === 0) ||
+              (action === 3 && r.length > 8);
+            if (!wellFormed) throw new Error(`malformed reply to a valid-id sender: ${Buffer.from(r).toString("hex")}`);
+          }
+
+          // The tracker still answers, and the good torrents hold exactly what the model says.
+          const fresh = await UdpSession.open("127.0.0.3", "127.0.0.1", port);
+          closers.push(fresh.udp);
+          const reply = await fresh.udp.request(scrapePacket(fresh.id, [...good, unknown], 0x5ca1ab1e));
+          const got = [...good, unknown].map((_, i) => [
+            u32(reply, 8 + 12 * i),
+            u32(reply, 12 + 12 * i),
+            u32(reply, 16 + 12 * i),
+          ]);
+          const want = [...good, unknown].map((h) => {
+            const c = model.counts(latin1(h));
+            return [c.seeders, c.downloaded, c.leechers];
+          });
+          expect(got).toEqual(want);
+          expect(want.some(([s, d, l]) => s > 0 && d > 0 && l > 0)).toBe(true); // the traffic did build swarms
+          expect(tracker.counters.udpDropped).toBeGreaterThan(0);
+          expect(tracker.logs.slice(logsBefore).filter((l) => l.includes("handler failed"))).toEqual([]);
+        } finally {
+          for (const u of closers) u.close();
+        }
+      });
+    }
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP
@@ -685,182 +691,201 @@ function rawRequest(
   return { bytes: latin1Bytes(text), trackerRoute, malformedLine };
 }
 
-describe("HTTP: random and mutated requests mixed with well-formed announces", () => {
-  let tracker: TestTracker;
-  beforeAll(async () => {
-    // ::1 is a trusted proxy here, so the forwarding headers among the garbage are parsed too.
-    tracker = await startTestTracker(["--listen", "[::]:0", "--rate-limit", "0", "--trust-proxy", "::1"]);
-  });
-  afterAll(() => tracker.stop());
+for (const workers of [1, 2]) {
+  describe(`HTTP: random and mutated requests mixed with well-formed announces (--workers ${workers})`, () => {
+    let tracker: TestTracker;
+    beforeAll(async () => {
+      // ::1 is a trusted proxy here, so the forwarding headers among the garbage are parsed too.
+      tracker = await startTestTracker([
+        "--listen",
+        "[::]:0",
+        "--rate-limit",
+        "0",
+        "--trust-proxy",
+        "::1",
+        "--workers",
+        String(workers),
+      ]);
+    });
+    afterAll(() => tracker.stop());
 
-  for (const seed of SEEDS) {
-    test(`seed ${seed}`, async () => {
-      const rng = new Prng(seed);
-      const port = tracker.httpPort;
-      const model = new SwarmModel();
-      const good = Array.from({ length: 5 }, (_, i) => sha1(`http fuzz seed ${seed} good ${i}`));
-      const junkHashes = Array.from({ length: 5 }, (_, i) => sha1(`http fuzz seed ${seed} garbage ${i}`));
-      const unknown = sha1(`http fuzz seed ${seed} never announced`);
-      const clients = [
-        { host: "127.0.0.1", base: `http://127.0.0.1:${port}`, family: 4 as Family, ip: [127, 0, 0, 1] },
-        { host: "::1", base: `http://[::1]:${port}`, family: 6 as Family, ip: [...new Array(15).fill(0), 1] },
-      ];
-      const junkQueries = [
-        ...junkHashes.map(
-          (h, i) =>
-            `info_hash=${pct(h)}&peer_id=${pct(sha1(`peer ${i}`))}&port=${6000 + i}&uploaded=0&downloaded=0&left=${i % 2}&event=started&compact=${i % 2}&numwant=${i * 10}&ip=10.0.0.${i}`,
-        ),
-        `info_hash=${pct(junkHashes[0])}&info_hash=${pct(junkHashes[1])}`,
-        "",
-        "info_hash=abc",
-      ];
-      const outcomes: Record<string, number> = {};
-      const logsBefore = tracker.logs.length;
-      const note = (k: string) => (outcomes[k] = (outcomes[k] ?? 0) + 1);
+    for (const seed of SEEDS) {
+      test(`seed ${seed}`, async () => {
+        const rng = new Prng(seed);
+        const port = tracker.httpPort;
+        const model = new SwarmModel();
+        const good = Array.from({ length: 5 }, (_, i) => sha1(`http fuzz seed ${seed} good ${i}`));
+        const junkHashes = Array.from({ length: 5 }, (_, i) => sha1(`http fuzz seed ${seed} garbage ${i}`));
+        const unknown = sha1(`http fuzz seed ${seed} never announced`);
+        const clients = [
+          { host: "127.0.0.1", base: `http://127.0.0.1:${port}`, family: 4 as Family, ip: [127, 0, 0, 1] },
+          { host: "::1", base: `http://[::1]:${port}`, family: 6 as Family, ip: [...new Array(15).fill(0), 1] },
+        ];
+        const junkQueries = [
+          ...junkHashes.map(
+            (h, i) =>
+              `info_hash=${pct(h)}&peer_id=${pct(sha1(`peer ${i}`))}&port=${6000 + i}&uploaded=0&downloaded=0&left=${i % 2}&event=started&compact=${i % 2}&numwant=${i * 10}&ip=10.0.0.${i}`,
+          ),
+          `info_hash=${pct(junkHashes[0])}&info_hash=${pct(junkHashes[1])}`,
+          "",
+          "info_hash=abc",
+        ];
+        const outcomes: Record<string, number> = {};
+        const logsBefore = tracker.logs.length;
+        const note = (k: string) => (outcomes[k] = (outcomes[k] ?? 0) + 1);
 
-      const fetchGarbage = async (where: string) => {
-        const trackerRoute = rng.chance(0.85);
-        const path = trackerRoute ? rng.pick(TRACKER_PATHS) : rng.pick(OTHER_PATHS);
-        const query = rng.chance(0.7)
-          ? mutateQuery(rng, rng.pick(junkQueries))
-          : randomLatin1(rng, rng.int(100), 0x20, 0xff);
-        const headers: [string, string][] = [];
-        for (let k = rng.int(4); k > 0; k--) {
-          const name = rng.chance(0.5)
-            ? rng.pick(KNOWN_HEADERS)
-            : "x-" + randomText(rng, rng.range(1, 30), TOKEN_CHARS);
-          const value = rng.chance(0.3)
-            ? rng.pick(["1.2.3.4", "::1, 10.0.0.1", "[::1]:80", "999.1.1.1", ",,,", "gzip", "for=1.2.3.4", "unknown"])
-            : randomLatin1(rng, hugeLength(rng), 0x21, 0xff);
-          headers.push([name, value]);
-        }
-        const method = rng.chance(0.85) ? "GET" : rng.pick(["HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]);
-        const client = rng.pick(clients);
-        let res: Response;
-        try {
-          res = await fetch(`${client.base}${path}?${query}`, { method, headers });
-        } catch (err) {
-          note(`fetch error: ${String(err).slice(0, 60)}`); // the server closed the connection (or fetch refused)
-          return;
-        }
-        const body = new Uint8Array(await res.arrayBuffer());
-        note(`fetch ${res.status}`);
-        const problem = judge(res.status, res.headers.get("content-type"), body, trackerRoute, method === "HEAD");
-        if (problem !== null)
-          throw new Error(`${where}: ${method} ${path}?${JSON.stringify(query.slice(0, 200))}: ${problem}`);
-      };
-
-      const rawGarbage = async (where: string) => {
-        const r = rawRequest(rng, junkQueries);
-        const [host, local] = rng.pick([
-          ["127.0.0.1", "127.0.0.1"],
-          ["127.0.0.1", "127.0.0.2"],
-          ["::1", "::1"],
-        ]);
-        const responses = await rawExchange(host, port, r.bytes, local);
-        if (responses.length === 0) note("raw closed");
-        for (const res of responses) {
-          note(`raw ${res.status}`);
-          // Bun's own parser answers some broken request lines (NUL or bare LF in them, an unknown version)
-          // with a canned, empty "505 HTTP Version Not Supported" before the tracker sees anything.
-          if (res.status === 505 && r.malformedLine && res.body.length === 0) continue;
-          const ct = /\r\ncontent-type: *([^\r]*)/i.exec(res.head)?.[1] ?? null;
-          const problem = judge(res.status, ct, res.body, r.trackerRoute, /^HEAD /.test(latin1(r.bytes)));
-          if (problem !== null)
-            throw new Error(`${where}: raw ${JSON.stringify(latin1(r.bytes).slice(0, 300))}: ${problem}`);
-        }
-      };
-
-      for (let step = 0; step < 400; step++) {
-        const where = `seed ${seed} step ${step}`;
-        for (let k = rng.int(4); k > 0; k--) {
-          if (rng.chance(0.5)) await fetchGarbage(where);
-          else await rawGarbage(where);
-        }
-        const c = rng.pick(clients);
-        const w = `${where} (${c.host})`;
-        if (rng.chance(0.75)) {
-          const hash = rng.pick(good);
-          const peerPort = rng.range(6881, 6888);
-          const event = rng.pick([EV_NONE, EV_NONE, EV_STARTED, EV_COMPLETED, EV_COMPLETED, EV_STOPPED]);
-          const left = event === EV_COMPLETED ? (rng.chance(0.9) ? 0 : 7) : rng.chance(0.3) ? 0 : rng.range(1, 1 << 20);
-          const asked = rng.pick([undefined, -1, 0, 1, 5, 50, 300]);
-          const compact = rng.chance(0.8);
-          const q =
-            `info_hash=${pct(hash)}&peer_id=${pct(sha1(`${c.host} ${peerPort}`))}&port=${peerPort}&uploaded=0&downloaded=0&left=${left}` +
-            (event === EV_NONE ? "" : `&event=${HTTP_EVENT[event]}`) +
-            (asked === undefined ? "" : `&numwant=${asked}`) +
-            (compact ? "" : "&compact=0");
-          const res = await fetch(`${c.base}/announce?${q}`);
-          const bytes = new Uint8Array(await res.arrayBuffer());
-          const cand = model.announce(latin1(hash), peerKey(c.host, peerPort), c.family, left, event);
-          const body = decodeBencode(bytes) as Record<string, BValue>;
-          if (res.status !== 200 || "failure reason" in body)
-            throw new Error(`${w}: announce failed: ${latin1(bytes)}`);
-          const counts = model.counts(latin1(hash));
-          equalCounts(
-            w,
-            [
-              body.complete,
-              body.incomplete,
-              body.downloaded,
-              jitteredInterval(body.interval),
-              body["min interval"],
-              body["external ip"],
-            ],
-            [counts.seeders, counts.leechers, counts.downloaded, INTERVAL, MIN_INTERVAL, String.fromCharCode(...c.ip)],
-          );
-          let peers: string[];
-          if (compact) peers = [...compactPeers(body.peers, 6), ...compactPeers(body.peers6, 18)];
-          else {
-            peers = (body.peers as { ip: string; port: number }[]).map((p) =>
-              p.ip === "::1" ? `${V6_LOOPBACK}:${p.port}` : `${p.ip}:${p.port}`,
-            );
+        const fetchGarbage = async (where: string) => {
+          const trackerRoute = rng.chance(0.85);
+          const path = trackerRoute ? rng.pick(TRACKER_PATHS) : rng.pick(OTHER_PATHS);
+          const query = rng.chance(0.7)
+            ? mutateQuery(rng, rng.pick(junkQueries))
+            : randomLatin1(rng, rng.int(100), 0x20, 0xff);
+          const headers: [string, string][] = [];
+          for (let k = rng.int(4); k > 0; k--) {
+            const name = rng.chance(0.5)
+              ? rng.pick(KNOWN_HEADERS)
+              : "x-" + randomText(rng, rng.range(1, 30), TOKEN_CHARS);
+            const value = rng.chance(0.3)
+              ? rng.pick(["1.2.3.4", "::1, 10.0.0.1", "[::1]:80", "999.1.1.1", ",,,", "gzip", "for=1.2.3.4", "unknown"])
+              : randomLatin1(rng, hugeLength(rng), 0x21, 0xff);
+            headers.push([name, value]);
           }
-          const allowed = new Set([...cand.v4, ...cand.v6]);
-          const n =
-            event === EV_STOPPED
-              ? 0
-              : Math.min(asked === undefined || asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT);
-          checkPeers(w, peers, allowed, Math.min(n, allowed.size));
-        } else {
-          const hashes = Array.from({ length: rng.range(1, 6) }, () => (rng.chance(0.8) ? rng.pick(good) : unknown));
-          const res = await fetch(`${c.base}/scrape?${hashes.map((h) => `info_hash=${pct(h)}`).join("&")}`);
-          const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<
-            string,
-            Record<string, Record<string, number>>
-          >;
-          const want = Object.fromEntries(
-            [...new Set(hashes.map(latin1))].sort().map((h) => {
-              const x = model.counts(h);
-              return [h, { complete: x.seeders, downloaded: x.downloaded, incomplete: x.leechers }];
-            }),
-          );
-          equalCounts(`${w} scrape`, body.files, want);
-        }
-      }
+          const method = rng.chance(0.85) ? "GET" : rng.pick(["HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]);
+          const client = rng.pick(clients);
+          let res: Response;
+          try {
+            res = await fetch(`${client.base}${path}?${query}`, { method, headers });
+          } catch (err) {
+            note(`fetch error: ${String(err).slice(0, 60)}`); // the server closed the connection (or fetch refused)
+            return;
+          }
+          const body = new Uint8Array(await res.arrayBuffer());
+          note(`fetch ${res.status}`);
+          const problem = judge(res.status, res.headers.get("content-type"), body, trackerRoute, method === "HEAD");
+          if (problem !== null)
+            throw new Error(`${where}: ${method} ${path}?${JSON.stringify(query.slice(0, 200))}: ${problem}`);
+        };
 
-      // Every kind of outcome showed up, and none was a server error.
-      expect(Object.keys(outcomes).some((k) => /^(fetch|raw) 200$/.test(k))).toBe(true);
-      expect(Object.keys(outcomes).some((k) => /^(fetch|raw) 4\d\d$/.test(k))).toBe(true);
-      expect(outcomes["raw closed"]).toBeGreaterThan(0);
-      // Good requests still work, and the store holds what the model says.
-      const all = [...good, unknown];
-      const res = await fetch(`http://127.0.0.1:${port}/scrape?${all.map((h) => `info_hash=${pct(h)}`).join("&")}`);
-      const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<
-        string,
-        Record<string, Record<string, number>>
-      >;
-      for (const h of all) {
-        const x = model.counts(latin1(h));
-        expect(body.files[latin1(h)]).toEqual({
-          complete: x.seeders,
-          downloaded: x.downloaded,
-          incomplete: x.leechers,
-        });
-      }
-      expect(await (await fetch(`http://[::1]:${port}/healthz`)).text()).toBe("ok\n");
-      expect(tracker.logs.slice(logsBefore).filter((l) => l.includes("handler failed"))).toEqual([]);
-    }, 60_000);
-  }
-});
+        const rawGarbage = async (where: string) => {
+          const r = rawRequest(rng, junkQueries);
+          const [host, local] = rng.pick([
+            ["127.0.0.1", "127.0.0.1"],
+            ["127.0.0.1", "127.0.0.2"],
+            ["::1", "::1"],
+          ]);
+          const responses = await rawExchange(host, port, r.bytes, local);
+          if (responses.length === 0) note("raw closed");
+          for (const res of responses) {
+            note(`raw ${res.status}`);
+            // Bun's own parser answers some broken request lines (NUL or bare LF in them, an unknown version)
+            // with a canned, empty "505 HTTP Version Not Supported" before the tracker sees anything.
+            if (res.status === 505 && r.malformedLine && res.body.length === 0) continue;
+            const ct = /\r\ncontent-type: *([^\r]*)/i.exec(res.head)?.[1] ?? null;
+            const problem = judge(res.status, ct, res.body, r.trackerRoute, /^HEAD /.test(latin1(r.bytes)));
+            if (problem !== null)
+              throw new Error(`${where}: raw ${JSON.stringify(latin1(r.bytes).slice(0, 300))}: ${problem}`);
+          }
+        };
+
+        for (let step = 0; step < 400; step++) {
+          const where = `seed ${seed} step ${step}`;
+          for (let k = rng.int(4); k > 0; k--) {
+            if (rng.chance(0.5)) await fetchGarbage(where);
+            else await rawGarbage(where);
+          }
+          const c = rng.pick(clients);
+          const w = `${where} (${c.host})`;
+          if (rng.chance(0.75)) {
+            const hash = rng.pick(good);
+            const peerPort = rng.range(6881, 6888);
+            const event = rng.pick([EV_NONE, EV_NONE, EV_STARTED, EV_COMPLETED, EV_COMPLETED, EV_STOPPED]);
+            const left =
+              event === EV_COMPLETED ? (rng.chance(0.9) ? 0 : 7) : rng.chance(0.3) ? 0 : rng.range(1, 1 << 20);
+            const asked = rng.pick([undefined, -1, 0, 1, 5, 50, 300]);
+            const compact = rng.chance(0.8);
+            const q =
+              `info_hash=${pct(hash)}&peer_id=${pct(sha1(`${c.host} ${peerPort}`))}&port=${peerPort}&uploaded=0&downloaded=0&left=${left}` +
+              (event === EV_NONE ? "" : `&event=${HTTP_EVENT[event]}`) +
+              (asked === undefined ? "" : `&numwant=${asked}`) +
+              (compact ? "" : "&compact=0");
+            const res = await fetch(`${c.base}/announce?${q}`);
+            const bytes = new Uint8Array(await res.arrayBuffer());
+            const cand = model.announce(latin1(hash), peerKey(c.host, peerPort), c.family, left, event);
+            const body = decodeBencode(bytes) as Record<string, BValue>;
+            if (res.status !== 200 || "failure reason" in body)
+              throw new Error(`${w}: announce failed: ${latin1(bytes)}`);
+            const counts = model.counts(latin1(hash));
+            equalCounts(
+              w,
+              [
+                body.complete,
+                body.incomplete,
+                body.downloaded,
+                jitteredInterval(body.interval),
+                body["min interval"],
+                body["external ip"],
+              ],
+              [
+                counts.seeders,
+                counts.leechers,
+                counts.downloaded,
+                INTERVAL,
+                MIN_INTERVAL,
+                String.fromCharCode(...c.ip),
+              ],
+            );
+            let peers: string[];
+            if (compact) peers = [...compactPeers(body.peers, 6), ...compactPeers(body.peers6, 18)];
+            else {
+              peers = (body.peers as { ip: string; port: number }[]).map((p) =>
+                p.ip === "::1" ? `${V6_LOOPBACK}:${p.port}` : `${p.ip}:${p.port}`,
+              );
+            }
+            const allowed = new Set([...cand.v4, ...cand.v6]);
+            const n =
+              event === EV_STOPPED
+                ? 0
+                : Math.min(asked === undefined || asked < 0 ? DEFAULT_NUMWANT : asked, MAX_NUMWANT);
+            checkPeers(w, peers, allowed, Math.min(n, allowed.size));
+          } else {
+            const hashes = Array.from({ length: rng.range(1, 6) }, () => (rng.chance(0.8) ? rng.pick(good) : unknown));
+            const res = await fetch(`${c.base}/scrape?${hashes.map((h) => `info_hash=${pct(h)}`).join("&")}`);
+            const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<
+              string,
+              Record<string, Record<string, number>>
+            >;
+            const want = Object.fromEntries(
+              [...new Set(hashes.map(latin1))].sort().map((h) => {
+                const x = model.counts(h);
+                return [h, { complete: x.seeders, downloaded: x.downloaded, incomplete: x.leechers }];
+              }),
+            );
+            equalCounts(`${w} scrape`, body.files, want);
+          }
+        }
+
+        // Every kind of outcome showed up, and none was a server error.
+        expect(Object.keys(outcomes).some((k) => /^(fetch|raw) 200$/.test(k))).toBe(true);
+        expect(Object.keys(outcomes).some((k) => /^(fetch|raw) 4\d\d$/.test(k))).toBe(true);
+        expect(outcomes["raw closed"]).toBeGreaterThan(0);
+        // Good requests still work, and the store holds what the model says.
+        const all = [...good, unknown];
+        const res = await fetch(`http://127.0.0.1:${port}/scrape?${all.map((h) => `info_hash=${pct(h)}`).join("&")}`);
+        const body = decodeBencode(new Uint8Array(await res.arrayBuffer())) as Record<
+          string,
+          Record<string, Record<string, number>>
+        >;
+        for (const h of all) {
+          const x = model.counts(latin1(h));
+          expect(body.files[latin1(h)]).toEqual({
+            complete: x.seeders,
+            downloaded: x.downloaded,
+            incomplete: x.leechers,
+          });
+        }
+        expect(await (await fetch(`http://[::1]:${port}/healthz`)).text()).toBe("ok\n");
+        expect(tracker.logs.slice(logsBefore).filter((l) => l.includes("handler failed"))).toEqual([]);
+      }, 60_000);
+    }
+  });
+}
