@@ -204,6 +204,7 @@ log.info("listening", {
   httpPort: tracker.httpPort,
   udpPort: tracker.udpPort,
   adminPort: tracker.adminPort,
+  workers: tracker.threads,
   interval: config.intervalS,
   intervalMode: config.intervalMode,
   peerTimeout: config.peerTimeoutS,

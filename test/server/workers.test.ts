@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ownerAt } from "../../src/core/owner.ts";
 import { UdpClient } from "../../scripts/lib/udp-client.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { startTracker } from "../helpers/tracker-process.ts";
 import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
 
 const CLIENTS = 16;
@@ -115,5 +116,28 @@ describe("--workers 2", () => {
     expect(t.logs.some((l) => l.includes("worker thread ended"))).toBe(true);
     expect(t.logs.some((l) => l.includes("worker thread started again"))).toBe(true);
     expect(t.pool!.deaths).toBe(1);
+  });
+});
+
+describe("--workers 2 as a process", () => {
+  test("SIGTERM stops every thread: exit 0, and the ports are free again", async () => {
+    const p = await startTracker(["--listen", "127.0.0.1:0", "--workers", "2"]);
+    const listening = JSON.parse(
+      p
+        .output()
+        .split("\n")
+        .find((l) => l.includes('"listening"'))!,
+    );
+    expect(listening.workers).toBe(2);
+    // Served before the stop, by whichever thread the kernel picks.
+    const r = await fetch(`http://127.0.0.1:${p.httpPort}/healthz`);
+    expect(r.status).toBe(200);
+    expect(await p.stop("SIGTERM")).toBe(0);
+    expect(p.output()).toContain('"stopped"');
+    // Nothing of it still holds the ports: binding them without SO_REUSEPORT succeeds.
+    const http = Bun.serve({ hostname: "127.0.0.1", port: p.httpPort, reusePort: false, fetch: () => new Response() });
+    const udp = await Bun.udpSocket({ hostname: "127.0.0.1", port: p.udpPort! });
+    http.stop(true);
+    udp.close();
   });
 });
