@@ -6,17 +6,47 @@
 // has a token, and takes one from each that has: an abuser drains both of its own buckets and is held back,
 // while an innocent client sharing one bucket with it still has its other, full one.
 // Pure: the caller passes the time in.
+//
+// Threads (--workers) share one budget per source by building their limiters over the same memory
+// (`RateLimiter.sharedMemory`, made once and posted to every thread) with the same seed. A shared request
+// holds a lock on each of its two buckets (taken in index order, so two requests never wait on each other in
+// a cycle; a futex mutex: a brief spin, then sleep) while it refills and takes: the two buckets of a source then stay in step as they do in
+// one thread, where lock-free updates let them drift apart and let through up to twice the budget. A limiter
+// of its own takes no lock (a branch on a constant field is all the sharing costs it).
 
 export interface RateLimitOptions {
   /** Sustained requests per second per key; 0 turns limiting off. */
   perSecond: number;
   /** Bucket size: requests allowed in a burst. */
   burst: number;
-  /** Buckets per table (rounded up to a power of two; default 2^18). Memory: 2 tables x slots x 8 bytes. */
+  /** Buckets per table (rounded up to a power of two; default 2^18). Memory: 2 tables x slots x 8 bytes (12 shared). */
   slots?: number;
-  /** Hash seed (random per process, so nobody can aim collisions at a victim). */
+  /** Hash seed (random per process, so nobody can aim collisions at a victim; the same in threads sharing). */
   seed: number;
+  /** Memory from `RateLimiter.sharedMemory(options)`: limiters over the same memory share every bucket. */
+  shared?: SharedArrayBuffer;
 }
+
+/** Bytes per bucket in shared memory: Float32 tokens, Uint32 stamp, Int32 lock. */
+const SHARED_BUCKET_BYTES = 12;
+// Bucket lock states (shared memory).
+const FREE = 0;
+const HELD = 1;
+/** Held, and a thread sleeps on it: the holder wakes it when done. */
+const CONTENDED = 2;
+/** Spins before sleeping on a held lock (a holder keeps it for a few dozen nanoseconds, unless descheduled). */
+const LOCK_SPINS = 64;
+/**
+ * Milliseconds a thread waits for a bucket lock before going on without it: a worker terminated while holding
+ * one costs a possibly lost update, never a hang.
+ */
+const LOCK_PATIENCE_MS = 50;
+/**
+ * Seconds a clock may lag behind a bucket's stamp and be taken for a thread's clock a moment behind another's
+ * (the stamp stays, or that second would be earned twice); further back, the clock was set back, and the
+ * stamp follows it (or the bucket would earn nothing until the clock caught up again).
+ */
+const MAX_SKEW_S = 2;
 
 export class RateLimiter {
   readonly perSecond: number;
@@ -25,18 +55,40 @@ export class RateLimiter {
   readonly #tokens: Float32Array; // both tables, back to back
   readonly #stamp: Uint32Array; // last refill time (whole unix seconds) per bucket
   readonly #seed: number;
-  /** Requests refused since start. */
+  /** Shared memory only: per bucket FREE, HELD or CONTENDED. */
+  readonly #locks: Int32Array | null = null;
+  /** Requests refused since start (by this thread). */
   refused = 0;
+
+  /**
+   * Memory for limiters shared by threads, made for `options` as every thread will pass them (`slots` sizes
+   * it, `burst` fills it). Pass it as `shared`, with the same seed, in every thread.
+   */
+  static sharedMemory(o: Omit<RateLimitOptions, "shared" | "seed">): SharedArrayBuffer {
+    const slots = tableSize(o.slots);
+    const memory = new SharedArrayBuffer(2 * slots * SHARED_BUCKET_BYTES);
+    new Float32Array(memory, 0, 2 * slots).fill(Math.max(1, o.burst));
+    return memory;
+  }
 
   constructor(o: RateLimitOptions) {
     this.perSecond = o.perSecond;
     this.burst = Math.max(1, o.burst);
-    let slots = 1024;
-    while (slots < (o.slots ?? 1 << 18)) slots *= 2;
+    const slots = tableSize(o.slots);
     this.#mask = slots - 1;
-    this.#tokens = new Float32Array(2 * slots).fill(this.burst);
-    this.#stamp = new Uint32Array(2 * slots);
     this.#seed = o.seed | 0;
+    const memory = o.shared;
+    if (memory === undefined) {
+      this.#tokens = new Float32Array(2 * slots).fill(this.burst);
+      this.#stamp = new Uint32Array(2 * slots);
+      return;
+    }
+    if (memory.byteLength !== 2 * slots * SHARED_BUCKET_BYTES) {
+      throw new RangeError("the shared memory was made for another number of slots");
+    }
+    this.#tokens = new Float32Array(memory, 0, 2 * slots);
+    this.#stamp = new Uint32Array(memory, 8 * slots, 2 * slots);
+    this.#locks = new Int32Array(memory, 16 * slots, 2 * slots);
   }
 
   get enabled(): boolean {
@@ -49,8 +101,19 @@ export class RateLimiter {
     const keyLen = len === 4 ? 4 : 8; // IPv6: the /64 prefix
     const h1 = mix(ip, keyLen, this.#seed) & this.#mask;
     const h2 = (mix(ip, keyLen, this.#seed ^ 0x5bd1e995) & this.#mask) + this.#mask + 1;
-    const a = this.#take(h1, now);
-    const b = this.#take(h2, now);
+    let a: boolean;
+    let b: boolean;
+    if (this.#locks === null) {
+      a = this.#take(h1, now);
+      b = this.#take(h2, now);
+    } else {
+      const locked1 = this.#lock(h1); // h1 < h2 always: the first table's index is the lower
+      const locked2 = this.#lock(h2);
+      a = this.#take(h1, now);
+      b = this.#take(h2, now);
+      if (locked2) this.#unlock(h2);
+      if (locked1) this.#unlock(h1);
+    }
     if (a || b) return true;
     this.refused++;
     return false;
@@ -73,9 +136,28 @@ export class RateLimiter {
     return Math.min(this.burst, this.#tokens[i] + Math.max(0, now - this.#stamp[i]) * this.perSecond);
   }
 
+  /**
+   * Takes bucket `i`'s lock (shared memory): spins a little, then sleeps until the holder wakes it (a futex
+   * mutex); false when it was held too long (see LOCK_PATIENCE_MS).
+   */
+  #lock(i: number): boolean {
+    const locks = this.#locks!;
+    for (let k = 0; k < LOCK_SPINS; k++) if (Atomics.compareExchange(locks, i, FREE, HELD) === FREE) return true;
+    for (let k = 0; k < LOCK_PATIENCE_MS; k++) {
+      // Marked CONTENDED, the holder's unlock wakes the sleepers; taken so, it stays CONTENDED (others may sleep).
+      if (Atomics.exchange(locks, i, CONTENDED) === FREE) return true;
+      Atomics.wait(locks, i, CONTENDED, 1);
+    }
+    return false;
+  }
+
+  #unlock(i: number): void {
+    if (Atomics.exchange(this.#locks!, i, FREE) === CONTENDED) Atomics.notify(this.#locks!, i);
+  }
+
   #take(i: number, now: number): boolean {
     const elapsed = now - this.#stamp[i];
-    this.#stamp[i] = now;
+    if (elapsed > 0 || elapsed < -MAX_SKEW_S) this.#stamp[i] = now;
     const t = Math.min(this.burst, this.#tokens[i] + Math.max(0, elapsed) * this.perSecond);
     if (t >= 1) {
       this.#tokens[i] = t - 1;
@@ -84,6 +166,13 @@ export class RateLimiter {
     this.#tokens[i] = t;
     return false;
   }
+}
+
+/** Buckets per table: `slots` rounded up to a power of two, at least 1024 (default 2^18). */
+function tableSize(slots = 1 << 18): number {
+  let n = 1024;
+  while (n < slots) n *= 2;
+  return n;
 }
 
 function mix(b: Uint8Array, len: number, seed: number): number {
