@@ -21,6 +21,16 @@
 // at most `sourceShare` of maxPeers, and may start a new torrent only while it holds fewer peers than that
 // share of maxTorrents: each live torrent has a peer, so what one source keeps alive alone is bounded too.
 // Dormant torrents never make the store refuse anyone: they are the first to go when room is needed.
+//
+// Several stores (one per thread, --workers) can hold those limits together through `SharedTotals`
+// (shared-counts.ts): each takes a unit there before it adds a peer or a live torrent and gives it back on
+// every way one goes, so together they hold at most maxPeers peers and maxTorrents live torrents, exactly.
+// Dormant torrents are not counted there: a store cannot forget another's, so a shared count of them could
+// refuse a store that has none while others hold plenty, and dormant torrents must never refuse anyone.
+// Instead each store keeps its live plus dormant torrents within maxTorrents as alone, forgetting its own
+// dormant ones first; N stores may then keep up to N x maxTorrents entries, the dormant ones no more than an
+// info hash and a count. A dormant torrent that wakes up takes a live unit, so it may be refused while the
+// stores hold maxTorrents live torrents.
 
 import {
   type AnnounceRequest,
@@ -38,6 +48,7 @@ import { type Random, selectPeers, splitByFamily } from "./select.ts";
 import { readU32, writeU32 } from "./bytes.ts";
 import type { CidrSet } from "./cidr.ts";
 import { SourceCounts, sourceKeyAt } from "./source-quota.ts";
+import type { SharedTotals } from "./shared-counts.ts";
 import { TorrentTable } from "./torrent-table.ts";
 
 export interface StoreOptions {
@@ -62,6 +73,8 @@ export interface StoreOptions {
    * answered in full: the per-source rate limit is what bounds abuse). 0 = never early.
    */
   minIntervalS?: number;
+  /** Peer and live-torrent totals shared with the stores of other threads, within the same limits. */
+  shared?: SharedTotals;
 }
 
 /** A torrent's numbers, for callers outside the hot path (APIs, tests). */
@@ -107,6 +120,7 @@ export class Store {
   readonly #rtcAddress = new Uint8Array(16);
   #rtcAddressLen: 0 | 4 | 16 = 0;
   readonly #minIntervalS: number;
+  readonly #shared: SharedTotals | null;
   #random: Random;
   readonly #table: TorrentTable;
   readonly #v4: PeerLists;
@@ -234,6 +248,7 @@ export class Store {
       Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource) ? new SourceCounts() : null;
     this.#sourceExempt = options.sourceExempt ?? null;
     this.#minIntervalS = options.minIntervalS ?? 0;
+    this.#shared = options.shared ?? null;
     const unit = timeUnitFor(this.peerTimeoutS);
     this.#v4 = new PeerLists(4, unit);
     this.#v6 = new PeerLists(16, unit);
@@ -373,7 +388,7 @@ export class Store {
         this.#fillCounts(-1, out);
         return;
       }
-      if (this.#torrents + this.#dormant >= this.maxTorrents && !this.#evictDormant()) {
+      if (!this.#roomForTorrent()) {
         this.refusedTorrents++;
         out.refused = "torrent_limit";
         this.#fillCounts(-1, out);
@@ -383,11 +398,16 @@ export class Store {
       this.#state[id] = LIVE;
       this.#downloaded[id] = 0;
       this.#torrents++;
-    } else this.#wake(id);
+    } else if (!this.#wake(id)) {
+      this.refusedTorrents++;
+      out.refused = "torrent_limit"; // a dormant torrent, while the stores sharing totals hold the most live ones
+      this.#fillCounts(id, out);
+      return;
+    }
     const seeder = req.left === 0;
     let r = lists.find(id, ip, port);
     if (r < 0) {
-      if (this.peers >= this.maxPeers) {
+      if (this.#shared === null ? this.peers >= this.maxPeers : !this.#shared.takePeer(this.maxPeers)) {
         this.refusedPeers++;
         out.refused = "peer_limit";
         this.#fillCounts(id, out);
@@ -395,6 +415,7 @@ export class Store {
       }
       if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
       if (source >= 0 && this.#atShare(source, this.maxPeersPerSource, lists, req)) {
+        this.#shared?.releasePeer();
         this.refusedSource++;
         out.refused = "source_share";
         this.#fillCounts(id, out);
@@ -518,8 +539,12 @@ export class Store {
     if (port === 0 || now - time > this.peerTimeoutS) return true;
     const lists = ipLen === 4 ? this.#v4 : this.#v6;
     if (lists.find(id, ip, port) >= 0) return true;
-    if (this.peers >= this.maxPeers || this.#countOf(id) >= this.maxPeersPerTorrent) return false;
-    this.#wake(id);
+    if (this.#countOf(id) >= this.maxPeersPerTorrent) return false;
+    if (this.#shared === null ? this.peers >= this.maxPeers : !this.#shared.takePeer(this.maxPeers)) return false;
+    if (!this.#wake(id)) {
+      this.#shared!.releasePeer(); // (only shared totals refuse a wake)
+      return false;
+    }
     const source = this.#sources === null ? -1 : sourceKeyAt(ip, 0, ipLen);
     this.#addPeer(
       lists,
@@ -573,6 +598,7 @@ export class Store {
     }
     if (this.#state[id] === LIVE) {
       this.#torrents--;
+      this.#shared?.releaseTorrent();
       this.#dormant++; // #forget takes it off the dormant count
     }
     this.#forget(id);
@@ -603,6 +629,7 @@ export class Store {
       }
       if (this.#countOf(id) === 0) {
         this.#torrents--;
+        this.#shared?.releaseTorrent();
         this.#dormant++;
         result.torrentsRemoved++;
         if (this.#downloaded[id] > 0) state[id] = DORMANT;
@@ -650,6 +677,7 @@ export class Store {
   #left(tag: number, seeder: boolean): void {
     this.#peersByClient[tag]--;
     if (seeder) this.#seeders--;
+    this.#shared?.releasePeer();
   }
 
   /**
@@ -693,12 +721,29 @@ export class Store {
     return r;
   }
 
-  /** A dormant torrent that gets a peer is live again. */
-  #wake(id: number): void {
-    if (this.#state[id] !== DORMANT) return;
+  /**
+   * A dormant torrent that gets a peer is live again. False (still dormant) when shared totals have no room
+   * for another live torrent.
+   */
+  #wake(id: number): boolean {
+    if (this.#state[id] !== DORMANT) return true;
+    if (this.#shared !== null && !this.#shared.takeTorrent(this.maxTorrents)) return false;
     this.#state[id] = LIVE;
     this.#dormant--;
     this.#torrents++;
+    return true;
+  }
+
+  /**
+   * Room for a new live torrent: in the shared totals if any (taken there), and in this store's table, where
+   * a dormant torrent of its own makes way if need be.
+   */
+  #roomForTorrent(): boolean {
+    const shared = this.#shared;
+    if (shared !== null && !shared.takeTorrent(this.maxTorrents)) return false;
+    if (this.#torrents + this.#dormant < this.maxTorrents || this.#evictDormant()) return true;
+    shared?.releaseTorrent(); // (unreachable while the limits are the same in every store: see the top)
+    return false;
   }
 
   /** Removes a torrent without peers (counted as dormant) from the table. */
