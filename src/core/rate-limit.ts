@@ -9,17 +9,19 @@
 //
 // Threads (--workers) share one budget per source by building their limiters over the same memory
 // (`RateLimiter.sharedMemory`, made once and posted to every thread) with the same seed. A shared request
-// holds a lock on each of its two buckets (taken in index order, so two requests never wait on each other in
-// a cycle; a futex mutex: a brief spin, then sleep) while it refills and takes: the two buckets of a source then stay in step as they do in
-// one thread, where lock-free updates let them drift apart and let through up to twice the budget. A limiter
-// of its own takes no lock (a branch on a constant field is all the sharing costs it).
+// holds the locks of its two buckets (shared-lock.ts; taken in index order, so two requests never wait on
+// each other in a cycle) while it refills and takes: the two buckets of a source then stay in step as they do
+// in one thread, where lock-free updates let them drift apart and let through up to twice the budget. A
+// limiter of its own takes no lock (a branch on a constant field is all the sharing costs it).
+
+import { lock, unlock } from "./shared-lock.ts";
 
 export interface RateLimitOptions {
   /** Sustained requests per second per key; 0 turns limiting off. */
   perSecond: number;
   /** Bucket size: requests allowed in a burst. */
   burst: number;
-  /** Buckets per table (rounded up to a power of two; default 2^18). Memory: 2 tables x slots x 8 bytes (12 shared). */
+  /** Buckets per table (rounded up to a power of two; default 2^18). Memory: 2 x slots x 8 bytes (shared: 12). */
   slots?: number;
   /** Hash seed (random per process, so nobody can aim collisions at a victim; the same in threads sharing). */
   seed: number;
@@ -29,13 +31,6 @@ export interface RateLimitOptions {
 
 /** Bytes per bucket in shared memory: Float32 tokens, Uint32 stamp, Int32 lock. */
 const SHARED_BUCKET_BYTES = 12;
-// Bucket lock states (shared memory).
-const FREE = 0;
-const HELD = 1;
-/** Held, and a thread sleeps on it: the holder wakes it when done. */
-const CONTENDED = 2;
-/** Spins before sleeping on a held lock (a holder keeps it for a few dozen nanoseconds, unless descheduled). */
-const LOCK_SPINS = 64;
 /**
  * Milliseconds a thread waits for a bucket lock before going on without it: a worker terminated while holding
  * one costs a possibly lost update, never a hang.
@@ -55,7 +50,7 @@ export class RateLimiter {
   readonly #tokens: Float32Array; // both tables, back to back
   readonly #stamp: Uint32Array; // last refill time (whole unix seconds) per bucket
   readonly #seed: number;
-  /** Shared memory only: per bucket FREE, HELD or CONTENDED. */
+  /** Shared memory only: each bucket's lock (shared-lock.ts). */
   readonly #locks: Int32Array | null = null;
   /** Requests refused since start (by this thread). */
   refused = 0;
@@ -107,12 +102,13 @@ export class RateLimiter {
       a = this.#take(h1, now);
       b = this.#take(h2, now);
     } else {
-      const locked1 = this.#lock(h1); // h1 < h2 always: the first table's index is the lower
-      const locked2 = this.#lock(h2);
+      const locks = this.#locks;
+      const locked1 = lock(locks, h1, LOCK_PATIENCE_MS); // h1 < h2 always: the first table's index is the lower
+      const locked2 = lock(locks, h2, LOCK_PATIENCE_MS);
       a = this.#take(h1, now);
       b = this.#take(h2, now);
-      if (locked2) this.#unlock(h2);
-      if (locked1) this.#unlock(h1);
+      if (locked2) unlock(locks, h2);
+      if (locked1) unlock(locks, h1);
     }
     if (a || b) return true;
     this.refused++;
@@ -134,25 +130,6 @@ export class RateLimiter {
 
   #refilled(i: number, now: number): number {
     return Math.min(this.burst, this.#tokens[i] + Math.max(0, now - this.#stamp[i]) * this.perSecond);
-  }
-
-  /**
-   * Takes bucket `i`'s lock (shared memory): spins a little, then sleeps until the holder wakes it (a futex
-   * mutex); false when it was held too long (see LOCK_PATIENCE_MS).
-   */
-  #lock(i: number): boolean {
-    const locks = this.#locks!;
-    for (let k = 0; k < LOCK_SPINS; k++) if (Atomics.compareExchange(locks, i, FREE, HELD) === FREE) return true;
-    for (let k = 0; k < LOCK_PATIENCE_MS; k++) {
-      // Marked CONTENDED, the holder's unlock wakes the sleepers; taken so, it stays CONTENDED (others may sleep).
-      if (Atomics.exchange(locks, i, CONTENDED) === FREE) return true;
-      Atomics.wait(locks, i, CONTENDED, 1);
-    }
-    return false;
-  }
-
-  #unlock(i: number): void {
-    if (Atomics.exchange(this.#locks!, i, FREE) === CONTENDED) Atomics.notify(this.#locks!, i);
   }
 
   #take(i: number, now: number): boolean {
