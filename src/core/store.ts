@@ -47,7 +47,8 @@ import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
 import { readU32, writeU32 } from "./bytes.ts";
 import type { CidrSet } from "./cidr.ts";
-import { SourceCounts, sourceKeyAt } from "./source-quota.ts";
+import type { SharedSourceCounts } from "./shared-source-counts.ts";
+import { type SourceCounter, SourceCounts, sourceKeyAt } from "./source-quota.ts";
 import type { SharedTotals } from "./shared-counts.ts";
 import { TorrentTable } from "./torrent-table.ts";
 
@@ -75,6 +76,8 @@ export interface StoreOptions {
   minIntervalS?: number;
   /** Peer and live-torrent totals shared with the stores of other threads, within the same limits. */
   shared?: SharedTotals;
+  /** Peers per source, shared with the stores of other threads (used when sourceShare bounds anything). */
+  sharedSources?: SharedSourceCounts;
 }
 
 /** A torrent's numbers, for callers outside the hot path (APIs, tests). */
@@ -113,7 +116,7 @@ export class Store {
   readonly maxPeersPerSource: number;
   readonly maxTorrentsPerSource: number;
   /** Stored peers per source; null when the share bounds nothing. */
-  readonly #sources: SourceCounts | null;
+  readonly #sources: SourceCounter | null;
   readonly #sourceExempt: Pick<CidrSet, "has"> | null;
   /** See setRtcAddressLookup. */
   #rtcAddressOf: (handle: RtcHandle, out: Uint8Array) => 0 | 4 | 16 = () => 0;
@@ -245,7 +248,9 @@ export class Store {
     this.maxPeersPerSource = share < 1 ? Math.max(1, Math.floor(this.maxPeers * share)) : Infinity;
     this.maxTorrentsPerSource = share < 1 ? Math.max(1, Math.floor(this.maxTorrents * share)) : Infinity;
     this.#sources =
-      Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource) ? new SourceCounts() : null;
+      Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource)
+        ? (options.sharedSources ?? new SourceCounts())
+        : null;
     this.#sourceExempt = options.sourceExempt ?? null;
     this.#minIntervalS = options.minIntervalS ?? 0;
     this.#shared = options.shared ?? null;
@@ -414,7 +419,8 @@ export class Store {
         return;
       }
       if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
-      if (source >= 0 && this.#atShare(source, this.maxPeersPerSource, lists, req)) {
+      // Checked and counted at once: stores in other threads count the same source.
+      if (source >= 0 && !this.#countSource(source, lists, req)) {
         this.#shared?.releasePeer();
         this.refusedSource++;
         out.refused = "source_share";
@@ -424,7 +430,7 @@ export class Store {
       if (this.#countOf(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
-      r = this.#addPeer(lists, id, ip, port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, source);
+      r = this.#addPeer(lists, id, ip, port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, -1); // (counted)
       if (counts) this.#countCompletion(id);
     } else {
       const flags = lists.flags(id, r);
@@ -692,11 +698,23 @@ export class Store {
 
   /** Source `key` holds `limit` peers or more, and is not exempt (checked only then: a CIDR lookup). */
   #atShare(key: number, limit: number, lists: PeerLists, req: AnnounceRequest): boolean {
-    if (this.#sources!.get(key) < limit) return false;
-    if (this.#sourceExempt === null) return true;
+    return this.#sources!.get(key) >= limit && !this.#exempt(lists, req);
+  }
+
+  /** Counts a new peer against source `key`: false (not counted) when it holds its share and is not exempt. */
+  #countSource(key: number, lists: PeerLists, req: AnnounceRequest): boolean {
+    if (this.#sources!.tryAdd(key, this.maxPeersPerSource)) return true;
+    if (!this.#exempt(lists, req)) return false;
+    this.#sources!.add(key);
+    return true;
+  }
+
+  /** The source of the peer being announced is exempt from the share. */
+  #exempt(lists: PeerLists, req: AnnounceRequest): boolean {
+    if (this.#sourceExempt === null) return false;
     // (#sourceOf just wrote a WebRTC peer's connection address to #rtcAddress.)
-    if (lists === this.#rtc) return !this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
-    return !this.#sourceExempt.has(req.ip, req.ipLen);
+    if (lists === this.#rtc) return this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
+    return this.#sourceExempt.has(req.ip, req.ipLen);
   }
 
   /** Inserts a peer that is not in the list and counts it in the totals. Returns its record index. */

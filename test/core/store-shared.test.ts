@@ -3,6 +3,7 @@ import { AnnounceRequest, AnnounceResult, EVENT_COMPLETED } from "../../src/core
 import { PeerRecord } from "../../src/core/peer-lists.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { SharedTotals } from "../../src/core/shared-counts.ts";
+import { SharedSourceCounts } from "../../src/core/shared-source-counts.ts";
 import { Store, type StoreOptions } from "../../src/core/store.ts";
 import { startWorker, type TestWorker } from "../helpers/workers.ts";
 import type { Filled } from "./fixtures/store-worker.ts";
@@ -15,16 +16,22 @@ afterEach(() => {
   workers = [];
 });
 
-/** Two Worker threads, each with its own Store over `totals`. */
-async function twoStores(totals: SharedArrayBuffer, maxPeers: number, maxTorrents: number) {
+/** Two Worker threads, each with its own Store over `totals` (and `sources`, bounding `sourceShare`). */
+async function twoStores(
+  totals: SharedArrayBuffer,
+  maxPeers: number,
+  maxTorrents: number,
+  sources?: SharedArrayBuffer,
+  sourceShare?: number,
+) {
   const gate = new SharedArrayBuffer(4);
   workers = [0, 1].map(() => startWorker(new URL("./fixtures/store-worker.ts", import.meta.url)));
-  workers.forEach((w, index) => w.post({ totals, gate, index, maxPeers, maxTorrents }));
+  workers.forEach((w, index) => w.post({ totals, gate, index, maxPeers, maxTorrents, sources, sourceShare }));
   for (const w of workers) expect(await w.next()).toBe("ready");
   let phase = 0;
   return {
     /** Both threads announce new peers (or torrents) at once until refused; what each store then holds. */
-    async fill(fill: "peers" | "torrents", now: number): Promise<Filled[]> {
+    async fill(fill: "peers" | "torrents" | "source", now: number): Promise<Filled[]> {
       phase++;
       for (const w of workers) w.post({ fill, phase, now });
       for (const w of workers) expect(await w.next()).toBe("armed");
@@ -78,6 +85,26 @@ describe("Stores in two Workers sharing totals", () => {
     filled = await stores.fill("torrents", 2000);
     expect(sum(filled, "torrents")).toBe(20_000);
     expect(totals.torrents).toBe(20_000);
+  });
+});
+
+describe("Stores in two Workers sharing per-source counts", () => {
+  test("one source spread over both stores holds its share of --max-peers, exactly", async () => {
+    const sources = SharedSourceCounts.memory(100_000, 3);
+    const counts = new SharedSourceCounts(sources);
+    // A share of 10,000 peers; torrents do not bind (each thread's one torrent is started at once).
+    const stores = await twoStores(SharedTotals.memory(), 100_000, 1_000_000, sources, 0.1);
+    let filled = await stores.fill("source", 1000);
+    expect(filled.map((f) => f.refused)).toEqual(["source_share", "source_share"]);
+    expect(sum(filled, "peers")).toBe(10_000);
+    expect(filled.every((f) => f.peers > 0)).toBe(true);
+    expect(counts.get(2 ** 48 + ((10 << 24) | (99 << 16) | 1))).toBe(10_000);
+    expect(counts.size).toBe(1);
+    // Expired in both stores: the source is forgotten (no slot kept), and has its share again.
+    filled = await stores.sweep(1000 + 310);
+    expect(counts.size).toBe(0);
+    filled = await stores.fill("source", 2000);
+    expect(sum(filled, "peers")).toBe(10_000);
   });
 });
 
