@@ -27,7 +27,11 @@ const SLOT = 3;
 const MIN_SLOTS = 4096;
 /** Most slots room is reserved for (67M sources, 1.6 GB of address space). */
 const MAX_SLOTS = 1 << 27;
-/** Milliseconds to wait for the lock (a table doubling holds it for a while) before doing without. */
+/**
+ * Milliseconds to wait for the lock (a table doubling holds it for a while) before doing without: only a
+ * worker terminated while holding it keeps it that long, and skipping the operation then lets a count drift
+ * by one rather than hang every thread.
+ */
 const LOCK_PATIENCE_MS = 5000;
 
 const bytesFor = (slots: number) => (HEADER + slots * SLOT) * 4;

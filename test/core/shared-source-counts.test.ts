@@ -49,7 +49,7 @@ describe("SharedSourceCounts", () => {
 
   test("two Workers counting the same sources at once, while the table grows, leave exact counts", async () => {
     const memory = SharedSourceCounts.memory(100_000, 7);
-    const gate = new SharedArrayBuffer(4);
+    const gate = new SharedArrayBuffer(8);
     workers = [0, 1].map(() => startWorker(new URL("./fixtures/source-counts-worker.ts", import.meta.url)));
     for (const w of workers) w.post({ memory, gate, keys: 20_000, rounds: 3 });
     for (const w of workers) expect(await w.next()).toBe("ready");

@@ -24,7 +24,7 @@ async function twoStores(
   sources?: SharedArrayBuffer,
   sourceShare?: number,
 ) {
-  const gate = new SharedArrayBuffer(4);
+  const gate = new SharedArrayBuffer(8);
   workers = [0, 1].map(() => startWorker(new URL("./fixtures/store-worker.ts", import.meta.url)));
   workers.forEach((w, index) => w.post({ totals, gate, index, maxPeers, maxTorrents, sources, sourceShare }));
   for (const w of workers) expect(await w.next()).toBe("ready");
