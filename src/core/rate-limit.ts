@@ -8,7 +8,7 @@
 // Pure: the caller passes the time in.
 //
 // Threads (--workers) share one budget per source by building their limiters over the same memory
-// (`RateLimiter.sharedMemory`, made once and posted to every thread) with the same seed. A shared request
+// (`RateLimiter.sharedMemory`, made once and posted to every thread) with the same options. A shared request
 // holds the locks of its two buckets (shared-lock.ts; taken in index order, so two requests never wait on
 // each other in a cycle) while it refills and takes: the two buckets of a source then stay in step as they do
 // in one thread, where lock-free updates let them drift apart and let through up to twice the budget. A
@@ -25,12 +25,18 @@ export interface RateLimitOptions {
   slots?: number;
   /** Hash seed (random per process, so nobody can aim collisions at a victim; the same in threads sharing). */
   seed: number;
-  /** Memory from `RateLimiter.sharedMemory(options)`: limiters over the same memory share every bucket. */
+  /**
+   * Memory from `RateLimiter.sharedMemory(options)`: limiters over the same memory (and with the same options,
+   * which it records and checks) share every bucket.
+   */
   shared?: SharedArrayBuffer;
 }
 
 /** Bytes per bucket in shared memory: Float32 tokens, Uint32 stamp, Int32 lock. */
 const SHARED_BUCKET_BYTES = 12;
+/** After the buckets: the options the memory was made for (perSecond, burst, seed), as Float64s. */
+const SHARED_OPTIONS = 3;
+const sharedBytes = (slots: number) => 2 * slots * SHARED_BUCKET_BYTES + SHARED_OPTIONS * 8;
 /**
  * Milliseconds a thread waits for a bucket lock before going on without it: a worker terminated while holding
  * one costs a possibly lost update, never a hang.
@@ -56,13 +62,14 @@ export class RateLimiter {
   refused = 0;
 
   /**
-   * Memory for limiters shared by threads, made for `options` as every thread will pass them (`slots` sizes
-   * it, `burst` fills it). Pass it as `shared`, with the same seed, in every thread.
+   * Memory for limiters shared by threads, made for `options` as every thread will pass them: it is sized by
+   * `slots`, filled to `burst`, and records the rest (a limiter given other options over it throws).
    */
-  static sharedMemory(o: Omit<RateLimitOptions, "shared" | "seed">): SharedArrayBuffer {
+  static sharedMemory(o: Omit<RateLimitOptions, "shared">): SharedArrayBuffer {
     const slots = tableSize(o.slots);
-    const memory = new SharedArrayBuffer(2 * slots * SHARED_BUCKET_BYTES);
+    const memory = new SharedArrayBuffer(sharedBytes(slots));
     new Float32Array(memory, 0, 2 * slots).fill(Math.max(1, o.burst));
+    new Float64Array(memory, 24 * slots, SHARED_OPTIONS).set([o.perSecond, o.burst, o.seed | 0]);
     return memory;
   }
 
@@ -78,8 +85,9 @@ export class RateLimiter {
       this.#stamp = new Uint32Array(2 * slots);
       return;
     }
-    if (memory.byteLength !== 2 * slots * SHARED_BUCKET_BYTES) {
-      throw new RangeError("the shared memory was made for another number of slots");
+    const made = memory.byteLength === sharedBytes(slots) ? new Float64Array(memory, 24 * slots, SHARED_OPTIONS) : [];
+    if (made[0] !== o.perSecond || made[1] !== o.burst || made[2] !== this.#seed) {
+      throw new RangeError("the shared memory was made for other rate limit options");
     }
     this.#tokens = new Float32Array(memory, 0, 2 * slots);
     this.#stamp = new Uint32Array(memory, 8 * slots, 2 * slots);

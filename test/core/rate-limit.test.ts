@@ -117,6 +117,9 @@ describe("RateLimiter over shared memory (--workers)", () => {
     expect(a.allow(v4(1), 4, 1001)).toBe(false);
     const other = new RateLimiter({ ...options, shared: RateLimiter.sharedMemory(options) });
     expect(other.allow(v4(1), 4, 1000)).toBe(true);
-    expect(() => new RateLimiter({ ...options, slots: 4096, shared: memory })).toThrow(RangeError);
+    // Threads must agree on every option, the seed above all (other hashes: other buckets).
+    for (const other of [{ slots: 4096 }, { seed: 12 }, { burst: 100 }, { perSecond: 5 }]) {
+      expect(() => new RateLimiter({ ...options, ...other, shared: memory })).toThrow(RangeError);
+    }
   });
 });
