@@ -17,12 +17,19 @@ export function sourceKeyAt(b: Uint8Array, off: number, len: number): number {
   return ((b[off] << 8) | b[off + 1]) * 2 ** 32 + readU32(b, off + 2);
 }
 
-export class SourceCounts {
+export class SourceCounts implements SourceCounter {
   readonly #counts = new Map<number, number>();
 
   /** Stored peers of source `key`. */
   get(key: number): number {
     return this.#counts.get(key) ?? 0;
+  }
+
+  tryAdd(key: number, limit: number): boolean {
+    const n = this.#counts.get(key) ?? 0;
+    if (n >= limit) return false;
+    this.#counts.set(key, n + 1);
+    return true;
   }
 
   add(key: number): void {
@@ -40,4 +47,16 @@ export class SourceCounts {
   get size(): number {
     return this.#counts.size;
   }
+}
+
+/** What a store counts its sources' peers with: SourceCounts alone, SharedSourceCounts with other stores. */
+export interface SourceCounter {
+  /** Stored peers of source `key`. */
+  get(key: number): number;
+  /** Counts one more peer of source `key` if it holds fewer than `limit`; false (nothing counted) if not. */
+  tryAdd(key: number, limit: number): boolean;
+  add(key: number): void;
+  remove(key: number): void;
+  /** Sources holding peers. */
+  readonly size: number;
 }

@@ -21,6 +21,16 @@
 // at most `sourceShare` of maxPeers, and may start a new torrent only while it holds fewer peers than that
 // share of maxTorrents: each live torrent has a peer, so what one source keeps alive alone is bounded too.
 // Dormant torrents never make the store refuse anyone: they are the first to go when room is needed.
+//
+// Several stores (one per thread, --workers) can hold those limits together through `SharedTotals`
+// (shared-counts.ts): each takes a unit there before it adds a peer or a live torrent and gives it back on
+// every way one goes, so together they hold at most maxPeers peers and maxTorrents live torrents, exactly.
+// Dormant torrents are not counted there: a store cannot forget another's, so a shared count of them could
+// refuse a store that has none while others hold plenty, and dormant torrents must never refuse anyone.
+// Instead each store keeps its live plus dormant torrents within maxTorrents as alone, forgetting its own
+// dormant ones first; N stores may then keep up to N x maxTorrents entries, the dormant ones no more than an
+// info hash and a count. A dormant torrent that wakes up takes a live unit, so it may be refused while the
+// stores hold maxTorrents live torrents.
 
 import {
   type AnnounceRequest,
@@ -37,7 +47,9 @@ import { grown } from "./id-arrays.ts";
 import { type Random, selectPeers, splitByFamily } from "./select.ts";
 import { readU32, writeU32 } from "./bytes.ts";
 import type { CidrSet } from "./cidr.ts";
-import { SourceCounts, sourceKeyAt } from "./source-quota.ts";
+import type { SharedSourceCounts } from "./shared-source-counts.ts";
+import { type SourceCounter, SourceCounts, sourceKeyAt } from "./source-quota.ts";
+import type { SharedTotals } from "./shared-counts.ts";
 import { TorrentTable } from "./torrent-table.ts";
 
 export interface StoreOptions {
@@ -62,6 +74,10 @@ export interface StoreOptions {
    * answered in full: the per-source rate limit is what bounds abuse). 0 = never early.
    */
   minIntervalS?: number;
+  /** Peer and live-torrent totals shared with the stores of other threads, within the same limits. */
+  shared?: SharedTotals;
+  /** Peers per source, shared with the stores of other threads (used when sourceShare bounds anything). */
+  sharedSources?: SharedSourceCounts;
 }
 
 /** A torrent's numbers, for callers outside the hot path (APIs, tests). */
@@ -100,13 +116,14 @@ export class Store {
   readonly maxPeersPerSource: number;
   readonly maxTorrentsPerSource: number;
   /** Stored peers per source; null when the share bounds nothing. */
-  readonly #sources: SourceCounts | null;
+  readonly #sources: SourceCounter | null;
   readonly #sourceExempt: Pick<CidrSet, "has"> | null;
   /** See setRtcAddressLookup. */
   #rtcAddressOf: (handle: RtcHandle, out: Uint8Array) => 0 | 4 | 16 = () => 0;
   readonly #rtcAddress = new Uint8Array(16);
   #rtcAddressLen: 0 | 4 | 16 = 0;
   readonly #minIntervalS: number;
+  readonly #shared: SharedTotals | null;
   #random: Random;
   readonly #table: TorrentTable;
   readonly #v4: PeerLists;
@@ -231,9 +248,12 @@ export class Store {
     this.maxPeersPerSource = share < 1 ? Math.max(1, Math.floor(this.maxPeers * share)) : Infinity;
     this.maxTorrentsPerSource = share < 1 ? Math.max(1, Math.floor(this.maxTorrents * share)) : Infinity;
     this.#sources =
-      Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource) ? new SourceCounts() : null;
+      Number.isFinite(this.maxPeersPerSource) || Number.isFinite(this.maxTorrentsPerSource)
+        ? (options.sharedSources ?? new SourceCounts())
+        : null;
     this.#sourceExempt = options.sourceExempt ?? null;
     this.#minIntervalS = options.minIntervalS ?? 0;
+    this.#shared = options.shared ?? null;
     const unit = timeUnitFor(this.peerTimeoutS);
     this.#v4 = new PeerLists(4, unit);
     this.#v6 = new PeerLists(16, unit);
@@ -373,7 +393,7 @@ export class Store {
         this.#fillCounts(-1, out);
         return;
       }
-      if (this.#torrents + this.#dormant >= this.maxTorrents && !this.#evictDormant()) {
+      if (!this.#roomForTorrent()) {
         this.refusedTorrents++;
         out.refused = "torrent_limit";
         this.#fillCounts(-1, out);
@@ -383,18 +403,25 @@ export class Store {
       this.#state[id] = LIVE;
       this.#downloaded[id] = 0;
       this.#torrents++;
-    } else this.#wake(id);
+    } else if (!this.#wake(id)) {
+      this.refusedTorrents++;
+      out.refused = "torrent_limit"; // a dormant torrent, while the stores sharing totals hold the most live ones
+      this.#fillCounts(id, out);
+      return;
+    }
     const seeder = req.left === 0;
     let r = lists.find(id, ip, port);
     if (r < 0) {
-      if (this.peers >= this.maxPeers) {
+      if (this.#shared === null ? this.peers >= this.maxPeers : !this.#shared.takePeer(this.maxPeers)) {
         this.refusedPeers++;
         out.refused = "peer_limit";
         this.#fillCounts(id, out);
         return;
       }
       if (this.#sources !== null) source = this.#sourceOf(lists, ip, 0);
-      if (source >= 0 && this.#atShare(source, this.maxPeersPerSource, lists, req)) {
+      // Checked and counted at once: stores in other threads count the same source.
+      if (source >= 0 && !this.#countSource(source, lists, req)) {
+        this.#shared?.releasePeer();
         this.refusedSource++;
         out.refused = "source_share";
         this.#fillCounts(id, out);
@@ -403,7 +430,7 @@ export class Store {
       if (this.#countOf(id) >= this.maxPeersPerTorrent) this.#evictLongestSilent(id, lists, now);
       // A new peer that says `completed` (and has everything) has finished a download.
       const counts = req.event === EVENT_COMPLETED && seeder;
-      r = this.#addPeer(lists, id, ip, port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, source);
+      r = this.#addPeer(lists, id, ip, port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, -1); // (counted)
       if (counts) this.#countCompletion(id);
     } else {
       const flags = lists.flags(id, r);
@@ -518,8 +545,12 @@ export class Store {
     if (port === 0 || now - time > this.peerTimeoutS) return true;
     const lists = ipLen === 4 ? this.#v4 : this.#v6;
     if (lists.find(id, ip, port) >= 0) return true;
-    if (this.peers >= this.maxPeers || this.#countOf(id) >= this.maxPeersPerTorrent) return false;
-    this.#wake(id);
+    if (this.#countOf(id) >= this.maxPeersPerTorrent) return false;
+    if (this.#shared === null ? this.peers >= this.maxPeers : !this.#shared.takePeer(this.maxPeers)) return false;
+    if (!this.#wake(id)) {
+      this.#shared!.releasePeer(); // (only shared totals refuse a wake)
+      return false;
+    }
     const source = this.#sources === null ? -1 : sourceKeyAt(ip, 0, ipLen);
     this.#addPeer(
       lists,
@@ -573,6 +604,7 @@ export class Store {
     }
     if (this.#state[id] === LIVE) {
       this.#torrents--;
+      this.#shared?.releaseTorrent();
       this.#dormant++; // #forget takes it off the dormant count
     }
     this.#forget(id);
@@ -603,6 +635,7 @@ export class Store {
       }
       if (this.#countOf(id) === 0) {
         this.#torrents--;
+        this.#shared?.releaseTorrent();
         this.#dormant++;
         result.torrentsRemoved++;
         if (this.#downloaded[id] > 0) state[id] = DORMANT;
@@ -650,6 +683,7 @@ export class Store {
   #left(tag: number, seeder: boolean): void {
     this.#peersByClient[tag]--;
     if (seeder) this.#seeders--;
+    this.#shared?.releasePeer();
   }
 
   /**
@@ -664,11 +698,23 @@ export class Store {
 
   /** Source `key` holds `limit` peers or more, and is not exempt (checked only then: a CIDR lookup). */
   #atShare(key: number, limit: number, lists: PeerLists, req: AnnounceRequest): boolean {
-    if (this.#sources!.get(key) < limit) return false;
-    if (this.#sourceExempt === null) return true;
+    return this.#sources!.get(key) >= limit && !this.#exempt(lists, req);
+  }
+
+  /** Counts a new peer against source `key`: false (not counted) when it holds its share and is not exempt. */
+  #countSource(key: number, lists: PeerLists, req: AnnounceRequest): boolean {
+    if (this.#sources!.tryAdd(key, this.maxPeersPerSource)) return true;
+    if (!this.#exempt(lists, req)) return false;
+    this.#sources!.add(key);
+    return true;
+  }
+
+  /** The source of the peer being announced is exempt from the share. */
+  #exempt(lists: PeerLists, req: AnnounceRequest): boolean {
+    if (this.#sourceExempt === null) return false;
     // (#sourceOf just wrote a WebRTC peer's connection address to #rtcAddress.)
-    if (lists === this.#rtc) return !this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
-    return !this.#sourceExempt.has(req.ip, req.ipLen);
+    if (lists === this.#rtc) return this.#sourceExempt.has(this.#rtcAddress, this.#rtcAddressLen as 4 | 16);
+    return this.#sourceExempt.has(req.ip, req.ipLen);
   }
 
   /** Inserts a peer that is not in the list and counts it in the totals. Returns its record index. */
@@ -693,12 +739,29 @@ export class Store {
     return r;
   }
 
-  /** A dormant torrent that gets a peer is live again. */
-  #wake(id: number): void {
-    if (this.#state[id] !== DORMANT) return;
+  /**
+   * A dormant torrent that gets a peer is live again. False (still dormant) when shared totals have no room
+   * for another live torrent.
+   */
+  #wake(id: number): boolean {
+    if (this.#state[id] !== DORMANT) return true;
+    if (this.#shared !== null && !this.#shared.takeTorrent(this.maxTorrents)) return false;
     this.#state[id] = LIVE;
     this.#dormant--;
     this.#torrents++;
+    return true;
+  }
+
+  /**
+   * Room for a new live torrent: in the shared totals if any (taken there), and in this store's table, where
+   * a dormant torrent of its own makes way if need be.
+   */
+  #roomForTorrent(): boolean {
+    const shared = this.#shared;
+    if (shared !== null && !shared.takeTorrent(this.maxTorrents)) return false;
+    if (this.#torrents + this.#dormant < this.maxTorrents || this.#evictDormant()) return true;
+    shared?.releaseTorrent(); // (unreachable while the limits are the same in every store: see the top)
+    return false;
   }
 
   /** Removes a torrent without peers (counted as dormant) from the table. */
