@@ -8,6 +8,8 @@ import { ConnIdIssuer } from "../core/conn-id.ts";
 import { xoshiro128 } from "../core/random.ts";
 import { RateLimiter } from "../core/rate-limit.ts";
 import { Store } from "../core/store.ts";
+import { SharedTotals } from "../core/shared-counts.ts";
+import { SharedSourceCounts } from "../core/shared-source-counts.ts";
 import { FULL_SCRAPE_LIMIT_S, FullScrape } from "../frontend/full-scrape.ts";
 import { SourceLimit } from "../frontend/source-limit.ts";
 import { Counters } from "../frontend/counters.ts";
@@ -142,7 +144,7 @@ async function startComponents(
   /** How the listeners bind the shared ports (undefined: one thread, the port is its alone). */
   const sharing = count === 1 ? undefined : isMain ? "first" : "join";
   /** Secrets and budgets every thread shares: made here by the main thread, given to the others. */
-  const shared = thread?.shared ?? sharedMemory();
+  const shared = thread?.shared ?? sharedMemory(config, count);
   const portOf = (listen: ListenAddress, port: number | null | undefined) =>
     port === null || port === undefined ? listen : { ...listen, port };
   const store = new Store({
@@ -155,9 +157,13 @@ async function startComponents(
     // (the per-source request budget's exemptions: a local proxy or health check is not one "client")
     sourceExempt: config.rateLimitExempt,
     minIntervalS: config.minIntervalS,
+    // Threads: --max-peers, --max-torrents and the per-source share hold over all threads' stores together.
+    shared: shared.totals === undefined ? undefined : new SharedTotals(shared.totals),
+    sharedSources: shared.sources === undefined ? undefined : new SharedSourceCounts(shared.sources),
   });
   const seed = () => crypto.getRandomValues(new Uint32Array(1))[0];
-  const limiter = new RateLimiter({ perSecond: config.rateLimit, burst: config.rateBurst, seed: seed() });
+  // One budget per source whichever thread reads its requests (the same seed and memory in every thread).
+  const limiter = new RateLimiter({ ...rateOptions(config, shared), shared: shared.rate });
   const limit = new SourceLimit(limiter, config.rateLimitExempt);
   let state: StateFile | null = null;
   if (config.stateFile !== null && isMain) {
@@ -419,11 +425,26 @@ async function startComponents(
   };
 }
 
-/** What the main thread makes for all threads to share (see ThreadSetup.shared). */
-function sharedMemory(): Record<string, SharedArrayBuffer> {
+/**
+ * What the main thread makes for all threads to share (see ThreadSetup.shared): secrets and seeds always; with
+ * more than one thread, the rate limit's buckets and the store limits' counts.
+ */
+function sharedMemory(config: Config, count: number): Record<string, SharedArrayBuffer> {
   const connIdKey = new SharedArrayBuffer(16);
   crypto.getRandomValues(new Uint8Array(connIdKey));
-  return { connIdKey };
+  const seeds = new SharedArrayBuffer(8);
+  crypto.getRandomValues(new Uint32Array(seeds));
+  const out: Record<string, SharedArrayBuffer> = { connIdKey, seeds };
+  if (count === 1) return out;
+  out.totals = SharedTotals.memory();
+  if (config.sourceShare < 100) out.sources = SharedSourceCounts.memory(config.maxPeers, new Uint32Array(seeds)[1]);
+  if (config.rateLimit > 0) out.rate = RateLimiter.sharedMemory(rateOptions(config, out));
+  return out;
+}
+
+/** The rate limit's options, the same in every thread (the hash seed is shared). */
+function rateOptions(config: Config, shared: Record<string, SharedArrayBuffer>) {
+  return { perSecond: config.rateLimit, burst: config.rateBurst, seed: new Uint32Array(shared.seeds)[0] };
 }
 
 /**

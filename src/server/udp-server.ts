@@ -57,6 +57,8 @@ export interface UdpListener {
   port: number;
   /** Addresses with a socket of their own (empty unless listening on a wildcard). */
   boundAddresses(): string[];
+  /** Datagrams read since start (by this thread). */
+  readonly read: number;
   /** The main socket is open (for the admin /healthz). */
   isOpen(): boolean;
   close(): void;
@@ -118,6 +120,9 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
   }
   return {
     port,
+    get read() {
+      return handlers.read;
+    },
     boundAddresses: () => [...perAddress.keys()],
     isOpen: () => !main.closed,
     close() {
@@ -185,8 +190,13 @@ function makeHandlers(o: UdpServerOptions) {
       batchSocket = null;
     }
   };
+  let read = 0;
   return {
+    get read() {
+      return read;
+    },
     data(socket: Socket, packet: Buffer, port: number, address: string) {
+      read++;
       if (port === 0) return; // cannot be answered
       try {
         const ipLen = parseIp(address, ip);

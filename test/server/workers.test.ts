@@ -141,3 +141,56 @@ describe("--workers 2 as a process", () => {
     udp.close();
   });
 });
+
+describe("--workers 2: limits hold over both threads together", () => {
+  test("one source spread over both threads gets one budget (--rate-limit), not one per thread", async () => {
+    const t = await startTestTracker([
+      ...["--workers", "2", "--udp-listen", "127.0.0.1:0"],
+      ...["--rate-limit", "1", "--rate-burst", "40", "--rate-limit-exempt", ""],
+    ]);
+    const sockets = await Promise.all(Array.from({ length: CLIENTS }, () => UdpClient.open("127.0.0.1", t.udpPort!)));
+    try {
+      // 160 connects at once from one address over 16 sockets (so both threads read some): a budget of 40,
+      // plus one a second while they are answered.
+      const started = Date.now();
+      const replies = await Promise.all(
+        sockets.flatMap((s) =>
+          Array.from({ length: 10 }, () => s.request({ action: "connect", transactionId: 0 }, 1500)),
+        ),
+      );
+      const answered = replies.filter((r) => r?.action === "connect").length;
+      const allowed = 40 + Math.ceil((Date.now() - started) / 1000);
+      expect(answered).toBeGreaterThanOrEqual(40);
+      expect(answered).toBeLessThanOrEqual(Math.ceil(allowed * 1.1));
+      // Both threads read some of them (else this would prove nothing).
+      const reads = await t.pool!.ask<number>("udpRead");
+      expect(reads[0]).toBeGreaterThan(0);
+    } finally {
+      for (const s of sockets) s.close();
+      await t.stop();
+    }
+  });
+
+  test("--max-peers counts the peers of both threads' stores", async () => {
+    const t = await startTestTracker(["--workers", "2", "--max-peers", "30", "--rate-limit", "0"]);
+    try {
+      const torrents = hashesForBothOwners(2, "max-peers");
+      const base = `http://127.0.0.1:${t.httpPort}`;
+      let stored = 0;
+      let refused = 0;
+      for (let i = 0; i < 50; i++) {
+        const q = announceQuery({ infoHash: torrents[i % 2], port: 40_000 + i, left: 1 });
+        const r = await getBencode(`${base}/announce?${q}`, { headers: { connection: "close" } });
+        if (r.body["failure reason"] === undefined) stored++;
+        else if (String(r.body["failure reason"]).includes("no room for another peer")) refused++;
+      }
+      expect(stored).toBe(30);
+      expect(refused).toBe(20);
+      const scrape = await getBencode(`${base}/scrape?${torrents.map((h) => `info_hash=${pct(h)}`).join("&")}`);
+      const files = scrape.body.files as Record<string, Record<string, number>>;
+      expect(torrents.reduce((n, h) => n + files[latin1(h)].incomplete, 0)).toBe(30);
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -22,6 +22,8 @@ let nextOperator = 1;
 /** What the main thread may ask a thread for (pool.ask): name -> answer. */
 export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unknown>([
   ["ping", () => "pong"],
+  /** Datagrams this thread read (of any kind), for tests that need both threads to have read some. */
+  ["udpRead", (t) => t.udp?.read ?? 0],
   ["mesh", (t) => ({ handed: t.mesh?.handed ?? 0, answered: t.mesh?.answered ?? 0, dropped: t.mesh?.dropped ?? 0 })],
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
