@@ -95,8 +95,9 @@ describe("RateLimiter over shared memory (--workers)", () => {
       const theirs = ((await workers[0].next()) as number) + ((await workers[1].next()) as number);
       expect(single).toBe(200 + 19 * 100); // the burst, then 100 a second
       expect(theirs).toBeGreaterThan(0); // the workers did take part
-      // Exact but for a lock held past its patience (a thread stalled 50 ms mid-update): allow 1%.
-      expect(Math.abs(here + theirs - single)).toBeLessThanOrEqual(single / 100);
+      // Exact but for a lock held past its patience (a thread stalled 50 ms mid-update, as on a loaded
+      // machine): allow 5%, half the 10% (a budget per thread would give three times the figure).
+      expect(Math.abs(here + theirs - single)).toBeLessThanOrEqual(single / 20);
     } finally {
       for (const w of workers) w.terminate();
     }
