@@ -3,7 +3,7 @@
 // it, once, within OFFER_ANSWER_TIMEOUT_S. Without this, any swarm member could push answers (up to the
 // message cap each) at any peer id and fill a slow victim's send queue until it is disconnected.
 //
-// Memory: a ring of fixed-size slots (offer id and info hash as 40 bytes, three u32s), allocated on the first
+// Memory: a ring of fixed-size slots (offer id, info hash and the maker's peer id as 60 bytes, three u32s), allocated on the first
 // offer and doubled only when the slot to reuse is still live, up to MAX_PENDING_OFFERS; past that the oldest
 // offer is forgotten (its maker gives up on it first). Recording an offer allocates nothing once the ring has
 // grown to fit the connection's traffic. Pure: the caller passes the time in (whole seconds).
@@ -16,7 +16,7 @@ export const OFFER_ANSWER_TIMEOUT_S = 50;
 /** Offers one connection can have outstanding: 16 peer ids each receiving offers from many swarms fit. */
 export const MAX_PENDING_OFFERS = 256;
 const FIRST_SLOTS = 8;
-const ID_BYTES = 40; // offer id, then info hash (binary strings: one char per byte)
+const ID_BYTES = 60; // offer id, info hash, maker's peer id (binary strings: one char per byte)
 const META = 3; // maker's handle, receiver's handle, expiry (0: free)
 const EXPIRES = 2;
 
@@ -31,8 +31,11 @@ export class PendingOffers {
     return this.#meta === null ? 0 : this.#meta.length / META;
   }
 
-  /** Remembers that `offerId` (torrent `infoHash`) went from handle `maker` to this connection's `receiver`. */
-  add(offerId: string, infoHash: string, maker: number, receiver: number, now: number): void {
+  /**
+   * Remembers that `offerId` (torrent `infoHash`) went from handle `maker` (peer id `makerPeerId`) to this
+   * connection's `receiver`.
+   */
+  add(offerId: string, infoHash: string, maker: number, receiver: number, now: number, makerPeerId = ""): void {
     if (this.#meta === null) this.#alloc(FIRST_SLOTS);
     let meta = this.#meta!;
     if (meta[this.#next * META + EXPIRES] >= now && this.capacity < MAX_PENDING_OFFERS) {
@@ -45,6 +48,7 @@ export class PendingOffers {
     for (let i = 0; i < 20; i++) {
       ids[at + i] = offerId.charCodeAt(i);
       ids[at + 20 + i] = infoHash.charCodeAt(i);
+      ids[at + 40 + i] = makerPeerId.charCodeAt(i); // ("": zeros)
     }
     meta[slot * META] = maker;
     meta[slot * META + 1] = receiver;
@@ -67,6 +71,31 @@ export class PendingOffers {
       return true;
     }
     return false;
+  }
+
+  /**
+   * The handle of the maker of an outstanding offer `offerId` (torrent `infoHash`) that peer id `makerPeerId`
+   * made for `receiver`, or 0 when there is none; the offer stays outstanding (`take` ends it). How an answer
+   * finds its maker when the maker's connection is on another thread (see ws-tracker.ts).
+   */
+  makerOf(offerId: string, infoHash: string, makerPeerId: string, receiver: number, now: number): number {
+    const meta = this.#meta;
+    if (meta === null) return 0;
+    const ids = this.#ids!;
+    for (let slot = 0, m = 0; m < meta.length; slot++, m += META) {
+      if (meta[m + 1] !== receiver || meta[m + EXPIRES] < now || meta[m + EXPIRES] === 0) continue;
+      const at = slot * ID_BYTES;
+      let i = 0;
+      while (
+        i < 20 &&
+        ids[at + i] === offerId.charCodeAt(i) &&
+        ids[at + 20 + i] === infoHash.charCodeAt(i) &&
+        ids[at + 40 + i] === makerPeerId.charCodeAt(i)
+      )
+        i++;
+      if (i === 20) return meta[m];
+    }
+    return 0;
   }
 
   #alloc(slots: number): void {

@@ -40,6 +40,7 @@ import { Mesh, type MeshMemory, meshMemory } from "./workers/mesh.ts";
 import type { WireRequest, WireResponse } from "./workers/messages.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { udpForwarding } from "./workers/udp-forwarding.ts";
+import { wsForwarding } from "./workers/ws-forwarding.ts";
 import { workerCount } from "./workers/worker-count.ts";
 import type { Server } from "bun";
 import type { WsConnection } from "../frontend/ws-tracker.ts";
@@ -63,6 +64,8 @@ export interface RunningTracker {
   /** The --admin-listen port; null without one. */
   adminPort: number | null;
   udp: UdpListener | null;
+  /** The WebTorrent tracker (null: --websocket off). */
+  ws: WsTracker | null;
   /** Event-loop lag, as /metrics and the admin /healthz read it. */
   lag: LagMonitor;
   /** Threads serving the ports (--workers); the main thread's pool of the others (null: one thread). */
@@ -203,8 +206,11 @@ async function startComponents(
         maxSocketsPerIp: config.wsMaxSocketsPerIp,
         access: list,
         limit,
+        owners,
       })
     : null;
+  // Offers and answers between connections of different threads, announces to the owner of the hash.
+  if (ws !== null && mesh !== null) wsForwarding(mesh, ws, nowSeconds);
   const sweeper = new Sweeper(store, log, nowSeconds);
   let udp: UdpListener | null = null;
   // Event-loop lag in every mode, for /metrics and the admin /healthz (one 1 s timer; adaptive mode steps on it).
@@ -410,6 +416,7 @@ async function startComponents(
     udpPort: udp?.port ?? null,
     adminPort: adminListener?.port ?? null,
     udp,
+    ws,
     lag,
     threads: count,
     pool,

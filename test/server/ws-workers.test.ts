@@ -1,0 +1,210 @@
+// WebTorrent across threads (--workers 2, real WebSockets): a connection lives on the thread that accepted it,
+// a swarm on the thread that owns its info hash. Many connections are opened so that both threads hold some;
+// each thread's connection count (the pool's "ws" answer) tells which one took each. Offers and answers then
+// cross threads in both directions, for torrents of either owner; counts are exact; a closed connection's
+// peers leave the other thread's swarms.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ownerOf } from "../../src/core/owner.ts";
+import { wsThreadCounts } from "../../src/server/workers/ws-forwarding.ts";
+import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { getBencode, pct } from "../helpers/http-client.ts";
+import { bin20, type Json, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
+
+type ThreadCounts = ReturnType<typeof wsThreadCounts>;
+
+let t: TestTracker;
+/** Connections by the thread that holds them. */
+const onThread: WsClient[][] = [[], []];
+const all: WsClient[] = [];
+
+async function threadCounts(): Promise<ThreadCounts[]> {
+  const others = await t.pool!.ask<ThreadCounts>("ws");
+  return [wsThreadCounts(t.ws, t.counters), ...others.map((c) => c!)];
+}
+
+/** Info hashes owned by thread `owner` of two. */
+function hashOwnedBy(owner: number, label: string): string {
+  for (let i = 0; ; i++) {
+    const h = bin20(`${label} ${i}`);
+    if (ownerOf(h, 2) === owner) return h;
+  }
+}
+
+function announce(c: WsClient, infoHash: string, peerId: string, extra: Json = {}): void {
+  c.send({ action: "announce", info_hash: infoHash, peer_id: peerId, numwant: 10, left: 1000, ...extra });
+}
+
+async function reply(c: WsClient): Promise<Json> {
+  const m = await c.next();
+  expect(m["failure reason"]).toBeUndefined();
+  return m;
+}
+
+function oneOffer(label: string): Json[] {
+  return [{ offer_id: bin20(`offer ${label}`), offer: { type: "offer", sdp: `v=0 sdp ${label} é` } }];
+}
+
+/** Store counts over HTTP (forwarded to the owner like any other request). */
+async function httpScrape(infoHash: string): Promise<Json> {
+  const bytes = Uint8Array.from(infoHash, (ch) => ch.charCodeAt(0));
+  const r = await getBencode(`http://127.0.0.1:${t.httpPort}/scrape?info_hash=${pct(bytes)}`);
+  return ((r.body.files as Record<string, Json>)[infoHash] ?? {}) as Json;
+}
+
+beforeAll(async () => {
+  t = await startTestTracker(["--workers", "2", "--udp-listen", "off", "--rate-limit", "0"]);
+  // The kernel spreads connections over both threads' listening sockets: open until each has four.
+  for (let i = 0; i < 200 && (onThread[0].length < 4 || onThread[1].length < 4); i++) {
+    const before = await threadCounts();
+    const c = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
+    all.push(c);
+    const after = await threadCounts();
+    const thread = after.findIndex((n, k) => n.connections > before[k].connections);
+    onThread[thread].push(c);
+  }
+});
+afterAll(async () => {
+  for (const c of all) c.close();
+  await t.stop();
+});
+
+describe("WebTorrent across two threads", () => {
+  test("connections land on both threads", () => {
+    expect(onThread[0].length).toBeGreaterThanOrEqual(4);
+    expect(onThread[1].length).toBeGreaterThanOrEqual(4);
+  });
+
+  for (const [from, to] of [
+    [0, 1],
+    [1, 0],
+  ]) {
+    for (const owner of [0, 1]) {
+      test(`an offer from thread ${from} reaches thread ${to} and the answer comes back (torrent of thread ${owner})`, async () => {
+        const hash = hashOwnedBy(owner, `relay ${from} ${to}`);
+        const [maker, taker] = [onThread[from][0], onThread[to][0]];
+        const [makerId, takerId] = [webtorrentPeerId(100 + from * 10 + owner), webtorrentPeerId(200 + to * 10 + owner)];
+        announce(taker, hash, takerId);
+        expect(await reply(taker)).toMatchObject({ action: "announce", complete: 0, incomplete: 1 });
+        const before = await threadCounts();
+        announce(maker, hash, makerId, { offers: oneOffer(`${from}${to}${owner}`), left: 0 });
+        expect(await reply(maker)).toMatchObject({ action: "announce", complete: 1, incomplete: 1 });
+        const offer = await taker.next();
+        expect(offer).toEqual({
+          action: "announce",
+          info_hash: hash,
+          peer_id: makerId,
+          offer_id: bin20(`offer ${from}${to}${owner}`),
+          offer: { type: "offer", sdp: `v=0 sdp ${from}${to}${owner} é` },
+        });
+        const answer = { type: "answer", sdp: `v=0 answer ${from}${to}${owner}` };
+        const answerMessage = {
+          action: "announce",
+          info_hash: hash,
+          peer_id: takerId,
+          to_peer_id: makerId,
+          offer_id: offer.offer_id,
+          answer,
+        };
+        taker.send(answerMessage);
+        expect(await maker.next()).toEqual({
+          action: "announce",
+          info_hash: hash,
+          peer_id: takerId,
+          offer_id: offer.offer_id,
+          answer,
+        });
+        // Once only: the same answer again is dropped on the taker's thread. The maker's next message is the
+        // reply to its scrape (a relayed answer would come first: it travels the same ring, sent before).
+        taker.send(answerMessage);
+        taker.send({ action: "scrape", info_hash: hash });
+        expect((await taker.next()).action).toBe("scrape");
+        maker.send({ action: "scrape", info_hash: hashOwnedBy(to, "ordering") });
+        expect((await maker.next()).action).toBe("scrape");
+        const after = await threadCounts();
+        expect(after[to].offersRelayed - before[to].offersRelayed).toBe(1);
+        expect(after[from].answersRelayed - before[from].answersRelayed).toBe(1);
+        expect(after[to].answersDropped - before[to].answersDropped).toBe(1);
+        // Both leave, so the next case starts from an empty swarm.
+        announce(taker, hash, takerId, { event: "stopped" });
+        expect(await reply(taker)).toMatchObject({ complete: 1, incomplete: 0 });
+        announce(maker, hash, makerId, { event: "stopped" });
+        expect(await reply(maker)).toMatchObject({ complete: 0, incomplete: 0 });
+      });
+    }
+  }
+
+  test("counts are exact whichever threads the peers and the torrent are on", async () => {
+    const peers = [...onThread[0].slice(0, 4), ...onThread[1].slice(0, 4)];
+    for (const owner of [0, 1]) {
+      const hash = hashOwnedBy(owner, "counts");
+      // Seeders: the even ones, two on each thread.
+      for (const [i, c] of peers.entries()) {
+        announce(c, hash, webtorrentPeerId(300 + i), { left: i % 2 === 0 ? 0 : 10, event: "started", numwant: 0 });
+        await reply(c);
+      }
+      for (const [i, c] of peers.entries()) {
+        announce(c, hash, webtorrentPeerId(300 + i), { left: i % 2 === 0 ? 0 : 10, numwant: 0 });
+        expect(await reply(c)).toMatchObject({ complete: 4, incomplete: 4 });
+      }
+      // A scrape of both owners' torrents from either thread.
+      const other = hashOwnedBy(1 - owner, "counts");
+      for (const c of [onThread[0][0], onThread[1][0]]) {
+        c.send({ action: "scrape", info_hash: [hash, other] });
+        const m = await reply(c);
+        const files = m.files as Record<string, Json>;
+        expect(files[hash]).toEqual({ complete: 4, incomplete: 4, downloaded: 0 });
+        expect(Object.keys(files)).toEqual([hash, other]);
+      }
+      expect(await httpScrape(hash)).toMatchObject({ complete: 4, incomplete: 4 });
+      // And they leave, one by one, each seeing the rest.
+      for (const [i, c] of peers.entries()) {
+        announce(c, hash, webtorrentPeerId(300 + i), { left: i % 2 === 0 ? 0 : 10, event: "stopped" });
+        const left = peers.length - 1 - i;
+        expect(await reply(c)).toMatchObject({ complete: Math.floor(left / 2), incomplete: Math.ceil(left / 2) });
+      }
+    }
+    // None of them is kept anywhere as another thread's peer.
+    expect((await threadCounts()).map((n) => n.remotePeers)).toEqual([0, 0]);
+  });
+
+  test("a closed connection's peers leave the swarms of the other thread", async () => {
+    // A fresh connection on each thread, in a torrent of each owner.
+    const leaving = await openOn(0);
+    const staying = onThread[1][1];
+    const hashes = [hashOwnedBy(0, "close"), hashOwnedBy(1, "close")];
+    for (const hash of hashes) {
+      announce(staying, hash, webtorrentPeerId(400));
+      await reply(staying);
+      announce(leaving, hash, webtorrentPeerId(401), { left: 0 });
+      expect(await reply(leaving)).toMatchObject({ complete: 1, incomplete: 1 });
+    }
+    expect((await threadCounts())[1].remotePeers).toBeGreaterThanOrEqual(1);
+    leaving.close();
+    await leaving.closed;
+    // The close reaches thread 1 through the mesh: wait for it there, then check what peers see.
+    const deadline = Date.now() + 5000;
+    while ((await httpScrape(hashes[1])).complete !== 0 && Date.now() < deadline) await Bun.sleep(20);
+    for (const hash of hashes) {
+      expect(await httpScrape(hash)).toMatchObject({ complete: 0, incomplete: 1 });
+      announce(staying, hash, webtorrentPeerId(400), { offers: oneOffer("after close") });
+      expect(await reply(staying)).toMatchObject({ complete: 0, incomplete: 1 });
+    }
+    const counts = await threadCounts();
+    // No peer of another thread's connection is left in either thread's swarms but the staying one's.
+    expect(counts[0].remotePeers).toBe(1); // staying's peer in thread 0's torrent
+    expect(counts[1].remotePeers).toBe(0);
+  });
+});
+
+/** A new connection that thread `thread` holds (others opened on the way are kept open and unused). */
+async function openOn(thread: number): Promise<WsClient> {
+  for (let i = 0; i < 200; i++) {
+    const before = await threadCounts();
+    const c = await WsClient.open(`ws://127.0.0.1:${t.httpPort}/announce`);
+    all.push(c);
+    const after = await threadCounts();
+    if (after[thread].connections > before[thread].connections) return c;
+  }
+  throw new Error(`no connection landed on thread ${thread}`);
+}
