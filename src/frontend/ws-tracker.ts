@@ -24,8 +24,8 @@
 // offer in its connection's pending offers exactly as for its own, so an answer is checked as strictly, and the
 // answer goes back by the maker's handle (kept in the pending offer), to whichever thread holds it. A closing
 // connection's peers leave the local swarms at once, and every other thread it announced to is told to drop
-// them (`forget`). Per thread: peer ids (a handle, not a peer id, routes answers, so one peer id on two threads
-// cannot take the other's answers) and maxSocketsPerIp (so a source may hold up to threads x maxSocketsPerIp).
+// them (`forget`). Peer ids and the per-source connection cap hold across threads through `WsClaims` (shared
+// tables, server/workers/ws-claims.ts); each thread also keeps its own maps, which alone decide with one thread.
 
 import type { Access } from "../core/access.ts";
 import {
@@ -126,6 +126,16 @@ export interface WsRelay {
   answer(maker: RtcHandle, makerPeerId: string, infoHash: string, text: string): void;
 }
 
+/** The limits that span threads (server/workers/ws-claims.ts); absent with one thread. */
+export interface WsClaims {
+  /** One more connection from the source of ip[0..ipLen), unless all threads together have `max` open. */
+  connect(ip: Uint8Array, ipLen: 4 | 16, max: number): boolean;
+  disconnect(ip: Uint8Array, ipLen: 4 | 16): void;
+  /** Peer id `peerId` for `handle`, unless another handle holds it (or there is no room for another). */
+  claim(peerId: string, handle: RtcHandle): boolean;
+  release(peerId: string, handle: RtcHandle): void;
+}
+
 /** A WebRTC peer whose connection is on another thread, in a swarm of this thread's (see WsTracker.#remote). */
 interface RemotePeer {
   readonly ip: Uint8Array;
@@ -146,6 +156,8 @@ export interface WsTrackerOptions {
   limit?: Pick<SourceLimit, "allow">;
   /** This thread among the tracker's threads (--workers); one thread when absent. */
   owners?: Ownership;
+  /** With several threads: the limits they share. */
+  claims?: WsClaims | null;
 }
 
 /** Where replies and relayed messages go; the server wraps its WebSocket in this. */
@@ -210,7 +222,7 @@ export class WsTracker {
   constructor(store: Store, counters: Counters, o: WsTrackerOptions) {
     this.#store = store;
     this.counters = counters;
-    this.#o = { maxOffers: DEFAULT_MAX_OFFERS, access: null, limit: NO_LIMIT, owners: SOLE_OWNER, ...o };
+    this.#o = { maxOffers: DEFAULT_MAX_OFFERS, access: null, limit: NO_LIMIT, owners: SOLE_OWNER, claims: null, ...o };
     this.#threadBits = (this.#o.owners.self << HANDLE_THREAD_SHIFT) >>> 0;
     // A restarted thread starts somewhere else, so its new handles are unlikely to meet its old ones in
     // other threads' swarms (those expire there).
@@ -250,7 +262,8 @@ export class WsTracker {
   connect(ip: Uint8Array, ipLen: 4 | 16): WsConnection | null {
     const key = sourceKey(ip, ipLen);
     const open = this.#perSource.get(key) ?? 0;
-    if (open >= this.#o.maxSocketsPerIp) {
+    const claims = this.#o.claims;
+    if (open >= this.#o.maxSocketsPerIp || (claims !== null && !claims.connect(ip, ipLen, this.#o.maxSocketsPerIp))) {
       this.#failures.too_many_connections++;
       return null;
     }
@@ -294,11 +307,14 @@ export class WsTracker {
       const handles = [...conn.peerIds.values()];
       for (const to of conn.threads) this.#relay!.forget(to, handles);
     }
+    const claims = this.#o.claims;
     for (const [peerId, handle] of conn.peerIds) {
       this.#handleOf.delete(peerId);
       this.#owners.delete(handle);
+      claims?.release(peerId, handle);
     }
     conn.peerIds.clear();
+    claims?.disconnect(conn.ip, conn.ipLen);
     const open = (this.#perSource.get(conn.sourceKey) ?? 1) - 1;
     if (open > 0) this.#perSource.set(conn.sourceKey, open);
     else this.#perSource.delete(conn.sourceKey);
@@ -585,6 +601,7 @@ export class WsTracker {
     while (this.#owners.has(((this.#threadBits | n) >>> 0) as RtcHandle)) n = (n + 1) & HANDLE_NUMBER_MASK || 1;
     this.#nextHandle = (n + 1) & HANDLE_NUMBER_MASK || 1;
     const handle = rtcHandle((this.#threadBits | n) >>> 0);
+    if (this.#o.claims !== null && !this.#o.claims.claim(peerId, handle)) return "peer_id_in_use"; // elsewhere
     this.#handleOf.set(peerId, handle);
     this.#owners.set(handle, { conn, peerId });
     conn.peerIds.set(peerId, handle);

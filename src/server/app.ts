@@ -41,6 +41,7 @@ import type { WireRequest, WireResponse } from "./workers/messages.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { udpForwarding } from "./workers/udp-forwarding.ts";
 import { wsForwarding } from "./workers/ws-forwarding.ts";
+import { SharedWsClaims, wsClaimsMemory } from "./workers/ws-claims.ts";
 import { workerCount } from "./workers/worker-count.ts";
 import type { Server } from "bun";
 import type { WsConnection } from "../frontend/ws-tracker.ts";
@@ -145,7 +146,7 @@ async function startComponents(
   /** How the listeners bind the shared ports (undefined: one thread, the port is its alone). */
   const sharing = count === 1 ? undefined : isMain ? "first" : "join";
   /** Secrets and budgets every thread shares: made here by the main thread, given to the others. */
-  const shared = thread?.shared ?? sharedMemory();
+  const shared = thread?.shared ?? sharedMemory(config, count);
   const portOf = (listen: ListenAddress, port: number | null | undefined) =>
     port === null || port === undefined ? listen : { ...listen, port };
   const store = new Store({
@@ -207,6 +208,7 @@ async function startComponents(
         access: list,
         limit,
         owners,
+        claims: count > 1 ? new SharedWsClaims(shared, owners.self, count) : null,
       })
     : null;
   // Offers and answers between connections of different threads, announces to the owner of the hash.
@@ -427,10 +429,11 @@ async function startComponents(
 }
 
 /** What the main thread makes for all threads to share (see ThreadSetup.shared). */
-function sharedMemory(): Record<string, SharedArrayBuffer> {
+function sharedMemory(config: Config, count: number): Record<string, SharedArrayBuffer> {
   const connIdKey = new SharedArrayBuffer(16);
   crypto.getRandomValues(new Uint8Array(connIdKey));
-  return { connIdKey };
+  // (WebSocket connection caps and peer ids across threads: ws-claims.ts.)
+  return config.websocket && count > 1 ? { connIdKey, ...wsClaimsMemory() } : { connIdKey };
 }
 
 /**

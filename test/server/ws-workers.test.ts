@@ -5,6 +5,7 @@
 // peers leave the other thread's swarms.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { ownerOf } from "../../src/core/owner.ts";
 import { wsThreadCounts } from "../../src/server/workers/ws-forwarding.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
@@ -196,6 +197,70 @@ describe("WebTorrent across two threads", () => {
     expect(counts[1].remotePeers).toBe(0);
   });
 });
+
+describe("limits across threads", () => {
+  test("a peer id belongs to the first connection that announced it, whichever thread holds either", async () => {
+    const hash = hashOwnedBy(0, "peer id");
+    const id = webtorrentPeerId(500);
+    const [first, second] = [onThread[1][2], onThread[0][2]];
+    announce(first, hash, id);
+    await reply(first);
+    announce(second, hash, id);
+    expect(await second.next()).toEqual({
+      action: "announce",
+      info_hash: hash,
+      "failure reason": FAILURE_TEXT.peer_id_in_use,
+    });
+    // Free again once its holder has closed, and its peer has left the owner's swarm (thread 0's, told so
+    // through the mesh).
+    const held = (await threadCounts())[0].remotePeers;
+    first.close();
+    await first.closed;
+    const deadline = Date.now() + 5000;
+    while ((await threadCounts())[0].remotePeers === held && Date.now() < deadline) await Bun.sleep(10);
+    announce(second, hash, id);
+    expect(await reply(second)).toMatchObject({ incomplete: 1 });
+  });
+
+  test("the per-address connection cap counts the connections of every thread", async () => {
+    const capped = await startTestTracker(["--workers", "2", "--udp-listen", "off", "--ws-max-sockets-per-ip", "6"]);
+    const url = `ws://127.0.0.1:${capped.httpPort}/announce`;
+    const opened: WsClient[] = [];
+    try {
+      const perThread = async () => {
+        const others = await capped.pool!.ask<ThreadCounts>("ws");
+        return [capped.ws!.size, ...others.map((c) => c!.connections)];
+      };
+      for (let i = 0; i < 6; i++) opened.push(await WsClient.open(url));
+      const spread = await perThread();
+      expect(spread[0] + spread[1]).toBe(6);
+      // The seventh is refused, whichever thread takes it (try several: the kernel picks per connection).
+      for (let i = 0; i < 8; i++) {
+        const r = await fetch(`http://127.0.0.1:${capped.httpPort}/announce`, { headers: UPGRADE });
+        expect(r.status).toBe(429);
+      }
+      // A freed slot is usable again.
+      const gone = opened.pop()!;
+      gone.close();
+      await gone.closed;
+      const deadline = Date.now() + 5000;
+      let again: WsClient | null = null;
+      while (again === null && Date.now() < deadline) again = await WsClient.open(url).catch(() => null);
+      expect(again).not.toBeNull();
+      opened.push(again!);
+    } finally {
+      for (const c of opened) c.close();
+      await capped.stop();
+    }
+  });
+});
+
+const UPGRADE = {
+  upgrade: "websocket",
+  connection: "Upgrade",
+  "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+  "sec-websocket-version": "13",
+};
 
 /** A new connection that thread `thread` holds (others opened on the way are kept open and unused). */
 async function openOn(thread: number): Promise<WsClient> {
