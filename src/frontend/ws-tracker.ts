@@ -562,6 +562,16 @@ export class WsTracker {
     }
   }
 
+  /**
+   * Thread `thread` was started again (after a crash): its connections went with the old one, so their peers
+   * leave this thread's swarms now instead of when they expire.
+   */
+  forgetThread(thread: number, now: number): void {
+    const gone: RtcHandle[] = [];
+    for (const handle of this.#remote.keys()) if (threadOfHandle(handle) === thread) gone.push(handle);
+    this.forget(gone, now);
+  }
+
   /** An offer for a connection of this thread, chosen by another thread's store (see #offer). */
   deliverOffer(
     receiver: RtcHandle,

@@ -255,6 +255,29 @@ describe("limits across threads", () => {
   });
 });
 
+describe("a thread that dies", () => {
+  // Last: it ends thread 1's connections.
+  test("its connections' peers leave the other thread's swarms once it is started again", async () => {
+    const hash = hashOwnedBy(0, "crash");
+    const [survivor, doomed] = [onThread[0][3], onThread[1][3]];
+    announce(survivor, hash, webtorrentPeerId(600));
+    await reply(survivor);
+    announce(doomed, hash, webtorrentPeerId(601), { left: 0 });
+    expect(await reply(doomed)).toMatchObject({ complete: 1, incomplete: 1 });
+    t.pool!.terminate(1);
+    await doomed.closed;
+    const deadline = Date.now() + 10_000;
+    while (!t.logs.some((l) => l.includes("worker thread started again")) && Date.now() < deadline) {
+      await Bun.sleep(20);
+    }
+    while ((await httpScrape(hash)).complete !== 0 && Date.now() < deadline) await Bun.sleep(20);
+    expect(await httpScrape(hash)).toMatchObject({ complete: 0, incomplete: 1 });
+    announce(survivor, hash, webtorrentPeerId(600));
+    expect(await reply(survivor)).toMatchObject({ complete: 0, incomplete: 1 });
+    expect((await threadCounts())[0].remotePeers).toBe(0);
+  });
+});
+
 const UPGRADE = {
   upgrade: "websocket",
   connection: "Upgrade",

@@ -15,6 +15,7 @@ import type { Mesh } from "./mesh.ts";
 const OP_ANNOUNCE = 1;
 const OP_SCRAPE = 2;
 const OP_FORGET = 3;
+const OP_FORGET_THREAD = 4;
 const OP_OFFER = 1;
 const OP_ANSWER = 2;
 
@@ -39,7 +40,7 @@ const V_HANDLES = 12;
 // A scrape: op u8, spare u8, count u16, then the hashes; its reply: complete, incomplete, downloaded (u32) each.
 const S_COUNT = 2;
 const S_HASHES = 4;
-// Forget: op u8, spare u8, count u16, then the handles (u32).
+// Forget: op u8, spare u8, count u16, then the handles (u32). Forget a thread: op u8, the thread u8.
 const F_COUNT = 2;
 const F_HANDLES = 4;
 // An offer: op u8, spare[3], receiver u32, maker u32, now u32, offer id[20], info hash[20], maker's peer id[20],
@@ -121,6 +122,8 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
       handles.length = 0;
       for (let k = 0; k < n; k++) handles.push(b.readUInt32LE(at + F_HANDLES + 4 * k) as RtcHandle);
       ws.forget(handles, now());
+    } else if (op === OP_FORGET_THREAD) {
+      ws.forgetThread(d[at + 1], now());
     }
   });
 
@@ -233,6 +236,19 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
     },
   };
   ws.relayVia(relay);
+  // A Worker that starts may be one started again after a crash: whatever peers its predecessor's connections
+  // left in other threads' swarms go now. (Ahead of anything this thread sends them: the rings keep order.)
+  if (mesh.self !== 0) {
+    for (let to = 0; to < mesh.count; to++) {
+      if (to === mesh.self) continue;
+      const at = mesh.post(to, KIND_WS, 2);
+      if (at < 0) continue;
+      const d = mesh.dataTo(to);
+      d[at] = OP_FORGET_THREAD;
+      d[at + 1] = mesh.self;
+      mesh.send(to);
+    }
+  }
 }
 
 /** One thread's WebSocket side (the pool's "ws" answer; tests use it to see which thread holds a connection). */
