@@ -257,7 +257,7 @@ describe("limits across threads", () => {
 
 describe("a thread that dies", () => {
   // Last: it ends thread 1's connections.
-  test("its connections' peers leave the other thread's swarms once it is started again", async () => {
+  test("its connections' peers leave the other thread's swarms, and their peer ids are free, once it is back", async () => {
     const hash = hashOwnedBy(0, "crash");
     const [survivor, doomed] = [onThread[0][3], onThread[1][3]];
     announce(survivor, hash, webtorrentPeerId(600));
@@ -275,6 +275,9 @@ describe("a thread that dies", () => {
     announce(survivor, hash, webtorrentPeerId(600));
     expect(await reply(survivor)).toMatchObject({ complete: 0, incomplete: 1 });
     expect((await threadCounts())[0].remotePeers).toBe(0);
+    // Its peer ids are free again (the new thread dropped its predecessor's claims).
+    announce(survivor, hash, webtorrentPeerId(601));
+    expect(await reply(survivor)).toMatchObject({ complete: 0, incomplete: 2 });
   });
 });
 
