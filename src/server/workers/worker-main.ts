@@ -25,6 +25,13 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   ["ping", () => "pong"],
   ["mesh", (t) => ({ handed: t.mesh?.handed ?? 0, answered: t.mesh?.answered ?? 0, dropped: t.mesh?.dropped ?? 0 })],
   ["ws", (t) => wsThreadCounts(t.ws, t.counters)],
+  [
+    "torrent",
+    (t, infoHash) => {
+      const v = t.store.get(String(infoHash));
+      return v === undefined ? null : { seeders: v.seeders, leechers: v.leechers };
+    },
+  ],
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
   ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
