@@ -7,9 +7,9 @@ import type { RtcHandle } from "../../core/announce.ts";
 import { threadOfHandle, type WsClaims } from "../../frontend/ws-tracker.ts";
 import { SharedTable } from "./shared-table.ts";
 
-/** Sources with open connections, times threads, that fit (4 MiB); past 3/4 of it connections are refused. */
+/** (Source, thread) pairs with open connections (4 MiB of address space, mapped as used); past 3/4, refused. */
 const SOURCE_SLOTS = 1 << 18;
-/** Peer ids held at once (6 MiB); past 3/4 of it new peer ids are refused. */
+/** Peer ids held at once (6 MiB, mapped as used); past 3/4 of it new peer ids are refused (peer_id_in_use). */
 const PEER_ID_SLOTS = 1 << 18;
 /** Source key: family and thread, then the IPv4 address or IPv6 /64. */
 const SOURCE_KEY_WORDS = 3;
@@ -20,6 +20,8 @@ export function wsClaimsMemory(): Record<string, SharedArrayBuffer> {
   return {
     wsSources: SharedTable.memory(SOURCE_SLOTS, SOURCE_KEY_WORDS),
     wsPeerIds: SharedTable.memory(PEER_ID_SLOTS, PEER_ID_KEY_WORDS),
+    /** One word per thread: 1 once it has started (a second start is a restart after a crash). */
+    wsStarted: new SharedArrayBuffer(4 * 256),
   };
 }
 
@@ -34,8 +36,12 @@ export class SharedWsClaims implements WsClaims {
     this.#peerIds = new SharedTable(shared.wsPeerIds, PEER_ID_KEY_WORDS);
     this.#self = self;
     this.#threads = threads;
-    this.#sources.locked(() => this.#sources.purge((_v, w, at) => w[at] >>> 8 === self));
-    this.#peerIds.locked(() => this.#peerIds.purge((handle) => threadOfHandle(handle as RtcHandle) === self));
+    // Only a thread started before can have left anything (and a purge reads, so maps, every page of the
+    // tables: a first start leaves them untouched until connections come).
+    if (Atomics.exchange(new Int32Array(shared.wsStarted), self, 1) === 1) {
+      this.#sources.locked(() => this.#sources.purge((_v, w, at) => w[at] >>> 8 === self));
+      this.#peerIds.locked(() => this.#peerIds.purge((handle) => threadOfHandle(handle as RtcHandle) === self));
+    }
   }
 
   connect(ip: Uint8Array, ipLen: 4 | 16, max: number): boolean {
