@@ -224,8 +224,8 @@ export class WsTracker {
     this.counters = counters;
     this.#o = { maxOffers: DEFAULT_MAX_OFFERS, access: null, limit: NO_LIMIT, owners: SOLE_OWNER, claims: null, ...o };
     this.#threadBits = (this.#o.owners.self << HANDLE_THREAD_SHIFT) >>> 0;
-    // A restarted thread starts somewhere else, so its new handles are unlikely to meet its old ones in
-    // other threads' swarms (those expire there).
+    // A restarted thread numbers its handles from somewhere else: its predecessor's peers leave the other
+    // threads' swarms as it starts (forgetThread), but an offer or answer already on its way may name one.
     if (this.#o.owners.count > 1) this.#nextHandle = 1 + Math.floor(Math.random() * (HANDLE_NUMBER_MASK - 1));
     this.#failures = counters.failures.websocket;
     this.#res = new AnnounceResult(this.#o.maxOffers);
