@@ -427,12 +427,13 @@ export class WsTracker {
     const a = m.answer!;
     const from = conn.peerIds.get(m.peerId);
     const access = this.#o.access;
-    const maker =
+    const slot =
       from === undefined || !conn.swarms.has(m.infoHash + m.peerId) || (access !== null && !access.allows(m.infoHash))
-        ? 0
-        : conn.offers.makerOf(a.offerId, m.infoHash, a.toPeerId, from, now);
+        ? -1
+        : conn.offers.find(a.offerId, m.infoHash, a.toPeerId, from, now);
+    const maker = slot < 0 ? 0 : conn.offers.makerAt(slot);
     if (maker !== 0 && threadOfHandle(maker as RtcHandle) !== this.#o.owners.self) {
-      conn.offers.take(a.offerId, m.infoHash, maker, from!, now);
+      conn.offers.end(slot);
       this.#relay!.answer(
         maker as RtcHandle,
         a.toPeerId,
@@ -442,16 +443,12 @@ export class WsTracker {
       return;
     }
     const owner = maker === 0 ? undefined : this.#owners.get(maker as RtcHandle);
-    if (
-      owner === undefined ||
-      owner.peerId !== a.toPeerId ||
-      !owner.conn.swarms.has(m.infoHash + a.toPeerId) ||
-      !conn.offers.take(a.offerId, m.infoHash, maker, from!, now)
-    ) {
+    if (owner === undefined || owner.peerId !== a.toPeerId || !owner.conn.swarms.has(m.infoHash + a.toPeerId)) {
       // No reply on success either (the reference server sends none for answers); a dropped answer is counted.
       this.counters.wsAnswersDropped++;
       return;
     }
+    conn.offers.end(slot);
     owner.conn.send(answerMessage(m.infoHash, m.peerId, a.offerId, a.answer));
     this.counters.wsAnswersRelayed++;
   }
