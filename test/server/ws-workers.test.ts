@@ -9,7 +9,7 @@ import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { ownerOf } from "../../src/core/owner.ts";
 import { wsThreadCounts } from "../../src/server/workers/ws-forwarding.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
-import { getBencode, pct } from "../helpers/http-client.ts";
+import { announceQuery, getBencode, pct } from "../helpers/http-client.ts";
 import { bin20, type Json, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
 type ThreadCounts = ReturnType<typeof wsThreadCounts>;
@@ -251,6 +251,47 @@ describe("limits across threads", () => {
     } finally {
       for (const c of opened) c.close();
       await capped.stop();
+    }
+  });
+});
+
+describe("the per-source share across threads", () => {
+  test("a WebRTC peer counts against its connection's address in the owner's store, until it closes", async () => {
+    // 3 peers per address in each thread's store; loopback is not exempt here.
+    const share = await startTestTracker([
+      ...["--workers", "2", "--udp-listen", "off", "--max-peers", "100", "--source-share", "3"],
+      ...["--rate-limit-exempt", ""],
+    ]);
+    const url = `ws://127.0.0.1:${share.httpPort}/announce`;
+    try {
+      const c = await WsClient.open(url);
+      const thread = share.ws!.size === 1 ? 0 : 1;
+      const hash = hashOwnedBy(1 - thread, "share"); // the other thread's torrent
+      const send = (peer: number) => {
+        c.send({ action: "announce", info_hash: hash, peer_id: webtorrentPeerId(700 + peer), numwant: 0, left: 1 });
+        return c.next();
+      };
+      for (let peer = 0; peer < 3; peer++) expect((await send(peer))["failure reason"]).toBeUndefined();
+      expect(await send(3)).toMatchObject({ "failure reason": FAILURE_TEXT.source_share });
+      // Closed: its peers leave the owner's store, and give the address's places back there.
+      c.close();
+      await c.closed;
+      const httpAnnounce = async (port: number) => {
+        const q = announceQuery({ infoHash: Uint8Array.from(hash, (ch) => ch.charCodeAt(0)), port, left: 1 });
+        return (await getBencode(`http://127.0.0.1:${share.httpPort}/announce?${q}`)).body;
+      };
+      const deadline = Date.now() + 5000;
+      let body = await httpAnnounce(1);
+      while (body["failure reason"] !== undefined && Date.now() < deadline) {
+        await Bun.sleep(20);
+        body = await httpAnnounce(1);
+      }
+      expect(body).toMatchObject({ complete: 0, incomplete: 1 });
+      expect((await httpAnnounce(2))["failure reason"]).toBeUndefined();
+      expect((await httpAnnounce(3))["failure reason"]).toBeUndefined();
+      expect((await httpAnnounce(4))["failure reason"]).toBe(FAILURE_TEXT.source_share);
+    } finally {
+      await share.stop();
     }
   });
 });
