@@ -156,6 +156,11 @@ export class Mesh {
     return at + HEADER;
   }
 
+  /** Bytes waiting in the ring to thread `to` (written, not yet read): how far behind it is. */
+  queued(to: number): number {
+    return this.#out[to]!.pending;
+  }
+
   /** The bytes `request` and `post` offsets point into for thread `to`. */
   dataTo(to: number): Uint8Array {
     return this.#out[to]!.data;

@@ -10,7 +10,7 @@ import type { ForwardedWsAnnounce, WsRelay, WsTracker } from "../../frontend/ws-
 import { threadOfHandle } from "../../frontend/ws-tracker.ts";
 import type { Counters } from "../../frontend/counters.ts";
 import { KIND_WS, KIND_WS_DELIVER } from "./kinds.ts";
-import type { Mesh } from "./mesh.ts";
+import { type Mesh, RING_BYTES } from "./mesh.ts";
 
 const OP_ANNOUNCE = 1;
 const OP_SCRAPE = 2;
@@ -57,6 +57,12 @@ const N_MAKER = 4;
 const N_PEER_ID = 8;
 const N_HASH = 28;
 const N_TEXT = 48;
+/**
+ * Offers and answers (up to a 64 KiB message each) are not sent to a thread whose ring holds more than this:
+ * the rest of the ring stays for requests and replies (UDP and HTTP use it too), and a WebTorrent client
+ * whose offer is lost just announces again.
+ */
+const DELIVER_BACKLOG = RING_BYTES / 2;
 
 /** Answers other threads' WebSocket requests for this thread's torrents and connections; wires `ws` to them. */
 export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void {
@@ -208,6 +214,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
     offer(receiver, maker, makerPeerId, offerId, infoHash, text, when) {
       const to = threadOfHandle(receiver);
       if (to >= mesh.count) return; // (not a handle of this tracker's threads)
+      if (mesh.queued(to) > DELIVER_BACKLOG) return void mesh.dropped++;
       const at = mesh.post(to, KIND_WS_DELIVER, O_TEXT + Buffer.byteLength(text, "utf8"));
       if (at < 0) return;
       const b = bufferOf(mesh.dataTo(to));
@@ -224,6 +231,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
     answer(maker, makerPeerId, infoHash, text) {
       const to = threadOfHandle(maker);
       if (to >= mesh.count) return;
+      if (mesh.queued(to) > DELIVER_BACKLOG) return void mesh.dropped++;
       const at = mesh.post(to, KIND_WS_DELIVER, N_TEXT + Buffer.byteLength(text, "utf8"));
       if (at < 0) return;
       const b = bufferOf(mesh.dataTo(to));
