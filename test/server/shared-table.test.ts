@@ -14,7 +14,7 @@ function keyed(t: SharedTable, k: number): SharedTable {
 }
 
 test("sets, gets and removes agree with a Map, through collisions and wrap-around", () => {
-  const t = new SharedTable(SharedTable.memory(SLOTS, 2), 2);
+  const t = new SharedTable(SharedTable.memory(SLOTS, 2), 2, 0);
   const model = new Map<number, number>();
   let seed = 12345;
   const random = (n: number) => {
@@ -43,4 +43,19 @@ test("sets, gets and removes agree with a Map, through collisions and wrap-aroun
       expect(keyed(t, q).get()).toBe(v === undefined || v % 2 === 0 ? 0 : v);
     }
   });
+});
+
+test("a lock left held by a thread that died is taken over: at once by its successor, after a while by others", () => {
+  const memory = SharedTable.memory(SLOTS, 2);
+  const lock = new Int32Array(memory);
+  lock[0] = 2; // thread 1 died holding it
+  let started = performance.now();
+  expect(new SharedTable(memory, 2, 1).locked(() => 42)).toBe(42); // thread 1, started again
+  expect(performance.now() - started).toBeLessThan(100);
+  expect(lock[0]).toBe(0);
+  lock[0] = 2;
+  started = performance.now();
+  expect(new SharedTable(memory, 2, 0).locked(() => 7)).toBe(7); // thread 0, after STALE_LOCK_MS
+  expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+  expect(lock[0]).toBe(0);
 });

@@ -1,7 +1,9 @@
 // A small hash table in a SharedArrayBuffer that every thread of the tracker reads and writes under one lock:
 // for facts that must hold across threads but change rarely (a WebSocket connection opening or closing, a
 // peer id taken or freed; see ws-claims.ts), never on the announce path. The lock is a word taken with
-// compareExchange and spun on: it is held for a few probes only.
+// compareExchange and spun on: it is held for a few probes only. It names its holder (thread + 1), so that a
+// thread started again after its predecessor died holding it takes it over at once; any other thread takes it
+// over after STALE_LOCK_MS (a holder cannot be inside that long unless it is gone).
 //
 // Layout (Int32 words): lock, entries, seed, spare; then `slots` slots of one value word and `keyWords` key
 // words. A value of 0 marks an empty slot, so stored values are never 0. Open addressing with linear probing;
@@ -12,6 +14,7 @@ const LOCK = 0;
 const ENTRIES = 1;
 const SEED = 2;
 const HEADER = 4;
+const STALE_LOCK_MS = 1000;
 /** Past this share of slots in use an insert is refused, so that probes stay short. */
 const MAX_LOAD = 0.75;
 
@@ -24,6 +27,8 @@ export class SharedTable {
   readonly #slots: number;
   readonly #mask: number;
   readonly #seed: number;
+  /** What the lock word holds while this thread has it. */
+  readonly #holder: number;
 
   /** `slots`: a power of two. */
   static memory(slots: number, keyWords: number): SharedArrayBuffer {
@@ -33,7 +38,9 @@ export class SharedTable {
     return memory;
   }
 
-  constructor(memory: SharedArrayBuffer, keyWords: number) {
+  /** `thread`: this thread's number (see the lock). */
+  constructor(memory: SharedArrayBuffer, keyWords: number, thread: number) {
+    this.#holder = thread + 1;
     this.#w = new Int32Array(memory);
     this.#keyWords = keyWords;
     this.#stride = 1 + keyWords;
@@ -46,8 +53,17 @@ export class SharedTable {
   /** Runs `fn` holding the table's lock (every other method must be called inside). */
   locked<T>(fn: () => T): T {
     const w = this.#w;
-    while (Atomics.compareExchange(w, LOCK, 0, 1) !== 0) {
-      // Spin: the holder is another thread doing a few probes.
+    const me = this.#holder;
+    let since = 0;
+    for (let spins = 1; ; spins++) {
+      const holder = Atomics.compareExchange(w, LOCK, 0, me);
+      if (holder === 0) break;
+      // Spin: the holder is another thread doing a few probes; unless it is gone (see the header).
+      if (holder !== me && (spins & 1023) !== 0) continue;
+      const now = Date.now();
+      if (since === 0) since = now;
+      if (holder !== me && now - since < STALE_LOCK_MS) continue;
+      if (Atomics.compareExchange(w, LOCK, holder, me) === holder) break;
     }
     try {
       return fn();

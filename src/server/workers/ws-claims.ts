@@ -32,8 +32,8 @@ export class SharedWsClaims implements WsClaims {
   readonly #threads: number;
 
   constructor(shared: Record<string, SharedArrayBuffer>, self: number, threads: number) {
-    this.#sources = new SharedTable(shared.wsSources, SOURCE_KEY_WORDS);
-    this.#peerIds = new SharedTable(shared.wsPeerIds, PEER_ID_KEY_WORDS);
+    this.#sources = new SharedTable(shared.wsSources, SOURCE_KEY_WORDS, self);
+    this.#peerIds = new SharedTable(shared.wsPeerIds, PEER_ID_KEY_WORDS, self);
     this.#self = self;
     this.#threads = threads;
     // Only a thread started before can have left anything (and a purge reads, so maps, every page of the
