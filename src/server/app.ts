@@ -42,6 +42,8 @@ import { Mesh, type MeshMemory, meshMemory } from "./workers/mesh.ts";
 import type { WireRequest, WireResponse } from "./workers/messages.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { udpForwarding } from "./workers/udp-forwarding.ts";
+import { wsForwarding } from "./workers/ws-forwarding.ts";
+import { SharedWsClaims, wsClaimsMemory } from "./workers/ws-claims.ts";
 import { workerCount } from "./workers/worker-count.ts";
 import type { Server } from "bun";
 import type { WsConnection } from "../frontend/ws-tracker.ts";
@@ -65,6 +67,8 @@ export interface RunningTracker {
   /** The --admin-listen port; null without one. */
   adminPort: number | null;
   udp: UdpListener | null;
+  /** The WebTorrent tracker (null: --websocket off). */
+  ws: WsTracker | null;
   /** Event-loop lag, as /metrics and the admin /healthz read it. */
   lag: LagMonitor;
   /** Threads serving the ports (--workers); the main thread's pool of the others (null: one thread). */
@@ -209,8 +213,12 @@ async function startComponents(
         maxSocketsPerIp: config.wsMaxSocketsPerIp,
         access: list,
         limit,
+        owners,
+        claims: count > 1 ? new SharedWsClaims(shared, owners.self, count) : null,
       })
     : null;
+  // Offers and answers between connections of different threads, announces to the owner of the hash.
+  if (ws !== null && mesh !== null) wsForwarding(mesh, ws, nowSeconds);
   const sweeper = new Sweeper(store, log, nowSeconds);
   let udp: UdpListener | null = null;
   // Event-loop lag in every mode, for /metrics and the admin /healthz (one 1 s timer; adaptive mode steps on it).
@@ -416,6 +424,7 @@ async function startComponents(
     udpPort: udp?.port ?? null,
     adminPort: adminListener?.port ?? null,
     udp,
+    ws,
     lag,
     threads: count,
     pool,
@@ -427,7 +436,7 @@ async function startComponents(
 
 /**
  * What the main thread makes for all threads to share (see ThreadSetup.shared): secrets and seeds always; with
- * more than one thread, the rate limit's buckets and the store limits' counts.
+ * more than one thread, the rate limit's buckets, the store limits' counts and the WebSocket claims.
  */
 function sharedMemory(config: Config, count: number): Record<string, SharedArrayBuffer> {
   const connIdKey = new SharedArrayBuffer(16);
@@ -436,6 +445,8 @@ function sharedMemory(config: Config, count: number): Record<string, SharedArray
   crypto.getRandomValues(new Uint32Array(seeds));
   const out: Record<string, SharedArrayBuffer> = { connIdKey, seeds };
   if (count === 1) return out;
+  // (WebSocket connection caps and peer ids across threads: ws-claims.ts.)
+  if (config.websocket) Object.assign(out, wsClaimsMemory());
   out.totals = SharedTotals.memory();
   if (config.sourceShare < 100) out.sources = SharedSourceCounts.memory(config.maxPeers, new Uint32Array(seeds)[1]);
   if (config.rateLimit > 0) out.rate = RateLimiter.sharedMemory(rateOptions(config, out));

@@ -95,24 +95,39 @@ describe("answers and the clock", () => {
 describe("PendingOffers", () => {
   const id = (i: number) => bin20(`id ${i}`);
   const hash = bin20("pending");
+  const [maker, other] = [webtorrentPeerId(1), webtorrentPeerId(3)];
+  /** Answers offer `offerId`: the maker's handle it was recorded with, or 0 when there is no such offer. */
+  const answer = (
+    p: PendingOffers,
+    offerId: string,
+    infoHash: string,
+    makerPeerId: string,
+    receiver: number,
+    now: number,
+  ) => {
+    const slot = p.find(offerId, infoHash, makerPeerId, receiver, now);
+    if (slot < 0) return 0;
+    p.end(slot);
+    return p.makerAt(slot);
+  };
 
   test("expired slots are reused: a steady trickle of offers never grows the ring", () => {
     const p = new PendingOffers();
-    for (let t = 0; t < 1000; t++) p.add(id(t), hash, 1, 2, T0 + t * 10); // 6 live at a time
+    for (let t = 0; t < 1000; t++) p.add(id(t), hash, 1, 2, T0 + t * 10, maker); // 6 live at a time
     expect(p.capacity).toBe(8);
-    expect(p.take(id(999), hash, 1, 2, T0 + 9990)).toBe(true);
-    expect(p.take(id(994), hash, 1, 2, T0 + 9990)).toBe(true); // sent 50 s ago
-    expect(p.take(id(993), hash, 1, 2, T0 + 9990)).toBe(false); // expired
+    expect(answer(p, id(999), hash, maker, 2, T0 + 9990)).toBe(1);
+    expect(answer(p, id(994), hash, maker, 2, T0 + 9990)).toBe(1); // sent 50 s ago
+    expect(answer(p, id(993), hash, maker, 2, T0 + 9990)).toBe(0); // expired
   });
 
   test("growing keeps every live offer, and each matches only its maker, receiver and torrent", () => {
     const p = new PendingOffers();
-    for (let i = 0; i < 40; i++) p.add(id(i), hash, 1, 2, T0);
+    for (let i = 0; i < 40; i++) p.add(id(i), hash, 1 + i, 2, T0, maker);
     expect(p.capacity).toBe(64);
-    expect(p.take(id(5), hash, 3, 2, T0)).toBe(false); // another maker
-    expect(p.take(id(5), hash, 1, 4, T0)).toBe(false); // another receiver
-    expect(p.take(id(5), bin20("other torrent"), 1, 2, T0)).toBe(false);
-    for (let i = 0; i < 40; i++) expect(p.take(id(i), hash, 1, 2, T0)).toBe(true);
-    expect(p.take(id(5), hash, 1, 2, T0)).toBe(false); // once
+    expect(answer(p, id(5), hash, other, 2, T0)).toBe(0); // another maker
+    expect(answer(p, id(5), hash, maker, 4, T0)).toBe(0); // another receiver
+    expect(answer(p, id(5), bin20("other torrent"), maker, 2, T0)).toBe(0);
+    for (let i = 0; i < 40; i++) expect(answer(p, id(i), hash, maker, 2, T0)).toBe(1 + i);
+    expect(answer(p, id(5), hash, maker, 2, T0)).toBe(0); // once
   });
 });

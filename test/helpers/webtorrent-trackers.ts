@@ -1,13 +1,14 @@
 // The WebSocket tracker a WebTorrent test runs against, and how the test reads its per-torrent counts.
 // WEBTORRENT_TRACKER picks it:
-//   unset or "buntracker"  ours, started in-process (startTestTracker); counts from the store, an HTTP
-//                          scrape and a WebSocket scrape
+//   unset or "buntracker"  ours, started in-process (startTestTracker; BUNTRACKER_WORKERS=2 for two threads);
+//                          counts from the store (the owner thread's), an HTTP scrape and a WebSocket scrape
 //   "reference"            the reference server from the bittorrent-tracker package (WebSocket only), in-process;
 //                          counts from its swarms and a WebSocket scrape
 //   "ws://host:port/path"  any running WebSocket tracker; counts from a WebSocket scrape
 // so the same test checks the harness against the reference implementation and ours against the same test.
 
 import { decodeBencode } from "../../src/codec/bencode-decode.ts";
+import { ownerOf } from "../../src/core/owner.ts";
 import { pct } from "./http-client.ts";
 import { startTestTracker, type TestTracker } from "./in-process.ts";
 
@@ -50,7 +51,10 @@ async function startBuntracker(): Promise<TrackerTarget> {
     url: (path) => origin + path,
     buntracker: tracker,
     async counts(infoHash) {
-      const t = tracker.store.get(latin1(infoHash));
+      // (With several threads, the torrent is in its owner's store.)
+      const h = latin1(infoHash);
+      const owner = ownerOf(h, tracker.threads);
+      const t = owner === 0 ? tracker.store.get(h) : (await tracker.pool!.ask<Counts>("torrent", h))[owner - 1];
       return {
         store: { seeders: t?.seeders ?? 0, leechers: t?.leechers ?? 0 },
         httpScrape: await httpScrape(`http://127.0.0.1:${tracker.httpPort}/scrape`, infoHash),

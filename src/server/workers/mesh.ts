@@ -7,6 +7,7 @@
 // A message: type (REQUEST or REPLY), kind (what the request is; the handlers are the kinds' owners), and an id
 // that the requester's reply table turns back into whoever waits for it. A request whose reply does not come
 // within REPLY_TIMEOUT_MS (the owner is gone, or its ring was full) is given up: its waiter hears `null`.
+// A one-way message (`post`, type ONE_WAY) has no waiter and gets no reply.
 
 import type { Faults } from "../faults.ts";
 import { Ring } from "./ring.ts";
@@ -15,6 +16,7 @@ import { Ring } from "./ring.ts";
 export const RING_BYTES = 256 * 1024;
 const REQUEST = 1;
 const REPLY = 2;
+const ONE_WAY = 3;
 /** type u8, kind u8, spare u16, id u32. */
 const HEADER = 8;
 export const REPLY_TIMEOUT_MS = 5_000;
@@ -71,7 +73,7 @@ export class Mesh {
   #generation = 0;
   readonly #ids: number[] = [];
   #sweep: ReturnType<typeof setInterval> | undefined;
-  readonly #replier: (Replier & { to: number; id: number }) | null = null;
+  readonly #replier: (Replier & { to: number; id: number; oneWay: boolean }) | null = null;
   /** Requests given up for want of room or of a reply, for /metrics. */
   dropped = 0;
   /** Requests handed to other threads, and other threads' requests answered here, for /metrics. */
@@ -134,7 +136,32 @@ export class Mesh {
     return at + HEADER;
   }
 
-  /** The bytes `request` offsets point into for thread `to`. */
+  /**
+   * Starts a one-way message of `kind` to thread `to`, with `length` bytes of body: the offset in `dataTo(to)`
+   * to write it at, or -1 when there is no room (it is dropped and counted). Call `send(to)` once it is
+   * written. Its handler gets a Replier whose `begin` says -1: nobody waits for a reply.
+   */
+  post(to: number, kind: number, length: number): number {
+    const ring = this.#out[to]!;
+    const at = ring.reserve(HEADER + length);
+    if (at < 0 || this.#stopped) {
+      this.dropped++;
+      return -1;
+    }
+    this.handed++;
+    const d = ring.data;
+    d[at] = ONE_WAY;
+    d[at + 1] = kind;
+    ring.view.setUint32(at + 4, 0, true);
+    return at + HEADER;
+  }
+
+  /** Bytes waiting in the ring to thread `to` (written, not yet read): how far behind it is. */
+  queued(to: number): number {
+    return this.#out[to]!.pending;
+  }
+
+  /** The bytes `request` and `post` offsets point into for thread `to`. */
   dataTo(to: number): Uint8Array {
     return this.#out[to]!.data;
   }
@@ -199,18 +226,21 @@ export class Mesh {
     const r = this.#replier!;
     r.to = from;
     r.id = id;
+    r.oneWay = d[at] === ONE_WAY;
     handler(from, d, at + HEADER, length - HEADER, r);
   }
 
-  #makeReplier(): Replier & { to: number; id: number } {
+  #makeReplier(): Replier & { to: number; id: number; oneWay: boolean } {
     const mesh = this;
     return {
       to: 0,
       id: 0,
+      oneWay: false,
       get data() {
         return mesh.#out[this.to]!.data;
       },
       begin(length: number): number {
+        if (this.oneWay) return -1;
         const ring = mesh.#out[this.to]!;
         const at = ring.reserve(HEADER + length);
         if (at < 0) {

@@ -6,6 +6,7 @@ import type { LogLevel } from "../../config/config.ts";
 import { type RunningTracker, startTracker } from "../app.ts";
 import { errorText, Logger } from "../logger.ts";
 import { configFromWire } from "./config-wire.ts";
+import { wsThreadCounts } from "./ws-forwarding.ts";
 import type { FromWorker, ToWorker, WireResponse } from "./messages.ts";
 
 declare const self: Worker;
@@ -25,6 +26,14 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   /** Datagrams this thread read (of any kind), for tests that need both threads to have read some. */
   ["udpRead", (t) => t.udp?.read ?? 0],
   ["mesh", (t) => ({ handed: t.mesh?.handed ?? 0, answered: t.mesh?.answered ?? 0, dropped: t.mesh?.dropped ?? 0 })],
+  ["ws", (t) => wsThreadCounts(t.ws, t.counters)],
+  [
+    "torrent",
+    (t, infoHash) => {
+      const v = t.store.get(String(infoHash));
+      return v === undefined ? null : { seeders: v.seeders, leechers: v.leechers };
+    },
+  ],
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
   ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
