@@ -132,6 +132,7 @@ async function startComponents(
   thread: ThreadSetup | null,
 ): Promise<RunningTracker> {
   const faults = new Faults(log);
+  let pool: WorkerPool | null = null;
   // --workers: every thread runs what follows over its own share of the swarms; the main thread also runs
   // the operator side (state file, statistics, admin) and starts the others last (see workers/pool.ts).
   const count = thread?.count ?? workerCount(config.workers, process.platform, log);
@@ -230,10 +231,14 @@ async function startComponents(
     ops: { lag, stateFile: state, tls: () => certificates?.current ?? null },
     faults,
     now: nowSeconds,
+    // (pool: started last, below)
+    threads: isMain && mesh !== null ? { pool: () => pool, mesh } : null,
   });
   if (isMain) {
     await stats.start();
     life.add("statistics (trends file)", () => stats.stop());
+  } else {
+    stats.startRankings(); // the main thread asks for this thread's rankings (workers/summary.ts)
   }
   // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
   // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
@@ -380,7 +385,6 @@ async function startComponents(
     life.add("worker mesh", () => mesh.stop());
   }
   // The other threads last, once this one's listeners hold the ports they join.
-  let pool: WorkerPool | null = null;
   if (isMain && count > 1) {
     const started = new WorkerPool({
       count,

@@ -26,6 +26,8 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
   ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
+  // This thread's share of every statistic, with its rankings when asked (server/statistics.ts pulls it).
+  ["summary", (t, withTop) => t.stats.ownSummary(withTop === true, t.mesh ?? { handed: 0, answered: 0, dropped: 0 })],
 ]);
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {

@@ -1,0 +1,112 @@
+// --workers 2, what an operator sees: the statistics API, /metrics, the rankings and the client counts cover
+// every thread's torrents (each thread holds only the swarms it owns), with exact counts.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ownerAt } from "../../src/core/owner.ts";
+import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { announceQuery, getBencode, sha1 } from "../helpers/http-client.ts";
+
+/** Hashes owned by thread 0 and by thread 1 of two, alternately. */
+export function hashesForBothOwners(n: number, label: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; out.length < n; i++) {
+    const h = sha1(`${label}-${i}`);
+    if (ownerAt(h, 0, 2) === out.length % 2) out.push(h);
+  }
+  return out;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** A qBittorrent peer id, distinct per `n`. */
+function peerId(n: number): Uint8Array {
+  return new TextEncoder().encode(`-qB4500-${String(n).padStart(12, "0")}`);
+}
+
+/**
+ * Announces `seeders` (completed) and `leechers` peers to each torrent, each on a new connection so that the
+ * kernel spreads them over both threads.
+ */
+export async function fill(base: string, torrents: Uint8Array[], seeders: number, leechers: number): Promise<void> {
+  let n = 0;
+  for (const infoHash of torrents) {
+    for (let i = 0; i < seeders + leechers; i++) {
+      const seeder = i < seeders;
+      const q = announceQuery({
+        infoHash,
+        port: 10_000 + i,
+        peerId: peerId(n++),
+        left: seeder ? 0 : 1,
+        event: seeder ? "completed" : "started",
+      });
+      const r = await getBencode(`${base}/announce?${q}`, { headers: { connection: "close" } });
+      expect(r.body["failure reason"]).toBeUndefined();
+    }
+  }
+}
+
+async function getJson(url: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { headers: { connection: "close" } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** A series' value from a /metrics text (the line starting with `series `). */
+function value(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe("--workers 2: statistics and /metrics cover every thread", () => {
+  let t: TestTracker;
+  let base: string;
+  const torrents = hashesForBothOwners(8, "stats");
+  beforeAll(async () => {
+    t = await startTestTracker(["--workers", "2", "--rate-limit", "0"]);
+    base = `http://127.0.0.1:${t.httpPort}`;
+    await fill(base, torrents, 3, 2);
+  });
+  afterAll(() => t.stop());
+
+  test("/api/stats: torrents, peers, seeders, leechers and completions are exact, asked through any thread", async () => {
+    // Several connections: some are read by the worker thread, which passes them to the main thread.
+    for (let i = 0; i < 6; i++) {
+      const s = await getJson(`${base}/api/stats`);
+      expect(s.torrents).toBe(8);
+      expect(s.peers).toBe(40);
+      expect(s.seeders).toBe(24);
+      expect(s.leechers).toBe(16);
+      expect(s.completed).toBe(24);
+    }
+  });
+
+  test("/api/top100 ranks both threads' torrents", async () => {
+    const top = await getJson(`${base}/api/top100?limit=20`);
+    const peers = top.peers as { info_hash: string; peers: number; seeders: number }[];
+    expect(peers.map((e) => e.info_hash).sort()).toEqual(torrents.map(hex).sort());
+    expect(peers.every((e) => e.peers === 5 && e.seeders === 3)).toBe(true);
+  });
+
+  test("/api/clients/list counts every thread's peers", async () => {
+    const list = await getJson(`${base}/api/clients/list`);
+    expect(list.total).toBe(40);
+    expect(list.clients).toEqual([{ name: "qBittorrent", peers: 40, share: 1 }]);
+  });
+
+  test("/metrics: totals and request counters of every thread, and per-thread series", async () => {
+    const text = await (await fetch(`${base}/metrics`, { headers: { connection: "close" } })).text();
+    expect(value(text, "buntracker_torrents")).toBe(8);
+    expect(value(text, "buntracker_seeders")).toBe(24);
+    expect(value(text, "buntracker_leechers")).toBe(16);
+    expect(value(text, "buntracker_completed_total")).toBe(24);
+    expect(value(text, 'buntracker_peers_by_client{client="qBittorrent"}')).toBe(40);
+    // Every announce was counted by the thread that read it: the sum is all of them.
+    expect(value(text, 'buntracker_requests_total{protocol="http",action="announce",outcome="ok"}')).toBe(40);
+    expect(value(text, "buntracker_threads")).toBe(2);
+    expect(value(text, "buntracker_thread_restarts_total")).toBe(0);
+    for (const worker of [0, 1]) {
+      expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="handed"}`)).toBeGreaterThan(0);
+      expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="answered"}`)).toBeGreaterThan(0);
+    }
+  });
+});
