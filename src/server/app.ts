@@ -30,7 +30,7 @@ import { AuthThrottle, type Source } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { Faults } from "./faults.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { StateFile } from "./state-file.ts";
+import { type ShareSlice, StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { Sweeper } from "./sweeper.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
@@ -49,6 +49,8 @@ import type { LogLevel } from "../config/config.ts";
 const SHUTDOWN_GRACE_MS = 5_000;
 /** The final state save of a very large store (10M peers: about 3 s) gets this long. */
 const STATE_SAVE_TIMEOUT_MS = 60_000;
+/** A thread has this long to encode one slice of its swarms for a save. */
+const STATE_SLICE_TIMEOUT_MS = 10_000;
 
 export interface RunningTracker {
   store: Store;
@@ -160,12 +162,27 @@ async function startComponents(
   const seed = () => crypto.getRandomValues(new Uint32Array(1))[0];
   const limiter = new RateLimiter({ perSecond: config.rateLimit, burst: config.rateBurst, seed: seed() });
   const limit = new SourceLimit(limiter, config.rateLimitExempt);
+  // The other threads end last of all: the final state save and trends sample below ask for their swarms.
+  // (They stop serving first of all: see the pool's start at the end.)
+  if (isMain && count > 1) life.add("worker threads (end)", () => pool?.end());
   let state: StateFile | null = null;
   if (config.stateFile !== null && isMain) {
-    const started = new StateFile(config.stateFile, store, log, faults);
+    const others =
+      count === 1
+        ? null
+        : {
+            count,
+            slice: (thread: number, from: number, now: number) =>
+              pool?.askOne<ShareSlice>(thread, "stateSlice", { from, now }, STATE_SLICE_TIMEOUT_MS) ??
+              Promise.resolve(null),
+          };
+    const started = new StateFile(config.stateFile, store, log, faults, owners, others);
     await started.start(nowSeconds());
     life.add("state file (final save)", () => started.stop(), STATE_SAVE_TIMEOUT_MS);
     state = started;
+  } else if (config.stateFile !== null) {
+    // A Worker thread (also one started again after dying): its share of the last save.
+    await new StateFile(config.stateFile, store, log, faults, owners).restoreShare(nowSeconds());
   }
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
@@ -397,7 +414,8 @@ async function startComponents(
       operator: (req) => answerOperator(serveOptions, routes, req),
       shared,
     });
-    life.add("worker threads", () => started.stop(), 15_000);
+    // Their listeners stop first of all, as this thread's do; the threads end last (registered at the start).
+    life.add("worker threads (stop serving)", () => started.stopServing(), 15_000);
     await started.start();
     pool = started;
     log.info("worker threads started", { threads: count });

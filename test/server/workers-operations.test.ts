@@ -1,10 +1,14 @@
 // --workers 2, what an operator sees: the statistics API, /metrics, the rankings and the client counts cover
-// every thread's torrents (each thread holds only the swarms it owns), with exact counts.
+// every thread's torrents (each thread holds only the swarms it owns), with exact counts; the state file saves
+// and restores every thread's swarms.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ownerAt } from "../../src/core/owner.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
-import { announceQuery, getBencode, sha1 } from "../helpers/http-client.ts";
+import { announceQuery, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
 
 /** Hashes owned by thread 0 and by thread 1 of two, alternately. */
 export function hashesForBothOwners(n: number, label: string): Uint8Array[] {
@@ -107,6 +111,65 @@ describe("--workers 2: statistics and /metrics cover every thread", () => {
     for (const worker of [0, 1]) {
       expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="handed"}`)).toBeGreaterThan(0);
       expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="answered"}`)).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("--workers: the state file holds every thread's swarms", () => {
+  const torrents = hashesForBothOwners(6, "state");
+  let root: string;
+  let file: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "buntracker-workers-state-"));
+    file = join(root, "state.bin");
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  const start = (workers: number) =>
+    startTestTracker(["--workers", String(workers), "--rate-limit", "0", "--state-file", file]);
+
+  /** Every torrent with its 3 seeders, 2 leechers and 3 completions, through /api/stats and a scrape. */
+  async function expectAll(t: TestTracker): Promise<void> {
+    const base = `http://127.0.0.1:${t.httpPort}`;
+    const s = await getJson(`${base}/api/stats`);
+    expect([s.torrents, s.seeders, s.leechers, s.completed]).toEqual([6, 18, 12, 18]);
+    const scrape = await getBencode(`${base}/scrape?${torrents.map((h) => `info_hash=${pct(h)}`).join("&")}`);
+    const files = scrape.body.files as Record<string, Record<string, number>>;
+    for (const h of torrents) expect(files[latin1(h)]).toEqual({ complete: 3, downloaded: 3, incomplete: 2 });
+  }
+
+  test("saved by 2 threads on shutdown, restored by 2 threads, then by 1", async () => {
+    const t = await start(2);
+    await fill(`http://127.0.0.1:${t.httpPort}`, torrents, 3, 2);
+    await t.stop();
+    const two = await start(2);
+    try {
+      await expectAll(two);
+    } finally {
+      await two.stop();
+    }
+    const one = await start(1);
+    try {
+      await expectAll(one);
+    } finally {
+      await one.stop(); // saved by one thread, for the next test
+    }
+  });
+
+  test("saved by 1 thread, restored by 2; a thread that dies gets its share back from the file", async () => {
+    const t = await start(2);
+    try {
+      await expectAll(t);
+      t.pool!.terminate(1);
+      const deadline = Date.now() + 10_000;
+      while (!t.logs.some((l) => l.includes("worker thread started again")) && Date.now() < deadline)
+        await Bun.sleep(20);
+      expect(t.pool!.running).toBe(2);
+      await Bun.sleep(1100); // past the one-second cache of /api/stats
+      await expectAll(t);
+      expect(t.logs.filter((l) => l.includes('"state restored"') && l.includes('"worker":1')).length).toBe(2);
+    } finally {
+      await t.stop();
     }
   });
 });
