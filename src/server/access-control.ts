@@ -43,6 +43,17 @@ const COMMENT_MARK = new Uint8Array([0x23]); // "#"
 
 export type EditResult = "done" | "unchanged";
 
+/**
+ * An admin edit as other threads apply it (--workers): the hash, whether it is now listed, and the file's
+ * signature just before and just after the edit.
+ */
+export interface AccessEdit {
+  key: string;
+  listed: boolean;
+  before: string;
+  after: string;
+}
+
 /** A list that cannot be used at start (main.ts: one line, exit 2). */
 export class AccessListError extends Error {}
 
@@ -70,6 +81,11 @@ export class AccessControl {
   #watcher: DirWatch | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Awaited after each admin edit, before the edit's answer (app.ts, --workers: every other thread applies it
+   * too, so the admin API's answer means every thread has the edit).
+   */
+  onEdit: ((edit: AccessEdit) => Promise<unknown>) | null = null;
 
   /** `faults`: the boundary the poll and the watch run behind (app.ts passes the tracker's). */
   constructor(mode: AccessMode, path: string | null, store: Store, log: Logger, faults: Faults = new Faults(log)) {
@@ -168,6 +184,7 @@ export class AccessControl {
       const size = await this.#catchUp();
       await this.#sorted;
       if (this.#list.hashes.has(key)) return "unchanged";
+      const before = this.#signature;
       const line = `${keyToHex(key)}\n`;
       if (size === null) {
         // The file is gone: write it again from the list in force plus the new hash, rather than shrinking
@@ -179,6 +196,7 @@ export class AccessControl {
       }
       this.#list.hashes.add(key);
       await this.#edited(key);
+      await this.onEdit?.({ key, listed: true, before, after: this.#signature });
       return "done";
     });
   }
@@ -190,6 +208,7 @@ export class AccessControl {
       const size = await this.#catchUp();
       await this.#sorted;
       if (!this.#list.hashes.has(key)) return "unchanged";
+      const before = this.#signature;
       if (size === null) {
         // The file is gone: write the list in force without the hash (never an empty list in its place).
         await this.#writeFromMemory(null, key);
@@ -222,8 +241,26 @@ export class AccessControl {
       }
       this.#list.hashes.delete(key);
       await this.#edited(key);
+      await this.onEdit?.({ key, listed: false, before, after: this.#signature });
       return "done";
     });
+  }
+
+  /**
+   * Another thread's admin edit (--workers): applied in memory when this thread's list came from the very file
+   * the edit started from and the file is now what the edit left (the usual case: no re-read of a list that
+   * may run to a million lines); otherwise the file is read again.
+   */
+  applyEdit(edit: AccessEdit): Promise<void> {
+    return this.#serial(async () => {
+      if (this.path === null || this.#signature !== edit.before) return false;
+      if ((await this.#statSignature()) !== edit.after) return false;
+      await this.#sorted;
+      if (edit.listed) this.#list.hashes.add(edit.key);
+      else this.#list.hashes.delete(edit.key);
+      await this.#edited(edit.key);
+      return true;
+    }).then((applied) => (applied ? undefined : this.reload("admin API edit on the main thread")));
   }
 
   /**

@@ -49,6 +49,8 @@ import type { LogLevel } from "../config/config.ts";
 const SHUTDOWN_GRACE_MS = 5_000;
 /** The final state save of a very large store (10M peers: about 3 s) gets this long. */
 const STATE_SAVE_TIMEOUT_MS = 60_000;
+/** A thread has this long to apply an admin edit of the access list (it may have to read the file again). */
+const ACCESS_EDIT_TIMEOUT_MS = 10_000;
 /** A thread has this long to encode one slice of its swarms for a save. */
 const STATE_SLICE_TIMEOUT_MS = 10_000;
 
@@ -205,6 +207,9 @@ async function startComponents(
   const access = new AccessControl(config.accessMode, config.accessList, store, log, faults);
   await access.start();
   life.add("access list", () => access.stop());
+  // Every thread has its own list over the one file; an admin edit is answered once every thread has it.
+  if (isMain && count > 1)
+    access.onEdit = (edit) => pool?.ask("accessEdit", edit, ACCESS_EDIT_TIMEOUT_MS) ?? Promise.resolve();
   /** What the front ends ask, the same for all three: null when there is no list. */
   const list = access.mode === "off" ? null : access;
   let admin: AdminApi | null = null;

@@ -3,10 +3,14 @@
 // and restores every thread's swarms.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ownerAt } from "../../src/core/owner.ts";
+import { xoshiro128 } from "../../src/core/random.ts";
+import { Store } from "../../src/core/store.ts";
+import { AccessControl } from "../../src/server/access-control.ts";
+import { Logger } from "../../src/server/logger.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { announceQuery, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
 
@@ -171,5 +175,93 @@ describe("--workers: the state file holds every thread's swarms", () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe("--workers 2: an admin edit of the access list applies to every thread before it is answered", () => {
+  const TOKEN = "s3cret-admin-token-0123456789abcdef";
+  let root: string;
+  let t: TestTracker;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "buntracker-workers-admin-"));
+    const list = join(root, "allow.txt");
+    await writeFile(list, `${hex(sha1("someone else"))}\n`);
+    t = await startTestTracker([
+      ...["--workers", "2", "--rate-limit", "0", "--access-mode", "allow", "--access-list", list],
+      ...["--admin-token", TOKEN],
+    ]);
+  });
+  afterAll(async () => {
+    await t.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const admin = async (method: string, query: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${t.httpPort}/api/blacklist${query}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, connection: "close" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    expect(res.status).toBe(200);
+  };
+
+  /** The failure reasons of announces for `infoHash` over 16 new connections (null: accepted). */
+  const announces = async (infoHash: Uint8Array) => {
+    const out: (string | null)[] = [];
+    for (let i = 0; i < 16; i++) {
+      const q = announceQuery({ infoHash, port: 7000 + i, peerId: peerId(i), left: 1 });
+      const r = await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${q}`, { headers: { connection: "close" } });
+      out.push((r.body["failure reason"] as string | undefined) ?? null);
+    }
+    return out;
+  };
+
+  test("POST: accepted on every connection at once; DELETE: refused on every one at once", async () => {
+    for (const infoHash of hashesForBothOwners(2, "admin")) {
+      expect((await announces(infoHash)).every((r) => r !== null)).toBe(true);
+      await admin("POST", "", { info_hash: hex(infoHash) });
+      expect(await announces(infoHash)).toEqual(new Array(16).fill(null));
+      await admin("DELETE", `?info_hash=${hex(infoHash)}`);
+      expect((await announces(infoHash)).every((r) => r !== null)).toBe(true);
+    }
+  });
+});
+
+describe("AccessControl.applyEdit: another thread's admin edit", () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "buntracker-apply-edit-"));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  const key = (label: string) => latin1(sha1(label));
+  const log = new Logger("error", () => {});
+  const control = (list: string) =>
+    new AccessControl(
+      "allow",
+      list,
+      new Store({ peerTimeoutS: 3600, random: xoshiro128(new Uint32Array([1, 2, 3, 4])) }),
+      log,
+    );
+
+  test("a list behind the file the edit started from is read again, not just given the edit", async () => {
+    const list = join(root, "allow.txt");
+    await writeFile(list, `${hex(sha1("a"))}\n`);
+    const main = control(list);
+    const other = control(list);
+    await main.start();
+    await other.start();
+    other.stop(); // it does not follow the file by itself: only the edit tells it
+    main.onEdit = (edit) => other.applyEdit(edit);
+    // The operator adds "b" by hand; the main thread's edit loads it first, then adds "c".
+    await Bun.sleep(20);
+    await writeFile(list, `${hex(sha1("a"))}\n${hex(sha1("b"))}\n`);
+    expect(await main.add(key("c"))).toBe("done");
+    for (const label of ["a", "b", "c"]) expect(other.allows(key(label))).toBe(true);
+    // In step again: the next edit is applied in memory, and it is there.
+    expect(await main.remove(key("a"))).toBe("done");
+    expect(other.allows(key("a"))).toBe(false);
+    expect(other.allows(key("b"))).toBe(true);
+    main.stop();
   });
 });

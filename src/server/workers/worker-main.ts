@@ -3,6 +3,7 @@
 // front ends on the shared ports. Its logs and its operator requests go to the main thread.
 
 import type { LogLevel } from "../../config/config.ts";
+import type { AccessEdit } from "../access-control.ts";
 import { type RunningTracker, startTracker } from "../app.ts";
 import { errorText, Logger } from "../logger.ts";
 import { encodeShareSlice } from "../state-file.ts";
@@ -27,6 +28,8 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
   ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
+  // An admin edit the main thread made to the access list file (access-control.ts).
+  ["accessEdit", (t, edit) => t.access.applyEdit(edit as AccessEdit)],
   // A slice of this thread's swarms for the main thread's state save (state-file.ts).
   [
     "stateSlice",
