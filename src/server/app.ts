@@ -147,7 +147,7 @@ async function startComponents(
   /** How the listeners bind the shared ports (undefined: one thread, the port is its alone). */
   const sharing = count === 1 ? undefined : isMain ? "first" : "join";
   /** Secrets and budgets every thread shares: made here by the main thread, given to the others. */
-  const shared = thread?.shared ?? sharedMemory();
+  const shared = thread?.shared ?? sharedMemory(count);
   const portOf = (listen: ListenAddress, port: number | null | undefined) =>
     port === null || port === undefined ? listen : { ...listen, port };
   const store = new Store({
@@ -194,6 +194,7 @@ async function startComponents(
     maxS: config.intervalS,
     busyRate: config.adaptiveBusyRate,
     counters,
+    shared: count === 1 ? null : { self: owners.self, totals: new BigInt64Array(shared.requestTotals) },
   });
   // Jittered replies stay at or above the min interval and within the peer timeout (see IntervalSource).
   const interval = new IntervalSource(intervals.controller, config.minIntervalS, config.peerTimeoutS, random);
@@ -447,10 +448,12 @@ async function startComponents(
 }
 
 /** What the main thread makes for all threads to share (see ThreadSetup.shared). */
-function sharedMemory(): Record<string, SharedArrayBuffer> {
+function sharedMemory(count: number): Record<string, SharedArrayBuffer> {
   const connIdKey = new SharedArrayBuffer(16);
   crypto.getRandomValues(new Uint8Array(connIdKey));
-  return { connIdKey };
+  // Each thread's request count, for the adaptive interval (interval-control.ts).
+  const requestTotals = new SharedArrayBuffer(8 * count);
+  return { connIdKey, requestTotals };
 }
 
 /**

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { ownerAt } from "../../src/core/owner.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { Store } from "../../src/core/store.ts";
+import { Counters } from "../../src/frontend/counters.ts";
 import { AccessControl } from "../../src/server/access-control.ts";
+import { IntervalControl, TICK_MS } from "../../src/server/interval-control.ts";
 import { Logger } from "../../src/server/logger.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { announceQuery, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
@@ -263,5 +265,27 @@ describe("AccessControl.applyEdit: another thread's admin edit", () => {
     expect(other.allows(key("a"))).toBe(false);
     expect(other.allows(key("b"))).toBe(true);
     main.stop();
+  });
+});
+
+describe("--workers: the adaptive interval follows the whole tracker's request rate", () => {
+  test("a thread that reads no requests still goes to the high bound when another thread is busy", () => {
+    const totals = new BigInt64Array(new SharedArrayBuffer(16));
+    const threads = [0, 1].map((self) => {
+      const counters = new Counters();
+      const control = new IntervalControl({
+        ...{ mode: "adaptive", minS: 600, maxS: 1800, busyRate: 10_000, counters, nowMs: 0 },
+        shared: { self, totals },
+      });
+      return { counters, control };
+    });
+    let t = 0;
+    for (let s = 0; s < 4 * 3600; s++) {
+      threads[1].counters.udpAnnounce += 15_000; // 1.5x the busy rate, all of it read by thread 1
+      t += TICK_MS;
+      for (const { control } of threads) control.step(t);
+    }
+    expect(threads[0].control.controller.intervalS).toBe(1800);
+    expect(threads[1].control.controller.intervalS).toBe(1800);
   });
 });
