@@ -51,6 +51,8 @@ const SHUTDOWN_GRACE_MS = 5_000;
 const STATE_SAVE_TIMEOUT_MS = 60_000;
 /** A thread has this long to apply an admin edit of the access list (it may have to read the file again). */
 const ACCESS_EDIT_TIMEOUT_MS = 10_000;
+/** A thread has this long to pack its torrents for a full scrape. */
+const FULL_SCRAPE_GATHER_TIMEOUT_MS = 10_000;
 /** A thread has this long to encode one slice of its swarms for a save. */
 const STATE_SLICE_TIMEOUT_MS = 10_000;
 
@@ -59,6 +61,8 @@ export interface RunningTracker {
   counters: Counters;
   stats: Statistics;
   access: AccessControl;
+  /** Null unless --full-scrape on. */
+  fullScrape: FullScrape | null;
   faults: Faults;
   /** The --listen port (HTTPS when only a certificate is given), the --tls-listen port, the UDP port. */
   httpPort: number;
@@ -278,19 +282,24 @@ async function startComponents(
   };
   // With --admin-listen, the public port reaches nothing but the read-only statistics (never the admin API,
   // whatever its paths); --public-stats off keeps those and the dashboard off it too.
-  const httpTracker = new HttpTracker(store, settings, counters, {
-    access: list,
-    limit,
-    owners,
-    fullScrape: config.fullScrape
-      ? new FullScrape(
-          store,
-          list,
-          new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
-          () => access.version,
-        )
-      : null,
-  });
+  // --workers: the main thread answers full scrapes, with every other thread's torrents (full-scrape.ts).
+  const gather =
+    isMain && count > 1
+      ? async () =>
+          ((await pool?.ask<Uint8Array>("fullScrapeEntries", null, FULL_SCRAPE_GATHER_TIMEOUT_MS)) ?? []).filter(
+            (e) => e !== null,
+          )
+      : null;
+  const fullScrape = config.fullScrape
+    ? new FullScrape(
+        store,
+        list,
+        new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
+        () => access.version,
+        gather,
+      )
+    : null;
+  const httpTracker = new HttpTracker(store, settings, counters, { access: list, limit, owners, fullScrape });
   const serveOptions = httpServeOptions({
     routes: config.publicStats ? routes : {},
     proxies: config.trustProxy,
@@ -432,6 +441,7 @@ async function startComponents(
     counters,
     stats,
     access,
+    fullScrape,
     faults,
     httpPort: listeners[0].port,
     tlsPort: tlsListener?.port ?? null,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { ownerAt } from "../../src/core/owner.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { Store } from "../../src/core/store.ts";
@@ -287,5 +288,36 @@ describe("--workers: the adaptive interval follows the whole tracker's request r
     }
     expect(threads[0].control.controller.intervalS).toBe(1800);
     expect(threads[1].control.controller.intervalS).toBe(1800);
+  });
+});
+
+describe("--workers 2: a full scrape lists every thread's torrents", () => {
+  let t: TestTracker;
+  const torrents = hashesForBothOwners(8, "full");
+  beforeAll(async () => {
+    t = await startTestTracker([
+      ...["--workers", "2", "--rate-limit", "0", "--full-scrape", "on", "--trust-proxy", "127.0.0.1/32"],
+    ]);
+    await fill(`http://127.0.0.1:${t.httpPort}`, torrents, 3, 2);
+  });
+  afterAll(() => t.stop());
+
+  const fullScrape = (source: string) =>
+    getBencode(`http://127.0.0.1:${t.httpPort}/scrape`, {
+      headers: { connection: "close", "x-forwarded-for": source },
+    });
+
+  test("from any connection: every torrent with exact counts; one allowance per address for the whole tracker", async () => {
+    for (let i = 1; i <= 6; i++) {
+      const r = await fullScrape(`198.18.0.${i}`);
+      const files = r.body.files as Record<string, Record<string, number>>;
+      expect(Object.keys(files).sort()).toEqual(torrents.map(latin1).sort());
+      for (const h of torrents) expect(files[latin1(h)]).toEqual({ complete: 3, downloaded: 3, incomplete: 2 });
+    }
+    // Again from those addresses, on new connections (either thread reads them): too soon, every time.
+    for (let i = 1; i <= 6; i++) {
+      const r = await fullScrape(`198.18.0.${i}`);
+      expect(r.body["failure reason"]).toBe(FAILURE_TEXT.full_scrape_too_often);
+    }
   });
 });

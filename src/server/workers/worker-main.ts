@@ -38,6 +38,8 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
       return encodeShareSlice(t.store, from, now);
     },
   ],
+  // This thread's torrents for the main thread's full scrape (frontend/full-scrape.ts).
+  ["fullScrapeEntries", (t) => t.fullScrape?.ownEntries() ?? null],
   // This thread's share of every statistic, with its rankings when asked (server/statistics.ts pulls it).
   ["summary", (t, withTop) => t.stats.ownSummary(withTop === true, t.mesh ?? { handed: 0, answered: 0, dropped: 0 })],
 ]);
