@@ -3,7 +3,7 @@
 // and restores every thread's swarms.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FAILURE_TEXT } from "../../src/core/failure.ts";
@@ -120,6 +120,21 @@ describe("--workers 2: statistics and /metrics cover every thread", () => {
       expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="answered"}`)).toBeGreaterThan(0);
     }
   });
+});
+
+test("--workers 2: the trend sample taken at shutdown counts every thread's swarms", async () => {
+  const root = await mkdtemp(join(tmpdir(), "buntracker-workers-trends-"));
+  try {
+    const file = join(root, "trends.jsonl");
+    const t = await startTestTracker(["--workers", "2", "--rate-limit", "0", "--trends-file", file]);
+    await fill(`http://127.0.0.1:${t.httpPort}`, hashesForBothOwners(4, "trends"), 3, 2);
+    await t.stop();
+    const lines = (await readFile(file, "utf8")).trim().split("\n");
+    const last = JSON.parse(lines.at(-1)!);
+    expect(last).toMatchObject({ torrents: 4, peers: 20, seeders: 12, leechers: 8, clients: { qBittorrent: 20 } });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
 
 describe("--workers: the state file holds every thread's swarms", () => {
