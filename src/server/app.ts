@@ -30,7 +30,7 @@ import { AuthThrottle, type Source } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { Faults } from "./faults.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { type ShareSlice, StateFile } from "./state-file.ts";
+import { type RestoredShare, type ShareSlice, StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { Sweeper } from "./sweeper.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
@@ -63,6 +63,8 @@ export interface RunningTracker {
   access: AccessControl;
   /** Null unless --full-scrape on. */
   fullScrape: FullScrape | null;
+  /** What this thread restored from the state file at start; null if nothing. */
+  restored: RestoredShare | null;
   faults: Faults;
   /** The --listen port (HTTPS when only a certificate is given), the --tls-listen port, the UDP port. */
   httpPort: number;
@@ -172,6 +174,7 @@ async function startComponents(
   // (They stop serving first of all: see the pool's start at the end.)
   if (isMain && count > 1) life.add("worker threads (end)", () => pool?.end());
   let state: StateFile | null = null;
+  let restored: RestoredShare | null = null;
   if (config.stateFile !== null && isMain) {
     const others =
       count === 1
@@ -188,8 +191,11 @@ async function startComponents(
     state = started;
   } else if (config.stateFile !== null) {
     // A Worker thread (also one started again after dying): its share of the last save.
-    await new StateFile(config.stateFile, store, log, faults, owners).restoreShare(nowSeconds());
+    const share = new StateFile(config.stateFile, store, log, faults, owners);
+    await share.restoreShare(nowSeconds());
+    restored = share.restored;
   }
+  restored ??= state?.restored ?? null;
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
   const intervals = new IntervalControl({
@@ -434,6 +440,7 @@ async function startComponents(
     await started.start();
     pool = started;
     log.info("worker threads started", { threads: count });
+    if (state !== null) await logRestoredTotal(state, restored, started, log);
   }
 
   return {
@@ -442,6 +449,7 @@ async function startComponents(
     stats,
     access,
     fullScrape,
+    restored,
     faults,
     httpPort: listeners[0].port,
     tlsPort: tlsListener?.port ?? null,
@@ -455,6 +463,25 @@ async function startComponents(
     reloadTls: () => certificates?.reload() ?? null,
     stop: () => life.stop(),
   };
+}
+
+/** --workers: after every thread restored its share of the state file, the sum, as one thread would say it. */
+async function logRestoredTotal(
+  state: StateFile,
+  own: RestoredShare | null,
+  pool: WorkerPool,
+  log: Logger,
+): Promise<void> {
+  const shares = [own, ...(await pool.ask<RestoredShare>("restored"))].filter((r) => r !== null);
+  if (shares.length === 0) return;
+  log.info("state restored", {
+    path: state.path,
+    savedAt: shares[0].savedAt,
+    threads: shares.length,
+    torrents: shares.reduce((a, r) => a + r.torrents, 0),
+    dormant: shares.reduce((a, r) => a + r.dormant, 0),
+    peers: shares.reduce((a, r) => a + r.peers, 0),
+  });
 }
 
 /** What the main thread makes for all threads to share (see ThreadSetup.shared). */

@@ -56,6 +56,14 @@ export interface OtherShares {
   slice(thread: number, from: number, now: number): Promise<ShareSlice | null>;
 }
 
+/** What one thread's restore loaded. */
+export interface RestoredShare {
+  savedAt: number;
+  torrents: number;
+  dormant: number;
+  peers: number;
+}
+
 /** The state file cannot be used at all: the start must stop (main.ts: one line, exit 2). */
 export class StateFileError extends Error {
   override name = "StateFileError";
@@ -76,6 +84,8 @@ export class StateFile {
   /** 0 until the first save (the first periodic one comes SAVE_EVERY_MS after the start). */
   lastSaveAt = 0;
   lastSaveSeconds = 0;
+  /** What this thread's restore loaded; null when nothing was (no file, or an unusable one). */
+  restored: RestoredShare | null = null;
 
   /**
    * `faults`: the boundary the periodic save runs behind (app.ts passes the tracker's). `owners`: this
@@ -260,12 +270,11 @@ export class StateFile {
       return `${loaded} (changed while it was read)`;
     }
     const ms = Math.round(performance.now() - started);
-    this.#log.info("state restored", {
+    this.restored = { savedAt: loaded.savedAt, torrents: s.torrents, dormant: s.dormant, peers: s.peers };
+    // With several threads each logs its share; the main thread then logs the sum as "state restored" (app.ts).
+    this.#log.info(this.#owners.count === 1 ? "state restored" : "state: share restored", {
       path: this.path,
-      savedAt: loaded.savedAt,
-      torrents: s.torrents,
-      dormant: s.dormant,
-      peers: s.peers,
+      ...this.restored,
       ms,
     });
     if (load.torrentsOverLimit > 0 || load.peersOverLimit > 0) {

@@ -167,6 +167,9 @@ describe("--workers: the state file holds every thread's swarms", () => {
     const two = await start(2);
     try {
       await expectAll(two);
+      // Each thread says what it restored, and the main thread the sum.
+      const total = two.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "state restored");
+      expect(total).toMatchObject({ threads: 2, torrents: 6, peers: 30 });
     } finally {
       await two.stop();
     }
@@ -189,7 +192,7 @@ describe("--workers: the state file holds every thread's swarms", () => {
       expect(t.pool!.running).toBe(2);
       await Bun.sleep(1100); // past the one-second cache of /api/stats
       await expectAll(t);
-      expect(t.logs.filter((l) => l.includes('"state restored"') && l.includes('"worker":1')).length).toBe(2);
+      expect(t.logs.filter((l) => l.includes('"state: share restored"') && l.includes('"worker":1')).length).toBe(2);
     } finally {
       await t.stop();
     }

@@ -30,6 +30,8 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
   // An admin edit the main thread made to the access list file (access-control.ts).
   ["accessEdit", (t, edit) => t.access.applyEdit(edit as AccessEdit)],
+  // What this thread restored from the state file at its start (app.ts sums them in the log).
+  ["restored", (t) => t.restored],
   // A slice of this thread's swarms for the main thread's state save (state-file.ts).
   [
     "stateSlice",
