@@ -215,7 +215,7 @@ async function startComponents(
     maxNumWant: config.maxNumWant,
   };
   // Also before anything starts: a list that cannot be read throws AccessListError (main.ts: exit 2).
-  const access = new AccessControl(config.accessMode, config.accessList, store, log, faults);
+  const access = new AccessControl(config.accessMode, config.accessList, store, log, faults, !isMain);
   await access.start();
   life.add("access list", () => access.stop());
   // Every thread has its own list over the one file; an admin edit is answered once every thread has it.
