@@ -272,6 +272,7 @@ async function startComponents(
     life.add("statistics (trends file)", () => stats.stop());
   } else {
     stats.startRankings(); // the main thread asks for this thread's rankings (workers/summary.ts)
+    life.add("rankings", () => stats.stop());
   }
   // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
   // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
