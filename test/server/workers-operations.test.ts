@@ -181,6 +181,16 @@ describe("--workers: the state file holds every thread's swarms", () => {
     }
   });
 
+  test("a save a thread cannot answer fails, and the previous file stays as it was", async () => {
+    const before = await readFile(file);
+    const t = await start(2);
+    await fill(`http://127.0.0.1:${t.httpPort}`, hashesForBothOwners(2, "not saved"), 1, 0);
+    t.pool!.terminate(1); // gone, and the shutdown below gives it no time to come back
+    await t.stop();
+    expect(t.logs.some((l) => l.includes("state: cannot write the state file"))).toBe(true);
+    expect(await readFile(file)).toEqual(before);
+  });
+
   test("saved by 1 thread, restored by 2; a thread that dies gets its share back from the file", async () => {
     const t = await start(2);
     try {
