@@ -442,6 +442,7 @@ async function startComponents(
     pool = started;
     log.info("worker threads started", { threads: count });
     if (state !== null) await logRestoredTotal(state, restored, started, log);
+    await stats.threadsStarted();
   }
 
   return {

@@ -157,9 +157,9 @@ export class Statistics {
       await importRustrackerTrends(this.#importFrom, this.ctx.trends, now, this.#log);
     }
     // A first sample now, so the charts have a point; unless the history already covers this bucket (a
-    // restart), whose sample from before the restart is the better one to keep.
-    await this.#pullIfThreads(false);
-    if (!this.ctx.trends.hasBucketOf(now)) this.#sample();
+    // restart), whose sample from before the restart is the better one to keep. With --workers, once the
+    // other threads have started (threadsStarted): until then this thread's share is all there is.
+    if (this.#threads === null && !this.ctx.trends.hasBucketOf(now)) this.#sample();
     // Rewrite once at start: drops expired or unreadable lines and any torn tail.
     if (this.#file !== null) this.#write(() => this.#file!.rewrite(this.ctx.trends.all()));
 
@@ -181,6 +181,12 @@ export class Statistics {
         await this.#pullAndSample();
       }),
     );
+  }
+
+  /** --workers: the other threads are serving (with what they restored); the first trend sample. */
+  async threadsStarted(): Promise<void> {
+    await this.#pull(false, 0);
+    if (!this.ctx.trends.hasBucketOf(this.ctx.now())) this.#sample();
   }
 
   /** Keeps the rankings fresh while someone reads them (a Worker thread runs only this: see ownSummary). */

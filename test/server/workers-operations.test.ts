@@ -147,8 +147,8 @@ describe("--workers: the state file holds every thread's swarms", () => {
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  const start = (workers: number) =>
-    startTestTracker(["--workers", String(workers), "--rate-limit", "0", "--state-file", file]);
+  const start = (workers: number, more: string[] = []) =>
+    startTestTracker(["--workers", String(workers), "--rate-limit", "0", "--state-file", file, ...more]);
 
   /** Every torrent with its 3 seeders, 2 leechers and 3 completions, through /api/stats and a scrape. */
   async function expectAll(t: TestTracker): Promise<void> {
@@ -203,6 +203,16 @@ describe("--workers: the state file holds every thread's swarms", () => {
       await Bun.sleep(1100); // past the one-second cache of /api/stats
       await expectAll(t);
       expect(t.logs.filter((l) => l.includes('"state: share restored"') && l.includes('"worker":1')).length).toBe(2);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("the first trend sample after a restore counts every thread's swarms", async () => {
+    const t = await start(2, ["--trends-file", join(root, "trends.jsonl")]);
+    try {
+      const trends = await getJson(`http://127.0.0.1:${t.httpPort}/api/trends?range=24h`);
+      expect(trends.samples).toEqual([expect.objectContaining({ torrents: 6, seeders: 18, leechers: 12 })]);
     } finally {
       await t.stop();
     }
