@@ -19,7 +19,15 @@ import type { SweepStats } from "./sweeper.ts";
 import { importRustrackerTrends } from "./rustracker-import.ts";
 import { TrendsFile } from "./trends-file.ts";
 import type { WorkerPool } from "./workers/pool.ts";
-import { type Combined, combine, type MeshCounts, type Share, type ThreadSummary, Totals } from "./workers/summary.ts";
+import {
+  type Combined,
+  combine,
+  type MeshCounts,
+  pastOf,
+  type Share,
+  type ThreadSummary,
+  Totals,
+} from "./workers/summary.ts";
 
 /** Rankings are refreshed every this many ms, spending at most RANK_SLICE_MS per refresh. */
 const RANK_TICK_MS = 250;
@@ -90,6 +98,10 @@ export class Statistics {
   #pulledTopAt = -Infinity;
   #pulling: Promise<void> | null = null;
   #combined: Combined | null = null;
+  /** What threads that died had counted (see pastOf): their restart does not take counters back. */
+  #carried: Combined | null = null;
+  /** This thread's start (see ThreadSummary.incarnation). */
+  readonly #incarnation = Math.random();
 
   constructor(o: StatisticsOptions) {
     this.#store = o.store;
@@ -204,6 +216,7 @@ export class Statistics {
       top = this.ctx.top.top(TOP_MAX, this.ctx.allows);
     }
     return {
+      incarnation: this.#incarnation,
       totals,
       counters: this.#own.counters,
       sweep: this.#own.sweep,
@@ -299,7 +312,13 @@ export class Statistics {
     const run = async () => {
       const started = performance.now();
       const answers = pool === null ? [] : await pool.ask<ThreadSummary>("summary", withTop, PULL_TIMEOUT_MS);
-      // A thread that did not answer (restarting, or busy) counts with what it said last.
+      // A thread that did not answer (restarting, or busy) counts with what it said last; one that answers
+      // as a new start keeps what it had counted before it died.
+      answers.forEach((a, i) => {
+        const last = this.#others[i];
+        if (a !== null && last !== null && last !== undefined && a.incarnation !== last.incarnation)
+          this.#carried = combine(this.#carried === null ? [pastOf(last)] : [this.#carried, pastOf(last)]);
+      });
       this.#others = answers.map((a, i) => a ?? this.#others[i] ?? null);
       this.#pulledAt = started;
       if (withTop) {
@@ -307,7 +326,9 @@ export class Statistics {
         this.ctx.top.setOthers(this.#others.flatMap((o) => (o?.top ? [o.top] : [])));
         this.ctx.rankJson = null;
       }
-      this.#combined = combine([this.#own, ...this.#others.filter((o) => o !== null)]);
+      const shares: Share[] = [this.#own, ...this.#others.filter((o) => o !== null)];
+      if (this.#carried !== null) shares.push(this.#carried);
+      this.#combined = combine(shares);
       this.ctx.store = this.#combined.totals;
       this.ctx.counters = this.#combined.counters;
     };

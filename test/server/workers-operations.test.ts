@@ -120,6 +120,19 @@ describe("--workers 2: statistics and /metrics cover every thread", () => {
       expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="answered"}`)).toBeGreaterThan(0);
     }
   });
+
+  test("a thread that dies and starts again takes no counter back, and the restart is counted", async () => {
+    const metrics = async () => (await fetch(`${base}/metrics`, { headers: { connection: "close" } })).text();
+    const announces = 'buntracker_requests_total{protocol="http",action="announce",outcome="ok"}';
+    expect(value(await metrics(), announces)).toBe(40);
+    t.pool!.terminate(1);
+    const deadline = Date.now() + 10_000;
+    while (!t.logs.some((l) => l.includes("worker thread started again")) && Date.now() < deadline) await Bun.sleep(20);
+    const text = await metrics();
+    expect(value(text, announces)).toBe(40);
+    expect(value(text, "buntracker_thread_restarts_total")).toBe(1);
+    expect(value(text, "buntracker_threads")).toBe(2);
+  });
 });
 
 test("--workers 2: the trend sample taken at shutdown counts every thread's swarms", async () => {

@@ -73,6 +73,8 @@ export interface MeshCounts {
 }
 
 export interface ThreadSummary {
+  /** Different for each start of a thread: a change means it died and was started again, from zero. */
+  incarnation: number;
   totals: Totals;
   /** A Counters as it arrives from another thread: its fields, without the class's getters. */
   counters: Counters;
@@ -100,6 +102,14 @@ export interface Combined {
   sweep: SweepStats;
   faults: Map<string, number>;
   wsConnections: number;
+}
+
+/**
+ * What a thread counted before it died (its last summary): its counters, sweep figures and faults, kept so
+ * that every thread's sums never go back; no totals (its swarms are its new start's).
+ */
+export function pastOf(s: ThreadSummary): Share {
+  return { totals: new Totals(), counters: s.counters, sweep: s.sweep, faults: s.faults, wsConnections: 0 };
 }
 
 export function combine(shares: Share[]): Combined {
