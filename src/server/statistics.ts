@@ -36,10 +36,8 @@ const RANK_SLICE_MS = 3;
 const RANK_IDLE_AFTER_MS = 5 * 60_000;
 /** Below this many torrents a ranking request just refreshes every shard (a millisecond or two). */
 const RANK_DIRECT_MAX_TORRENTS = 20_000;
-/** --workers: other threads' summaries are pulled every second, and before any answer is built... */
+/** --workers: other threads' summaries are pulled every second (and before any answer is built). */
 const PULL_EVERY_MS = 1000;
-/** ...unless the last pull is this recent (a burst of requests shares one round trip). */
-const PULL_FRESH_MS = 50;
 /** A thread that has not answered by then is counted with its last summary. */
 const PULL_TIMEOUT_MS = 1000;
 
@@ -197,7 +195,7 @@ export class Statistics {
 
   /** --workers: the other threads are serving (with what they restored); the first trend sample. */
   async threadsStarted(): Promise<void> {
-    await this.#pull(false, 0);
+    await this.#pull(false);
     if (!this.ctx.trends.hasBucketOf(this.ctx.now())) this.#sample();
   }
 
@@ -236,12 +234,12 @@ export class Statistics {
       if (method !== "GET" && method !== "HEAD")
         return json({ error: "method not allowed" }, 405, { allow: "GET, HEAD" });
       if (this.#threads === null) return this.#metrics();
-      return this.#pull(false, PULL_FRESH_MS).then(() => this.#metrics());
+      return this.#pull(false).then(() => this.#metrics());
     }
     const key = method === "GET" || method === "HEAD" ? apiCacheKey(path, query) : null;
     if (key === null) return handleApi(this.ctx, method, path, query); // errors: cheap, never cached
     if (this.#threads === null || this.cache.fresh(key, performance.now())) return this.#api(key, path, query);
-    return this.#pull(path === "/api/top100", PULL_FRESH_MS).then(() => this.#api(key, path, query));
+    return this.#pull(path === "/api/top100").then(() => this.#api(key, path, query));
   }
 
   #metrics(): Response {
@@ -294,19 +292,21 @@ export class Statistics {
   }
 
   #pullIfThreads(withTop: boolean): Promise<void> {
-    return this.#threads === null ? Promise.resolve() : this.#pull(withTop, PULL_FRESH_MS);
+    return this.#threads === null ? Promise.resolve() : this.#pull(withTop);
   }
 
   /**
-   * Brings the other threads' summaries up to date (unless pulled within `freshMs`) and sums every thread's
-   * share into ctx.store and ctx.counters. With `withTop`, their rankings too.
+   * Brings the other threads' summaries up to date and sums every thread's share into ctx.store and
+   * ctx.counters; with `withTop`, their rankings too. Up to date: from a round trip that started after this
+   * call, so whatever a client was answered before it asked is counted. One round trip at a time, shared by
+   * every caller waiting for it.
    */
-  async #pull(withTop: boolean, freshMs: number): Promise<void> {
+  async #pull(withTop: boolean): Promise<void> {
+    const asked = performance.now();
     for (;;) {
-      const t = performance.now();
-      if (t - (withTop ? this.#pulledTopAt : this.#pulledAt) < freshMs) return;
+      if ((withTop ? this.#pulledTopAt : this.#pulledAt) >= asked) return;
       if (this.#pulling === null) break;
-      await this.#pulling; // one round trip at a time; then look again (it may not have fetched rankings)
+      await this.#pulling; // then look again: it may have started before this call, or fetched no rankings
     }
     const pool = this.#threads?.pool() ?? null;
     const run = async () => {
