@@ -438,8 +438,8 @@ async function startComponents(
     });
     // Their listeners stop first of all, as this thread's do; the threads end last (registered at the start).
     life.add("worker threads (stop serving)", () => started.stopServing(), 15_000);
+    pool = started; // before its start: a start that fails half way ends what it started ("worker threads (end)")
     await started.start();
-    pool = started;
     log.info("worker threads started", { threads: count });
     if (state !== null) await logRestoredTotal(state, restored, started, log);
     await stats.threadsStarted();
