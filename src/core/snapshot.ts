@@ -158,6 +158,7 @@ export class SnapshotReader {
   readonly size: number;
   readonly #hasher: Hasher | null;
   readonly #load: LoadInto | null;
+  readonly #owns: ((b: Uint8Array, off: number) => boolean) | null;
   readonly #bodyEnd: number;
   #state = S_HEADER;
   /** Bytes fed so far, and the offset of the next byte to parse. */
@@ -184,18 +185,29 @@ export class SnapshotReader {
   #left4 = 0;
   #left6 = 0;
   savedAt = 0;
-  /** What the file holds: torrents and peer records per family. */
+  /** What the file holds: torrents and peer records per family; and the torrents `owns` accepts. */
   torrents = 0;
+  ownedTorrents = 0;
   records4 = 0;
   records6 = 0;
   /** What a loading pass left out for --max-torrents, --max-peers and --max-peers-per-torrent. */
   torrentsOverLimit = 0;
   peersOverLimit = 0;
 
-  constructor(size: number, hasher: Hasher | null, load: LoadInto | null) {
+  /**
+   * `owns` (several threads, each loading the torrents it owns from the one file): whether the torrent whose
+   * record starts at b[off] is this reader's; null: every torrent is.
+   */
+  constructor(
+    size: number,
+    hasher: Hasher | null,
+    load: LoadInto | null,
+    owns: ((b: Uint8Array, off: number) => boolean) | null = null,
+  ) {
     this.size = size;
     this.#hasher = hasher;
     this.#load = load;
+    this.#owns = owns;
     this.#bodyEnd = size - TRAILER;
     if (size < HEADER + TRAILER) this.#fatal = "too short to be a state file";
   }
@@ -326,7 +338,9 @@ export class SnapshotReader {
         this.records6 += n6;
         this.#id = -1;
         this.#peersWanted = false;
-        if (this.#load !== null) {
+        const mine = this.#owns === null || this.#owns(b, off);
+        if (mine) this.ownedTorrents++;
+        if (this.#load !== null && mine) {
           const store = this.#load.store;
           const full = store.torrents + store.dormant >= store.maxTorrents;
           this.#id = store.restoreTorrentBytes(b, off, downloaded);

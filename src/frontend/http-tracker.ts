@@ -129,7 +129,8 @@ export class HttpTracker {
 
   /**
    * A scrape from ip[0..ipLen). Returns the body, or FULL_SCRAPE when the request has no info_hash and full
-   * scrapes are on and allowed for this address: the server then sends `fullScrape.reply()`.
+   * scrapes are on and allowed for this address: the server then sends `fullScrape.reply()` (on a thread
+   * other than the main thread of --workers: passes the request to the main thread, which decides).
    */
   scrape(
     url: string,
@@ -144,6 +145,8 @@ export class HttpTracker {
     if (err !== null) return this.failure(err, true);
     if (hashes.length === 0) {
       if (this.fullScrape === null) return this.failure("full_scrape_off", true);
+      // --workers: the main thread answers full scrapes (every thread's torrents, one allowance per address).
+      if (this.#owners.self !== 0) return FULL_SCRAPE;
       if (!this.fullScrape.allow(ip, ipLen, now)) return this.failure("full_scrape_too_often", true);
       this.counters.fullScrapes++;
       return FULL_SCRAPE;

@@ -43,6 +43,17 @@ const COMMENT_MARK = new Uint8Array([0x23]); // "#"
 
 export type EditResult = "done" | "unchanged";
 
+/**
+ * An admin edit as other threads apply it (--workers): the hash, whether it is now listed, and the file's
+ * signature just before and just after the edit.
+ */
+export interface AccessEdit {
+  key: string;
+  listed: boolean;
+  before: string;
+  after: string;
+}
+
 /** A list that cannot be used at start (main.ts: one line, exit 2). */
 export class AccessListError extends Error {}
 
@@ -57,7 +68,8 @@ export class AccessControl {
   #list: AccessList;
   readonly #store: Store;
   readonly #faults: Faults;
-  readonly #log: Logger;
+  readonly #info: Logger["info"];
+  readonly #warn: Logger["warn"];
   #signature = ""; // mtime/size/inode of the file behind the current list (the poll compares)
   #digest: string | null = null; // hash of the bytes behind the current list; null after an admin edit
   #cases = { mixedCase: false, upperCase: false }; // how the file writes hashes: how removals search it
@@ -70,15 +82,32 @@ export class AccessControl {
   #watcher: DirWatch | null = null;
   #timers: ReturnType<typeof setTimeout>[] = [];
   #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Awaited after each admin edit, before the edit's answer (app.ts, --workers: every other thread applies it
+   * too, so the admin API's answer means every thread has the edit).
+   */
+  onEdit: ((edit: AccessEdit) => Promise<unknown>) | null = null;
 
-  /** `faults`: the boundary the poll and the watch run behind (app.ts passes the tracker's). */
-  constructor(mode: AccessMode, path: string | null, store: Store, log: Logger, faults: Faults = new Faults(log)) {
+  /**
+   * `faults`: the boundary the poll and the watch run behind (app.ts passes the tracker's). `echo`: a copy in
+   * a thread other than the main one (--workers), which reads the same file alike: its info and warning lines
+   * go to debug, and the main thread's copy says them once.
+   */
+  constructor(
+    mode: AccessMode,
+    path: string | null,
+    store: Store,
+    log: Logger,
+    faults: Faults = new Faults(log),
+    echo = false,
+  ) {
     this.mode = mode;
     this.path = path;
     this.#list = new AccessList(mode);
     this.#store = store;
-    this.#log = log;
     this.#faults = faults;
+    this.#info = echo ? log.debug.bind(log) : log.info.bind(log);
+    this.#warn = echo ? log.debug.bind(log) : log.warn.bind(log);
   }
 
   /** The front ends' question, asked on every announce and scrape. */
@@ -120,7 +149,7 @@ export class AccessControl {
         onError: () => {}, // the poll below still covers changes
       });
     } catch (err) {
-      this.#log.warn("access: cannot watch the list's directory; polling only", { path, err: errorText(err) });
+      this.#warn("access: cannot watch the list's directory; polling only", { path, err: errorText(err) });
     }
     this.#timers.push(
       this.#faults.every("access list poll", POLL_MS, () => Promise.all([this.#poll(), this.#forgetDue()])),
@@ -141,7 +170,7 @@ export class AccessControl {
       this.#signature = r.signature;
       if ("why" in r) {
         if (this.#problem !== r.why) {
-          this.#log.warn("access: cannot read the list; keeping the last good one", {
+          this.#warn("access: cannot read the list; keeping the last good one", {
             path: this.path,
             reason,
             why: r.why,
@@ -154,7 +183,7 @@ export class AccessControl {
       this.#problem = null;
       if (r.digest === this.#digest) {
         if (reason === "SIGHUP")
-          this.#log.info("access list unchanged", { path: this.path, reason, hashes: this.#list.hashes.size });
+          this.#info("access list unchanged", { path: this.path, reason, hashes: this.#list.hashes.size });
         return;
       }
       await this.#install(r, reason);
@@ -168,6 +197,7 @@ export class AccessControl {
       const size = await this.#catchUp();
       await this.#sorted;
       if (this.#list.hashes.has(key)) return "unchanged";
+      const before = this.#signature;
       const line = `${keyToHex(key)}\n`;
       if (size === null) {
         // The file is gone: write it again from the list in force plus the new hash, rather than shrinking
@@ -179,6 +209,7 @@ export class AccessControl {
       }
       this.#list.hashes.add(key);
       await this.#edited(key);
+      await this.onEdit?.({ key, listed: true, before, after: this.#signature });
       return "done";
     });
   }
@@ -190,6 +221,7 @@ export class AccessControl {
       const size = await this.#catchUp();
       await this.#sorted;
       if (!this.#list.hashes.has(key)) return "unchanged";
+      const before = this.#signature;
       if (size === null) {
         // The file is gone: write the list in force without the hash (never an empty list in its place).
         await this.#writeFromMemory(null, key);
@@ -222,8 +254,26 @@ export class AccessControl {
       }
       this.#list.hashes.delete(key);
       await this.#edited(key);
+      await this.onEdit?.({ key, listed: false, before, after: this.#signature });
       return "done";
     });
+  }
+
+  /**
+   * Another thread's admin edit (--workers): applied in memory when this thread's list came from the very file
+   * the edit started from and the file is now what the edit left (the usual case: no re-read of a list that
+   * may run to a million lines); otherwise the file is read again.
+   */
+  applyEdit(edit: AccessEdit): Promise<void> {
+    return this.#serial(async () => {
+      if (this.path === null || this.#signature !== edit.before) return false;
+      if ((await this.#statSignature()) !== edit.after) return false;
+      await this.#sorted;
+      if (edit.listed) this.#list.hashes.add(edit.key);
+      else this.#list.hashes.delete(edit.key);
+      await this.#edited(edit.key);
+      return true;
+    }).then((applied) => (applied ? undefined : this.reload("admin API edit on the main thread")));
   }
 
   /**
@@ -271,7 +321,7 @@ export class AccessControl {
   async #install(r: { hashes: HashList; report: ParseReport; digest: string }, reason: string): Promise<void> {
     const { hashes, report } = r;
     if (report.invalidCount > 0) {
-      this.#log.warn("access: skipped lines that are not a 40-hex info hash", {
+      this.#warn("access: skipped lines that are not a 40-hex info hash", {
         path: this.path,
         reason,
         lines: report.invalidCount,
@@ -282,7 +332,7 @@ export class AccessControl {
     this.#digest = r.digest;
     this.#cases = report;
     this.#version++;
-    this.#log.info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: hashes.size });
+    this.#info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: hashes.size });
     // The sorted order only serves the admin API's listing and edits (which wait for it), not the front ends:
     // built after the swap, so a start or reload is not held up by it.
     this.#sorted = sliced(hashes.sortSteps(), () => this.#list.hashes === hashes);
@@ -316,7 +366,7 @@ export class AccessControl {
     );
     if (atStart) await this.#forgetDue();
     else if (this.#hidden.size > before) {
-      this.#log.info("access: hiding torrents the list refuses; forgotten if still refused after the peer timeout", {
+      this.#info("access: hiding torrents the list refuses; forgotten if still refused after the peer timeout", {
         torrents: this.#hidden.size - before,
         peerTimeoutS: store.peerTimeoutS,
       });
@@ -353,7 +403,7 @@ export class AccessControl {
       this.#forgetting = false;
     }
     if (forgotten > 0)
-      this.#log.info("access: forgot torrents the list refuses (hidden for a peer timeout, or restored at start)", {
+      this.#info("access: forgot torrents the list refuses (hidden for a peer timeout, or restored at start)", {
         torrents: forgotten,
       });
   }

@@ -19,10 +19,16 @@ export class ApiCache {
   builds = 0;
   hits = 0;
 
+  /** Whether `key` has an answer still served at `nowMs` (then `get` builds nothing). */
+  fresh(key: string, nowMs: number): boolean {
+    const e = this.#entries.get(key);
+    return e !== undefined && nowMs - e.builtAt < API_CACHE_MS && nowMs >= e.builtAt;
+  }
+
   /** The body for `key` at `nowMs` (a monotonic clock): the cached one while fresh, else `build()`'s. */
   get(key: string, nowMs: number, build: () => string): string {
     const e = this.#entries.get(key);
-    if (e !== undefined && nowMs - e.builtAt < API_CACHE_MS && nowMs >= e.builtAt) {
+    if (e !== undefined && this.fresh(key, nowMs)) {
       this.hits++;
       return e.body;
     }

@@ -6,7 +6,6 @@
 
 import { keyToHex } from "../core/access.ts";
 import { CLIENT_NAMES } from "../core/clients.ts";
-import type { Store } from "../core/store.ts";
 import type { IntervalController } from "../core/adaptive-interval.ts";
 import type { Counters } from "../frontend/counters.ts";
 import type { WsTracker } from "../frontend/ws-tracker.ts";
@@ -15,9 +14,11 @@ import type { RateWindow } from "../stats/rates.ts";
 import { TOP_MAX, type TopTorrents, type TorrentRank } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendStore } from "../stats/trends.ts";
 import { API_CACHE_MS } from "./api-cache.ts";
+import type { StoreTotals } from "./workers/summary.ts";
 
 export interface ApiContext {
-  store: Store;
+  /** Totals and counters of every thread (--workers: replaced by the sum of the latest summaries). */
+  store: StoreTotals;
   counters: Counters;
   rates: RateWindow;
   trends: TrendStore;
@@ -36,6 +37,8 @@ export interface ApiContext {
   udpPort(): number | null;
   /** The WebTorrent tracker, null when WebSocket is off. */
   ws: WsTracker | null;
+  /** Open WebSocket connections, every thread's. */
+  wsConnections(): number;
   /** Unexpected throws caught at the timer and socket boundaries, by place. */
   faults: Faults;
   now(): number;
@@ -156,7 +159,7 @@ function stats(ctx: ApiContext): unknown {
     completed: s.completed,
     udp_port: ctx.udpPort(),
     websocket: ctx.ws !== null,
-    websocket_connections: ctx.ws?.size ?? 0,
+    websocket_connections: ctx.wsConnections(),
     requests_per_sec: { total: round2(rates.reduce((a, b) => a + b, 0)), ...perKind },
   };
 }
@@ -177,7 +180,7 @@ function trends(ctx: ApiContext, q: URLSearchParams): unknown {
 }
 
 /** Clients with live peers, most first (ties by name), as [name, peers]. */
-function liveClients(store: Store): [string, number][] {
+function liveClients(store: StoreTotals): [string, number][] {
   const out: [string, number][] = [];
   for (let tag = 0; tag < CLIENT_NAMES.length; tag++) {
     const n = store.peersByClient[tag];

@@ -32,7 +32,7 @@ import { AuthThrottle, type Source } from "./auth-throttle.ts";
 import { json } from "./api.ts";
 import { Faults } from "./faults.ts";
 import { Lifecycle } from "./lifecycle.ts";
-import { StateFile } from "./state-file.ts";
+import { type RestoredShare, type ShareSlice, StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { Sweeper } from "./sweeper.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
@@ -53,12 +53,22 @@ import type { LogLevel } from "../config/config.ts";
 const SHUTDOWN_GRACE_MS = 5_000;
 /** The final state save of a very large store (10M peers: about 3 s) gets this long. */
 const STATE_SAVE_TIMEOUT_MS = 60_000;
+/** A thread has this long to apply an admin edit of the access list (it may have to read the file again). */
+const ACCESS_EDIT_TIMEOUT_MS = 10_000;
+/** A thread has this long to pack its torrents for a full scrape. */
+const FULL_SCRAPE_GATHER_TIMEOUT_MS = 10_000;
+/** A thread has this long to encode one slice of its swarms for a save. */
+const STATE_SLICE_TIMEOUT_MS = 10_000;
 
 export interface RunningTracker {
   store: Store;
   counters: Counters;
   stats: Statistics;
   access: AccessControl;
+  /** Null unless --full-scrape on. */
+  fullScrape: FullScrape | null;
+  /** What this thread restored from the state file at start; null if nothing. */
+  restored: RestoredShare | null;
   faults: Faults;
   /** The --listen port (HTTPS when only a certificate is given), the --tls-listen port, the UDP port. */
   httpPort: number;
@@ -138,6 +148,7 @@ async function startComponents(
   thread: ThreadSetup | null,
 ): Promise<RunningTracker> {
   const faults = new Faults(log);
+  let pool: WorkerPool | null = null;
   // --workers: every thread runs what follows over its own share of the swarms; the main thread also runs
   // the operator side (state file, statistics, admin) and starts the others last (see workers/pool.ts).
   const count = thread?.count ?? workerCount(config.workers, process.platform, log);
@@ -169,13 +180,32 @@ async function startComponents(
   // One budget per source whichever thread reads its requests (the same seed and memory in every thread).
   const limiter = new RateLimiter({ ...rateOptions(config, shared), shared: shared.rate });
   const limit = new SourceLimit(limiter, config.rateLimitExempt);
+  // The other threads end last of all: the final state save and trends sample below ask for their swarms.
+  // (They stop serving first of all: see the pool's start at the end.)
+  if (isMain && count > 1) life.add("worker threads (end)", () => pool?.end());
   let state: StateFile | null = null;
+  let restored: RestoredShare | null = null;
   if (config.stateFile !== null && isMain) {
-    const started = new StateFile(config.stateFile, store, log, faults);
+    const others =
+      count === 1
+        ? null
+        : {
+            count,
+            slice: (thread: number, from: number, now: number) =>
+              pool?.askOne<ShareSlice>(thread, "stateSlice", { from, now }, STATE_SLICE_TIMEOUT_MS) ??
+              Promise.resolve(null),
+          };
+    const started = new StateFile(config.stateFile, store, log, faults, owners, others);
     await started.start(nowSeconds());
     life.add("state file (final save)", () => started.stop(), STATE_SAVE_TIMEOUT_MS);
     state = started;
+  } else if (config.stateFile !== null) {
+    // A Worker thread (also one started again after dying): its share of the last save.
+    const share = new StateFile(config.stateFile, store, log, faults, owners);
+    await share.restoreShare(nowSeconds());
+    restored = share.restored;
   }
+  restored ??= state?.restored ?? null;
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
   const intervals = new IntervalControl({
@@ -184,6 +214,7 @@ async function startComponents(
     maxS: config.intervalS,
     busyRate: config.adaptiveBusyRate,
     counters,
+    shared: count === 1 ? null : { self: owners.self, totals: new BigInt64Array(shared.requestTotals) },
   });
   // Jittered replies stay at or above the min interval and within the peer timeout (see IntervalSource).
   const interval = new IntervalSource(intervals.controller, config.minIntervalS, config.peerTimeoutS, random);
@@ -194,9 +225,12 @@ async function startComponents(
     maxNumWant: config.maxNumWant,
   };
   // Also before anything starts: a list that cannot be read throws AccessListError (main.ts: exit 2).
-  const access = new AccessControl(config.accessMode, config.accessList, store, log, faults);
+  const access = new AccessControl(config.accessMode, config.accessList, store, log, faults, !isMain);
   await access.start();
   life.add("access list", () => access.stop());
+  // Every thread has its own list over the one file; an admin edit is answered once every thread has it.
+  if (isMain && count > 1)
+    access.onEdit = (edit) => pool?.ask("accessEdit", edit, ACCESS_EDIT_TIMEOUT_MS) ?? Promise.resolve();
   /** What the front ends ask, the same for all three: null when there is no list. */
   const list = access.mode === "off" ? null : access;
   let admin: AdminApi | null = null;
@@ -244,10 +278,15 @@ async function startComponents(
     ops: { lag, stateFile: state, tls: () => certificates?.current ?? null },
     faults,
     now: nowSeconds,
+    // (pool: started last, below)
+    threads: isMain && mesh !== null ? { pool: () => pool, mesh } : null,
   });
   if (isMain) {
     await stats.start();
     life.add("statistics (trends file)", () => stats.stop());
+  } else {
+    stats.startRankings(); // the main thread asks for this thread's rankings (workers/summary.ts)
+    life.add("rankings", () => stats.stop());
   }
   // A dynamic import inside an `if` the bundler can fold to false, so a no-dashboard build leaves the page
   // and its assets out entirely (a condition through a variable is not folded, and the chunk stays in).
@@ -264,19 +303,24 @@ async function startComponents(
   };
   // With --admin-listen, the public port reaches nothing but the read-only statistics (never the admin API,
   // whatever its paths); --public-stats off keeps those and the dashboard off it too.
-  const httpTracker = new HttpTracker(store, settings, counters, {
-    access: list,
-    limit,
-    owners,
-    fullScrape: config.fullScrape
-      ? new FullScrape(
-          store,
-          list,
-          new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
-          () => access.version,
-        )
-      : null,
-  });
+  // --workers: the main thread answers full scrapes, with every other thread's torrents (full-scrape.ts).
+  const gather =
+    isMain && count > 1
+      ? async () =>
+          ((await pool?.ask<Uint8Array>("fullScrapeEntries", null, FULL_SCRAPE_GATHER_TIMEOUT_MS)) ?? []).filter(
+            (e) => e !== null,
+          )
+      : null;
+  const fullScrape = config.fullScrape
+    ? new FullScrape(
+        store,
+        list,
+        new SourceLimit(new RateLimiter({ perSecond: 1 / FULL_SCRAPE_LIMIT_S, burst: 1, seed: seed() }), null),
+        () => access.version,
+        gather,
+      )
+    : null;
+  const httpTracker = new HttpTracker(store, settings, counters, { access: list, limit, owners, fullScrape });
   const serveOptions = httpServeOptions({
     routes: config.publicStats ? routes : {},
     proxies: config.trustProxy,
@@ -394,7 +438,6 @@ async function startComponents(
     life.add("worker mesh", () => mesh.stop());
   }
   // The other threads last, once this one's listeners hold the ports they join.
-  let pool: WorkerPool | null = null;
   if (isMain && count > 1) {
     const started = new WorkerPool({
       count,
@@ -407,10 +450,13 @@ async function startComponents(
       operator: (req) => answerOperator(serveOptions, routes, req),
       shared,
     });
-    life.add("worker threads", () => started.stop(), 15_000);
+    // Their listeners stop first of all, as this thread's do; the threads end last (registered at the start).
+    life.add("worker threads (stop serving)", () => started.stopServing(), 15_000);
+    pool = started; // before its start: a start that fails half way ends what it started ("worker threads (end)")
     await started.start();
-    pool = started;
     log.info("worker threads started", { threads: count });
+    if (state !== null) await logRestoredTotal(state, restored, started, log);
+    await stats.threadsStarted();
   }
 
   return {
@@ -418,6 +464,8 @@ async function startComponents(
     counters,
     stats,
     access,
+    fullScrape,
+    restored,
     faults,
     httpPort: listeners[0].port,
     tlsPort: tlsListener?.port ?? null,
@@ -434,6 +482,25 @@ async function startComponents(
   };
 }
 
+/** --workers: after every thread restored its share of the state file, the sum, as one thread would say it. */
+async function logRestoredTotal(
+  state: StateFile,
+  own: RestoredShare | null,
+  pool: WorkerPool,
+  log: Logger,
+): Promise<void> {
+  const shares = [own, ...(await pool.ask<RestoredShare>("restored"))].filter((r) => r !== null);
+  if (shares.length === 0) return;
+  log.info("state restored", {
+    path: state.path,
+    savedAt: shares[0].savedAt,
+    threads: shares.length,
+    torrents: shares.reduce((a, r) => a + r.torrents, 0),
+    dormant: shares.reduce((a, r) => a + r.dormant, 0),
+    peers: shares.reduce((a, r) => a + r.peers, 0),
+  });
+}
+
 /**
  * What the main thread makes for all threads to share (see ThreadSetup.shared): secrets and seeds always; with
  * more than one thread, the rate limit's buckets, the store limits' counts and the WebSocket claims.
@@ -443,7 +510,9 @@ function sharedMemory(config: Config, count: number): Record<string, SharedArray
   crypto.getRandomValues(new Uint8Array(connIdKey));
   const seeds = new SharedArrayBuffer(8);
   crypto.getRandomValues(new Uint32Array(seeds));
-  const out: Record<string, SharedArrayBuffer> = { connIdKey, seeds };
+  // Each thread's request count, for the adaptive interval (interval-control.ts).
+  const requestTotals = new SharedArrayBuffer(8 * count);
+  const out: Record<string, SharedArrayBuffer> = { connIdKey, seeds, requestTotals };
   if (count === 1) return out;
   // (WebSocket connection caps and peer ids across threads: ws-claims.ts.)
   if (config.websocket) Object.assign(out, wsClaimsMemory());

@@ -13,6 +13,7 @@ import type { Server, ServerWebSocket } from "bun";
 import type { CidrSet } from "../core/cidr.ts";
 import { resolveClientAddress } from "./client-address.ts";
 import { FORWARD_HTTP, FULL_SCRAPE, type HttpTracker } from "../frontend/http-tracker.ts";
+import type { FullScrapeReply } from "../frontend/full-scrape.ts";
 import type { HttpForward } from "./workers/http-forwarding.ts";
 import type { WsConnection, WsTracker } from "../frontend/ws-tracker.ts";
 import type { ServeOptions } from "./http-listener.ts";
@@ -25,6 +26,14 @@ import { ADMIN_PATH } from "./admin.ts";
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1", "cache-control": "no-store" };
 const BENCODE_INIT: ResponseInit = { headers: BENCODE_HEADERS };
 const TEXT_HEADERS = { "content-type": "text/plain; charset=utf-8" };
+
+function fullScrapeResponse(full: FullScrapeReply): Response {
+  return new Response(full.body, {
+    headers: full.gzip
+      ? { ...BENCODE_HEADERS, "content-encoding": "gzip", vary: "accept-encoding" }
+      : { ...BENCODE_HEADERS, vary: "accept-encoding" },
+  });
+}
 const API_LIMITED_HEADERS = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
 
 const GET_ONLY = () =>
@@ -163,12 +172,9 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
       const body = tracker.scrape(url, ip, client.len, now);
       if (body === FORWARD_HTTP) return o.forward!(true, url, ip, client.len, now).then(bencoded);
       if (body !== FULL_SCRAPE) return new Response(body, BENCODE_INIT);
+      if (o.operator !== undefined) return o.operator(req, server); // (see HttpTracker.scrape)
       const full = tracker.fullScrape!.reply(now, /\bgzip\b/.test(req.headers.get("accept-encoding") ?? ""));
-      return new Response(full.body, {
-        headers: full.gzip
-          ? { ...BENCODE_HEADERS, "content-encoding": "gzip", vary: "accept-encoding" }
-          : { ...BENCODE_HEADERS, vary: "accept-encoding" },
-      });
+      return full instanceof Promise ? full.then(fullScrapeResponse) : fullScrapeResponse(full);
     },
     websocket: {
       maxPayloadLength: WS_MAX_MESSAGE_BYTES,

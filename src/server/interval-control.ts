@@ -3,6 +3,10 @@
 // protocol, from the counters), takes the lag (how late that tick fired), and ticks
 // the controller whose interval HTTP and UDP replies hand out (through an IntervalSource, frontend/settings.ts,
 // which adds the per-reply jitter). In fixed mode nothing moves.
+//
+// --workers N: each thread counts the requests it reads, about 1/N of the load. So each thread publishes its
+// count in a slot of a shared array and steps on the sum of every slot: every thread's controller sees the
+// tracker's whole request rate (and its own event-loop lag), and they hand out the same interval.
 
 import {
   AdaptiveInterval,
@@ -24,6 +28,8 @@ export interface IntervalControlOptions {
   maxS: number;
   busyRate: number;
   counters: Counters;
+  /** --workers: this thread's slot in the request totals every thread publishes (one slot per thread). */
+  shared?: { self: number; totals: BigInt64Array } | null;
   /** The clock at construction, ms (performance.now() time; tests pass a simulated one). */
   nowMs?: number;
 }
@@ -50,7 +56,7 @@ export class IntervalControl {
   start(lag: LagMonitor): void {
     if (this.controller.mode === "fixed") return;
     this.#lastMs = performance.now();
-    this.#lastTotal = total(this.#o.counters);
+    this.#lastTotal = this.#total();
     this.#lag = lag;
     lag.onTick = (nowMs, lagMs) => this.step(nowMs, lagMs);
   }
@@ -63,8 +69,9 @@ export class IntervalControl {
   step(nowMs: number, lagMs?: number): void {
     const elapsed = nowMs - this.#lastMs;
     if (elapsed <= 0) return;
-    const requests = total(this.#o.counters);
-    const rate = (requests - this.#lastTotal) / (elapsed / 1000);
+    const requests = this.#total();
+    // (A thread started again after dying counts from zero again: no negative rates.)
+    const rate = Math.max(0, requests - this.#lastTotal) / (elapsed / 1000);
     this.#lastMs = nowMs;
     this.#lastTotal = requests;
     this.controller.tick(nowMs / 1000, rate, lagMs ?? Math.max(0, elapsed - TICK_MS));
@@ -72,6 +79,17 @@ export class IntervalControl {
 
   stop(): void {
     if (this.#lag !== null) this.#lag.onTick = null;
+  }
+
+  /** Requests so far: this thread's, or with --workers every thread's (as each published them last). */
+  #total(): number {
+    const own = total(this.#o.counters);
+    const shared = this.#o.shared;
+    if (shared === undefined || shared === null) return own;
+    Atomics.store(shared.totals, shared.self, BigInt(own));
+    let sum = 0;
+    for (let i = 0; i < shared.totals.length; i++) sum += Number(Atomics.load(shared.totals, i));
+    return sum;
   }
 }
 

@@ -11,6 +11,7 @@ import type { StateFile } from "./state-file.ts";
 import type { SweepStats } from "./sweeper.ts";
 import type { TlsPair } from "./tls-files.ts";
 import { buildCommit } from "../version.ts";
+import type { MeshCounts } from "./workers/summary.ts";
 
 /** What /metrics reads besides the statistics: the process's own health (app.ts wires them). */
 export interface OperationsSources {
@@ -19,6 +20,16 @@ export interface OperationsSources {
   stateFile: Pick<StateFile, "saves" | "saveFailures" | "lastSaveAt" | "lastSaveSeconds"> | null;
   /** The certificate in service (it changes on a reload); null without TLS. */
   tls: () => TlsPair | null;
+}
+
+/** The threads serving the ports (--workers), for the per-thread series. */
+export interface ThreadsView {
+  /** Threads serving now, the main thread included. */
+  running: number;
+  /** Worker threads that died and were started again, since start. */
+  restarts: number;
+  /** Each thread's hand-offs, by thread number; empty with one thread (nothing is handed off). */
+  mesh: (MeshCounts | null)[];
 }
 
 /**
@@ -32,7 +43,15 @@ export type Outcome = "ok" | "refused";
 const CLIENT_SERIES = 20;
 const PROTOCOLS: Protocol[] = ["http", "udp", "websocket"];
 
-export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCache, ops: OperationsSources): string {
+/** `sweep` and `faults`: every thread's, summed (statistics.ts). */
+export function renderMetrics(
+  ctx: ApiContext,
+  sweep: SweepStats,
+  cache: ApiCache,
+  ops: OperationsSources,
+  faultCounts: ReadonlyMap<string, number>,
+  threads: ThreadsView,
+): string {
   const out: string[] = [];
   const metric = (name: string, type: "counter" | "gauge" | "summary", help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -85,7 +104,7 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
     ['{protocol="websocket"}', c.wsRateLimited],
   ]);
   metric("buntracker_websocket_connections", "gauge", "Open WebTorrent (WebSocket) connections.", [
-    ["", ctx.ws?.size ?? 0],
+    ["", ctx.wsConnections()],
   ]);
   metric(
     "buntracker_websocket_refused_connections_total",
@@ -193,12 +212,31 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
     "Torrents forgotten by the expiry sweep after their last peer left.",
     [["", sweep.torrentsDropped]],
   );
-  const faults: [string, number][] = [...ctx.faults.counts].map(([where, n]) => [`{where="${escapeLabel(where)}"}`, n]);
+  const faults: [string, number][] = [...faultCounts].map(([where, n]) => [`{where="${escapeLabel(where)}"}`, n]);
   metric(
     "buntracker_unexpected_errors_total",
     "counter",
     "Exceptions caught at a timer or socket boundary (bugs); the tracker kept serving.",
     faults,
+  );
+  metric("buntracker_threads", "gauge", "Threads serving the ports (--workers), the main thread included.", [
+    ["", threads.running],
+  ]);
+  metric("buntracker_thread_restarts_total", "counter", "Worker threads that died and were started again.", [
+    ["", threads.restarts],
+  ]);
+  const mesh: [string, number][] = [];
+  threads.mesh.forEach((m, worker) => {
+    if (m === null) return;
+    mesh.push([`{worker="${worker}",outcome="handed"}`, m.handed]);
+    mesh.push([`{worker="${worker}",outcome="answered"}`, m.answered]);
+    mesh.push([`{worker="${worker}",outcome="dropped"}`, m.dropped]);
+  });
+  metric(
+    "buntracker_thread_handoffs_total",
+    "counter",
+    "Requests for another thread's torrents: handed to their owner, answered for another thread, dropped (no room or no reply).",
+    mesh,
   );
   metric(
     "buntracker_event_loop_lag_seconds",

@@ -9,9 +9,15 @@
 // empty. A file that cannot be read at all (permissions, a directory, an I/O error), or a folder the
 // tracker cannot write its saves into, stops the start (StateFileError; main.ts exits 2): starting empty
 // would overwrite the swarms at the first save.
+//
+// --workers N: one file for every thread. Each thread restores the torrents it owns (it reads the file itself,
+// skipping the others' records); the main thread writes the file, asking each other thread for its torrents a
+// slice at a time (encodeShareSlice). A save a thread does not answer (it died and is starting again) fails,
+// and the file stays the previous one. A thread started again after dying restores its share from the file.
 
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { CLIENT_NAMES } from "../core/clients.ts";
+import { type Ownership, ownerAt, SOLE_OWNER } from "../core/owner.ts";
 import { encodeHeader, encodeTorrents, encodeTrailer, SnapshotReader } from "../core/snapshot.ts";
 import type { Store } from "../core/store.ts";
 import { writeFileAtomicStream } from "./atomic-file.ts";
@@ -27,6 +33,37 @@ const READ_CHUNK = 1 << 20;
 /** A restore that runs longer than this says how far it is, at this interval. */
 const PROGRESS_EVERY_MS = 1000;
 
+/** One slice of a thread's torrents, encoded (snapshot.ts `encodeTorrents`), for the main thread's save. */
+export interface ShareSlice {
+  bytes: Uint8Array;
+  torrents: number;
+  /** Where the next slice starts, and where the thread's ids end now. */
+  next: number;
+  idLimit: number;
+}
+
+/** Thread's side of a save (--workers): its torrents with ids from `from`, a slice of them. */
+export function encodeShareSlice(store: Store, from: number, now: number): ShareSlice {
+  const { bytes, torrents } = encodeTorrents(store, from, from + SAVE_SLICE_IDS, now);
+  return { bytes, torrents, next: from + SAVE_SLICE_IDS, idLimit: store.idLimit };
+}
+
+/** --workers, on the main thread: how a save gets the other threads' torrents. */
+export interface OtherShares {
+  /** Threads 1 .. count - 1 are the others. */
+  count: number;
+  /** Thread `thread`'s slice from id `from`; null if it did not answer. */
+  slice(thread: number, from: number, now: number): Promise<ShareSlice | null>;
+}
+
+/** What one thread's restore loaded. */
+export interface RestoredShare {
+  savedAt: number;
+  torrents: number;
+  dormant: number;
+  peers: number;
+}
+
 /** The state file cannot be used at all: the start must stop (main.ts: one line, exit 2). */
 export class StateFileError extends Error {
   override name = "StateFileError";
@@ -37,6 +74,8 @@ export class StateFile {
   readonly #store: Store;
   readonly #faults: Faults;
   readonly #log: Logger;
+  readonly #owners: Ownership;
+  readonly #others: OtherShares | null;
   #timer: ReturnType<typeof setInterval> | null = null;
   #saving: Promise<void> | null = null;
   /** For /metrics: snapshots written and failed since start, the last written one's unix time and duration. */
@@ -45,19 +84,65 @@ export class StateFile {
   /** 0 until the first save (the first periodic one comes SAVE_EVERY_MS after the start). */
   lastSaveAt = 0;
   lastSaveSeconds = 0;
+  /** What this thread's restore loaded; null when nothing was (no file, or an unusable one). */
+  restored: RestoredShare | null = null;
 
-  /** `faults`: the boundary the periodic save runs behind (app.ts passes the tracker's). */
-  constructor(path: string, store: Store, log: Logger, faults: Faults = new Faults(log)) {
+  /**
+   * `faults`: the boundary the periodic save runs behind (app.ts passes the tracker's). `owners`: this
+   * thread's place (--workers: it restores what it owns); `others`: on the main thread of several, the others'
+   * shares for a save.
+   */
+  constructor(
+    path: string,
+    store: Store,
+    log: Logger,
+    faults: Faults = new Faults(log),
+    owners: Ownership = SOLE_OWNER,
+    others: OtherShares | null = null,
+  ) {
     this.path = path;
     this.#store = store;
     this.#log = log;
     this.#faults = faults;
+    this.#owners = owners;
+    this.#others = others;
   }
 
   /** Loads the snapshot (if any) into the empty store and starts periodic saves. */
   async start(now: number): Promise<void> {
     await this.#restore(now);
     this.#timer = this.#faults.every("state save", SAVE_EVERY_MS, () => this.save());
+  }
+
+  /**
+   * A Worker thread's start (--workers): loads the torrents it owns from the file the main thread writes, and
+   * nothing more (it never writes the file, nor moves it aside: the main thread does). A file it cannot use
+   * is logged and the thread starts empty.
+   */
+  async restoreShare(now: number): Promise<void> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT")
+        this.#log.warn("state: cannot read the state file; this thread starts empty", {
+          path: this.path,
+          err: errorText(err),
+        });
+      return;
+    }
+    try {
+      const why = await this.#load(fh, (await fh.stat()).size, now);
+      if (why !== null)
+        this.#log.warn("state: the state file is unusable; this thread starts empty", { path: this.path, why });
+    } catch (err) {
+      this.#log.warn("state: cannot read the state file; this thread starts empty", {
+        path: this.path,
+        err: errorText(err),
+      });
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Stops the timer and writes a final snapshot. */
@@ -93,6 +178,18 @@ export class StateFile {
             const { bytes, torrents: n } = encodeTorrents(this.#store, from, from + SAVE_SLICE_IDS, now);
             torrents += n;
             await put(bytes); // the write yields to the event loop: requests go on between shards
+          }
+          const others = this.#others;
+          for (let thread = 1; others !== null && thread < others.count; thread++) {
+            for (let from = 0, end = 1; from < end; ) {
+              const slice = await others.slice(thread, from, now);
+              // Without its share the file would lose its swarms for good: keep the previous file instead.
+              if (slice === null) throw new Error(`worker thread ${thread} did not hand over its swarms`);
+              torrents += slice.torrents;
+              await put(slice.bytes);
+              from = slice.next;
+              end = slice.idLimit;
+            }
           }
           const count = encodeTrailer(torrents, new Uint8Array(32)).subarray(0, 4);
           hasher.update(count);
@@ -149,10 +246,13 @@ export class StateFile {
   async #load(fh: FileHandle, size: number, now: number): Promise<string | null> {
     const started = performance.now();
     const hasher = new Bun.CryptoHasher("sha256");
+    const { self, count } = this.#owners;
+    const owns = count === 1 ? null : (b: Uint8Array, off: number) => ownerAt(b, off, count) === self;
     const check = new SnapshotReader(
       size,
       { update: (b) => hasher.update(b), digest: () => new Uint8Array(hasher.digest()) },
       null,
+      owns,
     );
     const buffer = new Uint8Array(Math.min(READ_CHUNK, Math.max(size, 1)));
     const progress = { next: started + PROGRESS_EVERY_MS, said: false };
@@ -160,8 +260,8 @@ export class StateFile {
     const checked = check.finish();
     if (typeof checked === "string") return checked;
     const s = this.#store;
-    s.reserveTorrents(check.torrents);
-    const load = new SnapshotReader(size, null, { store: s, clientNames: CLIENT_NAMES, now });
+    s.reserveTorrents(check.ownedTorrents);
+    const load = new SnapshotReader(size, null, { store: s, clientNames: CLIENT_NAMES, now }, owns);
     await this.#pass(fh, buffer, load, "loading", progress);
     const loaded = load.finish();
     if (typeof loaded === "string") {
@@ -170,12 +270,11 @@ export class StateFile {
       return `${loaded} (changed while it was read)`;
     }
     const ms = Math.round(performance.now() - started);
-    this.#log.info("state restored", {
+    this.restored = { savedAt: loaded.savedAt, torrents: s.torrents, dormant: s.dormant, peers: s.peers };
+    // With several threads each logs its share; the main thread then logs the sum as "state restored" (app.ts).
+    this.#log.info(this.#owners.count === 1 ? "state restored" : "state: share restored", {
       path: this.path,
-      savedAt: loaded.savedAt,
-      torrents: s.torrents,
-      dormant: s.dormant,
-      peers: s.peers,
+      ...this.restored,
       ms,
     });
     if (load.torrentsOverLimit > 0 || load.peersOverLimit > 0) {

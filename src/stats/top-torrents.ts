@@ -23,6 +23,8 @@ export type Rankings = Record<RankKey, TorrentRank[]>;
 
 export class TopTorrents {
   readonly #perShard: (Rankings | null)[];
+  /** Other threads' rankings (--workers: each thread ranks the torrents it owns), merged in with ours. */
+  #others: Rankings[] = [];
   #merged: Rankings | null = null;
   readonly #ids: number[] = [];
   #cols: Float64Array[] = RANK_KEYS.map(() => new Float64Array(0));
@@ -93,8 +95,15 @@ export class TopTorrents {
     this.#merged = null;
   }
 
+  /** Sets the other threads' latest rankings (each thread's own top lists, its access list applied). */
+  setOthers(others: Rankings[]): void {
+    this.#others = others;
+    this.#merged = null;
+  }
+
   /**
-   * The top `limit` (at most TOP_MAX) of each ranking across all shards refreshed so far, leaving out
+   * The top `limit` (at most TOP_MAX) of each ranking across all shards refreshed so far (and the other
+   * threads' lists), leaving out
    * torrents `include` refuses (one refused since its shard was last refreshed).
    */
   top(limit: number, include: (infoHash: string) => boolean = () => true): Rankings {
@@ -103,6 +112,7 @@ export class TopTorrents {
       for (const key of RANK_KEYS) {
         const all: TorrentRank[] = [];
         for (const r of this.#perShard) if (r !== null) for (const e of r[key]) all.push(e);
+        for (const r of this.#others) for (const e of r[key]) all.push(e);
         merged[key] = topOf(all, key);
       }
       this.#merged = merged;

@@ -85,24 +85,31 @@ export class WorkerPool {
    * a thread that did not answer within `timeoutMs`).
    */
   async ask<T>(what: string, arg: unknown = null, timeoutMs = 2_000): Promise<(T | null)[]> {
-    return Promise.all(
-      this.#threads.map((t) => {
-        if (t.worker === null) return null;
-        const id = this.#nextCall++;
-        return new Promise<T | null>((resolve) => {
-          const timer = setTimeout(() => {
-            this.#calls.delete(id);
-            resolve(null);
-          }, timeoutMs);
-          this.#calls.set(id, (value) => {
-            clearTimeout(timer);
-            this.#calls.delete(id);
-            resolve(value as T);
-          });
-          t.worker!.postMessage({ t: "call", id, what, arg } satisfies ToWorker);
-        });
-      }),
-    );
+    return Promise.all(this.#threads.map((t) => this.#call<T>(t, what, arg, timeoutMs)));
+  }
+
+  /** Asks thread `index` alone (see `ask`); null if it is not running or did not answer in time. */
+  askOne<T>(index: number, what: string, arg: unknown = null, timeoutMs = 2_000): Promise<T | null> {
+    const t = this.#threads[index - 1];
+    return t === undefined ? Promise.resolve(null) : this.#call<T>(t, what, arg, timeoutMs);
+  }
+
+  #call<T>(t: Thread, what: string, arg: unknown, timeoutMs: number): Promise<T | null> {
+    // A thread still starting has no tracker to answer with yet.
+    if (t.worker === null || t.ready !== null) return Promise.resolve(null);
+    const id = this.#nextCall++;
+    return new Promise<T | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#calls.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.#calls.set(id, (value) => {
+        clearTimeout(timer);
+        this.#calls.delete(id);
+        resolve(value as T);
+      });
+      t.worker!.postMessage({ t: "call", id, what, arg } satisfies ToWorker);
+    });
   }
 
   /** Ends thread `index` at once, as the runtime would on a fatal error (tests: the restart path). */
@@ -111,12 +118,21 @@ export class WorkerPool {
   }
 
   async stop(): Promise<void> {
+    await this.stopServing();
+    this.end();
+  }
+
+  /**
+   * Stops every thread's listeners, timers and mesh (none is started again from now on); the threads stay
+   * alive with their swarms, answering `ask` (the final statistics sample and state save come after this).
+   */
+  async stopServing(): Promise<void> {
     this.#stopping = true;
     await Promise.all(
       this.#threads.map(async (t) => {
         clearTimeout(t.timer);
         const w = t.worker;
-        if (w === null) return;
+        if (w === null || t.stopped !== null) return;
         t.stopped = Promise.withResolvers<void>();
         w.postMessage({ t: "stop" } satisfies ToWorker);
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -125,10 +141,19 @@ export class WorkerPool {
         });
         await Promise.race([t.stopped.promise, late]);
         clearTimeout(timer);
-        w.terminate();
-        t.worker = null;
       }),
     );
+  }
+
+  /** Ends every thread (after stopServing). */
+  end(): void {
+    this.#stopping = true;
+    for (const t of this.#threads) {
+      clearTimeout(t.timer);
+      const w = t.worker;
+      t.worker = null;
+      w?.terminate();
+    }
   }
 
   #spawn(t: Thread): Promise<void> {

@@ -3,8 +3,10 @@
 // front ends on the shared ports. Its logs and its operator requests go to the main thread.
 
 import type { LogLevel } from "../../config/config.ts";
+import type { AccessEdit } from "../access-control.ts";
 import { type RunningTracker, startTracker } from "../app.ts";
 import { errorText, Logger } from "../logger.ts";
+import { encodeShareSlice } from "../state-file.ts";
 import { configFromWire } from "./config-wire.ts";
 import { wsThreadCounts } from "./ws-forwarding.ts";
 import type { FromWorker, ToWorker, WireResponse } from "./messages.ts";
@@ -37,6 +39,22 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
   ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
+  // An admin edit the main thread made to the access list file (access-control.ts).
+  ["accessEdit", (t, edit) => t.access.applyEdit(edit as AccessEdit)],
+  // What this thread restored from the state file at its start (app.ts sums them in the log).
+  ["restored", (t) => t.restored],
+  // A slice of this thread's swarms for the main thread's state save (state-file.ts).
+  [
+    "stateSlice",
+    (t, arg) => {
+      const { from, now } = arg as { from: number; now: number };
+      return encodeShareSlice(t.store, from, now);
+    },
+  ],
+  // This thread's torrents for the main thread's full scrape (frontend/full-scrape.ts).
+  ["fullScrapeEntries", (t) => t.fullScrape?.ownEntries() ?? null],
+  // This thread's share of every statistic, with its rankings when asked (server/statistics.ts pulls it).
+  ["summary", (t, withTop) => t.stats.ownSummary(withTop === true, t.mesh ?? { handed: 0, answered: 0, dropped: 0 })],
 ]);
 
 self.onmessage = (e: MessageEvent<ToWorker>) => {
@@ -46,6 +64,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
       void start(m);
       return;
     case "stop":
+      // Listeners, timers and mesh stop; the thread stays, with its swarms, answering calls (the final state
+      // save asks for them) until the main thread ends it.
       void (async () => {
         try {
           await tracker?.stop();
