@@ -24,7 +24,7 @@ import { json } from "./api.ts";
 import { errorText, type Logger } from "./logger.ts";
 
 export const ADMIN_PATH = "/api/blacklist";
-const MAX_BODY = 4096;
+export const MAX_BODY = 4096;
 const MAX_PAGE = 1000;
 
 export class AdminApi {
@@ -158,11 +158,11 @@ export class AdminApi {
   }
 }
 
-const TOO_LARGE = "too large";
-const UNREADABLE = "unreadable";
+export const TOO_LARGE = "too large";
+export const UNREADABLE = "unreadable";
 
 /** The body, read up to `max` bytes without buffering more: TOO_LARGE past that, UNREADABLE if it breaks off. */
-async function readBody(req: Request, max: number): Promise<Uint8Array | typeof TOO_LARGE | typeof UNREADABLE> {
+export async function readBody(req: Request, max: number): Promise<Uint8Array | typeof TOO_LARGE | typeof UNREADABLE> {
   if (req.body === null) return new Uint8Array(0);
   const reader = req.body.getReader();
   const out = new Uint8Array(max);

@@ -447,14 +447,14 @@ async function startComponents(
       log,
       writeLine,
       faults,
-      operator: (req) => answerOperator(serveOptions, routes, req),
+      // (the public listener's routes: without --public-stats, no dashboard there either)
+      operator: (req) => answerOperator(serveOptions, serveOptions.routes as Record<string, RouteValue>, req),
       shared,
     });
     // Their listeners stop first of all, as this thread's do; the threads end last (registered at the start).
     life.add("worker threads (stop serving)", () => started.stopServing(), 15_000);
     pool = started; // before its start: a start that fails half way ends what it started ("worker threads (end)")
     await started.start();
-    log.info("worker threads started", { threads: count });
     if (state !== null) await logRestoredTotal(state, restored, started, log);
     await stats.threadsStarted();
   }

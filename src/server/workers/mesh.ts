@@ -19,6 +19,8 @@ const REPLY = 2;
 const ONE_WAY = 3;
 /** type u8, kind u8, spare u16, id u32. */
 const HEADER = 8;
+/** In a reply's kind byte: the handler threw; the waiter hears null at once instead of after the timeout. */
+const FAILED = 255;
 export const REPLY_TIMEOUT_MS = 5_000;
 const MAX_WAITING = 1 << 16;
 
@@ -73,7 +75,7 @@ export class Mesh {
   #generation = 0;
   readonly #ids: number[] = [];
   #sweep: ReturnType<typeof setInterval> | undefined;
-  readonly #replier: (Replier & { to: number; id: number; oneWay: boolean }) | null = null;
+  readonly #replier: (Replier & { to: number; id: number; oneWay: boolean; replied: boolean }) | null = null;
   /** Requests given up for want of room or of a reply, for /metrics. */
   dropped = 0;
   /** Requests handed to other threads, and other threads' requests answered here, for /metrics. */
@@ -217,7 +219,8 @@ export class Mesh {
       const waiter = this.#waiters[slot];
       if (waiter === null || waiter === undefined || this.#ids[slot] !== id) return; // given up already
       this.#release(slot);
-      waiter(d, at + HEADER, length - HEADER);
+      if (d[at + 1] === FAILED) waiter(null, 0, 0);
+      else waiter(d, at + HEADER, length - HEADER);
       return;
     }
     const handler = this.#handlers[d[at + 1]];
@@ -227,20 +230,35 @@ export class Mesh {
     r.to = from;
     r.id = id;
     r.oneWay = d[at] === ONE_WAY;
-    handler(from, d, at + HEADER, length - HEADER, r);
+    r.replied = false;
+    try {
+      handler(from, d, at + HEADER, length - HEADER, r);
+    } catch (err) {
+      // A bug in the handler: the requester hears at once that no answer is coming (drain logs the throw).
+      if (!r.oneWay && !r.replied) {
+        const w = r.begin(0);
+        if (w >= 0) {
+          r.data[w - HEADER + 1] = FAILED;
+          r.end();
+        }
+      }
+      throw err;
+    }
   }
 
-  #makeReplier(): Replier & { to: number; id: number; oneWay: boolean } {
+  #makeReplier(): Replier & { to: number; id: number; oneWay: boolean; replied: boolean } {
     const mesh = this;
     return {
       to: 0,
       id: 0,
       oneWay: false,
+      replied: false,
       get data() {
         return mesh.#out[this.to]!.data;
       },
       begin(length: number): number {
         if (this.oneWay) return -1;
+        this.replied = true;
         const ring = mesh.#out[this.to]!;
         const at = ring.reserve(HEADER + length);
         if (at < 0) {

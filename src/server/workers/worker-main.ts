@@ -5,6 +5,7 @@
 import type { LogLevel } from "../../config/config.ts";
 import type { AccessEdit } from "../access-control.ts";
 import { type RunningTracker, startTracker } from "../app.ts";
+import { MAX_BODY, readBody, TOO_LARGE, UNREADABLE } from "../admin.ts";
 import { errorText, Logger } from "../logger.ts";
 import { encodeShareSlice } from "../state-file.ts";
 import { configFromWire } from "./config-wire.ts";
@@ -113,7 +114,14 @@ async function start(m: Extract<ToWorker, { t: "start" }>): Promise<void> {
       shared: m.shared,
       toMain: async (req, server) => {
         const addr = server.requestIP(req);
-        const body = req.method === "GET" || req.method === "HEAD" ? null : new Uint8Array(await req.arrayBuffer());
+        // Only the admin API takes a body, of at most MAX_BODY bytes: read no more than one byte past that (the
+        // main thread then answers 413 as for its own), and never buffer a huge upload here.
+        let body: Uint8Array | null = null;
+        if (req.method !== "GET" && req.method !== "HEAD") {
+          const read = await readBody(req, MAX_BODY);
+          if (read === UNREADABLE) return new Response("bad request body\n", { status: 400 });
+          body = read === TOO_LARGE ? new Uint8Array(MAX_BODY + 1) : read;
+        }
         const id = nextOperator++;
         const res = await new Promise<WireResponse | null>((resolve) => {
           const timer = setTimeout(() => resolve(null), OPERATOR_TIMEOUT_MS);
@@ -127,7 +135,8 @@ async function start(m: Extract<ToWorker, { t: "start" }>): Promise<void> {
             req: {
               method: req.method,
               url: req.url,
-              headers: [...req.headers],
+              // (the body's own framing does not cross: it is whole, or cut one byte past the cap)
+              headers: [...req.headers].filter(([name]) => name !== "content-length" && name !== "transfer-encoding"),
               body,
               address: addr?.address ?? "",
               family: addr?.family ?? "",
