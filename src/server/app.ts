@@ -33,6 +33,7 @@ import { Lifecycle } from "./lifecycle.ts";
 import { StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { Sweeper } from "./sweeper.ts";
+import type { ClusterSync } from "./cluster/cluster-sync.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
 
 /** In-flight HTTP requests get this long to finish on shutdown before connections are cut. */
@@ -55,6 +56,8 @@ export interface RunningTracker {
   udp: UdpListener | null;
   /** Event-loop lag, as /metrics and the admin /healthz read it. */
   lag: LagMonitor;
+  /** Cluster mode's sync (--redis); null when standalone. */
+  cluster: ClusterSync | null;
   /** Re-reads the TLS certificate and key now (SIGHUP); null without TLS. */
   reloadTls(): TlsReloadOutcome | null;
   stop(): Promise<void>;
@@ -117,6 +120,12 @@ async function startComponents(
     await started.start(nowSeconds());
     life.add("state file (final save)", () => started.stop(), STATE_SAVE_TIMEOUT_MS);
     state = started;
+  }
+  // Cluster mode (--redis): the one place it is wired. Loaded only when asked for; one sync per Store.
+  let cluster: ClusterSync | null = null;
+  if (config.redis !== null) {
+    const { startCluster } = await import("./cluster/start-cluster.ts");
+    cluster = await startCluster(config, store, log, faults, life, nowSeconds);
   }
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
@@ -323,6 +332,7 @@ async function startComponents(
     adminPort: adminListener?.port ?? null,
     udp,
     lag,
+    cluster,
     reloadTls: () => certificates?.reload() ?? null,
     stop: () => life.stop(),
   };

@@ -1,0 +1,176 @@
+// One torrent's peers as one packed value (cluster mode): what an instance publishes for each torrent to the
+// engine, and, with the parts of every other instance merged, the remote view the store answers from.
+//
+// Layout (u32 little-endian header, then compact records as BEP 23 / BEP 7 put them on the wire):
+//   0  run       the writer's run token (see cluster-sync.ts); 0 in a merged view
+//   4  seeders   exact counts of the writer's peers (records may be fewer: see MAX_BLOB_PEERS)
+//   8  leechers
+//   12 n4L, 16 n4S, 20 n6L, 24 n6S   records in each range
+//   28 IPv4 leechers (6 bytes each), IPv4 seeders, IPv6 leechers (18 bytes each), IPv6 seeders
+// Leechers before seeders, as in the store's lists, so "leechers only" (for a seeder) is one range.
+
+import { PeerRecord } from "./peer-lists.ts";
+
+export const BLOB_HEADER = 28;
+/** Records per address family an instance publishes for one torrent; the counts stay exact. */
+export const MAX_BLOB_PEERS = 1000;
+const RUN = 0;
+const SEEDERS = 4;
+const LEECHERS = 8;
+const N4L = 12;
+const N4S = 16;
+const N6L = 20;
+const N6S = 24;
+
+const u32 = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+
+function putU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = v >>> 24;
+}
+
+export const blobRun = (b: Uint8Array): number => u32(b, RUN);
+export const blobSeeders = (b: Uint8Array): number => u32(b, SEEDERS);
+export const blobLeechers = (b: Uint8Array): number => u32(b, LEECHERS);
+
+/** Where a blob's ranges are: record counts and byte offsets. */
+export class BlobRanges {
+  n4L = 0;
+  n4S = 0;
+  n6L = 0;
+  n6S = 0;
+  /** Offsets of the IPv4 records (leechers, then seeders) and of the IPv6 ones. */
+  at4 = BLOB_HEADER;
+  at6 = BLOB_HEADER;
+
+  /** Reads `b`'s header; false when `b` is not a well-formed blob (then the ranges are empty). */
+  read(b: Uint8Array): boolean {
+    this.n4L = this.n4S = this.n6L = this.n6S = 0;
+    this.at4 = this.at6 = BLOB_HEADER;
+    if (b.length < BLOB_HEADER) return false;
+    const n4L = u32(b, N4L);
+    const n4S = u32(b, N4S);
+    const n6L = u32(b, N6L);
+    const n6S = u32(b, N6S);
+    if (BLOB_HEADER + (n4L + n4S) * 6 + (n6L + n6S) * 18 !== b.length) return false;
+    this.n4L = n4L;
+    this.n4S = n4S;
+    this.n6L = n6L;
+    this.n6S = n6S;
+    this.at6 = BLOB_HEADER + (n4L + n4S) * 6;
+    return true;
+  }
+}
+
+/** The peers a blob is made of, for encoding: the store's lists are read through this (see Store). */
+export interface PeerSource {
+  peerCount(id: number, ipLen: 4 | 16): number;
+  /** Of those, the leechers: records 0..leecherCount-1 (the seeders follow). */
+  leecherCount(id: number, ipLen: 4 | 16): number;
+  readPeer(id: number, ipLen: 4 | 16, r: number, now: number, out: PeerRecord): void;
+}
+
+const rec = new PeerRecord();
+
+/**
+ * Torrent `id`'s IPv4 and IPv6 peers in `src` as a blob stamped with `run`. Counts are exact; at most
+ * MAX_BLOB_PEERS records per family go in, seeders and leechers in proportion (a reply needs a sample, not
+ * the swarm).
+ */
+export function encodeBlob(src: PeerSource, id: number, run: number, now: number): Uint8Array {
+  const picks: [number, number, number, number][] = []; // per family: leechers, seeders, kL, kS
+  let bytes = BLOB_HEADER;
+  let seeders = 0;
+  let leechers = 0;
+  for (const ipLen of [4, 16] as const) {
+    const n = src.peerCount(id, ipLen);
+    const nL = src.leecherCount(id, ipLen);
+    const nS = n - nL;
+    seeders += nS;
+    leechers += nL;
+    const half = MAX_BLOB_PEERS >>> 1;
+    const kS = Math.min(nS, Math.max(half, MAX_BLOB_PEERS - nL));
+    const kL = Math.min(nL, MAX_BLOB_PEERS - kS);
+    picks.push([nL, nS, kL, kS]);
+    bytes += (kL + kS) * (ipLen + 2);
+  }
+  const b = new Uint8Array(bytes);
+  putU32(b, RUN, run);
+  putU32(b, SEEDERS, seeders);
+  putU32(b, LEECHERS, leechers);
+  let o = BLOB_HEADER;
+  for (let f = 0; f < 2; f++) {
+    const ipLen = f === 0 ? 4 : 16;
+    const [nL, , kL, kS] = picks[f];
+    putU32(b, f === 0 ? N4L : N6L, kL);
+    putU32(b, f === 0 ? N4S : N6S, kS);
+    // An even spread over each range (records are in no meaningful order).
+    for (const [from, n, k] of [
+      [0, nL, kL],
+      [nL, picks[f][1], kS],
+    ]) {
+      for (let i = 0; i < k; i++) {
+        src.readPeer(id, ipLen, from + Math.floor((i * n) / k), now, rec);
+        b.set(rec.ip.subarray(0, ipLen), o);
+        b[o + ipLen] = rec.port >>> 8;
+        b[o + ipLen + 1] = rec.port & 0xff;
+        o += ipLen + 2;
+      }
+    }
+  }
+  return b;
+}
+
+/**
+ * The remote view of one torrent: the parts of every other instance in one blob (run 0), counts summed,
+ * a peer published by two instances (it moved between them) kept once. null when there is nothing.
+ */
+export function mergeBlobs(parts: Iterable<Uint8Array>): Uint8Array | null {
+  const ranges = new BlobRanges();
+  const seen = new Set<string>();
+  const chunks: Uint8Array[][] = [[], [], [], []]; // 4L, 4S, 6L, 6S
+  let seeders = 0;
+  let leechers = 0;
+  let any = false;
+  for (const p of parts) {
+    if (!ranges.read(p)) continue;
+    any = true;
+    seeders += blobSeeders(p);
+    leechers += blobLeechers(p);
+    const spans: [number, number, number][] = [
+      [ranges.at4, ranges.n4L, 6],
+      [ranges.at4 + ranges.n4L * 6, ranges.n4S, 6],
+      [ranges.at6, ranges.n6L, 18],
+      [ranges.at6 + ranges.n6L * 18, ranges.n6S, 18],
+    ];
+    for (let k = 0; k < 4; k++) {
+      const [at, n, size] = spans[k];
+      for (let i = 0; i < n; i++) {
+        const r = p.subarray(at + i * size, at + (i + 1) * size);
+        const key = String.fromCharCode(...r);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        chunks[k].push(r);
+      }
+    }
+  }
+  if (!any || seeders + leechers === 0) return null;
+  const n = chunks.map((c) => c.length);
+  const b = new Uint8Array(BLOB_HEADER + (n[0] + n[1]) * 6 + (n[2] + n[3]) * 18);
+  putU32(b, SEEDERS, seeders);
+  putU32(b, LEECHERS, leechers);
+  putU32(b, N4L, n[0]);
+  putU32(b, N4S, n[1]);
+  putU32(b, N6L, n[2]);
+  putU32(b, N6S, n[3]);
+  let o = BLOB_HEADER;
+  for (const c of chunks) {
+    for (const r of c) {
+      b.set(r, o);
+      o += r.length;
+    }
+  }
+  return b;
+}

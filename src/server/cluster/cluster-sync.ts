@@ -1,0 +1,493 @@
+// Cluster mode for one Store (see docs/cluster.md): every sync period it publishes the torrents whose local
+// peers or completions changed, and refreshes the remote view (core/cluster-view.ts) of the torrents this
+// store holds from what the other instances published. One ClusterSync per Store, with its own connections:
+// with --workers, each thread syncs the torrents of its own shard.
+//
+// Keys, per engine node (a torrent lives on node hash[0..2] mod nodes; P is --cluster-key-prefix, H the
+// 20 info-hash bytes, I an instance id):
+//   P:p:H:I   that instance's peers of the torrent, one blob (core/peer-blob.ts); expires after twice the
+//             peer timeout unless published again (a torrent is republished at least every half timeout)
+//   P:d:H     hash: instance id -> its completion total for the torrent (absolute, so writing it again is
+//             harmless); the global count is the sum. No expiry: durable as the engine is.
+//   P:o:I     hash: info hash (hex) -> the same total: what an instance reads back at start
+//   P:c:I:N   the info hashes instance I published in its sync N (so readers fetch only what changed)
+//   P:i:I     heartbeat "RUN SEQ {figures}" with a short expiry: a dead instance's peers leave the others'
+//             answers once it is gone. RUN is random per process start, SEQ its last sync.
+//   P:n       the set of instance ids; P:e a marker that tells an engine that lost its data (then publish all)
+// Nothing here runs in a request: announces and scrapes read the remote view, synchronously.
+
+import type { RedisClient } from "bun";
+import { ClusterView } from "../../core/cluster-view.ts";
+import { blobRun, encodeBlob, mergeBlobs } from "../../core/peer-blob.ts";
+import type { Store } from "../../core/store.ts";
+import type { Faults } from "../faults.ts";
+import type { Logger } from "../logger.ts";
+import type { EngineLink } from "./engine-link.ts";
+
+const HASH = 20;
+/** A reader more than this many syncs behind an instance reads all its torrents again. */
+const MAX_CHANGE_GAP = 50;
+
+export interface ClusterSyncOptions {
+  store: Store;
+  engines: EngineLink[];
+  instanceId: string;
+  prefix: string;
+  syncMs: number;
+  peerTimeoutS: number;
+  log: Logger;
+  faults: Faults;
+  /** Unix seconds. */
+  now: () => number;
+  version: string;
+}
+
+/** Another instance as this one last saw it. */
+export interface InstanceFigures {
+  id: string;
+  torrents: number;
+  peers: number;
+  seeders: number;
+  completed: number;
+  /** Unix seconds of its last sync. */
+  syncedAt: number;
+  version: string;
+}
+
+/** The heartbeat's expiry: a dead instance's peers leave the others' answers within this plus a sync period. */
+export function heartbeatTtlMs(syncMs: number): number {
+  return Math.max(3 * syncMs, 1000);
+}
+
+const enc = new TextEncoder();
+
+function key(...parts: (string | Uint8Array)[]): Uint8Array {
+  const bytes = parts.map((p) => (typeof p === "string" ? enc.encode(p) : p));
+  const out = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of bytes) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
+const latin1 = (b: Uint8Array, o = 0) => String.fromCharCode(...b.subarray(o, o + HASH));
+const hexOf = (h: string) => Array.from(h, (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+const bytesOf = (h: string) => Uint8Array.from(h, (c) => c.charCodeAt(0));
+
+interface Remote {
+  run: number;
+  seq: number;
+  figures: InstanceFigures;
+}
+
+/** Per engine node: what this instance published there and what it knows of the others there. */
+class Node {
+  /** Our last sync whose heartbeat was written. */
+  seq = 0;
+  /** Our completion totals read back from this node (nothing is written before). */
+  loaded = false;
+  /** Publish every torrent of this node (first connection, reconnection, an engine that lost its data). */
+  republish = true;
+  readonly remotes = new Map<string, Remote>();
+  /** Per info hash (latin1): each other instance's blob of it. */
+  readonly parts = new Map<string, Map<string, Uint8Array>>();
+  constructor(readonly link: EngineLink) {}
+}
+
+/** Figures for /metrics, /api/stats and the health check. */
+export class ClusterStats {
+  syncs = 0;
+  batches = 0;
+  commands = 0;
+  /** Unix ms of the last sync in which every engine node answered; 0 before the first. */
+  lastSyncAtMs = 0;
+  lastSyncMs = 0;
+  /** Syncs skipped because the one before was still running. */
+  overruns = 0;
+}
+
+export class ClusterSync {
+  readonly view: ClusterView;
+  readonly stats = new ClusterStats();
+  readonly instanceId: string;
+  readonly #o: ClusterSyncOptions;
+  readonly #nodes: Node[];
+  readonly #run = crypto.getRandomValues(new Uint32Array(1))[0] || 1;
+  /** Our completion total per info hash (latin1) as the engine holds it. */
+  readonly #acked = new Map<string, number>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #running: Promise<void> | null = null;
+  readonly #p: string;
+
+  constructor(o: ClusterSyncOptions) {
+    this.#o = o;
+    this.instanceId = o.instanceId;
+    this.#p = o.prefix;
+    this.view = new ClusterView(Math.max(1, Math.floor(o.peerTimeoutS / 2)));
+    this.#nodes = o.engines.map((l) => new Node(l));
+  }
+
+  get engines(): readonly EngineLink[] {
+    return this.#o.engines;
+  }
+
+  /** Other instances alive at the last sync, on any node. */
+  get instances(): InstanceFigures[] {
+    const seen = new Map<string, InstanceFigures>();
+    for (const n of this.#nodes) for (const [id, r] of n.remotes) seen.set(id, r.figures);
+    return [...seen.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Attaches the remote view to the store, makes a first sync (bounded: a dead engine does not hold up the start) and starts the timer. */
+  async start(): Promise<void> {
+    this.#o.store.attachCluster(this.view);
+    await this.syncNow();
+    this.#timer = this.#o.faults.every("cluster sync", this.#o.syncMs, () => this.syncNow());
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running;
+    // A last publication, so the others see the final state (and our completions are in).
+    await this.#sync().catch(() => {});
+    for (const n of this.#nodes) n.link.close();
+  }
+
+  /** One sync (the timer calls it; tests may too). A sync still running makes this one wait for it instead. */
+  syncNow(): Promise<void> {
+    if (this.#running !== null) {
+      this.stats.overruns++;
+      return this.#running;
+    }
+    this.#running = this.#sync().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #sync(): Promise<void> {
+    const view = this.view;
+    const store = this.#o.store;
+    const started = performance.now();
+    // What changed since the last sync, split by node.
+    const count = this.#nodes.length;
+    const ids: number[][] = this.#nodes.map(() => []);
+    const wanted: string[][] = this.#nodes.map(() => []);
+    const gone: string[][] = this.#nodes.map(() => []);
+    const h = new Uint8Array(HASH);
+    for (const id of view.takeChanged()) {
+      if (!store.holds(id)) continue;
+      store.copyInfoHash(id, h, 0);
+      ids[this.#nodeOf(h, 0, count)].push(id);
+    }
+    const w = view.takeWanted();
+    for (let o = 0; o < w.length; o += HASH) wanted[this.#nodeOf(w, o, count)].push(latin1(w, o));
+    const g = view.takeGone();
+    for (let o = 0; o < g.length; o += HASH) gone[this.#nodeOf(g, o, count)].push(latin1(g, o));
+    const results = await Promise.all(
+      this.#nodes.map((n, i) =>
+        this.#syncNode(n, i, ids[i], wanted[i], gone[i]).then(
+          () => true,
+          (err) => {
+            // Whatever was not written is written at the next sync that reaches the node.
+            for (const id of ids[i]) if (store.holds(id)) view.changed(id);
+            for (const hash of wanted[i]) {
+              const at = view.wantSlot();
+              if (at >= 0) view.wantBytes.set(bytesOf(hash), at);
+            }
+            view.putBackGone(key(...gone[i].map(bytesOf)));
+            if (!(err instanceof NodeDown)) this.#o.faults.caught("cluster sync", err);
+            return false;
+          },
+        ),
+      ),
+    );
+    this.stats.syncs++;
+    this.stats.lastSyncMs = performance.now() - started;
+    if (results.every((ok) => ok)) this.stats.lastSyncAtMs = Date.now();
+  }
+
+  #nodeOf(b: Uint8Array, o: number, count: number): number {
+    return count === 1 ? 0 : ((b[o] << 8) | b[o + 1]) % count;
+  }
+
+  async #syncNode(n: Node, index: number, ids: number[], wanted: string[], gone: string[]): Promise<void> {
+    const got = await n.link.client();
+    if (got === null) throw new NodeDown();
+    const c = got.client;
+    if (got.fresh) {
+      n.republish = true;
+      n.remotes.clear(); // read everything again too
+    }
+    if (!n.loaded) {
+      await this.#loadOwn(n, c);
+      n.loaded = true;
+    }
+    const store = this.#o.store;
+    const republish = n.republish;
+    if (republish) {
+      const all: number[] = [];
+      const h = new Uint8Array(HASH);
+      const count = this.#nodes.length;
+      store.forEachTorrentIn(0, store.idLimit, (id) => {
+        store.copyInfoHash(id, h, 0);
+        if (this.#nodeOf(h, 0, count) === index) all.push(id);
+      });
+      ids = all;
+      await this.#writeAllTotals(n, c, index);
+    }
+    n.republish = false;
+    try {
+      await this.#publish(n, c, ids, gone);
+    } catch (err) {
+      if (republish) n.republish = true;
+      throw err;
+    }
+    await this.#refresh(n, c, wanted);
+  }
+
+  /** Reads this instance's completion totals back (after a restart) into the store. */
+  async #loadOwn(n: Node, c: RedisClient): Promise<void> {
+    const totals = (await n.link.batch(this.#send(c, "HGETALL", [`${this.#p}:o:${this.instanceId}`]))) as Record<
+      string,
+      string
+    > | null;
+    this.stats.batches++;
+    const store = this.#o.store;
+    let restored = 0;
+    for (const [hex, text] of Object.entries(totals ?? {})) {
+      const total = Number(text);
+      if (!/^[0-9a-f]{40}$/.test(hex) || !Number.isSafeInteger(total) || total <= 0) continue;
+      const hash = String.fromCharCode(...(hex.match(/../g) ?? []).map((x) => Number.parseInt(x, 16)));
+      const had = this.#acked.get(hash) ?? 0;
+      if (total <= had) continue;
+      this.#acked.set(hash, total);
+      const id = store.idOf(hash);
+      if (id >= 0) store.addDownloaded(id, total - had);
+      else if (store.restoreTorrent(hash, total - had) >= 0) restored++;
+    }
+    if (restored > 0) this.#o.log.info("cluster: completion counts read back", { torrents: restored });
+  }
+
+  /** Writes every completion total of ours on node `index` again (the engine may have lost them). */
+  async #writeAllTotals(n: Node, c: RedisClient, index: number): Promise<void> {
+    const sends: Promise<unknown>[] = [];
+    for (const [hash, total] of this.#acked) {
+      const b = bytesOf(hash);
+      if (this.#nodeOf(b, 0, this.#nodes.length) !== index) continue;
+      sends.push(this.#send(c, "HSET", [key(this.#p, ":d:", b), this.instanceId, String(total)]));
+      sends.push(this.#send(c, "HSET", [`${this.#p}:o:${this.instanceId}`, hexOf(hash), String(total)]));
+    }
+    if (sends.length === 0) return;
+    await n.link.batch(Promise.all(sends));
+    this.stats.batches++;
+  }
+
+  /** Writes our blobs and completion totals of the torrents in `ids`, deletes those `gone`, then the heartbeat. */
+  async #publish(n: Node, c: RedisClient, ids: number[], gone: string[]): Promise<void> {
+    const o = this.#o;
+    const store = o.store;
+    const now = o.now();
+    const p = this.#p;
+    const me = this.instanceId;
+    const blobTtl = String(2 * o.peerTimeoutS * 1000);
+    const sends: Promise<unknown>[] = [];
+    const changed: Uint8Array[] = [];
+    const totals: [string, number][] = [];
+    // An engine that lost its data (restarted without persistence, flushed) no longer has this marker.
+    const marker = this.#send(c, "SET", [`${p}:e`, "1", "NX"]);
+    sends.push(marker);
+    for (const id of ids) {
+      const h = new Uint8Array(HASH);
+      store.copyInfoHash(id, h, 0);
+      const hash = latin1(h);
+      const blobKey = key(p, ":p:", h, `:${me}`);
+      if (store.peerCount(id, 4) + store.peerCount(id, 16) > 0) {
+        sends.push(this.#send(c, "SET", [blobKey, encodeBlob(store, id, this.#run, now), "PX", blobTtl]));
+      } else sends.push(this.#send(c, "DEL", [blobKey]));
+      // Our own total never goes back: a torrent forgotten here and back again gets its old total added.
+      const acked = this.#acked.get(hash) ?? 0;
+      let total = store.downloadedOf(id);
+      if (total < acked) {
+        store.addDownloaded(id, acked);
+        total += acked;
+      }
+      if (total !== acked) {
+        sends.push(this.#send(c, "HSET", [key(p, ":d:", h), me, String(total)]));
+        sends.push(this.#send(c, "HSET", [`${p}:o:${me}`, hexOf(hash), String(total)]));
+        totals.push([hash, total]);
+      }
+      this.view.published(id, now);
+      changed.push(h);
+    }
+    for (const hash of gone) {
+      const h = bytesOf(hash);
+      sends.push(this.#send(c, "DEL", [key(p, ":p:", h, `:${me}`)]));
+      changed.push(h);
+    }
+    const seq = changed.length > 0 ? n.seq + 1 : n.seq;
+    const changeTtl = String(Math.max(60_000, MAX_CHANGE_GAP * o.syncMs));
+    if (changed.length > 0) sends.push(this.#send(c, "SET", [`${p}:c:${me}:${seq}`, key(...changed), "PX", changeTtl]));
+    const figures = {
+      torrents: store.torrents,
+      peers: store.peers,
+      seeders: store.seeders,
+      completed: store.completed,
+      syncedAt: now,
+      version: o.version,
+    };
+    const beat = `${this.#run} ${seq} ${JSON.stringify(figures)}`;
+    sends.push(this.#send(c, "SET", [`${p}:i:${me}`, beat, "PX", String(heartbeatTtlMs(o.syncMs))]));
+    sends.push(this.#send(c, "SADD", [`${p}:n`, me]));
+    await n.link.batch(Promise.all(sends));
+    this.stats.batches++;
+    n.seq = seq;
+    for (const [hash, total] of totals) this.#acked.set(hash, total);
+    if ((await marker) === "OK" && n.seq > 1) {
+      // The marker was gone: the engine lost its data. Publish everything again at the next sync.
+      n.republish = true;
+      n.remotes.clear();
+      this.#o.log.warn("cluster: the engine lost its data; publishing everything again", { engine: n.link.name });
+    }
+  }
+
+  /** Reads the other instances' heartbeats and refreshes the remote view of what changed there. */
+  async #refresh(n: Node, c: RedisClient, wanted: string[]): Promise<void> {
+    const p = this.#p;
+    const me = this.instanceId;
+    const members = ((await n.link.batch(this.#send(c, "SMEMBERS", [`${p}:n`]))) as string[]).filter((m) => m !== me);
+    const beats =
+      members.length === 0
+        ? []
+        : await n.link.batch(Promise.all(members.map((m) => this.#send(c, "GET", [`${p}:i:${m}`]))));
+    this.stats.batches += members.length === 0 ? 1 : 2;
+    const refresh = new Set<string>(wanted);
+    let everything = false;
+    const changeReads: [string, number][] = [];
+    const live = new Map<string, Remote>();
+    for (let i = 0; i < members.length; i++) {
+      const beat = beats[i] as string | null;
+      const m = /^(\d+) (\d+) (.*)$/s.exec(beat ?? "");
+      if (m === null) continue;
+      const run = Number(m[1]);
+      const seq = Number(m[2]);
+      let figures: InstanceFigures;
+      try {
+        figures = { id: members[i], ...JSON.parse(m[3]) };
+      } catch {
+        continue;
+      }
+      const before = n.remotes.get(members[i]);
+      live.set(members[i], { run, seq, figures });
+      if (before === undefined || before.run !== run || seq < before.seq || seq - before.seq > MAX_CHANGE_GAP) {
+        everything = true;
+      } else for (let s = before.seq + 1; s <= seq; s++) changeReads.push([members[i], s]);
+    }
+    // Instances whose heartbeat is gone: their peers leave every answer now.
+    const dead = [...n.remotes.keys()].filter((id) => !live.has(id));
+    const deadIds = members.filter((_, i) => beats[i] === null);
+    n.remotes.clear();
+    for (const [id, r] of live) n.remotes.set(id, r);
+    if (changeReads.length > 0) {
+      const lists = await n.link.batch(
+        Promise.all(changeReads.map(([id, s]) => this.#count(c.getBuffer(`${p}:c:${id}:${s}`)))),
+      );
+      this.stats.batches++;
+      for (const list of lists) {
+        if (list === null) {
+          everything = true; // expired: read it all
+          continue;
+        }
+        for (let o = 0; o + HASH <= list.length; o += HASH) refresh.add(latin1(list, o));
+      }
+    }
+    const store = this.#o.store;
+    const index = this.#nodes.indexOf(n);
+    if (everything) {
+      const h = new Uint8Array(HASH);
+      store.forEachTorrentIn(0, store.idLimit, (id) => {
+        store.copyInfoHash(id, h, 0);
+        if (this.#nodeOf(h, 0, this.#nodes.length) === index) refresh.add(latin1(h));
+      });
+    }
+    for (const id of dead) {
+      for (const [hash, parts] of n.parts) if (parts.delete(id)) refresh.add(hash);
+    }
+    if (deadIds.length > 0) void this.#send(c, "SREM", [`${p}:n`, ...deadIds]).catch(() => {});
+    if (refresh.size > 0)
+      await this.#fetch(
+        n,
+        c,
+        [...refresh].filter((hash) => this.#held(hash, wanted)),
+      );
+  }
+
+  /** Whether the remote view of `hash` matters here: the store holds it, or someone asked for it. */
+  #held(hash: string, wanted: string[]): boolean {
+    return this.#o.store.idOf(hash) >= 0 || wanted.includes(hash);
+  }
+
+  /** Fetches the live instances' blobs and the completion counts of `hashes` into the remote view. */
+  async #fetch(n: Node, c: RedisClient, hashes: string[]): Promise<void> {
+    if (hashes.length === 0) return;
+    const p = this.#p;
+    const others = [...n.remotes.keys()];
+    const sends: Promise<unknown>[] = [];
+    for (const hash of hashes) {
+      const h = bytesOf(hash);
+      for (const id of others) sends.push(this.#count(c.getBuffer(key(p, ":p:", h, `:${id}`))));
+      sends.push(this.#send(c, "HGETALL", [key(p, ":d:", h)]));
+    }
+    const replies = await n.link.batch(Promise.all(sends));
+    this.stats.batches++;
+    const store = this.#o.store;
+    const me = this.instanceId;
+    let r = 0;
+    for (const hash of hashes) {
+      let parts = n.parts.get(hash);
+      for (const id of others) {
+        const blob = replies[r++] as Uint8Array | null;
+        // A blob left by an earlier run of that instance (it restarted) is not its peers any more.
+        if (blob !== null && blobRun(blob) === n.remotes.get(id)!.run) {
+          if (parts === undefined) n.parts.set(hash, (parts = new Map()));
+          parts.set(id, blob);
+        } else parts?.delete(id);
+      }
+      if (parts !== undefined && parts.size === 0) {
+        n.parts.delete(hash);
+        parts = undefined;
+      }
+      const counts = (replies[r++] ?? {}) as Record<string, string>;
+      let downloaded = 0;
+      for (const [id, v] of Object.entries(counts)) if (id !== me) downloaded += Number(v) || 0;
+      const merged = parts === undefined ? null : mergeBlobs(parts.values());
+      let id = store.idOf(hash);
+      if (id < 0) {
+        if (merged === null && downloaded === 0) continue;
+        id = store.adoptBytes(bytesOf(hash), 0);
+        if (id < 0) continue;
+      }
+      this.view.setRemote(id, merged, downloaded);
+    }
+  }
+
+  #send(c: RedisClient, cmd: string, args: (string | Uint8Array)[]): Promise<unknown> {
+    this.stats.commands++;
+    // (send takes byte arrays at runtime, though its type says strings: binary keys and values go as is)
+    return c.send(cmd, args as string[]);
+  }
+
+  #count<T>(p: Promise<T>): Promise<T> {
+    this.stats.commands++;
+    return p;
+  }
+}
+
+/** The node is down (already logged once by its link). */
+class NodeDown extends Error {
+  constructor() {
+    super("engine node down");
+  }
+}
