@@ -188,7 +188,7 @@ async function startComponents(
     ws,
     udpPort: () => udp?.port ?? null,
     sweep: sweeper.stats,
-    ops: { lag, stateFile: state, tls: () => certificates?.current ?? null },
+    ops: { lag, stateFile: state, tls: () => certificates?.current ?? null, cluster },
     faults,
     now: nowSeconds,
   });
@@ -296,7 +296,7 @@ async function startComponents(
   // Last, so that its /healthz only answers once everything it checks has started.
   let adminListener: HttpListener | null = null;
   if (config.adminListen !== null) {
-    const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state });
+    const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state, cluster });
     const shutdown =
       admin === null
         ? undefined

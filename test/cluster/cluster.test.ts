@@ -97,4 +97,25 @@ describe.skipIf(REDIS_SERVER === null)("cluster mode, two instances, one engine"
     });
     expect(both[0]).toEqual({ complete: 2, incomplete: 0, downloaded: 2 });
   });
+
+  test("/api/stats and /metrics show cluster-wide totals and each instance", async () => {
+    const hash = sha1("cluster-stats");
+    await announce(a, hash, 1005, 0);
+    await announce(b, hash, 2005, 10);
+    const stats = await waitFor("both instances in B's stats", 5000, async () => {
+      const s = (await (await fetch(`http://127.0.0.1:${b.httpPort}/api/stats`)).json()) as {
+        peers: number;
+        cluster: { instances: number; instance: string; others: { instance: string; peers: number }[]; peers: number };
+      };
+      return s.cluster.others.length === 1 && s.cluster.peers === s.peers + s.cluster.others[0].peers ? s : undefined;
+    });
+    expect(stats.cluster.instance).toBe("b");
+    expect(stats.cluster.instances).toBe(2);
+    expect(stats.cluster.others[0].instance).toBe("a");
+    const text = await (await fetch(`http://127.0.0.1:${b.httpPort}/metrics`)).text();
+    expect(text).toContain(`buntracker_cluster_engine_up{engine="${redis.url}"} 1`);
+    expect(text).toContain("buntracker_cluster_instances 2");
+    expect(text).toMatch(/^buntracker_cluster_commands_total [1-9]\d*$/m);
+    expect(text).toMatch(/^buntracker_cluster_sync_lag_seconds 0(\.\d+)?$/m);
+  });
 });

@@ -129,6 +129,10 @@ export class ClusterSync {
     this.#nodes = o.engines.map((l) => new Node(l));
   }
 
+  get syncMs(): number {
+    return this.#o.syncMs;
+  }
+
   get engines(): readonly EngineLink[] {
     return this.#o.engines;
   }
@@ -150,9 +154,23 @@ export class ClusterSync {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#running;
-    // A last publication, so the others see the final state (and our completions are in).
+    // A last publication (our completions are in), then the heartbeat goes: the others drop our peers at
+    // their next sync instead of after its expiry.
     await this.#sync().catch(() => {});
-    for (const n of this.#nodes) n.link.close();
+    const p = this.#p;
+    await Promise.all(
+      this.#nodes.map(async (n) => {
+        const c = n.link.up ? await n.link.client() : null;
+        if (c !== null) {
+          const bye = [
+            this.#send(c.client, "DEL", [`${p}:i:${this.instanceId}`]),
+            this.#send(c.client, "SREM", [`${p}:n`, this.instanceId]),
+          ];
+          await n.link.batch(Promise.all(bye)).catch(() => {});
+        }
+        n.link.close();
+      }),
+    );
   }
 
   /** One sync (the timer calls it; tests may too). A sync still running makes this one wait for it instead. */

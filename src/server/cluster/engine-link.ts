@@ -7,7 +7,8 @@ import { RedisClient } from "bun";
 import { errorText, type Logger } from "../logger.ts";
 
 const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 10_000;
+/** Reconnection attempts back off up to this many sync periods (at least 1 s, at most 10 s) apart. */
+const BACKOFF_MAX_PERIODS = 5;
 
 export class EngineLink {
   /** The URL without credentials, for logs and metrics. */
@@ -15,6 +16,7 @@ export class EngineLink {
   readonly #url: string;
   readonly #log: Logger;
   readonly #timeoutMs: number;
+  readonly #backoffMaxMs: number;
   #client: RedisClient | null = null;
   #up = false;
   /** Whether the link has been down since start or since it was last up (logged once per outage). */
@@ -26,11 +28,12 @@ export class EngineLink {
   /** Connections made (the first and every reconnection). */
   connects = 0;
 
-  constructor(url: string, name: string, log: Logger, timeoutMs: number) {
+  constructor(url: string, name: string, log: Logger, timeoutMs: number, syncMs: number) {
     this.#url = url;
     this.name = name;
     this.#log = log;
     this.#timeoutMs = timeoutMs;
+    this.#backoffMaxMs = Math.min(10_000, Math.max(1000, BACKOFF_MAX_PERIODS * syncMs));
   }
 
   get up(): boolean {
@@ -109,7 +112,7 @@ export class EngineLink {
     } catch {
       // already closed
     }
-    this.#backoffMs = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.#backoffMs * 2));
+    this.#backoffMs = Math.min(this.#backoffMaxMs, Math.max(BACKOFF_MIN_MS, this.#backoffMs * 2));
     this.#nextAttemptAt = performance.now() + this.#backoffMs;
     if (!this.#downLogged) {
       this.#downLogged = true;

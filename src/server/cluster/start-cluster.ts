@@ -25,7 +25,9 @@ export async function startCluster(
   now: () => number,
 ): Promise<ClusterSync> {
   const urls = config.redis!;
-  const engines = urls.map((u) => new EngineLink(u, redactUrl(u), log, engineTimeoutMs(config.clusterSyncMs)));
+  const engines = urls.map(
+    (u) => new EngineLink(u, redactUrl(u), log, engineTimeoutMs(config.clusterSyncMs), config.clusterSyncMs),
+  );
   const sync = new ClusterSync({
     store,
     engines,
