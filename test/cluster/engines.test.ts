@@ -12,6 +12,13 @@ import { NO_REDIS_MESSAGE, REDIS_SERVER, RedisServer } from "../helpers/redis-se
 const SYNC_MS = 100;
 const PASSWORD = "s3cret-Pa55word";
 const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
+/** The ACL of docs/cluster.md ("Engine settings"). */
+const MINIMAL_ACL = [
+  "~bt:*",
+  "resetchannels",
+  "-@all",
+  ...["set", "get", "del", "hset", "hgetall", "sadd", "srem", "smembers"].map((c) => `+${c}`),
+];
 if (REDIS_SERVER === null) console.warn(NO_REDIS_MESSAGE);
 
 async function announce(t: TestTracker, hash: Uint8Array, port: number, left: number) {
@@ -19,7 +26,7 @@ async function announce(t: TestTracker, hash: Uint8Array, port: number, left: nu
   return compactPeers((await getBencode(`http://127.0.0.1:${t.httpPort}/announce?${q}`)).body.peers, 6);
 }
 
-describe.skipIf(REDIS_SERVER === null)("cluster mode over two engines with passwords", () => {
+describe.skipIf(REDIS_SERVER === null)("cluster mode over two engines with passwords, one with the minimal ACL", () => {
   let e1: RedisServer;
   let e2: RedisServer;
   let a: TestTracker;
@@ -28,8 +35,17 @@ describe.skipIf(REDIS_SERVER === null)("cluster mode over two engines with passw
 
   beforeAll(async () => {
     e1 = await RedisServer.start(["--requirepass", PASSWORD]);
-    e2 = await RedisServer.start(["--requirepass", PASSWORD]);
-    urls = `redis://:${PASSWORD}@127.0.0.1:${e1.port},redis://default:${PASSWORD}@127.0.0.1:${e2.port}/0`;
+    // The second one lets the trackers in as a user with only the commands docs/cluster.md lists.
+    e2 = await RedisServer.start([
+      "--requirepass",
+      PASSWORD,
+      "--user",
+      "tracker",
+      "on",
+      `>${PASSWORD}`,
+      ...MINIMAL_ACL,
+    ]);
+    urls = `redis://:${PASSWORD}@127.0.0.1:${e1.port},redis://tracker:${PASSWORD}@127.0.0.1:${e2.port}/0`;
     const args = (id: string) => ["--redis", urls, "--cluster-sync-ms", String(SYNC_MS), "--cluster-instance-id", id];
     a = await startTestTracker(args("a"));
     b = await startTestTracker(args("b"));
