@@ -127,9 +127,12 @@ export function encodeBlob(src: PeerSource, id: number, run: number, now: number
  * The remote view of one torrent: the parts of every other instance in one blob (run 0), counts summed,
  * a peer published by two instances (it moved between them) kept once. null when there is nothing.
  */
-export function mergeBlobs(parts: Iterable<Uint8Array>): Uint8Array | null {
+export function mergeBlobs(parts: Uint8Array[]): Uint8Array | null {
   const ranges = new BlobRanges();
-  const seen = new Set<string>();
+  // One part (two instances): it is the view as it is.
+  if (parts.length === 1)
+    return ranges.read(parts[0]) && blobSeeders(parts[0]) + blobLeechers(parts[0]) > 0 ? parts[0] : null;
+  const seen = new Set<number | string>();
   const chunks: Uint8Array[][] = [[], [], [], []]; // 4L, 4S, 6L, 6S
   let seeders = 0;
   let leechers = 0;
@@ -149,7 +152,11 @@ export function mergeBlobs(parts: Iterable<Uint8Array>): Uint8Array | null {
       const [at, n, size] = spans[k];
       for (let i = 0; i < n; i++) {
         const r = p.subarray(at + i * size, at + (i + 1) * size);
-        const key = String.fromCharCode(...r);
+        // IPv4 address and port fit a number exactly; IPv6 ones go as text.
+        const key =
+          size === 6
+            ? r[0] * 2 ** 40 + r[1] * 2 ** 32 + (((r[2] << 24) | (r[3] << 16) | (r[4] << 8) | r[5]) >>> 0)
+            : String.fromCharCode(...r);
         if (seen.has(key)) continue;
         seen.add(key);
         chunks[k].push(r);

@@ -27,6 +27,11 @@ import type { EngineLink } from "./engine-link.ts";
 const HASH = 20;
 /** A reader more than this many syncs behind an instance reads all its torrents again. */
 const MAX_CHANGE_GAP = 50;
+/**
+ * Commands per pipelined batch: a big publication (everything, after a reconnection) goes in several, each
+ * within the engine timeout, and the event loop runs between them.
+ */
+const BATCH_COMMANDS = 4000;
 
 export interface ClusterSyncOptions {
   store: Store;
@@ -66,6 +71,16 @@ function key(...parts: (string | Uint8Array)[]): Uint8Array {
   const out = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
   let o = 0;
   for (const b of bytes) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of parts) {
     out.set(b, o);
     o += b.length;
   }
@@ -215,7 +230,7 @@ export class ClusterSync {
               const at = view.wantSlot();
               if (at >= 0) view.wantBytes.set(bytesOf(hash), at);
             }
-            view.putBackGone(key(...gone[i].map(bytesOf)));
+            view.putBackGone(concat(gone[i].map(bytesOf)));
             if (!(err instanceof NodeDown)) this.#o.faults.caught("cluster sync", err);
             return false;
           },
@@ -298,9 +313,10 @@ export class ClusterSync {
       sends.push(this.#send(c, "HSET", [key(this.#p, ":d:", b), this.instanceId, String(total)]));
       sends.push(this.#send(c, "HSET", [`${this.#p}:o:${this.instanceId}`, hexOf(hash), String(total)]));
     }
-    if (sends.length === 0) return;
-    await n.link.batch(Promise.all(sends));
-    this.stats.batches++;
+    for (let i = 0; i < sends.length; i += BATCH_COMMANDS) {
+      await n.link.batch(Promise.all(sends.slice(i, i + BATCH_COMMANDS)));
+      this.stats.batches++;
+    }
   }
 
   /** Writes our blobs and completion totals of the torrents in `ids`, deletes those `gone`, then the heartbeat. */
@@ -311,13 +327,20 @@ export class ClusterSync {
     const p = this.#p;
     const me = this.instanceId;
     const blobTtl = String(2 * o.peerTimeoutS * 1000);
-    const sends: Promise<unknown>[] = [];
+    let sends: Promise<unknown>[] = [];
     const changed: Uint8Array[] = [];
     const totals: [string, number][] = [];
+    const flush = async () => {
+      await n.link.batch(Promise.all(sends));
+      this.stats.batches++;
+      sends = [];
+    };
     // An engine that lost its data (restarted without persistence, flushed) no longer has this marker.
     const marker = this.#send(c, "SET", [`${p}:e`, "1", "NX"]);
     sends.push(marker);
     for (const id of ids) {
+      if (sends.length >= BATCH_COMMANDS) await flush();
+      if (!store.holds(id)) continue; // forgotten meanwhile: its hash is in the next sync's "gone"
       const h = new Uint8Array(HASH);
       store.copyInfoHash(id, h, 0);
       const hash = latin1(h);
@@ -347,7 +370,7 @@ export class ClusterSync {
     }
     const seq = changed.length > 0 ? n.seq + 1 : n.seq;
     const changeTtl = String(Math.max(60_000, MAX_CHANGE_GAP * o.syncMs));
-    if (changed.length > 0) sends.push(this.#send(c, "SET", [`${p}:c:${me}:${seq}`, key(...changed), "PX", changeTtl]));
+    if (changed.length > 0) sends.push(this.#send(c, "SET", [`${p}:c:${me}:${seq}`, concat(changed), "PX", changeTtl]));
     const figures = {
       torrents: store.torrents,
       peers: store.peers,
@@ -359,8 +382,7 @@ export class ClusterSync {
     const beat = `${this.#run} ${seq} ${JSON.stringify(figures)}`;
     sends.push(this.#send(c, "SET", [`${p}:i:${me}`, beat, "PX", String(heartbeatTtlMs(o.syncMs))]));
     sends.push(this.#send(c, "SADD", [`${p}:n`, me]));
-    await n.link.batch(Promise.all(sends));
-    this.stats.batches++;
+    await flush();
     n.seq = seq;
     for (const [hash, total] of totals) this.#acked.set(hash, total);
     if ((await marker) === "OK" && n.seq > 1) {
@@ -434,22 +456,19 @@ export class ClusterSync {
       for (const [hash, parts] of n.parts) if (parts.delete(id)) refresh.add(hash);
     }
     if (deadIds.length > 0) void this.#send(c, "SREM", [`${p}:n`, ...deadIds]).catch(() => {});
-    if (refresh.size > 0)
-      await this.#fetch(
-        n,
-        c,
-        [...refresh].filter((hash) => this.#held(hash, wanted)),
-      );
-  }
-
-  /** Whether the remote view of `hash` matters here: the store holds it, or someone asked for it. */
-  #held(hash: string, wanted: string[]): boolean {
-    return this.#o.store.idOf(hash) >= 0 || wanted.includes(hash);
+    // Only what matters here: torrents the store holds, and those someone asked for.
+    const asked = new Set(wanted);
+    const held = [...refresh].filter((hash) => asked.has(hash) || store.idOf(hash) >= 0);
+    if (held.length > 0) await this.#fetch(n, c, held);
   }
 
   /** Fetches the live instances' blobs and the completion counts of `hashes` into the remote view. */
-  async #fetch(n: Node, c: RedisClient, hashes: string[]): Promise<void> {
-    if (hashes.length === 0) return;
+  async #fetch(n: Node, c: RedisClient, all: string[]): Promise<void> {
+    const step = Math.max(1, Math.floor(BATCH_COMMANDS / (n.remotes.size + 1)));
+    for (let i = 0; i < all.length; i += step) await this.#fetchSome(n, c, all.slice(i, i + step));
+  }
+
+  async #fetchSome(n: Node, c: RedisClient, hashes: string[]): Promise<void> {
     const p = this.#p;
     const others = [...n.remotes.keys()];
     const sends: Promise<unknown>[] = [];
@@ -480,7 +499,7 @@ export class ClusterSync {
       const counts = (replies[r++] ?? {}) as Record<string, string>;
       let downloaded = 0;
       for (const [id, v] of Object.entries(counts)) if (id !== me) downloaded += Number(v) || 0;
-      const merged = parts === undefined ? null : mergeBlobs(parts.values());
+      const merged = parts === undefined ? null : mergeBlobs([...parts.values()]);
       let id = store.idOf(hash);
       if (id < 0) {
         if (merged === null && downloaded === 0) continue;
