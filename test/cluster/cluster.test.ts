@@ -1,6 +1,8 @@
 // Cluster mode end to end: two trackers in this process share their swarms through a real redis-server.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { waitFor } from "../helpers/clients.ts";
 import { announceQuery, compactPeers, getBencode, sha1 } from "../helpers/http-client.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
@@ -117,5 +119,21 @@ describe.skipIf(REDIS_SERVER === null)("cluster mode, two instances, one engine"
     expect(text).toContain("buntracker_cluster_instances 2");
     expect(text).toMatch(/^buntracker_cluster_commands_total [1-9]\d*$/m);
     expect(text).toMatch(/^buntracker_cluster_sync_lag_seconds 0(\.\d+)?$/m);
+  });
+
+  test("docs/cluster.md lists exactly the cluster metrics /metrics serves, with their types", async () => {
+    const served = new Map(
+      [
+        ...(await (await fetch(`http://127.0.0.1:${a.httpPort}/metrics`)).text()).matchAll(
+          /^# TYPE (buntracker_cluster_\S+) (\S+)$/gm,
+        ),
+      ].map((m) => [m[1], m[2]]),
+    );
+    const doc = await readFile(join(import.meta.dir, "..", "..", "docs", "cluster.md"), "utf8");
+    const rows = new Map(
+      [...doc.matchAll(/^\| `(buntracker_cluster_[a-z_]+)` \| (\w+) \|/gm)].map((m) => [m[1], m[2]]),
+    );
+    expect(served.size).toBeGreaterThan(10);
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(served));
   });
 });
