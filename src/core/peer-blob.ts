@@ -9,8 +9,6 @@
 //   28 IPv4 leechers (6 bytes each), IPv4 seeders, IPv6 leechers (18 bytes each), IPv6 seeders
 // Leechers before seeders, as in the store's lists, so "leechers only" (for a seeder) is one range.
 
-import { PeerRecord } from "./peer-lists.ts";
-
 export const BLOB_HEADER = 28;
 /** Records per address family an instance publishes for one torrent; the counts stay exact. */
 export const MAX_BLOB_PEERS = 1000;
@@ -69,58 +67,42 @@ export interface PeerSource {
   peerCount(id: number, ipLen: 4 | 16): number;
   /** Of those, the leechers: records 0..leecherCount-1 (the seeders follow). */
   leecherCount(id: number, ipLen: 4 | 16): number;
-  readPeer(id: number, ipLen: 4 | 16, r: number, now: number, out: PeerRecord): void;
+  /** The compact form of k of the n records from `from`, evenly spread, into out[at..]; the offset after. */
+  copyPeers(id: number, ipLen: 4 | 16, from: number, n: number, k: number, out: Uint8Array, at: number): number;
 }
-
-const rec = new PeerRecord();
 
 /**
  * Torrent `id`'s IPv4 and IPv6 peers in `src` as a blob stamped with `run`. Counts are exact; at most
  * MAX_BLOB_PEERS records per family go in, seeders and leechers in proportion (a reply needs a sample, not
  * the swarm).
  */
-export function encodeBlob(src: PeerSource, id: number, run: number, now: number): Uint8Array {
-  const picks: [number, number, number, number][] = []; // per family: leechers, seeders, kL, kS
-  let bytes = BLOB_HEADER;
-  let seeders = 0;
-  let leechers = 0;
-  for (const ipLen of [4, 16] as const) {
-    const n = src.peerCount(id, ipLen);
-    const nL = src.leecherCount(id, ipLen);
-    const nS = n - nL;
-    seeders += nS;
-    leechers += nL;
-    const half = MAX_BLOB_PEERS >>> 1;
-    const kS = Math.min(nS, Math.max(half, MAX_BLOB_PEERS - nL));
-    const kL = Math.min(nL, MAX_BLOB_PEERS - kS);
-    picks.push([nL, nS, kL, kS]);
-    bytes += (kL + kS) * (ipLen + 2);
-  }
-  const b = new Uint8Array(bytes);
+export function encodeBlob(src: PeerSource, id: number, run: number): Uint8Array {
+  const n4 = src.peerCount(id, 4);
+  const n6 = src.peerCount(id, 16);
+  const n4L = src.leecherCount(id, 4);
+  const n6L = src.leecherCount(id, 16);
+  const [k4L, k4S] = picks(n4L, n4 - n4L);
+  const [k6L, k6S] = picks(n6L, n6 - n6L);
+  const b = new Uint8Array(BLOB_HEADER + (k4L + k4S) * 6 + (k6L + k6S) * 18);
   putU32(b, RUN, run);
-  putU32(b, SEEDERS, seeders);
-  putU32(b, LEECHERS, leechers);
+  putU32(b, SEEDERS, n4 - n4L + n6 - n6L);
+  putU32(b, LEECHERS, n4L + n6L);
+  putU32(b, N4L, k4L);
+  putU32(b, N4S, k4S);
+  putU32(b, N6L, k6L);
+  putU32(b, N6S, k6S);
   let o = BLOB_HEADER;
-  for (let f = 0; f < 2; f++) {
-    const ipLen = f === 0 ? 4 : 16;
-    const [nL, , kL, kS] = picks[f];
-    putU32(b, f === 0 ? N4L : N6L, kL);
-    putU32(b, f === 0 ? N4S : N6S, kS);
-    // An even spread over each range (records are in no meaningful order).
-    for (const [from, n, k] of [
-      [0, nL, kL],
-      [nL, picks[f][1], kS],
-    ]) {
-      for (let i = 0; i < k; i++) {
-        src.readPeer(id, ipLen, from + Math.floor((i * n) / k), now, rec);
-        b.set(rec.ip.subarray(0, ipLen), o);
-        b[o + ipLen] = rec.port >>> 8;
-        b[o + ipLen + 1] = rec.port & 0xff;
-        o += ipLen + 2;
-      }
-    }
-  }
+  o = src.copyPeers(id, 4, 0, n4L, k4L, b, o);
+  o = src.copyPeers(id, 4, n4L, n4 - n4L, k4S, b, o);
+  o = src.copyPeers(id, 16, 0, n6L, k6L, b, o);
+  src.copyPeers(id, 16, n6L, n6 - n6L, k6S, b, o);
   return b;
+}
+
+/** Records of leechers and seeders to publish of nL and nS. */
+function picks(nL: number, nS: number): [number, number] {
+  const kS = Math.min(nS, Math.max(MAX_BLOB_PEERS >>> 1, MAX_BLOB_PEERS - nL));
+  return [Math.min(nL, MAX_BLOB_PEERS - kS), kS];
 }
 
 /**

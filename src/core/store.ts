@@ -580,6 +580,24 @@ export class Store {
   }
 
   /**
+   * The compact form (address, port) of `k` of the `n` IPv4 or IPv6 peers of torrent `id` from record `from`
+   * on, evenly spread, into out[at..]; returns the offset after them. (Cluster mode publishes these.)
+   */
+  copyPeers(id: number, ipLen: 4 | 16, from: number, n: number, k: number, out: Uint8Array, at: number): number {
+    const lists = ipLen === 4 ? this.#v4 : this.#v6;
+    if (k === 0) return at;
+    const d = lists.dataOf(id);
+    const base = lists.offsetOf(id, from);
+    const size = lists.compactLen;
+    const stride = lists.stride;
+    for (let i = 0; i < k; i++, at += size) {
+      const o = base + (k === n ? i : Math.floor((i * n) / k)) * stride;
+      for (let j = 0; j < size; j++) out[at + j] = d[o + j];
+    }
+    return at;
+  }
+
+  /**
    * The r-th IPv4 or IPv6 peer of torrent `id` into `out` (for a snapshot), its last announce in unix seconds
    * at `now`. The order is the store's and changes with it: read a torrent's peers without announcing between.
    */

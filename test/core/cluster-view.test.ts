@@ -36,7 +36,7 @@ const newStore = () => new Store({ peerTimeoutS: 600, random: xoshiro128(new Uin
 function remoteBlob(peers: [number[], number, boolean][], run = 7): Uint8Array {
   const other = newStore();
   for (const [ip, port, seeder] of peers) announce(other, ip, port, seeder ? 0 : 10);
-  return encodeBlob(other, other.idOf(HASH), run, 1000);
+  return encodeBlob(other, other.idOf(HASH), run);
 }
 
 beforeEach(() => {

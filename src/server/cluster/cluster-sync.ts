@@ -66,14 +66,12 @@ export function heartbeatTtlMs(syncMs: number): number {
 
 const enc = new TextEncoder();
 
-function key(...parts: (string | Uint8Array)[]): Uint8Array {
-  const bytes = parts.map((p) => (typeof p === "string" ? enc.encode(p) : p));
-  const out = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
-  let o = 0;
-  for (const b of bytes) {
-    out.set(b, o);
-    o += b.length;
-  }
+/** head + info hash h + tail, as one binary key. */
+function key(head: Uint8Array, h: Uint8Array, tail?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.length + HASH + (tail?.length ?? 0));
+  out.set(head, 0);
+  out.set(h, head.length);
+  if (tail !== undefined) out.set(tail, head.length + HASH);
   return out;
 }
 
@@ -87,9 +85,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const latin1 = (b: Uint8Array, o = 0) => String.fromCharCode(...b.subarray(o, o + HASH));
-const hexOf = (h: string) => Array.from(h, (c) => c.charCodeAt(0).toString(16).padStart(2, "0")).join("");
-const bytesOf = (h: string) => Uint8Array.from(h, (c) => c.charCodeAt(0));
+// Info hashes as the store's latin1 strings, as bytes and as hex (Buffer's native conversions: a sync may
+// convert a few hundred thousand).
+// (never through `.buffer`: on a small typed array that getter is slow)
+const latin1 = (b: Uint8Array, o = 0): string => Buffer.prototype.toString.call(b, "latin1", o, o + HASH);
+const hexOf = (h: string) => Buffer.from(h, "latin1").toString("hex");
+const bytesOf = (h: string): Uint8Array => Buffer.from(h, "latin1");
 
 interface Remote {
   run: number;
@@ -135,11 +136,17 @@ export class ClusterSync {
   #timer: ReturnType<typeof setInterval> | undefined;
   #running: Promise<void> | null = null;
   readonly #p: string;
+  /** Key parts: "P:p:", "P:d:", and ":I" per instance id. */
+  readonly #blobHead: Uint8Array;
+  readonly #countsHead: Uint8Array;
+  readonly #tails = new Map<string, Uint8Array>();
 
   constructor(o: ClusterSyncOptions) {
     this.#o = o;
     this.instanceId = o.instanceId;
     this.#p = o.prefix;
+    this.#blobHead = enc.encode(`${o.prefix}:p:`);
+    this.#countsHead = enc.encode(`${o.prefix}:d:`);
     this.view = new ClusterView(Math.max(1, Math.floor(o.peerTimeoutS / 2)));
     this.#nodes = o.engines.map((l) => new Node(l));
   }
@@ -306,17 +313,23 @@ export class ClusterSync {
 
   /** Writes every completion total of ours on node `index` again (the engine may have lost them). */
   async #writeAllTotals(n: Node, c: RedisClient, index: number): Promise<void> {
-    const sends: Promise<unknown>[] = [];
+    let sends: Promise<unknown>[] = [];
+    let own: string[] = [];
+    const flush = async () => {
+      if (own.length > 0) sends.push(this.#send(c, "HSET", [`${this.#p}:o:${this.instanceId}`, ...own]));
+      await n.link.batch(Promise.all(sends));
+      this.stats.batches++;
+      sends = [];
+      own = [];
+    };
     for (const [hash, total] of this.#acked) {
       const b = bytesOf(hash);
       if (this.#nodeOf(b, 0, this.#nodes.length) !== index) continue;
-      sends.push(this.#send(c, "HSET", [key(this.#p, ":d:", b), this.instanceId, String(total)]));
-      sends.push(this.#send(c, "HSET", [`${this.#p}:o:${this.instanceId}`, hexOf(hash), String(total)]));
+      sends.push(this.#send(c, "HSET", [key(this.#countsHead, b), this.instanceId, String(total)]));
+      own.push(hexOf(hash), String(total));
+      if (sends.length >= BATCH_COMMANDS) await flush();
     }
-    for (let i = 0; i < sends.length; i += BATCH_COMMANDS) {
-      await n.link.batch(Promise.all(sends.slice(i, i + BATCH_COMMANDS)));
-      this.stats.batches++;
-    }
+    if (sends.length > 0) await flush();
   }
 
   /** Writes our blobs and completion totals of the torrents in `ids`, deletes those `gone`, then the heartbeat. */
@@ -330,7 +343,11 @@ export class ClusterSync {
     let sends: Promise<unknown>[] = [];
     const changed: Uint8Array[] = [];
     const totals: [string, number][] = [];
+    // Our totals go to P:o:I in one command per batch.
+    let own: string[] = [];
     const flush = async () => {
+      if (own.length > 0) sends.push(this.#send(c, "HSET", [`${p}:o:${me}`, ...own]));
+      own = [];
       await n.link.batch(Promise.all(sends));
       this.stats.batches++;
       sends = [];
@@ -343,29 +360,31 @@ export class ClusterSync {
       if (!store.holds(id)) continue; // forgotten meanwhile: its hash is in the next sync's "gone"
       const h = new Uint8Array(HASH);
       store.copyInfoHash(id, h, 0);
-      const hash = latin1(h);
-      const blobKey = key(p, ":p:", h, `:${me}`);
+      const blobKey = key(this.#blobHead, h, this.#tail(me));
       if (store.peerCount(id, 4) + store.peerCount(id, 16) > 0) {
-        sends.push(this.#send(c, "SET", [blobKey, encodeBlob(store, id, this.#run, now), "PX", blobTtl]));
+        sends.push(this.#send(c, "SET", [blobKey, encodeBlob(store, id, this.#run), "PX", blobTtl]));
       } else sends.push(this.#send(c, "DEL", [blobKey]));
-      // Our own total never goes back: a torrent forgotten here and back again gets its old total added.
-      const acked = this.#acked.get(hash) ?? 0;
       let total = store.downloadedOf(id);
-      if (total < acked) {
-        store.addDownloaded(id, acked);
-        total += acked;
-      }
-      if (total !== acked) {
-        sends.push(this.#send(c, "HSET", [key(p, ":d:", h), me, String(total)]));
-        sends.push(this.#send(c, "HSET", [`${p}:o:${me}`, hexOf(hash), String(total)]));
-        totals.push([hash, total]);
+      if (total > 0 || this.#acked.size > 0) {
+        // Our own total never goes back: a torrent forgotten here and back again gets its old total added.
+        const hash = latin1(h);
+        const acked = this.#acked.get(hash) ?? 0;
+        if (total < acked) {
+          store.addDownloaded(id, acked);
+          total += acked;
+        }
+        if (total !== acked) {
+          sends.push(this.#send(c, "HSET", [key(this.#countsHead, h), me, String(total)]));
+          own.push(Buffer.prototype.toString.call(h, "hex", 0, HASH), String(total));
+          totals.push([hash, total]);
+        }
       }
       this.view.published(id, now);
       changed.push(h);
     }
     for (const hash of gone) {
       const h = bytesOf(hash);
-      sends.push(this.#send(c, "DEL", [key(p, ":p:", h, `:${me}`)]));
+      sends.push(this.#send(c, "DEL", [key(this.#blobHead, h, this.#tail(me))]));
       changed.push(h);
     }
     const seq = changed.length > 0 ? n.seq + 1 : n.seq;
@@ -469,13 +488,12 @@ export class ClusterSync {
   }
 
   async #fetchSome(n: Node, c: RedisClient, hashes: string[]): Promise<void> {
-    const p = this.#p;
     const others = [...n.remotes.keys()];
     const sends: Promise<unknown>[] = [];
     for (const hash of hashes) {
       const h = bytesOf(hash);
-      for (const id of others) sends.push(this.#count(c.getBuffer(key(p, ":p:", h, `:${id}`))));
-      sends.push(this.#send(c, "HGETALL", [key(p, ":d:", h)]));
+      for (const id of others) sends.push(this.#count(c.getBuffer(key(this.#blobHead, h, this.#tail(id)))));
+      sends.push(this.#send(c, "HGETALL", [key(this.#countsHead, h)]));
     }
     const replies = await n.link.batch(Promise.all(sends));
     this.stats.batches++;
@@ -508,6 +526,12 @@ export class ClusterSync {
       }
       this.view.setRemote(id, merged, downloaded);
     }
+  }
+
+  #tail(id: string): Uint8Array {
+    let t = this.#tails.get(id);
+    if (t === undefined) this.#tails.set(id, (t = enc.encode(`:${id}`)));
+    return t;
   }
 
   #send(c: RedisClient, cmd: string, args: (string | Uint8Array)[]): Promise<unknown> {
