@@ -2,6 +2,7 @@
 // back empty, an instance killed, and completion counts across failed syncs.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import { RedisClient } from "bun";
 import { heartbeatTtlMs } from "../../src/server/cluster/cluster-sync.ts";
 import { waitFor } from "../helpers/clients.ts";
 import { announceQuery, compactPeers, getBencode, pct, sha1 } from "../helpers/http-client.ts";
@@ -117,8 +118,37 @@ describe.skipIf(REDIS_SERVER === null)("cluster faults", () => {
     });
     expect(seen.complete).toBe(1);
     expect(seen.incomplete).toBe(21);
+    // An engine failure is expected: never reported as an unexpected error (a bug).
+    for (const t of [a, b]) expect(lines(t, "unexpected error")).toBe(0);
     // Within the reconnection backoff (at most 5 sync periods here: 1 s) plus two sync periods.
     expect(performance.now() - t1).toBeLessThan(1000 + 2 * SYNC_MS + 1000);
+  });
+
+  test("an engine that stops answering: batches time out, the tracker keeps answering, then catches up", async () => {
+    const redis = await engine();
+    const a = await tracker(redis, "a");
+    const b = await tracker(redis, "b");
+    const hash = sha1("faults-stall");
+    await announce(b.httpPort, hash, 2001, 10);
+    await announce(a.httpPort, hash, 1001, 0);
+    await waitFor("A's seeder at B", 5000, async () => (await announce(b.httpPort, hash, 2001, 10)).complete === 1);
+    // The engine holds every client's commands for 2.5 s (longer than the 1 s batch timeout at this period).
+    const admin = new RedisClient(redis.url);
+    await admin.send("CLIENT", ["PAUSE", "2500", "ALL"]);
+    const t0 = performance.now();
+    await announce(a.httpPort, hash, 1002, 10);
+    expect(performance.now() - t0).toBeLessThan(500);
+    await waitFor("A's timeout logged", 5000, () => lines(a, "cluster: engine unreachable") === 1);
+    await waitFor(
+      "A's new leecher at B",
+      10_000,
+      async () => (await announce(b.httpPort, hash, 2001, 10)).incomplete === 2,
+    );
+    admin.close();
+    for (const t of [a, b]) {
+      expect(lines(t, "cluster: engine unreachable")).toBe(1);
+      expect(lines(t, "unexpected error")).toBe(0); // an engine failure is not a bug
+    }
   });
 
   test("an instance killed: its peers leave the others' replies within the heartbeat's expiry", async () => {

@@ -22,7 +22,7 @@ import { blobRun, encodeBlob, mergeBlobs } from "../../core/peer-blob.ts";
 import type { Store } from "../../core/store.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../logger.ts";
-import type { EngineLink } from "./engine-link.ts";
+import { EngineDown, type EngineLink } from "./engine-link.ts";
 
 const HASH = 20;
 /** A reader more than this many syncs behind an instance reads all its torrents again. */
@@ -238,7 +238,7 @@ export class ClusterSync {
               if (at >= 0) view.wantBytes.set(bytesOf(hash), at);
             }
             view.putBackGone(concat(gone[i].map(bytesOf)));
-            if (!(err instanceof NodeDown)) this.#o.faults.caught("cluster sync", err);
+            if (!(err instanceof EngineDown)) this.#o.faults.caught("cluster sync", err);
             return false;
           },
         ),
@@ -255,7 +255,7 @@ export class ClusterSync {
 
   async #syncNode(n: Node, index: number, ids: number[], wanted: string[], gone: string[]): Promise<void> {
     const got = await n.link.client();
-    if (got === null) throw new NodeDown();
+    if (got === null) throw new EngineDown();
     const c = got.client;
     if (got.fresh) {
       n.republish = true;
@@ -543,12 +543,5 @@ export class ClusterSync {
   #count<T>(p: Promise<T>): Promise<T> {
     this.stats.commands++;
     return p;
-  }
-}
-
-/** The node is down (already logged once by its link). */
-class NodeDown extends Error {
-  constructor() {
-    super("engine node down");
   }
 }

@@ -10,6 +10,13 @@ const BACKOFF_MIN_MS = 250;
 /** Reconnection attempts back off up to this many sync periods (at least 1 s, at most 10 s) apart. */
 const BACKOFF_MAX_PERIODS = 5;
 
+/** An engine failure (the link is down, a batch failed or timed out): expected, logged once per outage. */
+export class EngineDown extends Error {
+  constructor(cause?: unknown) {
+    super(cause === undefined ? "engine node down" : errorText(cause), { cause });
+  }
+}
+
 export class EngineLink {
   /** The URL without credentials, for logs and metrics. */
   readonly name: string;
@@ -72,13 +79,13 @@ export class EngineLink {
     return { client, fresh: true };
   }
 
-  /** Runs one batch of commands (issued together: Bun pipelines them) within the timeout. */
+  /** Runs one batch of commands (issued together: Bun pipelines them) within the timeout; EngineDown if not. */
   async batch<T>(work: Promise<T>): Promise<T> {
     try {
       return await this.#bounded(work);
     } catch (err) {
       this.#down(err);
-      throw err;
+      throw new EngineDown(err);
     }
   }
 
