@@ -225,7 +225,12 @@ export class ClusterSync {
     const w = view.takeWanted();
     for (let o = 0; o < w.length; o += HASH) wanted[this.#nodeOf(w, o, count)].push(latin1(w, o));
     const g = view.takeGone();
-    for (let o = 0; o < g.length; o += HASH) gone[this.#nodeOf(g, o, count)].push(latin1(g, o));
+    for (let o = 0; o < g.length; o += HASH) {
+      const i = this.#nodeOf(g, o, count);
+      const hash = latin1(g, o);
+      gone[i].push(hash);
+      this.#nodes[i].parts.delete(hash); // its remote view went with it
+    }
     const results = await Promise.all(
       this.#nodes.map((n, i) =>
         this.#syncNode(n, i, ids[i], wanted[i], gone[i]).then(
