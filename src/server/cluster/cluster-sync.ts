@@ -11,8 +11,10 @@
 //             harmless); the global count is the sum. No expiry: durable as the engine is.
 //   P:o:I     hash: info hash (hex) -> the same total: what an instance reads back at start
 //   P:c:I:N   the info hashes instance I published in its sync N (so readers fetch only what changed)
-//   P:i:I     heartbeat "RUN SEQ {figures}" with a short expiry: a dead instance's peers leave the others'
-//             answers once it is gone. RUN is random per process start, SEQ its last sync.
+//   P:i:I     heartbeat "RUN {figures}", written every sync period on a timer of its own (a long sync does
+//             not hold it up), with a short expiry: a dead instance's peers leave the others' answers once
+//             it is gone. RUN is random per process start.
+//   P:q:I     "RUN SEQ": the last sync whose change list is written
 //   P:n       the set of instance ids; P:e a marker that tells an engine that lost its data (then publish all)
 // Nothing here runs in a request: announces and scrapes read the remote view, synchronously.
 
@@ -59,9 +61,12 @@ export interface InstanceFigures {
   version: string;
 }
 
-/** The heartbeat's expiry: a dead instance's peers leave the others' answers within this plus a sync period. */
+/**
+ * The heartbeat's expiry: a dead instance's peers leave the others' answers within this plus a sync period.
+ * Several periods (and 3 s at least), so an engine slowed down by load does not make live instances look dead.
+ */
 export function heartbeatTtlMs(syncMs: number): number {
-  return Math.max(3 * syncMs, 1000);
+  return Math.max(5 * syncMs, 3000);
 }
 
 const enc = new TextEncoder();
@@ -134,6 +139,7 @@ export class ClusterSync {
   /** Our completion total per info hash (latin1) as the engine holds it. */
   readonly #acked = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  #beatTimer: ReturnType<typeof setInterval> | undefined;
   #running: Promise<void> | null = null;
   readonly #p: string;
   /** Key parts: "P:p:", "P:d:", and ":I" per instance id. */
@@ -171,10 +177,43 @@ export class ClusterSync {
     this.#o.store.attachCluster(this.view);
     await this.syncNow();
     this.#timer = this.#o.faults.every("cluster sync", this.#o.syncMs, () => this.syncNow());
+    this.#beatTimer = this.#o.faults.every("cluster heartbeat", this.#o.syncMs, () => this.#beat());
+  }
+
+  /** The heartbeat on every node that is up (a node that is down is the sync's to reconnect). */
+  async #beat(): Promise<void> {
+    await Promise.all(
+      this.#nodes.map(async (n) => {
+        if (!n.link.up || !n.loaded) return;
+        const got = await n.link.client();
+        if (got === null) return;
+        await n.link.batch(Promise.all(this.#heartbeat(got.client))).catch(() => {});
+      }),
+    );
+  }
+
+  /** The commands that say this instance is alive, with its figures. */
+  #heartbeat(c: RedisClient): Promise<unknown>[] {
+    const o = this.#o;
+    const store = o.store;
+    const figures = {
+      torrents: store.torrents,
+      peers: store.peers,
+      seeders: store.seeders,
+      completed: store.completed,
+      syncedAt: Math.floor(this.stats.lastSyncAtMs / 1000),
+      version: o.version,
+    };
+    const beat = `${this.#run} ${JSON.stringify(figures)}`;
+    return [
+      this.#send(c, "SET", [`${this.#p}:i:${this.instanceId}`, beat, "PX", String(heartbeatTtlMs(o.syncMs))]),
+      this.#send(c, "SADD", [`${this.#p}:n`, this.instanceId]),
+    ];
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer);
+    clearInterval(this.#beatTimer);
     await this.#running;
     // A last publication (our completions are in), then the heartbeat goes: the others drop our peers at
     // their next sync instead of after its expiry.
@@ -185,7 +224,7 @@ export class ClusterSync {
         const c = n.link.up ? await n.link.client() : null;
         if (c !== null) {
           const bye = [
-            this.#send(c.client, "DEL", [`${p}:i:${this.instanceId}`]),
+            this.#send(c.client, "DEL", [`${p}:i:${this.instanceId}`, `${p}:q:${this.instanceId}`]),
             this.#send(c.client, "SREM", [`${p}:n`, this.instanceId]),
           ];
           await n.link.batch(Promise.all(bye)).catch(() => {});
@@ -395,17 +434,8 @@ export class ClusterSync {
     const seq = changed.length > 0 ? n.seq + 1 : n.seq;
     const changeTtl = String(Math.max(60_000, MAX_CHANGE_GAP * o.syncMs));
     if (changed.length > 0) sends.push(this.#send(c, "SET", [`${p}:c:${me}:${seq}`, concat(changed), "PX", changeTtl]));
-    const figures = {
-      torrents: store.torrents,
-      peers: store.peers,
-      seeders: store.seeders,
-      completed: store.completed,
-      syncedAt: now,
-      version: o.version,
-    };
-    const beat = `${this.#run} ${seq} ${JSON.stringify(figures)}`;
-    sends.push(this.#send(c, "SET", [`${p}:i:${me}`, beat, "PX", String(heartbeatTtlMs(o.syncMs))]));
-    sends.push(this.#send(c, "SADD", [`${p}:n`, me]));
+    sends.push(this.#send(c, "SET", [`${p}:q:${me}`, `${this.#run} ${seq}`, "PX", changeTtl]));
+    sends.push(...this.#heartbeat(c));
     await flush();
     n.seq = seq;
     for (const [hash, total] of totals) this.#acked.set(hash, total);
@@ -422,27 +452,34 @@ export class ClusterSync {
     const p = this.#p;
     const me = this.instanceId;
     const members = ((await n.link.batch(this.#send(c, "SMEMBERS", [`${p}:n`]))) as string[]).filter((m) => m !== me);
-    const beats =
+    // Per member: its heartbeat (alive?) and how far it has published.
+    const replies =
       members.length === 0
         ? []
-        : await n.link.batch(Promise.all(members.map((m) => this.#send(c, "GET", [`${p}:i:${m}`]))));
+        : ((await n.link.batch(
+            Promise.all(
+              members.flatMap((m) => [this.#send(c, "GET", [`${p}:i:${m}`]), this.#send(c, "GET", [`${p}:q:${m}`])]),
+            ),
+          )) as (string | null)[]);
+    const beats = members.map((_, i) => replies[2 * i]);
     this.stats.batches += members.length === 0 ? 1 : 2;
     const refresh = new Set<string>(wanted);
     let everything = false;
     const changeReads: [string, number][] = [];
     const live = new Map<string, Remote>();
     for (let i = 0; i < members.length; i++) {
-      const beat = beats[i] as string | null;
-      const m = /^(\d+) (\d+) (.*)$/s.exec(beat ?? "");
+      const m = /^(\d+) (.*)$/s.exec(beats[i] ?? "");
       if (m === null) continue;
       const run = Number(m[1]);
-      const seq = Number(m[2]);
       let figures: InstanceFigures;
       try {
-        figures = { id: members[i], ...JSON.parse(m[3]) };
+        figures = { id: members[i], ...JSON.parse(m[2]) };
       } catch {
         continue;
       }
+      // (a run that has not published yet is at 0)
+      const q = /^(\d+) (\d+)$/.exec(replies[2 * i + 1] ?? "");
+      const seq = q !== null && Number(q[1]) === run ? Number(q[2]) : 0;
       const before = n.remotes.get(members[i]);
       live.set(members[i], { run, seq, figures });
       if (before === undefined || before.run !== run || seq < before.seq || seq - before.seq > MAX_CHANGE_GAP) {
