@@ -240,7 +240,7 @@ export function renderMetrics(ctx: ApiContext, sweep: SweepStats, cache: ApiCach
       [["", Math.floor(pair.notAfter.getTime() / 1000)]],
     );
   }
-  if (ops.cluster != null) clusterMetrics(metric, ops.cluster);
+  if (ops.cluster != null) clusterMetrics(metric, ops.cluster, s);
   const mem = process.memoryUsage();
   metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", [
     ["", PROCESS_START_SECONDS],
@@ -267,7 +267,7 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
 type Emit = (name: string, type: "counter" | "gauge" | "summary", help: string, samples: [string, number][]) => void;
 
 /** Cluster mode's metrics (docs/cluster.md lists them). */
-function clusterMetrics(metric: Emit, c: ClusterSource): void {
+function clusterMetrics(metric: Emit, c: ClusterSource, store: ApiContext["store"]): void {
   const per = (f: (e: ClusterSource["engines"][number]) => number): [string, number][] =>
     c.engines.map((e) => [`{engine="${escapeLabel(e.name)}"}`, f(e)]);
   metric(
@@ -317,6 +317,31 @@ function clusterMetrics(metric: Emit, c: ClusterSource): void {
     "gauge",
     "Instances alive in the cluster (heartbeat seen), this one included.",
     [["", c.instances.length + 1]],
+  );
+  // Each instance's own figures: this one's from its store, the others' from their last heartbeat.
+  const figures = [
+    { id: c.instanceId, peers: store.peers, seeders: store.seeders, completed: store.completed },
+    ...c.instances,
+  ];
+  const each = (f: (i: (typeof figures)[number]) => number): [string, number][] =>
+    figures.map((i) => [`{instance="${escapeLabel(i.id)}"}`, f(i)]);
+  metric(
+    "buntracker_cluster_instance_peers",
+    "gauge",
+    "Peers each instance holds itself (label instance).",
+    each((i) => i.peers),
+  );
+  metric(
+    "buntracker_cluster_instance_seeders",
+    "gauge",
+    "Seeders each instance holds itself.",
+    each((i) => i.seeders),
+  );
+  metric(
+    "buntracker_cluster_instance_completed",
+    "gauge",
+    "Completions each instance has counted itself (all-time).",
+    each((i) => i.completed),
   );
   metric(
     "buntracker_cluster_remote_peers",

@@ -117,6 +117,8 @@ describe.skipIf(REDIS_SERVER === null)("cluster mode, two instances, one engine"
     const text = await (await fetch(`http://127.0.0.1:${b.httpPort}/metrics`)).text();
     expect(text).toContain(`buntracker_cluster_engine_up{engine="${redis.url}"} 1`);
     expect(text).toContain("buntracker_cluster_instances 2");
+    expect(text).toMatch(/^buntracker_cluster_instance_peers\{instance="a"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^buntracker_cluster_instance_peers\{instance="b"\} [1-9]\d*$/m);
     expect(text).toMatch(/^buntracker_cluster_commands_total [1-9]\d*$/m);
     expect(text).toMatch(/^buntracker_cluster_sync_lag_seconds 0(\.\d+)?$/m);
   });
