@@ -175,6 +175,23 @@ describe.skipIf(REDIS_SERVER === null)("cluster faults", () => {
     expect(performance.now() - t0).toBeLessThan(heartbeatTtlMs(SYNC_MS) + 2 * SYNC_MS + 500);
   });
 
+  test("an instance stopped gracefully: its peers leave at the others' next sync, before its heartbeat would expire", async () => {
+    const redis = await engine();
+    const b = await tracker(redis, "b");
+    const a = await startTestTracker(args(redis, "a"));
+    const hash = sha1("faults-graceful");
+    await announce(a.httpPort, hash, 1001, 0);
+    await waitFor("A's seeder at B", 5000, async () => (await announce(b.httpPort, hash, 2001, 10)).complete === 1);
+    await a.stop();
+    const t0 = performance.now();
+    await waitFor(
+      "A's seeder gone from B",
+      5000,
+      async () => (await announce(b.httpPort, hash, 2001, 10)).complete === 0,
+    );
+    expect(performance.now() - t0).toBeLessThan(heartbeatTtlMs(SYNC_MS) / 2);
+  });
+
   test("completions are never lost or counted twice across failed syncs and an engine that lost its data", async () => {
     const redis = await engine();
     const a = await tracker(redis, "a");
