@@ -1,7 +1,8 @@
 // Cluster mode for one Store (see docs/cluster.md): every sync period it publishes the torrents whose local
 // peers or completions changed, and refreshes the remote view (core/cluster-view.ts) of the torrents this
 // store holds from what the other instances published. One ClusterSync per Store, with its own connections:
-// with --workers, each thread syncs the torrents of its own shard.
+// with --workers, each thread syncs the torrents of its own shard, under an instance id of its own (the run
+// token, heartbeat and change lists are per sync).
 //
 // Keys, per engine node (a torrent lives on node hash[0..2] mod nodes; P is --cluster-key-prefix, H the
 // 20 info-hash bytes, I an instance id):
@@ -105,7 +106,7 @@ interface Remote {
 
 /** Per engine node: what this instance published there and what it knows of the others there. */
 class Node {
-  /** Our last sync whose heartbeat was written. */
+  /** Our last sync whose change list and progress (P:q) were written. */
   seq = 0;
   /** Our completion totals read back from this node (nothing is written before). */
   loaded = false;
