@@ -192,6 +192,20 @@ describe.skipIf(REDIS_SERVER === null)("cluster faults", () => {
     expect(performance.now() - t0).toBeLessThan(heartbeatTtlMs(SYNC_MS) / 2);
   });
 
+  test("two running instances with the same --cluster-instance-id: said once, in the log", async () => {
+    const redis = await engine();
+    const a = await tracker(redis, "same");
+    const b = await tracker(redis, "same");
+    await waitFor(
+      "the clash logged",
+      5000,
+      () => lines(a, "same --cluster-instance-id") + lines(b, "same --cluster-instance-id") >= 1,
+    );
+    await Bun.sleep(5 * SYNC_MS);
+    expect(lines(a, "same --cluster-instance-id")).toBeLessThanOrEqual(1);
+    expect(lines(b, "same --cluster-instance-id")).toBeLessThanOrEqual(1);
+  });
+
   test("completions are never lost or counted twice across failed syncs and an engine that lost its data", async () => {
     const redis = await engine();
     const a = await tracker(redis, "a");
@@ -233,5 +247,7 @@ describe.skipIf(REDIS_SERVER === null)("cluster faults", () => {
     await a.stop(); // its last sync writes the count
     const again = await tracker(redis, "a");
     expect(await scrape(again.httpPort, hash)).toEqual({ complete: 0, incomplete: 0, downloaded: 1 });
+    await Bun.sleep(5 * SYNC_MS);
+    expect(lines(again, "same --cluster-instance-id")).toBe(0); // a restart is not a twin
   });
 });

@@ -141,6 +141,9 @@ export class ClusterSync {
   readonly #acked = new Map<string, number>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #beatTimer: ReturnType<typeof setInterval> | undefined;
+  /** Heartbeats of another process with our instance id replaced so far, and whether that was logged. */
+  #foreignBeats = 0;
+  #twinLogged = false;
   #running: Promise<void> | null = null;
   readonly #p: string;
   /** Key parts: "P:p:", "P:d:", and ":I" per instance id. */
@@ -206,10 +209,28 @@ export class ClusterSync {
       version: o.version,
     };
     const beat = `${this.#run} ${JSON.stringify(figures)}`;
-    return [
-      this.#send(c, "SET", [`${this.#p}:i:${this.instanceId}`, beat, "PX", String(heartbeatTtlMs(o.syncMs))]),
-      this.#send(c, "SADD", [`${this.#p}:n`, this.instanceId]),
-    ];
+    const set = this.#send(c, "SET", [
+      `${this.#p}:i:${this.instanceId}`,
+      beat,
+      "PX",
+      String(heartbeatTtlMs(o.syncMs)),
+      "GET",
+    ]);
+    return [set.then((before) => this.#checkTwin(before)), this.#send(c, "SADD", [`${this.#p}:n`, this.instanceId])];
+  }
+
+  /**
+   * The heartbeat this one replaced: with another run token, another running process uses our instance id
+   * (both write every period, so each replaces the other's). Once could be this id's previous process, which
+   * died a moment ago; twice is a twin. Logged once.
+   */
+  #checkTwin(before: unknown): void {
+    if (typeof before !== "string" || before.startsWith(`${this.#run} `) || this.#twinLogged) return;
+    if (++this.#foreignBeats < 2) return;
+    this.#twinLogged = true;
+    this.#o.log.error("cluster: another running instance uses the same --cluster-instance-id; give each its own", {
+      instance: this.instanceId,
+    });
   }
 
   async stop(): Promise<void> {
@@ -452,7 +473,8 @@ export class ClusterSync {
   async #refresh(n: Node, c: RedisClient, wanted: string[]): Promise<void> {
     const p = this.#p;
     const me = this.instanceId;
-    const members = ((await n.link.batch(this.#send(c, "SMEMBERS", [`${p}:n`]))) as string[]).filter((m) => m !== me);
+    const all = (await n.link.batch(this.#send(c, "SMEMBERS", [`${p}:n`]))) as string[];
+    const members = all.filter((m) => m !== me);
     // Per member: its heartbeat (alive?) and how far it has published.
     const replies =
       members.length === 0
