@@ -343,21 +343,13 @@ function clusterMetrics(metric: Emit, c: ClusterSource, store: ApiContext["store
     "Completions each instance has counted itself (all-time).",
     each((i) => i.completed),
   );
-  metric(
-    "buntracker_cluster_remote_peers",
-    "gauge",
-    "Other instances' peers in the torrents this one holds, by role.",
-    [
-      ['{role="seeder"}', c.view.remoteSeeders],
-      ['{role="leecher"}', c.view.remoteLeechers],
-    ],
-  );
-  metric(
-    "buntracker_cluster_remote_completed",
-    "gauge",
-    "Other instances' completions of the torrents this one holds.",
-    [["", c.view.remoteDownloaded]],
-  );
+  metric("buntracker_cluster_remote_peers", "gauge", "Other instances' peers (as this one holds them), by role.", [
+    ['{role="seeder"}', c.view.remoteSeeders],
+    ['{role="leecher"}', c.view.remoteLeechers],
+  ]);
+  metric("buntracker_cluster_remote_completed", "gauge", "Other instances' completions (as this one holds them).", [
+    ["", c.view.remoteDownloaded],
+  ]);
 }
 
 function escapeLabel(v: string): string {

@@ -85,6 +85,16 @@ describe.skipIf(REDIS_SERVER === null)("cluster mode, two instances, one engine"
     expect(counts).toEqual({ complete: 1, incomplete: 1, downloaded: 0 });
   });
 
+  test("a torrent B never served: B's very first announce already has A's peers", async () => {
+    const hash = sha1("cluster-first-announce");
+    await announce(a, hash, 1006, 0);
+    // No request reaches B meanwhile: B learns of the torrent from A's change list.
+    await Bun.sleep(4 * SYNC_MS);
+    const first = await announce(b, hash, 2006, 10);
+    expect(first.peers).toEqual(["127.0.0.1:1006"]);
+    expect(first.complete).toBe(1);
+  });
+
   test("completions are counted once, cluster-wide", async () => {
     const hash = sha1("cluster-completions");
     await announce(a, hash, 1004, 10);

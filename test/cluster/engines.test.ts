@@ -17,7 +17,7 @@ const MINIMAL_ACL = [
   "~bt:*",
   "resetchannels",
   "-@all",
-  ...["set", "get", "del", "hset", "hgetall", "sadd", "srem", "smembers"].map((c) => `+${c}`),
+  ...["set", "get", "del", "pexpire", "hset", "hgetall", "sadd", "srem", "smembers"].map((c) => `+${c}`),
 ];
 if (REDIS_SERVER === null) console.warn(NO_REDIS_MESSAGE);
 

@@ -1,6 +1,6 @@
 // Cluster mode for one Store (see docs/cluster.md): every sync period it publishes the torrents whose local
-// peers or completions changed, and refreshes the remote view (core/cluster-view.ts) of the torrents this
-// store holds from what the other instances published. One ClusterSync per Store, with its own connections:
+// peers or completions changed, and refreshes the remote view (core/cluster-view.ts) of the torrents the
+// other instances changed (adopting those the store does not hold yet). One ClusterSync per Store, with its own connections:
 // with --workers, each thread syncs the torrents of its own shard, under an instance id of its own (the run
 // token, heartbeat and change lists are per sync).
 //
@@ -12,6 +12,8 @@
 //             harmless); the global count is the sum. No expiry: durable as the engine is.
 //   P:o:I     hash: info hash (hex) -> the same total: what an instance reads back at start
 //   P:c:I:N   the info hashes instance I published in its sync N (so readers fetch only what changed)
+//   P:a:I     set: the info hashes (hex) instance I has peers of, for a reader that sees I for the first time
+//             (its change lists do not go back that far); expires like the blobs
 //   P:i:I     heartbeat "RUN {figures}", written every sync period on a timer of its own (a long sync does
 //             not hold it up), with a short expiry: a dead instance's peers leave the others' answers once
 //             it is gone. RUN is random per process start.
@@ -346,7 +348,7 @@ export class ClusterSync {
     }
     n.republish = false;
     try {
-      await this.#publish(n, c, ids, gone);
+      await this.#publish(n, c, ids, gone, republish);
     } catch (err) {
       if (republish) n.republish = true;
       throw err;
@@ -399,7 +401,7 @@ export class ClusterSync {
   }
 
   /** Writes our blobs and completion totals of the torrents in `ids`, deletes those `gone`, then the heartbeat. */
-  async #publish(n: Node, c: RedisClient, ids: number[], gone: string[]): Promise<void> {
+  async #publish(n: Node, c: RedisClient, ids: number[], gone: string[], all: boolean): Promise<void> {
     const o = this.#o;
     const store = o.store;
     const now = o.now();
@@ -409,11 +411,18 @@ export class ClusterSync {
     let sends: Promise<unknown>[] = [];
     const changed: Uint8Array[] = [];
     const totals: [string, number][] = [];
-    // Our totals go to P:o:I in one command per batch.
+    // Our totals go to P:o:I, and our index P:a:I, in one command per batch each.
+    const indexKey = `${p}:a:${me}`;
     let own: string[] = [];
+    let indexed: string[] = [];
+    let unindexed: string[] = [];
     const flush = async () => {
       if (own.length > 0) sends.push(this.#send(c, "HSET", [`${p}:o:${me}`, ...own]));
+      if (indexed.length > 0) sends.push(this.#send(c, "SADD", [indexKey, ...indexed]));
+      if (unindexed.length > 0) sends.push(this.#send(c, "SREM", [indexKey, ...unindexed]));
       own = [];
+      indexed = [];
+      unindexed = [];
       await n.link.batch(Promise.all(sends));
       this.stats.batches++;
       sends = [];
@@ -421,15 +430,22 @@ export class ClusterSync {
     // An engine that lost its data (restarted without persistence, flushed) no longer has this marker.
     const marker = this.#send(c, "SET", [`${p}:e`, "1", "NX"]);
     sends.push(marker);
+    // Everything is published: the index starts over (it may name torrents of an earlier run).
+    if (all) sends.push(this.#send(c, "DEL", [indexKey]));
     for (const id of ids) {
       if (sends.length >= BATCH_COMMANDS) await flush();
       if (!store.holds(id)) continue; // forgotten meanwhile: its hash is in the next sync's "gone"
       const h = new Uint8Array(HASH);
       store.copyInfoHash(id, h, 0);
       const blobKey = key(this.#blobHead, h, this.#tail(me));
+      const hex = Buffer.prototype.toString.call(h, "hex", 0, HASH);
       if (store.peerCount(id, 4) + store.peerCount(id, 16) > 0) {
         sends.push(this.#send(c, "SET", [blobKey, encodeBlob(store, id, this.#run), "PX", blobTtl]));
-      } else sends.push(this.#send(c, "DEL", [blobKey]));
+        indexed.push(hex);
+      } else {
+        sends.push(this.#send(c, "DEL", [blobKey]));
+        if (!all) unindexed.push(hex);
+      }
       let total = store.downloadedOf(id);
       if (total > 0 || this.#acked.size > 0) {
         // Our own total never goes back: a torrent forgotten here and back again gets its old total added.
@@ -441,7 +457,7 @@ export class ClusterSync {
         }
         if (total !== acked) {
           sends.push(this.#send(c, "HSET", [key(this.#countsHead, h), me, String(total)]));
-          own.push(Buffer.prototype.toString.call(h, "hex", 0, HASH), String(total));
+          own.push(hex, String(total));
           totals.push([hash, total]);
         }
       }
@@ -451,8 +467,10 @@ export class ClusterSync {
     for (const hash of gone) {
       const h = bytesOf(hash);
       sends.push(this.#send(c, "DEL", [key(this.#blobHead, h, this.#tail(me))]));
+      unindexed.push(hexOf(hash));
       changed.push(h);
     }
+    sends.push(this.#send(c, "PEXPIRE", [indexKey, blobTtl]));
     const seq = changed.length > 0 ? n.seq + 1 : n.seq;
     const changeTtl = String(Math.max(60_000, MAX_CHANGE_GAP * o.syncMs));
     if (changed.length > 0) sends.push(this.#send(c, "SET", [`${p}:c:${me}:${seq}`, concat(changed), "PX", changeTtl]));
@@ -487,7 +505,8 @@ export class ClusterSync {
     const beats = members.map((_, i) => replies[2 * i]);
     this.stats.batches += members.length === 0 ? 1 : 2;
     const refresh = new Set<string>(wanted);
-    let everything = false;
+    /** Instances to read whole: first seen, restarted, or further behind than their change lists go. */
+    const whole = new Set<string>();
     const changeReads: [string, number][] = [];
     const live = new Map<string, Remote>();
     for (let i = 0; i < members.length; i++) {
@@ -506,7 +525,7 @@ export class ClusterSync {
       const before = n.remotes.get(members[i]);
       live.set(members[i], { run, seq, figures });
       if (before === undefined || before.run !== run || seq < before.seq || seq - before.seq > MAX_CHANGE_GAP) {
-        everything = true;
+        whole.add(members[i]);
       } else for (let s = before.seq + 1; s <= seq; s++) changeReads.push([members[i], s]);
     }
     // Instances whose heartbeat is gone: their peers leave every answer now.
@@ -519,31 +538,32 @@ export class ClusterSync {
         Promise.all(changeReads.map(([id, s]) => this.#count(c.getBuffer(`${p}:c:${id}:${s}`)))),
       );
       this.stats.batches++;
-      for (const list of lists) {
+      for (const [k, list] of lists.entries()) {
         if (list === null) {
-          everything = true; // expired: read it all
+          whole.add(changeReads[k][0]); // expired: read it all
           continue;
         }
         for (let o = 0; o + HASH <= list.length; o += HASH) refresh.add(latin1(list, o));
       }
     }
-    const store = this.#o.store;
-    const index = this.#nodes.indexOf(n);
-    if (everything) {
-      const h = new Uint8Array(HASH);
-      store.forEachTorrentIn(0, store.idLimit, (id) => {
-        store.copyInfoHash(id, h, 0);
-        if (this.#nodeOf(h, 0, this.#nodes.length) === index) refresh.add(latin1(h));
-      });
+    if (whole.size > 0) {
+      // What each has (its index), and what we hold of it (it may have dropped some since).
+      const ids = [...whole];
+      const indexes = (await n.link.batch(
+        Promise.all(ids.map((id) => this.#send(c, "SMEMBERS", [`${p}:a:${id}`]))),
+      )) as string[][];
+      this.stats.batches++;
+      for (const list of indexes)
+        for (const hex of list) if (/^[0-9a-f]{40}$/.test(hex)) refresh.add(Buffer.from(hex, "hex").toString("latin1"));
+      for (const [hash, parts] of n.parts) for (const id of ids) if (parts.has(id)) refresh.add(hash);
     }
     for (const id of dead) {
       for (const [hash, parts] of n.parts) if (parts.delete(id)) refresh.add(hash);
     }
     if (deadIds.length > 0) void this.#send(c, "SREM", [`${p}:n`, ...deadIds]).catch(() => {});
-    // Only what matters here: torrents the store holds, and those someone asked for.
-    const asked = new Set(wanted);
-    const held = [...refresh].filter((hash) => asked.has(hash) || store.idOf(hash) >= 0);
-    if (held.length > 0) await this.#fetch(n, c, held);
+    // Every torrent of the cluster, not only those held here: the first announce of a torrent at this instance
+    // then already has the other instances' peers.
+    if (refresh.size > 0) await this.#fetch(n, c, [...refresh]);
   }
 
   /** Fetches the live instances' blobs and the completion counts of `hashes` into the remote view. */
@@ -590,6 +610,10 @@ export class ClusterSync {
         if (id < 0) continue;
       }
       this.view.setRemote(id, merged, downloaded);
+      // Held only for the others' peers, and they are gone: forget it.
+      if (merged === null && downloaded === 0 && store.isDormant(id) && store.downloadedOf(id) === 0) {
+        store.dropTorrent(hash);
+      }
     }
   }
 
