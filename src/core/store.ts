@@ -292,11 +292,6 @@ export class Store {
     return this.#table.find(infoHash);
   }
 
-  /** `idOf` for the info hash at b[off, off + 20). */
-  idOfBytes(b: Uint8Array, off: number): number {
-    return this.#table.findBytes(b, off);
-  }
-
   /**
    * Cluster mode: a torrent only other instances have peers or completions for, kept (dormant) so that its
    * remote view has an id. Returns its id (the existing one if held), or -1 when the store is full.
