@@ -83,4 +83,12 @@ export interface Config {
   wsMaxSocketsPerIp: number;
   /** Swarm snapshot file; null: swarms start empty after a restart. */
   stateFile: string | null;
+  /** Cluster mode: engine (Redis/Valkey) URLs, info hashes split across them; null: standalone. */
+  redis: string[] | null;
+  /** Cluster mode: how often changes are published and other instances' peers read, milliseconds. */
+  clusterSyncMs: number;
+  /** Cluster mode: this instance's name in the engine (its completion totals are kept under it). */
+  clusterInstanceId: string;
+  /** Cluster mode: the prefix of every engine key (several clusters can share one engine). */
+  clusterKeyPrefix: string;
 }

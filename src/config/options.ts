@@ -11,8 +11,10 @@
 import { dirname, join } from "node:path";
 import type { Config } from "./config.ts";
 import type { PlatformDefaults } from "./platform.ts";
+import { hostname } from "node:os";
 import {
   cidrList,
+  engineUrls,
   int,
   intOrAuto,
   listen,
@@ -20,12 +22,13 @@ import {
   optionalListen,
   oneOf,
   onOff,
+  keyName,
   path,
   secret,
   type ValueType,
 } from "./value-types.ts";
 
-export const GROUPS = ["Listeners", "Announces", "Limits", "Access and admin", "Files and logging"] as const;
+export const GROUPS = ["Listeners", "Announces", "Limits", "Access and admin", "Files and logging", "Cluster"] as const;
 export type Group = (typeof GROUPS)[number];
 
 /** What a derived default may look at: other fields (resolved on demand), options given, the platform. */
@@ -93,6 +96,8 @@ const PEER_TIMEOUT = 3000;
 const DEFAULT_NUMWANT = 50;
 // bittorrent-tracker and aquatic_ws both send 120 s: offers are only good for a short while.
 const WS_INTERVAL = 120;
+/** A peer is in the other instances' answers within about two sync periods. */
+const CLUSTER_SYNC_MS = 1000;
 /** Our trend history's file beside an imported Rustracker one, when --trends-file is not given. */
 const RUSTRACKER_IMPORT_TRENDS_FILE = "buntracker-trends.jsonl";
 
@@ -382,6 +387,36 @@ export const OPTIONS: readonly Option[] = [
     default: null,
     defaultText: null,
     help: "Save swarms and all-time completion counts here every 5 minutes and at shutdown; restored at start.",
+  }),
+
+  // Cluster
+  option("redis", "redis", "Cluster", {
+    value: "URL[,URL...]",
+    type: engineUrls,
+    default: null,
+    defaultText: "none (standalone)",
+    help: "Cluster mode: share swarms and completion counts with the other instances through these Redis or Valkey servers (redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS); several URLs split the torrents between them. See docs/cluster.md.",
+  }),
+  option("cluster_sync_ms", "clusterSyncMs", "Cluster", {
+    value: "MS",
+    type: int(50, 60_000),
+    default: CLUSTER_SYNC_MS,
+    defaultText: String(CLUSTER_SYNC_MS),
+    help: "Cluster mode: publish local changes and read the other instances' every this many milliseconds. A peer announced to one instance is in the others' answers within about two periods.",
+  }),
+  option("cluster_instance_id", "clusterInstanceId", "Cluster", {
+    value: "NAME",
+    type: keyName(100),
+    default: (c) => `${hostname().replace(/[^A-Za-z0-9_.-]/g, "_") || "host"}-${c.get("listen").port}`,
+    defaultText: "HOSTNAME-PORT (the --listen port)",
+    help: "Cluster mode: this instance's name in the engine; keep it across restarts (its completion counts are read back under it), and unique: two live instances must not share one.",
+  }),
+  option("cluster_key_prefix", "clusterKeyPrefix", "Cluster", {
+    value: "PREFIX",
+    type: keyName(40),
+    default: "bt",
+    defaultText: "bt",
+    help: "Cluster mode: the prefix of every engine key, so several clusters can share one engine.",
   }),
 ];
 

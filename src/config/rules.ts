@@ -31,6 +31,17 @@ const atMostInterval =
 
 export const RULES: readonly Rule[] = [
   {
+    id: "cluster-no-state-file",
+    doc: "`--state-file` is not given with `--redis` (in cluster mode the engine keeps the completion counts).",
+    check(c) {
+      const state = c.given("state_file");
+      const redis = c.given("redis");
+      return state !== undefined && redis !== undefined && c.get("redis") !== null && c.get("stateFile") !== null
+        ? `${state.from} and ${redis.from} cannot go together: in cluster mode the engine keeps the completion counts (see docs/cluster.md)`
+        : null;
+    },
+  },
+  {
     id: "min-interval-at-most-interval",
     doc: "`--min-interval-secs` is at most `--interval-secs`.",
     check: atMostInterval("min_interval_secs", "the min interval"),

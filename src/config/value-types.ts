@@ -141,3 +141,53 @@ export const optionalListen: ValueType<ListenAddress | null> = {
   parse: (text) => (text === "" ? null : parseListen(text)),
   toml: (v) => (v === null ? null : tomlString(formatListen(v))),
 };
+
+const ENGINE_SCHEMES = ["redis:", "rediss:", "valkey:", "valkeys:"];
+
+/** An engine URL as logs and metrics show it: without user name and password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/**
+ * Engine URLs for cluster mode (redis://, rediss:// for TLS, or valkey:// and valkeys://), comma-separated; ""
+ * means none. Secret: a URL may carry a password, so it is never repeated in a message or printed.
+ */
+export const engineUrls: ValueType<string[] | null> = {
+  parse(text) {
+    if (text === "") return null;
+    const urls = text.split(",").map((u) => u.trim());
+    for (const [i, u] of urls.entries()) {
+      let parsed: URL;
+      try {
+        parsed = new URL(u);
+      } catch {
+        return new Invalid(`URL ${i + 1} is not a URL (expected redis://[USER:PASSWORD@]HOST:PORT[/DB])`, false);
+      }
+      if (!ENGINE_SCHEMES.includes(parsed.protocol) || parsed.hostname === "")
+        return new Invalid(`URL ${i + 1} must be redis://, rediss://, valkey:// or valkeys:// with a host`, false);
+    }
+    if (new Set(urls.map(redactUrl)).size !== urls.length) return new Invalid("the same engine is named twice", false);
+    return urls;
+  },
+  toml: (v) => (v === null ? null : tomlString(v.join(","))),
+  secret: true,
+};
+
+/** A name made of letters, digits and -_.: (an engine key part). */
+export function keyName(maxLength: number): ValueType<string> {
+  return {
+    parse: (text) =>
+      new RegExp(`^[A-Za-z0-9_.:-]{1,${maxLength}}$`).test(text)
+        ? text
+        : new Invalid(`must be 1 to ${maxLength} of A-Z a-z 0-9 _ . : -`),
+    toml: (v) => tomlString(v),
+  };
+}

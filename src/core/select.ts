@@ -71,3 +71,45 @@ export function splitByFamily(want: number, avail4: number, avail6: number): num
   n4 = Math.min(avail4, want - n6);
   return n4;
 }
+
+const remoteIp = new Uint8Array(16);
+
+/**
+ * Copies up to `want` of the `n` compact peers (`size` bytes each) at blob[at..] (a cluster remote view, see
+ * peer-blob.ts) into out[outAt..], spread like selectPeers, leaving out any peer that `local` (torrent `id`'s
+ * own list of that family) holds: the local record is the fresher one, and the announcing peer is in it.
+ * Returns the number of peers written.
+ */
+export function selectRemote(
+  blob: Uint8Array,
+  at: number,
+  n: number,
+  size: number,
+  want: number,
+  local: PeerLists,
+  id: number,
+  random: Random,
+  out: Uint8Array,
+  outAt: number,
+): number {
+  if (want <= 0 || n <= 0) return 0;
+  const addrLen = size - 2;
+  const picks = Math.min(n, want);
+  const rotation = n <= want ? 0 : Math.floor(random() * n);
+  let written = 0;
+  for (let i = 0; i < picks; i++) {
+    let r = i;
+    if (n > want) {
+      const lo = Math.floor((i * n) / want);
+      const hi = Math.floor(((i + 1) * n) / want);
+      r = (lo + Math.floor(random() * (hi - lo)) + rotation) % n;
+    }
+    const o = at + r * size;
+    for (let k = 0; k < addrLen; k++) remoteIp[k] = blob[o + k];
+    const port = (blob[o + addrLen] << 8) | blob[o + addrLen + 1];
+    if (local.find(id, remoteIp, port) >= 0) continue;
+    for (let k = 0, w = outAt + written * size; k < size; k++) out[w + k] = blob[o + k];
+    written++;
+  }
+  return written;
+}

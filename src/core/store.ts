@@ -42,9 +42,11 @@ import {
   type ScrapeCounts,
 } from "./announce.ts";
 import { CLIENT_NAMES } from "./clients.ts";
+import type { ClusterView } from "./cluster-view.ts";
+import { BlobRanges } from "./peer-blob.ts";
 import { FLAG_COUNTED, FLAG_SEEDER, PeerLists, type PeerRecord, timeUnitFor } from "./peer-lists.ts";
 import { grown } from "./id-arrays.ts";
-import { type Random, selectPeers, splitByFamily } from "./select.ts";
+import { type Random, selectPeers, selectRemote, splitByFamily } from "./select.ts";
 import { readU32, writeU32 } from "./bytes.ts";
 import type { CidrSet } from "./cidr.ts";
 import type { SharedSourceCounts } from "./shared-source-counts.ts";
@@ -145,6 +147,9 @@ export class Store {
   #state = new Uint8Array(0);
   /** Where the search for a dormant torrent to forget goes on from. */
   #dormantCursor = 0;
+  /** Cluster mode (attachCluster): the other instances' peers, and the journal of what changed here. */
+  #cluster: ClusterView | null = null;
+  readonly #ranges = new BlobRanges();
 
   // Totals: written only here, read through the getters below.
   #torrents = 0;
@@ -273,6 +278,7 @@ export class Store {
         if (this.#rtcOn) this.#rtc.resize(capacity, room);
         this.#downloaded = grown(this.#downloaded, capacity, room);
         this.#state = grown(this.#state, capacity, room);
+        this.#cluster?.resize(capacity, room);
       },
       reserve,
     );
@@ -282,6 +288,21 @@ export class Store {
     return this.#peers4 + this.#peers6 + this.#peersRtc;
   }
 
+  /**
+   * Cluster mode: from now on announces and scrapes add `view`'s remote peers and counts to the local ones,
+   * and every change is written to its journal (see cluster-view.ts). Every torrent held so far counts as
+   * changed.
+   */
+  attachCluster(view: ClusterView): void {
+    view.resize(this.#capacity, this.#table.room);
+    this.#cluster = view;
+    this.forEachTorrentIn(0, this.idLimit, (id) => view.changed(id));
+  }
+
+  get cluster(): ClusterView | null {
+    return this.#cluster;
+  }
+
   get leechers(): number {
     return this.peers - this.#seeders;
   }
@@ -289,6 +310,26 @@ export class Store {
   /** The id of a stored torrent (live or dormant), or -1. */
   idOf(infoHash: string): number {
     return this.#table.find(infoHash);
+  }
+
+  /**
+   * Cluster mode: a torrent only other instances have peers or completions for, kept (dormant) so that its
+   * remote view has an id. Returns its id (the existing one if held), or -1 when the store is full.
+   */
+  adoptBytes(b: Uint8Array, off: number): number {
+    const id = this.#table.findBytes(b, off);
+    if (id >= 0) return id;
+    if (this.#torrents + this.#dormant >= this.maxTorrents && !this.#evictDormant()) return -1;
+    return this.#restored(this.#table.insertBytes(b, off), 0);
+  }
+
+  /**
+   * Cluster mode: adds completions this instance counted for torrent `id` before it was forgotten here (the
+   * engine kept them), so that its own total never goes back.
+   */
+  addDownloaded(id: number, n: number): void {
+    this.#downloaded[id] += n;
+    this.#completed += n;
   }
 
   get(infoHash: string): TorrentView | undefined {
@@ -347,6 +388,11 @@ export class Store {
     return this.#downloaded[id];
   }
 
+  /** Whether id `id` names a stored torrent (live or dormant). */
+  holds(id: number): boolean {
+    return id >= 0 && id < this.#table.highWater && this.#state[id] !== FREE;
+  }
+
   isDormant(id: number): boolean {
     return this.#state[id] === DORMANT;
   }
@@ -373,7 +419,10 @@ export class Store {
       // Remove the peer; never create a torrent for a peer that is leaving.
       if (id >= 0) {
         const r = lists.find(id, ip, port);
-        if (r >= 0) this.#removePeer(lists, id, r);
+        if (r >= 0) {
+          this.#removePeer(lists, id, r);
+          this.#cluster?.changed(id);
+        }
       }
       this.#fillCounts(id, out);
       this.#compact();
@@ -403,6 +452,7 @@ export class Store {
       this.#state[id] = LIVE;
       this.#downloaded[id] = 0;
       this.#torrents++;
+      if (this.#cluster !== null) this.#want(id);
     } else if (!this.#wake(id)) {
       this.refusedTorrents++;
       out.refused = "torrent_limit"; // a dormant torrent, while the stores sharing totals hold the most live ones
@@ -432,6 +482,7 @@ export class Store {
       const counts = req.event === EVENT_COMPLETED && seeder;
       r = this.#addPeer(lists, id, ip, port, seeder, counts ? FLAG_COUNTED : 0, req.clientTag, now, -1); // (counted)
       if (counts) this.#countCompletion(id);
+      this.#cluster?.changed(id);
     } else {
       const flags = lists.flags(id, r);
       const wasSeeder = (flags & FLAG_SEEDER) !== 0;
@@ -445,7 +496,8 @@ export class Store {
       if (wasSeeder !== seeder) {
         r = lists.setSeeder(id, r, seeder);
         this.#seeders += seeder ? 1 : -1;
-      }
+        this.#cluster?.changed(id);
+      } else this.#cluster?.touched(id, now);
       lists.setTime(id, r, now);
       const oldTag = lists.tag(id, r);
       if (oldTag !== req.clientTag) {
@@ -462,22 +514,39 @@ export class Store {
     this.#compact();
   }
 
-  /** Counts for one torrent; unknown torrents report zeros. */
+  /** Counts for one torrent; unknown torrents report zeros (in cluster mode, until the sync fetched them). */
   scrape(infoHash: string, out: ScrapeCounts): void {
-    this.#scrapeCounts(this.#table.find(infoHash), out);
+    const id = this.#table.find(infoHash);
+    if (id < 0 && this.#cluster !== null) {
+      const at = this.#cluster.wantSlot();
+      if (at >= 0) for (let i = 0; i < 20; i++) this.#cluster.wantBytes[at + i] = infoHash.charCodeAt(i);
+    }
+    this.#scrapeCounts(id, out);
   }
 
   /** `scrape` for the info hash at b[off, off + 20). */
   scrapeBytes(b: Uint8Array, off: number, out: ScrapeCounts): void {
-    this.#scrapeCounts(this.#table.findBytes(b, off), out);
+    const id = this.#table.findBytes(b, off);
+    if (id < 0 && this.#cluster !== null) {
+      const at = this.#cluster.wantSlot();
+      if (at >= 0) this.#cluster.wantBytes.set(b.subarray(off, off + 20), at);
+    }
+    this.#scrapeCounts(id, out);
+  }
+
+  /** Cluster mode: torrent `id` just appeared here; the sync fetches what other instances have of it. */
+  #want(id: number): void {
+    const at = this.#cluster!.wantSlot();
+    if (at >= 0) this.#table.copyKey(id, this.#cluster!.wantBytes, at);
   }
 
   // Two copies of the same three lines on purpose: each keeps its property stores to one object shape
   // (AnnounceResult or ScrapeCounts). One shared method measured 81k against 90k UDP responses/s (interleaved).
   #scrapeCounts(id: number, out: ScrapeCounts): void {
-    out.complete = id < 0 ? 0 : this.seedersOf(id);
-    out.incomplete = id < 0 ? 0 : this.leechersOf(id);
-    out.downloaded = id < 0 ? 0 : this.#downloaded[id];
+    const c = this.#cluster;
+    out.complete = id < 0 ? 0 : c === null ? this.seedersOf(id) : this.seedersOf(id) + c.seeders(id);
+    out.incomplete = id < 0 ? 0 : c === null ? this.leechersOf(id) : this.leechersOf(id) + c.leechers(id);
+    out.downloaded = id < 0 ? 0 : c === null ? this.#downloaded[id] : this.#downloaded[id] + c.downloaded(id);
   }
 
   /**
@@ -525,6 +594,29 @@ export class Store {
   /** IPv4 (ipLen 4) or IPv6 (16) peers of torrent `id`: what readPeer reads, at 0..count-1. */
   peerCount(id: number, ipLen: 4 | 16): number {
     return (ipLen === 4 ? this.#v4 : this.#v6).count(id);
+  }
+
+  /** Of those, the leechers: records 0..leecherCount-1 (the seeders follow). */
+  leecherCount(id: number, ipLen: 4 | 16): number {
+    return (ipLen === 4 ? this.#v4 : this.#v6).leechers(id);
+  }
+
+  /**
+   * The compact form (address, port) of `k` of the `n` IPv4 or IPv6 peers of torrent `id` from record `from`
+   * on, evenly spread, into out[at..]; returns the offset after them. (Cluster mode publishes these.)
+   */
+  copyPeers(id: number, ipLen: 4 | 16, from: number, n: number, k: number, out: Uint8Array, at: number): number {
+    const lists = ipLen === 4 ? this.#v4 : this.#v6;
+    if (k === 0) return at;
+    const d = lists.dataOf(id);
+    const base = lists.offsetOf(id, from);
+    const size = lists.compactLen;
+    const stride = lists.stride;
+    for (let i = 0; i < k; i++, at += size) {
+      const o = base + (k === n ? i : Math.floor((i * n) / k)) * stride;
+      for (let j = 0; j < size; j++) out[at + j] = d[o + j];
+    }
+    return at;
   }
 
   /**
@@ -628,17 +720,20 @@ export class Store {
     const timeout = this.peerTimeoutS;
     for (let id = from; id < end; id++) {
       if (state[id] !== LIVE) continue;
+      const before = result.peersRemoved;
       for (const lists of this.#allLists()) {
         if (lists.count(id) === 0) continue;
         result.peersRemoved += lists.expire(id, now, timeout, this.#leftOf(lists));
         lists.shrink(id);
       }
+      if (result.peersRemoved !== before) this.#cluster?.changed(id);
       if (this.#countOf(id) === 0) {
         this.#torrents--;
         this.#shared?.releaseTorrent();
         this.#dormant++;
         result.torrentsRemoved++;
-        if (this.#downloaded[id] > 0) state[id] = DORMANT;
+        // (in cluster mode also while other instances have it: its remote view stays in answers)
+        if (this.#downloaded[id] > 0 || this.#cluster?.hasRemote(id)) state[id] = DORMANT;
         else this.#forget(id);
       }
     }
@@ -766,6 +861,10 @@ export class Store {
 
   /** Removes a torrent without peers (counted as dormant) from the table. */
   #forget(id: number): void {
+    if (this.#cluster !== null) {
+      const at = this.#cluster.forgot(id);
+      if (at >= 0) this.#table.copyKey(id, this.#cluster.goneBytes, at);
+    }
     this.#table.remove(id);
     this.#state[id] = FREE;
     this.#downloaded[id] = 0;
@@ -814,13 +913,15 @@ export class Store {
   #countCompletion(id: number): void {
     this.#downloaded[id]++;
     this.#completed++;
+    this.#cluster?.changed(id);
   }
 
   /** Counts of torrent `id` (-1: unknown, zeros) into an announce result. */
   #fillCounts(id: number, out: AnnounceResult): void {
-    out.complete = id < 0 ? 0 : this.seedersOf(id);
-    out.incomplete = id < 0 ? 0 : this.leechersOf(id);
-    out.downloaded = id < 0 ? 0 : this.#downloaded[id];
+    const c = this.#cluster;
+    out.complete = id < 0 ? 0 : c === null ? this.seedersOf(id) : this.seedersOf(id) + c.seeders(id);
+    out.incomplete = id < 0 ? 0 : c === null ? this.leechersOf(id) : this.leechersOf(id) + c.leechers(id);
+    out.downloaded = id < 0 ? 0 : c === null ? this.#downloaded[id] : this.#downloaded[id] + c.downloaded(id);
   }
 
   /** Lets the arenas reclaim garbage, between requests (block addresses may change). */
@@ -843,10 +944,50 @@ export class Store {
     const skip6 = own === v6 ? self : -1;
     const avail4 = end4 - (skip4 >= 0 && skip4 < end4 ? 1 : 0);
     const avail6 = end6 - (skip6 >= 0 && skip6 < end6 ? 1 : 0);
+    const blob = this.#cluster === null ? null : this.#cluster.blob(id);
+    if (blob !== null) {
+      this.#selectMixed(id, req, blob, seeder, end4, skip4, avail4, end6, skip6, avail6, out);
+      return;
+    }
     const want4 = splitByFamily(req.numWant, avail4, avail6);
     const want6 = Math.min(avail6, req.numWant - want4);
     if (end4 > 0) out.count4 = selectPeers(v4, id, 0, end4, skip4, want4, this.#random, out.peers4, 0);
     if (end6 > 0) out.count6 = selectPeers(v6, id, 0, end6, skip6, want6, this.#random, out.peers6, 0);
+  }
+
+  /**
+   * `#select` with other instances' peers (cluster mode): each family's share is split between local and
+   * remote peers in proportion to how many each side has, local ones first; a remote peer that is also local
+   * (the announcing peer among them) is left out.
+   */
+  #selectMixed(
+    id: number,
+    req: AnnounceRequest,
+    blob: Uint8Array,
+    seeder: boolean,
+    end4: number,
+    skip4: number,
+    avail4: number,
+    end6: number,
+    skip6: number,
+    avail6: number,
+    out: AnnounceResult,
+  ): void {
+    const rr = this.#ranges;
+    rr.read(blob);
+    const r4 = !req.want4 ? 0 : seeder ? rr.n4L : rr.n4L + rr.n4S;
+    const r6 = !req.want6 ? 0 : seeder ? rr.n6L : rr.n6L + rr.n6S;
+    const want4 = splitByFamily(req.numWant, avail4 + r4, avail6 + r6);
+    const want6 = Math.min(avail6 + r6, req.numWant - want4);
+    const random = this.#random;
+    const local4 = avail4 === 0 ? 0 : Math.min(avail4, Math.round((want4 * avail4) / (avail4 + r4)));
+    let n4 = end4 > 0 ? selectPeers(this.#v4, id, 0, end4, skip4, local4, random, out.peers4, 0) : 0;
+    n4 += selectRemote(blob, rr.at4, r4, 6, want4 - n4, this.#v4, id, random, out.peers4, n4 * 6);
+    const local6 = avail6 === 0 ? 0 : Math.min(avail6, Math.round((want6 * avail6) / (avail6 + r6)));
+    let n6 = end6 > 0 ? selectPeers(this.#v6, id, 0, end6, skip6, local6, random, out.peers6, 0) : 0;
+    n6 += selectRemote(blob, rr.at6, r6, 18, want6 - n6, this.#v6, id, random, out.peers6, n6 * 18);
+    out.count4 = n4;
+    out.count6 = n6;
   }
 
   /** The WebRTC peers a WebRTC announce's offers go to: the same rule, among WebRTC peers only. */

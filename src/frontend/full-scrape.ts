@@ -114,15 +114,17 @@ export class FullScrape {
     const entries: ScrapeEntry[] = [];
     const store = this.#store;
     const access = this.#access;
+    // In cluster mode, the counts are cluster-wide (the torrents are those this instance holds).
+    const c = store.cluster;
     for (let i = 0; i < store.shardCount; i++) {
       store.forEachTorrent(i, (id) => {
         const infoHash = store.infoHashOf(id);
         if (access !== null && !access.allows(infoHash)) return;
         entries.push({
           infoHash,
-          complete: store.seedersOf(id),
-          downloaded: store.downloadedOf(id),
-          incomplete: store.leechersOf(id),
+          complete: store.seedersOf(id) + (c === null ? 0 : c.seeders(id)),
+          downloaded: store.downloadedOf(id) + (c === null ? 0 : c.downloaded(id)),
+          incomplete: store.leechersOf(id) + (c === null ? 0 : c.leechers(id)),
         });
       });
     }

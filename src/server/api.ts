@@ -11,6 +11,7 @@ import type { Counters } from "../frontend/counters.ts";
 import type { WsTracker } from "../frontend/ws-tracker.ts";
 import type { Faults } from "./faults.ts";
 import type { RateWindow } from "../stats/rates.ts";
+import { type ClusterSource, clusterTotals, syncLagMs } from "./cluster-figures.ts";
 import { TOP_MAX, type TopTorrents, type TorrentRank } from "../stats/top-torrents.ts";
 import { TREND_INTERVAL_S, type TrendStore } from "../stats/trends.ts";
 import { API_CACHE_MS } from "./api-cache.ts";
@@ -44,6 +45,8 @@ export interface ApiContext {
   now(): number;
   /** The rankings at TOP_MAX, each entry already encoded (see rankingsJson); null until first asked. */
   rankJson: RankingsJson | null;
+  /** Cluster mode's sync; null or absent when standalone. */
+  cluster?: ClusterSource | null;
 }
 
 interface RankingsJson {
@@ -161,6 +164,31 @@ function stats(ctx: ApiContext): unknown {
     websocket: ctx.ws !== null,
     websocket_connections: ctx.wsConnections(),
     requests_per_sec: { total: round2(rates.reduce((a, b) => a + b, 0)), ...perKind },
+    ...(ctx.cluster == null ? {} : { cluster: clusterStats(ctx.cluster, s) }),
+  };
+}
+
+/** Cluster mode in /api/stats: cluster-wide totals, then this instance and the others one by one. */
+function clusterStats(c: ClusterSource, s: StoreTotals): unknown {
+  const own = { torrents: s.torrents, peers: s.peers, seeders: s.seeders, completed: s.completed };
+  const lag = syncLagMs(c);
+  return {
+    ...clusterTotals(c, own),
+    instance: c.instanceId,
+    engines: c.engines.map((e) => ({ engine: e.name, up: e.up })),
+    last_sync_at: Math.floor(c.stats.lastSyncAtMs / 1000),
+    sync_lag_ms: Number.isFinite(lag) ? Math.round(lag) : null,
+    remote_seeders: c.view.remoteSeeders,
+    remote_leechers: c.view.remoteLeechers,
+    others: c.instances.map((i) => ({
+      instance: i.id,
+      torrents: i.torrents,
+      peers: i.peers,
+      seeders: i.seeders,
+      completed: i.completed,
+      synced_at: i.syncedAt,
+      version: i.version,
+    })),
   };
 }
 

@@ -35,6 +35,7 @@ import { Lifecycle } from "./lifecycle.ts";
 import { type RestoredShare, type ShareSlice, StateFile } from "./state-file.ts";
 import { Statistics } from "./statistics.ts";
 import { Sweeper } from "./sweeper.ts";
+import type { ClusterSync } from "./cluster/cluster-sync.ts";
 import { startUdpServer, type UdpListener } from "./udp-server.ts";
 import type { Ownership } from "../core/owner.ts";
 import { httpForwarding } from "./workers/http-forwarding.ts";
@@ -85,6 +86,8 @@ export interface RunningTracker {
   threads: number;
   pool: WorkerPool | null;
   mesh: Mesh | null;
+  /** Cluster mode's sync (--redis) of this thread's store; null when standalone. */
+  cluster: ClusterSync | null;
   /** Re-reads the TLS certificate and key now (SIGHUP); null without TLS. */
   reloadTls(): TlsReloadOutcome | null;
   stop(): Promise<void>;
@@ -206,6 +209,13 @@ async function startComponents(
     restored = share.restored;
   }
   restored ??= state?.restored ?? null;
+  // Cluster mode (--redis): the one place it is wired. Loaded only when asked for; one sync per Store, so with
+  // --workers each thread syncs the torrents it owns.
+  let cluster: ClusterSync | null = null;
+  if (config.redis !== null) {
+    const { startCluster } = await import("./cluster/start-cluster.ts");
+    cluster = await startCluster(config, store, log, faults, life, nowSeconds, owners);
+  }
   const counters = new Counters();
   const random = xoshiro128(crypto.getRandomValues(new Uint32Array(4)));
   const intervals = new IntervalControl({
@@ -275,7 +285,7 @@ async function startComponents(
     ws,
     udpPort: () => udp?.port ?? null,
     sweep: sweeper.stats,
-    ops: { lag, stateFile: state, tls: () => certificates?.current ?? null },
+    ops: { lag, stateFile: state, tls: () => certificates?.current ?? null, cluster },
     faults,
     now: nowSeconds,
     // (pool: started last, below)
@@ -409,7 +419,7 @@ async function startComponents(
   // Last, so that its /healthz only answers once everything it checks has started.
   let adminListener: HttpListener | null = null;
   if (config.adminListen !== null && isMain) {
-    const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state });
+    const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state, cluster });
     const shutdown =
       admin === null
         ? undefined
@@ -477,6 +487,7 @@ async function startComponents(
     threads: count,
     pool,
     mesh,
+    cluster,
     reloadTls: () => certificates?.reload() ?? null,
     stop: () => life.stop(),
   };

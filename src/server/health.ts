@@ -1,6 +1,7 @@
 // The admin listener's /healthz: checks what a running tracker needs (the public /healthz only says the
 // process answers HTTP). Each check that fails adds a reason; none: healthy.
 
+import { type ClusterSource, clusterProblems } from "./cluster-figures.ts";
 import type { LagMonitor } from "./lag-monitor.ts";
 import type { StateFile } from "./state-file.ts";
 import type { UdpListener } from "./udp-server.ts";
@@ -16,6 +17,8 @@ export interface HealthOptions {
   lag: Pick<LagMonitor, "worstMs">;
   /** With --state-file: its folder must stay writable, or the next save fails. */
   stateFile: Pick<StateFile, "path" | "saveProblem"> | null;
+  /** Cluster mode: engines must be reachable and the sync current. */
+  cluster?: ClusterSource | null;
 }
 
 export class Health {
@@ -36,6 +39,7 @@ export class Health {
       const why = await o.stateFile.saveProblem();
       if (why !== null) out.push(`--state-file ${o.stateFile.path} cannot be saved: ${why}`);
     }
+    if (o.cluster != null) out.push(...clusterProblems(o.cluster));
     return out;
   }
 

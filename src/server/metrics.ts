@@ -12,6 +12,7 @@ import type { SweepStats } from "./sweeper.ts";
 import type { TlsPair } from "./tls-files.ts";
 import { buildCommit } from "../version.ts";
 import type { MeshCounts } from "./workers/summary.ts";
+import { type ClusterSource, syncLagMs } from "./cluster-figures.ts";
 
 /** What /metrics reads besides the statistics: the process's own health (app.ts wires them). */
 export interface OperationsSources {
@@ -20,6 +21,8 @@ export interface OperationsSources {
   stateFile: Pick<StateFile, "saves" | "saveFailures" | "lastSaveAt" | "lastSaveSeconds"> | null;
   /** The certificate in service (it changes on a reload); null without TLS. */
   tls: () => TlsPair | null;
+  /** Cluster mode's sync (--redis); null or absent when standalone (then no cluster metrics). */
+  cluster?: ClusterSource | null;
 }
 
 /** The threads serving the ports (--workers), for the per-thread series. */
@@ -275,6 +278,7 @@ export function renderMetrics(
       [["", Math.floor(pair.notAfter.getTime() / 1000)]],
     );
   }
+  if (ops.cluster != null) clusterMetrics(metric, ops.cluster, s);
   const mem = process.memoryUsage();
   metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", [
     ["", PROCESS_START_SECONDS],
@@ -297,6 +301,94 @@ export function renderMetrics(
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+type Emit = (name: string, type: "counter" | "gauge" | "summary", help: string, samples: [string, number][]) => void;
+
+/** Cluster mode's metrics (docs/cluster.md lists them). */
+function clusterMetrics(metric: Emit, c: ClusterSource, store: ApiContext["store"]): void {
+  const per = (f: (e: ClusterSource["engines"][number]) => number): [string, number][] =>
+    c.engines.map((e) => [`{engine="${escapeLabel(e.name)}"}`, f(e)]);
+  metric(
+    "buntracker_cluster_engine_up",
+    "gauge",
+    "1 while the engine node is connected, 0 while it is not.",
+    per((e) => (e.up ? 1 : 0)),
+  );
+  metric(
+    "buntracker_cluster_engine_errors_total",
+    "counter",
+    "Engine batches that failed (connection lost, timeout, error reply).",
+    per((e) => e.errors),
+  );
+  metric(
+    "buntracker_cluster_engine_connects_total",
+    "counter",
+    "Connections made to the engine node (the first and every reconnection).",
+    per((e) => e.connects),
+  );
+  const s = c.stats;
+  metric("buntracker_cluster_syncs_total", "counter", "Syncs run (publish changes, read the other instances').", [
+    ["", s.syncs],
+  ]);
+  metric("buntracker_cluster_batches_total", "counter", "Pipelined command batches sent to the engine.", [
+    ["", s.batches],
+  ]);
+  metric("buntracker_cluster_commands_total", "counter", "Commands sent to the engine.", [["", s.commands]]);
+  metric(
+    "buntracker_cluster_last_sync_timestamp_seconds",
+    "gauge",
+    "Unix time of the last sync every engine node answered; 0 before the first.",
+    [["", Math.floor(s.lastSyncAtMs / 1000)]],
+  );
+  const lag = syncLagMs(c);
+  metric(
+    "buntracker_cluster_sync_lag_seconds",
+    "gauge",
+    "Seconds since the last sync every engine node answered (-1 before the first).",
+    [["", Number.isFinite(lag) ? round3(lag / 1000) : -1]],
+  );
+  metric("buntracker_cluster_sync_duration_seconds", "gauge", "Duration of the last sync.", [
+    ["", round3(s.lastSyncMs / 1000)],
+  ]);
+  metric(
+    "buntracker_cluster_instances",
+    "gauge",
+    "Instances alive in the cluster (heartbeat seen), this one included.",
+    [["", c.instances.length + 1]],
+  );
+  // Each instance's own figures: this one's from its store, the others' from their last heartbeat.
+  const figures = [
+    { id: c.instanceId, peers: store.peers, seeders: store.seeders, completed: store.completed },
+    ...c.instances,
+  ];
+  const each = (f: (i: (typeof figures)[number]) => number): [string, number][] =>
+    figures.map((i) => [`{instance="${escapeLabel(i.id)}"}`, f(i)]);
+  metric(
+    "buntracker_cluster_instance_peers",
+    "gauge",
+    "Peers each instance holds itself (label instance).",
+    each((i) => i.peers),
+  );
+  metric(
+    "buntracker_cluster_instance_seeders",
+    "gauge",
+    "Seeders each instance holds itself.",
+    each((i) => i.seeders),
+  );
+  metric(
+    "buntracker_cluster_instance_completed",
+    "gauge",
+    "Completions each instance has counted itself (all-time).",
+    each((i) => i.completed),
+  );
+  metric("buntracker_cluster_remote_peers", "gauge", "Other instances' peers (as this one holds them), by role.", [
+    ['{role="seeder"}', c.view.remoteSeeders],
+    ['{role="leecher"}', c.view.remoteLeechers],
+  ]);
+  metric("buntracker_cluster_remote_completed", "gauge", "Other instances' completions (as this one holds them).", [
+    ["", c.view.remoteDownloaded],
+  ]);
+}
 
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

@@ -149,6 +149,7 @@ export class Statistics {
       faults: o.faults,
       now: o.now,
       rankJson: null,
+      cluster: o.ops.cluster ?? null,
     };
   }
 

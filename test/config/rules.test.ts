@@ -4,6 +4,14 @@ import { parseArgs } from "../../src/config/parse-args.ts";
 import { RULES } from "../../src/config/rules.ts";
 
 const CASES: Record<string, { argv: string[]; env?: Record<string, string>; message: string }[]> = {
+  "cluster-no-state-file": [
+    {
+      argv: ["--state-file", "/var/lib/buntracker/state.bin"],
+      env: { BUNTRACKER_REDIS: "redis://:pw@10.0.0.5:6379" },
+      message:
+        "--state-file and BUNTRACKER_REDIS cannot go together: in cluster mode the engine keeps the completion counts (see docs/cluster.md)",
+    },
+  ],
   "min-interval-at-most-interval": [
     {
       argv: ["--interval-secs", "600", "--min-interval-secs", "601"],
