@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { gitCommit } from "../src/version.ts";
 import { tarGz } from "./tar.ts";
+import { entryPoints } from "./lib/entry-points.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const MARKER = ".buntracker-dist"; // marks a directory this script may wipe
@@ -86,9 +87,7 @@ function compile(target: Target, dashboard: boolean, commit: string, outfile: st
     "--define",
     `BUILD_COMMIT=${JSON.stringify(commit)}`,
     ...(dashboard ? [] : ["--define", "WITH_DASHBOARD=false"]),
-    join(ROOT, "src", "main.ts"),
-    // A second entry point: the --workers threads (see src/server/workers/pool.ts).
-    join(ROOT, "src", "server", "workers", "worker-main.ts"),
+    ...entryPoints(ROOT),
     "--outfile",
     outfile,
   ];

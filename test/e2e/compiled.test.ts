@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { entryPoints } from "../../scripts/lib/entry-points.ts";
+import { announceQuery, getBencode, sha1 } from "../helpers/http-client.ts";
 import { startTracker } from "../helpers/tracker-process.ts";
 import { bin20, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
@@ -19,7 +21,7 @@ function compile(out: string, defines: string[] = []): void {
       "--minify",
       "--sourcemap",
       ...defines,
-      join(ROOT, "src", "main.ts"),
+      ...entryPoints(ROOT),
       "--outfile",
       out,
     ],
@@ -63,6 +65,25 @@ describe("compiled executable", () => {
       // A graceful stop with a WebSocket open: the client is told the tracker is going away, and it exits 0.
       expect(await t.stop()).toBe(0);
       expect(await ws.closed).toBe(1001);
+    } finally {
+      if (t.proc.exitCode === null) expect(await t.stop()).toBe(0);
+    }
+  });
+
+  test("--workers 2: the threads' code is in the executable, and they share one store", async () => {
+    const t = await startTracker(["--listen", "127.0.0.1:0", "--workers", "2"], {}, [], join(dir, "buntracker"), dir);
+    try {
+      const base = `http://127.0.0.1:${t.httpPort}`;
+      // 16 connections and 8 torrents: both threads read some, and each owns some.
+      for (let i = 0; i < 16; i++) {
+        const q = announceQuery({ infoHash: sha1(`compiled workers ${i % 8}`), port: 7000 + i, left: 0 });
+        const r = await getBencode(`${base}/announce?${q}`, { headers: { connection: "close" } });
+        expect(r.body["failure reason"]).toBeUndefined();
+      }
+      const stats = (await (await fetch(`${base}/api/stats`)).json()) as { torrents: number; peers: number };
+      expect([stats.torrents, stats.peers]).toEqual([8, 16]);
+      expect(t.output()).toContain('"workers":2');
+      expect(await t.stop()).toBe(0);
     } finally {
       if (t.proc.exitCode === null) expect(await t.stop()).toBe(0);
     }
