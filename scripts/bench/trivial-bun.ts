@@ -1,6 +1,8 @@
 // The trivial responder on Bun's own sockets (Bun.udpSocket + Bun.serve): the same fixed replies as
 // trivial.c. Not the generator ceiling (trivial.c is faster); it is the ceiling of the Bun runtime itself,
 // i.e. what a tracker in Bun could reach if its request handling cost nothing (§6's Bun.serve calibration).
+// runBunCeiling runs it in N threads (this thread and N - 1 Workers) on one port with SO_REUSEPORT, the way
+// `--workers N` serves: the runtime's ceiling for a threaded tracker on this machine (target bun-ceiling-wN).
 
 import type { udp } from "bun";
 import {
@@ -19,10 +21,15 @@ import {
 } from "../../src/codec/udp.ts";
 import { writeReply } from "../../src/codec/udp-messages.ts";
 
+declare const self: Worker; // in a Worker: the global scope
+
 const PEERS = 21;
 const MAX_SCRAPE = 74;
 
-export async function runBunTrivial(host: string, port: number): Promise<{ close(): void }> {
+/** Linux SO_REUSEPORT for Bun.udpSocket's undocumented flags (bun-notes §1.3). */
+const REUSE_PORT = 4;
+
+export async function runBunTrivial(host: string, port: number, reusePort = false): Promise<{ close(): void }> {
   // Fixed replies, written once; only the transaction id is copied in per request.
   const peers = Array.from({ length: PEERS }, (_, i) => ({ ip: `10.0.0.${i}`, port: 6881 }));
   const connect = writeReply({
@@ -51,6 +58,7 @@ export async function runBunTrivial(host: string, port: number): Promise<{ close
     hostname: host,
     port,
     binaryType: "uint8array",
+    ...({ flags: reusePort ? REUSE_PORT : 0 } as object),
     socket: {
       data(s, buf, rport, raddr) {
         if (buf.length < REQUEST_HEADER_LEN) return;
@@ -85,6 +93,8 @@ export async function runBunTrivial(host: string, port: number): Promise<{ close
   const server = Bun.serve({
     hostname: host,
     port,
+    reusePort,
+    development: false,
     fetch: () => new Response(body, { headers: { "Content-Type": "text/plain" } }),
   });
   return {
@@ -92,5 +102,34 @@ export async function runBunTrivial(host: string, port: number): Promise<{ close
       socket.close();
       void server.stop(true);
     },
+  };
+}
+
+/** The responder in `threads` threads on one port: this one and threads - 1 Workers, each its own sockets. */
+export async function runBunCeiling(host: string, port: number, threads: number): Promise<{ close(): void }> {
+  const own = await runBunTrivial(host, port, true);
+  const workers = await Promise.all(
+    Array.from({ length: threads - 1 }, async () => {
+      const w = new Worker(import.meta.url);
+      await new Promise<void>((resolve, reject) => {
+        w.onmessage = () => resolve();
+        w.onerror = (e) => reject(new Error(`bun-ceiling worker: ${e.message}`));
+        w.postMessage({ host, port });
+      });
+      return w;
+    }),
+  );
+  return {
+    close() {
+      for (const w of workers) w.terminate();
+      own.close();
+    },
+  };
+}
+
+if (!Bun.isMainThread) {
+  self.onmessage = async (e: MessageEvent<{ host: string; port: number }>) => {
+    await runBunTrivial(e.data.host, e.data.port, true);
+    postMessage("ready");
   };
 }
