@@ -97,12 +97,14 @@ interface Job {
 }
 
 interface AResult {
+  /** Median over segments of ns per message: writing requests (with the doorbell) + reading replies. */
   sideNsPerMsg: number;
   rttUs: number[]; // p50, p99
   wallMs: number;
 }
 
 interface BResult {
+  /** Median over segments of ns per message: reading requests + writing replies (with the doorbell). */
   sideNsPerMsg: number;
 }
 
@@ -161,7 +163,9 @@ async function sideA(job: Job): Promise<AResult> {
   const request = new Uint8Array(REQ_LEN).fill(7);
   const view = new DataView(out.bytes.buffer, out.bytes.byteOffset);
   const backView = new DataView(back.bytes.buffer, back.bytes.byteOffset);
-  let sideMs = 0;
+  // Per-segment costs (ns per message), so a segment the OS preempted does not swamp the figure: medians.
+  const writeNs: number[] = [];
+  const readNs: number[] = [];
   let done = 0;
   const t0 = performance.now();
   for (let k = 0; k < job.count; ) {
@@ -176,7 +180,7 @@ async function sideA(job: Job): Promise<AResult> {
     }
     out.publish();
     if (job.bell !== "busy") ring(job, out);
-    sideMs += performance.now() - w0;
+    writeNs.push(((performance.now() - w0) * 1e6) / n);
     k += n;
     while (done < k) {
       if (waitReply !== null) await waitReply();
@@ -190,24 +194,18 @@ async function sideA(job: Job): Promise<AResult> {
       if (got > 0) {
         back.release();
         done += got;
-        sideMs += performance.now() - r0;
+        readNs.push(((performance.now() - r0) * 1e6) / got);
       }
     }
   }
   const wallMs = performance.now() - t0;
-  if (job.bell === "busy") {
-    const stop = out.reserve(4); // a zero-length-meaning stop message: seq 0xffffffff
-    view.setUint32(stop, 0xffffffff, true);
-    out.publish();
-  } else {
-    const stop = out.reserve(4);
-    view.setUint32(stop, 0xffffffff, true);
-    out.publish();
-    ring(job, out);
-  }
+  const stop = out.reserve(4); // the stop message: seq 0xffffffff
+  view.setUint32(stop, 0xffffffff, true);
+  out.publish();
+  if (job.bell !== "busy") ring(job, out);
   rtt.sort();
   return {
-    sideNsPerMsg: (sideMs * 1e6) / job.count,
+    sideNsPerMsg: median(writeNs) + median(readNs),
     rttUs: [percentile(rtt, 50) * 1000, percentile(rtt, 99) * 1000],
     wallMs,
   };
@@ -219,8 +217,7 @@ async function sideB(job: Job): Promise<BResult> {
   const waitRequest = job.bell === "busy" ? null : makeWaiter(job, inbox);
   const template = new Uint8Array(REPLY_LEN).fill(9);
   const inView = new DataView(inbox.bytes.buffer, inbox.bytes.byteOffset);
-  let sideMs = 0;
-  let handled = 0;
+  const segNs: number[] = [];
   for (;;) {
     if (waitRequest !== null) await waitRequest();
     const t0 = performance.now();
@@ -245,12 +242,11 @@ async function sideB(job: Job): Promise<BResult> {
       inbox.release();
       out.publish();
       if (job.bell !== "busy") ring(job, out);
-      handled += got;
-      sideMs += performance.now() - t0;
+      segNs.push(((performance.now() - t0) * 1e6) / got);
     }
     if (stop) break;
   }
-  return { sideNsPerMsg: (sideMs * 1e6) / Math.max(1, handled) };
+  return { sideNsPerMsg: segNs.length === 0 ? NaN : median(segNs) };
 }
 
 interface Run {
