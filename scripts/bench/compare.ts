@@ -50,7 +50,8 @@ interface Round {
   result: UdpResult | HttpResult;
 }
 
-function parseTargets(text: string): Target[] {
+/** NAME=HOST:PORT[@PID],... : trackers already running. */
+export function parseTargets(text: string): Target[] {
   return text
     .split(",")
     .filter((s) => s !== "")

@@ -8,7 +8,10 @@
 //
 // Targets: ours-wN for each N of --workers, opentracker-wN likewise (its listen.udp.workers; its HTTP is one
 // event loop whatever N), bun-ceiling-wN with --bun-ceiling, or any list with --start. Rounds are interleaved
-// (target A, B, C, A, B, C, ...), medians reported. Nothing is pinned by default: threaded targets need every
+// (target A, B, C, A, B, C, ...), medians reported; or, with --together, every target is loaded at the same
+// time by its own generators, so two builds meet the same interference from other jobs (a paired measurement
+// for a shared machine: run them on the same CPUs, e.g. trackers started by hand under one `taskset`, and
+// give them with --targets). Nothing is pinned by default: threaded targets need every
 // CPU, and CPU time per response does not need pinning. Defaults scale with the CPU count (generator
 // processes and wrk threads), so the same command runs on a 16-core machine:
 //   npm run bench -- cpu-cost --workers 1,2,4,16
@@ -18,6 +21,7 @@ import { type Options, type Specs, UsageError } from "./args.ts";
 import { generatorSaturated, runHttp, writeHashFile } from "./http.ts";
 import { nativeBinary } from "./native.ts";
 import { fixed, int, median, progress, table } from "./report.ts";
+import { parseTargets } from "./compare.ts";
 import { parseKinds, TARGET_SPECS, withSession } from "./session.ts";
 import { cpuSeconds, parseTargetSpec, type Target, type TargetSpec, targetThreads } from "./trackers.ts";
 import { jsonLines, makeLoadPlan, runUdp, sourceList, WORKLOAD_SPECS, writeLoadPlan } from "./udp.ts";
@@ -35,6 +39,15 @@ export const CPU_COST_SPECS = {
   },
   "bun-ceiling": { kind: "flag", help: "also bun-ceiling-wN: Bun's zero-work responder in N threads" },
   start: { kind: "str", default: "", help: "or exactly these targets (ours, ours-w2, opentracker-w2, ...)" },
+  targets: {
+    kind: "str",
+    default: "",
+    help: "or trackers already running: NAME=HOST:PORT@PID,... (NAME a target name like ours-w2 gets its ratios)",
+  },
+  together: {
+    kind: "flag",
+    help: "load all targets at the same time (each its own generators) instead of in turn: a paired measurement",
+  },
   proto: { kind: "str", default: "udp,http", help: "udp, http or both" },
   rounds: { kind: "int", default: 3, min: 1, help: "rounds per target and protocol" },
   duration: { kind: "num", default: 10, min: 1, help: "measured seconds per round" },
@@ -87,7 +100,10 @@ interface Sample {
   problems: number;
 }
 
-export function cpuCostTargets(o: Pick<CpuCostOptions, "start" | "workers" | "opentracker" | "bun-ceiling">) {
+export function cpuCostTargets(
+  o: Pick<CpuCostOptions, "start" | "targets" | "workers" | "opentracker" | "bun-ceiling">,
+): TargetSpec[] {
+  if (o.targets !== "") return [];
   if (o.start !== "") return parseKinds(o.start);
   const ns = o.workers
     .split(",")
@@ -107,7 +123,11 @@ export function cpuCostTargets(o: Pick<CpuCostOptions, "start" | "workers" | "op
 export async function cpuCostCommand(o: CpuCostOptions): Promise<void> {
   const protos = o.proto.split(",").map((p) => p.trim());
   for (const p of protos) if (p !== "udp" && p !== "http") throw new UsageError("--proto: udp, http or udp,http");
+  if (o.targets !== "" && o.start !== "") throw new UsageError("give --targets or --start, not both");
   const specs = cpuCostTargets(o);
+  const external = o.targets === "" ? [] : parseTargets(o.targets);
+  for (const t of external)
+    if (t.pid === null) throw new UsageError(`--targets: ${t.name} needs @PID for its CPU time`);
   const udp = protos.includes("udp");
   const http = protos.includes("http");
   if (o["gen-procs"] > o.sockets) throw new UsageError("--gen-procs must not exceed --sockets");
@@ -115,7 +135,7 @@ export async function cpuCostCommand(o: CpuCostOptions): Promise<void> {
   const plan = makeLoadPlan({ ...o, "scrape-max": 10 });
   const samples: Sample[] = [];
   await withSession("cpu-cost", { ...o, specs }, async (session) => {
-    const targets: Target[] = [];
+    const targets: Target[] = [...external];
     for (const spec of specs) {
       targets.push(await session.start(spec, { hashes: plan.hashes, peers: o.peers, torrents: o.torrents }));
     }
@@ -144,15 +164,34 @@ export async function cpuCostCommand(o: CpuCostOptions): Promise<void> {
         });
       }
     }
+    const keep = (s: Sample) => {
+      samples.push(s);
+      progress(`  ${sampleLine(s)}`);
+    };
     for (let round = 1; round <= o.rounds; round++) {
+      if (o.together) {
+        if (udp)
+          for (const s of await Promise.all(targets.map((t) => udpSample(o, t, round, planPath, session.genPrefix))))
+            keep(s);
+        if (http)
+          for (const s of await Promise.all(targets.map((t) => httpSample(o, t, round, hashFile, session.genPrefix))))
+            keep(s);
+        continue;
+      }
       for (const t of targets) {
-        if (udp) samples.push(await udpSample(o, t, round, planPath, session.genPrefix));
-        if (udp) progress(`  ${sampleLine(samples[samples.length - 1])}`);
-        if (http) samples.push(await httpSample(o, t, round, hashFile, session.genPrefix));
-        if (http) progress(`  ${sampleLine(samples[samples.length - 1])}`);
+        if (udp) keep(await udpSample(o, t, round, planPath, session.genPrefix));
+        if (http) keep(await httpSample(o, t, round, hashFile, session.genPrefix));
       }
     }
-    report(o, specs, samples, protos as ("udp" | "http")[]);
+    const named = targets.map((t) => {
+      try {
+        const spec = parseTargetSpec(t.name);
+        return { name: t.name, kind: spec.kind as string, threads: targetThreads(spec, o["ot-udp-workers"]) };
+      } catch {
+        return { name: t.name, kind: "", threads: 0 }; // a name of the user's: no ratios
+      }
+    });
+    report(o, named, samples, protos as ("udp" | "http")[]);
   });
 }
 
@@ -270,7 +309,12 @@ function sampleLine(s: Sample): string {
   return `round ${s.round} ${s.target} ${s.proto}: ${fixed(s.cpuUsPerResponse)} us CPU/response at ${int(s.rate)} responses/s (offered ${int(s.offered)}), tracker CPU ${fixed(s.trackerCpuPercent, 0)}%, generator CPU ${fixed(s.generatorCpuPercent, 0)}%, ${s.problems} timeouts/errors`;
 }
 
-function report(o: CpuCostOptions, specs: TargetSpec[], samples: Sample[], protos: ("udp" | "http")[]): void {
+function report(
+  o: CpuCostOptions,
+  specs: { name: string; kind: string; threads: number }[],
+  samples: Sample[],
+  protos: ("udp" | "http")[],
+): void {
   const rows = protos.flatMap((proto) =>
     specs.map((spec) => {
       const ss = samples.filter((s) => s.proto === proto && s.target === spec.name);
@@ -280,7 +324,7 @@ function report(o: CpuCostOptions, specs: TargetSpec[], samples: Sample[], proto
         proto,
         target: spec.name,
         kind: spec.kind,
-        threads: targetThreads(spec, o["ot-udp-workers"]),
+        threads: spec.threads,
         cost,
         min: Math.min(...ss.map((s) => s.cpuUsPerResponse)),
         max: Math.max(...ss.map((s) => s.cpuUsPerResponse)),
@@ -309,7 +353,7 @@ function report(o: CpuCostOptions, specs: TargetSpec[], samples: Sample[], proto
     return;
   }
   console.log(
-    `\ncpu-cost: ${o.rounds} rounds of ${o.duration} s (after ${o.warmup} s warm-up), interleaved; ${CPUS} CPUs; tracker CPU = utime + stime of all its threads\n`,
+    `\ncpu-cost: ${o.rounds} rounds of ${o.duration} s (after ${o.warmup} s warm-up), ${o.together ? "all targets loaded together" : "interleaved"}; ${CPUS} CPUs; tracker CPU = utime + stime of all its threads\n`,
   );
   console.log(
     table([

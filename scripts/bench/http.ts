@@ -76,8 +76,8 @@ export function generatorSaturated(cpuPercent: number, threads = 1): boolean {
 }
 
 /** wrk calls delay() before every request once a script defines it, so paced runs get it from a wrapper. */
-async function pacedScript(dir: string, intervalMs: number): Promise<string> {
-  const path = join(dir, `http-load-paced.lua`);
+async function pacedScript(dir: string, intervalMs: number, port: number): Promise<string> {
+  const path = join(dir, `http-load-paced-${port}.lua`); // one per target: cpu-cost --together runs several wrk
   await Bun.write(
     path,
     `dofile(${JSON.stringify(join(import.meta.dir, "http-load.lua"))})
@@ -106,7 +106,8 @@ export async function runHttp(o: HttpRunOptions): Promise<HttpResult> {
   const secs = Math.max(1, Math.round(o.duration));
   const rate = o.rate ?? 0;
   const intervalMs = rate > 0 ? (o.connections * 1000) / rate : 0;
-  const script = rate > 0 ? await pacedScript(dirname(o.hashFile), intervalMs) : join(import.meta.dir, "http-load.lua");
+  const script =
+    rate > 0 ? await pacedScript(dirname(o.hashFile), intervalMs, o.port) : join(import.meta.dir, "http-load.lua");
   const argv = [
     ...o.genPrefix,
     wrk,

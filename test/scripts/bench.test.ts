@@ -261,6 +261,32 @@ describe("bench CLI over real sockets", () => {
     expect(r.summary[0].vsOurs1).toBe(1);
   }, 60_000);
 
+  test("cpu-cost --together loads every target at once, each at the offered rate", async () => {
+    const r = await bench([
+      "cpu-cost",
+      "--start",
+      "ours,trivial-bun",
+      "--together",
+      "--proto",
+      "udp",
+      "--rounds",
+      "1",
+      "--duration",
+      "2",
+      "--warmup",
+      "0",
+      "--udp-rate",
+      "3000",
+      ...SMALL,
+    ]);
+    expect(r.summary.map((x: { target: string }) => x.target)).toEqual(["ours", "trivial-bun"]);
+    for (const s of r.summary) {
+      expect(s.rate).toBeGreaterThan(0.85 * 3000);
+      expect(s.rate).toBeLessThan(1.15 * 3000);
+      expect(s.cost).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
   test("bun-ceiling-w2 answers from two threads on one port", async () => {
     const r = await bench(["udp", "--start", "bun-ceiling-w2", "--duration", "1", ...SMALL]);
     expect(r.errors).toBe(0);
