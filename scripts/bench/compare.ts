@@ -5,10 +5,10 @@
 // prefill (UDP, on by default) round 1 already is.
 
 import { type Options, type Specs, UsageError } from "./args.ts";
-import { type HttpResult, HTTP_SPECS, httpRunOptions, runHttp, writeHashFile } from "./http.ts";
+import { generatorSaturated, type HttpResult, HTTP_SPECS, httpRunOptions, runHttp, writeHashFile } from "./http.ts";
 import { fixed, int, median, ms, progress, table } from "./report.ts";
 import { parseKinds, TARGET_SPECS, withSession } from "./session.ts";
-import { type Kind, parseHostPort, type Target } from "./trackers.ts";
+import { parseHostPort, type Target, type TargetSpec } from "./trackers.ts";
 import {
   expectedFor,
   makeLoadPlan,
@@ -50,7 +50,8 @@ interface Round {
   result: UdpResult | HttpResult;
 }
 
-function parseTargets(text: string): Target[] {
+/** NAME=HOST:PORT[@PID],... : trackers already running. */
+export function parseTargets(text: string): Target[] {
   return text
     .split(",")
     .filter((s) => s !== "")
@@ -79,10 +80,11 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
   // HTTP's torrents are a prefix of the same seeded set, so one whitelist serves both protocols.
   const hashes = plan?.hashes ?? torrentHashes(o.seed, Math.max(o.torrents, o["http-torrents"]));
   const rounds: Round[] = [];
-  await withSession("compare", o, async (session) => {
+  const specs = o.start === "" ? [] : parseKinds(o.start);
+  await withSession("compare", { ...o, specs }, async (session) => {
     const targets =
       o.start !== ""
-        ? await startAll(parseKinds(o.start), (k) => session.start(k, { hashes, peers: o.peers, torrents: o.torrents }))
+        ? await startAll(specs, (k) => session.start(k, { hashes, peers: o.peers, torrents: o.torrents }))
         : parseTargets(o.targets);
     const planPath = plan === null ? "" : await writeLoadPlan(plan, session.dir);
     const hashFile = udp ? "" : await writeHashFile(o.seed, o["http-torrents"], session.dir);
@@ -113,6 +115,7 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
       summarize(
         name,
         rounds.filter((r) => r.target === name),
+        session.pin,
       ),
     );
     const ratios = ratioList(summary);
@@ -137,6 +140,7 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
           "timeouts",
           "median p99",
           "tracker CPU",
+          "generator CPU",
         ],
         ...summary.map((s) => [
           s.name,
@@ -149,6 +153,7 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
           String(s.timeouts),
           ms(s.p99Us),
           s.trackerCpu === null ? "-" : `${fixed(s.trackerCpu, 0)}%`,
+          `${fixed(s.generatorCpu, 0)}%`,
         ]),
       ]),
     );
@@ -157,6 +162,16 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
         `(peers per announce at steady state for this workload: ${fixed(expectedFor(plan, o.numwant).expected)})`,
       );
     console.log("\n" + ratios.map((r) => `${r.label}: ${fixed(r.ratio, 3)}`).join("\n"));
+    for (const x of summary) {
+      if (generatorSaturated(x.generatorCpu, x.generatorThreads))
+        console.log(
+          `${x.name}: the generator ran at ${fixed(x.generatorCpu, 0)}% of its ${x.generatorThreads} CPU(s) (median): it was the limit, so ${int(x.median)} is a lower bound of ${x.name}'s rate and the ratios with it are not the trackers' own`,
+        );
+      if (x.starvedRounds > 0)
+        console.log(
+          `${x.name}: ${x.starvedRounds} of ${o.rounds} rounds had neither tracker nor generator above 85% of a CPU while pinned: other jobs took the CPUs, so those rates are low`,
+        );
+    }
     // §6: a result above ~70% of the generator's ceiling is generator-bound, so it is only a lower bound.
     const ceiling = summary.find((x) => x.name === "trivial");
     for (const x of summary) {
@@ -169,7 +184,7 @@ export async function compareCommand(o: Options<typeof COMPARE_SPECS>): Promise<
   });
 }
 
-async function startAll(kinds: Kind[], start: (k: Kind) => Promise<Target>): Promise<Target[]> {
+async function startAll(kinds: TargetSpec[], start: (k: TargetSpec) => Promise<Target>): Promise<Target[]> {
   const out: Target[] = [];
   for (const k of kinds) out.push(await start(k)); // one at a time: start-up is CPU-heavy
   return out;
@@ -196,9 +211,13 @@ interface Summary {
   timeouts: number;
   p99Us: number;
   trackerCpu: number | null;
+  generatorCpu: number;
+  generatorThreads: number;
+  /** Rounds in which, pinned, neither side was busy: the machine's other jobs had the CPUs. */
+  starvedRounds: number;
 }
 
-function summarize(name: string, rs: Round[]): Summary {
+function summarize(name: string, rs: Round[], pinned: boolean): Summary {
   const rates = rs.map((r) => r.rate);
   const udp = rs.map((r) => r.result).filter((x): x is UdpResult => "responsesPerSec" in x);
   const http = rs.map((r) => r.result).filter((x): x is HttpResult => "requestsPerSec" in x);
@@ -214,6 +233,11 @@ function summarize(name: string, rs: Round[]): Summary {
     timeouts: udp.reduce((a, x) => a + x.timeouts, 0) + http.reduce((a, x) => a + x.socketErrors.timeout, 0),
     p99Us: median(rs.map((r) => r.result.latencyUs.p99)),
     trackerCpu: cpus.length === 0 ? null : median(cpus),
+    generatorCpu: median(rs.map((r) => r.result.generatorCpuPercent)),
+    generatorThreads: http.length > 0 ? http[0].generatorThreads : 1,
+    starvedRounds: pinned
+      ? rs.filter((r) => r.result.generatorCpuPercent < 85 && (r.result.trackerCpuPercent ?? 100) < 85).length
+      : 0,
   };
 }
 

@@ -1,11 +1,15 @@
 -- wrk script for the HTTP announce load (performance-anchors.md §6 "H-plain"), driven by http.ts:
---   wrk ... -s http-load.lua URL -- HASHFILE KEEPALIVE(on|off) SEEDER_P
+--   wrk ... -s http-load.lua URL -- HASHFILE KEEPALIVE(on|off) SEEDER_P [INTERVAL_MS]
 -- HASHFILE holds one percent-encoded 20-byte info hash per line (the seeded torrent set, written by http.ts).
 -- Each request: a torrent chosen by trunc(((min(Gamma(0.2, 100), 101) - 1) / 100) * (T - 1)), clamped at 0
 -- (so about 43% go to torrent 0, as in the reference), a fresh random peer_id and port, left 0 + completed with
 -- probability SEEDER_P else left 50 + started, compact=1 and no numwant (the tracker's default applies).
 -- Replies are checked: non-200 statuses and bencoded "failure reason"s are counted, and the compact peers
 -- string's length gives peers per reply. done() prints one line "BENCH-JSON {...}" for the wrapper.
+-- INTERVAL_MS (optional, > 0): each connection waits a random 0..2x INTERVAL_MS (whole ms, as wrk's delay()
+-- takes) before each request, so C connections offer about C * 1000 / INTERVAL_MS requests/s whatever the
+-- tracker's speed (cpu-cost's fixed load); the real rate is what is reported. delay() is defined only in the
+-- wrapper http.ts writes for paced runs: with any delay() wrk puts every request through a timer.
 
 local threads = {}
 
@@ -17,6 +21,7 @@ end
 local hashes, nhashes = {}, 0
 local headers = {}
 local seeder_p = 0.25
+interval_ms = 0 -- read by the delay() that http.ts adds in a wrapper script for paced runs
 non200, failures, announces, peers = 0, 0, 0, 0
 
 function init(args)
@@ -26,6 +31,7 @@ function init(args)
   end
   if args[2] == "off" then headers["Connection"] = "close" end
   seeder_p = tonumber(args[3]) or 0.25
+  interval_ms = tonumber(args[4]) or 0
   math.randomseed(os.time() * 1000 + (id or 0) * 7919)
 end
 

@@ -5,7 +5,7 @@
 // The torrent set is the first --torrents (10,000) hashes of the seeded set, so one opentracker whitelist of
 // the UDP workload covers it. Note opentracker closes every connection after one response, keep-alive or not.
 
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type Options, type Specs, UsageError } from "./args.ts";
 import { fixed, int, ms, progress, table } from "./report.ts";
 import { externalTarget, parseKinds, TARGET_SPECS, withSession } from "./session.ts";
@@ -42,7 +42,11 @@ export interface HttpResult {
   socketErrors: { connect: number; read: number; write: number; timeout: number };
   latencyUs: { p50: number; p90: number; p99: number; max: number };
   generatorCpuPercent: number;
+  /** wrk threads: generatorCpuPercent can reach 100 per thread. */
+  generatorThreads: number;
   trackerCpuPercent: number | null;
+  /** Tracker CPU seconds over the run, all threads (/proc/PID/stat), when the pid is known. */
+  trackerCpuSecs: number | null;
   trackerRssBytes: number | null;
   measuredSecs: number;
 }
@@ -59,6 +63,29 @@ export interface HttpRunOptions {
   hashFile: string;
   genPrefix: string[];
   pid: number | null;
+  /** Offered requests/s, paced by wrk's delay() (cpu-cost); 0 or absent: as fast as the tracker answers. */
+  rate?: number;
+}
+
+/** A generator busier than this share of its threads' CPUs is the limit of the run, not the tracker. */
+export const GENERATOR_SATURATED = 0.9;
+
+/** Whether wrk (or udp-gen) used nearly all of the CPUs it may: its rate then says little of the tracker's. */
+export function generatorSaturated(cpuPercent: number, threads = 1): boolean {
+  return cpuPercent >= GENERATOR_SATURATED * 100 * threads;
+}
+
+/** wrk calls delay() before every request once a script defines it, so paced runs get it from a wrapper. */
+async function pacedScript(dir: string, intervalMs: number, port: number): Promise<string> {
+  const path = join(dir, `http-load-paced-${port}.lua`); // one per target: cpu-cost --together runs several wrk
+  await Bun.write(
+    path,
+    `dofile(${JSON.stringify(join(import.meta.dir, "http-load.lua"))})
+` +
+      `function delay() return math.floor(2 * interval_ms * math.random() + 0.5) end -- mean ${intervalMs} ms
+`,
+  );
+  return path;
 }
 
 export async function writeHashFile(seed: number, torrents: number, dir: string): Promise<string> {
@@ -77,6 +104,10 @@ export async function runHttp(o: HttpRunOptions): Promise<HttpResult> {
   if (wrk === null) throw new Error("wrk is not installed (Debian: apt-get install wrk)");
   if (o.keepalive !== "on" && o.keepalive !== "off") throw new UsageError("--keepalive must be on or off");
   const secs = Math.max(1, Math.round(o.duration));
+  const rate = o.rate ?? 0;
+  const intervalMs = rate > 0 ? (o.connections * 1000) / rate : 0;
+  const script =
+    rate > 0 ? await pacedScript(dirname(o.hashFile), intervalMs, o.port) : join(import.meta.dir, "http-load.lua");
   const argv = [
     ...o.genPrefix,
     wrk,
@@ -89,12 +120,13 @@ export async function runHttp(o: HttpRunOptions): Promise<HttpResult> {
     "--timeout",
     "2s",
     "-s",
-    join(import.meta.dir, "http-load.lua"),
+    script,
     `http://${o.host}:${o.port}/announce`,
     "--",
     o.hashFile,
     o.keepalive,
     String(o.seederP),
+    String(intervalMs),
   ];
   const cpu0 = o.pid === null ? null : cpuSeconds(o.pid);
   const t0 = performance.now();
@@ -120,7 +152,9 @@ export async function runHttp(o: HttpRunOptions): Promise<HttpResult> {
     socketErrors: r.socket_errors,
     latencyUs: { p50: r.p50_us, p90: r.p90_us, p99: r.p99_us, max: r.max_us },
     generatorCpuPercent: usage === undefined ? NaN : Number(usage.cpuTime.total) / 1e4 / elapsed,
+    generatorThreads: Math.min(o.threads, o.connections),
     trackerCpuPercent: cpu0 === null || cpu1 === null ? null : (100 * (cpu1 - cpu0)) / elapsed,
+    trackerCpuSecs: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
     trackerRssBytes: o.pid === null ? null : rssBytes(o.pid),
     measuredSecs: measured,
   };
@@ -139,7 +173,10 @@ export function httpReport(label: string, r: HttpResult): string {
       "latency p50 / p90 / p99 / max",
       `${ms(r.latencyUs.p50)} / ${ms(r.latencyUs.p90)} / ${ms(r.latencyUs.p99)} / ${ms(r.latencyUs.max)}`,
     ],
-    ["generator (wrk) CPU", `${fixed(r.generatorCpuPercent, 0)}%`],
+    [
+      "generator (wrk) CPU",
+      `${fixed(r.generatorCpuPercent, 0)}%${generatorSaturated(r.generatorCpuPercent, r.generatorThreads) ? " (SATURATED: wrk is the limit, the rate is a lower bound)" : ""}`,
+    ],
   ];
   if (r.trackerCpuPercent !== null) rows.push(["tracker CPU", `${fixed(r.trackerCpuPercent, 0)}%`]);
   if (r.trackerRssBytes !== null) rows.push(["tracker RSS at end", `${(r.trackerRssBytes / 1048576).toFixed(1)} MiB`]);
@@ -161,11 +198,12 @@ export function httpRunOptions(o: Options<typeof HTTP_SPECS>, duration: number, 
 
 export async function httpCommand(o: Options<typeof HTTP_COMMAND_SPECS>): Promise<void> {
   const startKind = o.ceiling ? "trivial" : o.start;
-  await withSession("http", o, async (session) => {
+  const specs = startKind === "" ? [] : parseKinds(startKind);
+  await withSession("http", { ...o, specs }, async (session) => {
     const hashFile = await writeHashFile(o.seed, o["http-torrents"], session.dir);
     const target =
       startKind !== ""
-        ? await session.start(parseKinds(startKind)[0], {
+        ? await session.start(specs[0], {
             hashes: torrentHashes(o.seed, o["http-torrents"]),
             peers: 1_000_000,
             torrents: o["http-torrents"],

@@ -4,6 +4,7 @@
 import { ACCESS_LIST_SPECS, accessListCommand } from "./access-list.ts";
 import { helpText, parseOptions, type Specs, UsageError } from "./args.ts";
 import { COMPARE_SPECS, compareCommand } from "./compare.ts";
+import { CPU_COST_SPECS, cpuCostCommand } from "./cpu-cost.ts";
 import { HTTP_COMMAND_SPECS, httpCommand } from "./http.ts";
 import { MEMORY_SPECS, memoryCommand } from "./memory.ts";
 import { RESTORE_SPECS, restoreCommand } from "./restore.ts";
@@ -43,6 +44,12 @@ const COMMANDS: Record<string, Command> = {
     specs: COMPARE_SPECS,
     run: (o: Parameters<typeof compareCommand>[0]) => compareCommand(o),
   },
+  "cpu-cost": {
+    summary:
+      "Tracker CPU microseconds per response at the same fixed UDP and HTTP load for every target (ours-wN, opentracker-wN).\nRuns unchanged on bigger machines: --workers 1,2,4,16; generator processes and wrk threads scale with the CPUs.",
+    specs: CPU_COST_SPECS,
+    run: (o: Parameters<typeof cpuCostCommand>[0]) => cpuCostCommand(o),
+  },
   memory: {
     summary:
       "Fill a tracker with N peers over M torrents over real UDP; resident memory per peer, fill check, probe latency.",
@@ -62,7 +69,8 @@ const COMMANDS: Record<string, Command> = {
     run: (o: Parameters<typeof restoreCommand>[0]) => restoreCommand(o),
   },
   serve: {
-    summary: "serve ours|opentracker|trivial|trivial-bun: start one target in the foreground (Ctrl+C stops it).",
+    summary:
+      "serve ours|opentracker|trivial|trivial-bun|bun-ceiling-wN: start one target in the foreground (Ctrl+C stops it).",
     specs: SERVE_SPECS,
     positional: 1,
     run: (o: Parameters<typeof serveCommand>[1], pos: string[]) => serveCommand(pos[0], o),

@@ -106,12 +106,13 @@ export async function memoryCommand(o: Options<typeof MEMORY_SPECS>): Promise<vo
     `building the fill: ${int(o.peers)} peers over ${int(o.torrents)} torrents from ${o.sources} source addresses ...`,
   );
   const plan = fillPlan(o.seed, o.torrents, o.peers, o.sources, o.sockets);
-  await withSession("memory", o, async (session) => {
+  const specs = o.start === "" ? [] : parseKinds(o.start);
+  await withSession("memory", { ...o, specs }, async (session) => {
     const planPath = `${session.dir}/fill.bin`;
     await writePlan(plan, planPath);
     const target =
       o.start !== ""
-        ? await session.start(parseKinds(o.start)[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
+        ? await session.start(specs[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
         : externalTarget("target", o.target, o.pid);
     if (target.pid === null) progress("no --pid: memory cannot be read, only the fill is checked");
     await Bun.sleep(o["idle-secs"] * 1000); // let start-up garbage settle before the idle reading
@@ -139,7 +140,7 @@ export async function memoryCommand(o: Options<typeof MEMORY_SPECS>): Promise<vo
       peakRssBytes: target.pid === null ? null : peakRssBytes(target.pid),
       bytesPerPeer: rssIdle === null || rssAfter === null ? null : (rssAfter - rssIdle) / o.peers,
       scrape,
-      trackerCount: await trackerPeerCount(target, o.start),
+      trackerCount: await trackerPeerCount(target, specs[0]?.kind ?? ""),
       probeDuring: probeSummary(during),
       probeAfter: probeSummary(after),
     };

@@ -1,11 +1,11 @@
-// `serve KIND`: start one target in the foreground (ours, opentracker with the workload's whitelist, or a
-// trivial responder), print its address and pid, and stop it on Ctrl+C. For manual runs and for pointing a
+// `serve KIND`: start one target in the foreground (ours, opentracker with the workload's whitelist, a
+// trivial responder, or Bun's zero-work responder in N threads: bun-ceiling-wN), print its address and pid, and stop it on Ctrl+C. For manual runs and for pointing a
 // generator on another machine at it. `trivial` and `opentracker` are shorthands for `serve trivial` etc.
 
 import type { Options, Specs } from "./args.ts";
 import { progress } from "./report.ts";
 import { parseKinds, TARGET_SPECS, withSession } from "./session.ts";
-import { runBunTrivial } from "./trivial-bun.ts";
+import { runBunCeiling, runBunTrivial } from "./trivial-bun.ts";
 import { WORKLOAD_SPECS } from "./udp.ts";
 import { torrentHashes } from "./workload.ts";
 
@@ -20,10 +20,13 @@ export const SERVE_SPECS = {
 } satisfies Specs;
 
 export async function serveCommand(kindText: string, o: Options<typeof SERVE_SPECS>): Promise<void> {
-  const kind = parseKinds(kindText)[0];
-  if (kind === "trivial-bun") {
-    // In this process: the launcher starts `serve trivial-bun` as its child.
-    const server = await runBunTrivial(o.host, o.port);
+  const spec = parseKinds(kindText)[0];
+  if (spec.kind === "trivial-bun" || spec.kind === "bun-ceiling") {
+    // In this process: the launcher starts `serve trivial-bun` / `serve bun-ceiling-wN` as its child.
+    const server =
+      spec.kind === "trivial-bun"
+        ? await runBunTrivial(o.host, o.port)
+        : await runBunCeiling(o.host, o.port, spec.workers ?? 1);
     const stop = () => {
       server.close();
       process.exit(0);
@@ -33,8 +36,8 @@ export async function serveCommand(kindText: string, o: Options<typeof SERVE_SPE
     return new Promise(() => {});
   }
   const hashes = torrentHashes(o.seed, o.torrents);
-  await withSession("serve", { ...o, "gen-cpu": "" }, async (session) => {
-    const t = await session.start(kind, {
+  await withSession("serve", { ...o, "gen-cpu": "", specs: [spec] }, async (session) => {
+    const t = await session.start(spec, {
       hashes,
       peers: o.peers,
       torrents: o.torrents,
@@ -43,7 +46,7 @@ export async function serveCommand(kindText: string, o: Options<typeof SERVE_SPE
     });
     console.log(
       JSON.stringify({
-        tracker: kind,
+        tracker: spec.name,
         udp: `udp://${t.host}:${t.port}/announce`,
         http: `http://${t.host}:${t.port}/announce`,
         pid: t.pid,

@@ -5,7 +5,17 @@ import { rmSync } from "node:fs";
 import type { Specs } from "./args.ts";
 import { scratchDir } from "./native.ts";
 import { progress } from "./report.ts";
-import { KINDS, type Kind, parseHostPort, pinPrefix, shouldPin, startTarget, type Target } from "./trackers.ts";
+import {
+  KINDS,
+  parseHostPort,
+  parseTargetSpec,
+  pinPrefix,
+  shouldPin,
+  startTarget,
+  type Target,
+  targetThreads,
+  type TargetSpec,
+} from "./trackers.ts";
 
 export const TARGET_SPECS = {
   target: {
@@ -14,7 +24,11 @@ export const TARGET_SPECS = {
     help: "tracker to measure, HOST:PORT (IPv4), when not started here",
   },
   pid: { kind: "int", default: 0, help: "pid of the --target tracker, for its CPU% and RSS" },
-  start: { kind: "str", default: "", help: `start the tracker here instead: ${KINDS.join(", ")}` },
+  start: {
+    kind: "str",
+    default: "",
+    help: `start the tracker here instead: ${KINDS.join(", ")}; KIND-wN for N threads (ours-w2 passes --workers 2)`,
+  },
   pin: {
     kind: "str",
     default: "auto",
@@ -31,14 +45,16 @@ export const TARGET_SPECS = {
   json: { kind: "flag", help: "print one JSON object instead of the table" },
 } satisfies Specs;
 
-export function parseKinds(text: string): Kind[] {
-  const kinds = text
+/** "ours,ours-w2,opentracker-w2" as target specs; names must differ (they label the results). */
+export function parseKinds(text: string): TargetSpec[] {
+  const specs = text
     .split(",")
     .map((s) => s.trim())
-    .filter((s) => s !== "");
-  for (const k of kinds)
-    if (!(KINDS as readonly string[]).includes(k)) throw new Error(`unknown tracker "${k}": use ${KINDS.join(", ")}`);
-  return kinds as Kind[];
+    .filter((s) => s !== "")
+    .map(parseTargetSpec);
+  const names = new Set(specs.map((s) => s.name));
+  if (names.size < specs.length) throw new Error(`--start names a target twice: ${text}`);
+  return specs;
 }
 
 export interface Session {
@@ -46,7 +62,7 @@ export interface Session {
   pin: boolean;
   genPrefix: string[];
   start(
-    kind: Kind,
+    spec: TargetSpec,
     o: { hashes: Uint8Array; peers: number; torrents: number; host?: string; port?: number },
   ): Promise<Target>;
 }
@@ -54,11 +70,22 @@ export interface Session {
 /** Runs fn with a session; whatever it started is stopped and its files removed afterwards, even on Ctrl+C. */
 export async function withSession<T>(
   label: string,
-  opts: { pin: string; "tracker-cpu": string; "gen-cpu": string; "ot-udp-workers": number; "ours-args": string },
+  opts: {
+    pin: string;
+    "tracker-cpu": string;
+    "gen-cpu": string;
+    "ot-udp-workers": number;
+    "ours-args": string;
+    /** Targets to be started: with --pin auto, a multi-threaded one turns pinning off for all (a fair race). */
+    specs?: TargetSpec[];
+  },
   fn: (s: Session) => Promise<T>,
 ): Promise<T> {
   const dir = scratchDir(label);
-  const pin = shouldPin(opts.pin);
+  const threaded = (opts.specs ?? []).some((s) => targetThreads(s, opts["ot-udp-workers"]) > 1);
+  const pin = shouldPin(opts.pin) && (opts.pin === "on" || !threaded);
+  if (threaded && opts.pin === "auto")
+    progress("a target runs several threads: nothing is pinned (--pin on pins trackers to --tracker-cpu)");
   const started: Target[] = [];
   const cleanup = async () => {
     await Promise.all(started.map((t) => t.stop()));
@@ -75,9 +102,9 @@ export async function withSession<T>(
       dir,
       pin,
       genPrefix: pinPrefix(pin, opts["gen-cpu"]),
-      async start(kind, o) {
-        progress(`starting ${kind}${pin ? ` on CPU ${opts["tracker-cpu"]}` : ""} ...`);
-        const t = await startTarget(kind, {
+      async start(spec, o) {
+        progress(`starting ${spec.name}${pin ? ` on CPU ${opts["tracker-cpu"]}` : ""} ...`);
+        const t = await startTarget(spec, {
           ...o,
           pin,
           trackerCpu: opts["tracker-cpu"],
@@ -86,7 +113,7 @@ export async function withSession<T>(
           dir,
         });
         started.push(t);
-        progress(`  ${kind} at ${t.host}:${t.port}, pid ${t.pid ?? "?"}`);
+        progress(`  ${spec.name} at ${t.host}:${t.port}, pid ${t.pid ?? "?"}`);
         return t;
       },
     });

@@ -13,8 +13,39 @@ import { UdpClient } from "../lib/udp-client.ts";
 import { whitelistText } from "./workload.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
-export const KINDS = ["ours", "opentracker", "trivial", "trivial-bun"] as const;
+export const KINDS = ["ours", "opentracker", "trivial", "trivial-bun", "bun-ceiling"] as const;
 export type Kind = (typeof KINDS)[number];
+
+/**
+ * A target as named on the command line: KIND, or KIND-wN for N threads: `ours-w2` runs ours with
+ * `--workers 2`, `opentracker-w2` sets its `listen.udp.workers 2`, `bun-ceiling-w2` runs Bun's zero-work
+ * responder in 2 threads on one port (SO_REUSEPORT). `trivial` and `trivial-bun` are single-threaded.
+ */
+export interface TargetSpec {
+  kind: Kind;
+  /** Threads asked for with -wN, or null for the kind's default. */
+  workers: number | null;
+  /** The text it was given as: the target's name in reports. */
+  name: string;
+}
+
+export function parseTargetSpec(text: string): TargetSpec {
+  const m = /^(.*?)(?:-w(\d+))?$/.exec(text.trim());
+  const kind = m?.[1] ?? "";
+  const workers = m?.[2] === undefined ? null : Number(m[2]);
+  if (!(KINDS as readonly string[]).includes(kind))
+    throw new Error(`unknown target "${text}": use ${KINDS.join(", ")}, optionally with -wN (e.g. ours-w2)`);
+  if (workers !== null && (workers < 1 || workers > 1024)) throw new Error(`"${text}": -wN needs 1 <= N <= 1024`);
+  if (workers !== null && (kind === "trivial" || kind === "trivial-bun"))
+    throw new Error(`"${text}": ${kind} is single-threaded (bun-ceiling-wN is the threaded Bun responder)`);
+  return { kind: kind as Kind, workers, name: text.trim() };
+}
+
+/** Threads the target runs its request handling on (1 unless -wN or --ot-udp-workers say more). */
+export function targetThreads(spec: TargetSpec, otUdpWorkers: number): number {
+  if (spec.workers !== null) return spec.workers;
+  return spec.kind === "opentracker" ? Math.max(1, otUdpWorkers) : 1;
+}
 
 export interface Target {
   name: string;
@@ -85,7 +116,8 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   throw new Error("no free port");
 }
 
-export async function startTarget(kind: Kind, o: StartOptions): Promise<Target> {
+export async function startTarget(spec: TargetSpec, o: StartOptions): Promise<Target> {
+  const kind = spec.kind;
   const host = o.host ?? "127.0.0.1";
   const port = o.port ?? (await freePort(host));
   const pin = pinPrefix(o.pin, o.trackerCpu);
@@ -112,10 +144,12 @@ export async function startTarget(kind: Kind, o: StartOptions): Promise<Target> 
       String(Math.max(500_000, Math.ceil(o.torrents * 1.1))),
       "--max-peers",
       String(Math.max(4_000_000, Math.ceil(o.peers * 1.1))),
+      ...(spec.workers === null ? [] : ["--workers", String(spec.workers)]),
       ...o.oursArgs.split(" ").filter((s) => s !== ""),
     ];
   } else if (kind === "opentracker") {
-    argv = [...pin, ...opentrackerCommand(o, host, port)];
+    const udpWorkers = spec.workers ?? o.otUdpWorkers;
+    argv = [...pin, ...opentrackerCommand({ ...o, otUdpWorkers: udpWorkers }, host, port)];
     comm = "opentracker";
   } else if (kind === "trivial") {
     argv = [...pin, await nativeBinary("trivial"), host, String(port)];
@@ -125,7 +159,7 @@ export async function startTarget(kind: Kind, o: StartOptions): Promise<Target> 
       process.execPath,
       join(import.meta.dir, "main.ts"),
       "serve",
-      "trivial-bun",
+      kind === "bun-ceiling" ? `bun-ceiling-w${spec.workers ?? 1}` : "trivial-bun",
       "--port",
       String(port),
       "--host",
@@ -151,7 +185,7 @@ export async function startTarget(kind: Kind, o: StartOptions): Promise<Target> 
   }
   const pid = comm === null ? proc.pid : findDescendant(proc.pid, comm);
   return {
-    name: kind,
+    name: spec.name,
     host,
     port,
     pid,

@@ -70,6 +70,11 @@ typedef struct {
 static const char *plan_path, *target = "127.0.0.1:6969", *sources = "127.0.0.1";
 static int nsock = 4, window = 64, numwant = 30, fill_numwant = 0, fill_only = 0, prefill = 0;
 static double duration = 30, warmup = 0, window_secs = 5, timeout_ms = 1000, seeder_p = 0.75, max_secs = 0;
+// --rate: requests per second in the load phase (0 = as fast as the window allows), a token bucket refilled
+// on every pass of the loop and holding at most 5 ms worth, so the offered load is fixed whatever the target.
+static double rate = 0, tokens = 0;
+static uint64_t tokens_at;
+static int sock_budget = BATCH, first_sock; // per socket per pass, and a rotating start: every socket gets its share
 static unsigned wc = 0, wa = 100, ws = 1;
 static uint64_t seed = 0; // 0: from the clock
 
@@ -293,7 +298,9 @@ static void send_some(Sock *s) {
   int n = 0;
   int idx[BATCH];
   uint64_t t = now_ns();
+  int limited = rate > 0 && phase == P_LOAD;
   while (s->nfree > 0 && n < BATCH) {
+    if (limited && (tokens < 1 || n >= sock_budget)) break;
     int k = s->free_slots[s->nfree - 1];
     Slot *slot = &s->slots[k];
     int len = build(s, slot, sbuf[n]);
@@ -305,6 +312,7 @@ static void send_some(Sock *s) {
     put32(sbuf[n] + 12, (uint32_t)k | slot->gen << slot_bits);
     siov[n].iov_len = (size_t)len;
     idx[n++] = k;
+    if (limited) tokens -= 1;
   }
   if (n == 0) return;
   int sent = sendmmsg(s->fd, smsg, (unsigned)n, 0);
@@ -414,7 +422,18 @@ static void print_counts(const char *type, const Counts *a, const Counts *b, dou
 static uint64_t last_expire;
 static void step(int wait_ms) {
   struct pollfd pf[MAX_SOCKETS];
-  for (int i = 0; i < nsock; i++) {
+  if (rate > 0) {
+    uint64_t t = now_ns();
+    if (tokens_at == 0) tokens_at = t;
+    tokens += rate * (double)(t - tokens_at) / 1e9;
+    if (tokens > rate * 0.005 + 1) tokens = rate * 0.005 + 1;
+    tokens_at = t;
+    if (phase == P_LOAD && wait_ms > 1) wait_ms = 1; // come back for the next tokens
+    sock_budget = (int)(tokens / nsock) + 1;
+  }
+  first_sock = (first_sock + 1) % nsock;
+  for (int j = 0; j < nsock; j++) {
+    int i = (first_sock + j) % nsock;
     send_some(&socks[i]);
     pf[i].fd = socks[i].fd;
     pf[i].events = POLLIN;
@@ -532,7 +551,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: udp-gen --plan FILE [--target IP:PORT] [--sources IP,IP..] [--sockets N] [--inflight N]\n"
           "  [--duration S] [--warmup S] [--window S] [--mix C,A,S] [--numwant N] [--fill-numwant N] [--seeder-p P]\n"
-          "  [--timeout-ms MS] [--seed N] [--prefill] [--fill] [--max-secs S]\n");
+          "  [--timeout-ms MS] [--seed N] [--prefill] [--fill] [--max-secs S] [--rate REQUESTS_PER_SEC]\n");
   exit(2);
 }
 
@@ -557,6 +576,7 @@ int main(int argc, char **argv) {
     else if (OPT("--timeout-ms")) timeout_ms = atof(v);
     else if (OPT("--seed")) seed = strtoull(v, NULL, 10);
     else if (OPT("--max-secs")) max_secs = atof(v);
+    else if (OPT("--rate")) rate = atof(v);
     else if (OPT("--mix")) {
       if (sscanf(v, "%u,%u,%u", &wc, &wa, &ws) != 3 || wc + wa + ws == 0) usage();
     } else usage();

@@ -285,11 +285,12 @@ export async function udpCommand(o: Options<typeof UDP_COMMAND_SPECS>): Promise<
   progress(`building the workload: ${int(o.torrents)} torrents, ${int(o.peers)} peers, seed ${o.seed} ...`);
   const plan = makeLoadPlan(o);
   const { expected, live } = expectedFor(plan, o.numwant);
-  await withSession("udp", o, async (session) => {
+  const specs = startKind === "" ? [] : parseKinds(startKind);
+  await withSession("udp", { ...o, specs }, async (session) => {
     const planPath = await writeLoadPlan(plan, session.dir);
     const target =
       startKind !== ""
-        ? await session.start(parseKinds(startKind)[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
+        ? await session.start(specs[0], { hashes: plan.hashes, peers: o.peers, torrents: o.torrents })
         : externalTarget("target", o.target, o.pid);
     progress(
       `udp: ${target.host}:${target.port}, ${o.duration} s${o.warmup > 0 ? ` after ${o.warmup} s warm-up` : ""}, ${o.sockets} sockets x ${o.inflight} in flight, mix ${o.mix}`,

@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseOptions, UsageError } from "../../scripts/bench/args.ts";
+import { parseTargetSpec } from "../../scripts/bench/trackers.ts";
 import {
   AliasTable,
   expectedPeersPerAnnounce,
@@ -94,6 +95,18 @@ describe("options", () => {
     expect(() => parseOptions("x", specs, ["--peers", "0"])).toThrow(UsageError);
     expect(() => parseOptions("x", specs, ["--peers", "1.5"])).toThrow("--peers");
     expect(() => parseOptions("x", specs, ["--nope"])).toThrow("unknown option --nope");
+  });
+});
+
+describe("targets", () => {
+  test("KIND-wN names a thread count; single-threaded kinds and unknown names are refused", () => {
+    expect(parseTargetSpec("ours-w2")).toEqual({ kind: "ours", workers: 2, name: "ours-w2" });
+    expect(parseTargetSpec("opentracker")).toEqual({ kind: "opentracker", workers: null, name: "opentracker" });
+    expect(parseTargetSpec("bun-ceiling-w16")).toEqual({ kind: "bun-ceiling", workers: 16, name: "bun-ceiling-w16" });
+    expect(parseTargetSpec("trivial-bun")).toEqual({ kind: "trivial-bun", workers: null, name: "trivial-bun" });
+    expect(() => parseTargetSpec("trivial-w2")).toThrow("single-threaded");
+    expect(() => parseTargetSpec("ours-w0")).toThrow("1 <= N");
+    expect(() => parseTargetSpec("aquatic")).toThrow('unknown target "aquatic"');
   });
 });
 
@@ -211,6 +224,75 @@ describe("bench CLI over real sockets", () => {
     expect(r.fillErrors).toBe(0);
     expect(r.scrape.seen).toBe(20000);
     expect(r.scrape.mismatched).toBe(0);
+  });
+
+  test("cpu-cost offers the same fixed load to each target and divides its CPU time by the responses", async () => {
+    const r = await bench([
+      "cpu-cost",
+      "--start",
+      "ours,bun-ceiling-w2",
+      "--rounds",
+      "1",
+      "--duration",
+      "2",
+      "--warmup",
+      "0",
+      "--udp-rate",
+      "3000",
+      "--http-rate",
+      "1000",
+      "--connections",
+      "16",
+      ...SMALL,
+    ]);
+    expect(r.summary.map((x: { proto: string; target: string }) => `${x.proto} ${x.target}`)).toEqual([
+      "udp ours",
+      "udp bun-ceiling-w2",
+      "http ours",
+      "http bun-ceiling-w2",
+    ]);
+    for (const s of r.summary) {
+      // Paced, not as fast as the target can: within 15% of what was offered (3,000 UDP, 1,000 HTTP per s).
+      expect(s.rate).toBeGreaterThan(0.85 * s.offered);
+      expect(s.rate).toBeLessThan(1.15 * s.offered);
+      expect(s.cost).toBeGreaterThan(0);
+      expect(s.problems).toBe(0);
+    }
+    expect(r.summary[0].vsOurs1).toBe(1);
+  }, 60_000);
+
+  test("cpu-cost --together loads every target at once, each at the offered rate", async () => {
+    const r = await bench([
+      "cpu-cost",
+      "--start",
+      "ours,trivial-bun",
+      "--together",
+      "--proto",
+      "udp",
+      "--rounds",
+      "1",
+      "--duration",
+      "2",
+      "--warmup",
+      "0",
+      "--udp-rate",
+      "3000",
+      ...SMALL,
+    ]);
+    expect(r.summary.map((x: { target: string }) => x.target)).toEqual(["ours", "trivial-bun"]);
+    for (const s of r.summary) {
+      expect(s.rate).toBeGreaterThan(0.85 * 3000);
+      expect(s.rate).toBeLessThan(1.15 * 3000);
+      expect(s.cost).toBeGreaterThan(0);
+    }
+  }, 60_000);
+
+  test("bun-ceiling-w2 answers from two threads on one port", async () => {
+    const r = await bench(["udp", "--start", "bun-ceiling-w2", "--duration", "1", ...SMALL]);
+    expect(r.errors).toBe(0);
+    expect(r.timeouts).toBe(0);
+    expect(r.peersPerAnnounce).toBe(21);
+    expect(r.trackerCpuPercent).toBeGreaterThan(0);
   });
 
   test("a bad option exits 2 with one line", async () => {
