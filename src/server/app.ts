@@ -409,7 +409,8 @@ async function startComponents(
       faults,
       now: nowSeconds,
       shared: sharing,
-      forward: mesh === null ? undefined : udpForwarding(mesh, udpTracker),
+      forward: mesh === null ? undefined : udpForwarding(mesh, udpTracker, () => udp),
+      endOfTurn: mesh === null ? undefined : () => mesh.drain(),
     });
     udp = listener;
     life.add("UDP sockets", () => listener.close());

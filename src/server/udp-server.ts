@@ -38,20 +38,39 @@ export interface UdpServerOptions {
   faults: Faults;
   now: () => number;
   /**
-   * With --workers: hands a request another thread owns (`tracker.forwardTo`) to it; `reply` sends the answer
-   * from the socket the request came in on, whenever it comes.
+   * With --workers: hands a request another thread owns (`tracker.forwardTo`) to it. The owner answers from its
+   * own socket bound to the same local address (`from.socket`: "" for the listen socket, else the address of a
+   * per-address socket), to `from.port` and `from.address`; `reply` sends an answer that comes back instead (a
+   * scrape merged from several owners) from the socket the request came in on.
    */
-  forward?: (to: number, packet: Uint8Array, ip: Uint8Array, ipLen: 4 | 16, now: number, reply: UdpReply) => void;
+  forward?: (
+    to: number,
+    packet: Uint8Array,
+    ip: Uint8Array,
+    ipLen: 4 | 16,
+    now: number,
+    reply: UdpReply,
+    from: UdpSource,
+  ) => void;
   /**
    * With --workers every thread binds the port with SO_REUSEPORT and the kernel spreads the senders. "first"
    * (the main thread) first binds it once without, so that a port another program holds is still an error
    * rather than silently shared; "join": the other threads.
    */
   shared?: "first" | "join";
+  /** With --workers: called at the end of each turn that sent replies (the mesh drains its rings). */
+  endOfTurn?: () => void;
 }
 
 /** Sends a reply of data[at, at + length) to where a request came from (see UdpServerOptions.forward). */
 export type UdpReply = (data: Uint8Array, at: number, length: number) => void;
+
+/** Where a datagram came from, and the local socket it came in on ("" for the listen socket). */
+export interface UdpSource {
+  socket: string;
+  port: number;
+  address: string;
+}
 
 export interface UdpListener {
   port: number;
@@ -61,12 +80,19 @@ export interface UdpListener {
   readonly read: number;
   /** The main socket is open (for the admin /healthz). */
   isOpen(): boolean;
+  /**
+   * Sends data[at, at + length) with this thread's next batch from its socket `socket` (see UdpSource; the
+   * listen socket if it has none by that name): another thread's answer to a datagram this one owns.
+   */
+  sendFrom(socket: string, data: Uint8Array, at: number, length: number, port: number, address: string): void;
   close(): void;
 }
 
 export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> {
   const { log } = o;
-  const handlers = makeHandlers(o);
+  /** Each socket's name in a UdpSource: "" for the listen socket, its address for a per-address one. */
+  const names = new Map<Socket, string>();
+  const handlers = makeHandlers(o, names);
   // `flags` is not in Bun's types (undocumented), hence the widened options object.
   const bind = (hostname: string, port: number, flags: number): Promise<Socket> =>
     Bun.udpSocket({ hostname, port, socket: handlers, ...{ flags } });
@@ -87,6 +113,7 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
     throw listenError(err, "UDP", o.listen);
   }
   const port = main.port;
+  names.set(main, "");
   const shared = o.shared === undefined ? 0 : FLAG_REUSE_PORT;
   const perAddress = new Map<string, Socket>();
 
@@ -96,13 +123,16 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
       if (!wanted.has(addr)) {
         socket.close();
         perAddress.delete(addr);
+        names.delete(socket);
       }
     }
     for (const addr of wanted) {
       if (perAddress.has(addr)) continue;
       try {
         const flags = FLAG_REUSE_ADDR | (addr.includes(":") ? FLAG_IPV6_ONLY : 0) | shared;
-        perAddress.set(addr, await bind(addr, port, flags));
+        const socket = await bind(addr, port, flags);
+        perAddress.set(addr, socket);
+        names.set(socket, addr);
       } catch (err) {
         // Not fatal: the wildcard socket still answers this address, from the routed source.
         log.warn("udp: cannot bind a local address; its replies may come from another address", {
@@ -125,6 +155,9 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
     },
     boundAddresses: () => [...perAddress.keys()],
     isOpen: () => !main.closed,
+    sendFrom(socket, data, at, length, to, address) {
+      handlers.send(perAddress.get(socket) ?? main, data, at, length, to, address);
+    },
     close() {
       clearInterval(timer);
       for (const socket of perAddress.values()) socket.close();
@@ -148,7 +181,7 @@ function localAddresses(withV6: boolean): Set<string> {
 /** Replies held back to go out together (one sendmmsg call) once the datagrams read so far are handled. */
 const BATCH_MAX = 64;
 
-function makeHandlers(o: UdpServerOptions) {
+function makeHandlers(o: UdpServerOptions, names: Map<Socket, string>) {
   // Scratch buffers shared by all sockets: handlers run one at a time.
   const ip = new Uint8Array(16);
   const { tracker, log } = o;
@@ -189,12 +222,23 @@ function makeHandlers(o: UdpServerOptions) {
       pending = 0;
       batchSocket = null;
     }
+    // With --workers: this thread is awake at the end of a turn anyway; what other threads handed it meanwhile
+    // is taken now, without a wake-up (see workers/mesh.ts).
+    o.endOfTurn?.();
+  };
+  /** A reply made elsewhere (another thread's), copied into the batch. */
+  const send = (socket: Socket, data: Uint8Array, at: number, length: number, port: number, address: string) => {
+    if (length === 0 || length > UDP_REPLY_BUDGET) return;
+    const slot = slotOf(socket);
+    for (let i = 0; i < length; i++) slot[i] = data[at + i];
+    hold(socket, slot, length, port, address);
   };
   let read = 0;
   return {
     get read() {
       return read;
     },
+    send,
     data(socket: Socket, packet: Buffer, port: number, address: string) {
       read++;
       if (port === 0) return; // cannot be answered
@@ -205,12 +249,16 @@ function makeHandlers(o: UdpServerOptions) {
         const now = o.now();
         const n = tracker.handle(packet, ip, ipLen, now, out);
         if (n === FORWARD) {
-          o.forward!(tracker.forwardTo, packet, ip, ipLen, now, (data, at, length) => {
-            if (length === 0 || length > UDP_REPLY_BUDGET) return;
-            const slot = slotOf(socket);
-            for (let i = 0; i < length; i++) slot[i] = data[at + i];
-            hold(socket, slot, length, port, address);
-          });
+          const from: UdpSource = { socket: names.get(socket) ?? "", port, address };
+          o.forward!(
+            tracker.forwardTo,
+            packet,
+            ip,
+            ipLen,
+            now,
+            (data, at, length) => send(socket, data, at, length, port, address),
+            from,
+          );
           return;
         }
         if (n === 0) return;

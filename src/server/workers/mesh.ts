@@ -1,8 +1,15 @@
 // How the threads of one tracker (the main thread and its Workers, see pool.ts) hand each other requests for the
 // info hashes they own, and the replies. One Ring per ordered pair of threads carries both this thread's
-// requests to the other and its replies to the other's requests. A doorbell word per thread wakes it: a writer
-// rings it once per event-loop turn (not per message), and a reader drains its rings when woken and at the end
-// of each of its own turns, so a busy pair rarely needs the doorbell at all.
+// requests to the other and its replies to the other's requests.
+//
+// Waking a thread that sleeps costs about 10 us of CPU (a futex, the event loop's wake-up, a promise: see
+// BENCHMARKS.md, workers design), more than a whole UDP announce, so a busy pair must not ring each other per
+// turn. Each thread drains its rings at the end of each of its own turns (`drain`, also called by the UDP
+// server) and counts its drains in shared memory. A writer, at the end of its turn, rings a thread's doorbell
+// only if that thread has not drained since the writer's previous turn (it looks idle); otherwise it leaves the
+// messages for that thread's next drain. Every CHECK_MS each thread looks at what it left: messages still
+// waiting for a thread that has not drained since the last look (it went idle) get the doorbell then. So a
+// hand-off waits at most about CHECK_MS when the tracker is nearly idle, and costs no wake-up under load.
 //
 // A message: type (REQUEST or REPLY), kind (what the request is; the handlers are the kinds' owners), and an id
 // that the requester's reply table turns back into whoever waits for it. A request whose reply does not come
@@ -23,6 +30,8 @@ const HEADER = 8;
 const FAILED = 255;
 export const REPLY_TIMEOUT_MS = 5_000;
 const MAX_WAITING = 1 << 16;
+/** How often a thread checks that the messages it left for a busy thread's next drain were taken. */
+const CHECK_MS = 5;
 
 /** The shared memory of a mesh of `count` threads, made once by the main thread and given to every Worker. */
 export interface MeshMemory {
@@ -31,13 +40,15 @@ export interface MeshMemory {
   rings: (SharedArrayBuffer | null)[];
   /** One Int32 doorbell per thread. */
   bells: SharedArrayBuffer;
+  /** One Int32 per thread: its drains so far (how writers tell a busy thread from an idle one). */
+  drains: SharedArrayBuffer;
 }
 
 export function meshMemory(count: number): MeshMemory {
   const rings: (SharedArrayBuffer | null)[] = [];
   for (let from = 0; from < count; from++)
     for (let to = 0; to < count; to++) rings.push(from === to ? null : Ring.memory(RING_BYTES));
-  return { count, rings, bells: new SharedArrayBuffer(4 * count) };
+  return { count, rings, bells: new SharedArrayBuffer(4 * count), drains: new SharedArrayBuffer(4 * count) };
 }
 
 /** Whoever waits for a reply: called once, with the reply's bytes (valid only during the call) or null. */
@@ -62,6 +73,14 @@ export class Mesh {
   readonly #out: (Ring | null)[] = [];
   readonly #in: (Ring | null)[] = [];
   readonly #bells: Int32Array;
+  readonly #drains: Int32Array;
+  /** Per thread: its drain count at this thread's previous end of turn, and at the previous check. */
+  readonly #drainsSeen: number[] = [];
+  readonly #drainsChecked: number[] = [];
+  #check: ReturnType<typeof setInterval> | undefined;
+  /** Doorbells rung, and rings left for a busy thread's next drain, for /metrics and the benchmarks. */
+  rung = 0;
+  skipped = 0;
   readonly #handlers: (RequestHandler | undefined)[] = [];
   readonly #faults: Faults;
   /** Threads whose doorbell rings at the end of this turn. */
@@ -87,12 +106,15 @@ export class Mesh {
     this.count = memory.count;
     this.#faults = faults;
     this.#bells = new Int32Array(memory.bells);
+    this.#drains = new Int32Array(memory.drains);
     for (let other = 0; other < this.count; other++) {
       const out = memory.rings[self * this.count + other];
       const inn = memory.rings[other * this.count + self];
       this.#out.push(out === null ? null : new Ring(out));
       this.#in.push(inn === null ? null : new Ring(inn));
       this.#dirty.push(false);
+      this.#drainsSeen.push(-1);
+      this.#drainsChecked.push(-1);
     }
     this.#replier = this.#makeReplier();
   }
@@ -106,11 +128,13 @@ export class Mesh {
   start(): void {
     this.#listen();
     this.#sweep = this.#faults.every("worker reply timeouts", 1000, () => this.#expire(Date.now()));
+    this.#check = this.#faults.every("worker doorbells", CHECK_MS, () => this.#checkLeft());
   }
 
   stop(): void {
     this.#stopped = true;
     clearInterval(this.#sweep);
+    clearInterval(this.#check);
     Atomics.add(this.#bells, this.self, 1);
     Atomics.notify(this.#bells, this.self); // ends the pending waitAsync
     for (let slot = 0; slot < this.#waiters.length; slot++) this.#giveUp(slot);
@@ -186,14 +210,36 @@ export class Mesh {
     for (let to = 0; to < this.count; to++) {
       if (!this.#dirty[to]) continue;
       this.#dirty[to] = false;
-      Atomics.add(this.#bells, to, 1);
-      Atomics.notify(this.#bells, to, 1);
+      const drains = Atomics.load(this.#drains, to);
+      if (drains !== this.#drainsSeen[to]) {
+        // It drained since our last turn: busy; its next drain takes these too.
+        this.#drainsSeen[to] = drains;
+        this.skipped++;
+      } else this.#wake(to);
     }
     this.drain(); // this thread is awake anyway: whatever arrived meanwhile costs no wake-up
   };
 
+  #wake(to: number): void {
+    this.rung++;
+    Atomics.add(this.#bells, to, 1);
+    Atomics.notify(this.#bells, to, 1);
+  }
+
+  /** Messages left for a thread that has not drained since the last check: it went idle; ring. */
+  #checkLeft(): void {
+    for (let to = 0; to < this.count; to++) {
+      const ring = this.#out[to];
+      if (ring === null) continue;
+      const drains = Atomics.load(this.#drains, to);
+      if (ring.pending > 0 && drains === this.#drainsChecked[to]) this.#wake(to);
+      this.#drainsChecked[to] = drains;
+    }
+  }
+
   /** Handles everything waiting in this thread's incoming rings. */
   drain(): void {
+    Atomics.add(this.#drains, this.self, 1);
     for (let from = 0; from < this.count; from++) {
       const ring = this.#in[from];
       if (ring === null || ring.pending === 0) continue;
