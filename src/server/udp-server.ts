@@ -203,11 +203,11 @@ function makeHandlers(o: UdpServerOptions, names: Map<Socket, string>) {
     pending++;
     if (!flushQueued) {
       flushQueued = true;
-      setImmediate(flush);
+      setImmediate(endOfTurn);
     }
   };
   const slotOf = (socket: Socket): Uint8Array => {
-    if (pending === BATCH_MAX || (batchSocket !== null && batchSocket !== socket)) flush();
+    if (pending === BATCH_MAX || (batchSocket !== null && batchSocket !== socket)) flush(); // (never drains)
     return (slotViews[pending] ??= slots.subarray(pending * UDP_REPLY_BUDGET, (pending + 1) * UDP_REPLY_BUDGET));
   };
   const flush = () => {
@@ -222,8 +222,14 @@ function makeHandlers(o: UdpServerOptions, names: Map<Socket, string>) {
       pending = 0;
       batchSocket = null;
     }
-    // With --workers: this thread is awake at the end of a turn anyway; what other threads handed it meanwhile
-    // is taken now, without a wake-up (see workers/mesh.ts).
+  };
+  /**
+   * The batch goes out at the end of the turn. With --workers the thread, awake anyway, then takes what other
+   * threads handed it meanwhile, without a wake-up (see workers/mesh.ts). Only here: a drain inside `slotOf`'s
+   * flush would fill the batch under the caller's feet.
+   */
+  const endOfTurn = () => {
+    flush();
     o.endOfTurn?.();
   };
   /** A reply made elsewhere (another thread's), copied into the batch. */

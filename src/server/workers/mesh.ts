@@ -5,11 +5,11 @@
 // Waking a thread that sleeps costs about 10 us of CPU (a futex, the event loop's wake-up, a promise: see
 // BENCHMARKS.md, workers design), more than a whole UDP announce, so a busy pair must not ring each other per
 // turn. Each thread drains its rings at the end of each of its own turns (`drain`, also called by the UDP
-// server) and counts its drains in shared memory. A writer, at the end of its turn, rings a thread's doorbell
-// only if that thread has not drained since the writer's previous turn (it looks idle); otherwise it leaves the
-// messages for that thread's next drain. Every CHECK_MS each thread looks at what it left: messages still
-// waiting for a thread that has not drained since the last look (it went idle) get the doorbell then. So a
-// hand-off waits at most about CHECK_MS when the tracker is nearly idle, and costs no wake-up under load.
+// server) and notes the time of its last drain in shared memory. A writer, at the end of its turn, leaves the
+// messages for the other thread's next drain when that thread drained within the last BUSY_US (it is turning
+// over fast: under load), and rings its doorbell otherwise (it may be asleep: a quiet tracker answers at once).
+// LOOK_AGAIN_MS later the writer looks again: messages still waiting (that thread went idle right after) get
+// the doorbell then. So under load a hand-off costs no wake-up, and a quiet tracker answers at once.
 //
 // A message: type (REQUEST or REPLY), kind (what the request is; the handlers are the kinds' owners), and an id
 // that the requester's reply table turns back into whoever waits for it. A request whose reply does not come
@@ -30,8 +30,12 @@ const HEADER = 8;
 const FAILED = 255;
 export const REPLY_TIMEOUT_MS = 5_000;
 const MAX_WAITING = 1 << 16;
-/** How often a thread checks that the messages it left for a busy thread's next drain were taken. */
-const CHECK_MS = 5;
+/** A thread that drained this recently (microseconds) is busy: messages wait for its next drain. */
+const BUSY_US = 200;
+/** How soon a thread looks again at messages it left for a busy thread's next drain. */
+const LOOK_AGAIN_MS = 1;
+/** Milliseconds on one clock for every thread (each Worker's performance.now() has its own origin). */
+const clock = () => performance.timeOrigin + performance.now();
 
 /** The shared memory of a mesh of `count` threads, made once by the main thread and given to every Worker. */
 export interface MeshMemory {
@@ -40,7 +44,7 @@ export interface MeshMemory {
   rings: (SharedArrayBuffer | null)[];
   /** One Int32 doorbell per thread. */
   bells: SharedArrayBuffer;
-  /** One Int32 per thread: its drains so far (how writers tell a busy thread from an idle one). */
+  /** One Float64 per thread: when it last drained (`clock`: how writers tell a busy thread from an idle one). */
   drains: SharedArrayBuffer;
 }
 
@@ -48,7 +52,7 @@ export function meshMemory(count: number): MeshMemory {
   const rings: (SharedArrayBuffer | null)[] = [];
   for (let from = 0; from < count; from++)
     for (let to = 0; to < count; to++) rings.push(from === to ? null : Ring.memory(RING_BYTES));
-  return { count, rings, bells: new SharedArrayBuffer(4 * count), drains: new SharedArrayBuffer(4 * count) };
+  return { count, rings, bells: new SharedArrayBuffer(4 * count), drains: new SharedArrayBuffer(8 * count) };
 }
 
 /** Whoever waits for a reply: called once, with the reply's bytes (valid only during the call) or null. */
@@ -73,11 +77,9 @@ export class Mesh {
   readonly #out: (Ring | null)[] = [];
   readonly #in: (Ring | null)[] = [];
   readonly #bells: Int32Array;
-  readonly #drains: Int32Array;
-  /** Per thread: its drain count at this thread's previous end of turn, and at the previous check. */
-  readonly #drainsSeen: number[] = [];
-  readonly #drainsChecked: number[] = [];
-  #check: ReturnType<typeof setInterval> | undefined;
+  readonly #drains: Float64Array;
+  /** Per thread: the look-again timer, while armed. */
+  readonly #lookAgain: (ReturnType<typeof setTimeout> | undefined)[] = [];
   /** Doorbells rung, and rings left for a busy thread's next drain, for /metrics and the benchmarks. */
   rung = 0;
   skipped = 0;
@@ -106,15 +108,13 @@ export class Mesh {
     this.count = memory.count;
     this.#faults = faults;
     this.#bells = new Int32Array(memory.bells);
-    this.#drains = new Int32Array(memory.drains);
+    this.#drains = new Float64Array(memory.drains);
     for (let other = 0; other < this.count; other++) {
       const out = memory.rings[self * this.count + other];
       const inn = memory.rings[other * this.count + self];
       this.#out.push(out === null ? null : new Ring(out));
       this.#in.push(inn === null ? null : new Ring(inn));
       this.#dirty.push(false);
-      this.#drainsSeen.push(-1);
-      this.#drainsChecked.push(-1);
     }
     this.#replier = this.#makeReplier();
   }
@@ -128,13 +128,12 @@ export class Mesh {
   start(): void {
     this.#listen();
     this.#sweep = this.#faults.every("worker reply timeouts", 1000, () => this.#expire(Date.now()));
-    this.#check = this.#faults.every("worker doorbells", CHECK_MS, () => this.#checkLeft());
   }
 
   stop(): void {
     this.#stopped = true;
     clearInterval(this.#sweep);
-    clearInterval(this.#check);
+    for (const timer of this.#lookAgain) clearTimeout(timer);
     Atomics.add(this.#bells, this.self, 1);
     Atomics.notify(this.#bells, this.self); // ends the pending waitAsync
     for (let slot = 0; slot < this.#waiters.length; slot++) this.#giveUp(slot);
@@ -207,14 +206,14 @@ export class Mesh {
 
   readonly #flush = (): void => {
     this.#flushQueued = false;
+    const now = clock();
     for (let to = 0; to < this.count; to++) {
       if (!this.#dirty[to]) continue;
       this.#dirty[to] = false;
-      const drains = Atomics.load(this.#drains, to);
-      if (drains !== this.#drainsSeen[to]) {
-        // It drained since our last turn: busy; its next drain takes these too.
-        this.#drainsSeen[to] = drains;
-        this.skipped++;
+      // (a plain read: a torn or stale time only means one doorbell more or one left to the check)
+      if ((now - this.#drains[to]) * 1000 < BUSY_US) {
+        this.skipped++; // busy: its next drain takes these too; look again soon in case it went idle
+        this.#lookAgain[to] ??= setTimeout(this.#lookedAgain, LOOK_AGAIN_MS, to);
       } else this.#wake(to);
     }
     this.drain(); // this thread is awake anyway: whatever arrived meanwhile costs no wake-up
@@ -226,20 +225,19 @@ export class Mesh {
     Atomics.notify(this.#bells, to, 1);
   }
 
-  /** Messages left for a thread that has not drained since the last check: it went idle; ring. */
-  #checkLeft(): void {
-    for (let to = 0; to < this.count; to++) {
-      const ring = this.#out[to];
-      if (ring === null) continue;
-      const drains = Atomics.load(this.#drains, to);
-      if (ring.pending > 0 && drains === this.#drainsChecked[to]) this.#wake(to);
-      this.#drainsChecked[to] = drains;
+  /** Messages left for a busy thread: still there, so it went idle; ring. */
+  readonly #lookedAgain = (to: number): void => {
+    this.#lookAgain[to] = undefined;
+    try {
+      if (this.#out[to]!.pending > 0 && !this.#stopped) this.#wake(to);
+    } catch (err) {
+      this.#faults.caught("worker doorbell", err);
     }
-  }
+  };
 
   /** Handles everything waiting in this thread's incoming rings. */
   drain(): void {
-    Atomics.add(this.#drains, this.self, 1);
+    this.#drains[this.self] = clock();
     for (let from = 0; from < this.count; from++) {
       const ring = this.#in[from];
       if (ring === null || ring.pending === 0) continue;
