@@ -40,6 +40,31 @@ export interface Stats {
   websocket: boolean;
   websocket_connections: number;
   requests_per_sec: RequestRates;
+  /** Cluster mode (--redis) only: cluster-wide totals, this instance, and the others. */
+  cluster?: ClusterStats;
+}
+
+export interface ClusterInstance {
+  instance: string;
+  torrents: number;
+  peers: number;
+  seeders: number;
+  completed: number;
+  /** Unix seconds of its last heartbeat. */
+  synced_at: number;
+  version: string;
+}
+
+export interface ClusterStats {
+  instances: number;
+  peers: number;
+  seeders: number;
+  completed: number;
+  instance: string;
+  engines: { engine: string; up: boolean }[];
+  last_sync_at: number;
+  sync_lag_ms: number | null;
+  others: ClusterInstance[];
 }
 
 export interface TrendSample {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { makePair } from "../helpers/certs.ts";
 import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/chromium.ts";
 import { pct, sha1 } from "../helpers/http-client.ts";
+import { NO_REDIS_MESSAGE, REDIS_SERVER, RedisServer } from "../helpers/redis-server.ts";
 import { startTracker, type TrackerProcess } from "../helpers/tracker-process.ts";
 
 const ARTIFACTS = join(import.meta.dir, "..", "..", "test-artifacts");
@@ -565,6 +566,72 @@ test(
   },
   TEST_TIMEOUT_MS,
 );
+
+test.skipIf(REDIS_SERVER === null)(
+  "cluster mode: a card with the cluster's totals and each instance; none without --redis",
+  async () => {
+    const s = await start();
+    const plain = await newPage(s);
+    const redis = await RedisServer.start();
+    const args = (id: string) => [
+      "--listen",
+      "127.0.0.1:0",
+      "--udp-listen",
+      "off",
+      "--redis",
+      redis.url,
+      "--cluster-sync-ms",
+      "100",
+      "--cluster-instance-id",
+      id,
+    ];
+    const a = await startTracker(args("alpha"));
+    const b = await startTracker(args("beta"));
+    const base = `http://127.0.0.1:${a.httpPort}`;
+    const page = await newPage(s, base);
+    try {
+      // The shared tracker is standalone: no cluster card.
+      await plain.goto(s.base + "/");
+      await plain.locator('[data-testid="stat-peers"]').waitFor();
+      expect(await plain.getByTestId("cluster-summary").isVisible()).toBe(false);
+
+      await announce(
+        `http://127.0.0.1:${b.httpPort}`,
+        sha1("cluster-card"),
+        "-qB4650-000000000001",
+        31001,
+        0,
+        "started",
+      );
+      await page.goto(base + "/");
+      const summary = page.getByTestId("cluster-summary");
+      await eventually(async () =>
+        expect(await text(summary)).toMatch(
+          /^2 instances · 1 peers cluster-wide · engines 1\/1 up · last sync \d+s ago$/,
+        ),
+      );
+      const rows = page.locator('[data-testid="cluster-instances"] tbody tr');
+      await eventually(async () => expect(await rows.count()).toBe(2));
+      expect(await text(rows.nth(0).locator("td").first())).toBe("alpha (this one)");
+      expect(await rows.nth(1).locator("td").allTextContents()).toEqual([
+        "beta",
+        "1",
+        "1",
+        "0",
+        expect.stringMatching(/^\d+s$/),
+      ]);
+      await page.screenshot({ path: join(ARTIFACTS, "overview-cluster.png"), fullPage: true });
+    } finally {
+      await plain.close();
+      await page.close();
+      await a.stop();
+      await b.stop();
+      await redis.stop();
+    }
+  },
+  TEST_TIMEOUT_MS,
+);
+if (REDIS_SERVER === null) console.warn(NO_REDIS_MESSAGE);
 
 test("a fresh tracker: one clear empty state in both charts, then the live samples on a minutes axis", async () => {
   const s = await start(); // (for the browser; this tracker is a second one, without history)

@@ -3,7 +3,7 @@
 import { api, type ClientList, type ClientTrends, type Range, type Stats, type TrendSample } from "../api.ts";
 import { allZero, sampleInterval, timeSeriesOption, timeWindow, withGaps, type SeriesSpec } from "../charts.ts";
 import { copyButton, h, replace } from "../dom.ts";
-import { fmtInt, fmtPct, fmtRate } from "../format.ts";
+import { fmtDuration, fmtInt, fmtPct, fmtRate } from "../format.ts";
 import { t, type Key } from "../i18n.ts";
 import { liveClients, liveTrend } from "../live.ts";
 import { poll } from "../poll.ts";
@@ -103,6 +103,73 @@ function announceCard(): { el: HTMLElement; update(s: Stats): void } {
   };
   replace(list, row("HTTP", announceUrls(null, false).http, "copy.http"));
   return { el: card("announce.heading", null, list), update };
+}
+
+/** Cluster mode only (the card stays hidden otherwise): the cluster's totals and one row per instance. */
+function clusterCard(): { el: HTMLElement; update(s: Stats): void } {
+  const summary = h("p", { "data-testid": "cluster-summary" });
+  const rows = h("tbody", {});
+  const head = (key: Key, num = true) => h("th", { scope: "col", class: num ? "num" : "" }, t(key));
+  const table = h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: "data", "data-testid": "cluster-instances" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          head("cluster.col.instance", false),
+          head("stat.peers"),
+          head("stat.seeders"),
+          head("stat.completed"),
+          head("cluster.col.synced"),
+        ),
+      ),
+      rows,
+    ),
+  );
+  const el = card("cluster.heading", "cluster.lead", summary, table);
+  el.hidden = true;
+  const ago = (secs: number) => fmtDuration(secs);
+  const update = (s: Stats) => {
+    const c = s.cluster;
+    el.hidden = c === undefined;
+    if (c === undefined) return;
+    summary.textContent = t("cluster.summary", {
+      instances: fmtInt(c.instances),
+      peers: fmtInt(c.peers),
+      up: String(c.engines.filter((e) => e.up).length),
+      engines: String(c.engines.length),
+      lag: c.sync_lag_ms === null ? t("cluster.never") : ago(c.sync_lag_ms / 1000),
+    });
+    const now = Date.now() / 1000;
+    const row = (name: string, peers: number, seeders: number, completed: number, synced: string) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, name),
+        h("td", { class: "num" }, fmtInt(peers)),
+        h("td", { class: "num" }, fmtInt(seeders)),
+        h("td", { class: "num" }, fmtInt(completed)),
+        h("td", { class: "num" }, synced),
+      );
+    replace(
+      rows,
+      row(
+        t("cluster.this", { id: c.instance }),
+        s.peers,
+        s.seeders,
+        s.completed,
+        c.sync_lag_ms === null ? t("cluster.never") : ago(c.sync_lag_ms / 1000),
+      ),
+      ...c.others.map((o) => row(o.instance, o.peers, o.seeders, o.completed, ago(now - o.synced_at))),
+    );
+  };
+  return { el, update };
 }
 
 type StatKey = "peers" | "seeders" | "leechers" | "torrents" | "completed" | "requests";
@@ -206,6 +273,7 @@ function rangedChart(
 export const overviewPage: Page = (root) => {
   const urls = announceCard();
   const grid = statsGrid();
+  const cluster = clusterCard();
   const trend = rangedChart(
     ["trend-chart", "trend.heading", "trend.lead"],
     trendRange,
@@ -257,11 +325,13 @@ export const overviewPage: Page = (root) => {
     pageHeader("overview.heading", "overview.lead"),
     urls.el,
     grid.el,
+    cluster.el,
     h("div", { class: "charts" }, trend.el, clients.el),
   );
   const unsubscribe = onStats((s) => {
     urls.update(s);
     grid.update(s);
+    cluster.update(s);
   });
   return () => {
     unsubscribe();
