@@ -61,7 +61,11 @@ export interface ClusterStats {
   seeders: number;
   completed: number;
   instance: string;
-  engines: { engine: string; up: boolean }[];
+  /** Each engine node; `errors`: its failed batches since start. */
+  engines: { engine: string; up: boolean; errors: number }[];
+  /** Command batches and commands sent to the engines since start (the page turns them into rates). */
+  batches: number;
+  commands: number;
   last_sync_at: number;
   sync_lag_ms: number | null;
   others: ClusterInstance[];

@@ -22,6 +22,7 @@ const en = {
   "cluster.summary":
     "{instances} instances · {peers} peers cluster-wide · engines {up}/{engines} up · last sync {lag} ago",
   "cluster.never": "never",
+  "cluster.engineLoad": "engine: {commands} commands/s in {batches} batches/s · {errors} failed batches",
   "cluster.col.instance": "Instance",
   "cluster.col.synced": "Last heartbeat",
   "cluster.this": "{id} (this one)",
@@ -133,6 +134,7 @@ const zh: Record<Key, string> = {
   "cluster.lead": "通过 Redis 或 Valkey 共享节点的多个实例：每个实例都以全部实例的节点作答。",
   "cluster.summary": "{instances} 个实例 · 集群共 {peers} 个节点 · 引擎 {up}/{engines} 在线 · 上次同步于 {lag} 前",
   "cluster.never": "从未",
+  "cluster.engineLoad": "引擎：每秒 {commands} 条命令，{batches} 批 · 失败批次 {errors}",
   "cluster.col.instance": "实例",
   "cluster.col.synced": "上次心跳",
   "cluster.this": "{id}（本实例）",

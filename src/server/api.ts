@@ -175,7 +175,9 @@ function clusterStats(c: ClusterSource, s: StoreTotals): unknown {
   return {
     ...clusterTotals(c, own),
     instance: c.instanceId,
-    engines: c.engines.map((e) => ({ engine: e.name, up: e.up })),
+    engines: c.engines.map((e) => ({ engine: e.name, up: e.up, errors: e.errors })),
+    batches: c.stats.batches,
+    commands: c.stats.commands,
     last_sync_at: Math.floor(c.stats.lastSyncAtMs / 1000),
     sync_lag_ms: Number.isFinite(lag) ? Math.round(lag) : null,
     remote_seeders: c.view.remoteSeeders,

@@ -65,11 +65,11 @@ describe.skipIf(REDIS_SERVER === null)("cluster mode over TLS (rediss://)", () =
       );
       const stats = await waitFor("a complete sync", 5000, async () => {
         const s = (await (await fetch(`http://127.0.0.1:${t.httpPort}/api/stats`)).json()) as {
-          cluster: { last_sync_at: number; engines: { engine: string; up: boolean }[] };
+          cluster: { last_sync_at: number; engines: { engine: string; up: boolean; errors: number }[] };
         };
         return s.cluster.last_sync_at > 0 ? s : undefined;
       });
-      expect(stats.cluster.engines).toEqual([{ engine: url, up: true }]);
+      expect(stats.cluster.engines).toEqual([{ engine: url, up: true, errors: 0 }]);
     } finally {
       await t.stop();
     }

@@ -610,6 +610,12 @@ test.skipIf(REDIS_SERVER === null)(
           /^2 instances · 1 peers cluster-wide · engines 1\/1 up · last sync \d+s ago$/,
         ),
       );
+      // The engine's load as rates between two polls, and its failed batches.
+      await eventually(async () =>
+        expect(await text(page.getByTestId("cluster-engine-load"))).toMatch(
+          /^engine: [\d.,]+ commands\/s in [\d.,]+ batches\/s · 0 failed batches$/,
+        ),
+      );
       const rows = page.locator('[data-testid="cluster-instances"] tbody tr');
       await eventually(async () => expect(await rows.count()).toBe(2));
       expect(await text(rows.nth(0).locator("td").first())).toBe("alpha (this one)");

@@ -108,6 +108,9 @@ function announceCard(): { el: HTMLElement; update(s: Stats): void } {
 /** Cluster mode only (the card stays hidden otherwise): the cluster's totals and one row per instance. */
 function clusterCard(): { el: HTMLElement; update(s: Stats): void } {
   const summary = h("p", { "data-testid": "cluster-summary" });
+  const load = h("p", { class: "muted small", "data-testid": "cluster-engine-load" });
+  /** The previous reply's engine counters, for rates. */
+  let before: { at: number; batches: number; commands: number } | null = null;
   const rows = h("tbody", {});
   const head = (key: Key, num = true) => h("th", { scope: "col", class: num ? "num" : "" }, t(key));
   const table = h(
@@ -132,7 +135,7 @@ function clusterCard(): { el: HTMLElement; update(s: Stats): void } {
       rows,
     ),
   );
-  const el = card("cluster.heading", "cluster.lead", summary, table);
+  const el = card("cluster.heading", "cluster.lead", summary, load, table);
   el.hidden = true;
   const ago = (secs: number) => fmtDuration(secs);
   const update = (s: Stats) => {
@@ -147,6 +150,14 @@ function clusterCard(): { el: HTMLElement; update(s: Stats): void } {
       lag: c.sync_lag_ms === null ? t("cluster.never") : ago(c.sync_lag_ms / 1000),
     });
     const now = Date.now() / 1000;
+    const secs = before === null ? 0 : now - before.at;
+    const rate = (n: number, was: number) => (secs > 0 ? fmtRate(Math.max(0, n - was) / secs) : "—");
+    load.textContent = t("cluster.engineLoad", {
+      commands: rate(c.commands, before?.commands ?? 0),
+      batches: rate(c.batches, before?.batches ?? 0),
+      errors: fmtInt(c.engines.reduce((n, e) => n + e.errors, 0)),
+    });
+    before = { at: now, batches: c.batches, commands: c.commands };
     const row = (name: string, peers: number, seeders: number, completed: number, synced: string) =>
       h(
         "tr",
