@@ -9,7 +9,7 @@
 // messages for the other thread's next drain when that thread drained within the last BUSY_US (it is turning
 // over fast: under load), and rings its doorbell otherwise (it may be asleep: a quiet tracker answers at once).
 // LOOK_AGAIN_MS later the writer looks again: messages still waiting (that thread went idle right after) get
-// the doorbell then. So under load a hand-off costs no wake-up, and a quiet tracker answers at once.
+// the doorbell then, about a millisecond late. Under load a hand-off seldom costs a wake-up.
 //
 // A message: type (REQUEST or REPLY), kind (what the request is; the handlers are the kinds' owners), and an id
 // that the requester's reply table turns back into whoever waits for it. A request whose reply does not come
