@@ -7,6 +7,7 @@ import type { ScrapeEntry } from "../../codec/http-response.ts";
 import { parseScrapeQuery, queryStart } from "../../codec/http-query.ts";
 import { type HttpTracker, MANY_HTTP_OWNERS, MAX_HTTP_SCRAPE_HASHES } from "../../frontend/http-tracker.ts";
 import { KIND_HTTP } from "./kinds.ts";
+import { latin1View } from "./latin1.ts";
 import type { Mesh } from "./mesh.ts";
 
 const OP_ANNOUNCE = 1;
@@ -34,12 +35,6 @@ export function httpForwarding(mesh: Mesh, tracker: HttpTracker): HttpForward {
   const ip = new Uint8Array(16);
   /** No answer in time (the owner is stopped or swamped): the client is asked to come back. */
   const busy = (scrape: boolean) => tracker.failure("busy", scrape).slice();
-  const buffers = new Map<Uint8Array, Buffer>();
-  const bufferOf = (d: Uint8Array) => {
-    let b = buffers.get(d);
-    if (b === undefined) buffers.set(d, (b = Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
-    return b;
-  };
 
   mesh.on(KIND_HTTP, (_from, d, at, length, reply) => {
     const op = d[at + OFF_OP];
@@ -47,7 +42,7 @@ export function httpForwarding(mesh: Mesh, tracker: HttpTracker): HttpForward {
     for (let i = 0; i < ipLen; i++) ip[i] = d[at + OFF_IP + i];
     const view = new DataView(d.buffer, d.byteOffset + at);
     const now = view.getUint32(OFF_NOW, true);
-    const url = bufferOf(d).toString("latin1", at + OFF_URL, at + length);
+    const url = latin1View(d).toString("latin1", at + OFF_URL, at + length);
     if (op === OP_SCRAPE_PART) {
       const out = tracker.scrapeForwarded(url, true);
       const entries = out instanceof Uint8Array ? [] : out;
@@ -88,7 +83,7 @@ export function httpForwarding(mesh: Mesh, tracker: HttpTracker): HttpForward {
       d[at + OFF_IP_LEN] = ipLen;
       for (let i = 0; i < ipLen; i++) d[at + OFF_IP + i] = ipBytes[i];
       new DataView(d.buffer, d.byteOffset + at).setUint32(OFF_NOW, now, true);
-      bufferOf(d).write(url, at + OFF_URL, url.length, "latin1");
+      latin1View(d).write(url, at + OFF_URL, url.length, "latin1");
       mesh.send(to);
     });
 

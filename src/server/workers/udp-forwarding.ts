@@ -16,6 +16,7 @@ import {
 import { MANY_OWNERS, scrapeHashCount, UDP_REPLY_BUDGET, type UdpTracker } from "../../frontend/udp-tracker.ts";
 import type { UdpListener, UdpReply, UdpSource } from "../udp-server.ts";
 import { KIND_UDP } from "./kinds.ts";
+import { latin1View } from "./latin1.ts";
 import type { Mesh } from "./mesh.ts";
 
 /**
@@ -36,12 +37,6 @@ const PART = 1;
 /** Answers other threads' requests for this thread's hashes; returns what the UDP server's `forward` calls. */
 export function udpForwarding(mesh: Mesh, tracker: UdpTracker, listener: () => UdpListener | null) {
   const ip = new Uint8Array(16);
-  const buffers = new Map<Uint8Array, Buffer>();
-  const bufferOf = (d: Uint8Array) => {
-    let b = buffers.get(d);
-    if (b === undefined) buffers.set(d, (b = Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
-    return b;
-  };
   const packet = new Uint8Array(2048);
   const packetViews: Uint8Array[] = [];
   const out = new Uint8Array(UDP_REPLY_BUDGET);
@@ -55,7 +50,7 @@ export function udpForwarding(mesh: Mesh, tracker: UdpTracker, listener: () => U
     let socket = "";
     let address = "";
     if (direct) {
-      const b = bufferOf(d);
+      const b = latin1View(d);
       socket = b.toString("latin1", from + 1, from + 1 + d[from]);
       from += 1 + d[from];
       address = b.toString("latin1", from + 1, from + 1 + d[from]);
@@ -105,7 +100,7 @@ export function udpForwarding(mesh: Mesh, tracker: UdpTracker, listener: () => U
       let o = at + OFF_PACKET;
       for (const text of [source.socket, source.address]) {
         d[o] = text.length;
-        bufferOf(d).write(text, o + 1, text.length, "latin1");
+        latin1View(d).write(text, o + 1, text.length, "latin1");
         o += 1 + text.length;
       }
     }

@@ -10,6 +10,7 @@ import type { ForwardedWsAnnounce, WsRelay, WsTracker } from "../../frontend/ws-
 import { threadOfHandle } from "../../frontend/ws-tracker.ts";
 import type { Counters } from "../../frontend/counters.ts";
 import { KIND_WS, KIND_WS_DELIVER } from "./kinds.ts";
+import { latin1View } from "./latin1.ts";
 import { type Mesh, RING_BYTES } from "./mesh.ts";
 
 const OP_ANNOUNCE = 1;
@@ -66,12 +67,6 @@ const DELIVER_BACKLOG = RING_BYTES / 2;
 
 /** Answers other threads' WebSocket requests for this thread's torrents and connections; wires `ws` to them. */
 export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void {
-  const buffers = new Map<Uint8Array, Buffer>();
-  const bufferOf = (d: Uint8Array) => {
-    let b = buffers.get(d);
-    if (b === undefined) buffers.set(d, (b = Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
-    return b;
-  };
   const ip = new Uint8Array(16);
   const forwarded: ForwardedWsAnnounce = {
     infoHash: "",
@@ -88,7 +83,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
   const handles: RtcHandle[] = [];
 
   mesh.on(KIND_WS, (_from, d, at, _length, reply) => {
-    const b = bufferOf(d);
+    const b = latin1View(d);
     const op = d[at];
     if (op === OP_ANNOUNCE) {
       const a = forwarded;
@@ -104,7 +99,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
       const res = ws.announceForwarded(a);
       const w = reply.begin(V_HANDLES + 4 * res.countRtc);
       if (w < 0) return;
-      const r = bufferOf(reply.data);
+      const r = latin1View(reply.data);
       r[w] = res.refused === null ? 0 : 1 + FAILURE_CODES.indexOf(res.refused);
       r.writeUInt16LE(res.countRtc, w + V_COUNT);
       r.writeUInt32LE(res.complete, w + V_COMPLETE);
@@ -120,7 +115,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
       ws.scrapeForwarded(hashes, counts);
       const w = reply.begin(4 * counts.length);
       if (w < 0) return;
-      const r = bufferOf(reply.data);
+      const r = latin1View(reply.data);
       for (let k = 0; k < counts.length; k++) r.writeUInt32LE(counts[k], w + 4 * k);
       reply.end();
     } else if (op === OP_FORGET) {
@@ -134,7 +129,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
   });
 
   mesh.on(KIND_WS_DELIVER, (_from, d, at, length, _reply) => {
-    const b = bufferOf(d);
+    const b = latin1View(d);
     if (d[at] === OP_OFFER) {
       ws.deliverOffer(
         b.readUInt32LE(at + O_RECEIVER) as RtcHandle,
@@ -159,7 +154,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
     announce(to, a, done) {
       const at = mesh.request(to, KIND_WS, A_LENGTH, (data, from, length) => {
         if (data === null || length < V_HANDLES) return done(null);
-        const r = bufferOf(data);
+        const r = latin1View(data);
         const code = r[from];
         const n = r.readUInt16LE(from + V_COUNT);
         const receivers = new Uint32Array(n);
@@ -173,7 +168,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
       });
       if (at < 0) return;
       const d = mesh.dataTo(to);
-      const b = bufferOf(d);
+      const b = latin1View(d);
       d[at] = OP_ANNOUNCE;
       d[at + A_IP_LEN] = a.ipLen;
       d[at + A_EVENT] = a.event;
@@ -189,14 +184,14 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
     scrape(to, hashes, done) {
       const at = mesh.request(to, KIND_WS, S_HASHES + 20 * hashes.length, (data, from, length) => {
         if (data === null || length < 12 * hashes.length) return done(null);
-        const r = bufferOf(data);
+        const r = latin1View(data);
         const out = new Array<number>(3 * hashes.length);
         for (let k = 0; k < out.length; k++) out[k] = r.readUInt32LE(from + 4 * k);
         done(out);
       });
       if (at < 0) return;
       const d = mesh.dataTo(to);
-      const b = bufferOf(d);
+      const b = latin1View(d);
       d[at] = OP_SCRAPE;
       b.writeUInt16LE(hashes.length, at + S_COUNT);
       hashes.forEach((h, k) => b.write(h, at + S_HASHES + 20 * k, 20, "latin1"));
@@ -205,7 +200,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
     forget(to, list) {
       const at = mesh.post(to, KIND_WS, F_HANDLES + 4 * list.length);
       if (at < 0) return; // (counted as dropped; the peers expire there)
-      const b = bufferOf(mesh.dataTo(to));
+      const b = latin1View(mesh.dataTo(to));
       b[at] = OP_FORGET;
       b.writeUInt16LE(list.length, at + F_COUNT);
       list.forEach((h, k) => b.writeUInt32LE(h, at + F_HANDLES + 4 * k));
@@ -217,7 +212,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
       if (mesh.queued(to) > DELIVER_BACKLOG) return void mesh.dropped++;
       const at = mesh.post(to, KIND_WS_DELIVER, O_TEXT + Buffer.byteLength(text, "utf8"));
       if (at < 0) return;
-      const b = bufferOf(mesh.dataTo(to));
+      const b = latin1View(mesh.dataTo(to));
       b[at] = OP_OFFER;
       b.writeUInt32LE(receiver, at + O_RECEIVER);
       b.writeUInt32LE(maker, at + O_MAKER);
@@ -234,7 +229,7 @@ export function wsForwarding(mesh: Mesh, ws: WsTracker, now: () => number): void
       if (mesh.queued(to) > DELIVER_BACKLOG) return void mesh.dropped++;
       const at = mesh.post(to, KIND_WS_DELIVER, N_TEXT + Buffer.byteLength(text, "utf8"));
       if (at < 0) return;
-      const b = bufferOf(mesh.dataTo(to));
+      const b = latin1View(mesh.dataTo(to));
       b[at] = OP_ANSWER;
       b.writeUInt32LE(maker, at + N_MAKER);
       b.write(makerPeerId, at + N_PEER_ID, 20, "latin1");
