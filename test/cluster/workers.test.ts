@@ -2,9 +2,9 @@
 // two instances of two threads each still share every swarm, with the statistics counting each process once.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ownerAt } from "../../src/core/owner.ts";
 import { waitFor } from "../helpers/clients.ts";
-import { announceQuery, compactPeers, getBencode, sha1 } from "../helpers/http-client.ts";
+import { announceQuery, compactPeers, getBencode } from "../helpers/http-client.ts";
+import { hashesForBothOwners } from "../helpers/owners.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { NO_REDIS_MESSAGE, REDIS_SERVER, RedisServer } from "../helpers/redis-server.ts";
 
@@ -43,11 +43,7 @@ describe.skipIf(REDIS_SERVER === null)("cluster mode, two instances of two threa
 
   test("a seeder at A is in B's replies for torrents of either thread, and counted once per process", async () => {
     // Two torrents owned by thread 0 and two by thread 1.
-    const torrents: Uint8Array[] = [];
-    for (let i = 0; torrents.length < 4; i++) {
-      const h = sha1(`cluster-workers-${i}`);
-      if (ownerAt(h, 0, 2) === torrents.length % 2) torrents.push(h);
-    }
+    const torrents = hashesForBothOwners(4, "cluster-workers");
     for (const [k, h] of torrents.entries()) {
       await announce(b, h, 2000 + k, 100);
       await announce(a, h, 1000 + k, 0);

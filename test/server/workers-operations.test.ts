@@ -7,25 +7,15 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FAILURE_TEXT } from "../../src/core/failure.ts";
-import { ownerAt } from "../../src/core/owner.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { Store } from "../../src/core/store.ts";
 import { Counters } from "../../src/frontend/counters.ts";
 import { AccessControl } from "../../src/server/access-control.ts";
 import { IntervalControl, TICK_MS } from "../../src/server/interval-control.ts";
 import { Logger } from "../../src/server/logger.ts";
+import { hashesForBothOwners } from "../helpers/owners.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { announceQuery, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
-
-/** Hashes owned by thread 0 and by thread 1 of two, alternately. */
-export function hashesForBothOwners(n: number, label: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; out.length < n; i++) {
-    const h = sha1(`${label}-${i}`);
-    if (ownerAt(h, 0, 2) === out.length % 2) out.push(h);
-  }
-  return out;
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 

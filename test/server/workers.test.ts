@@ -3,23 +3,13 @@
 // used so that both threads read requests, and the mesh's counters show that requests crossed threads.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ownerAt } from "../../src/core/owner.ts";
 import { UdpClient } from "../../scripts/lib/udp-client.ts";
+import { hashesForBothOwners } from "../helpers/owners.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { startTracker } from "../helpers/tracker-process.ts";
-import { announceQuery, compactPeers, getBencode, latin1, pct, sha1 } from "../helpers/http-client.ts";
+import { announceQuery, compactPeers, getBencode, latin1, pct } from "../helpers/http-client.ts";
 
 const CLIENTS = 16;
-
-/** Hashes owned by thread 0 and by thread 1 of two, alternately. */
-function hashesForBothOwners(n: number, label: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; out.length < n; i++) {
-    const h = sha1(`${label}-${i}`);
-    if (ownerAt(h, 0, 2) === out.length % 2) out.push(h);
-  }
-  return out;
-}
 
 interface MeshCounts {
   handed: number;
