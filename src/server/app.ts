@@ -22,7 +22,7 @@ import { adminServeOptions } from "./admin-listener.ts";
 import { Health } from "./health.ts";
 import { HttpListener } from "./http-listener.ts";
 import { LagMonitor } from "./lag-monitor.ts";
-import { httpServeOptions, type RouteValue } from "./http-server.ts";
+import { httpServeOptions, type RouteValue, routeFinder } from "./http-server.ts";
 import { IntervalControl } from "./interval-control.ts";
 import { loadTlsPair, TlsFileWatcher, type TlsPair, type TlsReloadOutcome } from "./tls-files.ts";
 import type { Logger } from "./logger.ts";
@@ -450,6 +450,8 @@ async function startComponents(
   }
   // The other threads last, once this one's listeners hold the ports they join.
   if (isMain && count > 1) {
+    // (the public listener's routes: without --public-stats, no dashboard there either)
+    const publicRoute = routeFinder(serveOptions.routes as Record<string, RouteValue>);
     const started = new WorkerPool({
       count,
       config,
@@ -458,8 +460,7 @@ async function startComponents(
       log,
       writeLine,
       faults,
-      // (the public listener's routes: without --public-stats, no dashboard there either)
-      operator: (req) => answerOperator(serveOptions, serveOptions.routes as Record<string, RouteValue>, req),
+      operator: (req) => answerOperator(serveOptions, publicRoute, req),
       shared,
     });
     // Their listeners stop first of all, as this thread's do; the threads end last (registered at the start).
@@ -545,7 +546,7 @@ function rateOptions(config: Config, shared: Record<string, SharedArrayBuffer>) 
  */
 async function answerOperator(
   options: ReturnType<typeof httpServeOptions>,
-  routes: Record<string, RouteValue>,
+  findRoute: (path: string) => RouteValue | undefined,
   w: WireRequest,
 ): Promise<WireResponse> {
   const req = new Request(w.url, {
@@ -558,8 +559,7 @@ async function answerOperator(
     upgrade: () => false,
   } as unknown as Server<WsConnection>;
   const path = new URL(w.url).pathname;
-  const route =
-    routes[path] ?? Object.entries(routes).find(([p]) => p.endsWith("/*") && path.startsWith(p.slice(0, -1)))?.[1];
+  const route = findRoute(path);
   const method = w.method === "HEAD" ? "HEAD" : w.method === "GET" ? "GET" : null;
   let res: Response | undefined;
   if (route !== undefined && method !== null) {

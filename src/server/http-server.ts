@@ -228,12 +228,18 @@ export function httpServeOptions(o: HttpServerOptions): ServeOptions {
 const NO_ADDRESS = { len: 0 } as const;
 const bencoded = (body: Uint8Array) => new Response(body, BENCODE_INIT);
 
-/** Whether a path is one of `routes`: an exact path, or under a prefix route ("/assets/*"). */
-export function routeMatcher(routes: Record<string, RouteValue>): (path: string) => boolean {
+/** The route a path takes in `routes`: an exact path, or the first prefix route ("/assets/*") it falls under. */
+export function routeFinder(routes: Record<string, RouteValue>): (path: string) => RouteValue | undefined {
   const prefixes = Object.keys(routes)
     .filter((p) => p.endsWith("/*"))
-    .map((p) => p.slice(0, -1));
-  return (path) => path in routes || prefixes.some((p) => path.startsWith(p));
+    .map((p) => [p.slice(0, -1), routes[p]] as const);
+  return (path) => (Object.hasOwn(routes, path) ? routes[path] : prefixes.find(([p]) => path.startsWith(p))?.[1]);
+}
+
+/** Whether a path is one of `routes` (see routeFinder). */
+export function routeMatcher(routes: Record<string, RouteValue>): (path: string) => boolean {
+  const find = routeFinder(routes);
+  return (path) => find(path) !== undefined;
 }
 
 function isWebSocketUpgrade(req: Request): boolean {
