@@ -13,13 +13,14 @@ import { UdpClient } from "../lib/udp-client.ts";
 import { whitelistText } from "./workload.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
-export const KINDS = ["ours", "opentracker", "trivial", "trivial-bun", "bun-ceiling"] as const;
+export const KINDS = ["ours", "ours-unsteered", "opentracker", "trivial", "trivial-bun", "bun-ceiling"] as const;
 export type Kind = (typeof KINDS)[number];
 
 /**
  * A target as named on the command line: KIND, or KIND-wN for N threads: `ours-w2` runs ours with
  * `--workers 2`, `opentracker-w2` sets its `listen.udp.workers 2`, `bun-ceiling-w2` runs Bun's zero-work
  * responder in 2 threads on one port (SO_REUSEPORT). `trivial` and `trivial-bun` are single-threaded.
+ * `ours-unsteered` is ours with `--udp-steering off` (UDP spread by sender, announces handed between threads).
  */
 export interface TargetSpec {
   kind: Kind;
@@ -123,7 +124,7 @@ export async function startTarget(spec: TargetSpec, o: StartOptions): Promise<Ta
   const pin = pinPrefix(o.pin, o.trackerCpu);
   let argv: string[];
   let comm: string | null = null; // the process to find under a wrapper
-  if (kind === "ours") {
+  if (kind === "ours" || kind === "ours-unsteered") {
     argv = [
       ...pin,
       process.execPath,
@@ -145,6 +146,7 @@ export async function startTarget(spec: TargetSpec, o: StartOptions): Promise<Ta
       "--max-peers",
       String(Math.max(4_000_000, Math.ceil(o.peers * 1.1))),
       ...(spec.workers === null ? [] : ["--workers", String(spec.workers)]),
+      ...(kind === "ours-unsteered" ? ["--udp-steering", "off"] : []),
       ...o.oursArgs.split(" ").filter((s) => s !== ""),
     ];
   } else if (kind === "opentracker") {

@@ -77,6 +77,8 @@ export interface Config {
   websocket: boolean;
   /** Threads serving the port, each owning a share of the swarms (see server/workers); "auto": one per CPU. */
   workers: number | "auto";
+  /** With workers: the kernel delivers UDP announces to their owner's thread (server/workers/udp-steering.ts). */
+  udpSteering: boolean;
   /** Announce interval sent to WebTorrent clients, seconds. */
   wsIntervalS: number;
   /** Open WebSocket connections per IPv4 address or IPv6 /64. */

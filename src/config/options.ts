@@ -166,6 +166,13 @@ export const OPTIONS: readonly Option[] = [
     defaultText: "auto",
     help: "Threads serving the ports, each with a share of the torrents (one store, split by info hash); auto = the CPUs this process may use. Windows: 1 (no SO_REUSEPORT).",
   }),
+  option("udp_steering", "udpSteering", "Listeners", {
+    value: "on|off",
+    type: onOff,
+    default: true,
+    defaultText: "on",
+    help: "With --workers on Linux: the kernel delivers each UDP announce and scrape to the thread that owns its torrent (a classic BPF program on the shared port), so it is not handed between threads; off: spread by sender.",
+  }),
 
   // Announces
   option("interval_secs", "intervalS", "Announces", {

@@ -43,6 +43,7 @@ import { Mesh, type MeshMemory, meshMemory } from "./workers/mesh.ts";
 import type { WireRequest, WireResponse } from "./workers/messages.ts";
 import { WorkerPool } from "./workers/pool.ts";
 import { udpForwarding } from "./workers/udp-forwarding.ts";
+import { landedReporter, UdpSteering } from "./workers/udp-steering.ts";
 import { wsForwarding } from "./workers/ws-forwarding.ts";
 import { SharedWsClaims, wsClaimsMemory } from "./workers/ws-claims.ts";
 import { workerCount } from "./workers/worker-count.ts";
@@ -114,6 +115,8 @@ export interface ThreadSetup {
   ports: { http: number; tls: number | null; udp: number | null };
   toMain: (req: Request, server: Server<WsConnection>) => Promise<Response>;
   shared: Record<string, SharedArrayBuffer>;
+  /** Tells the main thread a UDP datagram for `key`'s thread came in on this one's socket `socket`. */
+  landed: (socket: string, key: number) => void;
 }
 
 /**
@@ -397,11 +400,20 @@ async function startComponents(
   }
   intervals.start(lag);
   life.add("interval control", () => intervals.stop());
+  // --workers: the main thread keeps the kernel's steering program; every thread says what it reads misplaced.
+  const steering =
+    isMain && count > 1 && config.udpSteering && config.udpListen !== null
+      ? new UdpSteering(count, log, () => pool?.running === count)
+      : null;
   if (config.udpListen !== null) {
     // One key in every thread: a client's connect and announce may be read by different threads (the kernel
     // regroups the senders whenever a thread's socket comes or goes).
     const connIds = new ConnIdIssuer(new Uint8Array(shared.connIdKey));
     const udpTracker = new UdpTracker(store, connIds, settings, counters, { access: list, limit, owners });
+    const misplaced =
+      count > 1 && config.udpSteering
+        ? landedReporter(count, thread?.landed ?? ((name, key) => steering?.landed(name, key, 0)))
+        : null;
     const listener = await startUdpServer({
       listen: portOf(config.udpListen, thread?.ports.udp),
       tracker: udpTracker,
@@ -409,8 +421,9 @@ async function startComponents(
       faults,
       now: nowSeconds,
       shared: sharing,
-      forward: mesh === null ? undefined : udpForwarding(mesh, udpTracker, () => udp),
+      forward: mesh === null ? undefined : udpForwarding(mesh, udpTracker, () => udp, misplaced),
       endOfTurn: mesh === null ? undefined : () => mesh.drain(),
+      onSocket: steering === null ? undefined : (name, fd) => steering.socket(name, fd),
     });
     udp = listener;
     life.add("UDP sockets", () => listener.close());
@@ -462,6 +475,7 @@ async function startComponents(
       faults,
       operator: (req) => answerOperator(serveOptions, publicRoute, req),
       shared,
+      landed: (index, socket, key) => steering?.landed(socket, key, index),
     });
     // Their listeners stop first of all, as this thread's do; the threads end last (registered at the start).
     life.add("worker threads (stop serving)", () => started.stopServing(), 15_000);

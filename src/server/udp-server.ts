@@ -60,6 +60,11 @@ export interface UdpServerOptions {
   shared?: "first" | "join";
   /** With --workers: called at the end of each turn that sent replies (the mesh drains its rings). */
   endOfTurn?: () => void;
+  /**
+   * With --workers, in the main thread: each socket as it is bound (its name as in UdpSource, and its file
+   * descriptor) and closed (fd null), for workers/udp-steering.ts.
+   */
+  onSocket?: (name: string, fd: number | null) => void;
 }
 
 /** Sends a reply of data[at, at + length) to where a request came from (see UdpServerOptions.forward). */
@@ -114,6 +119,7 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
   }
   const port = main.port;
   names.set(main, "");
+  o.onSocket?.("", fdOf(main));
   const shared = o.shared === undefined ? 0 : FLAG_REUSE_PORT;
   const perAddress = new Map<string, Socket>();
 
@@ -124,6 +130,7 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
         socket.close();
         perAddress.delete(addr);
         names.delete(socket);
+        o.onSocket?.(addr, null);
       }
     }
     for (const addr of wanted) {
@@ -133,6 +140,7 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
         const socket = await bind(addr, port, flags);
         perAddress.set(addr, socket);
         names.set(socket, addr);
+        o.onSocket?.(addr, fdOf(socket));
       } catch (err) {
         // Not fatal: the wildcard socket still answers this address, from the routed source.
         log.warn("udp: cannot bind a local address; its replies may come from another address", {
@@ -164,6 +172,12 @@ export async function startUdpServer(o: UdpServerOptions): Promise<UdpListener> 
       main.close();
     },
   };
+}
+
+/** A socket's file descriptor: present at run time, though not in Bun's types (bun-notes §1.5); -1 if not. */
+function fdOf(socket: Socket): number {
+  const fd = (socket as unknown as { fd?: unknown }).fd;
+  return typeof fd === "number" ? fd : -1;
 }
 
 /** Unicast addresses of this host's interfaces (IPv6 link-local ones need a scope; the wildcard serves them). */

@@ -25,7 +25,17 @@ describe("--workers 2", () => {
   let t: TestTracker;
   const udp: UdpClient[] = [];
   beforeAll(async () => {
-    t = await startTestTracker(["--workers", "2", "--udp-listen", "127.0.0.1:0", "--rate-limit", "0"]);
+    // (Without UDP steering, so that announces cross threads too: test/server/udp-steering.test.ts has it on.)
+    t = await startTestTracker([
+      "--workers",
+      "2",
+      "--udp-listen",
+      "127.0.0.1:0",
+      "--rate-limit",
+      "0",
+      "--udp-steering",
+      "off",
+    ]);
     for (let i = 0; i < CLIENTS; i++) udp.push(await UdpClient.open("127.0.0.1", t.udpPort!));
   });
   afterAll(async () => {

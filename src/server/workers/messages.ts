@@ -44,4 +44,6 @@ export type FromWorker =
   | { t: "failed"; message: string }
   | { t: "stopped" }
   | { t: "answer"; id: number; value: unknown }
-  | { t: "operator"; id: number; req: WireRequest };
+  | { t: "operator"; id: number; req: WireRequest }
+  /** A datagram steered by `key` arrived on this thread's socket `socket` (see udp-steering.ts). */
+  | { t: "landed"; socket: string; key: number };

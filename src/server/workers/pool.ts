@@ -38,6 +38,8 @@ export interface PoolOptions {
   operator: (req: WireRequest) => Promise<WireResponse>;
   /** Extra shared memory the threads need (rate limit budgets, shared limits), passed through as is. */
   shared: Record<string, SharedArrayBuffer>;
+  /** A thread's report of a misplaced UDP datagram (udp-steering.ts). */
+  landed: (thread: number, socket: string, key: number) => void;
 }
 
 interface Thread {
@@ -216,6 +218,9 @@ export class WorkerPool {
       }
       case "stopped":
         t.stopped?.resolve();
+        return;
+      case "landed":
+        o.landed(t.index, m.socket, m.key);
         return;
       case "answer":
         this.#calls.get(m.id)?.(m.value);

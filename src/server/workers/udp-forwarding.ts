@@ -34,8 +34,17 @@ const DIRECT = 0;
 /** One owner's part of a scrape of several owners' hashes: it comes back to be merged. */
 const PART = 1;
 
-/** Answers other threads' requests for this thread's hashes; returns what the UDP server's `forward` calls. */
-export function udpForwarding(mesh: Mesh, tracker: UdpTracker, listener: () => UdpListener | null) {
+/**
+ * Answers other threads' requests for this thread's hashes; returns what the UDP server's `forward` calls.
+ * `misplaced(socket, key)`: a datagram the kernel was asked to steer to thread `key` (its first hash's owner)
+ * came in on this thread's socket `socket` instead (udp-steering.ts learns from it); null when not steering.
+ */
+export function udpForwarding(
+  mesh: Mesh,
+  tracker: UdpTracker,
+  listener: () => UdpListener | null,
+  misplaced: ((socket: string, key: number) => void) | null,
+) {
   const ip = new Uint8Array(16);
   const packet = new Uint8Array(2048);
   const packetViews: Uint8Array[] = [];
@@ -126,9 +135,12 @@ export function udpForwarding(mesh: Mesh, tracker: UdpTracker, listener: () => U
   ): void => {
     if (to !== MANY_OWNERS) {
       send(to, source, pkt, ipBytes, ipLen, now, reply);
+      misplaced?.(source.socket, to);
       return;
     }
     scrapeParts(pkt, ipBytes, ipLen, now, reply);
+    const key = ownerAt(pkt, OFF_SCRAPE_HASHES, mesh.count);
+    if (key !== mesh.self) misplaced?.(source.socket, key);
   };
 
   function scrapeParts(pkt: Uint8Array, ipBytes: Uint8Array, ipLen: 4 | 16, now: number, reply: UdpReply) {

@@ -112,6 +112,7 @@ async function start(m: Extract<ToWorker, { t: "start" }>): Promise<void> {
       memory: m.memory,
       ports: m.ports,
       shared: m.shared,
+      landed: (socket, key) => post({ t: "landed", socket, key }),
       toMain: async (req, server) => {
         const addr = server.requestIP(req);
         // Only the admin API takes a body, of at most MAX_BODY bytes: read no more than one byte past that (the
