@@ -143,7 +143,7 @@ export const OPTIONS: readonly Option[] = [
     type: optionalListen,
     default: null,
     defaultText: "none (everything on --listen)",
-    help: "Private plain-HTTP listener for operators: the admin API, /metrics, the dashboard and a /healthz that checks the UDP socket, event-loop lag and the state file's folder (503 with the reason). When set, the admin API and /metrics answer 404 on the public port. Keep it on a private address (127.0.0.1:6970).",
+    help: "Private plain-HTTP listener for operators: the admin API, /metrics, the dashboard and a /healthz that checks the UDP socket, event-loop lag, the state file's folder and (--workers) that every thread serves (503 with the reason). When set, the admin API and /metrics answer 404 on the public port. Keep it on a private address (127.0.0.1:6970).",
   }),
   option("public_stats", "publicStats", "Listeners", {
     value: "on|off",

@@ -433,7 +433,15 @@ async function startComponents(
   // Last, so that its /healthz only answers once everything it checks has started.
   let adminListener: HttpListener | null = null;
   if (config.adminListen !== null && isMain) {
-    const health = new Health({ udp: () => udp, udpWanted: config.udpListen !== null, lag, stateFile: state, cluster });
+    const health = new Health({
+      udp: () => udp,
+      udpWanted: config.udpListen !== null,
+      lag,
+      stateFile: state,
+      cluster,
+      // (the other threads start below, after this listener: until they serve, it answers 503)
+      threads: count > 1 ? { count, pool: () => pool } : null,
+    });
     const shutdown =
       admin === null
         ? undefined

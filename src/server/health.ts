@@ -1,10 +1,11 @@
 // The admin listener's /healthz: checks what a running tracker needs (the public /healthz only says the
-// process answers HTTP). Each check that fails adds a reason; none: healthy.
+// thread that read it answers HTTP). Each check that fails adds a reason; none: healthy.
 
 import { type ClusterSource, clusterProblems } from "./cluster-figures.ts";
 import type { LagMonitor } from "./lag-monitor.ts";
 import type { StateFile } from "./state-file.ts";
 import type { UdpListener } from "./udp-server.ts";
+import type { WorkerPool } from "./workers/pool.ts";
 
 /** Event-loop lag (ms) above which the tracker is unhealthy: every reply is that late. */
 export const MAX_HEALTHY_LAG_MS = 1000;
@@ -19,6 +20,11 @@ export interface HealthOptions {
   stateFile: Pick<StateFile, "path" | "saveProblem"> | null;
   /** Cluster mode: engines must be reachable and the sync current. */
   cluster?: ClusterSource | null;
+  /**
+   * --workers: every thread must be serving (the others start after the admin listener, and one that dies
+   * is away until its restart); `pool` is null until the main thread has made it.
+   */
+  threads?: { count: number; pool: () => Pick<WorkerPool, "running" | "notServing"> | null } | null;
 }
 
 export class Health {
@@ -40,6 +46,10 @@ export class Health {
       if (why !== null) out.push(`--state-file ${o.stateFile.path} cannot be saved: ${why}`);
     }
     if (o.cluster != null) out.push(...clusterProblems(o.cluster));
+    if (o.threads != null) {
+      const why = threadProblem(o.threads.count, o.threads.pool());
+      if (why !== null) out.push(why);
+    }
     return out;
   }
 
@@ -50,4 +60,12 @@ export class Health {
     const body = problems.length === 0 ? "ok\n" : `unhealthy: ${problems.join("; ")}\n`;
     return new Response(method === "HEAD" ? null : body, { status: problems.length === 0 ? 200 : 503, headers });
   }
+}
+
+/** "worker threads: 1 of 3 serving (thread 1 restarting, thread 2 starting)", or null when all are serving. */
+function threadProblem(count: number, pool: Pick<WorkerPool, "running" | "notServing"> | null): string | null {
+  const away = pool?.notServing ?? Array.from({ length: count - 1 }, (_, i) => ({ index: i + 1, restarting: false }));
+  if (away.length === 0) return null;
+  const which = away.map((t) => `thread ${t.index} ${t.restarting ? "restarting" : "starting"}`).join(", ");
+  return `worker threads: ${pool?.running ?? 1} of ${count} serving (${which})`;
 }

@@ -47,6 +47,8 @@ interface Thread {
   worker: Worker | null;
   startedAt: number;
   restarts: number;
+  /** It ended while serving and is not serving again yet (the admin /healthz says "restarting"). */
+  ended: boolean;
   ready: PromiseWithResolvers<void> | null;
   stopped: PromiseWithResolvers<void> | null;
   timer?: ReturnType<typeof setTimeout>;
@@ -64,7 +66,7 @@ export class WorkerPool {
   constructor(o: PoolOptions) {
     this.#o = o;
     for (let index = 1; index < o.count; index++)
-      this.#threads.push({ index, worker: null, startedAt: 0, restarts: 0, ready: null, stopped: null });
+      this.#threads.push({ index, worker: null, startedAt: 0, restarts: 0, ended: false, ready: null, stopped: null });
   }
 
   /** Starts every thread; rejects with the first one's start error (a port it could not join, ...). */
@@ -74,7 +76,12 @@ export class WorkerPool {
 
   /** Threads serving now (the main thread included). */
   get running(): number {
-    return 1 + this.#threads.filter((t) => t.worker !== null && t.ready === null).length;
+    return 1 + this.#threads.filter(serving).length;
+  }
+
+  /** The other threads not serving now, for the admin /healthz: starting, or ended and waiting to be back. */
+  get notServing(): { index: number; restarting: boolean }[] {
+    return this.#threads.filter((t) => !serving(t)).map((t) => ({ index: t.index, restarting: t.ended }));
   }
 
   /** Sends `message` to every running thread. */
@@ -206,6 +213,7 @@ export class WorkerPool {
       case "ready":
         t.ready?.resolve();
         t.ready = null;
+        t.ended = false;
         return;
       case "failed": {
         // It could not start (a port it could not join, ...): it is ended here, and whoever started it decides.
@@ -251,6 +259,7 @@ export class WorkerPool {
       return;
     }
     this.deaths++;
+    t.ended = true;
     this.#restartLater(t, why, Date.now() - t.startedAt > HEALTHY_MS);
   }
 
@@ -272,4 +281,9 @@ export class WorkerPool {
       );
     }, delay);
   }
+}
+
+/** Started, its tracker running (after its share of the state file is restored), and not ended since. */
+function serving(t: Thread): boolean {
+  return t.worker !== null && t.ready === null;
 }
