@@ -205,6 +205,7 @@ log.info("listening", {
   udpPort: tracker.udpPort,
   adminPort: tracker.adminPort,
   workers: tracker.threads,
+  ...(tracker.udpSteering !== null ? { udpSteering: tracker.udpSteering.active } : {}),
   interval: config.intervalS,
   intervalMode: config.intervalMode,
   peerTimeout: config.peerTimeoutS,

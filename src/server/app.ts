@@ -87,6 +87,8 @@ export interface RunningTracker {
   threads: number;
   pool: WorkerPool | null;
   mesh: Mesh | null;
+  /** The kernel steers UDP announces to their owner's thread (workers/udp-steering.ts); null: one thread. */
+  udpSteering: UdpSteering | null;
   /** Cluster mode's sync (--redis) of this thread's store; null when standalone. */
   cluster: ClusterSync | null;
   /** Re-reads the TLS certificate and key now (SIGHUP); null without TLS. */
@@ -511,6 +513,7 @@ async function startComponents(
     threads: count,
     pool,
     mesh,
+    udpSteering: steering,
     cluster,
     reloadTls: () => certificates?.reload() ?? null,
     stop: () => life.stop(),

@@ -83,6 +83,7 @@ describe("compiled executable", () => {
       const stats = (await (await fetch(`${base}/api/stats`)).json()) as { torrents: number; peers: number };
       expect([stats.torrents, stats.peers]).toEqual([8, 16]);
       expect(t.output()).toContain('"workers":2');
+      expect(t.output()).toContain('"udpSteering":true'); // bun:ffi reached libc from the executable
       expect(await t.stop()).toBe(0);
     } finally {
       if (t.proc.exitCode === null) expect(await t.stop()).toBe(0);
