@@ -79,6 +79,15 @@ describe("UDP steering", () => {
     expect(r.t.logs.some((l) => l.includes("udp steering unavailable"))).toBe(false);
   });
 
+  test("--workers 2 on the wildcard address: each local address's sockets are steered too", async () => {
+    // (A wildcard listener also binds a socket per local address, so that replies leave from the address the
+    // client wrote to: 127.0.0.1 is then a group of its own, with its own program.)
+    const r = await start(["--workers", "2", "--udp-listen", "0.0.0.0:0"]);
+    running.push(r);
+    expect(r.t.udp!.boundAddresses()).toContain("127.0.0.1");
+    expect(await announceAll(r.t, r.clients, hashesPerOwner(2, 4, "wildcard"), 0)).toBe(0);
+  });
+
   test("--udp-steering off: the same announces are spread by sender, and cross threads", async () => {
     const r = await start(["--workers", "2", "--udp-steering", "off"]);
     running.push(r);
