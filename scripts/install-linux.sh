@@ -426,19 +426,23 @@ healthz() { # HOST PORT TLS
 # After a start: waits until the tracker answers /healthz (0), stops running (1: a bad setting, a port in
 # use), or START_TIMEOUT seconds pass (2).
 wait_healthy() { # SETTINGS
-  local listen host port tls=0 deadline
+  local listen admin host port tls=0 deadline
   listen=$(setting listen <<<"$1")
   if [ -z "$listen" ]; then # settings unknown: the old way, a second to fail
     sleep 1
     service_active
     return
   fi
+  # The admin listener's /healthz, when there is one, also waits for every worker thread and its restored share
+  # (the public one only says that the thread that read it serves).
+  admin=$(setting admin_listen <<<"$1")
+  if [ -n "$admin" ]; then listen=$admin; fi
   port=$(listen_port "$listen")
   host=${listen%:*}
   host=${host#[}
   host=${host%]}
   case "$host" in :: | 0.0.0.0) host=127.0.0.1 ;; esac
-  if [ -n "$(setting tls_cert <<<"$1")" ] && [ -z "$(setting tls_listen <<<"$1")" ]; then tls=1; fi
+  if [ -z "$admin" ] && [ -n "$(setting tls_cert <<<"$1")" ] && [ -z "$(setting tls_listen <<<"$1")" ]; then tls=1; fi
   deadline=$((SECONDS + START_TIMEOUT))
   while [ "$SECONDS" -lt "$deadline" ]; do
     service_active || return 1
