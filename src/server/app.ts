@@ -434,8 +434,9 @@ async function startComponents(
   life.add("expiry sweep", () => sweeper.stop());
   // Last, so that its /healthz only answers once everything it checks has started.
   let adminListener: HttpListener | null = null;
+  let health: Health | null = null;
   if (config.adminListen !== null && isMain) {
-    const health = new Health({
+    health = new Health({
       udp: () => udp,
       udpWanted: config.udpListen !== null,
       lag,
@@ -494,6 +495,9 @@ async function startComponents(
     if (state !== null) await logRestoredTotal(state, restored, started, log);
     await stats.threadsStarted();
   }
+  // Registered last, so the first thing a graceful stop does: the worker threads take up to seconds to stop
+  // serving, and a load balancer asking the admin /healthz meanwhile should stop sending.
+  if (health !== null) life.add("admin /healthz: stopping", () => (health!.stopping = true));
 
   return {
     store,

@@ -29,6 +29,8 @@ export interface HealthOptions {
 
 export class Health {
   readonly #o: HealthOptions;
+  /** Set when a graceful stop begins: the admin listener is among the last things to close. */
+  stopping = false;
 
   constructor(o: HealthOptions) {
     this.#o = o;
@@ -38,6 +40,7 @@ export class Health {
   async problems(): Promise<string[]> {
     const o = this.#o;
     const out: string[] = [];
+    if (this.stopping) out.push("stopping");
     if (o.udpWanted && !(o.udp()?.isOpen() ?? false)) out.push("the UDP socket is not open");
     const lag = o.lag.worstMs;
     if (lag > MAX_HEALTHY_LAG_MS) out.push(`event-loop lag ${Math.round(lag)} ms (over ${MAX_HEALTHY_LAG_MS} ms)`);

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../helpers/clients.ts";
 import { announceQuery, getBencode, latin1, pct } from "../helpers/http-client.ts";
+import { Health } from "../../src/server/health.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { hashesForBothOwners } from "../helpers/owners.ts";
 
@@ -84,6 +85,29 @@ test("at start: 503 naming the thread still starting, 200 once every thread serv
   // (A 200 may come just before the start returns: the thread is ready, the main thread sums its restore.)
   expect(await health(admin)).toEqual({ status: 200, body: "ok\n" });
   expect(t.pool!.running).toBe(2);
+});
+
+test("a graceful stop: 503 stopping while the threads stop serving, before the admin listener closes", async () => {
+  const t = await startTestTracker(["--workers", "2", "--admin-listen", "127.0.0.1:0"]);
+  expect(await health(t.adminPort!)).toEqual({ status: 200, body: "ok\n" });
+  const stopping = t.stop();
+  // Asked until the listener is gone: the threads' stop takes a round trip or two, so usually one or more answers
+  // come first, and none of them may say "ok".
+  const answers: { status: number; body: string }[] = [];
+  for (;;) {
+    const answer = await health(t.adminPort!).catch(() => null);
+    if (answer === null) break;
+    answers.push(answer);
+  }
+  await stopping;
+  for (const answer of answers) expect(answer).toEqual({ status: 503, body: "unhealthy: stopping\n" });
+});
+
+test("Health: a stopping tracker is unhealthy, whatever else holds", async () => {
+  const health = new Health({ udp: () => null, udpWanted: false, lag: { worstMs: 0 }, stateFile: null });
+  expect(await health.problems()).toEqual([]);
+  health.stopping = true;
+  expect(await health.problems()).toEqual(["stopping"]);
 });
 
 test("--state-file: a thread that dies is healthy again only once it has its share of the file back", async () => {
