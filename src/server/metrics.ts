@@ -2,7 +2,7 @@
 
 import { CLIENT_NAMES } from "../core/clients.ts";
 import { FAILURE_CODES } from "../core/failure.ts";
-import type { Protocol } from "../frontend/counters.ts";
+import type { Counters, Protocol } from "../frontend/counters.ts";
 import type { ApiCache } from "./api-cache.ts";
 import type { ApiContext } from "./api.ts";
 import type { LagMonitor } from "./lag-monitor.ts";
@@ -33,6 +33,8 @@ export interface ThreadsView {
   restarts: number;
   /** Each thread's hand-offs, by thread number; empty with one thread (nothing is handed off). */
   mesh: (MeshCounts | null)[];
+  /** Each thread's own request counters (those it read), by thread number; empty with one thread. */
+  counters: (Counters | null)[];
 }
 
 /**
@@ -235,6 +237,19 @@ export function renderMetrics(
     mesh.push([`{worker="${worker}",outcome="answered"}`, m.answered]);
     mesh.push([`{worker="${worker}",outcome="dropped"}`, m.dropped]);
   });
+  const read: [string, number][] = [];
+  threads.counters.forEach((c, worker) => {
+    if (c === null) return;
+    read.push([`{worker="${worker}",protocol="udp"}`, c.udpConnect + c.udpAnnounce + c.udpScrape]);
+    read.push([`{worker="${worker}",protocol="http"}`, c.httpAnnounce + c.httpScrape]);
+    read.push([`{worker="${worker}",protocol="websocket"}`, c.wsAnnounce + c.wsScrape]);
+  });
+  metric(
+    "buntracker_thread_requests_total",
+    "counter",
+    "Tracker requests each thread read (connects, announces, scrapes): how evenly the kernel spreads the load.",
+    read,
+  );
   metric(
     "buntracker_thread_handoffs_total",
     "counter",

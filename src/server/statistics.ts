@@ -248,11 +248,12 @@ export class Statistics {
     const pool = this.#threads?.pool() ?? null;
     const threads: ThreadsView =
       pool === null
-        ? { running: 1, restarts: 0, mesh: [] }
+        ? { running: 1, restarts: 0, mesh: [], counters: [] }
         : {
             running: pool.running,
             restarts: pool.deaths,
             mesh: [this.#threads!.mesh, ...this.#others.map((o) => o?.mesh ?? null)],
+            counters: [this.#own.counters, ...this.#others.map((o) => o?.counters ?? null)],
           };
     const text = renderMetrics(
       this.ctx,

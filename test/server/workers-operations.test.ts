@@ -105,6 +105,10 @@ describe("--workers 2: statistics and /metrics cover every thread", () => {
     expect(value(text, 'buntracker_requests_total{protocol="http",action="announce",outcome="ok"}')).toBe(40);
     expect(value(text, "buntracker_threads")).toBe(2);
     expect(value(text, "buntracker_thread_restarts_total")).toBe(0);
+    // Each thread read some of the 40 new connections' announces (and whatever scrapes came before).
+    const read = [0, 1].map((w) => value(text, `buntracker_thread_requests_total{worker="${w}",protocol="http"}`)!);
+    expect(read.every((n) => n > 0)).toBe(true);
+    expect(read[0] + read[1]).toBeGreaterThanOrEqual(40);
     for (const worker of [0, 1]) {
       expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="handed"}`)).toBeGreaterThan(0);
       expect(value(text, `buntracker_thread_handoffs_total{worker="${worker}",outcome="answered"}`)).toBeGreaterThan(0);
