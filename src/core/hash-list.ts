@@ -4,7 +4,7 @@
 // sorted order of the ids (4 bytes each) serves the admin API's paged listing without sorting per request;
 // it is built once per load, by a radix pass on the first two bytes, and kept up to date by single edits.
 
-import { TorrentTable } from "./torrent-table.ts";
+import { type FrozenTable, TorrentTable } from "./torrent-table.ts";
 
 /** Units of work between yields of the step generators: callers run them a few milliseconds at a time. */
 const STEP = 1024;
@@ -13,21 +13,46 @@ export class HashList {
   readonly #table: TorrentTable;
   /** Live ids in bytewise order of their hashes; valid in [0, size) once `sortSteps` has run. */
   #sorted = new Int32Array(0);
+  /**
+   * A list over another thread's frozen table (fromShared): the edits made since, key -> listed. Null for a
+   * list of its own.
+   */
+  readonly #edits: Map<string, boolean> | null;
+  #size = 0;
 
   /** `seed0`, `seed1`: secret hash seeds (see TorrentTable); `expected`: entries to reserve room for. */
-  constructor(seed0: number, seed1: number, expected = 0) {
-    this.#table = new TorrentTable(seed0, seed1, () => {}, expected, expected);
+  constructor(seed0: number, seed1: number, expected = 0, shared: FrozenTable | null = null) {
+    this.#table =
+      shared === null ? new TorrentTable(seed0, seed1, () => {}, expected, expected) : TorrentTable.frozen(shared);
+    this.#edits = shared === null ? null : new Map();
+    this.#size = shared?.size ?? 0;
+  }
+
+  /**
+   * --workers: one copy of a big list for every thread. The lookup arrays go to shared memory once; the other
+   * threads make a list over them (fromShared) and keep their later edits beside it (see add and delete).
+   */
+  share(): FrozenTable {
+    return this.#table.freeze();
+  }
+
+  /** A list over a shared copy: lookups read it; add and delete are kept here; no sorted order (no listing). */
+  static fromShared(shared: FrozenTable): HashList {
+    return new HashList(0, 0, 0, shared);
   }
 
   get size(): number {
-    return this.#table.size;
+    return this.#edits === null ? this.#table.size : this.#size;
   }
 
   has(key: string): boolean {
-    return this.#table.find(key) >= 0;
+    const edited = this.#edits?.get(key);
+    return edited ?? this.#table.find(key) >= 0;
   }
 
   hasBytes(b: Uint8Array, off: number): boolean {
+    // (An edited shared list makes a key string per lookup; edits are few, and a new share drops them.)
+    if (this.#edits !== null && this.#edits.size > 0) return this.has(latin1Key(b, off));
     return this.#table.findBytes(b, off) >= 0;
   }
 
@@ -73,6 +98,7 @@ export class HashList {
 
   /** Adds `key` (20 latin1 chars) in place, order kept. False if it was there already. */
   add(key: string): boolean {
+    if (this.#edits !== null) return this.#edit(key, true);
     if (this.#table.find(key) >= 0) return false;
     const id = this.#table.insert(key);
     const n = this.#table.size - 1; // sorted entries before this one
@@ -89,12 +115,20 @@ export class HashList {
 
   /** Removes `key` in place, order kept. False if it was not there. */
   delete(key: string): boolean {
+    if (this.#edits !== null) return this.#edit(key, false);
     const id = this.#table.find(key);
     if (id < 0) return false;
     const n = this.#table.size;
     const at = this.#position(id, n);
     this.#sorted.copyWithin(at, at + 1, n);
     this.#table.remove(id);
+    return true;
+  }
+
+  #edit(key: string, listed: boolean): boolean {
+    if (this.has(key) === listed) return false;
+    this.#size += listed ? 1 : -1;
+    this.#edits!.set(key, listed);
     return true;
   }
 
@@ -129,4 +163,10 @@ export class HashList {
     }
     return 0;
   }
+}
+
+function latin1Key(b: Uint8Array, off: number): string {
+  let s = "";
+  for (let i = 0; i < 20; i++) s += String.fromCharCode(b[off + i]);
+  return s;
 }

@@ -15,6 +15,18 @@ const MIN_IDS = 1024;
 /** Most ids reserved room for (past it, per-id arrays grow by copying): 16M ids are 800 MB of address space. */
 const MAX_RESERVED_IDS = 1 << 24;
 
+/**
+ * A table's lookup arrays copied into shared memory, for other threads to look up in (not to change): see
+ * TorrentTable.freeze and .frozen.
+ */
+export interface FrozenTable {
+  words: Uint32Array<SharedArrayBuffer>;
+  slots: Int32Array<SharedArrayBuffer>;
+  seed0: number;
+  seed1: number;
+  size: number;
+}
+
 export class TorrentTable {
   /** The 20 bytes of each id's info hash, as five little-endian words. */
   #words: Uint32Array;
@@ -54,6 +66,25 @@ export class TorrentTable {
     while (slots < expectedIds * 2 && slots < MAX_RESERVED_IDS * 2) slots *= 2;
     this.#slots = new Int32Array(slots);
     onGrow(MIN_IDS, this.#reserved);
+  }
+
+  /** A copy of what lookups read, in shared memory (the ids past highWater are left out). */
+  freeze(): FrozenTable {
+    const words = new Uint32Array(new SharedArrayBuffer(this.#highWater * 5 * 4));
+    words.set(this.#words.subarray(0, this.#highWater * 5));
+    const slots = new Int32Array(new SharedArrayBuffer(this.#slots.byteLength));
+    slots.set(this.#slots);
+    return { words, slots, seed0: this.#seed0, seed1: this.#seed1, size: this.size };
+  }
+
+  /** A table over a frozen copy, for `find` and `findBytes` only: nothing may be inserted or removed. */
+  static frozen(f: FrozenTable): TorrentTable {
+    const t = new TorrentTable(f.seed0, f.seed1, () => {});
+    t.#words = f.words;
+    t.#slots = f.slots;
+    t.#highWater = f.words.length / 5;
+    t.size = f.size;
+    return t;
   }
 
   /** Ids ever handed out: every live id is below this. */

@@ -22,6 +22,7 @@ import { basename, dirname } from "node:path";
 import { AccessList, type AccessMode, findKeyLines, keyToHex, ListParser, ParseReport } from "../core/access.ts";
 import { HashList } from "../core/hash-list.ts";
 import type { Store } from "../core/store.ts";
+import type { FrozenTable } from "../core/torrent-table.ts";
 import { writeFileAtomicStream } from "./atomic-file.ts";
 import { DirWatch } from "./dir-watch.ts";
 import { Faults } from "./faults.ts";
@@ -43,15 +44,10 @@ const COMMENT_MARK = new Uint8Array([0x23]); // "#"
 
 export type EditResult = "done" | "unchanged";
 
-/**
- * An admin edit as other threads apply it (--workers): the hash, whether it is now listed, and the file's
- * signature just before and just after the edit.
- */
+/** An admin edit as the other threads apply it (--workers): the hash, and whether it is now listed. */
 export interface AccessEdit {
   key: string;
   listed: boolean;
-  before: string;
-  after: string;
 }
 
 /** A list that cannot be used at start (main.ts: one line, exit 2). */
@@ -87,11 +83,19 @@ export class AccessControl {
    * too, so the admin API's answer means every thread has the edit).
    */
   onEdit: ((edit: AccessEdit) => Promise<unknown>) | null = null;
+  /** Called with each list put in force (app.ts, --workers: the main thread shares it with the others). */
+  onInstall: ((hashes: HashList) => Promise<unknown>) | null = null;
+  /**
+   * --workers, in a thread other than the main one: the list the main thread shares (HashList.share), which
+   * this thread follows instead of reading the file (one copy of a million-line list, not one per thread).
+   */
+  readonly #follow: { initial: FrozenTable | null } | null;
 
   /**
-   * `faults`: the boundary the poll and the watch run behind (app.ts passes the tracker's). `echo`: a copy in
-   * a thread other than the main one (--workers), which reads the same file alike: its info and warning lines
-   * go to debug, and the main thread's copy says them once.
+   * `faults`: the boundary the poll and the watch run behind (app.ts passes the tracker's). `follow`: a thread
+   * other than the main one (--workers): it takes the main thread's list (`initial`, then `adopt` and
+   * `applyEdit`) rather than reading the file, and its info and warning lines go to debug (the main thread's
+   * copy says them once).
    */
   constructor(
     mode: AccessMode,
@@ -99,15 +103,16 @@ export class AccessControl {
     store: Store,
     log: Logger,
     faults: Faults = new Faults(log),
-    echo = false,
+    follow: { initial: FrozenTable | null } | null = null,
   ) {
     this.mode = mode;
     this.path = path;
     this.#list = new AccessList(mode);
     this.#store = store;
     this.#faults = faults;
-    this.#info = echo ? log.debug.bind(log) : log.info.bind(log);
-    this.#warn = echo ? log.debug.bind(log) : log.warn.bind(log);
+    this.#follow = follow;
+    this.#info = follow !== null ? log.debug.bind(log) : log.info.bind(log);
+    this.#warn = follow !== null ? log.debug.bind(log) : log.warn.bind(log);
   }
 
   /** The front ends' question, asked on every announce and scrape. */
@@ -132,6 +137,12 @@ export class AccessControl {
   /** Loads the list (throws AccessListError if it cannot), then follows the file. */
   async start(): Promise<void> {
     if (this.path === null) return;
+    if (this.#follow !== null) {
+      const initial = this.#follow.initial;
+      if (initial !== null) await this.#install({ hashes: HashList.fromShared(initial), digest: "" }, "start");
+      this.#timers.push(this.#faults.every("access list forget", POLL_MS, () => this.#forgetDue()));
+      return;
+    }
     const path = this.path;
     const r = await this.#readStable();
     if ("why" in r) {
@@ -164,7 +175,7 @@ export class AccessControl {
   /** Re-reads the file if it changed (SIGHUP: in any case); keeps the current list if it cannot be read. */
   reload(reason: string): Promise<void> {
     return this.#serial(async () => {
-      if (this.path === null) return;
+      if (this.path === null || this.#follow !== null) return; // (a follower: the main thread shares its reload)
       if (reason !== "SIGHUP" && (await this.#statSignature()) === this.#signature) return;
       const r = await this.#readStable();
       this.#signature = r.signature;
@@ -197,7 +208,6 @@ export class AccessControl {
       const size = await this.#catchUp();
       await this.#sorted;
       if (this.#list.hashes.has(key)) return "unchanged";
-      const before = this.#signature;
       const line = `${keyToHex(key)}\n`;
       if (size === null) {
         // The file is gone: write it again from the list in force plus the new hash, rather than shrinking
@@ -209,7 +219,7 @@ export class AccessControl {
       }
       this.#list.hashes.add(key);
       await this.#edited(key);
-      await this.onEdit?.({ key, listed: true, before, after: this.#signature });
+      await this.onEdit?.({ key, listed: true });
       return "done";
     });
   }
@@ -221,7 +231,6 @@ export class AccessControl {
       const size = await this.#catchUp();
       await this.#sorted;
       if (!this.#list.hashes.has(key)) return "unchanged";
-      const before = this.#signature;
       if (size === null) {
         // The file is gone: write the list in force without the hash (never an empty list in its place).
         await this.#writeFromMemory(null, key);
@@ -254,26 +263,22 @@ export class AccessControl {
       }
       this.#list.hashes.delete(key);
       await this.#edited(key);
-      await this.onEdit?.({ key, listed: false, before, after: this.#signature });
+      await this.onEdit?.({ key, listed: false });
       return "done";
     });
   }
 
   /**
-   * Another thread's admin edit (--workers): applied in memory when this thread's list came from the very file
-   * the edit started from and the file is now what the edit left (the usual case: no re-read of a list that
-   * may run to a million lines); otherwise the file is read again.
+   * A follower (see the constructor): the main thread's admin edit, applied beside the shared list. (The main
+   * thread loads the file first if it changed, and shares that list before the edit.)
    */
   applyEdit(edit: AccessEdit): Promise<void> {
     return this.#serial(async () => {
-      if (this.path === null || this.#signature !== edit.before) return false;
-      if ((await this.#statSignature()) !== edit.after) return false;
-      await this.#sorted;
+      if (this.#follow === null) throw new Error("applyEdit is for a thread that follows the main thread's list");
       if (edit.listed) this.#list.hashes.add(edit.key);
       else this.#list.hashes.delete(edit.key);
       await this.#edited(edit.key);
-      return true;
-    }).then((applied) => (applied ? undefined : this.reload("admin API edit on the main thread")));
+    });
   }
 
   /**
@@ -317,9 +322,14 @@ export class AccessControl {
     });
   }
 
-  /** Swaps in a list read by #readStable, then hides what it newly refuses. */
-  async #install(r: { hashes: HashList; report: ParseReport; digest: string }, reason: string): Promise<void> {
-    const { hashes, report } = r;
+  /** A follower (see the constructor): the main thread's list, newly loaded or shared again. */
+  adopt(shared: FrozenTable, reason: string): Promise<void> {
+    return this.#serial(() => this.#install({ hashes: HashList.fromShared(shared), digest: "" }, reason));
+  }
+
+  /** Swaps in a list read by #readStable (or shared by the main thread), then hides what it newly refuses. */
+  async #install(r: { hashes: HashList; report?: ParseReport; digest: string }, reason: string): Promise<void> {
+    const { hashes, report = new ParseReport() } = r;
     if (report.invalidCount > 0) {
       this.#warn("access: skipped lines that are not a 40-hex info hash", {
         path: this.path,
@@ -334,8 +344,9 @@ export class AccessControl {
     this.#version++;
     this.#info("access list loaded", { mode: this.mode, path: this.path, reason, hashes: hashes.size });
     // The sorted order only serves the admin API's listing and edits (which wait for it), not the front ends:
-    // built after the swap, so a start or reload is not held up by it.
-    this.#sorted = sliced(hashes.sortSteps(), () => this.#list.hashes === hashes);
+    // built after the swap, so a start or reload is not held up by it. A follower lists nothing.
+    if (this.#follow === null) this.#sorted = sliced(hashes.sortSteps(), () => this.#list.hashes === hashes);
+    await this.onInstall?.(hashes);
     await this.#hideRefused(reason === "start");
   }
 

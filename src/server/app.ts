@@ -8,8 +8,10 @@ import { ConnIdIssuer } from "../core/conn-id.ts";
 import { xoshiro128 } from "../core/random.ts";
 import { RateLimiter } from "../core/rate-limit.ts";
 import { Store } from "../core/store.ts";
+import type { HashList } from "../core/hash-list.ts";
 import { SharedTotals } from "../core/shared-counts.ts";
 import { SharedSourceCounts } from "../core/shared-source-counts.ts";
+import type { FrozenTable } from "../core/torrent-table.ts";
 import { FULL_SCRAPE_LIMIT_S, FullScrape } from "../frontend/full-scrape.ts";
 import { SourceLimit } from "../frontend/source-limit.ts";
 import { Counters } from "../frontend/counters.ts";
@@ -55,6 +57,8 @@ import type { LogLevel } from "../config/config.ts";
 const SHUTDOWN_GRACE_MS = 5_000;
 /** The final state save of a very large store (10M peers: about 3 s) gets this long. */
 const STATE_SAVE_TIMEOUT_MS = 60_000;
+/** Admin edits of the access list passed to the other threads one by one before the list is shared again. */
+const RESHARE_EDITS = 4096;
 /** A thread has this long to apply an admin edit of the access list (it may have to read the file again). */
 const ACCESS_EDIT_TIMEOUT_MS = 10_000;
 /** A thread has this long to pack its torrents for a full scrape. */
@@ -119,6 +123,8 @@ export interface ThreadSetup {
   shared: Record<string, SharedArrayBuffer>;
   /** Tells the main thread a UDP datagram for `key`'s thread came in on this one's socket `socket`. */
   landed: (socket: string, key: number) => void;
+  /** The main thread's access list, shared (null: none). */
+  access: FrozenTable | null;
 }
 
 /**
@@ -240,12 +246,33 @@ async function startComponents(
     maxNumWant: config.maxNumWant,
   };
   // Also before anything starts: a list that cannot be read throws AccessListError (main.ts: exit 2).
-  const access = new AccessControl(config.accessMode, config.accessList, store, log, faults, !isMain);
+  const access = new AccessControl(
+    config.accessMode,
+    config.accessList,
+    store,
+    log,
+    faults,
+    isMain ? null : { initial: thread!.access },
+  );
+  // --workers: the main thread reads the file, and its list, copied once to shared memory, is every other
+  // thread's too (AccessControl `follow`); an admin edit is answered once every thread has it. Edits go to
+  // the others one by one until RESHARE_EDITS of them, then the list is shared again whole.
+  let accessShare: FrozenTable | null = null;
+  let editsSinceShare = 0;
+  const shareAccess = (hashes: HashList) => {
+    accessShare = hashes.share();
+    editsSinceShare = 0;
+    return pool?.ask("accessShare", accessShare, ACCESS_EDIT_TIMEOUT_MS) ?? Promise.resolve();
+  };
+  if (isMain && count > 1 && config.accessList !== null) {
+    access.onInstall = shareAccess;
+    access.onEdit = (edit) =>
+      ++editsSinceShare >= RESHARE_EDITS
+        ? shareAccess(access.list.hashes)
+        : (pool?.ask("accessEdit", edit, ACCESS_EDIT_TIMEOUT_MS) ?? Promise.resolve());
+  }
   await access.start();
   life.add("access list", () => access.stop());
-  // Every thread has its own list over the one file; an admin edit is answered once every thread has it.
-  if (isMain && count > 1)
-    access.onEdit = (edit) => pool?.ask("accessEdit", edit, ACCESS_EDIT_TIMEOUT_MS) ?? Promise.resolve();
   /** What the front ends ask, the same for all three: null when there is no list. */
   const list = access.mode === "off" ? null : access;
   let admin: AdminApi | null = null;
@@ -487,6 +514,11 @@ async function startComponents(
       operator: (req) => answerOperator(serveOptions, publicRoute, req),
       shared,
       landed: (index, socket, key) => steering?.landed(socket, key, index),
+      // A thread started now takes the list as it is now (its edits included).
+      accessShare: () => {
+        if (editsSinceShare > 0) void shareAccess(access.list.hashes);
+        return accessShare;
+      },
     });
     // Their listeners stop first of all, as this thread's do; the threads end last (registered at the start).
     life.add("worker threads (stop serving)", () => started.stopServing(), 15_000);

@@ -3,13 +3,14 @@
 // and restores every thread's swarms.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FAILURE_TEXT } from "../../src/core/failure.ts";
 import { xoshiro128 } from "../../src/core/random.ts";
 import { Store } from "../../src/core/store.ts";
 import { Counters } from "../../src/frontend/counters.ts";
+import type { FrozenTable } from "../../src/core/torrent-table.ts";
 import { AccessControl } from "../../src/server/access-control.ts";
 import { IntervalControl, TICK_MS } from "../../src/server/interval-control.ts";
 import { Logger } from "../../src/server/logger.ts";
@@ -229,13 +230,14 @@ describe("--workers: the state file holds every thread's swarms", () => {
 describe("--workers 2: an admin edit of the access list applies to every thread before it is answered", () => {
   const TOKEN = "s3cret-admin-token-0123456789abcdef";
   let root: string;
+  let listPath: string;
   let t: TestTracker;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "buntracker-workers-admin-"));
-    const list = join(root, "allow.txt");
-    await writeFile(list, `${hex(sha1("someone else"))}\n`);
+    listPath = join(root, "allow.txt");
+    await writeFile(listPath, `${hex(sha1("someone else"))}\n`);
     t = await startTestTracker([
-      ...["--workers", "2", "--rate-limit", "0", "--access-mode", "allow", "--access-list", list],
+      ...["--workers", "2", "--rate-limit", "0", "--access-mode", "allow", "--access-list", listPath],
       ...["--admin-token", TOKEN],
     ]);
   });
@@ -264,6 +266,26 @@ describe("--workers 2: an admin edit of the access list applies to every thread 
     return out;
   };
 
+  test("a change to the file reaches every thread (the main thread reads it and shares it)", async () => {
+    const [infoHash] = hashesForBothOwners(2, "file-change").slice(1); // thread 1's
+    expect((await announces(infoHash)).every((r) => r !== null)).toBe(true);
+    await appendFile(listPath, `${hex(infoHash)}\n`);
+    const deadline = Date.now() + 10_000;
+    let replies = await announces(infoHash);
+    while (replies.some((r) => r !== null) && Date.now() < deadline) replies = await announces(infoHash);
+    expect(replies).toEqual(new Array(16).fill(null));
+  });
+
+  test("a thread started again takes the list as it is, admin edits included", async () => {
+    const [, infoHash] = hashesForBothOwners(2, "restart-edit");
+    await admin("POST", "", { info_hash: hex(infoHash) });
+    t.pool!.terminate(1);
+    const deadline = Date.now() + 10_000;
+    while (!t.logs.some((l) => l.includes("worker thread started again")) && Date.now() < deadline) await Bun.sleep(20);
+    expect(t.pool!.running).toBe(2);
+    expect(await announces(infoHash)).toEqual(new Array(16).fill(null));
+  });
+
   test("POST: accepted on every connection at once; DELETE: refused on every one at once", async () => {
     for (const infoHash of hashesForBothOwners(2, "admin")) {
       expect((await announces(infoHash)).every((r) => r !== null)).toBe(true);
@@ -275,42 +297,49 @@ describe("--workers 2: an admin edit of the access list applies to every thread 
   });
 });
 
-describe("AccessControl.applyEdit: another thread's admin edit", () => {
+describe("AccessControl following the main thread's list (--workers)", () => {
   let root: string;
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "buntracker-apply-edit-"));
+    root = await mkdtemp(join(tmpdir(), "buntracker-follow-"));
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
   const key = (label: string) => latin1(sha1(label));
   const log = new Logger("error", () => {});
-  const control = (list: string) =>
-    new AccessControl(
-      "allow",
-      list,
-      new Store({ peerTimeoutS: 3600, random: xoshiro128(new Uint32Array([1, 2, 3, 4])) }),
-      log,
-    );
+  const store = () => new Store({ peerTimeoutS: 3600, random: xoshiro128(new Uint32Array([1, 2, 3, 4])) });
 
-  test("a list behind the file the edit started from is read again, not just given the edit", async () => {
+  test("it takes the main thread's list, its reloads and its edits, without reading the file", async () => {
     const list = join(root, "allow.txt");
     await writeFile(list, `${hex(sha1("a"))}\n`);
-    const main = control(list);
-    const other = control(list);
+    const main = new AccessControl("allow", list, store(), log);
+    let follower: AccessControl | null = null;
+    let initial: FrozenTable | null = null;
+    main.onInstall = async (hashes) => {
+      initial = hashes.share();
+      await follower?.adopt(initial, "test");
+    };
+    main.onEdit = (edit) => follower!.applyEdit(edit);
     await main.start();
-    await other.start();
-    other.stop(); // it does not follow the file by itself: only the edit tells it
-    main.onEdit = (edit) => other.applyEdit(edit);
-    // The operator adds "b" by hand; the main thread's edit loads it first, then adds "c".
+    follower = new AccessControl("allow", list, store(), log, undefined, { initial });
+    await follower.start();
+    expect(follower.allows(key("a"))).toBe(true);
+    expect(follower.allows(key("b"))).toBe(false);
+    // The operator adds "b" by hand; the main thread's edit loads (and shares) it first, then adds "c".
     await Bun.sleep(20);
     await writeFile(list, `${hex(sha1("a"))}\n${hex(sha1("b"))}\n`);
     expect(await main.add(key("c"))).toBe("done");
-    for (const label of ["a", "b", "c"]) expect(other.allows(key(label))).toBe(true);
-    // In step again: the next edit is applied in memory, and it is there.
+    for (const label of ["a", "b", "c"]) expect(follower.allows(key(label))).toBe(true);
     expect(await main.remove(key("a"))).toBe("done");
-    expect(other.allows(key("a"))).toBe(false);
-    expect(other.allows(key("b"))).toBe(true);
+    expect(follower.allows(key("a"))).toBe(false);
+    // UDP asks with the packet's bytes: the edits count there too.
+    expect(follower.allowsBytes(sha1("a"), 0)).toBe(false);
+    expect(follower.allowsBytes(sha1("c"), 0)).toBe(true);
+    // A follower never reads the file: a change it alone is told of (a reload) does nothing.
+    await writeFile(list, "");
+    await follower.reload("SIGHUP");
+    expect(follower.allows(key("b"))).toBe(true);
     main.stop();
+    follower.stop();
   });
 });
 

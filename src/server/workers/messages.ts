@@ -2,6 +2,7 @@
 // swarms never go this way: they go through the mesh (mesh.ts).
 
 import type { LogLevel } from "../../config/config.ts";
+import type { FrozenTable } from "../../core/torrent-table.ts";
 import type { ConfigWire } from "./config-wire.ts";
 import type { MeshMemory } from "./mesh.ts";
 
@@ -32,6 +33,8 @@ export type ToWorker =
       memory: MeshMemory;
       ports: { http: number; tls: number | null; udp: number | null };
       shared: Record<string, SharedArrayBuffer>;
+      /** The main thread's access list, shared (AccessControl `follow`). */
+      access: FrozenTable | null;
     }
   | { t: "stop" }
   /** Asks for something by name (see worker-main.ts `answers`); the thread replies with an "answer". */

@@ -11,6 +11,7 @@
 // are answered "busy" (HTTP) or not at all (UDP: the client retries).
 
 import type { Config, LogLevel } from "../../config/config.ts";
+import type { FrozenTable } from "../../core/torrent-table.ts";
 import type { Faults } from "../faults.ts";
 import { errorText, type Logger } from "../logger.ts";
 import { configToWire } from "./config-wire.ts";
@@ -40,6 +41,8 @@ export interface PoolOptions {
   shared: Record<string, SharedArrayBuffer>;
   /** A thread's report of a misplaced UDP datagram (udp-steering.ts). */
   landed: (thread: number, socket: string, key: number) => void;
+  /** The access list a thread starting now takes (null: none). */
+  accessShare: () => FrozenTable | null;
 }
 
 interface Thread {
@@ -200,6 +203,7 @@ export class WorkerPool {
       memory: o.memory,
       ports: o.ports,
       shared: o.shared,
+      access: o.accessShare(),
     } satisfies ToWorker);
     return ready.promise.finally(() => clearTimeout(timer));
   }

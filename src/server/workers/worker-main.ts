@@ -3,6 +3,7 @@
 // front ends on the shared ports. Its logs and its operator requests go to the main thread.
 
 import type { LogLevel } from "../../config/config.ts";
+import type { FrozenTable } from "../../core/torrent-table.ts";
 import type { AccessEdit } from "../access-control.ts";
 import { type RunningTracker, startTracker } from "../app.ts";
 import { MAX_BODY, readBody, TOO_LARGE, UNREADABLE } from "../admin.ts";
@@ -40,6 +41,8 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
   ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
+  // The main thread's list, loaded again or shared again after many edits (access-control.ts `follow`).
+  ["accessShare", (t, shared) => t.access.adopt(shared as FrozenTable, "the main thread's list")],
   // An admin edit the main thread made to the access list file (access-control.ts).
   ["accessEdit", (t, edit) => t.access.applyEdit(edit as AccessEdit)],
   // What this thread restored from the state file at its start (app.ts sums them in the log).
@@ -113,6 +116,7 @@ async function start(m: Extract<ToWorker, { t: "start" }>): Promise<void> {
       ports: m.ports,
       shared: m.shared,
       landed: (socket, key) => post({ t: "landed", socket, key }),
+      access: m.access,
       toMain: async (req, server) => {
         const addr = server.requestIP(req);
         // Only the admin API takes a body, of at most MAX_BODY bytes: read no more than one byte past that (the
