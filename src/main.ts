@@ -165,8 +165,7 @@ if (process.platform !== "win32") {
     output!.reopen();
     void tracker!.access.reload("SIGHUP");
     tracker!.reloadTls();
-    // Every thread of --workers re-reads its list and certificate too.
-    void tracker!.pool?.ask("reloadAccess", "SIGHUP");
+    // Every thread of --workers re-reads its certificate too (the main thread shares the list it re-read).
     void tracker!.pool?.ask("reloadTls");
     // Without a --config file there is nothing to re-read: flags and environment stay those of the start.
     if (parsed.configFile !== null) reloadSettings();

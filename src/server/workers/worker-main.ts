@@ -40,7 +40,6 @@ export const answers = new Map<string, (t: RunningTracker, arg: unknown) => unkn
   ],
   ["setLogLevel", (_t, level) => log?.setLevel(level as LogLevel)],
   ["reloadTls", (t) => t.reloadTls()],
-  ["reloadAccess", (t, cause) => t.access.reload(String(cause))],
   // The main thread's list, loaded again or shared again after many edits (access-control.ts `follow`).
   ["accessShare", (t, shared) => t.access.adopt(shared as FrozenTable, "the main thread's list")],
   // An admin edit the main thread made to the access list file (access-control.ts).
