@@ -24,8 +24,10 @@
 // offer in its connection's pending offers exactly as for its own, so an answer is checked as strictly, and the
 // answer goes back by the maker's handle (kept in the pending offer), to whichever thread holds it. A closing
 // connection's peers leave the local swarms at once, and every other thread it announced to is told to drop
-// them (`forget`). Peer ids and the per-source connection cap hold across threads through `WsClaims` (shared
-// tables, server/workers/ws-claims.ts); each thread also keeps its own maps, which alone decide with one thread.
+// them (`forget`); an owner that sees the peer id announced again by another connection before that news
+// arrives drops the old peer itself (#dropStale). Peer ids and the per-source connection cap hold across
+// threads through `WsClaims` (shared tables, server/workers/ws-claims.ts); each thread also keeps its own maps,
+// which alone decide with one thread.
 
 import type { Access } from "../core/access.ts";
 import {
@@ -138,6 +140,7 @@ export interface WsClaims {
 
 /** A WebRTC peer whose connection is on another thread, in a swarm of this thread's (see WsTracker.#remote). */
 interface RemotePeer {
+  readonly peerId: string;
   readonly ip: Uint8Array;
   readonly ipLen: 4 | 16;
   /** The info hashes it is in here. */
@@ -215,6 +218,8 @@ export class WsTracker {
   #relay: WsRelay | null = null;
   /** Peers of other threads' connections in this thread's swarms, by handle: their address, their torrents. */
   readonly #remote = new Map<RtcHandle, RemotePeer>();
+  /** The handle of each of #remote's peers by peer id (see #dropStale). */
+  readonly #remoteByPeerId = new Map<string, RtcHandle>();
   /** Open connections per source (IPv4 address or IPv6 /64). */
   readonly #perSource = new Map<string, number>();
   readonly connections = new Set<WsConnection>();
@@ -339,6 +344,7 @@ export class WsTracker {
     if (count > 1) {
       const to = ownerOf(m.infoHash, count);
       if (to !== self) return this.#announceElsewhere(conn, m, handle, member, stopping, to, now);
+      if (this.#remote.size > 0) this.#dropStale(m.peerId, handle, now);
     }
     const req = this.#req;
     req.infoHash = m.infoHash;
@@ -520,8 +526,10 @@ export class WsTracker {
   announceForwarded(a: ForwardedWsAnnounce): AnnounceResult {
     let peer = this.#remote.get(a.handle);
     if (peer === undefined) {
-      peer = { ip: a.ip.slice(0, a.ipLen), ipLen: a.ipLen, hashes: new Set() };
+      this.#dropStale(a.peerId, a.handle, a.now);
+      peer = { peerId: a.peerId, ip: a.ip.slice(0, a.ipLen), ipLen: a.ipLen, hashes: new Set() };
       this.#remote.set(a.handle, peer); // before the store asks for its address
+      this.#remoteByPeerId.set(a.peerId, a.handle);
     }
     const req = this.#req;
     req.infoHash = a.infoHash;
@@ -536,8 +544,23 @@ export class WsTracker {
       if (a.event === EVENT_STOPPED) peer.hashes.delete(a.infoHash);
       else peer.hashes.add(a.infoHash);
     }
-    if (peer.hashes.size === 0) this.#remote.delete(a.handle);
+    if (peer.hashes.size === 0) this.#forgetRemote(a.handle, peer);
     return res;
+  }
+
+  /**
+   * `peerId` announced under `handle`, so any other handle it had here is a closed connection's (a peer id is
+   * claimed by one connection at a time): its peers leave now. The close's `forget` may still be on its way
+   * from the old connection's thread, behind this announce, which would otherwise find the peer twice.
+   */
+  #dropStale(peerId: string, handle: RtcHandle, now: number): void {
+    const stale = this.#remoteByPeerId.get(peerId);
+    if (stale !== undefined && stale !== handle) this.forget([stale], now);
+  }
+
+  #forgetRemote(handle: RtcHandle, peer: RemotePeer): void {
+    this.#remote.delete(handle);
+    if (this.#remoteByPeerId.get(peer.peerId) === handle) this.#remoteByPeerId.delete(peer.peerId);
   }
 
   /** Counts of this thread's torrents for another thread's scrape: complete, incomplete, downloaded each. */
@@ -555,7 +578,7 @@ export class WsTracker {
       const peer = this.#remote.get(handle);
       if (peer === undefined) continue;
       for (const infoHash of peer.hashes) this.#leave(infoHash, handle, now);
-      this.#remote.delete(handle); // after: the store asked for its address as each peer left
+      this.#forgetRemote(handle, peer); // after: the store asked for its address as each peer left
     }
   }
 

@@ -17,6 +17,18 @@ export interface TrackerProcess {
   output(): string;
 }
 
+/** Every tracker started here that has not exited yet. */
+const alive = new Set<Subprocess>();
+
+/**
+ * Kills what is still running: a test that fails between a tracker's start and its stop (an expect that
+ * throws, with no finally) would otherwise leave the process running after `bun test` exits (Bun gives its
+ * children no signal then, and fires no "exit" event). Registered by test/setup.ts as an afterAll hook.
+ */
+export function killLeftoverTrackers(): void {
+  for (const proc of alive) proc.kill("SIGKILL");
+}
+
 /**
  * Spawns the tracker; env adds to (does not replace) the current environment. `prefix` runs it through another
  * command, e.g. ["ip", "netns", "exec", NAME] to put it in a network namespace. `executable` runs a compiled
@@ -37,6 +49,8 @@ export async function startTracker(
     stdout: "pipe",
     stderr: "pipe",
   });
+  alive.add(proc);
+  void proc.exited.then(() => alive.delete(proc));
   let out = "";
   const collect = async (stream: ReadableStream<Uint8Array>, onText?: (s: string) => void) => {
     const decoder = new TextDecoder();

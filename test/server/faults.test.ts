@@ -11,9 +11,11 @@ import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
 import { announcePacket, UdpClient } from "../helpers/udp-client.ts";
 import { bin20, webtorrentPeerId, WsClient } from "../helpers/ws-client.ts";
 
+// One thread whatever BUNTRACKER_WORKERS says: the faults are injected into this thread's own store and fault
+// boundary, and a Worker thread (--workers) has its own, out of reach, which may serve or own a request.
 let tracker: TestTracker;
 beforeAll(async () => {
-  tracker = await startTestTracker(["--udp-listen", "127.0.0.1:0", "--websocket", "on"]);
+  tracker = await startTestTracker(["--udp-listen", "127.0.0.1:0", "--websocket", "on", "--workers", "1"]);
 });
 afterAll(() => tracker.stop());
 
@@ -131,7 +133,7 @@ test("a reload of the access list that throws is caught at the boundary; the tra
   const dir = await mkdtemp(join(tmpdir(), "faults-"));
   const list = join(dir, "deny.txt");
   await writeFile(list, "");
-  const t = await startTestTracker(["--access-mode", "deny", "--access-list", list]);
+  const t = await startTestTracker(["--access-mode", "deny", "--access-list", list, "--workers", "1"]);
   try {
     const caught = new Promise<string>((resolve) => {
       const original = t.faults.caught;

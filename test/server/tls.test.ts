@@ -66,6 +66,27 @@ async function logged(t: TestTracker, text: string, from = 0): Promise<string> {
   }
 }
 
+/**
+ * Resolves when every thread (--workers: each watches the files itself, and its lines carry a `worker` field)
+ * has logged a line containing `text` since `from`; returns the first.
+ */
+async function loggedByEveryThread(t: TestTracker, text: string, from: number): Promise<string> {
+  const first = await logged(t, text, from);
+  const threadsLogged = () =>
+    new Set(
+      t.logs
+        .slice(from)
+        .filter((l) => l.includes(text))
+        .map((l) => (JSON.parse(l) as { worker?: number }).worker ?? 0),
+    ).size;
+  const deadline = Date.now() + 10_000;
+  while (threadsLogged() < t.threads) {
+    if (Date.now() > deadline) throw new Error(`not every thread logged ${text}:\n${t.logs.slice(from).join("\n")}`);
+    await Bun.sleep(20);
+  }
+  return first;
+}
+
 /** Replaces the files the way ACME clients do: write elsewhere, then rename over. */
 function install(from: { cert: string; key: string }, to: { cert: string; key: string }): void {
   for (const [src, dst] of [
@@ -115,7 +136,7 @@ describe("HTTPS on --listen", () => {
 
     const from = t.logs.length;
     install(b, live);
-    expect(await logged(t, "TLS certificate reloaded", from)).toContain('"subject":"CN=b.test"');
+    expect(await loggedByEveryThread(t, "TLS certificate reloaded", from)).toContain('"subject":"CN=b.test"');
     expect(await serves(t.httpPort, b.cert)).toBe(true);
     expect(await serves(t.httpPort, a.cert)).toBe(false);
     // The connection opened before the renewal is still served.
@@ -128,12 +149,15 @@ describe("HTTPS on --listen", () => {
     const before = (await serves(t.httpPort, b.cert)) ? b : a;
     const from = t.logs.length;
     install({ cert: a.cert, key: b.key }, live);
-    const line = await logged(t, "TLS certificate not reloaded", from);
+    const line = await loggedByEveryThread(t, "TLS certificate not reloaded", from);
     expect(line).toContain(`--tls-key ${live.key} does not match the certificate in ${live.cert}`);
     expect(await serves(t.httpPort, before.cert)).toBe(true);
-    // Fixing the files is picked up too (here by an explicit reload, which SIGHUP calls).
+    // Fixing the files is picked up too (here by an explicit reload, which SIGHUP calls, in this thread; the
+    // watch of any other thread sees the change).
+    const fixed = t.logs.length;
     install(a, live);
     expect(t.reloadTls()).toBe("loaded");
+    await loggedByEveryThread(t, "TLS certificate reloaded", fixed);
     expect(await serves(t.httpPort, a.cert)).toBe(true);
   });
 });

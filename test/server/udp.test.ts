@@ -20,7 +20,7 @@ import {
   scrapePacket,
   UdpClient,
 } from "../helpers/udp-client.ts";
-import { latin1, loopbackPeer, sha1 } from "../helpers/http-client.ts";
+import { loopbackPeer, sha1 } from "../helpers/http-client.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Shared helpers
@@ -40,6 +40,22 @@ const nextTxid = () => txidSeq++;
 
 const u32 = (b: Uint8Array, o: number) => new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(o);
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** A sample of /metrics (the sum over every thread), by name with labels; `host` is where --listen is. */
+async function metric(t: TestTracker, series: string, host: Loopback = "127.0.0.1"): Promise<number> {
+  const text = await (await fetch(`http://${host === "::1" ? "[::1]" : host}:${t.httpPort}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`no ${series} in /metrics`);
+  return Number(line.slice(series.length + 1));
+}
+
+/** Torrents the tracker holds. */
+const torrentCount = (t: TestTracker, host: Loopback = "127.0.0.1") => metric(t, "buntracker_torrents", host);
+
+/** Peers of each family. */
+async function peersByFamily(t: TestTracker): Promise<[number, number]> {
+  return [await metric(t, 'buntracker_peers{family="ipv4"}'), await metric(t, 'buntracker_peers{family="ipv6"}')];
+}
 
 /** A UDP client that has already connected: it holds a valid connection id for its address. */
 class Session {
@@ -177,13 +193,14 @@ for (const fam of FAMILIES) {
 
       test("drops action 3 (error) and unknown actions, even with a valid connection id", async () => {
         const s = await open();
+        const torrents = await torrentCount(tracker, fam.host);
         // 0x101 and 0x100 catch a server that reads only the low byte of the action (announce, connect).
         for (const action of [3, 4, 5, 255, 0x100, 0x101, 0x80000001, 0xffffffff]) {
           const p = s.packet({ infoHash: hash("unknown action"), port: 4100 });
           new DataView(p.buffer).setUint32(8, action);
           await s.client.expectNoReply(p);
         }
-        expect(tracker.store.get(latin1(hash("unknown action")))).toBeUndefined();
+        expect(await torrentCount(tracker, fam.host)).toBe(torrents); // nothing registered
       });
 
       test("echoes the transaction id byte for byte in every reply, errors included", async () => {
@@ -210,6 +227,7 @@ for (const fam of FAMILIES) {
       test("drops announce and scrape with a connection id the tracker did not issue", async () => {
         const s = await open();
         const h = hash("bad id");
+        const torrents = await torrentCount(tracker, fam.host);
         const lastBit = s.id.slice();
         lastBit[7] ^= 0x01;
         const timeByte = s.id.slice();
@@ -226,7 +244,7 @@ for (const fam of FAMILIES) {
           await s.client.expectNoReply(scrapePacket(id, [h]));
           await s.client.expectNoReply(announcePacket({ connectionId: id, infoHash: h, port: 4300 }).subarray(0, 50));
         }
-        expect(tracker.store.get(latin1(h))).toBeUndefined();
+        expect(await torrentCount(tracker, fam.host)).toBe(torrents); // nothing registered
       });
 
       test("accepts an id from another port of the same address (NATs remap ports)", async () => {
@@ -288,6 +306,7 @@ for (const fam of FAMILIES) {
       test("answers an announce shorter than 98 bytes (valid id) with a short error", async () => {
         const s = await open();
         const h = hash("short announce");
+        const torrents = await torrentCount(tracker, fam.host);
         const full = s.packet({ infoHash: h, port: 5200 });
         for (const len of [16, 20, 97]) {
           const req = full.slice(0, len);
@@ -300,26 +319,28 @@ for (const fam of FAMILIES) {
           expect(e.message).toContain("98");
           expect(reply.length).toBeLessThanOrEqual(64);
         }
-        expect(tracker.store.get(latin1(h))).toBeUndefined();
+        expect(await torrentCount(tracker, fam.host)).toBe(torrents); // nothing registered
       });
 
       test("rejects port 0 with an error and registers nothing", async () => {
         const s = await open();
         const h = hash("port 0");
+        const torrents = await torrentCount(tracker, fam.host);
         expect(await s.error(s.packet({ infoHash: h, port: 0, txid: nextTxid() }))).toContain("port");
-        expect(tracker.store.get(latin1(h))).toBeUndefined();
+        expect(await torrentCount(tracker, fam.host)).toBe(torrents); // nothing registered
       });
 
       test("rejects events above 3 with an error, reading all four bytes", async () => {
         const s = await open();
         const h = hash("bad event");
+        const torrents = await torrentCount(tracker, fam.host);
         // 0x100 and 0x101 would pass as "none" and "completed" if only the low byte were read.
         for (const event of [4, 0x100, 0x101, 0xffffffff]) {
           expect(await s.error(s.packet({ infoHash: h, port: 5300, event, left: 0n, txid: nextTxid() }))).toContain(
             "event",
           );
         }
-        expect(tracker.store.get(latin1(h))).toBeUndefined();
+        expect(await torrentCount(tracker, fam.host)).toBe(torrents); // nothing registered
       });
 
       test("records the peer at its source address and ignores the IP field", async () => {
@@ -422,10 +443,10 @@ describe("UDP tracker on a dual-stack socket ([::]:0)", () => {
   test("an IPv4 client (seen as ::ffff:127.0.0.1) is an IPv4 peer and gets 6-byte peers", async () => {
     const s = await open("127.0.0.1");
     const h = hash("v4 client");
-    const peers4 = tracker.store.peers4;
-    const peers6 = tracker.store.peers6;
+    const [peers4, peers6] = await peersByFamily(tracker);
     await s.fill(h, 2, 1000);
-    expect([tracker.store.peers4 - peers4, tracker.store.peers6 - peers6]).toEqual([2, 0]);
+    const [after4, after6] = await peersByFamily(tracker);
+    expect([after4 - peers4, after6 - peers6]).toEqual([2, 0]);
     const reply = await s.client.request(s.packet({ infoHash: h, port: 1002, numWant: 50 }));
     expect(reply.length).toBe(20 + 2 * 6);
     expect(sorted(parseAnnounceReply(reply, 4).peers)).toEqual(["127.0.0.1:1000", "127.0.0.1:1001"]);
@@ -449,8 +470,9 @@ describe("UDP tracker on a dual-stack socket ([::]:0)", () => {
     const v4 = await open("127.0.0.1");
     const v6 = await open("::1");
     const h = hash("cross family id");
+    const torrents = await torrentCount(tracker);
     await v6.client.expectNoReply(announcePacket({ connectionId: v4.id, infoHash: h, port: 4000 }));
     await v4.client.expectNoReply(announcePacket({ connectionId: v6.id, infoHash: h, port: 4000 }));
-    expect(tracker.store.get(latin1(h))).toBeUndefined();
+    expect(await torrentCount(tracker)).toBe(torrents); // nothing registered
   });
 });

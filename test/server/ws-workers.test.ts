@@ -222,6 +222,30 @@ describe("limits across threads", () => {
     expect(await reply(second)).toMatchObject({ incomplete: 1 });
   });
 
+  test("a peer id taken over right after its holder closed is one peer, not two, in the owner's swarm", async () => {
+    // A browser that reconnects announces its peer id again on a new connection. The old connection is on
+    // thread 1 and the torrent on thread 0, which learns of the close through the mesh; the new connection is
+    // on thread 0 itself, so its announce can be read there before that news. Whenever it is read, the
+    // owner's swarm must hold the peer once (the peer id is free only because its holder is gone).
+    const hash = hashOwnedBy(0, "taken over");
+    const again = await openOn(0);
+    for (let round = 0; round < 5; round++) {
+      const id = webtorrentPeerId(900 + round);
+      const old = await openOn(1);
+      announce(old, hash, id);
+      expect(await reply(old)).toMatchObject({ incomplete: 1 });
+      old.close();
+      let answer: Json;
+      do {
+        announce(again, hash, id);
+        answer = await again.next();
+      } while (answer["failure reason"] === FAILURE_TEXT.peer_id_in_use);
+      expect(answer).toMatchObject({ action: "announce", complete: 0, incomplete: 1 });
+      announce(again, hash, id, { event: "stopped" });
+      await reply(again);
+    }
+  });
+
   test("the per-address connection cap counts the connections of every thread", async () => {
     const capped = await startTestTracker(["--workers", "2", "--udp-listen", "off", "--ws-max-sockets-per-ip", "6"]);
     const url = `ws://127.0.0.1:${capped.httpPort}/announce`;
