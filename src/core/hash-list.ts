@@ -14,18 +14,22 @@ export class HashList {
   /** Live ids in bytewise order of their hashes; valid in [0, size) once `sortSteps` has run. */
   #sorted = new Int32Array(0);
   /**
-   * A list over another thread's frozen table (fromShared): the edits made since, key -> listed. Null for a
-   * list of its own.
+   * A list over another thread's frozen table (fromShared): the hashes added and removed since, in small tables
+   * of their own (so a lookup from packet bytes still makes no string). Null for a list of its own.
    */
-  readonly #edits: Map<string, boolean> | null;
-  #size = 0;
+  readonly #edits: { added: TorrentTable; removed: TorrentTable } | null;
 
   /** `seed0`, `seed1`: secret hash seeds (see TorrentTable); `expected`: entries to reserve room for. */
   constructor(seed0: number, seed1: number, expected = 0, shared: FrozenTable | null = null) {
     this.#table =
       shared === null ? new TorrentTable(seed0, seed1, () => {}, expected, expected) : TorrentTable.frozen(shared);
-    this.#edits = shared === null ? null : new Map();
-    this.#size = shared?.size ?? 0;
+    this.#edits =
+      shared === null
+        ? null
+        : {
+            added: new TorrentTable(shared.seed0, shared.seed1, () => {}),
+            removed: new TorrentTable(shared.seed0, shared.seed1, () => {}),
+          };
   }
 
   /**
@@ -42,18 +46,22 @@ export class HashList {
   }
 
   get size(): number {
-    return this.#edits === null ? this.#table.size : this.#size;
+    const e = this.#edits;
+    return e === null ? this.#table.size : this.#table.size + e.added.size - e.removed.size;
   }
 
   has(key: string): boolean {
-    const edited = this.#edits?.get(key);
-    return edited ?? this.#table.find(key) >= 0;
+    const e = this.#edits;
+    if (e === null || e.added.size + e.removed.size === 0) return this.#table.find(key) >= 0;
+    if (e.removed.find(key) >= 0) return false;
+    return e.added.find(key) >= 0 || this.#table.find(key) >= 0;
   }
 
   hasBytes(b: Uint8Array, off: number): boolean {
-    // (An edited shared list makes a key string per lookup; edits are few, and a new share drops them.)
-    if (this.#edits !== null && this.#edits.size > 0) return this.has(latin1Key(b, off));
-    return this.#table.findBytes(b, off) >= 0;
+    const e = this.#edits;
+    if (e === null || e.added.size + e.removed.size === 0) return this.#table.findBytes(b, off) >= 0;
+    if (e.removed.findBytes(b, off) >= 0) return false;
+    return e.added.findBytes(b, off) >= 0 || this.#table.findBytes(b, off) >= 0;
   }
 
   /** Loading: adds the hash at b[off, off + 20) unless present, without keeping the order (see sortSteps). */
@@ -125,10 +133,14 @@ export class HashList {
     return true;
   }
 
+  /** An edit of a list over a shared table: undoes the opposite edit, or records this one. */
   #edit(key: string, listed: boolean): boolean {
     if (this.has(key) === listed) return false;
-    this.#size += listed ? 1 : -1;
-    this.#edits!.set(key, listed);
+    const { added, removed } = this.#edits!;
+    const [undo, record] = listed ? [removed, added] : [added, removed];
+    const id = undo.find(key);
+    if (id >= 0) undo.remove(id);
+    else record.insert(key);
     return true;
   }
 
@@ -163,10 +175,4 @@ export class HashList {
     }
     return 0;
   }
-}
-
-function latin1Key(b: Uint8Array, off: number): string {
-  let s = "";
-  for (let i = 0; i < 20; i++) s += String.fromCharCode(b[off + i]);
-  return s;
 }
