@@ -32,8 +32,6 @@ export class UdpSteering {
   /** Whether reports are believed (false while a thread is down: the kernel then spreads its keys by sender). */
   readonly #complete: () => boolean;
   #broken = false;
-  /** Rewrites after a report, since start. */
-  relearned = 0;
 
   constructor(count: number, log: Logger, complete: () => boolean, attach: Attach = attachProgram) {
     this.#count = count;
@@ -74,7 +72,6 @@ export class UdpSteering {
     const index = indexOf[key];
     indexOf[key] = indexOf[thread];
     indexOf[thread] = index;
-    this.relearned++;
     this.#log.debug("udp steering: learned a socket's place", { address: name || "(listen)", worker: thread, index });
     this.#write(name, group, now);
   }
