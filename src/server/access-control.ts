@@ -300,7 +300,8 @@ export class AccessControl {
   async #edited(key: string): Promise<void> {
     this.#version++;
     this.#digest = null; // not read back: a SIGHUP re-reads rather than trust a stale digest
-    this.#signature = await this.#statSignature();
+    // (The file is ours again; a follower never reads it, so has no signature to keep.)
+    if (this.#follow === null) this.#signature = await this.#statSignature();
     if (this.allows(key)) this.#hidden.delete(key);
     else if (this.#store.idOf(key) >= 0) this.#hide(key, Date.now());
   }
