@@ -5,28 +5,16 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { UdpClient } from "../../scripts/lib/udp-client.ts";
-import { ownerAt } from "../../src/core/owner.ts";
 import { Logger } from "../../src/server/logger.ts";
 import { UdpSteering } from "../../src/server/workers/udp-steering.ts";
-import { sha1 } from "../helpers/http-client.ts";
 import { startTestTracker, type TestTracker } from "../helpers/in-process.ts";
+import { hashesForOwners } from "../helpers/owners.ts";
 
 const CLIENTS = 12;
 
 /** `perOwner` hashes owned by each of `count` threads. */
-function hashesPerOwner(count: number, perOwner: number, label: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const have = new Array(count).fill(0);
-  for (let i = 0; out.length < count * perOwner; i++) {
-    const h = sha1(`${label}-${i}`);
-    const owner = ownerAt(h, 0, count);
-    if (have[owner] < perOwner) {
-      have[owner]++;
-      out.push(h);
-    }
-  }
-  return out;
-}
+const hashesPerOwner = (count: number, perOwner: number, label: string) =>
+  hashesForOwners(count, count * perOwner, label);
 
 /** Requests every thread handed to another, in all. */
 async function handedTotal(t: TestTracker): Promise<number> {
