@@ -24,7 +24,7 @@ export interface HealthOptions {
    * --workers: every thread must be serving (the others start after the admin listener, and one that dies
    * is away until its restart); `pool` is null until the main thread has made it.
    */
-  threads?: { count: number; pool: () => Pick<WorkerPool, "running" | "notServing"> | null } | null;
+  threads?: { count: number; pool: () => Pick<WorkerPool, "notServing"> | null } | null;
 }
 
 export class Health {
@@ -66,9 +66,9 @@ export class Health {
 }
 
 /** "worker threads: 1 of 3 serving (thread 1 restarting, thread 2 starting)", or null when all are serving. */
-function threadProblem(count: number, pool: Pick<WorkerPool, "running" | "notServing"> | null): string | null {
+function threadProblem(count: number, pool: Pick<WorkerPool, "notServing"> | null): string | null {
   const away = pool?.notServing ?? Array.from({ length: count - 1 }, (_, i) => ({ index: i + 1, restarting: false }));
   if (away.length === 0) return null;
   const which = away.map((t) => `thread ${t.index} ${t.restarting ? "restarting" : "starting"}`).join(", ");
-  return `worker threads: ${pool?.running ?? 1} of ${count} serving (${which})`;
+  return `worker threads: ${count - away.length} of ${count} serving (${which})`;
 }
